@@ -1,0 +1,70 @@
+//! The simulated e-mail provider itself.
+
+use crate::{
+    BoxFuture, Outcome, ReceiptSink,
+    email::{EmailMessage, EmailProvider},
+    simulated::Simulated,
+};
+
+use super::ValidatedSimulatorEmailConfig;
+
+/// Accepts every e-mail after a random delay and, given a sink, reports it delivered later.
+#[derive(Debug, Clone)]
+pub struct SimulatorEmail {
+    inner: Simulated,
+}
+
+impl SimulatorEmail {
+    /// `receipts`: where `Delivered` receipts go (`None`: no receipts).
+    pub fn new(config: ValidatedSimulatorEmailConfig, receipts: Option<ReceiptSink>) -> Self {
+        SimulatorEmail {
+            inner: Simulated {
+                min_delay: config.min_delay,
+                max_delay: config.max_delay,
+                receipt_delay: config.receipt_delay,
+                receipts,
+            },
+        }
+    }
+}
+
+impl EmailProvider for SimulatorEmail {
+    fn name(&self) -> &'static str {
+        "simulator"
+    }
+
+    fn send<'a>(&'a self, message: EmailMessage<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.inner.accept(message.reference))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ReceiptStatus, email::simulator::SimulatorEmailConfig};
+
+    #[tokio::test]
+    async fn accepts_and_reports_delivered() {
+        let config =
+            SimulatorEmailConfig { min_delay_ms: 0, max_delay_ms: 2, receipt_delay_ms: 1 };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let email = SimulatorEmail::new(config.validate().unwrap(), Some(tx));
+        let provider: &dyn EmailProvider = &email;
+
+        let outcome = provider
+            .send(EmailMessage {
+                reference: "dlv_9",
+                to: "jeanne@example.org",
+                subject: "Coupure d'eau",
+                text: "Demain 8h-12h.",
+            })
+            .await;
+        let Outcome::Accepted { provider_message_id: Some(id) } = outcome else {
+            panic!("{outcome:?}");
+        };
+        let receipt = rx.recv().await.unwrap();
+        assert_eq!(receipt.reference, "dlv_9");
+        assert_eq!(receipt.provider_message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(receipt.status, ReceiptStatus::Delivered);
+    }
+}

@@ -1,0 +1,11 @@
+//! Tocsin's provider adapters: they translate a message into a provider's API call and its answer
+//! into an [`Outcome`]. They never touch the database or the broker (see ARCHITECTURE.md).
+
+mod config_error;
+pub mod email;
+pub mod outcome;
+mod simulated;
+pub mod sms;
+
+pub use config_error::ConfigError;
+pub use outcome::{BoxFuture, Outcome, Receipt, ReceiptSink, ReceiptStatus, RetryClass};

@@ -1,0 +1,152 @@
+//! smsmode's message status table (`status.value`, `status.detail`) and what each means for
+//! Tocsin (sms-providers.md §1.2.1 and the status normalisation table of §0).
+
+use crate::RetryClass;
+
+/// `status.value` of a message resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusValue {
+    Scheduled,
+    Enroute,
+    Delivered,
+    /// Rejected or impossible: permanent (a reasonable reading; smsmode does not document the
+    /// difference with `Undelivered`).
+    Undeliverable,
+    /// Attempted but not delivered (e.g. expired): temporary per §0.
+    Undelivered,
+    /// Anything else (the RCS API also sends `READ`). Never read as delivered.
+    Unknown(String),
+}
+
+impl StatusValue {
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "SCHEDULED" => StatusValue::Scheduled,
+            "ENROUTE" => StatusValue::Enroute,
+            "DELIVERED" => StatusValue::Delivered,
+            "UNDELIVERABLE" => StatusValue::Undeliverable,
+            "UNDELIVERED" => StatusValue::Undelivered,
+            other => StatusValue::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// `status.detail`, the reason smsmode gives for a failed status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusDetail {
+    InsufficientCredit,
+    OrganisationMonthlyLimitExceeded,
+    DailyLimitExceeded,
+    Spam,
+    InvalidPhoneNumber,
+    /// The person sent STOP or is barred (sms-providers.md §1.2.5).
+    Blacklisted,
+    Unknown(String),
+}
+
+impl StatusDetail {
+    pub fn parse(detail: &str) -> Self {
+        match detail {
+            "INSUFFICIENT_CREDIT" => StatusDetail::InsufficientCredit,
+            "ORGANISATION_MONTHLY_LIMIT_EXCEEDED" => StatusDetail::OrganisationMonthlyLimitExceeded,
+            "DAILY_LIMIT_EXCEEDED" => StatusDetail::DailyLimitExceeded,
+            "SPAM" => StatusDetail::Spam,
+            "INVALID_PHONE_NUMBER" => StatusDetail::InvalidPhoneNumber,
+            "BLACKLISTED" => StatusDetail::Blacklisted,
+            other => StatusDetail::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The code as smsmode spells it, for reasons and logs.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StatusDetail::InsufficientCredit => "INSUFFICIENT_CREDIT",
+            StatusDetail::OrganisationMonthlyLimitExceeded => "ORGANISATION_MONTHLY_LIMIT_EXCEEDED",
+            StatusDetail::DailyLimitExceeded => "DAILY_LIMIT_EXCEEDED",
+            StatusDetail::Spam => "SPAM",
+            StatusDetail::InvalidPhoneNumber => "INVALID_PHONE_NUMBER",
+            StatusDetail::Blacklisted => "BLACKLISTED",
+            StatusDetail::Unknown(other) => other,
+        }
+    }
+
+    /// Account limits (credit, monthly or daily quota) stop every message until an operator
+    /// acts or the day turns; they say nothing about this recipient, so the message is worth
+    /// retrying later (§1.2.1: "alert the operator; retry after fixing").
+    pub fn is_account_limit(&self) -> bool {
+        matches!(
+            self,
+            StatusDetail::InsufficientCredit
+                | StatusDetail::OrganisationMonthlyLimitExceeded
+                | StatusDetail::DailyLimitExceeded
+        )
+    }
+}
+
+/// What a status found in a **2xx answer to a send** means, or `None` when the message was
+/// simply taken (`SCHEDULED`, `ENROUTE`, `DELIVERED`, or a value we do not know: the 2xx is what
+/// counts, and resending would double the SMS).
+pub(crate) fn failure_at_submission(
+    value: &StatusValue,
+    detail: Option<&StatusDetail>,
+) -> Option<RetryClass> {
+    match value {
+        StatusValue::Undeliverable | StatusValue::Undelivered => {}
+        _ => return None,
+    }
+    Some(match (value, detail) {
+        (_, Some(d)) if d.is_account_limit() => RetryClass::Transient { retry_after: None },
+        // A bad number, STOP, spam filtering, or no reason at all: resending the same text to
+        // the same number will meet the same answer.
+        (StatusValue::Undeliverable, _) => RetryClass::Permanent,
+        (_, Some(StatusDetail::InvalidPhoneNumber | StatusDetail::Blacklisted)) => {
+            RetryClass::Permanent
+        }
+        _ => RetryClass::Transient { retry_after: None },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taken_statuses_are_not_failures() {
+        for v in ["SCHEDULED", "ENROUTE", "DELIVERED", "READ"] {
+            assert_eq!(failure_at_submission(&StatusValue::parse(v), None), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn undeliverable_is_permanent_unless_an_account_limit() {
+        let undeliverable = StatusValue::parse("UNDELIVERABLE");
+        for d in ["INVALID_PHONE_NUMBER", "BLACKLISTED", "SPAM", "SOMETHING_NEW"] {
+            let class = failure_at_submission(&undeliverable, Some(&StatusDetail::parse(d)));
+            assert_eq!(class, Some(RetryClass::Permanent), "{d}");
+        }
+        assert_eq!(failure_at_submission(&undeliverable, None), Some(RetryClass::Permanent));
+        let credit = StatusDetail::parse("INSUFFICIENT_CREDIT");
+        assert_eq!(
+            failure_at_submission(&undeliverable, Some(&credit)),
+            Some(RetryClass::Transient { retry_after: None })
+        );
+    }
+
+    #[test]
+    fn undelivered_is_temporary_unless_the_number_is_bad() {
+        let undelivered = StatusValue::parse("UNDELIVERED");
+        assert_eq!(
+            failure_at_submission(&undelivered, None),
+            Some(RetryClass::Transient { retry_after: None })
+        );
+        let bl = StatusDetail::parse("BLACKLISTED");
+        assert_eq!(failure_at_submission(&undelivered, Some(&bl)), Some(RetryClass::Permanent));
+    }
+
+    #[test]
+    fn details_round_trip() {
+        for d in ["INSUFFICIENT_CREDIT", "DAILY_LIMIT_EXCEEDED", "BLACKLISTED", "X"] {
+            assert_eq!(StatusDetail::parse(d).as_str(), d);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Exchange and queue names, and their declaration. Every name carries the configured prefix, so
+//! that several deployments (or parallel tests) can share one broker.
+
+use lapin::{
+    Channel, ExchangeKind,
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions},
+    types::{AMQPValue, FieldTable},
+};
+
+use super::BrokerError;
+use crate::model::{Channel as MessageChannel, Lane};
+
+/// A message redelivered this many times (its consumer crashed or failed on it each time) is
+/// dead-lettered instead of being tried forever.
+const DELIVERY_LIMIT: i64 = 10;
+const DEAD_KEY: &str = "dead";
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    prefix: String,
+}
+
+impl Topology {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Topology { prefix: prefix.into() }
+    }
+
+    /// The direct exchange all work goes through.
+    pub fn exchange(&self) -> String {
+        format!("{}tocsin", self.prefix)
+    }
+
+    pub fn fan_out_key(lane: Lane) -> String {
+        format!("alerts.{}", lane.as_str())
+    }
+
+    pub fn send_key(channel: MessageChannel, provider: &str, lane: Lane) -> String {
+        format!("send.{}.{provider}.{}", channel.as_str(), lane.as_str())
+    }
+
+    pub fn dead_key() -> &'static str {
+        DEAD_KEY
+    }
+
+    /// The queue bound to a routing key.
+    pub fn queue(&self, key: &str) -> String {
+        format!("{}tocsin.{key}", self.prefix)
+    }
+
+    /// Every routing key the daemon needs, for the given (channel, provider) pairs.
+    pub fn keys<'a>(&self, routes: impl IntoIterator<Item = (MessageChannel, &'a str)>) -> Vec<String> {
+        let mut keys: Vec<String> = Lane::ALL.iter().map(|&lane| Self::fan_out_key(lane)).collect();
+        for (channel, provider) in routes {
+            keys.extend(Lane::ALL.iter().map(|&lane| Self::send_key(channel, provider, lane)));
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Declares the exchange, the dead-letter queue and one durable quorum queue per key.
+    /// Declaring is idempotent, so every instance does it at start-up.
+    pub async fn declare(&self, channel: &Channel, keys: &[String]) -> Result<(), BrokerError> {
+        channel
+            .exchange_declare(
+                self.exchange().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions { durable: true, ..Default::default() },
+                FieldTable::default(),
+            )
+            .await?;
+        let mut dead_args = FieldTable::default();
+        dead_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        self.declare_bound(channel, DEAD_KEY, dead_args).await?;
+        for key in keys {
+            let mut args = FieldTable::default();
+            args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+            args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
+            args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(self.exchange().into()));
+            args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(DEAD_KEY.into()));
+            self.declare_bound(channel, key, args).await?;
+        }
+        Ok(())
+    }
+
+    async fn declare_bound(&self, channel: &Channel, key: &str, args: FieldTable) -> Result<(), BrokerError> {
+        let queue = self.queue(key);
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions { durable: true, ..Default::default() },
+                args,
+            )
+            .await?;
+        channel
+            .queue_bind(
+                queue.into(),
+                self.exchange().into(),
+                key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+    }
+
+    /// Deletes the queues and the exchange: for tests and demos that used their own prefix.
+    pub async fn delete(&self, channel: &Channel, keys: &[String]) -> Result<(), BrokerError> {
+        for key in keys.iter().map(String::as_str).chain([DEAD_KEY]) {
+            channel.queue_delete(self.queue(key).into(), QueueDeleteOptions::default()).await?;
+        }
+        channel.exchange_delete(self.exchange().into(), Default::default()).await
+    }
+}

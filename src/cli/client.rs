@@ -1,0 +1,340 @@
+//! Client commands: thin wrappers over the HTTP API, with readable output or `--json`.
+
+use std::{path::PathBuf, time::{Duration, Instant}};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+use super::ApiArgs;
+
+#[derive(Subcommand)]
+pub enum TopicsCommand {
+    /// Create a topic: `tocsin topics add intemperies --name "Intempéries"`.
+    Add {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List the tenant's topics.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SubscribersCommand {
+    /// Add a subscriber (or add topics to the one with this phone or e-mail).
+    Add {
+        /// Phone number, French national form or international (+33…).
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Topic slug; repeat the flag or separate with commas.
+        #[arg(long = "topic", required = true, value_delimiter = ',')]
+        topics: Vec<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Import a CSV file with the header `phone,email,topics` (topics separated by `;`).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List every subscriber.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Remove a subscriber by id (sub_…).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+    /// Topic slug whose subscribers receive the alert.
+    #[arg(long)]
+    topic: String,
+    /// Urgent alerts travel in their own lane, ahead of routine messages.
+    #[arg(long)]
+    urgent: bool,
+    /// The message.
+    #[arg(long)]
+    text: String,
+    /// E-mail subject (default: derived from the text).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Channels, comma-separated: sms, email (default: both).
+    #[arg(long, value_delimiter = ',')]
+    channels: Option<Vec<String>>,
+    /// Sending again with the same key returns the same alert instead of a second one.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    /// Show progress until every delivery has left the queue, then print the report.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The alert id (alr_…).
+    id: String,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// An HTTP client for one API base URL and key.
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Api {
+    pub fn new(args: &ApiArgs) -> anyhow::Result<Api> {
+        let base = args.url.trim_end_matches('/').to_string();
+        url::Url::parse(&base).with_context(|| format!("--url {base:?} is not a URL"))?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+        Ok(Api { http, base, key: args.api_key.clone() })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> anyhow::Result<RequestBuilder> {
+        let key = self.key.as_deref().context("no API key: pass --api-key or set TOCSIN_API_KEY")?;
+        Ok(self.http.request(method, format!("{}{path}", self.base)).bearer_auth(key))
+    }
+
+    /// Sends and returns the status and JSON body; an API error becomes a readable error.
+    pub async fn call(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
+        let response = request.send().await.with_context(|| format!("cannot reach the Tocsin API at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await?;
+        let body: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        if status.is_success() {
+            return Ok((status, body));
+        }
+        let error = &body["error"];
+        match (error["message"].as_str(), error["field"].as_str()) {
+            (Some(message), Some(field)) => bail!("{message} (field {field}, HTTP {status})"),
+            (Some(message), None) => bail!("{message} (HTTP {status})"),
+            _ => bail!("HTTP {status}: {body}"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        Ok(self.call(self.request(Method::GET, path)?).await?.1)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
+        self.call(self.request(Method::POST, path)?.json(body)).await
+    }
+}
+
+fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON prints"));
+}
+
+pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
+    match command {
+        TopicsCommand::Add { slug, name, api: args } => {
+            let api = Api::new(&args)?;
+            let (_, topic) = api.post("/v1/topics", &json!({ "slug": slug, "name": name })).await?;
+            if args.json {
+                print_json(&topic);
+            } else {
+                println!("topic {} created ({})", topic["slug"].as_str().unwrap_or_default(), topic["id"].as_str().unwrap_or_default());
+            }
+        }
+        TopicsCommand::List { api: args } => {
+            let body = Api::new(&args)?.get("/v1/topics").await?;
+            if args.json {
+                print_json(&body);
+            } else {
+                for t in body["topics"].as_array().into_iter().flatten() {
+                    println!("{:<24} {:>8} subscribers  {}", t["slug"].as_str().unwrap_or_default(), t["subscribers"], t["name"].as_str().unwrap_or_default());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
+    match command {
+        SubscribersCommand::Add { phone, email, topics, api: args } => {
+            let api = Api::new(&args)?;
+            let body = json!({ "phone": phone, "email": email, "topics": topics });
+            let (status, subscriber) = api.post("/v1/subscribers", &body).await?;
+            if args.json {
+                print_json(&subscriber);
+            } else {
+                let verb = if status == StatusCode::CREATED { "created" } else { "already known, updated" };
+                println!("subscriber {} {verb}", subscriber["id"].as_str().unwrap_or_default());
+            }
+        }
+        SubscribersCommand::Import { file, api: args } => {
+            let csv = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let api = Api::new(&args)?;
+            let request = api.request(Method::POST, "/v1/subscribers/import")?.header("Content-Type", "text/csv").body(csv);
+            let (_, report) = api.call(request).await?;
+            let errors = report["errors"].as_array().cloned().unwrap_or_default();
+            if args.json {
+                print_json(&report);
+            } else {
+                println!(
+                    "imported {} rows: {} new, {} updated, {} unchanged; {} rejected",
+                    report["imported"], report["created"], report["updated"], report["unchanged"], errors.len()
+                );
+                for e in &errors {
+                    let field = e["field"].as_str().map(|f| format!("{f}: ")).unwrap_or_default();
+                    eprintln!("line {}: {field}{}", e["line"], e["reason"].as_str().unwrap_or_default());
+                }
+            }
+            if !errors.is_empty() {
+                bail!("{} rows rejected (the others were imported)", errors.len());
+            }
+        }
+        SubscribersCommand::List { api: args } => {
+            let api = Api::new(&args)?;
+            let mut all = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let path = match &after {
+                    Some(a) => format!("/v1/subscribers?limit=1000&after={a}"),
+                    None => "/v1/subscribers?limit=1000".to_string(),
+                };
+                let page = api.get(&path).await?;
+                all.extend(page["subscribers"].as_array().cloned().unwrap_or_default());
+                match page["next"].as_str() {
+                    Some(next) => after = Some(next.to_string()),
+                    None => break,
+                }
+            }
+            if args.json {
+                print_json(&json!({ "subscribers": all }));
+            } else {
+                for s in &all {
+                    let topics: Vec<&str> = s["topics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                    println!(
+                        "{:<12} {:<16} {:<32} {}",
+                        s["id"].as_str().unwrap_or_default(),
+                        s["phone"].as_str().unwrap_or("-"),
+                        s["email"].as_str().unwrap_or("-"),
+                        topics.join(";")
+                    );
+                }
+                eprintln!("{} subscribers", all.len());
+            }
+        }
+        SubscribersCommand::Remove { id, api: args } => {
+            let api = Api::new(&args)?;
+            api.call(api.request(Method::DELETE, &format!("/v1/subscribers/{id}"))?).await?;
+            if args.json {
+                print_json(&json!({ "id": id, "removed": true }));
+            } else {
+                println!("subscriber {id} removed");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn send(args: SendArgs) -> anyhow::Result<()> {
+    let api = Api::new(&args.api)?;
+    let body = json!({
+        "topic": args.topic,
+        "text": args.text,
+        "subject": args.subject,
+        "urgent": args.urgent,
+        "channels": args.channels,
+    });
+    let mut request = api.request(Method::POST, "/v1/alerts")?.json(&body);
+    if let Some(key) = &args.idempotency_key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let (_, accepted) = api.call(request).await?;
+    let id = accepted["id"].as_str().context("the API answered without an alert id")?.to_string();
+    if !args.wait {
+        if args.api.json {
+            print_json(&accepted);
+        } else {
+            println!("alert {id} accepted for {} recipients", accepted["recipients"]);
+        }
+        return Ok(());
+    }
+    if !args.api.json {
+        eprintln!("alert {id} accepted for {} recipients", accepted["recipients"]);
+    }
+    let report = wait_for_completion(&api, &id, !args.api.json).await?;
+    print_report(&report.body, args.api.json, Some(report.elapsed));
+    Ok(())
+}
+
+pub struct Completed {
+    pub body: Value,
+    pub elapsed: Duration,
+}
+
+/// Polls the alert until no delivery is left in the queue, with a progress bar on a terminal.
+pub async fn wait_for_completion(api: &Api, id: &str, progress: bool) -> anyhow::Result<Completed> {
+    let started = Instant::now();
+    let bar = indicatif::ProgressBar::new(0);
+    if !progress {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} deliveries out  {per_sec}  {msg}")
+            .expect("a valid template"),
+    );
+    loop {
+        let body = api.get(&format!("/v1/alerts/{id}")).await?;
+        let (mut total, mut done) = (0u64, 0u64);
+        for counts in body["counts"].as_object().into_iter().flat_map(|m| m.values()) {
+            let queued = counts["queued"].as_u64().unwrap_or(0);
+            let out = counts["sent"].as_u64().unwrap_or(0) + counts["delivered"].as_u64().unwrap_or(0) + counts["failed"].as_u64().unwrap_or(0);
+            total += queued + out;
+            done += out;
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(body["status"].as_str().unwrap_or_default().to_string());
+        if body["status"] == "completed" {
+            bar.finish_and_clear();
+            return Ok(Completed { body, elapsed: started.elapsed() });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let api = Api::new(&args.api)?;
+    let body = api.get(&format!("/v1/alerts/{}", args.id)).await?;
+    print_report(&body, args.api.json, None);
+    Ok(())
+}
+
+pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
+    if json {
+        print_json(body);
+        return;
+    }
+    println!("alert {}  [{}]  topic {}  {} recipients", body["id"].as_str().unwrap_or_default(), body["status"].as_str().unwrap_or_default(), body["topic"].as_str().unwrap_or_default(), body["recipients"]);
+    println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", "channel", "queued", "sent", "delivered", "failed");
+    for (channel, c) in body["counts"].as_object().into_iter().flatten() {
+        println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", channel, c["queued"], c["sent"], c["delivered"], c["failed"]);
+    }
+    if let Some(elapsed) = elapsed {
+        println!("  every delivery left the queue after {:.2} s", elapsed.as_secs_f64());
+    }
+}

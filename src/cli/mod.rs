@@ -1,0 +1,113 @@
+//! The `tocsin` command line: operator commands talk to PostgreSQL directly, client commands to
+//! the HTTP API. Arguments become validated values before any I/O.
+
+mod client;
+mod demo;
+mod ops;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "tocsin", version, about = "Warn a whole commune in seconds: SMS and e-mail alerts to subscribed citizens")]
+struct Cli {
+    /// Configuration file (TOML); TOCSIN_* environment variables override it.
+    #[arg(long, global = true, env = "TOCSIN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply database migrations (also done when `serve` starts).
+    Migrate,
+    /// Run the daemon: HTTP API, fan-out and senders, consuming from RabbitMQ.
+    Serve,
+    /// Manage tenants (communes, intercommunalities, départements).
+    #[command(subcommand)]
+    Tenant(ops::TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(ops::KeyCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ops::ConfigCommand),
+    /// Manage topics (through the API).
+    #[command(subcommand)]
+    Topics(client::TopicsCommand),
+    /// Manage subscribers (through the API).
+    #[command(subcommand)]
+    Subscribers(client::SubscribersCommand),
+    /// Send an alert (through the API).
+    Send(client::SendArgs),
+    /// Show an alert's delivery report (through the API).
+    Status(client::StatusArgs),
+    /// Rehearse: a demo commune with a few thousand subscribers, an urgent alert through the real
+    /// pipeline to simulated providers, and its delivery report.
+    Demo(demo::DemoArgs),
+}
+
+/// Options of every command that talks to the HTTP API.
+#[derive(Args, Clone)]
+pub struct ApiArgs {
+    /// Base URL of the Tocsin API.
+    #[arg(long, env = "TOCSIN_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// API key of the tenant (printed once by `tocsin key create`).
+    #[arg(long, env = "TOCSIN_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Print the API's JSON answer, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, matches!(cli.command, Command::Demo(_)));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Migrate => ops::migrate(config).await,
+        Command::Serve => ops::serve(config).await,
+        Command::Tenant(command) => ops::tenant(config, command).await,
+        Command::Key(command) => ops::key(config, command).await,
+        Command::Config(command) => ops::config(config, command),
+        Command::Topics(command) => client::topics(command).await,
+        Command::Subscribers(command) => client::subscribers(command).await,
+        Command::Send(args) => client::send(args).await,
+        Command::Status(args) => client::status(args).await,
+        Command::Demo(args) => demo::run(config, args).await,
+    }
+}
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info,tower_http=warn,sqlx=warn,lapin=warn" };
+    let filter = EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,168 @@
+//! Operator commands: they talk to PostgreSQL directly and need the configuration.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    api::KeyHasher,
+    config::Config,
+    model::{ApiKeyId, Role, Slug},
+    store,
+};
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant: `tocsin tenant create bras-sur-meuse --name "Bras-sur-Meuse"`.
+    Create {
+        /// Short identifier: lower-case letters, digits and dashes.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key and print it, alone, on stdout; it is shown only this once.
+    Create {
+        /// Slug of the tenant the key belongs to.
+        #[arg(long)]
+        tenant: String,
+        /// admin (manages topics and subscribers, and sends) or sender (sends and reads status).
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke an API key by its id (printed on stderr by `key create`).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration without starting anything.
+    Check,
+}
+
+fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(path).context("invalid configuration")
+}
+
+async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    let url = config.database_url.expose_secret();
+    store::ensure_database(url).await.context("cannot reach or create the database")?;
+    let pool = store::connect(url, 2).await.context("cannot connect to the database")?;
+    store::migrate(&pool).await.context("cannot migrate the database")?;
+    Ok(pool)
+}
+
+pub async fn migrate(path: Option<&Path>) -> anyhow::Result<()> {
+    let config = load(path)?;
+    database(&config).await?;
+    eprintln!("database is up to date");
+    Ok(())
+}
+
+pub async fn serve(path: Option<&Path>) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        on_signal.cancel();
+    });
+    crate::run(config, listener, shutdown).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Result<()> {
+    let TenantCommand::Create { slug, name } = command;
+    let slug = Slug::parse(&slug).map_err(|e| anyhow::anyhow!("tenant slug: {e}"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("--name must not be empty");
+    }
+    let config = load(path)?;
+    let db = database(&config).await?;
+    match store::tenants::create(&db, &slug, name).await {
+        Ok(id) => {
+            println!("{id}");
+            eprintln!("tenant {} created", slug.as_str());
+            Ok(())
+        }
+        Err(e) if store::is_unique_violation(&e) => bail!("tenant {:?} already exists", slug.as_str()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let hasher = KeyHasher::new(
+        config.api_key_secret.clone().context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set")?,
+    );
+    match command {
+        KeyCommand::Create { tenant, role } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let db = database(&config).await?;
+            let (key, id) = create_key(&db, &hasher, &tenant, role).await?;
+            println!("{key}");
+            eprintln!("API key {id} ({}) created for {tenant}; it is shown only once", role.as_str());
+        }
+        KeyCommand::Revoke { id } => {
+            let id: ApiKeyId = id.parse().map_err(|e| anyhow::anyhow!("key id: {e}"))?;
+            let db = database(&config).await?;
+            if !store::tenants::revoke_key(&db, id).await? {
+                bail!("no live API key {id}");
+            }
+            eprintln!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Creates a key for a tenant: shared by `key create` and the demo.
+pub async fn create_key(
+    db: &sqlx::PgPool,
+    hasher: &KeyHasher,
+    tenant: &str,
+    role: Role,
+) -> anyhow::Result<(String, ApiKeyId)> {
+    let found = store::tenants::find_by_slug(db, tenant).await?;
+    let tenant = found.with_context(|| format!("no tenant {tenant:?}"))?;
+    let (key, hash) = hasher.generate();
+    let id = store::tenants::create_key(db, tenant.id, role, &hash).await?;
+    Ok((key, id))
+}
+
+pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {
+    let ConfigCommand::Check = command;
+    let config = load(path)?;
+    let routes: Vec<String> =
+        config.routing.routes().iter().map(|(c, p)| format!("{}→{p}", c.as_str())).collect();
+    println!("configuration is valid");
+    println!("  http_addr: {}", config.http_addr);
+    println!("  routes: {}", routes.join(", "));
+    if config.api_key_secret.is_none() {
+        println!("  warning: api_key_secret is not set; `serve` and `key create` need it");
+    }
+    Ok(())
+}

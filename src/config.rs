@@ -1,0 +1,273 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `TOCSIN_*` environment
+//! variables; validated into typed values before anything starts. Every key is documented in
+//! config/tocsin.example.toml.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use tocsin_providers::{
+    email::{
+        simulator::{SimulatorEmailConfig, ValidatedSimulatorEmailConfig},
+        smtp::{SmtpConfig, ValidatedSmtpConfig},
+    },
+    sms::{
+        simulator::{SimulatorSmsConfig, ValidatedSimulatorSmsConfig},
+        smsmode::{SmsmodeConfig, ValidatedSmsmodeConfig},
+    },
+};
+
+use crate::dispatch::{Routing, Settings};
+
+/// Environment variables and the configuration key each one sets. Deployments depend on these
+/// names: never rename one.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("TOCSIN_DATABASE_URL", "database_url"),
+    ("TOCSIN_AMQP_URL", "amqp_url"),
+    ("TOCSIN_HTTP_ADDR", "http_addr"),
+    ("TOCSIN_QUEUE_PREFIX", "queue_prefix"),
+    ("TOCSIN_API_KEY_SECRET", "api_key_secret"),
+    ("TOCSIN_SMS_PROVIDER", "routing.sms"),
+    ("TOCSIN_EMAIL_PROVIDER", "routing.email"),
+    ("TOCSIN_SMTP_URL", "email.smtp.url"),
+    ("TOCSIN_EMAIL_FROM", "email.smtp.from"),
+    ("TOCSIN_SMSMODE_API_KEY", "sms.smsmode.api_key"),
+    ("TOCSIN_SMSMODE_URL", "sms.smsmode.base_url"),
+];
+
+/// A configuration that passed validation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub amqp_url: SecretString,
+    pub http_addr: SocketAddr,
+    pub queue_prefix: String,
+    /// Key of the HMAC that API keys are stored under; `serve` and `key create` need it.
+    pub api_key_secret: Option<SecretString>,
+    pub dispatch: Settings,
+    pub routing: Routing,
+    pub smsmode: Option<ValidatedSmsmodeConfig>,
+    pub smtp: Option<ValidatedSmtpConfig>,
+    pub sms_simulator: ValidatedSimulatorSmsConfig,
+    pub email_simulator: ValidatedSimulatorEmailConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+/// Reports a provider's configuration error under its section (`sms.smsmode.sender`).
+fn section(prefix: &'static str) -> impl Fn(tocsin_providers::ConfigError) -> ConfigError {
+    move |e| invalid(format!("{prefix}.{}", e.field), e.problem)
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { field: field.into(), problem: problem.into() }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_database_url")]
+    database_url: SecretString,
+    #[serde(default = "default_database_max_connections")]
+    database_max_connections: u32,
+    #[serde(default = "default_amqp_url")]
+    amqp_url: SecretString,
+    #[serde(default = "default_http_addr")]
+    http_addr: String,
+    #[serde(default)]
+    queue_prefix: String,
+    api_key_secret: Option<SecretString>,
+    #[serde(default)]
+    dispatch: RawDispatch,
+    #[serde(default)]
+    routing: Option<Routing>,
+    #[serde(default)]
+    sms: RawSms,
+    #[serde(default)]
+    email: RawEmail,
+}
+
+fn default_database_url() -> SecretString {
+    SecretString::from("postgres://postgres@127.0.0.1:5432/tocsin")
+}
+const fn default_database_max_connections() -> u32 {
+    16
+}
+fn default_amqp_url() -> SecretString {
+    SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f")
+}
+fn default_http_addr() -> String {
+    "127.0.0.1:8080".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSms {
+    smsmode: Option<SmsmodeConfig>,
+    #[serde(default)]
+    simulator: SimulatorSmsConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    simulator: SimulatorEmailConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawDispatch {
+    batch_size: usize,
+    fanout_chunk: i64,
+    sender_concurrency: u16,
+    sends_per_batch: usize,
+    outbox_poll_ms: u64,
+}
+
+impl Default for RawDispatch {
+    fn default() -> Self {
+        let s = Settings::default();
+        RawDispatch {
+            batch_size: s.batch_size,
+            fanout_chunk: s.fanout_chunk,
+            sender_concurrency: s.sender_concurrency,
+            sends_per_batch: s.sends_per_batch,
+            outbox_poll_ms: s.outbox_poll.as_millis() as u64,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if any) and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// Loads the file (if any) and the variables `env` gives: tests pass their own.
+    pub fn load_with(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let (origin, text) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                (path.display().to_string(), text)
+            }
+            None => ("defaults".to_string(), String::new()),
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.clone(), message: e.to_string() })?;
+        for (name, key) in ENV_KEYS {
+            if let Some(value) = env(name).filter(|v| !v.is_empty()) {
+                set_path(&mut table, key, value);
+            }
+        }
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse { origin, message: e.to_string() })?;
+        raw.validate()
+    }
+}
+
+/// Sets `a.b.c` in a TOML table, creating the intermediate tables.
+fn set_path(table: &mut toml::Table, path: &str, value: String) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().expect("a key has at least one part");
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        current = entry.as_table_mut().expect("just made a table");
+    }
+    current.insert(last.to_string(), toml::Value::String(value));
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let http_addr = self.http_addr.parse().map_err(|_| {
+            invalid("http_addr", format!("{:?} is not an address such as 127.0.0.1:8080", self.http_addr))
+        })?;
+        if !self.queue_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            return Err(invalid("queue_prefix", "may hold only letters, digits, '.', '_' and '-'"));
+        }
+        if self.database_max_connections == 0 {
+            return Err(invalid("database_max_connections", "must be at least 1"));
+        }
+        let d = self.dispatch;
+        if !(1..=5000).contains(&d.batch_size) {
+            return Err(invalid("dispatch.batch_size", "must be between 1 and 5000"));
+        }
+        if d.fanout_chunk < 1 {
+            return Err(invalid("dispatch.fanout_chunk", "must be at least 1"));
+        }
+        if d.sender_concurrency == 0 || d.sends_per_batch == 0 {
+            return Err(invalid("dispatch.sender_concurrency", "and sends_per_batch must be at least 1"));
+        }
+        let dispatch = Settings {
+            batch_size: d.batch_size,
+            fanout_chunk: d.fanout_chunk,
+            sender_concurrency: d.sender_concurrency,
+            sends_per_batch: d.sends_per_batch,
+            outbox_poll: Duration::from_millis(d.outbox_poll_ms.max(10)),
+        };
+        let smsmode = self.sms.smsmode.map(|c| c.validate()).transpose().map_err(section("sms.smsmode"))?;
+        let smtp = self.email.smtp.map(|c| c.validate()).transpose().map_err(section("email.smtp"))?;
+        let sms_simulator = self.sms.simulator.validate().map_err(section("sms.simulator"))?;
+        let email_simulator = self.email.simulator.validate().map_err(section("email.simulator"))?;
+        let routing = self.routing.unwrap_or_else(|| Routing {
+            sms: "smsmode".into(),
+            email: "smtp".into(),
+            ..Routing::default()
+        });
+        for (channel, provider) in routing.routes() {
+            let available = match channel {
+                crate::model::Channel::Sms => provider == "simulator" || (provider == "smsmode" && smsmode.is_some()),
+                crate::model::Channel::Email => provider == "simulator" || (provider == "smtp" && smtp.is_some()),
+            };
+            if !available {
+                let hint = match provider {
+                    "smsmode" => "set [sms.smsmode] api_key (TOCSIN_SMSMODE_API_KEY)",
+                    "smtp" => "set [email.smtp] url and from (TOCSIN_SMTP_URL, TOCSIN_EMAIL_FROM)",
+                    _ => "known providers are smsmode and simulator for SMS, smtp and simulator for e-mail",
+                };
+                return Err(invalid(
+                    format!("routing.{}", channel.as_str()),
+                    format!("routes to {provider:?}, which is not configured: {hint}, or route to \"simulator\" to rehearse"),
+                ));
+            }
+        }
+        Ok(Config {
+            database_url: self.database_url,
+            database_max_connections: self.database_max_connections,
+            amqp_url: self.amqp_url,
+            http_addr,
+            queue_prefix: self.queue_prefix,
+            api_key_secret: self.api_key_secret,
+            dispatch,
+            routing,
+            smsmode,
+            smtp,
+            sms_simulator,
+            email_simulator,
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! The daemon: HTTP API, outbox relay, fan-out, senders and receipts, started the same way by
+//! `tocsin serve`, the demo and the tests.
+
+use std::{sync::Arc, time::Duration};
+
+use secrecy::ExposeSecret;
+use tocsin_providers::{
+    Receipt,
+    email::{simulator::SimulatorEmail, smtp::SmtpEmail},
+    sms::{simulator::SimulatorSms, smsmode::SmsmodeSms},
+};
+use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    api::{self, AppState, KeyHasher},
+    broker::{self, Job, Publisher, Topology},
+    config::Config,
+    dispatch::{self, Dispatcher, Handled, Providers, fanout, sender::Carrier},
+    model::{Channel, Lane},
+    store,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it")]
+    NoKeySecret,
+    #[error("provider {0}: {1}")]
+    Provider(&'static str, String),
+    #[error("http: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Runs until `shutdown` is cancelled, then drains: the HTTP server stops taking requests,
+/// consumers stop taking messages, and jobs in hand finish (or are left for redelivery).
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
+    store::ensure_database(config.database_url.expose_secret()).await?;
+    let db = store::connect(config.database_url.expose_secret(), config.database_max_connections).await?;
+    store::migrate(&db).await?;
+    let keys = KeyHasher::new(config.api_key_secret.clone().ok_or(StartError::NoKeySecret)?);
+    let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
+    let providers = build_providers(&config, receipt_sink)?;
+    let dispatcher = Arc::new(Dispatcher {
+        db: db.clone(),
+        topology: Topology::new(config.queue_prefix.clone()),
+        providers,
+        routing: config.routing.clone(),
+        settings: config.dispatch.clone(),
+    });
+    let relay_wake = Arc::new(Notify::new());
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(dispatch::receipts::run(db.clone(), receipt_inbox, shutdown.clone()));
+    tasks.spawn(supervise_broker(
+        config.amqp_url.expose_secret().to_string(),
+        dispatcher.clone(),
+        relay_wake.clone(),
+        shutdown.clone(),
+    ));
+    let app = api::router(AppState { db: db.clone(), keys, relay: relay_wake });
+    tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
+    let http = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let result = http.await;
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    db.close().await;
+    result.map_err(StartError::Http)
+}
+
+fn build_providers(
+    config: &Config,
+    receipts: tokio::sync::mpsc::Sender<Receipt>,
+) -> Result<Providers, StartError> {
+    let mut providers = Providers::default();
+    providers.add_sms(Arc::new(SimulatorSms::new(config.sms_simulator.clone(), Some(receipts.clone()))));
+    providers.add_email(Arc::new(SimulatorEmail::new(config.email_simulator.clone(), Some(receipts))));
+    if let Some(smsmode) = &config.smsmode {
+        let client = SmsmodeSms::new(smsmode.clone()).map_err(|e| StartError::Provider("smsmode", e.to_string()))?;
+        providers.add_sms(Arc::new(client));
+    }
+    if let Some(smtp) = &config.smtp {
+        let client = SmtpEmail::new(smtp.clone()).map_err(|e| StartError::Provider("smtp", e.to_string()))?;
+        providers.add_email(Arc::new(client));
+    }
+    Ok(providers)
+}
+
+/// Keeps a broker connection with its relay and consumers alive: when the connection breaks,
+/// everything on it stops, and it is rebuilt after a pause. Unacknowledged jobs return to their
+/// queues; the outbox keeps what was not published.
+async fn supervise_broker(
+    url: String,
+    dispatcher: Arc<Dispatcher>,
+    relay_wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut pause = Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        match run_on_broker(&url, &dispatcher, &relay_wake, &shutdown).await {
+            Ok(()) => pause = Duration::from_millis(200),
+            Err(error) => tracing::warn!(%error, retry_in = ?pause, "broker connection lost"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+async fn run_on_broker(
+    url: &str,
+    dispatcher: &Arc<Dispatcher>,
+    relay_wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    let connection = broker::connect(url).await.map_err(|e| e.to_string())?;
+    let topology = &dispatcher.topology;
+    let keys = topology.keys(dispatcher.routing.routes());
+    let setup = connection.create_channel().await.map_err(|e| e.to_string())?;
+    topology.declare(&setup, &keys).await.map_err(|e| e.to_string())?;
+    let _ = setup.close(200, "declared".into()).await;
+    let publisher = Publisher::open(&connection, topology).await.map_err(|e| e.to_string())?;
+    tracing::info!("connected to the broker");
+
+    // Everything on this connection stops together: on shutdown, or when one part fails.
+    let stop = shutdown.child_token();
+    let mut parts: JoinSet<Result<(), String>> = JoinSet::new();
+    {
+        let (db, publisher, wake, stop) = (dispatcher.db.clone(), publisher.clone(), relay_wake.clone(), stop.clone());
+        let poll = dispatcher.settings.outbox_poll;
+        parts.spawn(async move {
+            dispatch::relay::run(&db, &publisher, &wake, poll, &stop).await.map_err(|e| e.to_string())
+        });
+    }
+    let connection = Arc::new(connection);
+    for lane in Lane::ALL {
+        let queue = topology.queue(&Topology::fan_out_key(lane));
+        let (d, p, s) = (dispatcher.clone(), publisher.clone(), stop.clone());
+        let handler = move |payload: Vec<u8>, redelivered: bool| {
+            let (d, p, s) = (d.clone(), p.clone(), s.clone());
+            async move {
+                match Job::decode(&payload) {
+                    Ok(Job::FanOutV1 { alert }) => fanout::handle(&d, &p, alert, redelivered, &s).await,
+                    Ok(other) => Handled::Dead(format!("a fan-out queue got {other:?}")),
+                    Err(reason) => Handled::Dead(reason),
+                }
+            }
+        };
+        spawn_consumer(&mut parts, &connection, &publisher, queue, 2, &stop, handler);
+    }
+    for (channel, provider) in dispatcher.routing.routes() {
+        let carrier = match channel {
+            Channel::Sms => dispatcher.providers.sms(provider).cloned().map(Carrier::Sms),
+            Channel::Email => dispatcher.providers.email(provider).cloned().map(Carrier::Email),
+        };
+        let Some(carrier) = carrier else { continue };
+        for lane in Lane::ALL {
+            let queue = topology.queue(&Topology::send_key(channel, provider, lane));
+            let (d, c, s) = (dispatcher.clone(), carrier.clone(), stop.clone());
+            let handler = move |payload: Vec<u8>, redelivered: bool| {
+                let (d, c, s) = (d.clone(), c.clone(), s.clone());
+                async move {
+                    match Job::decode(&payload) {
+                        Ok(Job::SendBatchV1 { alert, channel, deliveries }) if channel == c.channel() => {
+                            dispatch::sender::handle(&d, &c, alert, &deliveries, redelivered, &s).await
+                        }
+                        Ok(other) => Handled::Dead(format!("a {} send queue got {other:?}", c.channel().as_str())),
+                        Err(reason) => Handled::Dead(reason),
+                    }
+                }
+            };
+            let concurrency = dispatcher.settings.sender_concurrency;
+            spawn_consumer(&mut parts, &connection, &publisher, queue, concurrency, &stop, handler);
+        }
+    }
+
+    let first = parts.join_next().await;
+    stop.cancel();
+    while parts.join_next().await.is_some() {}
+    let _ = connection.close(200, "bye".into()).await;
+    match first {
+        Some(Ok(Err(error))) => Err(error),
+        Some(Err(panic)) => Err(format!("a broker task panicked: {panic}")),
+        _ if shutdown.is_cancelled() => Ok(()),
+        _ => Err("a consumer stopped".into()),
+    }
+}
+
+fn spawn_consumer<H, F>(
+    parts: &mut JoinSet<Result<(), String>>,
+    connection: &Arc<lapin::Connection>,
+    publisher: &Publisher,
+    queue: String,
+    concurrency: u16,
+    stop: &CancellationToken,
+    handler: H,
+) where
+    H: Fn(Vec<u8>, bool) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Handled> + Send + 'static,
+{
+    let (connection, publisher, stop) = (connection.clone(), publisher.clone(), stop.clone());
+    parts.spawn(async move {
+        dispatch::run_consumer(&connection, &publisher, &queue, concurrency, &stop, handler)
+            .await
+            .map_err(|e| format!("{queue}: {e}"))
+    });
+}

@@ -1,0 +1,148 @@
+//! Fan-out: plans one delivery row per subscriber x channel of an alert, chunk by chunk (never
+//! the whole segment in memory), and announces each chunk's rows to the senders in batches.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Dispatcher, Handled, until_done};
+use crate::{
+    broker::{Job, Publisher, Topology},
+    model::{AlertId, Channel, DeliveryId},
+    store::{
+        self,
+        alerts::Alert,
+        deliveries::{ChannelRoute, Planned},
+    },
+};
+
+/// Handles one fan-out job. `redelivered` means an earlier attempt may have planned rows without
+/// announcing them, so queued rows are announced again (senders skip rows already claimed).
+pub async fn handle(
+    dispatcher: &Dispatcher,
+    publisher: &Publisher,
+    alert: AlertId,
+    redelivered: bool,
+    shutdown: &CancellationToken,
+) -> Handled {
+    let db = &dispatcher.db;
+    let Some(found) = until_done(shutdown, "loading an alert", || {
+        store::alerts::get_for_dispatch(db, alert)
+    })
+    .await
+    else {
+        return Handled::Abandoned;
+    };
+    let Some(alert) = found else {
+        return Handled::Dead(format!("alert {alert} does not exist"));
+    };
+    if alert.planned_at.is_some() {
+        // The outbox relay may publish a job twice; the first one did the work.
+        return Handled::Done;
+    }
+    let routes: Vec<ChannelRoute> = alert
+        .channels
+        .iter()
+        .map(|&channel| ChannelRoute {
+            channel,
+            provider: dispatcher.routing.provider(&alert.tenant, channel).to_string(),
+        })
+        .collect();
+    let started = Instant::now();
+    let chunk = dispatcher.settings.fanout_chunk;
+    let mut after = 0;
+    let mut announced = 0;
+    loop {
+        let Some(bound) = until_done(shutdown, "sizing a fan-out chunk", || {
+            store::deliveries::chunk_bound(db, alert.topic_id, after, chunk)
+        })
+        .await
+        else {
+            return Handled::Abandoned;
+        };
+        let upto = bound.unwrap_or(i64::MAX);
+        let Some(planned) = until_done(shutdown, "planning deliveries", || {
+            plan(dispatcher, &alert, &routes, after, upto, redelivered)
+        })
+        .await
+        else {
+            return Handled::Abandoned;
+        };
+        let batches = batches(&alert, planned, dispatcher.settings.batch_size);
+        announced += batches.iter().map(|(_, job)| job_len(job)).sum::<usize>();
+        let encoded: Vec<(String, Vec<u8>)> =
+            batches.iter().map(|(key, job)| (key.clone(), job.encode())).collect();
+        let messages: Vec<(&str, &[u8])> =
+            encoded.iter().map(|(k, p)| (k.as_str(), p.as_slice())).collect();
+        if until_done(shutdown, "announcing deliveries", || publisher.publish_all(&messages))
+        .await
+        .is_none()
+        {
+            return Handled::Abandoned;
+        }
+        match bound {
+            Some(upto) => after = upto,
+            None => break,
+        }
+    }
+    if until_done(shutdown, "marking an alert planned", || {
+        store::alerts::mark_planned(db, alert.id)
+    })
+    .await
+    .is_none()
+    {
+        return Handled::Abandoned;
+    }
+    tracing::info!(
+        alert = %alert.id,
+        deliveries = announced,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "alert planned"
+    );
+    Handled::Done
+}
+
+async fn plan(
+    dispatcher: &Dispatcher,
+    alert: &Alert,
+    routes: &[ChannelRoute],
+    after: i64,
+    upto: i64,
+    redelivered: bool,
+) -> Result<Vec<Planned>, sqlx::Error> {
+    let db = &dispatcher.db;
+    let created =
+        store::deliveries::plan_range(db, alert.id, alert.topic_id, after, upto, routes).await?;
+    if redelivered {
+        store::deliveries::queued_in_range(db, alert.id, after, upto).await
+    } else {
+        Ok(created)
+    }
+}
+
+/// Groups planned rows by queue and cuts them into send batches, ids in ascending order.
+fn batches(alert: &Alert, planned: Vec<Planned>, size: usize) -> Vec<(String, Job)> {
+    let mut by_queue: BTreeMap<(Channel, String), Vec<DeliveryId>> = BTreeMap::new();
+    for row in planned {
+        by_queue.entry((row.channel, row.provider)).or_default().push(row.id);
+    }
+    let mut jobs = Vec::new();
+    for ((channel, provider), mut ids) in by_queue {
+        ids.sort_unstable_by_key(|id| id.0);
+        let key = Topology::send_key(channel, &provider, alert.lane);
+        for chunk in ids.chunks(size.max(1)) {
+            jobs.push((
+                key.clone(),
+                Job::SendBatchV1 { alert: alert.id, channel, deliveries: chunk.to_vec() },
+            ));
+        }
+    }
+    jobs
+}
+
+fn job_len(job: &Job) -> usize {
+    match job {
+        Job::SendBatchV1 { deliveries, .. } => deliveries.len(),
+        Job::FanOutV1 { .. } => 0,
+    }
+}

@@ -1,0 +1,13 @@
+//! Tocsin: a mass notification dispatcher for communes. See ARCHITECTURE.md for the flow.
+
+pub mod api;
+pub mod broker;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod dispatch;
+pub mod model;
+pub mod store;
+
+pub use config::Config;
+pub use daemon::run;

@@ -1,0 +1,416 @@
+//! A new alert as submitted (`AlertDraft`) and as accepted for sending (`ValidAlert`).
+//!
+//! Validation checks every field and fills in the defaults (both channels, a subject drawn from
+//! the text), so that what is stored and sent is exactly what was checked. The first fault found
+//! is returned, naming its field for the API error.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use super::channel::{Channel, Lane};
+use super::slug::Slug;
+use super::sms_text::{SmsLength, validate_sms_text};
+
+/// Most characters in the text of an alert sent by e-mail.
+pub const MAX_EMAIL_TEXT_CHARS: usize = 100_000;
+/// Most characters in a subject given by the sender.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// About how many characters of the text's first line make a default subject.
+const DERIVED_SUBJECT_CHARS: usize = 80;
+
+/// A new alert as the API receives it. Unknown fields are refused, so that a misspelt
+/// `"chanels": ["email"]` cannot silently send SMS as well.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertDraft {
+    /// The topic's slug.
+    pub topic: String,
+    /// The message, sent as is by SMS and as the body of the e-mail.
+    pub text: String,
+    /// The e-mail subject; derived from the text when absent or blank.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Urgent alerts go through the urgent lane and say "Alerte" in their default subject.
+    #[serde(default)]
+    pub urgent: bool,
+    /// `"sms"` and/or `"email"`; both when absent.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+}
+
+/// An alert that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidAlert {
+    pub topic: Slug,
+    /// The text trimmed and NFC-normalised: what is sent and what `sms_length` measured.
+    pub text: String,
+    /// The e-mail subject, given or derived; one line.
+    pub subject: String,
+    pub lane: Lane,
+    /// Deduplicated, in the order of [`Channel::ALL`].
+    pub channels: Vec<Channel>,
+    /// The SMS length, when SMS is among the channels.
+    pub sms_length: Option<SmsLength>,
+}
+
+/// A field of a draft that cannot be accepted, with a message for the API user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The field at fault: `topic`, `channels`, `text` or `subject`.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl AlertDraft {
+    /// Checks the draft and fills in its defaults.
+    pub fn validate(&self) -> Result<ValidAlert, FieldError> {
+        let topic =
+            Slug::parse(&self.topic).map_err(|err| FieldError::new("topic", err.to_string()))?;
+        let channels = parse_channels(self.channels.as_deref())?;
+
+        let text: String = self.text.trim().nfc().collect();
+        if text.is_empty() {
+            return Err(FieldError::new("text", "text is empty"));
+        }
+        let sms_length = if channels.contains(&Channel::Sms) {
+            Some(validate_sms_text(&text).map_err(|err| FieldError::new("text", err.to_string()))?)
+        } else {
+            None
+        };
+        if channels.contains(&Channel::Email) {
+            let chars = text.chars().count();
+            if chars > MAX_EMAIL_TEXT_CHARS {
+                return Err(FieldError::new(
+                    "text",
+                    format!(
+                        "text is {chars} characters long; at most {MAX_EMAIL_TEXT_CHARS} are \
+                         allowed for e-mail"
+                    ),
+                ));
+            }
+        }
+
+        let subject = match self.subject.as_deref().map(str::trim) {
+            Some(subject) if !subject.is_empty() => check_subject(subject)?,
+            _ => derive_subject(&text, self.urgent),
+        };
+
+        Ok(ValidAlert {
+            topic,
+            text,
+            subject,
+            lane: Lane::for_urgent(self.urgent),
+            channels,
+            sms_length,
+        })
+    }
+}
+
+/// Parses channel names (case and surrounding spaces ignored); both channels when absent.
+fn parse_channels(names: Option<&[String]>) -> Result<Vec<Channel>, FieldError> {
+    let Some(names) = names else {
+        return Ok(Channel::ALL.to_vec());
+    };
+    let valid = Channel::WORDS.join(", ");
+    if names.is_empty() {
+        return Err(FieldError::new(
+            "channels",
+            format!("at least one channel is required; valid channels: {valid}"),
+        ));
+    }
+    let mut wanted = Vec::with_capacity(names.len());
+    for name in names {
+        let channel = name
+            .trim()
+            .to_ascii_lowercase()
+            .parse::<Channel>()
+            .map_err(|_| {
+                FieldError::new(
+                    "channels",
+                    format!("unknown channel {name:?}; valid channels: {valid}"),
+                )
+            })?;
+        wanted.push(channel);
+    }
+    Ok(Channel::ALL
+        .iter()
+        .copied()
+        .filter(|c| wanted.contains(c))
+        .collect())
+}
+
+/// Checks a subject given by the sender (already trimmed and not empty).
+fn check_subject(subject: &str) -> Result<String, FieldError> {
+    if subject.contains(['\n', '\r']) {
+        return Err(FieldError::new("subject", "subject must be a single line"));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "subject",
+            "subject contains a control character",
+        ));
+    }
+    let subject: String = subject.nfc().collect();
+    let chars = subject.chars().count();
+    if chars > MAX_SUBJECT_CHARS {
+        return Err(FieldError::new(
+            "subject",
+            format!("subject is {chars} characters long; at most {MAX_SUBJECT_CHARS} are allowed"),
+        ));
+    }
+    Ok(subject)
+}
+
+/// "Alerte : " or "Information : " followed by the text's first non-blank line, its spaces
+/// collapsed, cut at a word boundary near [`DERIVED_SUBJECT_CHARS`] characters.
+fn derive_subject(text: &str, urgent: bool) -> String {
+    let prefix = if urgent {
+        "Alerte : "
+    } else {
+        "Information : "
+    };
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default();
+    let words: Vec<&str> = first_line.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() <= DERIVED_SUBJECT_CHARS {
+        return format!("{prefix}{line}");
+    }
+    let cut: String = line.chars().take(DERIVED_SUBJECT_CHARS).collect();
+    // Cut before the word that straddles the limit; a single word longer than the limit is cut
+    // where it stands.
+    let next_is_space = line
+        .chars()
+        .nth(DERIVED_SUBJECT_CHARS)
+        .is_some_and(char::is_whitespace);
+    let kept = if next_is_space {
+        cut.as_str()
+    } else {
+        cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head)
+    };
+    let kept = kept.trim_end_matches([' ', ',', ';', ':', '-', '–', '—']);
+    format!("{prefix}{kept}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sms_text::SmsEncoding;
+
+    fn draft(text: &str) -> AlertDraft {
+        AlertDraft {
+            topic: "crue-garonne".into(),
+            text: text.into(),
+            ..AlertDraft::default()
+        }
+    }
+
+    fn field_error(draft: &AlertDraft) -> FieldError {
+        draft.validate().expect_err("draft should be refused")
+    }
+
+    #[test]
+    fn a_minimal_draft_gets_both_channels_bulk_lane_and_a_subject() {
+        let alert = draft("  Coupure d'eau demain de 8h a 12h.\nMerci.  ")
+            .validate()
+            .unwrap();
+        assert_eq!(alert.topic.as_str(), "crue-garonne");
+        assert_eq!(alert.text, "Coupure d'eau demain de 8h a 12h.\nMerci.");
+        assert_eq!(
+            alert.subject,
+            "Information : Coupure d'eau demain de 8h a 12h."
+        );
+        assert_eq!(alert.lane, Lane::Bulk);
+        assert_eq!(alert.channels, [Channel::Sms, Channel::Email]);
+        let length = alert.sms_length.unwrap();
+        assert_eq!(
+            (length.encoding, length.units, length.segments),
+            (SmsEncoding::Gsm7, 40, 1)
+        );
+    }
+
+    #[test]
+    fn urgent_alerts_use_the_urgent_lane_and_say_alerte() {
+        let mut d = draft("Crue : évacuez les quais.");
+        d.urgent = true;
+        let alert = d.validate().unwrap();
+        assert_eq!(alert.lane, Lane::Urgent);
+        assert_eq!(alert.subject, "Alerte : Crue : évacuez les quais.");
+    }
+
+    #[test]
+    fn topic_must_be_a_slug() {
+        let mut d = draft("x");
+        d.topic = "Crue Garonne".into();
+        let err = field_error(&d);
+        assert_eq!(err.field, "topic");
+        assert!(err.message.contains("'C'"), "{err}");
+    }
+
+    #[test]
+    fn text_must_not_be_blank() {
+        let err = field_error(&draft(" \n\t "));
+        assert_eq!(err, FieldError::new("text", "text is empty"));
+        let mut d = draft("");
+        d.channels = Some(vec!["email".into()]);
+        assert_eq!(field_error(&d).field, "text");
+    }
+
+    #[test]
+    fn channels_are_parsed_deduplicated_and_ordered() {
+        let mut d = draft("x");
+        d.channels = Some(vec!["email".into(), " SMS ".into(), "email".into()]);
+        assert_eq!(
+            d.validate().unwrap().channels,
+            [Channel::Sms, Channel::Email]
+        );
+        d.channels = Some(vec!["email".into()]);
+        let alert = d.validate().unwrap();
+        assert_eq!(alert.channels, [Channel::Email]);
+        assert_eq!(alert.sms_length, None);
+    }
+
+    #[test]
+    fn unknown_or_missing_channels_are_refused() {
+        let mut d = draft("x");
+        d.channels = Some(vec!["sms".into(), "fax".into()]);
+        assert_eq!(
+            field_error(&d),
+            FieldError::new(
+                "channels",
+                "unknown channel \"fax\"; valid channels: sms, email"
+            )
+        );
+        d.channels = Some(vec![]);
+        assert_eq!(
+            field_error(&d).to_string(),
+            "channels: at least one channel is required; valid channels: sms, email"
+        );
+    }
+
+    #[test]
+    fn sms_length_is_checked_only_when_sms_is_sent() {
+        let long = "ê".repeat(700);
+        let err = field_error(&draft(&long));
+        assert_eq!(err.field, "text");
+        assert!(
+            err.message
+                .starts_with("text needs 11 SMS segments in UCS-2"),
+            "{err}"
+        );
+
+        let mut d = draft(&long);
+        d.channels = Some(vec!["email".into()]);
+        assert!(d.validate().is_ok());
+    }
+
+    #[test]
+    fn email_text_is_limited() {
+        let mut d = draft(&"a".repeat(MAX_EMAIL_TEXT_CHARS + 1));
+        d.channels = Some(vec!["email".into()]);
+        let err = field_error(&d);
+        assert_eq!(err.field, "text");
+        assert_eq!(
+            err.message,
+            "text is 100001 characters long; at most 100000 are allowed for e-mail"
+        );
+        d.text.pop();
+        assert!(d.validate().is_ok());
+    }
+
+    #[test]
+    fn text_is_nfc_normalised() {
+        let alert = draft("e\u{301}cole").validate().unwrap();
+        assert_eq!(alert.text, "école");
+        assert_eq!(alert.sms_length.unwrap().encoding, SmsEncoding::Gsm7);
+    }
+
+    #[test]
+    fn given_subject_is_trimmed_and_checked() {
+        let mut d = draft("x");
+        d.subject = Some("  Travaux rue Pasteur ".into());
+        assert_eq!(d.validate().unwrap().subject, "Travaux rue Pasteur");
+
+        d.subject = Some("   ".into());
+        assert_eq!(d.validate().unwrap().subject, "Information : x");
+
+        d.subject = Some("Ligne 1\nLigne 2".into());
+        assert_eq!(
+            field_error(&d),
+            FieldError::new("subject", "subject must be a single line")
+        );
+
+        d.subject = Some("Tab\there".into());
+        assert_eq!(field_error(&d).field, "subject");
+
+        d.subject = Some("é".repeat(MAX_SUBJECT_CHARS));
+        assert!(d.validate().is_ok());
+        d.subject = Some("é".repeat(MAX_SUBJECT_CHARS + 1));
+        assert_eq!(
+            field_error(&d).message,
+            "subject is 201 characters long; at most 200 are allowed"
+        );
+    }
+
+    #[test]
+    fn derived_subject_uses_the_first_non_blank_line_with_spaces_collapsed() {
+        assert_eq!(
+            derive_subject("\n\n  Route   de Lyon\tfermée  \nDétails…", false),
+            "Information : Route de Lyon fermée"
+        );
+    }
+
+    #[test]
+    fn derived_subject_is_cut_at_a_word_boundary() {
+        let text = "Suite aux fortes pluies de la nuit, la route départementale 12 est fermée \
+                    jusqu'à nouvel ordre entre le pont et la mairie.";
+        let subject = derive_subject(text, true);
+        assert_eq!(
+            subject,
+            "Alerte : Suite aux fortes pluies de la nuit, la route départementale 12 est fermée…"
+        );
+        assert!(subject.chars().count() <= "Alerte : ".len() + DERIVED_SUBJECT_CHARS + 1);
+    }
+
+    #[test]
+    fn derived_subject_keeps_a_word_ending_exactly_at_the_limit() {
+        let text = format!("{} suite", "a".repeat(DERIVED_SUBJECT_CHARS));
+        assert_eq!(
+            derive_subject(&text, false),
+            format!("Information : {}…", "a".repeat(DERIVED_SUBJECT_CHARS))
+        );
+    }
+
+    #[test]
+    fn derived_subject_cuts_a_single_long_word() {
+        let text = "x".repeat(200);
+        assert_eq!(
+            derive_subject(&text, false),
+            format!("Information : {}…", "x".repeat(DERIVED_SUBJECT_CHARS))
+        );
+    }
+
+    #[test]
+    fn draft_deserialises_with_defaults_and_refuses_unknown_fields() {
+        let d: AlertDraft =
+            serde_json::from_str(r#"{"topic": "crue", "text": "Bonjour"}"#).unwrap();
+        assert_eq!((d.subject, d.urgent, d.channels), (None, false, None));
+        let err = serde_json::from_str::<AlertDraft>(
+            r#"{"topic": "crue", "text": "Bonjour", "chanels": ["email"]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("chanels"), "{err}");
+    }
+}

@@ -1,0 +1,274 @@
+//! Small closed vocabularies: channels, API key roles, delivery states and queue lanes.
+//!
+//! Each is stored and sent as a lower-case word; `as_str` gives the word, `FromStr` takes it back
+//! (exactly, as the database writes it), and `ALL` lists the variants so a Postgres CHECK list or
+//! an error message can be built from the same source.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A word that is not one of the values of a vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}; valid values: {}", .valid.join(", "))]
+pub struct UnknownValueError {
+    /// What was being parsed, e.g. `channel`.
+    pub kind: &'static str,
+    /// The text given.
+    pub value: String,
+    /// The accepted words.
+    pub valid: &'static [&'static str],
+}
+
+/// Declares a fieldless enum whose text form is one fixed lower-case word per variant.
+macro_rules! word_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $kind:literal {
+            $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $word)] $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: [Self; [$($word),+].len()] = [$(Self::$variant),+];
+            /// Every variant's word, in declaration order.
+            pub const WORDS: [&'static str; [$($word),+].len()] = [$($word),+];
+
+            /// The word stored in the database and used in the API.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValueError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(UnknownValueError {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        valid: &Self::WORDS,
+                    }),
+                }
+            }
+        }
+    };
+}
+
+word_enum! {
+    /// A way of reaching a subscriber.
+    Channel, "channel" {
+        Sms => "sms",
+        Email => "email",
+    }
+}
+
+word_enum! {
+    /// What an API key may do. Both roles send alerts and read; only admins manage topics,
+    /// subscribers and keys.
+    Role, "role" {
+        Admin => "admin",
+        Sender => "sender",
+    }
+}
+
+impl Role {
+    /// May manage topics, subscribers, imports and API keys.
+    pub const fn can_manage(self) -> bool {
+        matches!(self, Self::Admin)
+    }
+
+    /// May send alerts.
+    pub const fn can_send(self) -> bool {
+        true
+    }
+
+    /// May read alerts, deliveries and topics.
+    pub const fn can_read(self) -> bool {
+        true
+    }
+}
+
+word_enum! {
+    /// Where one delivery (one message to one subscriber on one channel) stands.
+    DeliveryStatus, "delivery status" {
+        /// Waiting in the queue.
+        Queued => "queued",
+        /// Handed to a worker that is calling the provider.
+        Sending => "sending",
+        /// Accepted by the provider. For e-mail, which has no delivery receipt, this is
+        /// usually the last state reached.
+        Sent => "sent",
+        /// The provider's delivery receipt confirmed the handset or mailbox got it.
+        Delivered => "delivered",
+        /// Refused for good, by the provider or after the retries ran out.
+        Failed => "failed",
+        /// Not sent, or not confirmed, before the alert's deadline.
+        Expired => "expired",
+    }
+}
+
+impl DeliveryStatus {
+    /// No further change is expected.
+    pub const fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::Failed | Self::Expired)
+    }
+
+    /// Whether a delivery in state `self` may move to `next`.
+    ///
+    /// `Sending` may go back to `Queued` (a transient provider error, retried later) and straight
+    /// to `Delivered` (a receipt can arrive before the worker records `Sent`).
+    pub const fn can_move_to(self, next: Self) -> bool {
+        use DeliveryStatus::*;
+        matches!(
+            (self, next),
+            (Queued, Sending | Failed | Expired)
+                | (Sending, Queued | Sent | Delivered | Failed | Expired)
+                | (Sent, Delivered | Failed | Expired)
+        )
+    }
+}
+
+word_enum! {
+    /// The queue an alert's deliveries go through: urgent alerts never wait behind bulk news.
+    Lane, "lane" {
+        Urgent => "urgent",
+        Bulk => "bulk",
+    }
+}
+
+impl Lane {
+    /// The lane for an alert flagged urgent or not.
+    pub const fn for_urgent(urgent: bool) -> Self {
+        if urgent { Self::Urgent } else { Self::Bulk }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_through_from_str_display_and_serde() {
+        fn check<T>(all: &[T])
+        where
+            T: Copy + fmt::Debug + PartialEq + fmt::Display + FromStr + Serialize,
+            for<'de> T: Deserialize<'de>,
+            <T as FromStr>::Err: fmt::Debug,
+        {
+            for &value in all {
+                let word = value.to_string();
+                assert_eq!(word.parse::<T>().unwrap(), value);
+                let json = serde_json::to_string(&value).unwrap();
+                assert_eq!(json, format!("\"{word}\""));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+            }
+        }
+        check(&Channel::ALL);
+        check(&Role::ALL);
+        check(&DeliveryStatus::ALL);
+        check(&Lane::ALL);
+    }
+
+    #[test]
+    fn words_are_the_ones_the_database_uses() {
+        assert_eq!(Channel::WORDS, ["sms", "email"]);
+        assert_eq!(Role::WORDS, ["admin", "sender"]);
+        assert_eq!(
+            DeliveryStatus::WORDS,
+            [
+                "queued",
+                "sending",
+                "sent",
+                "delivered",
+                "failed",
+                "expired"
+            ]
+        );
+        assert_eq!(Lane::WORDS, ["urgent", "bulk"]);
+        assert_eq!(Channel::Email.as_str(), "email");
+    }
+
+    #[test]
+    fn unknown_words_list_the_valid_ones() {
+        let err = "fax".parse::<Channel>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown channel \"fax\"; valid values: sms, email"
+        );
+        let err = "SMS".parse::<Channel>().unwrap_err();
+        assert_eq!(err.value, "SMS");
+        let err = "done".parse::<DeliveryStatus>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown delivery status \"done\"; valid values: queued, sending, sent, delivered, \
+             failed, expired"
+        );
+        assert!(serde_json::from_str::<Lane>("\"normal\"").is_err());
+    }
+
+    #[test]
+    fn only_admins_manage_but_everyone_sends_and_reads() {
+        assert!(Role::Admin.can_manage());
+        assert!(!Role::Sender.can_manage());
+        for role in Role::ALL {
+            assert!(role.can_send() && role.can_read());
+        }
+    }
+
+    #[test]
+    fn final_states() {
+        let finals: Vec<_> = DeliveryStatus::ALL
+            .iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(
+            finals,
+            [
+                &DeliveryStatus::Delivered,
+                &DeliveryStatus::Failed,
+                &DeliveryStatus::Expired
+            ]
+        );
+    }
+
+    #[test]
+    fn final_states_never_move_and_nothing_returns_to_queued_but_a_retry() {
+        for from in DeliveryStatus::ALL {
+            for to in DeliveryStatus::ALL {
+                if from.is_final() || from == to {
+                    assert!(!from.can_move_to(to), "{from} -> {to}");
+                }
+                if to == DeliveryStatus::Queued {
+                    assert_eq!(from.can_move_to(to), from == DeliveryStatus::Sending);
+                }
+            }
+        }
+        assert!(DeliveryStatus::Queued.can_move_to(DeliveryStatus::Sending));
+        assert!(DeliveryStatus::Sent.can_move_to(DeliveryStatus::Delivered));
+        assert!(!DeliveryStatus::Queued.can_move_to(DeliveryStatus::Sent));
+    }
+
+    #[test]
+    fn lane_follows_the_urgent_flag() {
+        assert_eq!(Lane::for_urgent(true), Lane::Urgent);
+        assert_eq!(Lane::for_urgent(false), Lane::Bulk);
+    }
+}

@@ -1,0 +1,26 @@
+//! Pure domain types and validation: no I/O.
+//!
+//! Identifiers, contact details, slugs, SMS length rules, closed vocabularies, alert validation
+//! and the subscriber CSV format. Everything here is synchronous and side-effect free, so the
+//! API, the workers and the CLI check input the same way.
+
+pub mod alert;
+pub mod channel;
+pub mod email;
+pub mod gsm7_table;
+pub mod ids;
+pub mod import;
+pub mod phone;
+pub mod slug;
+pub mod sms_text;
+
+pub use alert::{AlertDraft, FieldError, ValidAlert};
+pub use channel::{Channel, DeliveryStatus, Lane, Role, UnknownValueError};
+pub use email::{EmailAddress, EmailError};
+pub use ids::{AlertId, ApiKeyId, DeliveryId, IdParseError, SubscriberId, TenantId, TopicId};
+pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
+pub use phone::{PhoneError, PhoneNumber};
+pub use slug::{Slug, SlugError};
+pub use sms_text::{
+    MAX_SMS_SEGMENTS, SmsEncoding, SmsLength, SmsTextError, sms_length, validate_sms_text,
+};

@@ -1,0 +1,443 @@
+//! Phone numbers: parsing what citizens and town halls type into E.164 (`+33612345678`).
+//!
+//! French national forms (`06 12 34 56 78`) become `+33…`, except the overseas departments, which
+//! share the French national dialling plan but have their own country codes (ITU-T E.164
+//! assignments): a number written `0692 12 34 56` is `+262 692 12 34 56`. Numbers from other
+//! countries are accepted when written with `+` or `00`; for them only the overall length
+//! (8–15 digits, country code included) is checked, since Tocsin ships no per-country plan.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Overseas prefixes written in French national form, with the country code they belong to.
+/// The key is the national significant number's first three digits (the `0` dropped).
+/// Mobile ranges from the brief; fixed ranges added so landlines do not get a wrong `+33`.
+const OVERSEAS: &[(&str, &str)] = &[
+    ("639", "262"), // Mayotte, mobile
+    ("269", "262"), // Mayotte, fixed
+    ("262", "262"), // Réunion, fixed
+    ("692", "262"), // Réunion, mobile
+    ("693", "262"), // Réunion, mobile
+    ("590", "590"), // Guadeloupe, Saint-Martin, Saint-Barthélemy, fixed
+    ("690", "590"), // Guadeloupe, mobile
+    ("691", "590"), // Guadeloupe, mobile
+    ("594", "594"), // Guyane, fixed
+    ("694", "594"), // Guyane, mobile
+    ("596", "596"), // Martinique, fixed
+    ("696", "596"), // Martinique, mobile
+    ("697", "596"), // Martinique, mobile
+];
+
+/// Why a phone number was refused. Display texts are meant for API users and carry no digits of
+/// the number itself, so they can be logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("phone number is empty")]
+    Empty,
+    #[error("phone number contains letters; use digits only, e.g. 06 12 34 56 78")]
+    ContainsLetters,
+    #[error(
+        "phone number contains {0:?}; only digits, spaces, dots, dashes, slashes, parentheses \
+         and a leading + are allowed"
+    )]
+    InvalidCharacter(char),
+    #[error("phone number may contain + only at its start")]
+    MisplacedPlus,
+    #[error(
+        "phone number must have 10 digits in French national form (e.g. 06 12 34 56 78) or \
+         start with +; found {digits} digits"
+    )]
+    NationalLength { digits: usize },
+    #[error(
+        "French number cannot start with 0 after the leading 0 or +33; 00 introduces an \
+         international number, e.g. 0033 6 12 34 56 78"
+    )]
+    NationalStartsWithZero,
+    #[error("country code cannot start with 0 (after + or 00)")]
+    CountryCodeStartsWithZero,
+    #[error(
+        "international phone number must have 8 to 15 digits including the country code; \
+         found {digits}"
+    )]
+    InternationalLength { digits: usize },
+    #[error(
+        "French phone number must have 9 digits after +{country_code} \
+         (e.g. +33 6 12 34 56 78); found {digits}"
+    )]
+    FrenchLength {
+        country_code: &'static str,
+        digits: usize,
+    },
+}
+
+/// A phone number in E.164 form: `+` then 8 to 15 digits, the first not `0`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses a phone number as typed by a person (see the module documentation for the forms).
+    pub fn parse(input: &str) -> Result<Self, PhoneError> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if text.chars().any(char::is_alphabetic) {
+            return Err(PhoneError::ContainsLetters);
+        }
+        let (plus, rest) = match text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        // "+33 (0)6 …": the bracketed zero is the trunk prefix, dialled only from inside France.
+        let rest = if plus {
+            rest.replacen("(0)", "", 1)
+        } else {
+            rest.to_owned()
+        };
+        let mut digits = String::with_capacity(rest.len());
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                '+' => return Err(PhoneError::MisplacedPlus),
+                '.' | '-' | '/' | '(' | ')' => {}
+                c if c.is_whitespace() => {}
+                c => return Err(PhoneError::InvalidCharacter(c)),
+            }
+        }
+        if digits.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+
+        if plus {
+            international(&digits)
+        } else if let Some(after) = digits.strip_prefix("00") {
+            international(after)
+        } else if let Some(national) = digits.strip_prefix('0') {
+            french_national(national, digits.len())
+        } else {
+            Err(PhoneError::NationalLength {
+                digits: digits.len(),
+            })
+        }
+    }
+
+    /// The E.164 form, e.g. `+33612345678`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The E.164 digits without `+`, e.g. `33612345678`, as some SMS APIs want them.
+    pub fn digits(&self) -> &str {
+        &self.0[1..]
+    }
+
+    /// A form safe for logs and screens: the `+`, three leading digits and the last two, e.g.
+    /// `+336••••••78`.
+    pub fn masked(&self) -> String {
+        let digits = self.digits();
+        let hidden = digits.len() - 5;
+        format!(
+            "+{}{}{}",
+            &digits[..3],
+            "•".repeat(hidden),
+            &digits[digits.len() - 2..]
+        )
+    }
+}
+
+/// Digits after `+` or `00`: the country code and the national significant number.
+fn international(digits: &str) -> Result<PhoneNumber, PhoneError> {
+    if digits.starts_with('0') {
+        return Err(PhoneError::CountryCodeStartsWithZero);
+    }
+    if let Some(national) = digits.strip_prefix("33") {
+        // "+33 06 12 34 56 78" is a frequent slip: drop the trunk zero when exactly one is left
+        // over, since no French national significant number starts with 0.
+        let national = match national.strip_prefix('0') {
+            Some(rest) if rest.len() == 9 => rest,
+            _ => national,
+        };
+        if national.len() != 9 {
+            return Err(PhoneError::FrenchLength {
+                country_code: "33",
+                digits: national.len(),
+            });
+        }
+        return french_significant(national);
+    }
+    for &(_, code) in OVERSEAS {
+        if let Some(national) = digits.strip_prefix(code) {
+            if national.len() != 9 {
+                return Err(PhoneError::FrenchLength {
+                    country_code: code,
+                    digits: national.len(),
+                });
+            }
+            return Ok(PhoneNumber(format!("+{digits}")));
+        }
+    }
+    if !(8..=15).contains(&digits.len()) {
+        return Err(PhoneError::InternationalLength {
+            digits: digits.len(),
+        });
+    }
+    Ok(PhoneNumber(format!("+{digits}")))
+}
+
+/// A national form without its leading `0`; `total` counts the digits typed, `0` included.
+fn french_national(national: &str, total: usize) -> Result<PhoneNumber, PhoneError> {
+    if total != 10 {
+        return Err(PhoneError::NationalLength { digits: total });
+    }
+    french_significant(national)
+}
+
+/// Nine digits of the French numbering plan, routed to the overseas country code if they belong
+/// to an overseas range.
+fn french_significant(national: &str) -> Result<PhoneNumber, PhoneError> {
+    if national.starts_with('0') {
+        return Err(PhoneError::NationalStartsWithZero);
+    }
+    let code = OVERSEAS
+        .iter()
+        .find(|(range, _)| national.starts_with(range))
+        .map_or("33", |&(_, code)| code);
+    Ok(PhoneNumber(format!("+{code}{national}")))
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl AsRef<str> for PhoneNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for PhoneNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(input: &str) -> String {
+        match PhoneNumber::parse(input) {
+            Ok(number) => number.as_str().to_owned(),
+            Err(err) => panic!("{input:?} refused: {err}"),
+        }
+    }
+
+    fn refused(input: &str) -> PhoneError {
+        PhoneNumber::parse(input).expect_err(input)
+    }
+
+    #[test]
+    fn french_national_and_international_forms_give_the_same_number() {
+        for input in [
+            "06 12 34 56 78",
+            "0612345678",
+            "06.12.34.56.78",
+            "06-12-34-56-78",
+            "  06 12 34 56 78 ",
+            "06\u{a0}12\u{a0}34\u{a0}56\u{a0}78",
+            "+33 6 12 34 56 78",
+            "+33612345678",
+            "+33 (0)6 12 34 56 78",
+            "+33(0)612345678",
+            "0033 6 12 34 56 78",
+            "00 33 6 12 34 56 78",
+            "+33 06 12 34 56 78",
+        ] {
+            assert_eq!(e164(input), "+33612345678", "{input:?}");
+        }
+    }
+
+    #[test]
+    fn landlines_and_other_french_ranges_are_accepted() {
+        assert_eq!(e164("01 23 45 67 89"), "+33123456789");
+        assert_eq!(e164("07 98 76 54 32"), "+33798765432");
+        assert_eq!(e164("09 70 00 00 00"), "+33970000000");
+    }
+
+    #[test]
+    fn overseas_mobiles_written_nationally_get_their_own_country_code() {
+        assert_eq!(e164("0692 12 34 56"), "+262692123456");
+        assert_eq!(e164("0693 12 34 56"), "+262693123456");
+        assert_eq!(e164("0639 12 34 56"), "+262639123456");
+        assert_eq!(e164("0690 12 34 56"), "+590690123456");
+        assert_eq!(e164("0691 12 34 56"), "+590691123456");
+        assert_eq!(e164("0694 12 34 56"), "+594694123456");
+        assert_eq!(e164("0696 12 34 56"), "+596696123456");
+        assert_eq!(e164("0697 12 34 56"), "+596697123456");
+    }
+
+    #[test]
+    fn overseas_landlines_and_mistaken_plus_33_forms_are_routed_too() {
+        assert_eq!(e164("0262 12 34 56"), "+262262123456");
+        assert_eq!(e164("0596 12 34 56"), "+596596123456");
+        assert_eq!(e164("+33 692 12 34 56"), "+262692123456");
+    }
+
+    #[test]
+    fn overseas_numbers_in_international_form_are_kept() {
+        assert_eq!(e164("+262 692 12 34 56"), "+262692123456");
+        assert_eq!(e164("00590 690 12 34 56"), "+590690123456");
+        assert_eq!(
+            refused("+262 692 12 34"),
+            PhoneError::FrenchLength {
+                country_code: "262",
+                digits: 7
+            }
+        );
+    }
+
+    #[test]
+    fn metropolitan_mobiles_near_the_overseas_ranges_stay_french() {
+        assert_eq!(e164("06 38 12 34 56"), "+33638123456");
+        assert_eq!(e164("06 95 12 34 56"), "+33695123456");
+        assert_eq!(e164("06 98 12 34 56"), "+33698123456");
+    }
+
+    #[test]
+    fn other_international_numbers_are_accepted() {
+        assert_eq!(e164("+32 470 12 34 56"), "+32470123456");
+        assert_eq!(e164("0041 79 123 45 67"), "+41791234567");
+        assert_eq!(e164("+1 (212) 555-0123"), "+12125550123");
+        assert_eq!(e164("+49 1512 3456789"), "+4915123456789");
+    }
+
+    #[test]
+    fn wrong_lengths_are_refused() {
+        assert_eq!(
+            refused("06 12 34 56 7"),
+            PhoneError::NationalLength { digits: 9 }
+        );
+        assert_eq!(
+            refused("06 12 34 56 78 9"),
+            PhoneError::NationalLength { digits: 11 }
+        );
+        assert_eq!(
+            refused("6 12 34 56 78"),
+            PhoneError::NationalLength { digits: 9 }
+        );
+        assert_eq!(
+            refused("33612345678"),
+            PhoneError::NationalLength { digits: 11 }
+        );
+        assert_eq!(
+            refused("+33 6 12 34 56"),
+            PhoneError::FrenchLength {
+                country_code: "33",
+                digits: 7
+            }
+        );
+        assert_eq!(
+            refused("+32 12 34"),
+            PhoneError::InternationalLength { digits: 6 }
+        );
+        assert_eq!(
+            refused("+49 1512 3456789 0123"),
+            PhoneError::InternationalLength { digits: 17 }
+        );
+    }
+
+    #[test]
+    fn zeros_in_the_wrong_place_are_refused() {
+        assert_eq!(
+            refused("000 12 34 56 78"),
+            PhoneError::CountryCodeStartsWithZero
+        );
+        assert_eq!(
+            refused("+0 612 34 56 78"),
+            PhoneError::CountryCodeStartsWithZero
+        );
+        assert_eq!(
+            refused("+33 00 12 34 56 78"),
+            PhoneError::NationalStartsWithZero
+        );
+        assert_eq!(
+            refused("+33 0 0123 45 67"),
+            PhoneError::NationalStartsWithZero
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        assert_eq!(refused(""), PhoneError::Empty);
+        assert_eq!(refused("   "), PhoneError::Empty);
+        assert_eq!(refused("+"), PhoneError::Empty);
+        assert_eq!(refused("-- .."), PhoneError::Empty);
+        assert_eq!(refused("06 12 AB 56 78"), PhoneError::ContainsLetters);
+        assert_eq!(refused("tel:0612345678"), PhoneError::ContainsLetters);
+        assert_eq!(refused("06 12 34 56 78 é"), PhoneError::ContainsLetters);
+        assert_eq!(refused("06*12*34*56*78"), PhoneError::InvalidCharacter('*'));
+        assert_eq!(refused("06 12 34 56 78+"), PhoneError::MisplacedPlus);
+        assert_eq!(refused("++33612345678"), PhoneError::MisplacedPlus);
+        assert_eq!(refused("٠٦١٢٣٤٥٦٧٨"), PhoneError::InvalidCharacter('٠'));
+    }
+
+    #[test]
+    fn error_messages_explain_the_expected_form() {
+        assert_eq!(
+            refused("12345").to_string(),
+            "phone number must have 10 digits in French national form (e.g. 06 12 34 56 78) \
+             or start with +; found 5 digits"
+        );
+        assert_eq!(
+            refused("06 x").to_string(),
+            "phone number contains letters; use digits only, e.g. 06 12 34 56 78"
+        );
+        assert_eq!(refused("").to_string(), "phone number is empty");
+    }
+
+    #[test]
+    fn accessors_and_masking() {
+        let number = PhoneNumber::parse("06 12 34 56 78").unwrap();
+        assert_eq!(number.as_str(), "+33612345678");
+        assert_eq!(number.digits(), "33612345678");
+        assert_eq!(number.to_string(), "+33612345678");
+        assert_eq!(number.masked(), "+336••••••78");
+        assert_eq!(
+            PhoneNumber::parse("0692123456").unwrap().masked(),
+            "+262•••••••56"
+        );
+    }
+
+    #[test]
+    fn e164_output_parses_back_to_itself() {
+        for input in ["0612345678", "0692123456", "+4915123456789", "+12125550123"] {
+            let number = PhoneNumber::parse(input).unwrap();
+            assert_eq!(PhoneNumber::parse(number.as_str()), Ok(number.clone()));
+        }
+    }
+
+    #[test]
+    fn serde_uses_e164_and_validates() {
+        let number: PhoneNumber = serde_json::from_str("\"06 12 34 56 78\"").unwrap();
+        assert_eq!(serde_json::to_string(&number).unwrap(), "\"+33612345678\"");
+        let err = serde_json::from_str::<PhoneNumber>("\"06 12\"").unwrap_err();
+        assert!(err.to_string().contains("10 digits"), "{err}");
+    }
+}

@@ -1,0 +1,221 @@
+//! Alerts: what a mayor sent, to which topic, on which channels.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::DbError;
+use crate::model::{AlertId, Channel, DeliveryStatus, Lane, TenantId, TopicId};
+
+/// An alert as stored.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: AlertId,
+    pub tenant_id: TenantId,
+    pub tenant: String,
+    pub topic_id: TopicId,
+    pub topic: String,
+    pub lane: Lane,
+    pub channels: Vec<Channel>,
+    pub subject: String,
+    pub body: String,
+    pub recipients: i32,
+    pub created_at: DateTime<Utc>,
+    pub planned_at: Option<DateTime<Utc>>,
+}
+
+pub struct NewAlert<'a> {
+    pub id: AlertId,
+    pub tenant_id: TenantId,
+    pub topic_id: TopicId,
+    pub lane: Lane,
+    pub channels: &'a [Channel],
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub recipients: i32,
+}
+
+const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug, a.topic_id, t.slug, a.lane,
+        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at
+     FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
+
+type AlertRow = (
+    uuid::Uuid,
+    uuid::Uuid,
+    String,
+    uuid::Uuid,
+    String,
+    String,
+    Vec<String>,
+    String,
+    String,
+    i32,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+fn from_row(row: AlertRow) -> Alert {
+    let (id, tenant_id, tenant, topic_id, topic, lane, channels, subject, body, recipients, created, planned) =
+        row;
+    Alert {
+        id: AlertId(id),
+        tenant_id: TenantId(tenant_id),
+        tenant,
+        topic_id: TopicId(topic_id),
+        topic,
+        lane: lane.parse().unwrap_or(Lane::Bulk),
+        channels: channels.iter().filter_map(|c| c.parse().ok()).collect(),
+        subject,
+        body,
+        recipients,
+        created_at: created,
+        planned_at: planned,
+    }
+}
+
+/// How many subscribers of the topic can be reached on at least one of the channels.
+pub async fn count_recipients(
+    tx: &mut Transaction<'_, Postgres>,
+    topic: TopicId,
+    channels: &[Channel],
+) -> Result<i64, DbError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
+         WHERE s.topic_id = $1
+           AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3))",
+    )
+    .bind(topic.0)
+    .bind(channels.contains(&Channel::Sms))
+    .bind(channels.contains(&Channel::Email))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count)
+}
+
+/// Inserts the alert; returns false, inserting nothing, when the tenant already used this
+/// idempotency key.
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, alert: &NewAlert<'_>) -> Result<bool, DbError> {
+    let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
+    let done = sqlx::query(
+        "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
+                             idempotency_key, recipients)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+    )
+    .bind(alert.id.0)
+    .bind(alert.tenant_id.0)
+    .bind(alert.topic_id.0)
+    .bind(alert.lane.as_str())
+    .bind(&channels)
+    .bind(alert.subject)
+    .bind(alert.body)
+    .bind(alert.idempotency_key)
+    .bind(alert.recipients)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn find_by_idempotency_key(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<Alert>, DbError> {
+    let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_ALERT} WHERE a.tenant_id = $1 AND a.idempotency_key = $2"
+    )))
+    .bind(tenant.0)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(from_row))
+}
+
+/// One alert of one tenant; another tenant's alert is simply not found.
+pub async fn get(pool: &PgPool, tenant: TenantId, id: AlertId) -> Result<Option<Alert>, DbError> {
+    let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_ALERT} WHERE a.tenant_id = $1 AND a.id = $2"
+    )))
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(from_row))
+}
+
+/// An alert by id alone, for the dispatcher, which acts for every tenant.
+pub async fn get_for_dispatch(pool: &PgPool, id: AlertId) -> Result<Option<Alert>, DbError> {
+    let row: Option<AlertRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ALERT} WHERE a.id = $1")))
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(from_row))
+}
+
+pub async fn mark_planned(pool: &PgPool, id: AlertId) -> Result<(), DbError> {
+    sqlx::query("UPDATE alerts SET planned_at = now() WHERE id = $1 AND planned_at IS NULL")
+        .bind(id.0)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Number of deliveries per channel and status.
+pub async fn delivery_counts(
+    pool: &PgPool,
+    id: AlertId,
+) -> Result<Vec<(Channel, DeliveryStatus, i64)>, DbError> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT channel, status, count(*) FROM deliveries WHERE alert_id = $1 GROUP BY 1, 2",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, s, n)| Some((c.parse().ok()?, s.parse().ok()?, n)))
+        .collect())
+}
+
+/// An alert by id, inside a transaction (intake reads back what it just wrote).
+pub async fn find_by_id_in(
+    tx: &mut Transaction<'_, Postgres>,
+    id: AlertId,
+) -> Result<Option<Alert>, DbError> {
+    let row: Option<AlertRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ALERT} WHERE a.id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(from_row))
+}
+
+/// When the providers answered the first and the last delivery of each channel, counted from the
+/// alert's creation, in milliseconds.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Timing {
+    pub first_sent_ms: i64,
+    pub last_sent_ms: i64,
+}
+
+pub async fn timings(pool: &PgPool, id: AlertId) -> Result<Vec<(Channel, Timing)>, DbError> {
+    let rows: Vec<(String, Option<f64>, Option<f64>)> = sqlx::query_as(
+        "SELECT d.channel,
+                EXTRACT(EPOCH FROM min(d.sent_at) - a.created_at)::float8 * 1000,
+                EXTRACT(EPOCH FROM max(d.sent_at) - a.created_at)::float8 * 1000
+         FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.alert_id = $1 AND d.sent_at IS NOT NULL
+         GROUP BY d.channel, a.created_at",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(channel, first, last)| {
+            let timing = Timing { first_sent_ms: first?.round() as i64, last_sent_ms: last?.round() as i64 };
+            Some((channel.parse().ok()?, timing))
+        })
+        .collect())
+}

@@ -1,0 +1,51 @@
+//! PostgreSQL access: one module per table family, plain sqlx queries, no business rules.
+
+pub mod alerts;
+pub mod deliveries;
+pub mod outbox;
+pub mod subscribers;
+pub mod tenants;
+pub mod topics;
+
+use std::time::Duration;
+
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+pub use sqlx::Error as DbError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens a pool. `max_connections` bounds what one instance may take from the server.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    let options: PgConnectOptions = url.parse()?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+/// Creates the database named in `url` if it does not exist yet, so that a fresh machine needs no
+/// manual `createdb`.
+pub async fn ensure_database(url: &str) -> Result<(), DbError> {
+    use sqlx::migrate::MigrateDatabase;
+    if !sqlx::Postgres::database_exists(url).await? {
+        sqlx::Postgres::create_database(url).await?;
+        tracing::info!("created the database");
+    }
+    Ok(())
+}
+
+/// Applies pending migrations; safe to run from several instances at once (sqlx takes an
+/// advisory lock).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// True when the error is a unique-constraint violation (SQLSTATE 23505).
+pub fn is_unique_violation(error: &DbError) -> bool {
+    matches!(error, DbError::Database(e) if e.code().as_deref() == Some("23505"))
+}

@@ -1,0 +1,19 @@
+//! Integration tests: the real daemon against the real PostgreSQL and RabbitMQ, a real SMTP
+//! server, and a faithful smsmode stand-in. Each test has its own database and queue names.
+
+mod support;
+
+/// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
+mod pipeline;
+/// Bad input gets a clear error and loses nothing.
+mod bad_input;
+/// API keys: scoped to one tenant and one role; missing, wrong and revoked keys are refused.
+mod auth;
+/// Provider refusals are recorded as failures with their reason.
+mod provider_failures;
+/// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
+mod dead_letter;
+/// Two instances share the work without sending anything twice.
+mod scale_out;
+/// The `tocsin` command line, run as a user would.
+mod cli;

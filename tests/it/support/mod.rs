@@ -1,0 +1,328 @@
+//! Test support: a fresh database and queue prefix per test, the real daemon on port 0, a real
+//! SMTP server, and the smsmode stand-in.
+
+#![allow(dead_code)]
+
+pub mod smsmode_standin;
+mod smtp;
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use lapin::options::QueueDeclareOptions;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tocsin::{
+    Config,
+    api::KeyHasher,
+    broker::{self, Topology},
+    model::{Role, Slug},
+    store,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use smsmode_standin::SmsmodeStandin;
+pub use smtp::SmtpServer;
+
+pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub const SMSMODE_KEY: &str = "test-smsmode-key";
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}{}_{}_{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+/// A database of one test's own, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let name = unique("tocsin_test_");
+        let admin = sqlx::PgPool::connect(ADMIN_URL).await.expect("PostgreSQL on 127.0.0.1:5432");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create the test database");
+        admin.close().await;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        TestDb { name, url }
+    }
+
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.url).await.expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async: a short-lived runtime of its own does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(ADMIN_URL).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&admin)
+                    .await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The environment a test's daemon runs with: the test's database, queue prefix, stand-ins.
+pub struct Env {
+    pub db: TestDb,
+    pub prefix: String,
+    pub secret: String,
+    pub smsmode: SmsmodeStandin,
+    pub smtp: SmtpServer,
+}
+
+impl Env {
+    pub async fn new() -> Env {
+        Env {
+            db: TestDb::new().await,
+            prefix: format!("{}.", unique("t")),
+            secret: hex::encode(rand::random::<[u8; 16]>()),
+            smsmode: SmsmodeStandin::start(SMSMODE_KEY).await,
+            smtp: SmtpServer::start().await,
+        }
+    }
+
+    /// The variables a deployment would set, pointing at this test's components.
+    pub fn vars(&self) -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("TOCSIN_DATABASE_URL", self.db.url.clone()),
+            ("TOCSIN_AMQP_URL", AMQP_URL.to_string()),
+            ("TOCSIN_QUEUE_PREFIX", self.prefix.clone()),
+            ("TOCSIN_API_KEY_SECRET", self.secret.clone()),
+            ("TOCSIN_SMS_PROVIDER", "smsmode".to_string()),
+            ("TOCSIN_EMAIL_PROVIDER", "smtp".to_string()),
+            ("TOCSIN_SMSMODE_API_KEY", SMSMODE_KEY.to_string()),
+            ("TOCSIN_SMSMODE_URL", self.smsmode.base_url()),
+            ("TOCSIN_SMTP_URL", format!("smtp://127.0.0.1:{}", self.smtp.port)),
+            ("TOCSIN_EMAIL_FROM", "Mairie de Test <alertes@mairie-test.fr>".to_string()),
+        ])
+    }
+
+    pub fn config(&self) -> Config {
+        self.config_with(&[])
+    }
+
+    /// The configuration, with some variables changed.
+    pub fn config_with(&self, overrides: &[(&'static str, &str)]) -> Config {
+        let mut vars = self.vars();
+        for (k, v) in overrides {
+            vars.insert(k, v.to_string());
+        }
+        Config::load_with(None, |name| vars.get(name).cloned()).expect("a valid test configuration")
+    }
+
+    pub async fn start(&self) -> Daemon {
+        Daemon::start(self.config()).await
+    }
+
+    /// Creates a tenant with an admin key, as `tocsin tenant create` and `key create` do.
+    pub async fn tenant(&self, daemon: &Daemon, slug: &str) -> Client {
+        let db = self.db.pool().await;
+        let slug = Slug::parse(slug).unwrap();
+        store::tenants::create(&db, &slug, slug.as_str()).await.unwrap();
+        let key = self.key(slug.as_str(), Role::Admin).await;
+        Client::new(&daemon.url, &key)
+    }
+
+    pub async fn key(&self, tenant: &str, role: Role) -> String {
+        let db = self.db.pool().await;
+        let hasher = KeyHasher::new(self.secret.clone().into());
+        let tenant = store::tenants::find_by_slug(&db, tenant).await.unwrap().unwrap();
+        let (key, hash) = hasher.generate();
+        store::tenants::create_key(&db, tenant.id, role, &hash).await.unwrap();
+        key
+    }
+
+    /// Deletes this test's queues and exchange.
+    pub async fn cleanup_broker(&self) {
+        let config = self.config();
+        let topology = Topology::new(self.prefix.clone());
+        let keys = topology.keys(config.routing.routes());
+        let connection = broker::connect(AMQP_URL).await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        let _ = topology.delete(&channel, &keys).await;
+    }
+
+    /// Messages waiting in one of this test's queues.
+    pub async fn queue_depth(&self, key: &str) -> u32 {
+        let connection = broker::connect(AMQP_URL).await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        let queue = Topology::new(self.prefix.clone()).queue(key);
+        let declared = channel
+            .queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, Default::default())
+            .await
+            .unwrap();
+        declared.message_count()
+    }
+}
+
+/// The real daemon, started the way `tocsin serve` starts it, on a free port.
+pub struct Daemon {
+    pub url: String,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), tocsin::daemon::StartError>>>,
+}
+
+impl Daemon {
+    pub async fn start(config: Config) -> Daemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(tocsin::run(config, listener, shutdown.clone()));
+        let daemon = Daemon { url, shutdown, task: Some(task) };
+        daemon.wait_healthy().await;
+        daemon
+    }
+
+    async fn wait_healthy(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http.get(format!("{}/healthz", self.url)).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not become healthy");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("daemon task").expect("daemon ran cleanly");
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// An API client holding one tenant's key.
+#[derive(Clone)]
+pub struct Client {
+    pub url: String,
+    pub key: String,
+    http: reqwest::Client,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Client {
+    pub fn new(url: &str, key: &str) -> Client {
+        Client { url: url.to_string(), key: key.to_string(), http: reqwest::Client::new() }
+    }
+
+    pub fn with_key(&self, key: &str) -> Client {
+        Client::new(&self.url, key)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.bearer_auth(&self.key).send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Answer { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}{path}", self.url))).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(self.http.post(format!("{}{path}", self.url)).json(&body)).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Answer {
+        self.send(self.http.post(format!("{}{path}", self.url)).header("Content-Type", content_type).body(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(self.http.delete(format!("{}{path}", self.url))).await
+    }
+
+    pub async fn topic(&self, slug: &str) {
+        let a = self.post("/v1/topics", json!({ "slug": slug, "name": slug })).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+
+    pub async fn subscriber(&self, phone: Option<&str>, email: Option<&str>, topics: &[&str]) -> Value {
+        let a = self.post("/v1/subscribers", json!({ "phone": phone, "email": email, "topics": topics })).await;
+        assert!(a.status.is_success(), "{}", a.body);
+        a.body
+    }
+
+    /// Sends an alert and returns its id.
+    pub async fn alert(&self, body: Value) -> String {
+        let a = self.post("/v1/alerts", body).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+        a.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Polls the alert until every delivery left the queue.
+    pub async fn wait_completed(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let a = self.get(&format!("/v1/alerts/{id}")).await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+            if a.body["status"] == "completed" {
+                return a.body;
+            }
+            assert!(Instant::now() < deadline, "alert not completed in time: {}", a.body);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Polls `check` until it holds, or fails the test with `what`.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn secret_of(config: &Config) -> String {
+    config.api_key_secret.as_ref().unwrap().expose_secret().to_string()
+}

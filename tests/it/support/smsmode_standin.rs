@@ -1,0 +1,351 @@
+//! A stand-in for smsmode's REST API v1 `POST /sms/v1/messages`, following
+//! reference/sms-providers.md §1.2: `X-Api-Key` auth, JSON in and out, the message resource on
+//! 201, and problem-details bodies (with `status` as a string) on errors. It records what it
+//! accepted and answers what the test scripts. Fast enough for benchmarks: no sleeps, one lock.
+//!
+//! Stricter than smsmode on one point, on purpose: `recipient.to` must be digits only (smsmode
+//! may also take `+33…`), because digits only is the format our adapter promises (§1.2.1).
+
+#![allow(dead_code)] // Not every test uses every helper.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::any,
+};
+use serde_json::{Value, json};
+
+/// One SMS the stand-in accepted (answered 201 `ENROUTE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedSms {
+    /// `recipient.to` exactly as sent (digits only, international).
+    pub to: String,
+    /// `body.text`.
+    pub text: String,
+    /// `refClient`, Tocsin's delivery reference.
+    pub ref_client: Option<String>,
+    /// `from`, the sender, when the request set one.
+    pub from: Option<String>,
+    /// `callbackUrlStatus`, when the request set one.
+    pub callback_url_status: Option<String>,
+    /// The `messageId` the stand-in answered with.
+    pub message_id: String,
+}
+
+/// What the stand-in does for one recipient instead of accepting.
+#[derive(Debug, Clone)]
+enum Scripted {
+    /// Answer this HTTP status with a problem-details body.
+    Status(u16),
+    /// Answer 201 with `status.value = UNDELIVERABLE` and this `status.detail`.
+    Undeliverable(String),
+}
+
+struct Inner {
+    api_key: String,
+    base_url: String,
+    received: Mutex<Vec<ReceivedSms>>,
+    scripted: Mutex<HashMap<String, Scripted>>,
+    requests: AtomicUsize,
+}
+
+/// A running stand-in; the server stops when this is dropped.
+pub struct SmsmodeStandin {
+    inner: Arc<Inner>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SmsmodeStandin {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl SmsmodeStandin {
+    /// Binds 127.0.0.1:0 and serves in a background task. Call it inside a Tokio runtime.
+    pub fn start(api_key: &str) -> SmsmodeStandin {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .expect("SmsmodeStandin::start must run inside a Tokio runtime");
+        let addr = listener.local_addr().expect("local address");
+
+        let inner = Arc::new(Inner {
+            api_key: api_key.to_owned(),
+            base_url: format!("http://{addr}"),
+            received: Mutex::new(Vec::new()),
+            scripted: Mutex::new(HashMap::new()),
+            requests: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/sms/v1/messages", any(send_message))
+            .fallback(not_found)
+            .with_state(inner.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("smsmode stand-in server");
+        });
+        SmsmodeStandin { inner, server }
+    }
+
+    /// `http://127.0.0.1:<port>`, to use as the adapter's `base_url`.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// Every SMS accepted so far, in arrival order.
+    pub fn received(&self) -> Vec<ReceivedSms> {
+        self.inner.received.lock().unwrap().clone()
+    }
+
+    /// Every request so far, accepted or not (bad key, bad body, scripted failures, 404s).
+    pub fn request_count(&self) -> usize {
+        self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` SMS were accepted and returns them all; panics after `timeout`.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedSms> {
+        let started = Instant::now();
+        loop {
+            let received = self.received();
+            if received.len() >= n {
+                return received;
+            }
+            if started.elapsed() >= timeout {
+                panic!(
+                    "smsmode stand-in: waited {timeout:?} for {n} SMS but accepted only {} \
+                     ({} requests in all); accepted: {received:#?}",
+                    received.len(),
+                    self.request_count(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// From now on, sends to `to_digits` (`33612345678`; a leading `+` is ignored) get `status`
+    /// with a problem-details body shaped like smsmode's, e.g. 400, 401, 429, 500, 503.
+    pub fn fail_recipient(&self, to_digits: &str, status: u16) {
+        assert!(
+            StatusCode::from_u16(status).is_ok_and(|s| !s.is_success()),
+            "fail_recipient: {status} is not an error status"
+        );
+        self.script(to_digits, Scripted::Status(status));
+    }
+
+    /// From now on, sends to `to_digits` get 201 with `status.value = UNDELIVERABLE` and the
+    /// given `status.detail` (`INVALID_PHONE_NUMBER`, `BLACKLISTED` …); they are not recorded
+    /// in `received()`.
+    pub fn undeliverable_recipient(&self, to_digits: &str, detail: &str) {
+        self.script(to_digits, Scripted::Undeliverable(detail.to_owned()));
+    }
+
+    /// Sends to `to_digits` are accepted again.
+    pub fn accept_recipient(&self, to_digits: &str) {
+        self.inner.scripted.lock().unwrap().remove(to_digits.trim_start_matches('+'));
+    }
+
+    fn script(&self, to_digits: &str, scripted: Scripted) {
+        let to = to_digits.trim_start_matches('+').to_owned();
+        self.inner.scripted.lock().unwrap().insert(to, scripted);
+    }
+}
+
+async fn send_message(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
+
+    if method != Method::POST {
+        return problem(405, "405.000", "Only POST is allowed here", "");
+    }
+    // Authentication comes first, as on any API gateway.
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if key != Some(inner.api_key.as_str()) {
+        let message = if key.is_none() { "Missing X-Api-Key header" } else { "Invalid API key" };
+        return problem(401, "401.000", message, "");
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_json = content_type.is_some_and(|ct| {
+        ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
+    });
+    if !is_json {
+        return problem(415, "415.000", "Content-Type must be application/json", "");
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    if !["application/json", "application/*", "*/*"].iter().any(|t| accept.contains(t)) {
+        return problem(406, "406.000", "Only application/json can be produced", "");
+    }
+
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return problem(400, "400.001", "Request body is not a JSON object", ""),
+    };
+    let Some(to) = request.pointer("/recipient/to").and_then(Value::as_str) else {
+        return problem(400, "400.001", "Field recipient.to is required", "");
+    };
+    if !(7..=15).contains(&to.len()) || !to.bytes().all(|b| b.is_ascii_digit()) {
+        return problem(
+            400,
+            "400.001",
+            "Field recipient.to is invalid",
+            "Must be an international number, digits only",
+        );
+    }
+    let text = match request.pointer("/body/text").and_then(Value::as_str) {
+        Some(text) if !text.is_empty() => text,
+        _ => return problem(400, "400.001", "Field body.text is required", ""),
+    };
+    let optional = |key: &str| request.get(key).and_then(Value::as_str).map(str::to_owned);
+    let ref_client = optional("refClient");
+    if ref_client.as_ref().is_some_and(|r| r.chars().count() > 140) {
+        // An integrator reports longer values refused (§1.2.1, unconfirmed officially).
+        return problem(400, "400.001", "Field refClient is invalid", "At most 140 characters");
+    }
+    let from = optional("from");
+    let callback_url_status = optional("callbackUrlStatus");
+
+    let scripted = inner.scripted.lock().unwrap().get(to).cloned();
+    let undeliverable = match scripted {
+        Some(Scripted::Status(status)) => {
+            return problem(status, &format!("{status}.000"), "Scripted failure", "");
+        }
+        Some(Scripted::Undeliverable(detail)) => Some(detail),
+        None => None,
+    };
+
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let now = utc_now();
+    let (encoding, length, parts) = encoding_of(text);
+    let mut status = json!({"deliveryDate": now, "value": "ENROUTE"});
+    if let Some(detail) = &undeliverable {
+        status = json!({"deliveryDate": now, "value": "UNDELIVERABLE", "detail": detail});
+    }
+    let mut resource = json!({
+        "messageId": message_id,
+        "acceptedAt": now,
+        "channel": {
+            "channelId": "5b3c4c4e-0d6a-4c55-9a52-7d1f3e0c9a11",
+            "name": "tocsin-standin",
+            "type": "SMS",
+            "flow": "TRANSACTIONAL",
+        },
+        "type": "SMS",
+        "direction": "MT",
+        "recipient": {"to": to},
+        // Without `from`, smsmode uses the channel's default sender (novu's sample: 36034).
+        "from": from.as_deref().unwrap_or("36034"),
+        "body": {
+            "text": text,
+            "encoding": encoding,
+            "messagePartCount": parts,
+            "length": length,
+        },
+        "status": status,
+        "href": format!("{}/sms/v1/messages/{message_id}", inner.base_url),
+    });
+    if let Some(ref_client) = &ref_client {
+        resource["refClient"] = json!(ref_client);
+    }
+    if let Some(callback) = &callback_url_status {
+        resource["callbackUrlStatus"] = json!(callback);
+    }
+
+    if undeliverable.is_none() {
+        inner.received.lock().unwrap().push(ReceivedSms {
+            to: to.to_owned(),
+            text: text.to_owned(),
+            ref_client,
+            from,
+            callback_url_status,
+            message_id,
+        });
+    }
+    (StatusCode::CREATED, Json(resource)).into_response()
+}
+
+async fn not_found(State(inner): State<Arc<Inner>>) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
+    problem(404, "404.000", "No such resource", "")
+}
+
+/// A problem-details body as smsmode sends it (§1.2.2): `status` is a string.
+fn problem(status: u16, error_code: &str, message: &str, detail: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({
+        "title": code.canonical_reason().unwrap_or("Error"),
+        "message": message,
+        "detail": detail,
+        "type": format!("https://dev.smsmode.com/commons/errors/{error_code}"),
+        "status": status.to_string(),
+        "errorCode": error_code,
+    });
+    let mut response = (code, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+/// The GSM 03.38 basic table (sms-encoding.md §1), ESC left out.
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+                          ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// The extension table (§2): two septets each.
+const GSM7_EXTENSION: &str = "\u{c}^{}\\[~]|€";
+
+/// `(encoding, length, messagePartCount)` per sms-encoding.md §4: GSM-7 length in septets,
+/// UCS-2 length in UTF-16 code units; 160/153 and 70/67 per part.
+fn encoding_of(text: &str) -> (&'static str, usize, usize) {
+    let mut septets = 0;
+    for c in text.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENSION.contains(c) {
+            septets += 2;
+        } else {
+            let units = text.encode_utf16().count();
+            return ("UNICODE", units, parts(units, 70, 67));
+        }
+    }
+    ("GSM7", septets, parts(septets, 160, 153))
+}
+
+fn parts(length: usize, single: usize, per_part: usize) -> usize {
+    if length <= single { 1 } else { length.div_ceil(per_part) }
+}
+
+/// `2026-11-14T12:00:00`, UTC, in the shape of smsmode's `acceptedAt`.
+fn utc_now() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
