@@ -30,7 +30,10 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn failed(class: RetryClass, reason: impl Into<String>) -> Self {
-        Outcome::Failed { class, reason: reason.into() }
+        Outcome::Failed {
+            class,
+            reason: reason.into(),
+        }
     }
 }
 

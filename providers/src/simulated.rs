@@ -45,7 +45,9 @@ impl Simulated {
             });
         }
 
-        Outcome::Accepted { provider_message_id: Some(id) }
+        Outcome::Accepted {
+            provider_message_id: Some(id),
+        }
     }
 }
 
@@ -60,7 +62,10 @@ pub(crate) fn validate_delays(
             format!("must not exceed max_delay_ms ({min_delay_ms} > {max_delay_ms})"),
         ));
     }
-    Ok((Duration::from_millis(min_delay_ms), Duration::from_millis(max_delay_ms)))
+    Ok((
+        Duration::from_millis(min_delay_ms),
+        Duration::from_millis(max_delay_ms),
+    ))
 }
 
 #[cfg(test)]
@@ -80,7 +85,10 @@ mod tests {
     async fn accepts_with_a_sim_id_and_reports_delivered() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let outcome = simulated(Some(tx)).accept("dlv_1").await;
-        let Outcome::Accepted { provider_message_id: Some(id) } = outcome else {
+        let Outcome::Accepted {
+            provider_message_id: Some(id),
+        } = outcome
+        else {
             panic!("expected Accepted with an id, got {outcome:?}");
         };
         assert!(id.starts_with("sim-") && id.len() == 36, "{id}");

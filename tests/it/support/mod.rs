@@ -104,7 +104,7 @@ impl Env {
             db: TestDb::new().await,
             prefix: format!("{}.", unique("t")),
             secret: hex::encode(rand::random::<[u8; 16]>()),
-            smsmode: SmsmodeStandin::start(SMSMODE_KEY).await,
+            smsmode: SmsmodeStandin::start(SMSMODE_KEY),
             smtp: SmtpServer::start().await,
         }
     }

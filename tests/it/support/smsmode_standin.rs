@@ -77,7 +77,9 @@ impl SmsmodeStandin {
     /// Binds 127.0.0.1:0 and serves in a background task. Call it inside a Tokio runtime.
     pub fn start(api_key: &str) -> SmsmodeStandin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let listener = tokio::net::TcpListener::from_std(listener)
             .expect("SmsmodeStandin::start must run inside a Tokio runtime");
         let addr = listener.local_addr().expect("local address");
@@ -94,7 +96,9 @@ impl SmsmodeStandin {
             .fallback(not_found)
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("smsmode stand-in server");
+            axum::serve(listener, app)
+                .await
+                .expect("smsmode stand-in server");
         });
         SmsmodeStandin { inner, server }
     }
@@ -123,9 +127,10 @@ impl SmsmodeStandin {
                 return received;
             }
             if started.elapsed() >= timeout {
+                let shown = &received[..received.len().min(5)];
                 panic!(
                     "smsmode stand-in: waited {timeout:?} for {n} SMS but accepted only {} \
-                     ({} requests in all); accepted: {received:#?}",
+                     ({} requests in all); first accepted: {shown:#?}",
                     received.len(),
                     self.request_count(),
                 );
@@ -153,7 +158,11 @@ impl SmsmodeStandin {
 
     /// Sends to `to_digits` are accepted again.
     pub fn accept_recipient(&self, to_digits: &str) {
-        self.inner.scripted.lock().unwrap().remove(to_digits.trim_start_matches('+'));
+        self.inner
+            .scripted
+            .lock()
+            .unwrap()
+            .remove(to_digits.trim_start_matches('+'));
     }
 
     fn script(&self, to_digits: &str, scripted: Scripted) {
@@ -176,18 +185,34 @@ async fn send_message(
     // Authentication comes first, as on any API gateway.
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     if key != Some(inner.api_key.as_str()) {
-        let message = if key.is_none() { "Missing X-Api-Key header" } else { "Invalid API key" };
+        let message = if key.is_none() {
+            "Missing X-Api-Key header"
+        } else {
+            "Invalid API key"
+        };
         return problem(401, "401.000", message, "");
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let is_json = content_type.is_some_and(|ct| {
-        ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
     });
     if !is_json {
         return problem(415, "415.000", "Content-Type must be application/json", "");
     }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
-    if !["application/json", "application/*", "*/*"].iter().any(|t| accept.contains(t)) {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
+    if !["application/json", "application/*", "*/*"]
+        .iter()
+        .any(|t| accept.contains(t))
+    {
         return problem(406, "406.000", "Only application/json can be produced", "");
     }
 
@@ -214,7 +239,12 @@ async fn send_message(
     let ref_client = optional("refClient");
     if ref_client.as_ref().is_some_and(|r| r.chars().count() > 140) {
         // An integrator reports longer values refused (§1.2.1, unconfirmed officially).
-        return problem(400, "400.001", "Field refClient is invalid", "At most 140 characters");
+        return problem(
+            400,
+            "400.001",
+            "Field refClient is invalid",
+            "At most 140 characters",
+        );
     }
     let from = optional("from");
     let callback_url_status = optional("callbackUrlStatus");
@@ -295,9 +325,10 @@ fn problem(status: u16, error_code: &str, message: &str, detail: &str) -> Respon
         "errorCode": error_code,
     });
     let mut response = (code, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -325,12 +356,18 @@ fn encoding_of(text: &str) -> (&'static str, usize, usize) {
 }
 
 fn parts(length: usize, single: usize, per_part: usize) -> usize {
-    if length <= single { 1 } else { length.div_ceil(per_part) }
+    if length <= single {
+        1
+    } else {
+        length.div_ceil(per_part)
+    }
 }
 
 /// `2026-11-14T12:00:00`, UTC, in the shape of smsmode's `acceptedAt`.
 fn utc_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;

@@ -45,8 +45,11 @@ mod tests {
 
     #[tokio::test]
     async fn accepts_and_reports_delivered() {
-        let config =
-            SimulatorEmailConfig { min_delay_ms: 0, max_delay_ms: 2, receipt_delay_ms: 1 };
+        let config = SimulatorEmailConfig {
+            min_delay_ms: 0,
+            max_delay_ms: 2,
+            receipt_delay_ms: 1,
+        };
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let email = SimulatorEmail::new(config.validate().unwrap(), Some(tx));
         let provider: &dyn EmailProvider = &email;
@@ -59,7 +62,10 @@ mod tests {
                 text: "Demain 8h-12h.",
             })
             .await;
-        let Outcome::Accepted { provider_message_id: Some(id) } = outcome else {
+        let Outcome::Accepted {
+            provider_message_id: Some(id),
+        } = outcome
+        else {
             panic!("{outcome:?}");
         };
         let receipt = rx.recv().await.unwrap();

@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn min_above_max_names_the_field() {
-        let config = SimulatorEmailConfig { min_delay_ms: 121, ..SimulatorEmailConfig::default() };
+        let config = SimulatorEmailConfig {
+            min_delay_ms: 121,
+            ..SimulatorEmailConfig::default()
+        };
         assert_eq!(config.validate().unwrap_err().field, "min_delay_ms");
     }
 }

@@ -96,14 +96,19 @@ impl SmtpEmail {
         match tokio::time::timeout_at(deadline, send).await {
             Ok(Ok(Ok(_response))) => Ok(message_id),
             Ok(Ok(Err(error))) => Err(SmtpError::from_lettre(&error, message.to)),
-            Ok(Err(join_error)) => Err(SmtpError::Broken(format!("send task failed: {join_error}"))),
+            Ok(Err(join_error)) => {
+                Err(SmtpError::Broken(format!("send task failed: {join_error}")))
+            }
             Err(_) => Err(SmtpError::Timeout(self.timeout)),
         }
     }
 
     /// A plain-text UTF-8 message with our reference header and a Message-ID of our own.
     fn build(&self, message: &EmailMessage<'_>) -> Result<Message, SmtpError> {
-        let to: Address = message.to.parse().map_err(|_| SmtpError::InvalidRecipient)?;
+        let to: Address = message
+            .to
+            .parse()
+            .map_err(|_| SmtpError::InvalidRecipient)?;
         let reference = message.reference;
         if reference.is_empty()
             || reference.len() > MAX_REFERENCE_LEN
@@ -115,7 +120,13 @@ impl SmtpEmail {
         // RFC 5322 msg-id: keep the reference readable but within dot-atom characters.
         let id_part: String = reference
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let message_id = format!("<{id_part}.{:016x}@{domain}>", rand::rng().random::<u64>());
 
@@ -130,12 +141,19 @@ impl SmtpEmail {
                 reference.to_owned(),
             ))
             .body(message.text.to_owned())
-            .map_err(|e| SmtpError::Unsendable(super::error::clean_text(&e.to_string(), message.to)))
+            .map_err(|e| {
+                SmtpError::Unsendable(super::error::clean_text(&e.to_string(), message.to))
+            })
     }
 }
 
 fn message_id_of(email: &Message) -> String {
-    email.headers().get_raw("Message-ID").unwrap_or_default().trim().to_owned()
+    email
+        .headers()
+        .get_raw("Message-ID")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 impl EmailProvider for SmtpEmail {
@@ -146,7 +164,9 @@ impl EmailProvider for SmtpEmail {
     fn send<'a>(&'a self, message: EmailMessage<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match self.submit(message).await {
-                Ok(id) => Outcome::Accepted { provider_message_id: Some(id) },
+                Ok(id) => Outcome::Accepted {
+                    provider_message_id: Some(id),
+                },
                 Err(error) => Outcome::failed(error.retry_class(), error.to_string()),
             }
         })

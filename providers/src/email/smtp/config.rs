@@ -55,7 +55,10 @@ impl SmtpConfig {
     pub fn validate(self) -> Result<ValidatedSmtpConfig, ConfigError> {
         validate_url(self.url.expose_secret())?;
         let from: Mailbox = self.from.parse().map_err(|e| {
-            ConfigError::new("from", format!("not a mailbox like `Name <user@domain>`: {e}"))
+            ConfigError::new(
+                "from",
+                format!("not a mailbox like `Name <user@domain>`: {e}"),
+            )
         })?;
         if self.max_connections == 0 {
             return Err(ConfigError::new("max_connections", "must be at least 1"));
@@ -82,14 +85,23 @@ fn validate_url(raw: &str) -> Result<(), ConfigError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::new("url", "has no host"));
     }
-    let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
     match (url.scheme(), tls.as_deref()) {
         ("smtps", None) | ("smtp", None | Some("required" | "opportunistic")) => {}
         ("smtps", Some(_)) => {
-            return Err(ConfigError::new("url", "smtps:// is always TLS; drop the tls= parameter"));
+            return Err(ConfigError::new(
+                "url",
+                "smtps:// is always TLS; drop the tls= parameter",
+            ));
         }
         ("smtp", Some(_)) => {
-            return Err(ConfigError::new("url", "tls= must be `required` or `opportunistic`"));
+            return Err(ConfigError::new(
+                "url",
+                "tls= must be `required` or `opportunistic`",
+            ));
         }
         (scheme, _) => {
             return Err(ConfigError::new(
@@ -102,7 +114,10 @@ fn validate_url(raw: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::new("url", "has a password but no user"));
     }
     // lettre percent-decodes user and password as UTF-8.
-    for (part, value) in [("user", url.username()), ("password", url.password().unwrap_or(""))] {
+    for (part, value) in [
+        ("user", url.username()),
+        ("password", url.password().unwrap_or("")),
+    ] {
         if percent_decode_utf8(value).is_none() {
             return Err(ConfigError::new(
                 "url",
@@ -153,14 +168,18 @@ mod tests {
     const FROM: &str = "Mairie de Exemple <alertes@exemple.fr>";
 
     fn field_at_fault(url: &str, from: &str) -> &'static str {
-        SmtpConfig::new(url, from).validate().expect_err("should be refused").field
+        SmtpConfig::new(url, from)
+            .validate()
+            .expect_err("should be refused")
+            .field
     }
 
     #[test]
     fn defaults_from_a_minimal_section() {
-        let config: SmtpConfig =
-            serde_json::from_str(&format!(r#"{{"url":"smtp://localhost:2525","from":"{FROM}"}}"#))
-                .unwrap();
+        let config: SmtpConfig = serde_json::from_str(&format!(
+            r#"{{"url":"smtp://localhost:2525","from":"{FROM}"}}"#
+        ))
+        .unwrap();
         assert_eq!(config.max_connections, 8);
         assert_eq!(config.timeout_ms, 10_000);
         let valid = config.validate().unwrap();
@@ -200,8 +219,15 @@ mod tests {
     #[test]
     fn from_must_be_a_mailbox() {
         assert_eq!(field_at_fault("smtp://localhost", "not an address"), "from");
-        assert_eq!(field_at_fault("smtp://localhost", "Mairie <alertes@>"), "from");
-        assert!(SmtpConfig::new("smtp://localhost", "alertes@exemple.fr").validate().is_ok());
+        assert_eq!(
+            field_at_fault("smtp://localhost", "Mairie <alertes@>"),
+            "from"
+        );
+        assert!(
+            SmtpConfig::new("smtp://localhost", "alertes@exemple.fr")
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

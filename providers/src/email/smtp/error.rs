@@ -107,7 +107,9 @@ impl SmtpError {
 
 /// The server's reply text (for code errors) or the direct cause.
 fn source_text(error: &lettre::transport::smtp::Error) -> String {
-    error.source().map_or_else(|| error.to_string(), ToString::to_string)
+    error
+        .source()
+        .map_or_else(|| error.to_string(), ToString::to_string)
 }
 
 /// lettre's message and its causes, e.g. "Connection error: Connection refused (os error 111)".
@@ -163,7 +165,10 @@ pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
         }
     }
     let text = mask_addresses(&text);
-    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > MAX_TEXT_CHARS {
         format!("{}…", flat.chars().take(MAX_TEXT_CHARS).collect::<String>())
@@ -214,10 +219,19 @@ mod tests {
 
     #[test]
     fn classes() {
-        let refused = SmtpError::Refused { code: 550, text: String::new() };
+        let refused = SmtpError::Refused {
+            code: 550,
+            text: String::new(),
+        };
         assert_eq!(refused.retry_class(), RetryClass::Permanent);
-        let deferred = SmtpError::Deferred { code: 451, text: String::new() };
-        assert_eq!(deferred.retry_class(), RetryClass::Transient { retry_after: None });
+        let deferred = SmtpError::Deferred {
+            code: 451,
+            text: String::new(),
+        };
+        assert_eq!(
+            deferred.retry_class(),
+            RetryClass::Transient { retry_after: None }
+        );
         for e in [SmtpError::InvalidRecipient, SmtpError::InvalidReference] {
             assert_eq!(e.retry_class(), RetryClass::Permanent);
         }
@@ -237,11 +251,17 @@ mod tests {
     fn addresses_are_masked() {
         let recipient = "Jeanne.Dupont@Example.org";
         assert_eq!(
-            clean_text("5.1.1 <jeanne.dupont@example.org>: Recipient address rejected", recipient),
+            clean_text(
+                "5.1.1 <jeanne.dupont@example.org>: Recipient address rejected",
+                recipient
+            ),
             "5.1.1 <address>: Recipient address rejected"
         );
         assert_eq!(
-            clean_text("user other@x.fr unknown,\r\n see postmaster@x.fr", recipient),
+            clean_text(
+                "user other@x.fr unknown,\r\n see postmaster@x.fr",
+                recipient
+            ),
             "user <address> unknown, see <address>"
         );
         assert_eq!(clean_text("no address here", recipient), "no address here");

@@ -32,7 +32,10 @@ struct Script {
     data_delay: Duration,
 }
 
-const ACCEPT_ALL: Script = Script { rcpt_reply: "250 2.1.5 Ok", data_delay: Duration::ZERO };
+const ACCEPT_ALL: Script = Script {
+    rcpt_reply: "250 2.1.5 Ok",
+    data_delay: Duration::ZERO,
+};
 
 struct Relay {
     url: String,
@@ -51,8 +54,11 @@ async fn relay(script: Script) -> Relay {
         connections: Arc::default(),
         peak_open: Arc::default(),
     };
-    let (messages, connections, peak) =
-        (relay.messages.clone(), relay.connections.clone(), relay.peak_open.clone());
+    let (messages, connections, peak) = (
+        relay.messages.clone(),
+        relay.connections.clone(),
+        relay.peak_open.clone(),
+    );
     let open = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         loop {
@@ -92,7 +98,9 @@ async fn session(
         } else if command.starts_with("RCPT") {
             script.rcpt_reply.to_owned()
         } else if command == "DATA" {
-            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             loop {
                 line.clear();
@@ -138,32 +146,54 @@ fn failure(outcome: Outcome) -> (RetryClass, String) {
     let Outcome::Failed { class, reason } = outcome else {
         panic!("expected a failure, got {outcome:?}");
     };
-    assert!(!reason.to_lowercase().contains("jeanne"), "reason leaks the address: {reason}");
+    assert!(
+        !reason.to_lowercase().contains("jeanne"),
+        "reason leaks the address: {reason}"
+    );
     (class, reason)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn accepted_mail_is_plain_text_with_our_reference_and_message_id() {
     let relay = relay(ACCEPT_ALL).await;
     let smtp = client(&relay.url, |_| {});
-    let Outcome::Accepted { provider_message_id: Some(id) } = send(&smtp).await else {
+    let Outcome::Accepted {
+        provider_message_id: Some(id),
+    } = send(&smtp).await
+    else {
         panic!("expected Accepted");
     };
-    assert!(id.starts_with("<dlv_42.") && id.ends_with("@exemple.fr>"), "{id}");
+    assert!(
+        id.starts_with("<dlv_42.") && id.ends_with("@exemple.fr>"),
+        "{id}"
+    );
 
     let messages = relay.messages.lock().unwrap().clone();
     assert_eq!(messages.len(), 1);
     let raw = &messages[0];
     assert!(raw.contains("X-Tocsin-Reference: dlv_42\r\n"), "{raw}");
     assert!(raw.contains(&format!("Message-ID: {id}\r\n")), "{raw}");
-    assert!(raw.contains("Content-Type: text/plain; charset=utf-8\r\n"), "{raw}");
-    assert!(raw.contains("From: \"Mairie de Exemple\" <alertes@exemple.fr>\r\n"), "{raw}");
+    assert!(
+        raw.contains("Content-Type: text/plain; charset=utf-8\r\n"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("From: \"Mairie de Exemple\" <alertes@exemple.fr>\r\n"),
+        "{raw}"
+    );
     assert!(raw.contains(&format!("To: {TO}\r\n")), "{raw}");
-    assert!(raw.contains("Subject: Alerte crue : =?utf-8?b?"), "RFC 2047 encoded: {raw}");
+    assert!(
+        raw.contains("Subject: Alerte crue : =?utf-8?b?"),
+        "RFC 2047 encoded: {raw}"
+    );
     assert!(raw.contains("Rendez-vous au gymnase."), "{raw}");
 }
 
@@ -193,7 +223,10 @@ async fn greylisting_is_transient() {
     .await;
     let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(reason, "SMTP 451 deferred: 4.7.1 <address>: Greylisted, try again later");
+    assert_eq!(
+        reason,
+        "SMTP 451 deferred: 4.7.1 <address>: Greylisted, try again later"
+    );
 }
 
 #[tokio::test]
@@ -201,21 +234,35 @@ async fn refused_connection_is_transient_and_not_sent() {
     let smtp = client(&format!("smtp://127.0.0.1:{}", free_port()), |_| {});
     let (class, reason) = failure(send(&smtp).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert!(reason.starts_with("SMTP relay unreachable, not sent: "), "{reason}");
+    assert!(
+        reason.starts_with("SMTP relay unreachable, not sent: "),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
 async fn a_relay_that_does_not_answer_is_uncertain() {
-    let relay = relay(Script { data_delay: Duration::from_secs(5), ..ACCEPT_ALL }).await;
+    let relay = relay(Script {
+        data_delay: Duration::from_secs(5),
+        ..ACCEPT_ALL
+    })
+    .await;
     let smtp = client(&relay.url, |c| c.timeout_ms = 200);
     let (class, reason) = failure(send(&smtp).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(reason, "SMTP relay did not answer within 200ms: uncertain (may have been sent)");
+    assert_eq!(
+        reason,
+        "SMTP relay did not answer within 200ms: uncertain (may have been sent)"
+    );
 }
 
 #[tokio::test]
 async fn busy_sessions_fail_without_sending() {
-    let relay = relay(Script { data_delay: Duration::from_secs(2), ..ACCEPT_ALL }).await;
+    let relay = relay(Script {
+        data_delay: Duration::from_secs(2),
+        ..ACCEPT_ALL
+    })
+    .await;
     let smtp = Arc::new(client(&relay.url, |c| {
         c.max_connections = 1;
         c.timeout_ms = 300;
@@ -227,14 +274,21 @@ async fn busy_sessions_fail_without_sending() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (class, reason) = failure(send(&smtp).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(reason, "all 1 SMTP sessions stayed busy for 300ms, not sent");
+    assert_eq!(
+        reason,
+        "all 1 SMTP sessions stayed busy for 300ms, not sent"
+    );
     let (_, first_reason) = failure(first.await.unwrap());
     assert!(first_reason.contains("uncertain"), "{first_reason}");
 }
 
 #[tokio::test]
 async fn open_sessions_never_exceed_max_connections() {
-    let relay = relay(Script { data_delay: Duration::from_millis(30), ..ACCEPT_ALL }).await;
+    let relay = relay(Script {
+        data_delay: Duration::from_millis(30),
+        ..ACCEPT_ALL
+    })
+    .await;
     let smtp = Arc::new(client(&relay.url, |c| c.max_connections = 2));
     let sends: Vec<_> = (0..10)
         .map(|_| {
@@ -246,8 +300,14 @@ async fn open_sessions_never_exceed_max_connections() {
         assert!(matches!(send.await.unwrap(), Outcome::Accepted { .. }));
     }
     assert_eq!(relay.messages.lock().unwrap().len(), 10);
-    assert!(relay.peak_open.load(Ordering::SeqCst) <= 2, "sessions were not capped");
-    assert!(relay.connections.load(Ordering::SeqCst) <= 4, "pooled sessions were not reused");
+    assert!(
+        relay.peak_open.load(Ordering::SeqCst) <= 2,
+        "sessions were not capped"
+    );
+    assert!(
+        relay.connections.load(Ordering::SeqCst) <= 4,
+        "pooled sessions were not reused"
+    );
 }
 
 #[tokio::test]
@@ -255,11 +315,27 @@ async fn bad_recipients_and_references_fail_before_any_connection() {
     let relay = relay(ACCEPT_ALL).await;
     let smtp = client(&relay.url, |_| {});
     let outcome = smtp
-        .send(EmailMessage { reference: "dlv_1", to: "jeanne at example", subject: "s", text: "t" })
+        .send(EmailMessage {
+            reference: "dlv_1",
+            to: "jeanne at example",
+            subject: "s",
+            text: "t",
+        })
         .await;
-    assert_eq!(failure(outcome), (RetryClass::Permanent, "recipient is not a valid e-mail address".into()));
+    assert_eq!(
+        failure(outcome),
+        (
+            RetryClass::Permanent,
+            "recipient is not a valid e-mail address".into()
+        )
+    );
     let outcome = smtp
-        .send(EmailMessage { reference: "dlv 1\r\nBcc: x@y.z", to: TO, subject: "s", text: "t" })
+        .send(EmailMessage {
+            reference: "dlv 1\r\nBcc: x@y.z",
+            to: TO,
+            subject: "s",
+            text: "t",
+        })
         .await;
     assert_eq!(failure(outcome).0, RetryClass::Permanent);
     assert_eq!(relay.connections.load(Ordering::SeqCst), 0);

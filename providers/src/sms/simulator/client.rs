@@ -48,17 +48,28 @@ mod tests {
 
     #[tokio::test]
     async fn accepts_within_the_configured_delay_and_reports_delivered() {
-        let config = SimulatorSmsConfig { min_delay_ms: 5, max_delay_ms: 10, receipt_delay_ms: 5 };
+        let config = SimulatorSmsConfig {
+            min_delay_ms: 5,
+            max_delay_ms: 10,
+            receipt_delay_ms: 5,
+        };
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let sms = SimulatorSms::new(config.validate().unwrap(), Some(tx));
         let provider: &dyn SmsProvider = &sms;
 
         let started = Instant::now();
         let outcome = provider
-            .send(SmsMessage { reference: "dlv_7", to: "+33612345678", text: "Crue" })
+            .send(SmsMessage {
+                reference: "dlv_7",
+                to: "+33612345678",
+                text: "Crue",
+            })
             .await;
         assert!(started.elapsed() >= Duration::from_millis(5));
-        let Outcome::Accepted { provider_message_id } = outcome else {
+        let Outcome::Accepted {
+            provider_message_id,
+        } = outcome
+        else {
             panic!("{outcome:?}");
         };
 

@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn min_above_max_names_the_field() {
-        let config = SimulatorSmsConfig { min_delay_ms: 500, ..SimulatorSmsConfig::default() };
+        let config = SimulatorSmsConfig {
+            min_delay_ms: 500,
+            ..SimulatorSmsConfig::default()
+        };
         assert_eq!(config.validate().unwrap_err().field, "min_delay_ms");
     }
 

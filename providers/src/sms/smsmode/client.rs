@@ -41,7 +41,10 @@ impl fmt::Debug for SmsmodeSms {
             .field("messages_url", &self.messages_url.as_str())
             .field("api_key", &"[REDACTED]")
             .field("sender", &self.sender)
-            .field("status_callback_url", &self.status_callback_url.as_ref().map(|_| "[set]"))
+            .field(
+                "status_callback_url",
+                &self.status_callback_url.as_ref().map(|_| "[set]"),
+            )
             .field("max_connections", &self.max_connections)
             .finish()
     }
@@ -136,7 +139,11 @@ impl SmsmodeSms {
         };
 
         // The semaphore is never closed, so acquire cannot fail.
-        let _permit = self.in_flight.acquire().await.expect("semaphore never closed");
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let response = self
             .http
             .post(self.messages_url.clone())
@@ -153,7 +160,10 @@ impl SmsmodeSms {
             return accepted(response).await;
         }
         let retry_after = parse_retry_after(
-            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
         );
         // A body that cannot be read is like an empty one: the status still decides.
         let body = response.bytes().await.unwrap_or_default();
@@ -182,7 +192,11 @@ async fn accepted(response: reqwest::Response) -> Result<Option<String>, Smsmode
             return Ok(None);
         }
     };
-    if let Some(ResourceStatus { value: Some(value), detail }) = resource.status {
+    if let Some(ResourceStatus {
+        value: Some(value),
+        detail,
+    }) = resource.status
+    {
         let value = StatusValue::parse(&value);
         let detail = detail.as_deref().map(StatusDetail::parse);
         if failure_at_submission(&value, detail.as_ref()).is_some() {
@@ -245,7 +259,9 @@ impl SmsProvider for SmsmodeSms {
     fn send<'a>(&'a self, message: SmsMessage<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match self.submit(message).await {
-                Ok(provider_message_id) => Outcome::Accepted { provider_message_id },
+                Ok(provider_message_id) => Outcome::Accepted {
+                    provider_message_id,
+                },
                 Err(error) => Outcome::failed(error.retry_class(), error.to_string()),
             }
         })
@@ -260,7 +276,14 @@ mod unit {
     fn numbers_lose_the_plus_and_nothing_else() {
         assert_eq!(digits_only("+33612345678"), Some("33612345678"));
         assert_eq!(digits_only("262692123456"), Some("262692123456"));
-        for bad in ["0612345678", "+33 6 12 34 56 78", "+", "+123456", "+1234567890123456", ""] {
+        for bad in [
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "+",
+            "+123456",
+            "+1234567890123456",
+            "",
+        ] {
             assert_eq!(digits_only(bad), None, "{bad}");
         }
     }

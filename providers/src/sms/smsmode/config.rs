@@ -56,8 +56,9 @@ const MAX_TIMEOUT_MS: u64 = 120_000;
 /// Senders that French operators block or rewrite as generic (smsmode's notice of March 2025,
 /// sms-encoding.md §5.1), compared case-insensitively.
 /// The list is the notice's examples plus French forms of "alert"; it is not exhaustive.
-const GENERIC_SENDERS: &[&str] =
-    &["alert", "alerts", "alerte", "alertes", "rdv", "payment", "bank", "parcel"];
+const GENERIC_SENDERS: &[&str] = &[
+    "alert", "alerts", "alerte", "alertes", "rdv", "payment", "bank", "parcel",
+];
 
 impl SmsmodeConfig {
     /// A configuration with every default and the given key; handy for tests and the demo.
@@ -134,13 +135,22 @@ fn messages_url(base_url: &str) -> Result<Url, ConfigError> {
     let mut base = Url::parse(base_url)
         .map_err(|e| ConfigError::new("base_url", format!("not an absolute URL: {e}")))?;
     if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-        return Err(ConfigError::new("base_url", "must be an http(s) URL with a host"));
+        return Err(ConfigError::new(
+            "base_url",
+            "must be an http(s) URL with a host",
+        ));
     }
     if base.query().is_some() || base.fragment().is_some() {
-        return Err(ConfigError::new("base_url", "must not have a query or a fragment"));
+        return Err(ConfigError::new(
+            "base_url",
+            "must not have a query or a fragment",
+        ));
     }
     if !base.username().is_empty() || base.password().is_some() {
-        return Err(ConfigError::new("base_url", "must not carry credentials; use api_key"));
+        return Err(ConfigError::new(
+            "base_url",
+            "must not carry credentials; use api_key",
+        ));
     }
     if !base.path().ends_with('/') {
         let path = format!("{}/", base.path());
@@ -172,7 +182,10 @@ fn validate_sender(sender: String) -> Result<String, ConfigError> {
             "must not be all digits (French operators forbid numeric senders)",
         ));
     }
-    if GENERIC_SENDERS.iter().any(|g| sender.eq_ignore_ascii_case(g)) {
+    if GENERIC_SENDERS
+        .iter()
+        .any(|g| sender.eq_ignore_ascii_case(g))
+    {
         return Err(ConfigError::new(
             "sender",
             "is a generic word that French operators block; use the commune's name",
@@ -221,7 +234,10 @@ mod tests {
         assert_eq!(config.max_connections, 32);
         assert_eq!(config.sender, None);
         let valid = config.validate().unwrap();
-        assert_eq!(valid.messages_url.as_str(), "https://rest.smsmode.com/sms/v1/messages");
+        assert_eq!(
+            valid.messages_url.as_str(),
+            "https://rest.smsmode.com/sms/v1/messages"
+        );
         assert_eq!(valid.timeout, Duration::from_secs(10));
     }
 
@@ -238,22 +254,39 @@ mod tests {
         let err = with(|c| c.api_key = SecretString::from("abc\n")).unwrap_err();
         assert_eq!(err.field, "api_key");
         assert!(!err.to_string().contains("abc"));
-        assert_eq!(field_at_fault(|c| c.api_key = SecretString::from("  ")), "api_key");
+        assert_eq!(
+            field_at_fault(|c| c.api_key = SecretString::from("  ")),
+            "api_key"
+        );
     }
 
     #[test]
     fn base_url_keeps_a_path_prefix() {
         let valid = with(|c| c.base_url = "http://127.0.0.1:8080/smsmode".into()).unwrap();
-        assert_eq!(valid.messages_url.as_str(), "http://127.0.0.1:8080/smsmode/sms/v1/messages");
+        assert_eq!(
+            valid.messages_url.as_str(),
+            "http://127.0.0.1:8080/smsmode/sms/v1/messages"
+        );
         let valid = with(|c| c.base_url = "http://127.0.0.1:8080/".into()).unwrap();
-        assert_eq!(valid.messages_url.as_str(), "http://127.0.0.1:8080/sms/v1/messages");
+        assert_eq!(
+            valid.messages_url.as_str(),
+            "http://127.0.0.1:8080/sms/v1/messages"
+        );
     }
 
     #[test]
     fn bad_base_urls_name_base_url() {
-        for bad in ["rest.smsmode.com", "ftp://rest.smsmode.com", "https://x/?a=1", "https://u:p@x"]
-        {
-            assert_eq!(field_at_fault(|c| c.base_url = bad.into()), "base_url", "{bad}");
+        for bad in [
+            "rest.smsmode.com",
+            "ftp://rest.smsmode.com",
+            "https://x/?a=1",
+            "https://u:p@x",
+        ] {
+            assert_eq!(
+                field_at_fault(|c| c.base_url = bad.into()),
+                "base_url",
+                "{bad}"
+            );
         }
     }
 
@@ -262,8 +295,21 @@ mod tests {
         for good in ["VilleDeX", "Mairie2", "ABC", "MairieXyz12"] {
             assert!(with(|c| c.sender = Some(good.into())).is_ok(), "{good}");
         }
-        for bad in ["AB", "MairieXyz123", "Ville X", "Mairié", "Ville-X", "36034", "ALERTE", "rdv"] {
-            assert_eq!(field_at_fault(|c| c.sender = Some(bad.into())), "sender", "{bad}");
+        for bad in [
+            "AB",
+            "MairieXyz123",
+            "Ville X",
+            "Mairié",
+            "Ville-X",
+            "36034",
+            "ALERTE",
+            "rdv",
+        ] {
+            assert_eq!(
+                field_at_fault(|c| c.sender = Some(bad.into())),
+                "sender",
+                "{bad}"
+            );
         }
     }
 

@@ -30,10 +30,17 @@ pub enum SmsmodeError {
     ReferenceTooLong { len: usize },
     /// smsmode answered with a non-2xx status.
     #[error("{}", describe_http(.status, .problem))]
-    Http { status: u16, problem: Problem, retry_after: Option<Duration> },
+    Http {
+        status: u16,
+        problem: Problem,
+        retry_after: Option<Duration>,
+    },
     /// smsmode took the request (2xx) but reported the message as not deliverable.
     #[error("smsmode refused the message: status {}{}", status_text(.value), detail_text(.detail))]
-    Refused { value: StatusValue, detail: Option<StatusDetail> },
+    Refused {
+        value: StatusValue,
+        detail: Option<StatusDetail>,
+    },
     /// No connection could be made (DNS, refused, TLS handshake): nothing was sent.
     #[error("smsmode unreachable, not sent: {0}")]
     Unreachable(String),
@@ -54,9 +61,17 @@ impl SmsmodeError {
             SmsmodeError::InvalidRecipient | SmsmodeError::ReferenceTooLong { .. } => {
                 RetryClass::Permanent
             }
-            SmsmodeError::Http { status, retry_after, .. } => match status {
-                429 => RetryClass::RateLimited { retry_after: *retry_after },
-                503 => RetryClass::Transient { retry_after: *retry_after },
+            SmsmodeError::Http {
+                status,
+                retry_after,
+                ..
+            } => match status {
+                429 => RetryClass::RateLimited {
+                    retry_after: *retry_after,
+                },
+                503 => RetryClass::Transient {
+                    retry_after: *retry_after,
+                },
                 // 408: the server gave up waiting for our request, so it did not process it.
                 408 | 500..=599 => RetryClass::Transient { retry_after: None },
                 _ => RetryClass::Permanent,
@@ -64,9 +79,9 @@ impl SmsmodeError {
             SmsmodeError::Refused { value, detail } => {
                 failure_at_submission(value, detail.as_ref()).unwrap_or(RetryClass::Permanent)
             }
-            SmsmodeError::Unreachable(_)
-            | SmsmodeError::Timeout
-            | SmsmodeError::Interrupted(_) => RetryClass::Transient { retry_after: None },
+            SmsmodeError::Unreachable(_) | SmsmodeError::Timeout | SmsmodeError::Interrupted(_) => {
+                RetryClass::Transient { retry_after: None }
+            }
         }
     }
 
@@ -137,7 +152,11 @@ impl Problem {
         parts.extend(self.message.as_deref());
         let mut text = parts.join(": ");
         if let Some(detail) = &self.detail {
-            text = if text.is_empty() { detail.clone() } else { format!("{text} ({detail})") };
+            text = if text.is_empty() {
+                detail.clone()
+            } else {
+                format!("{text} ({detail})")
+            };
         }
         if text.is_empty() {
             text = self.raw.clone()?;
@@ -152,7 +171,9 @@ fn describe_http(status: &u16, problem: &Problem) -> String {
         Some(code) => format!("smsmode {code}"),
         None => format!("smsmode HTTP {status}"),
     };
-    let summary = problem.summary().unwrap_or_else(|| "(no error details)".to_owned());
+    let summary = problem
+        .summary()
+        .unwrap_or_else(|| "(no error details)".to_owned());
     match status {
         401 | 403 => format!(
             "{code}: {summary}: smsmode refused the API key (check api_key and that it belongs \
@@ -177,7 +198,10 @@ fn status_text(value: &StatusValue) -> &str {
 fn detail_text(detail: &Option<StatusDetail>) -> String {
     match detail {
         Some(d) if d.is_account_limit() => {
-            format!(" ({}; the account needs an operator, then a retry)", d.as_str())
+            format!(
+                " ({}; the account needs an operator, then a retry)",
+                d.as_str()
+            )
         }
         Some(d) => format!(" ({})", d.as_str()),
         None => String::new(),
@@ -252,7 +276,10 @@ mod tests {
                 "{s}"
             );
         }
-        assert_eq!(http(429, "").retry_class(), RetryClass::RateLimited { retry_after: None });
+        assert_eq!(
+            http(429, "").retry_class(),
+            RetryClass::RateLimited { retry_after: None }
+        );
         assert!(http(500, "").is_uncertain() && http(504, "").is_uncertain());
         assert!(!http(503, "").is_uncertain() && !http(400, "").is_uncertain());
     }
@@ -271,19 +298,31 @@ mod tests {
 
     #[test]
     fn missing_or_foreign_bodies_are_tolerated() {
-        assert_eq!(http(400, "").to_string(), "smsmode HTTP 400: (no error details)");
-        assert_eq!(http(502, "<html>Bad gateway</html>").to_string(),
-            "smsmode HTTP 502: <html>Bad gateway</html>: uncertain (may have been sent)");
+        assert_eq!(
+            http(400, "").to_string(),
+            "smsmode HTTP 400: (no error details)"
+        );
+        assert_eq!(
+            http(502, "<html>Bad gateway</html>").to_string(),
+            "smsmode HTTP 502: <html>Bad gateway</html>: uncertain (may have been sent)"
+        );
         assert_eq!(http(400, "[1,2]").to_string(), "smsmode HTTP 400: [1,2]");
-        assert_eq!(http(404, r#"{"status":404}"#).to_string(), "smsmode HTTP 404: (no error details)");
+        assert_eq!(
+            http(404, r#"{"status":404}"#).to_string(),
+            "smsmode HTTP 404: (no error details)"
+        );
     }
 
     #[test]
     fn numbers_echoed_by_smsmode_are_masked() {
-        let body = r#"{"title":"Bad Request","message":"Invalid number 33612345678 / +33 0612345678"}"#;
+        let body =
+            r#"{"title":"Bad Request","message":"Invalid number 33612345678 / +33 0612345678"}"#;
         let reason = http(400, body).to_string();
         assert!(!reason.contains("612345678"), "{reason}");
-        assert_eq!(reason, "smsmode HTTP 400: Bad Request: Invalid number <number> / +33 <number>");
+        assert_eq!(
+            reason,
+            "smsmode HTTP 400: Bad Request: Invalid number <number> / +33 <number>"
+        );
     }
 
     #[test]
@@ -298,7 +337,10 @@ mod tests {
     fn retry_after_is_seconds_and_capped() {
         assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(Some("999999")), Some(MAX_RETRY_AFTER));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
         assert_eq!(parse_retry_after(None), None);
     }
 

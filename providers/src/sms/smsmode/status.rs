@@ -113,18 +113,30 @@ mod tests {
     #[test]
     fn taken_statuses_are_not_failures() {
         for v in ["SCHEDULED", "ENROUTE", "DELIVERED", "READ"] {
-            assert_eq!(failure_at_submission(&StatusValue::parse(v), None), None, "{v}");
+            assert_eq!(
+                failure_at_submission(&StatusValue::parse(v), None),
+                None,
+                "{v}"
+            );
         }
     }
 
     #[test]
     fn undeliverable_is_permanent_unless_an_account_limit() {
         let undeliverable = StatusValue::parse("UNDELIVERABLE");
-        for d in ["INVALID_PHONE_NUMBER", "BLACKLISTED", "SPAM", "SOMETHING_NEW"] {
+        for d in [
+            "INVALID_PHONE_NUMBER",
+            "BLACKLISTED",
+            "SPAM",
+            "SOMETHING_NEW",
+        ] {
             let class = failure_at_submission(&undeliverable, Some(&StatusDetail::parse(d)));
             assert_eq!(class, Some(RetryClass::Permanent), "{d}");
         }
-        assert_eq!(failure_at_submission(&undeliverable, None), Some(RetryClass::Permanent));
+        assert_eq!(
+            failure_at_submission(&undeliverable, None),
+            Some(RetryClass::Permanent)
+        );
         let credit = StatusDetail::parse("INSUFFICIENT_CREDIT");
         assert_eq!(
             failure_at_submission(&undeliverable, Some(&credit)),
@@ -140,12 +152,20 @@ mod tests {
             Some(RetryClass::Transient { retry_after: None })
         );
         let bl = StatusDetail::parse("BLACKLISTED");
-        assert_eq!(failure_at_submission(&undelivered, Some(&bl)), Some(RetryClass::Permanent));
+        assert_eq!(
+            failure_at_submission(&undelivered, Some(&bl)),
+            Some(RetryClass::Permanent)
+        );
     }
 
     #[test]
     fn details_round_trip() {
-        for d in ["INSUFFICIENT_CREDIT", "DAILY_LIMIT_EXCEEDED", "BLACKLISTED", "X"] {
+        for d in [
+            "INSUFFICIENT_CREDIT",
+            "DAILY_LIMIT_EXCEEDED",
+            "BLACKLISTED",
+            "X",
+        ] {
             assert_eq!(StatusDetail::parse(d).as_str(), d);
         }
     }

@@ -77,7 +77,11 @@ async fn fake(delay: Duration, reply: impl Fn() -> Response + Send + Sync + 'sta
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Fake { base_url, seen, peak }
+    Fake {
+        base_url,
+        seen,
+        peak,
+    }
 }
 
 fn json_reply(status: u16, body: Value) -> Response {
@@ -118,7 +122,13 @@ fn client(base_url: &str, tweak: impl FnOnce(&mut SmsmodeConfig)) -> SmsmodeSms 
 
 async fn send(sms: &SmsmodeSms) -> Outcome {
     let provider: &dyn SmsProvider = sms;
-    provider.send(SmsMessage { reference: "dlv_42", to: TO, text: "Crue : évitez les quais" }).await
+    provider
+        .send(SmsMessage {
+            reference: "dlv_42",
+            to: TO,
+            text: "Crue : évitez les quais",
+        })
+        .await
 }
 
 /// Unwraps a failure and checks the reason never leaks the number or the key.
@@ -126,14 +136,20 @@ fn failure(outcome: Outcome) -> (RetryClass, String) {
     let Outcome::Failed { class, reason } = outcome else {
         panic!("expected a failure, got {outcome:?}");
     };
-    assert!(!reason.contains("612345678"), "reason leaks the number: {reason}");
+    assert!(
+        !reason.contains("612345678"),
+        "reason leaks the number: {reason}"
+    );
     assert!(!reason.contains(KEY), "reason leaks the key: {reason}");
     (class, reason)
 }
 
 #[tokio::test]
 async fn created_sends_the_documented_request_and_returns_the_message_id() {
-    let server = fake(Duration::ZERO, || json_reply(201, resource("ENROUTE", None))).await;
+    let server = fake(Duration::ZERO, || {
+        json_reply(201, resource("ENROUTE", None))
+    })
+    .await;
     let sms = client(&server.base_url, |c| {
         c.sender = Some("VilleDeX".into());
         c.status_callback_url = Some("https://tocsin.example/cb/smsmode/t0k3n/status".into());
@@ -169,9 +185,17 @@ async fn created_sends_the_documented_request_and_returns_the_message_id() {
 
 #[tokio::test]
 async fn without_sender_or_callback_those_fields_are_left_out() {
-    let server = fake(Duration::ZERO, || json_reply(200, resource("SCHEDULED", None))).await;
+    let server = fake(Duration::ZERO, || {
+        json_reply(200, resource("SCHEDULED", None))
+    })
+    .await;
     let sms = client(&format!("{}/", server.base_url), |_| {});
-    assert!(matches!(send(&sms).await, Outcome::Accepted { provider_message_id: Some(_) }));
+    assert!(matches!(
+        send(&sms).await,
+        Outcome::Accepted {
+            provider_message_id: Some(_)
+        }
+    ));
     let body: Value = serde_json::from_slice(&server.seen.lock().unwrap()[0].body).unwrap();
     assert_eq!(
         body,
@@ -182,9 +206,17 @@ async fn without_sender_or_callback_those_fields_are_left_out() {
 
 #[tokio::test]
 async fn created_without_a_readable_body_is_still_accepted() {
-    let server = fake(Duration::ZERO, || (StatusCode::CREATED, "ok").into_response()).await;
+    let server = fake(Duration::ZERO, || {
+        (StatusCode::CREATED, "ok").into_response()
+    })
+    .await;
     let sms = client(&server.base_url, |_| {});
-    assert_eq!(send(&sms).await, Outcome::Accepted { provider_message_id: None });
+    assert_eq!(
+        send(&sms).await,
+        Outcome::Accepted {
+            provider_message_id: None
+        }
+    );
 }
 
 #[tokio::test]
@@ -196,7 +228,10 @@ async fn undeliverable_in_a_2xx_is_permanent() {
         .await;
         let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
         assert_eq!(class, RetryClass::Permanent);
-        assert_eq!(reason, format!("smsmode refused the message: status UNDELIVERABLE ({detail})"));
+        assert_eq!(
+            reason,
+            format!("smsmode refused the message: status UNDELIVERABLE ({detail})")
+        );
     }
 }
 
@@ -205,20 +240,31 @@ async fn bad_request_is_permanent_with_the_problem_in_the_reason() {
     let server = fake(Duration::ZERO, || {
         json_reply(
             400,
-            problem(400, "400.001", "Bad Request", "Invalid recipient 33612345678", "Bad format"),
+            problem(
+                400,
+                "400.001",
+                "Bad Request",
+                "Invalid recipient 33612345678",
+                "Bad format",
+            ),
         )
     })
     .await;
     let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
     assert_eq!(class, RetryClass::Permanent);
-    assert_eq!(reason, "smsmode 400.001: Bad Request: Invalid recipient <number> (Bad format)");
+    assert_eq!(
+        reason,
+        "smsmode 400.001: Bad Request: Invalid recipient <number> (Bad format)"
+    );
 }
 
 #[tokio::test]
 async fn other_client_errors_are_permanent() {
     for status in [404, 405, 406, 415] {
-        let server = fake(Duration::ZERO, move || StatusCode::from_u16(status).unwrap().into_response())
-            .await;
+        let server = fake(Duration::ZERO, move || {
+            StatusCode::from_u16(status).unwrap().into_response()
+        })
+        .await;
         let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
         assert_eq!(class, RetryClass::Permanent, "{status}");
         assert_eq!(reason, format!("smsmode HTTP {status}: (no error details)"));
@@ -229,27 +275,46 @@ async fn other_client_errors_are_permanent() {
 async fn refused_key_is_permanent_and_says_so() {
     for status in [401, 403] {
         let server = fake(Duration::ZERO, move || {
-            json_reply(status, problem(status, &format!("{status}.000"), "Unauthorized", "", ""))
+            json_reply(
+                status,
+                problem(status, &format!("{status}.000"), "Unauthorized", "", ""),
+            )
         })
         .await;
         let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
         assert_eq!(class, RetryClass::Permanent);
         assert!(reason.contains("smsmode refused the API key"), "{reason}");
-        assert!(reason.starts_with(&format!("smsmode {status}.000: Unauthorized")), "{reason}");
+        assert!(
+            reason.starts_with(&format!("smsmode {status}.000: Unauthorized")),
+            "{reason}"
+        );
     }
 }
 
 #[tokio::test]
 async fn too_many_requests_is_rate_limited_with_retry_after() {
     let server = fake(Duration::ZERO, || {
-        (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "7")], "slow down").into_response()
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "7")],
+            "slow down",
+        )
+            .into_response()
     })
     .await;
     let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
-    assert_eq!(class, RetryClass::RateLimited { retry_after: Some(Duration::from_secs(7)) });
+    assert_eq!(
+        class,
+        RetryClass::RateLimited {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
     assert_eq!(reason, "smsmode HTTP 429: slow down");
 
-    let server = fake(Duration::ZERO, || StatusCode::TOO_MANY_REQUESTS.into_response()).await;
+    let server = fake(Duration::ZERO, || {
+        StatusCode::TOO_MANY_REQUESTS.into_response()
+    })
+    .await;
     let (class, _) = failure(send(&client(&server.base_url, |_| {})).await);
     assert_eq!(class, RetryClass::RateLimited { retry_after: None });
 }
@@ -257,7 +322,10 @@ async fn too_many_requests_is_rate_limited_with_retry_after() {
 #[tokio::test]
 async fn service_unavailable_is_transient_and_not_sent() {
     let server = fake(Duration::ZERO, || {
-        json_reply(503, problem(503, "503.000", "Service Unavailable", "maintenance", ""))
+        json_reply(
+            503,
+            problem(503, "503.000", "Service Unavailable", "maintenance", ""),
+        )
     })
     .await;
     let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
@@ -283,12 +351,22 @@ async fn server_errors_are_transient_but_uncertain() {
 
 #[tokio::test]
 async fn a_timeout_after_the_write_is_uncertain() {
-    let server = fake(Duration::from_secs(5), || json_reply(201, resource("ENROUTE", None))).await;
+    let server = fake(Duration::from_secs(5), || {
+        json_reply(201, resource("ENROUTE", None))
+    })
+    .await;
     let sms = client(&server.base_url, |c| c.timeout_ms = 200);
     let (class, reason) = failure(send(&sms).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(reason, "smsmode did not answer in time: uncertain (may have been sent)");
-    assert_eq!(server.seen.lock().unwrap().len(), 1, "the request did reach the server");
+    assert_eq!(
+        reason,
+        "smsmode did not answer in time: uncertain (may have been sent)"
+    );
+    assert_eq!(
+        server.seen.lock().unwrap().len(),
+        1,
+        "the request did reach the server"
+    );
 }
 
 #[tokio::test]
@@ -301,29 +379,48 @@ async fn connection_refused_is_transient_and_not_sent() {
     let sms = client(&format!("http://127.0.0.1:{port}"), |_| {});
     let (class, reason) = failure(send(&sms).await);
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert!(reason.starts_with("smsmode unreachable, not sent: "), "{reason}");
+    assert!(
+        reason.starts_with("smsmode unreachable, not sent: "),
+        "{reason}"
+    );
     assert!(!reason.contains("uncertain"), "{reason}");
 }
 
 #[tokio::test]
 async fn bad_numbers_fail_before_any_request() {
-    let server = fake(Duration::ZERO, || json_reply(201, resource("ENROUTE", None))).await;
+    let server = fake(Duration::ZERO, || {
+        json_reply(201, resource("ENROUTE", None))
+    })
+    .await;
     let sms = client(&server.base_url, |_| {});
-    let outcome =
-        sms.send(SmsMessage { reference: "dlv_1", to: "06 12 34 56 78", text: "x" }).await;
+    let outcome = sms
+        .send(SmsMessage {
+            reference: "dlv_1",
+            to: "06 12 34 56 78",
+            text: "x",
+        })
+        .await;
     let (class, reason) = failure(outcome);
     assert_eq!(class, RetryClass::Permanent);
     assert!(!reason.contains("06 12"), "{reason}");
     let long_reference = "r".repeat(141);
-    let outcome = sms.send(SmsMessage { reference: &long_reference, to: TO, text: "x" }).await;
+    let outcome = sms
+        .send(SmsMessage {
+            reference: &long_reference,
+            to: TO,
+            text: "x",
+        })
+        .await;
     assert_eq!(failure(outcome).0, RetryClass::Permanent);
     assert!(server.seen.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn requests_in_flight_never_exceed_max_connections() {
-    let server =
-        fake(Duration::from_millis(50), || json_reply(201, resource("ENROUTE", None))).await;
+    let server = fake(Duration::from_millis(50), || {
+        json_reply(201, resource("ENROUTE", None))
+    })
+    .await;
     let sms = Arc::new(client(&server.base_url, |c| c.max_connections = 2));
     let sends: Vec<_> = (0..8)
         .map(|_| {
