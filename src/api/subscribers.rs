@@ -1,6 +1,8 @@
 //! `POST/GET /v1/subscribers`, `GET/DELETE /v1/subscribers/{id}`, and
 //! `POST /v1/subscribers/import` (a CSV file with the header `phone,email,topics`).
 
+use std::collections::HashMap;
+
 use axum::{
     Json,
     body::Bytes,
@@ -12,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
 use crate::{
-    model::{EmailAddress, PhoneNumber, Slug, SubscriberId, import},
+    model::{EmailAddress, PhoneNumber, Slug, SubscriberId, TopicId, import},
     store::{self, subscribers::Upserted},
 };
 
@@ -137,15 +139,20 @@ pub async fn import(
         .map(|e| json!({ "line": e.line, "field": e.field, "reason": e.reason }))
         .collect();
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let known: HashMap<String, TopicId> = store::topics::list(&state.db, caller.tenant)
+        .await?
+        .into_iter()
+        .map(|t| (t.slug, t.id))
+        .collect();
     let mut tx = state.db.begin().await?;
     for row in &parsed.rows {
-        let topics = match store::topics::resolve(&state.db, caller.tenant, &row.topics).await? {
-            Ok(topics) => topics,
-            Err(missing) => {
-                errors.push(json!({ "line": row.line, "field": "topics", "reason": format!("unknown topic: {}", missing.join(", ")) }));
-                continue;
-            }
-        };
+        let missing: Vec<&str> =
+            row.topics.iter().map(Slug::as_str).filter(|t| !known.contains_key(*t)).collect();
+        if !missing.is_empty() {
+            errors.push(json!({ "line": row.line, "field": "topics", "reason": format!("unknown topic: {}", missing.join(", ")) }));
+            continue;
+        }
+        let topics: Vec<TopicId> = row.topics.iter().map(|t| known[t.as_str()]).collect();
         match store::subscribers::upsert(&mut tx, caller.tenant, row.phone.as_ref(), row.email.as_ref(), &topics).await? {
             Upserted::Created(_) => created += 1,
             Upserted::Updated(_) => updated += 1,

@@ -332,7 +332,8 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
     println!("alert {}  [{}]  topic {}  {} recipients", body["id"].as_str().unwrap_or_default(), body["status"].as_str().unwrap_or_default(), body["topic"].as_str().unwrap_or_default(), body["recipients"]);
     println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", "channel", "queued", "sent", "delivered", "failed");
     for (channel, c) in body["counts"].as_object().into_iter().flatten() {
-        println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", channel, c["queued"], c["sent"], c["delivered"], c["failed"]);
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", channel, n("queued"), n("sent"), n("delivered"), n("failed"));
     }
     if let Some(elapsed) = elapsed {
         println!("  every delivery left the queue after {:.2} s", elapsed.as_secs_f64());

@@ -36,7 +36,12 @@ pub struct DemoArgs {
 }
 
 pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
-    let config = demo_config(Config::load(path).context("invalid configuration")?)?;
+    // The demo always uses the simulators, whatever the deployment routes to.
+    let config = Config::load_with(path, |name| match name {
+        "TOCSIN_SMS_PROVIDER" | "TOCSIN_EMAIL_PROVIDER" => Some("simulator".into()),
+        _ => std::env::var(name).ok(),
+    });
+    let config = demo_config(config.context("invalid configuration")?)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (database_url, amqp_url) = (config.database_url.clone(), config.amqp_url.clone());
@@ -52,10 +57,11 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     shutdown.cancel();
     let stopped = daemon.await;
     // Leave the broker as we found it: the demo's queues are its own.
-    if let Ok(connection) = broker::connect(amqp_url.expose_secret()).await
-        && let Ok(channel) = connection.create_channel().await
-    {
-        let _ = topology.delete(&channel, &keys).await;
+    if let Ok(connection) = broker::connect(amqp_url.expose_secret()).await {
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = topology.delete(&channel, &keys).await;
+        }
+        let _ = connection.close(200, "demo done".into()).await;
     }
     outcome?;
     stopped.context("the daemon panicked")?.context("the daemon failed")?;

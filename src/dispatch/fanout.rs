@@ -16,6 +16,9 @@ use crate::{
     },
 };
 
+/// Subscribers in the first planning chunk of an alert.
+const FIRST_CHUNK: i64 = 250;
+
 /// Handles one fan-out job. `redelivered` means an earlier attempt may have planned rows without
 /// announcing them, so queued rows are announced again (senders skip rows already claimed).
 pub async fn handle(
@@ -49,7 +52,9 @@ pub async fn handle(
         })
         .collect();
     let started = Instant::now();
-    let chunk = dispatcher.settings.fanout_chunk;
+    // The first chunk is small so that the first messages leave at once; chunks then grow to
+    // the configured size, where planning is most efficient.
+    let mut chunk = FIRST_CHUNK.min(dispatcher.settings.fanout_chunk);
     let mut after = 0;
     let mut announced = 0;
     loop {
@@ -84,6 +89,7 @@ pub async fn handle(
             Some(upto) => after = upto,
             None => break,
         }
+        chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
     }
     if until_done(shutdown, "marking an alert planned", || {
         store::alerts::mark_planned(db, alert.id)

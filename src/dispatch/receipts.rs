@@ -51,5 +51,11 @@ fn transition(receipt: Receipt) -> Option<Transition> {
         ReceiptStatus::Delivered => (DeliveryStatus::Delivered, None),
         ReceiptStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
     };
-    Some(Transition { id, status, provider_message_id: receipt.provider_message_id, error })
+    Some(Transition {
+        id,
+        status,
+        provider_message_id: receipt.provider_message_id,
+        error,
+        answered_at: None,
+    })
 }

@@ -126,12 +126,14 @@ pub async fn handle(
 /// Turns a provider's answer into the row's next state. Retrying transient failures is the job
 /// of the retry tiers (a later stage); until then they are recorded as failed, with the reason.
 fn transition(id: DeliveryId, outcome: Outcome) -> Transition {
+    let answered_at = Some(chrono::Utc::now());
     match outcome {
         Outcome::Accepted { provider_message_id } => Transition {
             id,
             status: DeliveryStatus::Sent,
             provider_message_id,
             error: None,
+            answered_at,
         },
         Outcome::Failed { class, reason } => {
             let kind = match class {
@@ -144,6 +146,7 @@ fn transition(id: DeliveryId, outcome: Outcome) -> Transition {
                 status: DeliveryStatus::Failed,
                 provider_message_id: None,
                 error: Some(format!("{kind}: {reason}")),
+                answered_at,
             }
         }
     }

@@ -108,5 +108,6 @@ where
     let _ = channel.basic_cancel(tag, BasicCancelOptions::default()).await;
     tasks.close();
     tasks.wait().await;
+    let _ = channel.close(200, "consumer stopped".into()).await;
     result
 }

@@ -1,6 +1,7 @@
 //! Delivery rows: one per alert x subscriber x channel, planned before anything is sent, then
 //! claimed by a sender and given their outcome in batches.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::DbError;
@@ -144,26 +145,23 @@ pub struct Transition {
     pub status: DeliveryStatus,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
+    /// When the provider answered the send; `None` for receipts.
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 /// Records senders' outcomes in one statement. Only rows still `sending` change, so a receipt
 /// that arrived first is not overwritten.
 pub async fn record_outcomes(pool: &PgPool, outcomes: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, outcomes, &["sending"], true).await
+    update_from(pool, outcomes, &["sending"]).await
 }
 
 /// Records delivery receipts: a row moves on from `sending` or `sent` only.
 pub async fn record_receipts(pool: &PgPool, receipts: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, receipts, &["sending", "sent"], false).await
+    update_from(pool, receipts, &["sending", "sent"]).await
 }
 
-/// Applies `changes` to the rows still in one of the `from` states; `answered` stamps `sent_at`.
-async fn update_from(
-    pool: &PgPool,
-    changes: &[Transition],
-    from: &[&str],
-    answered: bool,
-) -> Result<u64, DbError> {
+/// Applies `changes` to the rows still in one of the `from` states.
+async fn update_from(pool: &PgPool, changes: &[Transition], from: &[&str]) -> Result<u64, DbError> {
     if changes.is_empty() {
         return Ok(0);
     }
@@ -174,15 +172,16 @@ async fn update_from(
     let message_ids: Vec<Option<&str>> =
         changes.iter().map(|t| t.provider_message_id.as_deref()).collect();
     let errors: Vec<Option<&str>> = changes.iter().map(|t| t.error.as_deref()).collect();
+    let answered: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.answered_at).collect();
     let done = sqlx::query(
         "UPDATE deliveries d
          SET status = u.status,
              provider_message_id = COALESCE(u.message_id, d.provider_message_id),
              error = COALESCE(u.error, d.error),
-             sent_at = CASE WHEN $6 THEN now() ELSE d.sent_at END,
+             sent_at = COALESCE(u.answered_at, d.sent_at),
              updated_at = now()
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[])
-              AS u(id, status, message_id, error)
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[])
+              AS u(id, status, message_id, error, answered_at)
          WHERE d.id = u.id AND d.status = ANY($5)",
     )
     .bind(&ids)
@@ -190,7 +189,7 @@ async fn update_from(
     .bind(&message_ids)
     .bind(&errors)
     .bind(from)
-    .bind(answered)
+    .bind(&answered)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

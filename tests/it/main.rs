@@ -13,6 +13,8 @@ mod auth;
 mod provider_failures;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// A broker outage delays an alert; it never loses it.
+mod outage;
 /// Two instances share the work without sending anything twice.
 mod scale_out;
 /// The `tocsin` command line, run as a user would.

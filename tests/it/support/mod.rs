@@ -252,6 +252,11 @@ impl Client {
         Client::new(&self.url, key)
     }
 
+    /// The same key, talking to another instance.
+    pub fn at(&self, url: &str) -> Client {
+        Client::new(url, &self.key)
+    }
+
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.bearer_auth(&self.key).send().await.expect("the API answers");
         let status = response.status();

@@ -22,9 +22,10 @@ pub enum SmtpError {
     /// Our reference cannot be a header value.
     #[error("reference is not a header value (visible ASCII, at most 200 characters)")]
     InvalidReference,
-    /// lettre could not build or send this message on this relay (e.g. a non-ASCII address
-    /// and no SMTPUTF8); the same message will fail the same way.
-    #[error("message refused by the SMTP client: {0}")]
+    /// lettre refused before the relay could: the message cannot be built, or the relay lacks
+    /// what it needs (SMTPUTF8 for a non-ASCII address, STARTTLS, a shared AUTH mechanism).
+    /// Trying again meets the same refusal.
+    #[error("SMTP client error: {0}")]
     Unsendable(String),
     /// The relay answered 5yz: the message was refused for good (550 mailbox unavailable, 554
     /// transaction failed, 535 authentication failed …).
@@ -33,8 +34,8 @@ pub enum SmtpError {
     /// The relay answered 4yz: try again later (451 greylisting, 452 out of storage …).
     #[error("SMTP {code} deferred: {text}")]
     Deferred { code: u16, text: String },
-    /// No session could be opened (refused connection, DNS, connect timeout, TLS handshake):
-    /// nothing was sent.
+    /// No session could be opened (refused connection, unreachable host, connect timeout, TLS
+    /// handshake): nothing was sent.
     #[error("SMTP relay unreachable, not sent: {0}")]
     Unreachable(String),
     /// Every session stayed busy for the whole timeout: nothing was sent.
@@ -43,7 +44,9 @@ pub enum SmtpError {
     /// No final answer within the timeout; the relay may still take the message.
     #[error("SMTP relay did not answer within {:?}: {}", .0, UNCERTAIN)]
     Timeout(Duration),
-    /// The session broke mid-transaction (I/O error, unreadable reply).
+    /// The session failed in a way that does not show whether the relay was reached: an I/O
+    /// error mid-transaction, an unreadable reply, and also (lettre does not tell them apart
+    /// without string matching) a failed DNS lookup.
     #[error("SMTP session broke: {}: {}", UNCERTAIN, .0)]
     Broken(String),
 }
@@ -64,24 +67,31 @@ impl SmtpError {
         if error.is_client() {
             return SmtpError::Unsendable(text());
         }
-        // lettre's only own timeout is the TCP connect one; the TLS handshake, and the
-        // refused/unresolvable cases below, all happen before MAIL FROM.
-        if error.is_timeout() || error.is_tls() || error.is_transport_shutdown() {
-            return SmtpError::Unreachable(clean_text(&chain_text(error), recipient));
+        let chain = || clean_text(&chain_text(error), recipient);
+        // Unreadable replies come mid-session.
+        if error.is_response() {
+            return SmtpError::Broken(chain());
         }
-        if io_kind(error).is_some_and(|kind| {
-            matches!(
-                kind,
-                io::ErrorKind::ConnectionRefused
-                    | io::ErrorKind::HostUnreachable
-                    | io::ErrorKind::NetworkUnreachable
-                    | io::ErrorKind::AddrNotAvailable
-                    | io::ErrorKind::NotFound
-            )
-        }) {
-            return SmtpError::Unreachable(clean_text(&chain_text(error), recipient));
+        // TLS is negotiated before MAIL FROM; lettre's async transport times out only the TCP
+        // connect (`is_timeout`); the I/O kinds below only arise while connecting.
+        let before_mail = error.is_tls()
+            || error.is_transport_shutdown()
+            || error.is_timeout()
+            || io_kind(error).is_some_and(|kind| {
+                matches!(
+                    kind,
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::HostUnreachable
+                        | io::ErrorKind::NetworkUnreachable
+                        | io::ErrorKind::AddrNotAvailable
+                )
+            });
+        if before_mail {
+            SmtpError::Unreachable(chain())
+        } else {
+            // When in doubt, say so: "uncertain" only makes the dispatcher more careful.
+            SmtpError::Broken(chain())
         }
-        SmtpError::Broken(clean_text(&chain_text(error), recipient))
     }
 
     /// What the dispatcher may do next.

@@ -1,6 +1,6 @@
 //! Configuration of the smsmode adapter, and its validation.
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -9,7 +9,10 @@ use url::Url;
 use crate::ConfigError;
 
 /// `[sms.smsmode]`: how to reach smsmode and what to send with every message.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Debug` shows neither the key nor the callback URL (its path holds the token that
+/// authenticates smsmode's callbacks).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsmodeConfig {
     /// API key of an smsmode **SMS channel**, sent as `X-Api-Key`. Required, no default; never
@@ -195,7 +198,7 @@ fn validate_sender(sender: String) -> Result<String, ConfigError> {
 }
 
 /// A [`SmsmodeConfig`] that passed [`SmsmodeConfig::validate`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ValidatedSmsmodeConfig {
     pub(crate) api_key: SecretString,
     pub(crate) messages_url: Url,
@@ -203,6 +206,37 @@ pub struct ValidatedSmsmodeConfig {
     pub(crate) status_callback_url: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) max_connections: usize,
+}
+
+/// `[set]` or `None`, never the value.
+fn presence<T>(value: &Option<T>) -> Option<&'static str> {
+    value.as_ref().map(|_| "[set]")
+}
+
+impl fmt::Debug for SmsmodeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsmodeConfig")
+            .field("api_key", &"[REDACTED]")
+            .field("base_url", &self.base_url)
+            .field("sender", &self.sender)
+            .field("status_callback_url", &presence(&self.status_callback_url))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ValidatedSmsmodeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatedSmsmodeConfig")
+            .field("api_key", &"[REDACTED]")
+            .field("messages_url", &self.messages_url.as_str())
+            .field("sender", &self.sender)
+            .field("status_callback_url", &presence(&self.status_callback_url))
+            .field("timeout", &self.timeout)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl ValidatedSmsmodeConfig {
@@ -239,6 +273,12 @@ mod tests {
             "https://rest.smsmode.com/sms/v1/messages"
         );
         assert_eq!(valid.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_callback_token_is_never_printed() {
+        let valid = with(|c| c.status_callback_url = Some("https://t.example/cb/s3cr3t".into()));
+        assert!(!format!("{:?}", valid.unwrap()).contains("s3cr3t"));
     }
 
     #[test]
