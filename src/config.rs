@@ -56,7 +56,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
     #[error("{field}: {problem}")]
@@ -69,7 +72,10 @@ fn section(prefix: &'static str) -> impl Fn(tocsin_providers::ConfigError) -> Co
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), problem: problem.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,17 +175,24 @@ impl Config {
             }
             None => ("defaults".to_string(), String::new()),
         };
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.clone(), message: e.to_string() })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
         for (name, key) in ENV_KEYS {
             if let Some(value) = env(name).filter(|v| !v.is_empty()) {
                 set_path(&mut table, key, value);
             }
         }
-        let raw: RawConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { origin, message: e.to_string() })?;
+        let raw: RawConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin,
+                    message: e.to_string(),
+                })?;
         raw.validate()
     }
 }
@@ -204,10 +217,23 @@ fn set_path(table: &mut toml::Table, path: &str, value: String) {
 impl RawConfig {
     fn validate(self) -> Result<Config, ConfigError> {
         let http_addr = self.http_addr.parse().map_err(|_| {
-            invalid("http_addr", format!("{:?} is not an address such as 127.0.0.1:8080", self.http_addr))
+            invalid(
+                "http_addr",
+                format!(
+                    "{:?} is not an address such as 127.0.0.1:8080",
+                    self.http_addr
+                ),
+            )
         })?;
-        if !self.queue_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err(invalid("queue_prefix", "may hold only letters, digits, '.', '_' and '-'"));
+        if !self
+            .queue_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(invalid(
+                "queue_prefix",
+                "may hold only letters, digits, '.', '_' and '-'",
+            ));
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));
@@ -220,7 +246,10 @@ impl RawConfig {
             return Err(invalid("dispatch.fanout_chunk", "must be at least 1"));
         }
         if d.sender_concurrency == 0 || d.sends_per_batch == 0 {
-            return Err(invalid("dispatch.sender_concurrency", "and sends_per_batch must be at least 1"));
+            return Err(invalid(
+                "dispatch.sender_concurrency",
+                "and sends_per_batch must be at least 1",
+            ));
         }
         let dispatch = Settings {
             batch_size: d.batch_size,
@@ -229,10 +258,28 @@ impl RawConfig {
             sends_per_batch: d.sends_per_batch,
             outbox_poll: Duration::from_millis(d.outbox_poll_ms.max(10)),
         };
-        let smsmode = self.sms.smsmode.map(|c| c.validate()).transpose().map_err(section("sms.smsmode"))?;
-        let smtp = self.email.smtp.map(|c| c.validate()).transpose().map_err(section("email.smtp"))?;
-        let sms_simulator = self.sms.simulator.validate().map_err(section("sms.simulator"))?;
-        let email_simulator = self.email.simulator.validate().map_err(section("email.simulator"))?;
+        let smsmode = self
+            .sms
+            .smsmode
+            .map(|c| c.validate())
+            .transpose()
+            .map_err(section("sms.smsmode"))?;
+        let smtp = self
+            .email
+            .smtp
+            .map(|c| c.validate())
+            .transpose()
+            .map_err(section("email.smtp"))?;
+        let sms_simulator = self
+            .sms
+            .simulator
+            .validate()
+            .map_err(section("sms.simulator"))?;
+        let email_simulator = self
+            .email
+            .simulator
+            .validate()
+            .map_err(section("email.simulator"))?;
         let routing = self.routing.unwrap_or_else(|| Routing {
             sms: "smsmode".into(),
             email: "smtp".into(),
@@ -240,18 +287,26 @@ impl RawConfig {
         });
         for (channel, provider) in routing.routes() {
             let available = match channel {
-                crate::model::Channel::Sms => provider == "simulator" || (provider == "smsmode" && smsmode.is_some()),
-                crate::model::Channel::Email => provider == "simulator" || (provider == "smtp" && smtp.is_some()),
+                crate::model::Channel::Sms => {
+                    provider == "simulator" || (provider == "smsmode" && smsmode.is_some())
+                }
+                crate::model::Channel::Email => {
+                    provider == "simulator" || (provider == "smtp" && smtp.is_some())
+                }
             };
             if !available {
                 let hint = match provider {
                     "smsmode" => "set [sms.smsmode] api_key (TOCSIN_SMSMODE_API_KEY)",
                     "smtp" => "set [email.smtp] url and from (TOCSIN_SMTP_URL, TOCSIN_EMAIL_FROM)",
-                    _ => "known providers are smsmode and simulator for SMS, smtp and simulator for e-mail",
+                    _ => {
+                        "known providers are smsmode and simulator for SMS, smtp and simulator for e-mail"
+                    }
                 };
                 return Err(invalid(
                     format!("routing.{}", channel.as_str()),
-                    format!("routes to {provider:?}, which is not configured: {hint}, or route to \"simulator\" to rehearse"),
+                    format!(
+                        "routes to {provider:?}, which is not configured: {hint}, or route to \"simulator\" to rehearse"
+                    ),
                 ));
             }
         }

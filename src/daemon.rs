@@ -27,7 +27,9 @@ pub enum StartError {
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it")]
+    #[error(
+        "api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it"
+    )]
     NoKeySecret,
     #[error("provider {0}: {1}")]
     Provider(&'static str, String),
@@ -37,11 +39,24 @@ pub enum StartError {
 
 /// Runs until `shutdown` is cancelled, then drains: the HTTP server stops taking requests,
 /// consumers stop taking messages, and jobs in hand finish (or are left for redelivery).
-pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
     store::ensure_database(config.database_url.expose_secret()).await?;
-    let db = store::connect(config.database_url.expose_secret(), config.database_max_connections).await?;
+    let db = store::connect(
+        config.database_url.expose_secret(),
+        config.database_max_connections,
+    )
+    .await?;
     store::migrate(&db).await?;
-    let keys = KeyHasher::new(config.api_key_secret.clone().ok_or(StartError::NoKeySecret)?);
+    let keys = KeyHasher::new(
+        config
+            .api_key_secret
+            .clone()
+            .ok_or(StartError::NoKeySecret)?,
+    );
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
     let dispatcher = Arc::new(Dispatcher {
@@ -54,16 +69,25 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let relay_wake = Arc::new(Notify::new());
 
     let mut tasks = JoinSet::new();
-    tasks.spawn(dispatch::receipts::run(db.clone(), receipt_inbox, shutdown.clone()));
+    tasks.spawn(dispatch::receipts::run(
+        db.clone(),
+        receipt_inbox,
+        shutdown.clone(),
+    ));
     tasks.spawn(supervise_broker(
         config.amqp_url.expose_secret().to_string(),
         dispatcher.clone(),
         relay_wake.clone(),
         shutdown.clone(),
     ));
-    let app = api::router(AppState { db: db.clone(), keys, relay: relay_wake });
+    let app = api::router(AppState {
+        db: db.clone(),
+        keys,
+        relay: relay_wake,
+    });
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
-    let http = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let http =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let result = http.await;
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
@@ -76,14 +100,22 @@ fn build_providers(
     receipts: tokio::sync::mpsc::Sender<Receipt>,
 ) -> Result<Providers, StartError> {
     let mut providers = Providers::default();
-    providers.add_sms(Arc::new(SimulatorSms::new(config.sms_simulator.clone(), Some(receipts.clone()))));
-    providers.add_email(Arc::new(SimulatorEmail::new(config.email_simulator.clone(), Some(receipts))));
+    providers.add_sms(Arc::new(SimulatorSms::new(
+        config.sms_simulator.clone(),
+        Some(receipts.clone()),
+    )));
+    providers.add_email(Arc::new(SimulatorEmail::new(
+        config.email_simulator.clone(),
+        Some(receipts),
+    )));
     if let Some(smsmode) = &config.smsmode {
-        let client = SmsmodeSms::new(smsmode.clone()).map_err(|e| StartError::Provider("smsmode", e.to_string()))?;
+        let client = SmsmodeSms::new(smsmode.clone())
+            .map_err(|e| StartError::Provider("smsmode", e.to_string()))?;
         providers.add_sms(Arc::new(client));
     }
     if let Some(smtp) = &config.smtp {
-        let client = SmtpEmail::new(smtp.clone()).map_err(|e| StartError::Provider("smtp", e.to_string()))?;
+        let client = SmtpEmail::new(smtp.clone())
+            .map_err(|e| StartError::Provider("smtp", e.to_string()))?;
         providers.add_email(Arc::new(client));
     }
     Ok(providers)
@@ -121,20 +153,35 @@ async fn run_on_broker(
     let connection = broker::connect(url).await.map_err(|e| e.to_string())?;
     let topology = &dispatcher.topology;
     let keys = topology.keys(dispatcher.routing.routes());
-    let setup = connection.create_channel().await.map_err(|e| e.to_string())?;
-    topology.declare(&setup, &keys).await.map_err(|e| e.to_string())?;
+    let setup = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
+    topology
+        .declare(&setup, &keys)
+        .await
+        .map_err(|e| e.to_string())?;
     let _ = setup.close(200, "declared".into()).await;
-    let publisher = Publisher::open(&connection, topology).await.map_err(|e| e.to_string())?;
+    let publisher = Publisher::open(&connection, topology)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("connected to the broker");
 
     // Everything on this connection stops together: on shutdown, or when one part fails.
     let stop = shutdown.child_token();
     let mut parts: JoinSet<Result<(), String>> = JoinSet::new();
     {
-        let (db, publisher, wake, stop) = (dispatcher.db.clone(), publisher.clone(), relay_wake.clone(), stop.clone());
+        let (db, publisher, wake, stop) = (
+            dispatcher.db.clone(),
+            publisher.clone(),
+            relay_wake.clone(),
+            stop.clone(),
+        );
         let poll = dispatcher.settings.outbox_poll;
         parts.spawn(async move {
-            dispatch::relay::run(&db, &publisher, &wake, poll, &stop).await.map_err(|e| e.to_string())
+            dispatch::relay::run(&db, &publisher, &wake, poll, &stop)
+                .await
+                .map_err(|e| e.to_string())
         });
     }
     let connection = Arc::new(connection);
@@ -145,18 +192,36 @@ async fn run_on_broker(
             let (d, p, s) = (d.clone(), p.clone(), s.clone());
             async move {
                 match Job::decode(&payload) {
-                    Ok(Job::FanOutV1 { alert }) => fanout::handle(&d, &p, alert, redelivered, &s).await,
+                    Ok(Job::FanOutV1 { alert }) => {
+                        fanout::handle(&d, &p, alert, redelivered, &s).await
+                    }
                     Ok(other) => Handled::Dead(format!("a fan-out queue got {other:?}")),
                     Err(reason) => Handled::Dead(reason),
                 }
             }
         };
-        spawn_consumer(&mut parts, &connection, &publisher, queue, 2, &stop, handler);
+        spawn_consumer(
+            &mut parts,
+            &connection,
+            &publisher,
+            queue,
+            2,
+            &stop,
+            handler,
+        );
     }
     for (channel, provider) in dispatcher.routing.routes() {
         let carrier = match channel {
-            Channel::Sms => dispatcher.providers.sms(provider).cloned().map(Carrier::Sms),
-            Channel::Email => dispatcher.providers.email(provider).cloned().map(Carrier::Email),
+            Channel::Sms => dispatcher
+                .providers
+                .sms(provider)
+                .cloned()
+                .map(Carrier::Sms),
+            Channel::Email => dispatcher
+                .providers
+                .email(provider)
+                .cloned()
+                .map(Carrier::Email),
         };
         let Some(carrier) = carrier else { continue };
         for lane in Lane::ALL {
@@ -166,16 +231,32 @@ async fn run_on_broker(
                 let (d, c, s) = (d.clone(), c.clone(), s.clone());
                 async move {
                     match Job::decode(&payload) {
-                        Ok(Job::SendBatchV1 { alert, channel, deliveries }) if channel == c.channel() => {
-                            dispatch::sender::handle(&d, &c, alert, &deliveries, redelivered, &s).await
+                        Ok(Job::SendBatchV1 {
+                            alert,
+                            channel,
+                            deliveries,
+                        }) if channel == c.channel() => {
+                            dispatch::sender::handle(&d, &c, alert, &deliveries, redelivered, &s)
+                                .await
                         }
-                        Ok(other) => Handled::Dead(format!("a {} send queue got {other:?}", c.channel().as_str())),
+                        Ok(other) => Handled::Dead(format!(
+                            "a {} send queue got {other:?}",
+                            c.channel().as_str()
+                        )),
                         Err(reason) => Handled::Dead(reason),
                     }
                 }
             };
             let concurrency = dispatcher.settings.sender_concurrency;
-            spawn_consumer(&mut parts, &connection, &publisher, queue, concurrency, &stop, handler);
+            spawn_consumer(
+                &mut parts,
+                &connection,
+                &publisher,
+                queue,
+                concurrency,
+                &stop,
+                handler,
+            );
         }
     }
 

@@ -56,13 +56,23 @@ pub async fn create(
         urgent: body.urgent,
         channels: body.channels,
     };
-    let alert = draft.validate().map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let submitted = intake::submit(&state.db, &state.relay, caller.tenant, &alert, key.as_deref())
-        .await
-        .map_err(|e| match e {
-            IntakeError::UnknownTopic(topic) => ApiError::invalid("topic", format!("unknown topic {topic}")),
-            IntakeError::Db(e) => e.into(),
-        })?;
+    let alert = draft
+        .validate()
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let submitted = intake::submit(
+        &state.db,
+        &state.relay,
+        caller.tenant,
+        &alert,
+        key.as_deref(),
+    )
+    .await
+    .map_err(|e| match e {
+        IntakeError::UnknownTopic(topic) => {
+            ApiError::invalid("topic", format!("unknown topic {topic}"))
+        }
+        IntakeError::Db(e) => e.into(),
+    })?;
     let (alert, replayed) = match submitted {
         Submitted::Created(alert) => (alert, false),
         Submitted::Existing(alert) => (alert, true),
@@ -78,13 +88,17 @@ pub async fn create(
     };
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if replayed {
-        response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("Idempotency-Key") else { return Ok(None) };
+    let Some(value) = headers.get("Idempotency-Key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?
@@ -126,19 +140,29 @@ pub async fn status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id: AlertId = id.parse().map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
+    let id: AlertId = id
+        .parse()
+        .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
     let alert = store::alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
     let rows = store::alerts::delivery_counts(&state.db, id).await?;
     let mut report = report(alert, &rows);
-    report.timings = store::alerts::timings(&state.db, id).await?.into_iter().collect();
-    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+    report.timings = store::alerts::timings(&state.db, id)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Json(
+        serde_json::to_value(report).map_err(ApiError::internal)?,
+    ))
 }
 
 fn report(alert: Alert, rows: &[(Channel, DeliveryStatus, i64)]) -> Report {
-    let mut counts: BTreeMap<Channel, Counts> =
-        alert.channels.iter().map(|&c| (c, Counts::default())).collect();
+    let mut counts: BTreeMap<Channel, Counts> = alert
+        .channels
+        .iter()
+        .map(|&c| (c, Counts::default()))
+        .collect();
     let mut in_flight = 0;
     for &(channel, status, n) in rows {
         let c = counts.entry(channel).or_default();

@@ -54,7 +54,9 @@ impl Caller {
         if self.role.can_manage() {
             Ok(())
         } else {
-            Err(ApiError::forbidden("this API key may send alerts but not manage topics or subscribers (role sender); use an admin key"))
+            Err(ApiError::forbidden(
+                "this API key may send alerts but not manage topics or subscribers (role sender); use an admin key",
+            ))
         }
     }
 }
@@ -66,7 +68,9 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization header (Bearer API key)"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing Authorization header (Bearer API key)")
+            })?;
         let key = header
             .to_str()
             .ok()
@@ -80,7 +84,10 @@ impl FromRequestParts<AppState> for Caller {
         if grant.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this API key was revoked"));
         }
-        Ok(Caller { tenant: grant.tenant_id, role: grant.role })
+        Ok(Caller {
+            tenant: grant.tenant_id,
+            role: grant.role,
+        })
     }
 }
 

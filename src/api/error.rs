@@ -19,7 +19,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Bad input in one field: 400 with the field's name.
@@ -42,11 +47,18 @@ impl ApiError {
 
     /// Not found, also for what belongs to another tenant: nothing about it is revealed.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
-        ApiError { field: Some(field.into()), ..Self::new(StatusCode::CONFLICT, "conflict", message) }
+        ApiError {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::CONFLICT, "conflict", message)
+        }
     }
 
     /// Logs the cause with a reference the caller can quote, and tells the caller nothing more.
@@ -69,7 +81,8 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
+        let body =
+            json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
         (self.status, Json(body)).into_response()
     }
 }

@@ -32,9 +32,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/topics", post(topics::create).get(topics::list))
-        .route("/v1/subscribers", post(subscribers::add).get(subscribers::list))
+        .route(
+            "/v1/subscribers",
+            post(subscribers::add).get(subscribers::list),
+        )
         .route("/v1/subscribers/import", post(subscribers::import))
-        .route("/v1/subscribers/{id}", delete(subscribers::remove).get(subscribers::get))
+        .route(
+            "/v1/subscribers/{id}",
+            delete(subscribers::remove).get(subscribers::get),
+        )
         .route("/v1/alerts", post(alerts::create))
         .route("/v1/alerts/{id}", get(alerts::status))
         .layer(DefaultBodyLimit::max(json::MAX_BODY))

@@ -40,7 +40,10 @@ pub async fn add(
         .map(|e| EmailAddress::parse(e).map_err(|e| ApiError::invalid("email", e.to_string())))
         .transpose()?;
     if phone.is_none() && email.is_none() {
-        return Err(ApiError::invalid("phone", "give a phone number, an e-mail address, or both"));
+        return Err(ApiError::invalid(
+            "phone",
+            "give a phone number, an e-mail address, or both",
+        ));
     }
     if body.topics.is_empty() {
         return Err(ApiError::invalid("topics", "give at least one topic"));
@@ -49,18 +52,33 @@ pub async fn add(
         .topics
         .iter()
         .enumerate()
-        .map(|(i, t)| Slug::parse(t).map_err(|e| ApiError::invalid(format!("topics[{i}]"), e.to_string())))
+        .map(|(i, t)| {
+            Slug::parse(t).map_err(|e| ApiError::invalid(format!("topics[{i}]"), e.to_string()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let topics = store::topics::resolve(&state.db, caller.tenant, &slugs)
         .await?
-        .map_err(|missing| ApiError::invalid("topics", format!("unknown topic: {}", missing.join(", "))))?;
+        .map_err(|missing| {
+            ApiError::invalid("topics", format!("unknown topic: {}", missing.join(", ")))
+        })?;
     let mut tx = state.db.begin().await?;
-    let done = store::subscribers::upsert(&mut tx, caller.tenant, phone.as_ref(), email.as_ref(), &topics).await?;
+    let done = store::subscribers::upsert(
+        &mut tx,
+        caller.tenant,
+        phone.as_ref(),
+        email.as_ref(),
+        &topics,
+    )
+    .await?;
     tx.commit().await?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, done.id())
         .await?
         .ok_or_else(|| ApiError::internal("subscriber vanished after upsert"))?;
-    let status = if matches!(done, Upserted::Created(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if matches!(done, Upserted::Created(_)) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(subscriber)))
 }
 
@@ -82,19 +100,25 @@ pub async fn list(
     let after = page
         .after
         .as_deref()
-        .map(|a| a.parse::<SubscriberId>().map_err(|e| ApiError::invalid("after", e.to_string())))
+        .map(|a| {
+            a.parse::<SubscriberId>()
+                .map_err(|e| ApiError::invalid("after", e.to_string()))
+        })
         .transpose()?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
     let subscribers = store::subscribers::list(&state.db, caller.tenant, after, limit).await?;
-    let next = (subscribers.len() as i64 == limit).then(|| subscribers.last().map(|s| s.id)).flatten();
+    let next = (subscribers.len() as i64 == limit)
+        .then(|| subscribers.last().map(|s| s.id))
+        .flatten();
     Ok(Json(json!({ "subscribers": subscribers, "next": next })))
 }
 
 fn parse_id(id: &str) -> Result<SubscriberId, ApiError> {
-    id.parse().map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))
+    id.parse()
+        .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))
 }
 
 pub async fn get(
@@ -131,7 +155,8 @@ pub async fn import(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;
     let parsed = import::parse_subscribers_csv(text);
     let mut errors: Vec<Value> = parsed
         .errors
@@ -146,14 +171,26 @@ pub async fn import(
         .collect();
     let mut tx = state.db.begin().await?;
     for row in &parsed.rows {
-        let missing: Vec<&str> =
-            row.topics.iter().map(Slug::as_str).filter(|t| !known.contains_key(*t)).collect();
+        let missing: Vec<&str> = row
+            .topics
+            .iter()
+            .map(Slug::as_str)
+            .filter(|t| !known.contains_key(*t))
+            .collect();
         if !missing.is_empty() {
             errors.push(json!({ "line": row.line, "field": "topics", "reason": format!("unknown topic: {}", missing.join(", ")) }));
             continue;
         }
         let topics: Vec<TopicId> = row.topics.iter().map(|t| known[t.as_str()]).collect();
-        match store::subscribers::upsert(&mut tx, caller.tenant, row.phone.as_ref(), row.email.as_ref(), &topics).await? {
+        match store::subscribers::upsert(
+            &mut tx,
+            caller.tenant,
+            row.phone.as_ref(),
+            row.email.as_ref(),
+            &topics,
+        )
+        .await?
+        {
             Upserted::Created(_) => created += 1,
             Upserted::Updated(_) => updated += 1,
             Upserted::Unchanged(_) => unchanged += 1,

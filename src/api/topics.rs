@@ -28,9 +28,10 @@ pub async fn create(
     }
     match store::topics::create(&state.db, caller.tenant, &slug, name).await {
         Ok(topic) => Ok((StatusCode::CREATED, Json(topic))),
-        Err(e) if store::is_unique_violation(&e) => {
-            Err(ApiError::conflict("slug", format!("topic {:?} already exists", slug.as_str())))
-        }
+        Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
+            "slug",
+            format!("topic {:?} already exists", slug.as_str()),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -13,7 +13,11 @@ pub enum Job {
     FanOutV1 { alert: AlertId },
     /// Send these planned deliveries of one alert, all of one channel and provider.
     #[serde(rename = "send_batch.v1")]
-    SendBatchV1 { alert: AlertId, channel: Channel, deliveries: Vec<DeliveryId> },
+    SendBatchV1 {
+        alert: AlertId,
+        channel: Channel,
+        deliveries: Vec<DeliveryId>,
+    },
 }
 
 impl Job {

@@ -21,8 +21,11 @@ pub use lapin::message::Delivery;
 /// Opens a connection named after this process, so operators recognise it in the management UI.
 pub async fn connect(url: &str) -> Result<Connection, BrokerError> {
     let name = format!("tocsin {}", std::process::id());
-    Connection::connect(url, ConnectionProperties::default().with_connection_name(name.into()))
-        .await
+    Connection::connect(
+        url,
+        ConnectionProperties::default().with_connection_name(name.into()),
+    )
+    .await
 }
 
 /// A consumer on its own channel, with at most `prefetch` unacknowledged messages in hand.
@@ -32,7 +35,9 @@ pub async fn consume(
     prefetch: u16,
 ) -> Result<(Channel, Consumer), BrokerError> {
     let channel = connection.create_channel().await?;
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
     let consumer = channel
         .basic_consume(
             queue.into(),

@@ -1,7 +1,7 @@
 //! Publishing with publisher confirms: a publish counts only once the broker confirmed it.
 
 use lapin::{
-    BasicProperties, Channel, Connection, Confirmation,
+    BasicProperties, Channel, Confirmation, Connection,
     options::{BasicPublishOptions, ConfirmSelectOptions},
     types::{AMQPValue, FieldTable},
 };
@@ -27,8 +27,13 @@ pub struct Publisher {
 impl Publisher {
     pub async fn open(connection: &Connection, topology: &Topology) -> Result<Self, BrokerError> {
         let channel = connection.create_channel().await?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
-        Ok(Publisher { channel, exchange: topology.exchange() })
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok(Publisher {
+            channel,
+            exchange: topology.exchange(),
+        })
     }
 
     pub fn channel(&self) -> &Channel {
@@ -38,15 +43,25 @@ impl Publisher {
     /// Publishes every message, then waits for all their confirms: one round trip for the batch,
     /// not one per message.
     pub async fn publish_all(&self, messages: &[(&str, &[u8])]) -> Result<(), PublishError> {
-        self.publish_with_headers(messages, FieldTable::default()).await
+        self.publish_with_headers(messages, FieldTable::default())
+            .await
     }
 
     /// Publishes one message to the dead-letter queue with the reason it could not be handled.
-    pub async fn dead_letter(&self, payload: &[u8], queue: &str, reason: &str) -> Result<(), PublishError> {
+    pub async fn dead_letter(
+        &self,
+        payload: &[u8],
+        queue: &str,
+        reason: &str,
+    ) -> Result<(), PublishError> {
         let mut headers = FieldTable::default();
-        headers.insert("x-tocsin-reason".into(), AMQPValue::LongString(reason.into()));
+        headers.insert(
+            "x-tocsin-reason".into(),
+            AMQPValue::LongString(reason.into()),
+        );
         headers.insert("x-tocsin-queue".into(), AMQPValue::LongString(queue.into()));
-        self.publish_with_headers(&[(Topology::dead_key(), payload)], headers).await
+        self.publish_with_headers(&[(Topology::dead_key(), payload)], headers)
+            .await
     }
 
     async fn publish_with_headers(
@@ -66,7 +81,10 @@ impl Publisher {
                     self.exchange.as_str().into(),
                     key.into(),
                     // Mandatory: a message no queue takes comes back instead of vanishing.
-                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     payload,
                     properties,
                 )
@@ -76,7 +94,9 @@ impl Publisher {
         for (key, confirm) in confirms {
             match confirm.await? {
                 Confirmation::Ack(None) => {}
-                Confirmation::Ack(Some(_)) => return Err(PublishError::Unroutable(key.to_string())),
+                Confirmation::Ack(Some(_)) => {
+                    return Err(PublishError::Unroutable(key.to_string()));
+                }
                 Confirmation::Nack(_) => return Err(PublishError::Nacked),
                 Confirmation::NotRequested => unreachable!("confirms are selected on this channel"),
             }

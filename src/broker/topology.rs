@@ -22,7 +22,9 @@ pub struct Topology {
 
 impl Topology {
     pub fn new(prefix: impl Into<String>) -> Self {
-        Topology { prefix: prefix.into() }
+        Topology {
+            prefix: prefix.into(),
+        }
     }
 
     /// The direct exchange all work goes through.
@@ -48,10 +50,20 @@ impl Topology {
     }
 
     /// Every routing key the daemon needs, for the given (channel, provider) pairs.
-    pub fn keys<'a>(&self, routes: impl IntoIterator<Item = (MessageChannel, &'a str)>) -> Vec<String> {
-        let mut keys: Vec<String> = Lane::ALL.iter().map(|&lane| Self::fan_out_key(lane)).collect();
+    pub fn keys<'a>(
+        &self,
+        routes: impl IntoIterator<Item = (MessageChannel, &'a str)>,
+    ) -> Vec<String> {
+        let mut keys: Vec<String> = Lane::ALL
+            .iter()
+            .map(|&lane| Self::fan_out_key(lane))
+            .collect();
         for (channel, provider) in routes {
-            keys.extend(Lane::ALL.iter().map(|&lane| Self::send_key(channel, provider, lane)));
+            keys.extend(
+                Lane::ALL
+                    .iter()
+                    .map(|&lane| Self::send_key(channel, provider, lane)),
+            );
         }
         keys.sort();
         keys.dedup();
@@ -65,30 +77,56 @@ impl Topology {
             .exchange_declare(
                 self.exchange().into(),
                 ExchangeKind::Direct,
-                ExchangeDeclareOptions { durable: true, ..Default::default() },
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
                 FieldTable::default(),
             )
             .await?;
         let mut dead_args = FieldTable::default();
-        dead_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        dead_args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
         self.declare_bound(channel, DEAD_KEY, dead_args).await?;
         for key in keys {
             let mut args = FieldTable::default();
-            args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-            args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
-            args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(self.exchange().into()));
-            args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(DEAD_KEY.into()));
+            args.insert(
+                "x-queue-type".into(),
+                AMQPValue::LongString("quorum".into()),
+            );
+            args.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(DELIVERY_LIMIT),
+            );
+            args.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString(self.exchange().into()),
+            );
+            args.insert(
+                "x-dead-letter-routing-key".into(),
+                AMQPValue::LongString(DEAD_KEY.into()),
+            );
             self.declare_bound(channel, key, args).await?;
         }
         Ok(())
     }
 
-    async fn declare_bound(&self, channel: &Channel, key: &str, args: FieldTable) -> Result<(), BrokerError> {
+    async fn declare_bound(
+        &self,
+        channel: &Channel,
+        key: &str,
+        args: FieldTable,
+    ) -> Result<(), BrokerError> {
         let queue = self.queue(key);
         channel
             .queue_declare(
                 queue.as_str().into(),
-                QueueDeclareOptions { durable: true, ..Default::default() },
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
                 args,
             )
             .await?;
@@ -106,8 +144,12 @@ impl Topology {
     /// Deletes the queues and the exchange: for tests and demos that used their own prefix.
     pub async fn delete(&self, channel: &Channel, keys: &[String]) -> Result<(), BrokerError> {
         for key in keys.iter().map(String::as_str).chain([DEAD_KEY]) {
-            channel.queue_delete(self.queue(key).into(), QueueDeleteOptions::default()).await?;
+            channel
+                .queue_delete(self.queue(key).into(), QueueDeleteOptions::default())
+                .await?;
         }
-        channel.exchange_delete(self.exchange().into(), Default::default()).await
+        channel
+            .exchange_delete(self.exchange().into(), Default::default())
+            .await
     }
 }

@@ -1,6 +1,9 @@
 //! Client commands: thin wrappers over the HTTP API, with readable output or `--json`.
 
-use std::{path::PathBuf, time::{Duration, Instant}};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -106,21 +109,40 @@ impl Api {
     pub fn new(args: &ApiArgs) -> anyhow::Result<Api> {
         let base = args.url.trim_end_matches('/').to_string();
         url::Url::parse(&base).with_context(|| format!("--url {base:?} is not a URL"))?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-        Ok(Api { http, base, key: args.api_key.clone() })
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Api {
+            http,
+            base,
+            key: args.api_key.clone(),
+        })
     }
 
     pub fn request(&self, method: Method, path: &str) -> anyhow::Result<RequestBuilder> {
-        let key = self.key.as_deref().context("no API key: pass --api-key or set TOCSIN_API_KEY")?;
-        Ok(self.http.request(method, format!("{}{path}", self.base)).bearer_auth(key))
+        let key = self
+            .key
+            .as_deref()
+            .context("no API key: pass --api-key or set TOCSIN_API_KEY")?;
+        Ok(self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key))
     }
 
     /// Sends and returns the status and JSON body; an API error becomes a readable error.
     pub async fn call(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
-        let response = request.send().await.with_context(|| format!("cannot reach the Tocsin API at {}", self.base))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the Tocsin API at {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
-        let body: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         if status.is_success() {
             return Ok((status, body));
         }
@@ -137,23 +159,37 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.call(self.request(Method::POST, path)?.json(body)).await
+        self.call(self.request(Method::POST, path)?.json(body))
+            .await
     }
 }
 
 fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON prints"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON prints")
+    );
 }
 
 pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
     match command {
-        TopicsCommand::Add { slug, name, api: args } => {
+        TopicsCommand::Add {
+            slug,
+            name,
+            api: args,
+        } => {
             let api = Api::new(&args)?;
-            let (_, topic) = api.post("/v1/topics", &json!({ "slug": slug, "name": name })).await?;
+            let (_, topic) = api
+                .post("/v1/topics", &json!({ "slug": slug, "name": name }))
+                .await?;
             if args.json {
                 print_json(&topic);
             } else {
-                println!("topic {} created ({})", topic["slug"].as_str().unwrap_or_default(), topic["id"].as_str().unwrap_or_default());
+                println!(
+                    "topic {} created ({})",
+                    topic["slug"].as_str().unwrap_or_default(),
+                    topic["id"].as_str().unwrap_or_default()
+                );
             }
         }
         TopicsCommand::List { api: args } => {
@@ -162,7 +198,12 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
                 print_json(&body);
             } else {
                 for t in body["topics"].as_array().into_iter().flatten() {
-                    println!("{:<24} {:>8} subscribers  {}", t["slug"].as_str().unwrap_or_default(), t["subscribers"], t["name"].as_str().unwrap_or_default());
+                    println!(
+                        "{:<24} {:>8} subscribers  {}",
+                        t["slug"].as_str().unwrap_or_default(),
+                        t["subscribers"],
+                        t["name"].as_str().unwrap_or_default()
+                    );
                 }
             }
         }
@@ -172,21 +213,37 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
 
 pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
     match command {
-        SubscribersCommand::Add { phone, email, topics, api: args } => {
+        SubscribersCommand::Add {
+            phone,
+            email,
+            topics,
+            api: args,
+        } => {
             let api = Api::new(&args)?;
             let body = json!({ "phone": phone, "email": email, "topics": topics });
             let (status, subscriber) = api.post("/v1/subscribers", &body).await?;
             if args.json {
                 print_json(&subscriber);
             } else {
-                let verb = if status == StatusCode::CREATED { "created" } else { "already known, updated" };
-                println!("subscriber {} {verb}", subscriber["id"].as_str().unwrap_or_default());
+                let verb = if status == StatusCode::CREATED {
+                    "created"
+                } else {
+                    "already known, updated"
+                };
+                println!(
+                    "subscriber {} {verb}",
+                    subscriber["id"].as_str().unwrap_or_default()
+                );
             }
         }
         SubscribersCommand::Import { file, api: args } => {
-            let csv = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let csv =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let api = Api::new(&args)?;
-            let request = api.request(Method::POST, "/v1/subscribers/import")?.header("Content-Type", "text/csv").body(csv);
+            let request = api
+                .request(Method::POST, "/v1/subscribers/import")?
+                .header("Content-Type", "text/csv")
+                .body(csv);
             let (_, report) = api.call(request).await?;
             let errors = report["errors"].as_array().cloned().unwrap_or_default();
             if args.json {
@@ -194,11 +251,22 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
             } else {
                 println!(
                     "imported {} rows: {} new, {} updated, {} unchanged; {} rejected",
-                    report["imported"], report["created"], report["updated"], report["unchanged"], errors.len()
+                    report["imported"],
+                    report["created"],
+                    report["updated"],
+                    report["unchanged"],
+                    errors.len()
                 );
                 for e in &errors {
-                    let field = e["field"].as_str().map(|f| format!("{f}: ")).unwrap_or_default();
-                    eprintln!("line {}: {field}{}", e["line"], e["reason"].as_str().unwrap_or_default());
+                    let field = e["field"]
+                        .as_str()
+                        .map(|f| format!("{f}: "))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "line {}: {field}{}",
+                        e["line"],
+                        e["reason"].as_str().unwrap_or_default()
+                    );
                 }
             }
             if !errors.is_empty() {
@@ -225,7 +293,12 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
                 print_json(&json!({ "subscribers": all }));
             } else {
                 for s in &all {
-                    let topics: Vec<&str> = s["topics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                    let topics: Vec<&str> = s["topics"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
                     println!(
                         "{:<12} {:<16} {:<32} {}",
                         s["id"].as_str().unwrap_or_default(),
@@ -239,7 +312,8 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
         }
         SubscribersCommand::Remove { id, api: args } => {
             let api = Api::new(&args)?;
-            api.call(api.request(Method::DELETE, &format!("/v1/subscribers/{id}"))?).await?;
+            api.call(api.request(Method::DELETE, &format!("/v1/subscribers/{id}"))?)
+                .await?;
             if args.json {
                 print_json(&json!({ "id": id, "removed": true }));
             } else {
@@ -264,17 +338,26 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         request = request.header("Idempotency-Key", key);
     }
     let (_, accepted) = api.call(request).await?;
-    let id = accepted["id"].as_str().context("the API answered without an alert id")?.to_string();
+    let id = accepted["id"]
+        .as_str()
+        .context("the API answered without an alert id")?
+        .to_string();
     if !args.wait {
         if args.api.json {
             print_json(&accepted);
         } else {
-            println!("alert {id} accepted for {} recipients", accepted["recipients"]);
+            println!(
+                "alert {id} accepted for {} recipients",
+                accepted["recipients"]
+            );
         }
         return Ok(());
     }
     if !args.api.json {
-        eprintln!("alert {id} accepted for {} recipients", accepted["recipients"]);
+        eprintln!(
+            "alert {id} accepted for {} recipients",
+            accepted["recipients"]
+        );
     }
     let report = wait_for_completion(&api, &id, !args.api.json).await?;
     print_report(&report.body, args.api.json, Some(report.elapsed));
@@ -294,15 +377,23 @@ pub async fn wait_for_completion(api: &Api, id: &str, progress: bool) -> anyhow:
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} deliveries out  {per_sec}  {msg}")
-            .expect("a valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bar:40} {pos}/{len} deliveries out  {per_sec}  {msg}",
+        )
+        .expect("a valid template"),
     );
     loop {
         let body = api.get(&format!("/v1/alerts/{id}")).await?;
         let (mut total, mut done) = (0u64, 0u64);
-        for counts in body["counts"].as_object().into_iter().flat_map(|m| m.values()) {
+        for counts in body["counts"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             let queued = counts["queued"].as_u64().unwrap_or(0);
-            let out = counts["sent"].as_u64().unwrap_or(0) + counts["delivered"].as_u64().unwrap_or(0) + counts["failed"].as_u64().unwrap_or(0);
+            let out = counts["sent"].as_u64().unwrap_or(0)
+                + counts["delivered"].as_u64().unwrap_or(0)
+                + counts["failed"].as_u64().unwrap_or(0);
             total += queued + out;
             done += out;
         }
@@ -311,7 +402,10 @@ pub async fn wait_for_completion(api: &Api, id: &str, progress: bool) -> anyhow:
         bar.set_message(body["status"].as_str().unwrap_or_default().to_string());
         if body["status"] == "completed" {
             bar.finish_and_clear();
-            return Ok(Completed { body, elapsed: started.elapsed() });
+            return Ok(Completed {
+                body,
+                elapsed: started.elapsed(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -329,13 +423,32 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
         print_json(body);
         return;
     }
-    println!("alert {}  [{}]  topic {}  {} recipients", body["id"].as_str().unwrap_or_default(), body["status"].as_str().unwrap_or_default(), body["topic"].as_str().unwrap_or_default(), body["recipients"]);
-    println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", "channel", "queued", "sent", "delivered", "failed");
+    println!(
+        "alert {}  [{}]  topic {}  {} recipients",
+        body["id"].as_str().unwrap_or_default(),
+        body["status"].as_str().unwrap_or_default(),
+        body["topic"].as_str().unwrap_or_default(),
+        body["recipients"]
+    );
+    println!(
+        "  {:<8} {:>9} {:>9} {:>10} {:>9}",
+        "channel", "queued", "sent", "delivered", "failed"
+    );
     for (channel, c) in body["counts"].as_object().into_iter().flatten() {
         let n = |k: &str| c[k].as_u64().unwrap_or(0);
-        println!("  {:<8} {:>9} {:>9} {:>10} {:>9}", channel, n("queued"), n("sent"), n("delivered"), n("failed"));
+        println!(
+            "  {:<8} {:>9} {:>9} {:>10} {:>9}",
+            channel,
+            n("queued"),
+            n("sent"),
+            n("delivered"),
+            n("failed")
+        );
     }
     if let Some(elapsed) = elapsed {
-        println!("  every delivery left the queue after {:.2} s", elapsed.as_secs_f64());
+        println!(
+            "  every delivery left the queue after {:.2} s",
+            elapsed.as_secs_f64()
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! a database and queues of its own (never a deployment's), creates a demo commune with a few
 //! thousand subscribers, sends an urgent alert through the real pipeline and prints the report.
 
-use std::{path::Path, time::{Duration, Instant}};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use clap::Args;
@@ -45,15 +48,31 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (database_url, amqp_url) = (config.database_url.clone(), config.amqp_url.clone());
-    let hasher = KeyHasher::new(config.api_key_secret.clone().expect("the demo sets a secret"));
+    let hasher = KeyHasher::new(
+        config
+            .api_key_secret
+            .clone()
+            .expect("the demo sets a secret"),
+    );
     let topology = Topology::new(config.queue_prefix.clone());
     let keys = topology.keys(config.routing.routes());
 
-    println!("Tocsin demo: commune {TENANT}, {} subscribers, simulated SMS and e-mail providers", args.subscribers);
-    store::ensure_database(database_url.expose_secret()).await.context("cannot reach PostgreSQL")?;
+    println!(
+        "Tocsin demo: commune {TENANT}, {} subscribers, simulated SMS and e-mail providers",
+        args.subscribers
+    );
+    store::ensure_database(database_url.expose_secret())
+        .await
+        .context("cannot reach PostgreSQL")?;
     let shutdown = CancellationToken::new();
     let daemon = tokio::spawn(crate::run(config, listener, shutdown.clone()));
-    let outcome = rehearse(&url, database_url.expose_secret(), &hasher, args.subscribers).await;
+    let outcome = rehearse(
+        &url,
+        database_url.expose_secret(),
+        &hasher,
+        args.subscribers,
+    )
+    .await;
     shutdown.cancel();
     let stopped = daemon.await;
     // Leave the broker as we found it: the demo's queues are its own.
@@ -64,15 +83,21 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
         let _ = connection.close(200, "demo done".into()).await;
     }
     outcome?;
-    stopped.context("the daemon panicked")?.context("the daemon failed")?;
+    stopped
+        .context("the daemon panicked")?
+        .context("the daemon failed")?;
     Ok(())
 }
 
 /// The demo's own database (the configured name + `_demo`), queue prefix and providers.
 fn demo_config(mut config: Config) -> anyhow::Result<Config> {
-    let mut url = url::Url::parse(config.database_url.expose_secret()).context("database_url is not a URL")?;
+    let mut url = url::Url::parse(config.database_url.expose_secret())
+        .context("database_url is not a URL")?;
     let name = url.path().trim_start_matches('/').to_string();
-    url.set_path(&format!("/{}_demo", if name.is_empty() { "tocsin" } else { &name }));
+    url.set_path(&format!(
+        "/{}_demo",
+        if name.is_empty() { "tocsin" } else { &name }
+    ));
     config.database_url = SecretString::from(url.to_string());
     config.queue_prefix = format!("{}demo.", config.queue_prefix);
     config.routing = Routing::default();
@@ -80,7 +105,12 @@ fn demo_config(mut config: Config) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-async fn rehearse(url: &str, database_url: &str, hasher: &KeyHasher, subscribers: u32) -> anyhow::Result<()> {
+async fn rehearse(
+    url: &str,
+    database_url: &str,
+    hasher: &KeyHasher,
+    subscribers: u32,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     wait_until_up(url).await?;
     let db = store::connect(database_url, 2).await?;
@@ -89,29 +119,57 @@ async fn rehearse(url: &str, database_url: &str, hasher: &KeyHasher, subscribers
     store::tenants::create(&db, &slug, "Bras-sur-Meuse (démo)").await?;
     let (key, _) = ops::create_key(&db, hasher, TENANT, Role::Admin).await?;
     db.close().await;
-    let api = Api::new(&ApiArgs { url: url.to_string(), api_key: Some(key), json: false })?;
+    let api = Api::new(&ApiArgs {
+        url: url.to_string(),
+        api_key: Some(key),
+        json: false,
+    })?;
     println!("  daemon up after {:.2} s", started.elapsed().as_secs_f64());
 
-    api.post("/v1/topics", &json!({ "slug": TOPIC, "name": "Intempéries" })).await?;
+    api.post(
+        "/v1/topics",
+        &json!({ "slug": TOPIC, "name": "Intempéries" }),
+    )
+    .await?;
     let import_started = Instant::now();
     let csv = demo_csv(subscribers);
-    let request = api.request(reqwest::Method::POST, "/v1/subscribers/import")?.header("Content-Type", "text/csv").body(csv);
+    let request = api
+        .request(reqwest::Method::POST, "/v1/subscribers/import")?
+        .header("Content-Type", "text/csv")
+        .body(csv);
     let (_, report) = api.call(request).await?;
-    println!("  {} subscribers imported through the API in {:.2} s", report["imported"], import_started.elapsed().as_secs_f64());
+    println!(
+        "  {} subscribers imported through the API in {:.2} s",
+        report["imported"],
+        import_started.elapsed().as_secs_f64()
+    );
 
     let (_, accepted) = api
-        .post("/v1/alerts", &json!({ "topic": TOPIC, "urgent": true, "text": TEXT }))
+        .post(
+            "/v1/alerts",
+            &json!({ "topic": TOPIC, "urgent": true, "text": TEXT }),
+        )
         .await?;
     let id = accepted["id"].as_str().context("no alert id")?.to_string();
-    println!("  urgent alert {id} accepted for {} recipients; sending…", accepted["recipients"]);
+    println!(
+        "  urgent alert {id} accepted for {} recipients; sending…",
+        accepted["recipients"]
+    );
     let done = client::wait_for_completion(&api, &id, true).await?;
     client::print_report(&done.body, false, Some(done.elapsed));
     for (channel, t) in done.body["timings"].as_object().into_iter().flatten() {
-        let (first, last) = (t["first_sent_ms"].as_f64().unwrap_or(0.0), t["last_sent_ms"].as_f64().unwrap_or(0.0));
+        let (first, last) = (
+            t["first_sent_ms"].as_f64().unwrap_or(0.0),
+            t["last_sent_ms"].as_f64().unwrap_or(0.0),
+        );
         let counts = &done.body["counts"][channel];
-        let n = counts["sent"].as_f64().unwrap_or(0.0) + counts["delivered"].as_f64().unwrap_or(0.0) + counts["failed"].as_f64().unwrap_or(0.0);
+        let n = counts["sent"].as_f64().unwrap_or(0.0)
+            + counts["delivered"].as_f64().unwrap_or(0.0)
+            + counts["failed"].as_f64().unwrap_or(0.0);
         let rate = if last > 0.0 { n / (last / 1000.0) } else { 0.0 };
-        println!("  {channel:<6} first handed to the provider {first:.0} ms after the API call, last after {last:.0} ms ({rate:.0}/s)");
+        println!(
+            "  {channel:<6} first handed to the provider {first:.0} ms after the API call, last after {last:.0} ms ({rate:.0}/s)"
+        );
     }
     // Receipts trail the sends by a moment; show them once they are in.
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -130,8 +188,17 @@ async fn rehearse(url: &str, database_url: &str, hasher: &KeyHasher, subscribers
 fn demo_csv(count: u32) -> String {
     let mut csv = String::from("phone,email,topics\n");
     for i in 0..count {
-        let email = if i % 3 == 2 { String::new() } else { format!("habitant{i}@example.org") };
-        csv.push_str(&format!("06 99 {:02} {:02} {:02},{email},{TOPIC}\n", i / 10_000 % 100, i / 100 % 100, i % 100));
+        let email = if i % 3 == 2 {
+            String::new()
+        } else {
+            format!("habitant{i}@example.org")
+        };
+        csv.push_str(&format!(
+            "06 99 {:02} {:02} {:02},{email},{TOPIC}\n",
+            i / 10_000 % 100,
+            i / 100 % 100,
+            i % 100
+        ));
     }
     csv
 }
@@ -145,7 +212,10 @@ async fn wait_until_up(url: &str) -> anyhow::Result<()> {
         {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "the daemon did not come up within 30 s (is PostgreSQL running?)");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the daemon did not come up within 30 s (is PostgreSQL running?)"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

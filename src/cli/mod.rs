@@ -10,7 +10,11 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "tocsin", version, about = "Warn a whole commune in seconds: SMS and e-mail alerts to subscribed citizens")]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Warn a whole commune in seconds: SMS and e-mail alerts to subscribed citizens"
+)]
 struct Cli {
     /// Configuration file (TOML); TOCSIN_* environment variables override it.
     #[arg(long, global = true, env = "TOCSIN_CONFIG")]
@@ -75,7 +79,10 @@ pub struct ApiArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, matches!(cli.command, Command::Demo(_)));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -103,9 +110,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if quiet { "warn" } else { "info,tower_http=warn,sqlx=warn,lapin=warn" };
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,tower_http=warn,sqlx=warn,lapin=warn"
+    };
     let filter = EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -53,9 +53,15 @@ fn load(path: Option<&Path>) -> anyhow::Result<Config> {
 
 async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let url = config.database_url.expose_secret();
-    store::ensure_database(url).await.context("cannot reach or create the database")?;
-    let pool = store::connect(url, 2).await.context("cannot connect to the database")?;
-    store::migrate(&pool).await.context("cannot migrate the database")?;
+    store::ensure_database(url)
+        .await
+        .context("cannot reach or create the database")?;
+    let pool = store::connect(url, 2)
+        .await
+        .context("cannot connect to the database")?;
+    store::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
     Ok(pool)
 }
 
@@ -109,7 +115,9 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             eprintln!("tenant {} created", slug.as_str());
             Ok(())
         }
-        Err(e) if store::is_unique_violation(&e) => bail!("tenant {:?} already exists", slug.as_str()),
+        Err(e) if store::is_unique_violation(&e) => {
+            bail!("tenant {:?} already exists", slug.as_str())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -117,7 +125,10 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
 pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()> {
     let config = load(path)?;
     let hasher = KeyHasher::new(
-        config.api_key_secret.clone().context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set")?,
+        config
+            .api_key_secret
+            .clone()
+            .context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set")?,
     );
     match command {
         KeyCommand::Create { tenant, role } => {
@@ -125,7 +136,10 @@ pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()>
             let db = database(&config).await?;
             let (key, id) = create_key(&db, &hasher, &tenant, role).await?;
             println!("{key}");
-            eprintln!("API key {id} ({}) created for {tenant}; it is shown only once", role.as_str());
+            eprintln!(
+                "API key {id} ({}) created for {tenant}; it is shown only once",
+                role.as_str()
+            );
         }
         KeyCommand::Revoke { id } => {
             let id: ApiKeyId = id.parse().map_err(|e| anyhow::anyhow!("key id: {e}"))?;
@@ -156,8 +170,12 @@ pub async fn create_key(
 pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {
     let ConfigCommand::Check = command;
     let config = load(path)?;
-    let routes: Vec<String> =
-        config.routing.routes().iter().map(|(c, p)| format!("{}→{p}", c.as_str())).collect();
+    let routes: Vec<String> = config
+        .routing
+        .routes()
+        .iter()
+        .map(|(c, p)| format!("{}→{p}", c.as_str()))
+        .collect();
     println!("configuration is valid");
     println!("  http_addr: {}", config.http_addr);
     println!("  routes: {}", routes.join(", "));

@@ -48,7 +48,10 @@ pub async fn handle(
         .iter()
         .map(|&channel| ChannelRoute {
             channel,
-            provider: dispatcher.routing.provider(&alert.tenant, channel).to_string(),
+            provider: dispatcher
+                .routing
+                .provider(&alert.tenant, channel)
+                .to_string(),
         })
         .collect();
     let started = Instant::now();
@@ -75,11 +78,17 @@ pub async fn handle(
         };
         let batches = batches(&alert, planned, dispatcher.settings.batch_size);
         announced += batches.iter().map(|(_, job)| job_len(job)).sum::<usize>();
-        let encoded: Vec<(String, Vec<u8>)> =
-            batches.iter().map(|(key, job)| (key.clone(), job.encode())).collect();
-        let messages: Vec<(&str, &[u8])> =
-            encoded.iter().map(|(k, p)| (k.as_str(), p.as_slice())).collect();
-        if until_done(shutdown, "announcing deliveries", || publisher.publish_all(&messages))
+        let encoded: Vec<(String, Vec<u8>)> = batches
+            .iter()
+            .map(|(key, job)| (key.clone(), job.encode()))
+            .collect();
+        let messages: Vec<(&str, &[u8])> = encoded
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.as_slice()))
+            .collect();
+        if until_done(shutdown, "announcing deliveries", || {
+            publisher.publish_all(&messages)
+        })
         .await
         .is_none()
         {
@@ -130,7 +139,10 @@ async fn plan(
 fn batches(alert: &Alert, planned: Vec<Planned>, size: usize) -> Vec<(String, Job)> {
     let mut by_queue: BTreeMap<(Channel, String), Vec<DeliveryId>> = BTreeMap::new();
     for row in planned {
-        by_queue.entry((row.channel, row.provider)).or_default().push(row.id);
+        by_queue
+            .entry((row.channel, row.provider))
+            .or_default()
+            .push(row.id);
     }
     let mut jobs = Vec::new();
     for ((channel, provider), mut ids) in by_queue {
@@ -139,7 +151,11 @@ fn batches(alert: &Alert, planned: Vec<Planned>, size: usize) -> Vec<(String, Jo
         for chunk in ids.chunks(size.max(1)) {
             jobs.push((
                 key.clone(),
-                Job::SendBatchV1 { alert: alert.id, channel, deliveries: chunk.to_vec() },
+                Job::SendBatchV1 {
+                    alert: alert.id,
+                    channel,
+                    deliveries: chunk.to_vec(),
+                },
             ));
         }
     }

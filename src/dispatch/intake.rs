@@ -33,7 +33,8 @@ pub async fn submit(
     alert: &ValidAlert,
     idempotency_key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
-    let topic = match store::topics::resolve(db, tenant, std::slice::from_ref(&alert.topic)).await? {
+    let topic = match store::topics::resolve(db, tenant, std::slice::from_ref(&alert.topic)).await?
+    {
         Ok(ids) => ids[0],
         Err(missing) => return Err(IntakeError::UnknownTopic(missing.join(", "))),
     };
@@ -62,7 +63,9 @@ pub async fn submit(
         let mut tx = db.begin().await?;
         let key = idempotency_key.unwrap_or_default();
         let existing = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?;
-        return Ok(Submitted::Existing(existing.ok_or(sqlx::Error::RowNotFound)?));
+        return Ok(Submitted::Existing(
+            existing.ok_or(sqlx::Error::RowNotFound)?,
+        ));
     }
     let job = Job::FanOutV1 { alert: id };
     store::outbox::push(&mut tx, &Topology::fan_out_key(alert.lane), &job.encode()).await?;

@@ -44,7 +44,10 @@ pub async fn run(db: PgPool, mut inbox: mpsc::Receiver<Receipt>, shutdown: Cance
 
 fn transition(receipt: Receipt) -> Option<Transition> {
     let Ok(id) = receipt.reference.parse::<DeliveryId>() else {
-        tracing::warn!(reference = receipt.reference, "receipt for an unknown reference ignored");
+        tracing::warn!(
+            reference = receipt.reference,
+            "receipt for an unknown reference ignored"
+        );
         return None;
     };
     let (status, error) = match receipt.status {

@@ -47,8 +47,10 @@ async fn publish_batch(db: &PgPool, publisher: &Publisher) -> Result<usize, Disp
     if pending.is_empty() {
         return Ok(0);
     }
-    let messages: Vec<(&str, &[u8])> =
-        pending.iter().map(|p| (p.routing_key.as_str(), p.payload.as_slice())).collect();
+    let messages: Vec<(&str, &[u8])> = pending
+        .iter()
+        .map(|p| (p.routing_key.as_str(), p.payload.as_slice()))
+        .collect();
     publisher.publish_all(&messages).await?;
     let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
     store::outbox::remove(&mut tx, &ids).await?;

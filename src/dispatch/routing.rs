@@ -38,7 +38,11 @@ fn default_email() -> String {
 
 impl Default for Routing {
     fn default() -> Self {
-        Routing { sms: default_sms(), email: default_email(), tenants: BTreeMap::new() }
+        Routing {
+            sms: default_sms(),
+            email: default_email(),
+            tenants: BTreeMap::new(),
+        }
     }
 }
 
@@ -53,7 +57,10 @@ impl Routing {
 
     /// Every (channel, provider) pair some tenant may use.
     pub fn routes(&self) -> Vec<(Channel, &str)> {
-        let mut routes = vec![(Channel::Sms, self.sms.as_str()), (Channel::Email, self.email.as_str())];
+        let mut routes = vec![
+            (Channel::Sms, self.sms.as_str()),
+            (Channel::Email, self.email.as_str()),
+        ];
         for t in self.tenants.values() {
             routes.extend(t.sms.as_deref().map(|p| (Channel::Sms, p)));
             routes.extend(t.email.as_deref().map(|p| (Channel::Email, p)));
@@ -70,10 +77,18 @@ mod tests {
 
     #[test]
     fn a_tenant_choice_overrides_the_default_for_its_channel_only() {
-        let mut routing = Routing { sms: "smsmode".into(), email: "smtp".into(), ..Default::default() };
-        routing
-            .tenants
-            .insert("bras".into(), TenantRouting { sms: Some("simulator".into()), email: None });
+        let mut routing = Routing {
+            sms: "smsmode".into(),
+            email: "smtp".into(),
+            ..Default::default()
+        };
+        routing.tenants.insert(
+            "bras".into(),
+            TenantRouting {
+                sms: Some("simulator".into()),
+                email: None,
+            },
+        );
         assert_eq!(routing.provider("bras", Channel::Sms), "simulator");
         assert_eq!(routing.provider("bras", Channel::Email), "smtp");
         assert_eq!(routing.provider("verdun", Channel::Sms), "smsmode");

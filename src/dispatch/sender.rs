@@ -47,8 +47,11 @@ impl Carrier {
         let reference = delivery.id.to_string();
         match self {
             Carrier::Sms(provider) => {
-                let message =
-                    SmsMessage { reference: &reference, to: &delivery.address, text: &alert.body };
+                let message = SmsMessage {
+                    reference: &reference,
+                    to: &delivery.address,
+                    text: &alert.body,
+                };
                 provider.send(message).await
             }
             Carrier::Email(provider) => {
@@ -73,17 +76,20 @@ pub async fn handle(
     shutdown: &CancellationToken,
 ) -> Handled {
     let db = &dispatcher.db;
-    let Some(found) =
-        until_done(shutdown, "loading an alert", || store::alerts::get_for_dispatch(db, alert)).await
+    let Some(found) = until_done(shutdown, "loading an alert", || {
+        store::alerts::get_for_dispatch(db, alert)
+    })
+    .await
     else {
         return Handled::Abandoned;
     };
     let Some(alert) = found else {
         return Handled::Dead(format!("alert {alert} does not exist"));
     };
-    let Some(claimed) =
-        until_done(shutdown, "claiming deliveries", || store::deliveries::claim(db, ids, redelivered))
-            .await
+    let Some(claimed) = until_done(shutdown, "claiming deliveries", || {
+        store::deliveries::claim(db, ids, redelivered)
+    })
+    .await
     else {
         return Handled::Abandoned;
     };
@@ -108,9 +114,14 @@ pub async fn handle(
     // Once sent, an outcome must be recorded even during shutdown, or a restart would send the
     // batch again; so this step ignores the shutdown signal.
     let never = CancellationToken::new();
-    until_done(&never, "recording outcomes", || store::deliveries::record_outcomes(db, &transitions))
-        .await;
-    let failed = transitions.iter().filter(|t| t.status == DeliveryStatus::Failed).count();
+    until_done(&never, "recording outcomes", || {
+        store::deliveries::record_outcomes(db, &transitions)
+    })
+    .await;
+    let failed = transitions
+        .iter()
+        .filter(|t| t.status == DeliveryStatus::Failed)
+        .count();
     tracing::debug!(
         alert = %alert.id,
         channel = carrier.channel().as_str(),
@@ -128,7 +139,9 @@ pub async fn handle(
 fn transition(id: DeliveryId, outcome: Outcome) -> Transition {
     let answered_at = Some(chrono::Utc::now());
     match outcome {
-        Outcome::Accepted { provider_message_id } => Transition {
+        Outcome::Accepted {
+            provider_message_id,
+        } => Transition {
             id,
             status: DeliveryStatus::Sent,
             provider_message_id,

@@ -105,7 +105,9 @@ where
         });
     };
     let tag = consumer.tag();
-    let _ = channel.basic_cancel(tag, BasicCancelOptions::default()).await;
+    let _ = channel
+        .basic_cancel(tag, BasicCancelOptions::default())
+        .await;
     tasks.close();
     tasks.wait().await;
     let _ = channel.close(200, "consumer stopped".into()).await;

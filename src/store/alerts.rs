@@ -55,8 +55,20 @@ type AlertRow = (
 );
 
 fn from_row(row: AlertRow) -> Alert {
-    let (id, tenant_id, tenant, topic_id, topic, lane, channels, subject, body, recipients, created, planned) =
-        row;
+    let (
+        id,
+        tenant_id,
+        tenant,
+        topic_id,
+        topic,
+        lane,
+        channels,
+        subject,
+        body,
+        recipients,
+        created,
+        planned,
+    ) = row;
     Alert {
         id: AlertId(id),
         tenant_id: TenantId(tenant_id),
@@ -94,7 +106,10 @@ pub async fn count_recipients(
 
 /// Inserts the alert; returns false, inserting nothing, when the tenant already used this
 /// idempotency key.
-pub async fn insert(tx: &mut Transaction<'_, Postgres>, alert: &NewAlert<'_>) -> Result<bool, DbError> {
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    alert: &NewAlert<'_>,
+) -> Result<bool, DbError> {
     let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
@@ -145,11 +160,12 @@ pub async fn get(pool: &PgPool, tenant: TenantId, id: AlertId) -> Result<Option<
 
 /// An alert by id alone, for the dispatcher, which acts for every tenant.
 pub async fn get_for_dispatch(pool: &PgPool, id: AlertId) -> Result<Option<Alert>, DbError> {
-    let row: Option<AlertRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ALERT} WHERE a.id = $1")))
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_ALERT} WHERE a.id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(from_row))
 }
 
@@ -183,11 +199,12 @@ pub async fn find_by_id_in(
     tx: &mut Transaction<'_, Postgres>,
     id: AlertId,
 ) -> Result<Option<Alert>, DbError> {
-    let row: Option<AlertRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ALERT} WHERE a.id = $1")))
-            .bind(id.0)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_ALERT} WHERE a.id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(row.map(from_row))
 }
 
@@ -214,7 +231,10 @@ pub async fn timings(pool: &PgPool, id: AlertId) -> Result<Vec<(Channel, Timing)
     Ok(rows
         .into_iter()
         .filter_map(|(channel, first, last)| {
-            let timing = Timing { first_sent_ms: first?.round() as i64, last_sent_ms: last?.round() as i64 };
+            let timing = Timing {
+                first_sent_ms: first?.round() as i64,
+                last_sent_ms: last?.round() as i64,
+            };
             Some((channel.parse().ok()?, timing))
         })
         .collect())

@@ -104,7 +104,11 @@ pub async fn queued_in_range(
 fn into_planned(rows: Vec<(i64, String, String)>) -> Vec<Planned> {
     rows.into_iter()
         .filter_map(|(id, channel, provider)| {
-            Some(Planned { id: DeliveryId(id), channel: channel.parse().ok()?, provider })
+            Some(Planned {
+                id: DeliveryId(id),
+                channel: channel.parse().ok()?,
+                provider,
+            })
         })
         .collect()
 }
@@ -135,7 +139,13 @@ pub async fn claim(
     .bind(take_over)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|(id, address)| Claimed { id: DeliveryId(id), address }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, address)| Claimed {
+            id: DeliveryId(id),
+            address,
+        })
+        .collect())
 }
 
 /// The result of one send or one receipt, ready to be written.
@@ -169,8 +179,10 @@ async fn update_from(pool: &PgPool, changes: &[Transition], from: &[&str]) -> Re
     changes.sort_unstable_by_key(|t| t.id.0);
     let ids: Vec<i64> = changes.iter().map(|t| t.id.0).collect();
     let statuses: Vec<&str> = changes.iter().map(|t| t.status.as_str()).collect();
-    let message_ids: Vec<Option<&str>> =
-        changes.iter().map(|t| t.provider_message_id.as_deref()).collect();
+    let message_ids: Vec<Option<&str>> = changes
+        .iter()
+        .map(|t| t.provider_message_id.as_deref())
+        .collect();
     let errors: Vec<Option<&str>> = changes.iter().map(|t| t.error.as_deref()).collect();
     let answered: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.answered_at).collect();
     let done = sqlx::query(

@@ -36,7 +36,14 @@ pub async fn lock_batch(
     .bind(limit)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|(id, routing_key, payload)| Pending { id, routing_key, payload }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, routing_key, payload)| Pending {
+            id,
+            routing_key,
+            payload,
+        })
+        .collect())
 }
 
 pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(), DbError> {
@@ -49,6 +56,8 @@ pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(
 
 /// Number of messages not yet published, for health reporting.
 pub async fn backlog(pool: &PgPool) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox").fetch_one(pool).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox")
+        .fetch_one(pool)
+        .await?;
     Ok(n)
 }

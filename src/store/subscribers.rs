@@ -93,12 +93,18 @@ pub async fn upsert(
             .bind(email)
             .fetch_one(&mut **tx)
             .await?;
-            return subscribe(tx, id, topics).await.map(|_| Upserted::Created(SubscriberId(id)));
+            return subscribe(tx, id, topics)
+                .await
+                .map(|_| Upserted::Created(SubscriberId(id)));
         }
     };
     changed |= subscribe(tx, id, topics).await? > 0;
     let id = SubscriberId(id);
-    Ok(if changed { Upserted::Updated(id) } else { Upserted::Unchanged(id) })
+    Ok(if changed {
+        Upserted::Updated(id)
+    } else {
+        Upserted::Unchanged(id)
+    })
 }
 
 async fn subscribe(
@@ -118,7 +124,13 @@ async fn subscribe(
     Ok(done.rows_affected())
 }
 
-type SubscriberRow = (i64, Option<String>, Option<String>, Vec<String>, DateTime<Utc>);
+type SubscriberRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Vec<String>,
+    DateTime<Utc>,
+);
 
 /// One page of a tenant's subscribers, in id order, after `after`.
 pub async fn list(

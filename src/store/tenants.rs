@@ -30,7 +30,11 @@ pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, D
             .bind(slug)
             .fetch_optional(pool)
             .await?;
-    Ok(row.map(|(id, slug, name)| Tenant { id: TenantId(id), slug, name }))
+    Ok(row.map(|(id, slug, name)| Tenant {
+        id: TenantId(id),
+        slug,
+        name,
+    }))
 }
 
 /// What an API key grants, as found from its hash.
@@ -60,12 +64,11 @@ pub async fn create_key(
 }
 
 pub async fn find_key(pool: &PgPool, key_hash: &[u8]) -> Result<Option<KeyGrant>, DbError> {
-    let row: Option<(uuid::Uuid, uuid::Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT id, tenant_id, role, revoked_at FROM api_keys WHERE key_hash = $1",
-    )
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<(uuid::Uuid, uuid::Uuid, String, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT id, tenant_id, role, revoked_at FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.and_then(|(id, tenant, role, revoked_at)| {
         Some(KeyGrant {
             key_id: ApiKeyId(id),
@@ -78,17 +81,19 @@ pub async fn find_key(pool: &PgPool, key_hash: &[u8]) -> Result<Option<KeyGrant>
 
 /// Revokes a key; false when no such live key exists.
 pub async fn revoke_key(pool: &PgPool, key: ApiKeyId) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(key.0)
-    .execute(pool)
-    .await?;
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(key.0)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes a tenant and everything it owns (topics, subscribers, alerts, deliveries, keys).
 pub async fn delete(pool: &PgPool, slug: &str) -> Result<bool, DbError> {
-    let done = sqlx::query("DELETE FROM tenants WHERE slug = $1").bind(slug).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -19,7 +19,13 @@ pub struct Topic {
 type TopicRow = (uuid::Uuid, String, String, i64, DateTime<Utc>);
 
 fn from_row((id, slug, name, subscribers, created_at): TopicRow) -> Topic {
-    Topic { id: TopicId(id), slug, name, subscribers, created_at }
+    Topic {
+        id: TopicId(id),
+        slug,
+        name,
+        subscribers,
+        created_at,
+    }
 }
 
 /// Creates a topic; a duplicate slug surfaces as a unique violation.
@@ -63,13 +69,12 @@ pub async fn resolve(
     slugs: &[Slug],
 ) -> Result<Result<Vec<TopicId>, Vec<String>>, DbError> {
     let wanted: Vec<&str> = slugs.iter().map(Slug::as_str).collect();
-    let found: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "SELECT id, slug FROM topics WHERE tenant_id = $1 AND slug = ANY($2)",
-    )
-    .bind(tenant.0)
-    .bind(&wanted)
-    .fetch_all(pool)
-    .await?;
+    let found: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, slug FROM topics WHERE tenant_id = $1 AND slug = ANY($2)")
+            .bind(tenant.0)
+            .bind(&wanted)
+            .fetch_all(pool)
+            .await?;
     let missing: Vec<String> = wanted
         .iter()
         .filter(|slug| !found.iter().any(|(_, s)| s == *slug))

@@ -10,7 +10,11 @@ async fn missing_wrong_and_revoked_keys_are_refused() {
     let mairie = env.tenant(&daemon, "bras").await;
     mairie.topic("intemperies").await;
 
-    let anonymous = reqwest::Client::new().get(format!("{}/v1/topics", daemon.url)).send().await.unwrap();
+    let anonymous = reqwest::Client::new()
+        .get(format!("{}/v1/topics", daemon.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let wrong = mairie.with_key("tsk_0000").get("/v1/topics").await;
     assert_eq!(wrong.status, 401, "{}", wrong.body);
@@ -20,12 +24,26 @@ async fn missing_wrong_and_revoked_keys_are_refused() {
     let db = env.db.pool().await;
     let foreign = tocsin::api::KeyHasher::new("another-secret".to_string().into());
     let (foreign_key, foreign_hash) = foreign.generate();
-    let tenant = tocsin::store::tenants::find_by_slug(&db, "bras").await.unwrap().unwrap();
-    tocsin::store::tenants::create_key(&db, tenant.id, Role::Admin, &foreign_hash).await.unwrap();
-    assert_eq!(mairie.with_key(&foreign_key).get("/v1/topics").await.status, 401);
-    let (key_id,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM api_keys ORDER BY created_at LIMIT 1").fetch_one(&db).await.unwrap();
+    let tenant = tocsin::store::tenants::find_by_slug(&db, "bras")
+        .await
+        .unwrap()
+        .unwrap();
+    tocsin::store::tenants::create_key(&db, tenant.id, Role::Admin, &foreign_hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        mairie.with_key(&foreign_key).get("/v1/topics").await.status,
+        401
+    );
+    let (key_id,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM api_keys ORDER BY created_at LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(mairie.get("/v1/topics").await.status, 200);
-    tocsin::store::tenants::revoke_key(&db, tocsin::model::ApiKeyId(key_id)).await.unwrap();
+    tocsin::store::tenants::revoke_key(&db, tocsin::model::ApiKeyId(key_id))
+        .await
+        .unwrap();
     let revoked = mairie.get("/v1/topics").await;
     assert_eq!(revoked.status, 401, "{}", revoked.body);
     daemon.stop().await;
@@ -41,9 +59,16 @@ async fn a_sender_key_sends_but_does_not_manage() {
     let sender = Client::new(&daemon.url, &env.key("bras", Role::Sender).await);
     let topic = sender.post("/v1/topics", json!({ "slug": "autre" })).await;
     assert_eq!(topic.status, 403, "{}", topic.body);
-    let sub = sender.post("/v1/subscribers", json!({ "phone": "0612345678", "topics": ["intemperies"] })).await;
+    let sub = sender
+        .post(
+            "/v1/subscribers",
+            json!({ "phone": "0612345678", "topics": ["intemperies"] }),
+        )
+        .await;
     assert_eq!(sub.status, 403);
-    let id = sender.alert(json!({ "topic": "intemperies", "text": "Test" })).await;
+    let id = sender
+        .alert(json!({ "topic": "intemperies", "text": "Test" }))
+        .await;
     assert_eq!(sender.get(&format!("/v1/alerts/{id}")).await.status, 200);
     daemon.stop().await;
     env.cleanup_broker().await;
@@ -56,23 +81,43 @@ async fn a_tenant_never_sees_another_tenants_data() {
     let bras = env.tenant(&daemon, "bras").await;
     let verdun = env.tenant(&daemon, "verdun").await;
     bras.topic("intemperies").await;
-    let anne = bras.subscriber(Some("0612345678"), None, &["intemperies"]).await;
-    let id = bras.alert(json!({ "topic": "intemperies", "text": "Orages" })).await;
+    let anne = bras
+        .subscriber(Some("0612345678"), None, &["intemperies"])
+        .await;
+    let id = bras
+        .alert(json!({ "topic": "intemperies", "text": "Orages" }))
+        .await;
 
     // Verdun cannot read, remove or reach Bras's alert, subscriber or topic, nor learn they exist.
     let alert = verdun.get(&format!("/v1/alerts/{id}")).await;
     assert_eq!(alert.status, 404);
     assert_eq!(alert.body["error"]["message"], "alert not found");
-    let removed = verdun.delete(&format!("/v1/subscribers/{}", anne["id"].as_str().unwrap())).await;
+    let removed = verdun
+        .delete(&format!("/v1/subscribers/{}", anne["id"].as_str().unwrap()))
+        .await;
     assert_eq!(removed.status, 404);
-    assert!(verdun.get("/v1/subscribers").await.body["subscribers"].as_array().unwrap().is_empty());
-    assert!(verdun.get("/v1/topics").await.body["topics"].as_array().unwrap().is_empty());
-    let send = verdun.post("/v1/alerts", json!({ "topic": "intemperies", "text": "x" })).await;
+    assert!(
+        verdun.get("/v1/subscribers").await.body["subscribers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        verdun.get("/v1/topics").await.body["topics"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let send = verdun
+        .post("/v1/alerts", json!({ "topic": "intemperies", "text": "x" }))
+        .await;
     assert_eq!(send.status, 400);
     assert_eq!(send.body["error"]["field"], "topic");
     // Verdun may have a topic of the same name, holding only its own subscribers.
     verdun.topic("intemperies").await;
-    let theirs = verdun.post("/v1/alerts", json!({ "topic": "intemperies", "text": "x" })).await;
+    let theirs = verdun
+        .post("/v1/alerts", json!({ "topic": "intemperies", "text": "x" }))
+        .await;
     assert_eq!(theirs.body["recipients"], 0);
     assert_eq!(bras.get(&format!("/v1/alerts/{id}")).await.status, 200);
     daemon.stop().await;

@@ -7,7 +7,10 @@ use crate::support::Env;
 /// Runs the `tocsin` binary with this test's environment, as an operator's script would.
 fn tocsin(env: &Env, extra: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
-    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (name, value) in env.vars() {
         command.env(name, value);
     }
@@ -33,42 +36,131 @@ async fn an_operator_sets_up_a_commune_and_a_mayor_sends_from_the_command_line()
     let env = Env::new().await;
     ok(tocsin(&env, &[], &["config", "check"]));
     ok(tocsin(&env, &[], &["migrate"]));
-    ok(tocsin(&env, &[], &["tenant", "create", "bras-sur-meuse", "--name", "Bras-sur-Meuse"]));
-    let key = ok(tocsin(&env, &[], &["key", "create", "--tenant", "bras-sur-meuse", "--role", "admin"]));
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "tenant",
+            "create",
+            "bras-sur-meuse",
+            "--name",
+            "Bras-sur-Meuse",
+        ],
+    ));
+    let key = ok(tocsin(
+        &env,
+        &[],
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "bras-sur-meuse",
+            "--role",
+            "admin",
+        ],
+    ));
     let key = key.trim();
-    assert!(key.starts_with("tsk_") && !key.contains('\n'), "the key alone on stdout: {key:?}");
-    let taken = tocsin(&env, &[], &["tenant", "create", "bras-sur-meuse", "--name", "Encore"]);
+    assert!(
+        key.starts_with("tsk_") && !key.contains('\n'),
+        "the key alone on stdout: {key:?}"
+    );
+    let taken = tocsin(
+        &env,
+        &[],
+        &["tenant", "create", "bras-sur-meuse", "--name", "Encore"],
+    );
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
 
     let daemon = env.start().await;
     let client = [("TOCSIN_URL", daemon.url.as_str()), ("TOCSIN_API_KEY", key)];
-    ok(tocsin(&env, &client, &["topics", "add", "intemperies", "--name", "Intempéries"]));
-    ok(tocsin(&env, &client, &["subscribers", "add", "--phone", "06 12 34 56 78", "--email", "a@b.fr", "--topic", "intemperies"]));
+    ok(tocsin(
+        &env,
+        &client,
+        &["topics", "add", "intemperies", "--name", "Intempéries"],
+    ));
+    ok(tocsin(
+        &env,
+        &client,
+        &[
+            "subscribers",
+            "add",
+            "--phone",
+            "06 12 34 56 78",
+            "--email",
+            "a@b.fr",
+            "--topic",
+            "intemperies",
+        ],
+    ));
     let csv = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(csv.path(), "phone,email,topics\n0700000001,,intemperies\nbad,,intemperies\n").unwrap();
-    let import = tocsin(&env, &client, &["subscribers", "import", csv.path().to_str().unwrap()]);
-    assert!(!import.status.success(), "a rejected row makes the exit status non-zero");
-    assert!(String::from_utf8_lossy(&import.stderr).contains("line 3"), "{}", String::from_utf8_lossy(&import.stderr));
+    std::fs::write(
+        csv.path(),
+        "phone,email,topics\n0700000001,,intemperies\nbad,,intemperies\n",
+    )
+    .unwrap();
+    let import = tocsin(
+        &env,
+        &client,
+        &["subscribers", "import", csv.path().to_str().unwrap()],
+    );
+    assert!(
+        !import.status.success(),
+        "a rejected row makes the exit status non-zero"
+    );
+    assert!(
+        String::from_utf8_lossy(&import.stderr).contains("line 3"),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
 
-    let list: Value = serde_json::from_str(&ok(tocsin(&env, &client, &["subscribers", "list", "--json"]))).unwrap();
+    let list: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &client,
+        &["subscribers", "list", "--json"],
+    )))
+    .unwrap();
     assert_eq!(list["subscribers"].as_array().unwrap().len(), 2);
 
-    let sent = ok(tocsin(&env, &client, &[
-        "send", "--topic", "intemperies", "--urgent", "--text", "Alerte orange orages", "--idempotency-key", "k1", "--wait", "--json",
-    ]));
+    let sent = ok(tocsin(
+        &env,
+        &client,
+        &[
+            "send",
+            "--topic",
+            "intemperies",
+            "--urgent",
+            "--text",
+            "Alerte orange orages",
+            "--idempotency-key",
+            "k1",
+            "--wait",
+            "--json",
+        ],
+    ));
     let report: Value = serde_json::from_str(&sent).unwrap();
     assert_eq!(report["status"], "completed");
     assert_eq!(report["counts"]["sms"]["sent"], 2, "{report}");
     assert_eq!(report["counts"]["email"]["sent"], 1, "{report}");
 
     let id = report["id"].as_str().unwrap();
-    let status: Value = serde_json::from_str(&ok(tocsin(&env, &client, &["status", id, "--json"]))).unwrap();
+    let status: Value =
+        serde_json::from_str(&ok(tocsin(&env, &client, &["status", id, "--json"]))).unwrap();
     assert_eq!(status["id"], id);
     let human = ok(tocsin(&env, &client, &["status", id]));
-    assert!(human.contains("completed") && human.contains("sms"), "{human}");
+    assert!(
+        human.contains("completed") && human.contains("sms"),
+        "{human}"
+    );
 
-    let wrong_key = tocsin(&env, &[("TOCSIN_URL", daemon.url.as_str()), ("TOCSIN_API_KEY", "tsk_nope")], &["topics", "list"]);
+    let wrong_key = tocsin(
+        &env,
+        &[
+            ("TOCSIN_URL", daemon.url.as_str()),
+            ("TOCSIN_API_KEY", "tsk_nope"),
+        ],
+        &["topics", "list"],
+    );
     assert!(!wrong_key.status.success());
     assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("unknown API key"));
     daemon.stop().await;
@@ -78,9 +170,21 @@ async fn an_operator_sets_up_a_commune_and_a_mayor_sends_from_the_command_line()
 #[tokio::test]
 async fn config_check_names_the_field_at_fault() {
     let env = Env::new().await;
-    let bad = tocsin(&env, &[("TOCSIN_HTTP_ADDR", "not-an-address")], &["config", "check"]);
+    let bad = tocsin(
+        &env,
+        &[("TOCSIN_HTTP_ADDR", "not-an-address")],
+        &["config", "check"],
+    );
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("http_addr"), "{}", String::from_utf8_lossy(&bad.stderr));
-    let no_provider = tocsin(&env, &[("TOCSIN_SMS_PROVIDER", "carrier-pigeon")], &["config", "check"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("http_addr"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let no_provider = tocsin(
+        &env,
+        &[("TOCSIN_SMS_PROVIDER", "carrier-pigeon")],
+        &["config", "check"],
+    );
     assert!(String::from_utf8_lossy(&no_provider.stderr).contains("routing.sms"));
 }

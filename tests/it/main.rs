@@ -3,19 +3,19 @@
 
 mod support;
 
-/// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
-mod pipeline;
-/// Bad input gets a clear error and loses nothing.
-mod bad_input;
 /// API keys: scoped to one tenant and one role; missing, wrong and revoked keys are refused.
 mod auth;
-/// Provider refusals are recorded as failures with their reason.
-mod provider_failures;
+/// Bad input gets a clear error and loses nothing.
+mod bad_input;
+/// The `tocsin` command line, run as a user would.
+mod cli;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
 /// A broker outage delays an alert; it never loses it.
 mod outage;
+/// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
+mod pipeline;
+/// Provider refusals are recorded as failures with their reason.
+mod provider_failures;
 /// Two instances share the work without sending anything twice.
 mod scale_out;
-/// The `tocsin` command line, run as a user would.
-mod cli;

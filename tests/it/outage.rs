@@ -10,8 +10,16 @@ async fn an_alert_accepted_while_the_broker_is_unreachable_is_sent_once_it_is_ba
     let daemon = Daemon::start(cut_off).await;
     let mairie = env.tenant(&daemon, "bras").await;
     mairie.topic("intemperies").await;
-    mairie.subscriber(Some("0612345678"), Some("anne@example.fr"), &["intemperies"]).await;
-    let id = mairie.alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" })).await;
+    mairie
+        .subscriber(
+            Some("0612345678"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
+        .await;
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" }))
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let pending = mairie.get(&format!("/v1/alerts/{id}")).await;
     assert_eq!(pending.body["status"], "pending", "{}", pending.body);

@@ -11,11 +11,27 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
     let mairie = env.tenant(&daemon, "bras-sur-meuse").await;
     mairie.topic("intemperies").await;
     mairie.topic("collecte").await;
-    mairie.subscriber(Some("06 12 34 56 78"), Some("anne@example.fr"), &["intemperies"]).await;
-    mairie.subscriber(Some("+33 7 00 00 00 01"), None, &["intemperies", "collecte"]).await;
-    mairie.subscriber(None, Some("paul@example.fr"), &["intemperies"]).await;
+    mairie
+        .subscriber(
+            Some("06 12 34 56 78"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
+        .await;
+    mairie
+        .subscriber(
+            Some("+33 7 00 00 00 01"),
+            None,
+            &["intemperies", "collecte"],
+        )
+        .await;
+    mairie
+        .subscriber(None, Some("paul@example.fr"), &["intemperies"])
+        .await;
     // Subscribed to another topic only: must not receive this alert.
-    mairie.subscriber(Some("0699999999"), Some("other@example.fr"), &["collecte"]).await;
+    mairie
+        .subscriber(Some("0699999999"), Some("other@example.fr"), &["collecte"])
+        .await;
 
     let text = "Alerte orange orages cet après-midi : évitez les déplacements.";
     let accepted = mairie
@@ -31,20 +47,41 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
     numbers.sort();
     assert_eq!(numbers, ["33612345678", "33700000001"]);
     assert!(sms.iter().all(|m| m.text == text));
-    assert!(sms.iter().all(|m| m.ref_client.as_deref().is_some_and(|r| r.starts_with("dlv_"))));
+    assert!(sms.iter().all(|m| {
+        m.ref_client
+            .as_deref()
+            .is_some_and(|r| r.starts_with("dlv_"))
+    }));
 
     let mails = env.smtp.wait_for(2, Duration::from_secs(30)).await;
-    let mut rcpts: Vec<&str> = mails.iter().flat_map(|m| m.rcpt_tos.iter().map(String::as_str)).collect();
+    let mut rcpts: Vec<&str> = mails
+        .iter()
+        .flat_map(|m| m.rcpt_tos.iter().map(String::as_str))
+        .collect();
     rcpts.sort();
     assert_eq!(rcpts, ["anne@example.fr", "paul@example.fr"]);
     let mail = &mails[0];
     assert_eq!(mail.mail_from, "alertes@mairie-test.fr");
-    assert!(mail.data.contains("Subject: Alerte orages"), "{}", mail.data);
-    assert!(mail.data.contains("X-Tocsin-Reference: dlv_"), "{}", mail.data);
+    assert!(
+        mail.data.contains("Subject: Alerte orages"),
+        "{}",
+        mail.data
+    );
+    assert!(
+        mail.data.contains("X-Tocsin-Reference: dlv_"),
+        "{}",
+        mail.data
+    );
 
     let report = mairie.wait_completed(id).await;
-    assert_eq!(report["counts"]["sms"], json!({ "queued": 0, "sent": 2, "delivered": 0, "failed": 0 }));
-    assert_eq!(report["counts"]["email"], json!({ "queued": 0, "sent": 2, "delivered": 0, "failed": 0 }));
+    assert_eq!(
+        report["counts"]["sms"],
+        json!({ "queued": 0, "sent": 2, "delivered": 0, "failed": 0 })
+    );
+    assert_eq!(
+        report["counts"]["email"],
+        json!({ "queued": 0, "sent": 2, "delivered": 0, "failed": 0 })
+    );
     assert!(report["timings"]["sms"]["first_sent_ms"].as_i64().unwrap() >= 0);
 
     // Nothing more arrives later: each message was sent once.
@@ -79,10 +116,18 @@ async fn the_same_idempotency_key_returns_the_same_alert_and_sends_once() {
     let other = mairie.send(request("another-key")).await;
     assert_ne!(other.body["id"], first.body["id"]);
 
-    mairie.wait_completed(first.body["id"].as_str().unwrap()).await;
-    mairie.wait_completed(other.body["id"].as_str().unwrap()).await;
+    mairie
+        .wait_completed(first.body["id"].as_str().unwrap())
+        .await;
+    mairie
+        .wait_completed(other.body["id"].as_str().unwrap())
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(env.smsmode.request_count(), 2, "one SMS per alert, two alerts");
+    assert_eq!(
+        env.smsmode.request_count(),
+        2,
+        "one SMS per alert, two alerts"
+    );
     daemon.stop().await;
     env.cleanup_broker().await;
 }
@@ -90,22 +135,46 @@ async fn the_same_idempotency_key_returns_the_same_alert_and_sends_once() {
 #[tokio::test]
 async fn simulated_providers_report_delivery() {
     let env = Env::new().await;
-    let config = env.config_with(&[("TOCSIN_SMS_PROVIDER", "simulator"), ("TOCSIN_EMAIL_PROVIDER", "simulator")]);
+    let config = env.config_with(&[
+        ("TOCSIN_SMS_PROVIDER", "simulator"),
+        ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+    ]);
     let daemon = crate::support::Daemon::start(config).await;
     let mairie = env.tenant(&daemon, "demo").await;
     mairie.topic("intemperies").await;
     for i in 0..20 {
-        mairie.subscriber(Some(&format!("06 00 00 00 {i:02}")), Some(&format!("h{i}@example.org")), &["intemperies"]).await;
+        mairie
+            .subscriber(
+                Some(&format!("06 00 00 00 {i:02}")),
+                Some(&format!("h{i}@example.org")),
+                &["intemperies"],
+            )
+            .await;
     }
-    let id = mairie.alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue : évacuez les quais." })).await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue : évacuez les quais." }),
+        )
+        .await;
     mairie.wait_completed(&id).await;
-    crate::support::eventually("every simulated delivery is receipted", Duration::from_secs(10), || async {
-        let r = mairie.get(&format!("/v1/alerts/{id}")).await.body;
-        r["counts"]["sms"]["delivered"] == 20 && r["counts"]["email"]["delivered"] == 20
-    })
+    crate::support::eventually(
+        "every simulated delivery is receipted",
+        Duration::from_secs(10),
+        || async {
+            let r = mairie.get(&format!("/v1/alerts/{id}")).await.body;
+            r["counts"]["sms"]["delivered"] == 20 && r["counts"]["email"]["delivered"] == 20
+        },
+    )
     .await;
-    assert_eq!(env.smsmode.request_count(), 0, "the simulator reaches no one");
-    assert!(env.smtp.received().is_empty(), "the simulator reaches no one");
+    assert_eq!(
+        env.smsmode.request_count(),
+        0,
+        "the simulator reaches no one"
+    );
+    assert!(
+        env.smtp.received().is_empty(),
+        "the simulator reaches no one"
+    );
     daemon.stop().await;
     env.cleanup_broker().await;
 }

@@ -9,7 +9,11 @@ use crate::support::{Daemon, Env};
 /// which instance sent each message.
 fn instance_config(env: &Env, sender: &str) -> Config {
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), format!("[sms.smsmode]\napi_key = \"x\"\nsender = \"{sender}\"\n")).unwrap();
+    std::fs::write(
+        file.path(),
+        format!("[sms.smsmode]\napi_key = \"x\"\nsender = \"{sender}\"\n"),
+    )
+    .unwrap();
     let vars = env.vars();
     Config::load_with(Some(file.path()), |name| vars.get(name).cloned()).unwrap()
 }
@@ -29,10 +33,14 @@ async fn two_instances_share_the_work_without_sending_anything_twice() {
     let csv: String = std::iter::once("phone,email,topics\n".to_string())
         .chain((0..400).map(|i| format!("06 10 00 {:02} {:02},,intemperies\n", i / 100, i % 100)))
         .collect();
-    let import = mairie.post_raw("/v1/subscribers/import", "text/csv", csv).await;
+    let import = mairie
+        .post_raw("/v1/subscribers/import", "text/csv", csv)
+        .await;
     assert_eq!(import.body["imported"], 400, "{}", import.body);
 
-    let id = mairie.alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue de la Meuse" })).await;
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue de la Meuse" }))
+        .await;
     let report = mairie.wait_completed(&id).await;
     assert_eq!(report["counts"]["sms"]["sent"], 400, "{report}");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -43,11 +51,17 @@ async fn two_instances_share_the_work_without_sending_anything_twice() {
     let mut per_instance: HashMap<&str, usize> = HashMap::new();
     for sms in &received {
         *per_number.entry(sms.to.as_str()).or_default() += 1;
-        *per_instance.entry(sms.from.as_deref().unwrap_or("?")).or_default() += 1;
+        *per_instance
+            .entry(sms.from.as_deref().unwrap_or("?"))
+            .or_default() += 1;
     }
     assert_eq!(per_number.len(), 400);
     assert!(per_number.values().all(|&n| n == 1));
-    assert_eq!(per_instance.len(), 2, "both instances sent: {per_instance:?}");
+    assert_eq!(
+        per_instance.len(),
+        2,
+        "both instances sent: {per_instance:?}"
+    );
     first.stop().await;
     second.stop().await;
     env.cleanup_broker().await;

@@ -53,7 +53,9 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         let name = unique("tocsin_test_");
-        let admin = sqlx::PgPool::connect(ADMIN_URL).await.expect("PostgreSQL on 127.0.0.1:5432");
+        let admin = sqlx::PgPool::connect(ADMIN_URL)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await
@@ -64,7 +66,9 @@ impl TestDb {
     }
 
     pub async fn pool(&self) -> sqlx::PgPool {
-        sqlx::PgPool::connect(&self.url).await.expect("connect to the test database")
+        sqlx::PgPool::connect(&self.url)
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -73,7 +77,10 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside async: a short-lived runtime of its own does the cleanup.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(admin) = sqlx::PgPool::connect(ADMIN_URL).await {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -120,8 +127,14 @@ impl Env {
             ("TOCSIN_EMAIL_PROVIDER", "smtp".to_string()),
             ("TOCSIN_SMSMODE_API_KEY", SMSMODE_KEY.to_string()),
             ("TOCSIN_SMSMODE_URL", self.smsmode.base_url()),
-            ("TOCSIN_SMTP_URL", format!("smtp://127.0.0.1:{}", self.smtp.port)),
-            ("TOCSIN_EMAIL_FROM", "Mairie de Test <alertes@mairie-test.fr>".to_string()),
+            (
+                "TOCSIN_SMTP_URL",
+                format!("smtp://127.0.0.1:{}", self.smtp.port),
+            ),
+            (
+                "TOCSIN_EMAIL_FROM",
+                "Mairie de Test <alertes@mairie-test.fr>".to_string(),
+            ),
         ])
     }
 
@@ -146,7 +159,9 @@ impl Env {
     pub async fn tenant(&self, daemon: &Daemon, slug: &str) -> Client {
         let db = self.db.pool().await;
         let slug = Slug::parse(slug).unwrap();
-        store::tenants::create(&db, &slug, slug.as_str()).await.unwrap();
+        store::tenants::create(&db, &slug, slug.as_str())
+            .await
+            .unwrap();
         let key = self.key(slug.as_str(), Role::Admin).await;
         Client::new(&daemon.url, &key)
     }
@@ -154,9 +169,14 @@ impl Env {
     pub async fn key(&self, tenant: &str, role: Role) -> String {
         let db = self.db.pool().await;
         let hasher = KeyHasher::new(self.secret.clone().into());
-        let tenant = store::tenants::find_by_slug(&db, tenant).await.unwrap().unwrap();
+        let tenant = store::tenants::find_by_slug(&db, tenant)
+            .await
+            .unwrap()
+            .unwrap();
         let (key, hash) = hasher.generate();
-        store::tenants::create_key(&db, tenant.id, role, &hash).await.unwrap();
+        store::tenants::create_key(&db, tenant.id, role, &hash)
+            .await
+            .unwrap();
         key
     }
 
@@ -176,7 +196,14 @@ impl Env {
         let channel = connection.create_channel().await.unwrap();
         let queue = Topology::new(self.prefix.clone()).queue(key);
         let declared = channel
-            .queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, Default::default())
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
             .await
             .unwrap();
         declared.message_count()
@@ -196,7 +223,11 @@ impl Daemon {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(tocsin::run(config, listener, shutdown.clone()));
-        let daemon = Daemon { url, shutdown, task: Some(task) };
+        let daemon = Daemon {
+            url,
+            shutdown,
+            task: Some(task),
+        };
         daemon.wait_healthy().await;
         daemon
     }
@@ -210,7 +241,10 @@ impl Daemon {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "the daemon did not become healthy");
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not become healthy"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -218,7 +252,9 @@ impl Daemon {
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
-            task.await.expect("daemon task").expect("daemon ran cleanly");
+            task.await
+                .expect("daemon task")
+                .expect("daemon ran cleanly");
         }
     }
 }
@@ -245,7 +281,11 @@ pub struct Answer {
 
 impl Client {
     pub fn new(url: &str, key: &str) -> Client {
-        Client { url: url.to_string(), key: key.to_string(), http: reqwest::Client::new() }
+        Client {
+            url: url.to_string(),
+            key: key.to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn with_key(&self, key: &str) -> Client {
@@ -258,37 +298,75 @@ impl Client {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.bearer_auth(&self.key).send().await.expect("the API answers");
+        let response = request
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("the API answers");
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Answer { status, body, headers }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        self.send(self.http.get(format!("{}{path}", self.url))).await
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(self.http.post(format!("{}{path}", self.url)).json(&body)).await
+        self.send(self.http.post(format!("{}{path}", self.url)).json(&body))
+            .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Answer {
-        self.send(self.http.post(format!("{}{path}", self.url)).header("Content-Type", content_type).body(body)).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.url))
+                .header("Content-Type", content_type)
+                .body(body),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(self.http.delete(format!("{}{path}", self.url))).await
+        self.send(self.http.delete(format!("{}{path}", self.url)))
+            .await
     }
 
     pub async fn topic(&self, slug: &str) {
-        let a = self.post("/v1/topics", json!({ "slug": slug, "name": slug })).await;
+        let a = self
+            .post("/v1/topics", json!({ "slug": slug, "name": slug }))
+            .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     }
 
-    pub async fn subscriber(&self, phone: Option<&str>, email: Option<&str>, topics: &[&str]) -> Value {
-        let a = self.post("/v1/subscribers", json!({ "phone": phone, "email": email, "topics": topics })).await;
+    pub async fn subscriber(
+        &self,
+        phone: Option<&str>,
+        email: Option<&str>,
+        topics: &[&str],
+    ) -> Value {
+        let a = self
+            .post(
+                "/v1/subscribers",
+                json!({ "phone": phone, "email": email, "topics": topics }),
+            )
+            .await;
         assert!(a.status.is_success(), "{}", a.body);
         a.body
     }
@@ -309,7 +387,11 @@ impl Client {
             if a.body["status"] == "completed" {
                 return a.body;
             }
-            assert!(Instant::now() < deadline, "alert not completed in time: {}", a.body);
+            assert!(
+                Instant::now() < deadline,
+                "alert not completed in time: {}",
+                a.body
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -329,5 +411,10 @@ where
 }
 
 pub fn secret_of(config: &Config) -> String {
-    config.api_key_secret.as_ref().unwrap().expose_secret().to_string()
+    config
+        .api_key_secret
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_string()
 }

@@ -28,7 +28,10 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/smtp_server.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/support/smtp_server.py"
+        );
         let mut child = Command::new("python3")
             .arg(script)
             .stdin(Stdio::piped())
@@ -42,7 +45,12 @@ impl SmtpServer {
             .expect("the SMTP server starts")
             .unwrap()
             .expect("the SMTP server prints READY (is aiosmtpd installed?)");
-        let port = first.strip_prefix("READY ").expect("READY <port>").trim().parse().unwrap();
+        let port = first
+            .strip_prefix("READY ")
+            .expect("READY <port>")
+            .trim()
+            .parse()
+            .unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let sink = received.clone();
         tokio::spawn(async move {
@@ -52,7 +60,11 @@ impl SmtpServer {
                 }
             }
         });
-        SmtpServer { port, received, _child: child }
+        SmtpServer {
+            port,
+            received,
+            _child: child,
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -67,7 +79,11 @@ impl SmtpServer {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < deadline, "expected {n} e-mails, got {}", got.len());
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} e-mails, got {}",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
