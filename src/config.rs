@@ -280,11 +280,7 @@ impl RawConfig {
             .simulator
             .validate()
             .map_err(section("email.simulator"))?;
-        let routing = self.routing.unwrap_or_else(|| Routing {
-            sms: "smsmode".into(),
-            email: "smtp".into(),
-            ..Routing::default()
-        });
+        let routing = self.routing.unwrap_or_default();
         for (channel, provider) in routing.routes() {
             let available = match channel {
                 crate::model::Channel::Sms => {
@@ -324,5 +320,66 @@ impl RawConfig {
             sms_simulator,
             email_simulator,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)], file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with(file, |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tocsin.example.toml");
+        let config = load(&[], Some(&example)).expect("config/tocsin.example.toml is valid");
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
+        assert!(config.smsmode.is_some() && config.smtp.is_some());
+    }
+
+    #[test]
+    fn environment_variables_override_the_file_and_defaults() {
+        let config = load(
+            &[
+                ("TOCSIN_HTTP_ADDR", "0.0.0.0:9000"),
+                ("TOCSIN_SMS_PROVIDER", "simulator"),
+                ("TOCSIN_SMTP_URL", "smtp://relay:25"),
+                ("TOCSIN_EMAIL_FROM", "Mairie <a@b.fr>"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.http_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.routing.sms, "simulator");
+        assert!(config.smtp.is_some());
+    }
+
+    #[test]
+    fn routing_to_an_unconfigured_provider_names_the_key_and_the_fix() {
+        let err = load(&[("TOCSIN_EMAIL_PROVIDER", "simulator")], None).unwrap_err().to_string();
+        assert!(err.starts_with("routing.sms"), "{err}");
+        assert!(err.contains("TOCSIN_SMSMODE_API_KEY"), "{err}");
+    }
+
+    #[test]
+    fn a_provider_error_is_reported_under_its_section() {
+        let err = load(
+            &[("TOCSIN_SMSMODE_API_KEY", "k"), ("TOCSIN_SMSMODE_URL", "not a url"), ("TOCSIN_EMAIL_PROVIDER", "simulator")],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("sms.smsmode.base_url"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("tocsin-config-{}", std::process::id()));
+        std::fs::write(&dir, "htp_addr = \"127.0.0.1:1\"\n").unwrap();
+        let err = load(&[], Some(&dir)).unwrap_err().to_string();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(err.contains("htp_addr"), "{err}");
     }
 }

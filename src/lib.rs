@@ -1,4 +1,4 @@
-//! Tocsin: a mass notification dispatcher for communes. See ARCHITECTURE.md for the flow.
+//! Tocsin: a mass notification dispatcher for communes. README.md, "How it works", gives the flow.
 
 pub mod api;
 pub mod broker;

@@ -1,5 +1,5 @@
 //! Tocsin's provider adapters: they translate a message into a provider's API call and its answer
-//! into an [`Outcome`]. They never touch the database or the broker (see ARCHITECTURE.md).
+//! into an [`Outcome`]. They never touch the database or the broker.
 
 mod config_error;
 pub mod email;

@@ -44,6 +44,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            // Not JSON at all: no field to blame, the body is at fault.
+            return ApiError::invalid("body", format!("malformed JSON: {message}"));
+        }
         // serde names a missing field only in its message: "missing field `text` at …".
         let field = if path == "." {
             message

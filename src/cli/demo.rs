@@ -22,7 +22,6 @@ use crate::{
     api::KeyHasher,
     broker::{self, Topology},
     config::Config,
-    dispatch::Routing,
     model::{Role, Slug},
     store,
 };
@@ -100,7 +99,7 @@ fn demo_config(mut config: Config) -> anyhow::Result<Config> {
     ));
     config.database_url = SecretString::from(url.to_string());
     config.queue_prefix = format!("{}demo.", config.queue_prefix);
-    config.routing = Routing::default();
+    config.routing.tenants.clear();
     config.api_key_secret = Some(SecretString::from(hex::encode(rand::random::<[u8; 32]>())));
     Ok(config)
 }

@@ -10,10 +10,10 @@ use crate::model::Channel;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Routing {
-    /// SMS provider of tenants without their own choice: `smsmode` or `simulator`.
+    /// SMS provider of tenants without their own choice: `smsmode` (default) or `simulator`.
     #[serde(default = "default_sms")]
     pub sms: String,
-    /// E-mail provider of tenants without their own choice: `smtp` or `simulator`.
+    /// E-mail provider of tenants without their own choice: `smtp` (default) or `simulator`.
     #[serde(default = "default_email")]
     pub email: String,
     /// Per-tenant choices, by tenant slug.
@@ -28,12 +28,14 @@ pub struct TenantRouting {
     pub email: Option<String>,
 }
 
+// A deployment that forgot its provider must fail its configuration check, not rehearse with
+// the simulator while a commune believes it warned its citizens.
 fn default_sms() -> String {
-    "simulator".into()
+    "smsmode".into()
 }
 
 fn default_email() -> String {
-    "simulator".into()
+    "smtp".into()
 }
 
 impl Default for Routing {

@@ -42,6 +42,7 @@ async fn bad_alerts_are_refused_with_the_field_at_fault() {
         .await;
     assert_eq!(broken.status, 400, "{}", broken.body);
     assert_eq!(broken.body["error"]["code"], "invalid_field");
+    assert_eq!(broken.body["error"]["field"], "body");
 
     // The long text is refused for SMS, but fine for e-mail alone.
     let email_only = mairie
