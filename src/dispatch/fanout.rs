@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Dispatcher, Handled, until_done};
+use super::{Dispatcher, Handled, load_alert, until_done};
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId},
@@ -29,15 +29,9 @@ pub async fn handle(
     shutdown: &CancellationToken,
 ) -> Handled {
     let db = &dispatcher.db;
-    let Some(found) = until_done(shutdown, "loading an alert", || {
-        store::alerts::get_for_dispatch(db, alert)
-    })
-    .await
-    else {
-        return Handled::Abandoned;
-    };
-    let Some(alert) = found else {
-        return Handled::Dead(format!("alert {alert} does not exist"));
+    let alert = match load_alert(db, alert, shutdown).await {
+        Ok(alert) => alert,
+        Err(handled) => return handled,
     };
     if alert.planned_at.is_some() {
         // The outbox relay may publish a job twice; the first one did the work.

@@ -68,3 +68,17 @@ pub enum DispatchError {
     #[error("broker: {0}")]
     Publish(#[from] crate::broker::publisher::PublishError),
 }
+
+/// Loads the alert a job names. `Err` tells what to do with the job instead: abandon it on
+/// shutdown, or dead-letter it when the alert does not exist.
+async fn load_alert(
+    db: &PgPool,
+    id: crate::model::AlertId,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<crate::store::alerts::Alert, Handled> {
+    match until_done(shutdown, "loading an alert", || crate::store::alerts::get_for_dispatch(db, id)).await {
+        None => Err(Handled::Abandoned),
+        Some(None) => Err(Handled::Dead(format!("alert {id} does not exist"))),
+        Some(Some(alert)) => Ok(alert),
+    }
+}

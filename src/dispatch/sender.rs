@@ -11,7 +11,7 @@ use tocsin_providers::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Dispatcher, Handled, until_done};
+use super::{Dispatcher, Handled, load_alert, until_done};
 use crate::{
     model::{AlertId, Channel, DeliveryId, DeliveryStatus},
     store::{
@@ -76,15 +76,9 @@ pub async fn handle(
     shutdown: &CancellationToken,
 ) -> Handled {
     let db = &dispatcher.db;
-    let Some(found) = until_done(shutdown, "loading an alert", || {
-        store::alerts::get_for_dispatch(db, alert)
-    })
-    .await
-    else {
-        return Handled::Abandoned;
-    };
-    let Some(alert) = found else {
-        return Handled::Dead(format!("alert {alert} does not exist"));
+    let alert = match load_alert(db, alert, shutdown).await {
+        Ok(alert) => alert,
+        Err(handled) => return handled,
     };
     let Some(claimed) = until_done(shutdown, "claiming deliveries", || {
         store::deliveries::claim(db, ids, redelivered)
