@@ -1,6 +1,7 @@
 //! The `tocsin` command line: operator commands talk to PostgreSQL directly, client commands to
 //! the HTTP API. Arguments become validated values before any I/O.
 
+mod bench;
 mod client;
 mod demo;
 mod ops;
@@ -60,6 +61,9 @@ enum Command {
     /// Rehearse: a demo commune with a few thousand subscribers, an urgent alert through the real
     /// pipeline to simulated providers, and its delivery report.
     Demo(demo::DemoArgs),
+    /// Measure how fast a whole commune is warned, against this machine's own ceilings
+    /// (needs postfix's smtp-sink and smtp-source; use a release build).
+    Bench(bench::BenchArgs),
 }
 
 /// Options of every command that talks to the HTTP API.
@@ -78,7 +82,7 @@ pub struct ApiArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, matches!(cli.command, Command::Demo(_)));
+    init_logging(cli.log_format, matches!(cli.command, Command::Demo(_) | Command::Bench(_)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => client::send(args).await,
         Command::Status(args) => client::status(args).await,
         Command::Demo(args) => demo::run(config, args).await,
+        Command::Bench(args) => bench::run(config, args).await,
     }
 }
 

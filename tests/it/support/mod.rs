@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod smsmode_standin;
 mod smtp;
 
 use std::{
@@ -26,7 +25,7 @@ use tocsin::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use smsmode_standin::SmsmodeStandin;
+pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
 pub use smtp::SmtpServer;
 
 pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -5,8 +5,9 @@
 //!
 //! Stricter than smsmode on one point, on purpose: `recipient.to` must be digits only (smsmode
 //! may also take `+33…`), because digits only is the format our adapter promises (§1.2.1).
-
-#![allow(dead_code)] // Not every test uses every helper.
+//!
+//! The integration tests use it to check what Tocsin sent; the benchmark uses it, counting
+//! instead of recording, as a provider that answers as fast as the machine allows.
 
 use std::{
     collections::HashMap,
@@ -14,7 +15,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime},
 };
 
 use axum::{
@@ -56,7 +57,11 @@ enum Scripted {
 struct Inner {
     api_key: String,
     base_url: String,
+    /// Whether accepted messages are kept (tests) or only counted (benchmark).
+    record: bool,
     received: Mutex<Vec<ReceivedSms>>,
+    accepted: AtomicUsize,
+    first_accepted_at: Mutex<Option<SystemTime>>,
     scripted: Mutex<HashMap<String, Scripted>>,
     requests: AtomicUsize,
 }
@@ -74,8 +79,19 @@ impl Drop for SmsmodeStandin {
 }
 
 impl SmsmodeStandin {
-    /// Binds 127.0.0.1:0 and serves in a background task. Call it inside a Tokio runtime.
+    /// Binds 127.0.0.1:0 and serves in a background task, recording every accepted SMS. Call
+    /// it inside a Tokio runtime.
     pub fn start(api_key: &str) -> SmsmodeStandin {
+        Self::start_with(api_key, true)
+    }
+
+    /// Like [`start`](Self::start), but only counts accepted SMS and notes when the first one
+    /// arrived: memory stays flat whatever the volume.
+    pub fn start_counting(api_key: &str) -> SmsmodeStandin {
+        Self::start_with(api_key, false)
+    }
+
+    fn start_with(api_key: &str, record: bool) -> SmsmodeStandin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
@@ -87,7 +103,10 @@ impl SmsmodeStandin {
         let inner = Arc::new(Inner {
             api_key: api_key.to_owned(),
             base_url: format!("http://{addr}"),
+            record,
             received: Mutex::new(Vec::new()),
+            accepted: AtomicUsize::new(0),
+            first_accepted_at: Mutex::new(None),
             scripted: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
         });
@@ -111,6 +130,23 @@ impl SmsmodeStandin {
     /// Every SMS accepted so far, in arrival order.
     pub fn received(&self) -> Vec<ReceivedSms> {
         self.inner.received.lock().unwrap().clone()
+    }
+
+    /// How many SMS were accepted since the start or the last [`reset`](Self::reset).
+    pub fn accepted_count(&self) -> usize {
+        self.inner.accepted.load(Ordering::SeqCst)
+    }
+
+    /// When the first SMS since the start or the last reset was accepted.
+    pub fn first_accepted_at(&self) -> Option<SystemTime> {
+        *self.inner.first_accepted_at.lock().unwrap()
+    }
+
+    /// Forgets what was accepted so far (between benchmark runs).
+    pub fn reset(&self) {
+        self.inner.received.lock().unwrap().clear();
+        self.inner.accepted.store(0, Ordering::SeqCst);
+        *self.inner.first_accepted_at.lock().unwrap() = None;
     }
 
     /// Every request so far, accepted or not (bad key, bad body, scripted failures, 404s).
@@ -296,6 +332,11 @@ async fn send_message(
     }
 
     if undeliverable.is_none() {
+        if inner.accepted.fetch_add(1, Ordering::SeqCst) == 0 {
+            inner.first_accepted_at.lock().unwrap().get_or_insert_with(SystemTime::now);
+        }
+    }
+    if undeliverable.is_none() && inner.record {
         inner.received.lock().unwrap().push(ReceivedSms {
             to: to.to_owned(),
             text: text.to_owned(),
@@ -365,24 +406,5 @@ fn parts(length: usize, single: usize, per_part: usize) -> usize {
 
 /// `2026-11-14T12:00:00`, UTC, in the shape of smsmode's `acceptedAt`.
 fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string()
 }

@@ -1,0 +1,84 @@
+//! Reading one alert's figures back from PostgreSQL once every outcome is recorded.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::figures::RunFigures;
+use crate::model::AlertId;
+
+/// Waits until the alert is planned and no delivery is queued or being sent.
+pub async fn wait_until_done(db: &PgPool, alert: AlertId, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (done,): (bool,) = sqlx::query_as(
+            "SELECT a.planned_at IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM deliveries d
+                 WHERE d.alert_id = a.id AND d.status IN ('queued', 'sending'))
+             FROM alerts a WHERE a.id = $1",
+        )
+        .bind(alert.0)
+        .fetch_one(db)
+        .await?;
+        if done {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("alert {alert} not done after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+type Row = (i64, i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+/// The run's figures, times counted from `called_at` (when the API was called). `first_ms`
+/// comes from the provider side when the caller has it (the SMS stand-in).
+pub async fn figures(
+    db: &PgPool,
+    alert: AlertId,
+    called_at: DateTime<Utc>,
+    first_ms: Option<f64>,
+) -> anyhow::Result<RunFigures> {
+    let (deliveries, failed, first_sent, planned, p10, p90, p100): Row = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE d.status = 'failed'),
+                EXTRACT(EPOCH FROM min(d.sent_at) - $2)::float8 * 1000,
+                EXTRACT(EPOCH FROM a.planned_at - $2)::float8 * 1000,
+                EXTRACT(EPOCH FROM percentile_disc(0.1) WITHIN GROUP (ORDER BY d.updated_at) - $2)::float8 * 1000,
+                EXTRACT(EPOCH FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY d.updated_at) - $2)::float8 * 1000,
+                EXTRACT(EPOCH FROM max(d.updated_at) - $2)::float8 * 1000
+         FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+         WHERE a.id = $1 GROUP BY a.planned_at",
+    )
+    .bind(alert.0)
+    .bind(called_at)
+    .fetch_one(db)
+    .await?;
+    let series: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT floor(EXTRACT(EPOCH FROM updated_at - $2) * 10)::bigint AS bucket, count(*)
+         FROM deliveries WHERE alert_id = $1 GROUP BY bucket ORDER BY bucket",
+    )
+    .bind(alert.0)
+    .bind(called_at)
+    .fetch_all(db)
+    .await?;
+    let (p10, p90, p100) = (p10.unwrap_or(0.0), p90.unwrap_or(0.0), p100.unwrap_or(0.0));
+    let rate = |n: f64, ms: f64| if ms > 0.0 { n / (ms / 1000.0) } else { 0.0 };
+    Ok(RunFigures {
+        channel: "",
+        subscribers: 0,
+        deliveries: deliveries as u64,
+        failed: failed as u64,
+        first_delivery_ms: first_ms.or(first_sent).unwrap_or(0.0),
+        fanout_ms: planned.unwrap_or(0.0),
+        p10_ms: p10,
+        p90_ms: p90,
+        p100_ms: p100,
+        rate_overall: rate(deliveries as f64, p100),
+        rate_steady: rate(deliveries as f64 * 0.8, p90 - p10),
+        ceiling_rate: 0.0,
+        series: series.into_iter().map(|(b, n)| (b as f64 * 100.0, n as u64)).collect(),
+    })
+}

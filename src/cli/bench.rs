@@ -1,0 +1,64 @@
+//! `tocsin bench`: runs the benchmark and prints its figures.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::bench::{self, plot, report};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Sizes of the commune, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    subscribers: Vec<u64>,
+    /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    runs: Option<u64>,
+    /// Print the figures as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Draw deliveries over time for each channel into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Write the results as Markdown into this file (BENCHMARKS.md keeps the latest).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Where the daemon under test writes its log.
+    #[arg(long, default_value = "tocsin-bench-daemon.log")]
+    daemon_log: PathBuf,
+}
+
+pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.subscribers.is_empty(), "--subscribers needs at least one size");
+    anyhow::ensure!(args.subscribers.iter().all(|&n| n > 0), "--subscribers: sizes must be positive");
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark a release build (cargo run --release -- bench)");
+    }
+    let options = bench::Options {
+        config: config.map(Path::to_path_buf),
+        subscribers: args.subscribers.clone(),
+        runs: args.runs.map(|r| r as usize),
+        log: args.daemon_log.clone(),
+    };
+    let results = bench::run(options).await?;
+    let summaries = report::summarize(&results.sizes);
+    let targets = report::check_targets(&summaries);
+    if args.json {
+        let value = report::render_json(&results.machine, &results.sizes, &summaries, &targets);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", report::render_text(&results.machine, &summaries, &targets));
+    }
+    if let Some(path) = &args.plot {
+        std::fs::write(path, plot::render_svg(&results.sizes)).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("plot written to {}", path.display());
+    }
+    if let Some(path) = &args.markdown {
+        let taken_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        let markdown = report::render_markdown(&results.machine, &summaries, &targets, &taken_at);
+        std::fs::write(path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("results written to {}", path.display());
+    }
+    Ok(())
+}
