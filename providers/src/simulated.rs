@@ -4,8 +4,77 @@
 use std::time::Duration;
 
 use rand::Rng;
+use serde::Deserialize;
 
-use crate::{Outcome, Receipt, ReceiptSink, ReceiptStatus};
+use crate::{ConfigError, Outcome, Receipt, ReceiptSink, ReceiptStatus};
+
+/// `[sms.simulator]` and `[email.simulator]`: how slow a simulated provider is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// Shortest simulated API call, in milliseconds. Default 20.
+    #[serde(default = "default_min_delay_ms")]
+    pub min_delay_ms: u64,
+    /// Longest simulated API call, in milliseconds; each send waits a uniformly random time in
+    /// `[min_delay_ms, max_delay_ms]`. Default 120.
+    #[serde(default = "default_max_delay_ms")]
+    pub max_delay_ms: u64,
+    /// Time from acceptance to the `Delivered` receipt, in milliseconds. Default 300.
+    #[serde(default = "default_receipt_delay_ms")]
+    pub receipt_delay_ms: u64,
+}
+
+pub const fn default_min_delay_ms() -> u64 {
+    20
+}
+
+pub const fn default_max_delay_ms() -> u64 {
+    120
+}
+
+pub const fn default_receipt_delay_ms() -> u64 {
+    300
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            min_delay_ms: default_min_delay_ms(),
+            max_delay_ms: default_max_delay_ms(),
+            receipt_delay_ms: default_receipt_delay_ms(),
+        }
+    }
+}
+
+/// A [`SimulatorConfig`] whose delays are known to be ordered.
+#[derive(Debug, Clone)]
+pub struct ValidatedSimulatorConfig {
+    pub(crate) min_delay: Duration,
+    pub(crate) max_delay: Duration,
+    pub(crate) receipt_delay: Duration,
+}
+
+impl SimulatorConfig {
+    pub fn validate(self) -> Result<ValidatedSimulatorConfig, ConfigError> {
+        let (min_delay, max_delay) = validate_delays(self.min_delay_ms, self.max_delay_ms)?;
+        Ok(ValidatedSimulatorConfig {
+            min_delay,
+            max_delay,
+            receipt_delay: Duration::from_millis(self.receipt_delay_ms),
+        })
+    }
+}
+
+impl Simulated {
+    pub(crate) fn new(config: ValidatedSimulatorConfig, receipts: Option<ReceiptSink>) -> Self {
+        Simulated {
+            min_delay: config.min_delay,
+            max_delay: config.max_delay,
+            receipt_delay: config.receipt_delay,
+            receipts,
+        }
+    }
+}
 
 /// Timing of a simulated provider, already validated (`min_delay <= max_delay`).
 #[derive(Debug, Clone)]
@@ -117,5 +186,34 @@ mod tests {
     fn delays_must_be_ordered() {
         assert_eq!(validate_delays(200, 100).unwrap_err().field, "min_delay_ms");
         assert!(validate_delays(100, 100).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn empty_section_takes_the_defaults() {
+        let config: SimulatorConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, SimulatorConfig::default());
+        let valid = config.validate().unwrap();
+        assert_eq!(valid.min_delay, Duration::from_millis(20));
+        assert_eq!(valid.max_delay, Duration::from_millis(120));
+        assert_eq!(valid.receipt_delay, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn min_above_max_names_the_field() {
+        let config = SimulatorConfig {
+            min_delay_ms: 500,
+            ..SimulatorConfig::default()
+        };
+        assert_eq!(config.validate().unwrap_err().field, "min_delay_ms");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(serde_json::from_str::<SimulatorConfig>(r#"{"fail_rate":1}"#).is_err());
     }
 }

@@ -18,12 +18,7 @@ impl SimulatorEmail {
     /// `receipts`: where `Delivered` receipts go (`None`: no receipts).
     pub fn new(config: ValidatedSimulatorEmailConfig, receipts: Option<ReceiptSink>) -> Self {
         SimulatorEmail {
-            inner: Simulated {
-                min_delay: config.min_delay,
-                max_delay: config.max_delay,
-                receipt_delay: config.receipt_delay,
-                receipts,
-            },
+            inner: Simulated::new(config, receipts),
         }
     }
 }

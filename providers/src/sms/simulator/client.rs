@@ -19,12 +19,7 @@ impl SimulatorSms {
     /// callbacks configured).
     pub fn new(config: ValidatedSimulatorSmsConfig, receipts: Option<ReceiptSink>) -> Self {
         SimulatorSms {
-            inner: Simulated {
-                min_delay: config.min_delay,
-                max_delay: config.max_delay,
-                receipt_delay: config.receipt_delay,
-                receipts,
-            },
+            inner: Simulated::new(config, receipts),
         }
     }
 }
