@@ -24,7 +24,12 @@ use self::{
     processes::DaemonProcess,
     smsmode_standin::SmsmodeStandin,
 };
-use crate::{api::KeyHasher, config::Config, model::AlertId, store};
+use crate::{
+    api::KeyHasher,
+    config::Config,
+    model::{AlertId, Channel},
+    store,
+};
 
 const STANDIN_KEY: &str = "bench-smsmode-key";
 const TEXT: &str = "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-midi. Evitez les deplacements.";
@@ -32,6 +37,8 @@ const TEXT: &str = "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-mi
 pub struct Options {
     pub config: Option<PathBuf>,
     pub subscribers: Vec<u64>,
+    /// `sms`, `email` or both.
+    pub channels: Vec<Channel>,
     /// Runs per channel and size; `None`: 5 up to 10,000 subscribers, 3 up to 100,000, else 1.
     pub runs: Option<usize>,
     /// Where the daemon's log goes.
@@ -97,15 +104,16 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         let runs = options.runs.unwrap_or_else(|| default_runs(subscribers));
         let mut figures = Vec::new();
         for run in 1..=runs {
-            for channel in ["sms", "email"] {
+            for &channel in &options.channels {
                 let ceiling = match channel {
-                    "sms" => ceiling::http_rate(&standin.base_url(), STANDIN_KEY, connections, Duration::from_secs(2)).await?,
-                    _ => ceiling::smtp_rate(sink_port, sessions, 20_000)?,
+                    Channel::Sms => ceiling::http_rate(&standin.base_url(), STANDIN_KEY, connections, Duration::from_secs(2)).await?,
+                    Channel::Email => ceiling::smtp_rate(sink_port, sessions, 20_000)?,
                 };
                 let mut f = run_alert(&db, &daemon.url, &key, &standin, channel, subscribers).await?;
                 f.ceiling_rate = ceiling;
                 eprintln!(
-                    "  run {run}/{runs} {channel:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s",
+                    "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s",
+                    channel.as_str(),
                     f.rate_overall,
                     100.0 * f.rate_overall / ceiling,
                     ceiling,
@@ -130,7 +138,7 @@ async fn run_alert(
     url: &str,
     key: &str,
     standin: &SmsmodeStandin,
-    channel: &'static str,
+    channel: Channel,
     subscribers: u64,
 ) -> anyhow::Result<RunFigures> {
     standin.reset();
@@ -148,13 +156,13 @@ async fn run_alert(
     let timeout = Duration::from_secs(60 + subscribers / 200);
     measure::wait_until_done(db, id, timeout).await?;
     let first_ms = match channel {
-        "sms" => standin
+        Channel::Sms => standin
             .first_accepted_at()
             .map(|t| (chrono::DateTime::<Utc>::from(t) - called_at).num_microseconds().unwrap_or(0) as f64 / 1000.0),
-        _ => None,
+        Channel::Email => None,
     };
     let mut figures = measure::figures(db, id, called_at, first_ms).await?;
-    figures.channel = channel;
+    figures.channel = channel.as_str();
     figures.subscribers = subscribers;
     // Each run starts from an empty table, as a commune's next alert would not, but it keeps
     // runs comparable.

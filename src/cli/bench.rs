@@ -5,13 +5,19 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use crate::bench::{self, plot, report};
+use crate::{
+    bench::{self, plot, report},
+    model::Channel,
+};
 
 #[derive(Args)]
 pub struct BenchArgs {
     /// Sizes of the commune, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
     subscribers: Vec<u64>,
+    /// Channels to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "sms,email")]
+    channels: Vec<String>,
     /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: Option<u64>,
@@ -35,9 +41,15 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark a release build (cargo run --release -- bench)");
     }
+    let channels = args
+        .channels
+        .iter()
+        .map(|c| c.parse::<Channel>().map_err(|e| anyhow::anyhow!("--channels: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let options = bench::Options {
         config: config.map(Path::to_path_buf),
         subscribers: args.subscribers.clone(),
+        channels,
         runs: args.runs.map(|r| r as usize),
         log: args.daemon_log.clone(),
     };

@@ -40,7 +40,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             batch_size: 250,
-            fanout_chunk: 10_000,
+            fanout_chunk: 50_000,
             sender_concurrency: 4,
             sends_per_batch: 32,
             outbox_poll: Duration::from_millis(500),

@@ -91,9 +91,19 @@ pub async fn revoke_key(pool: &PgPool, key: ApiKeyId) -> Result<bool, DbError> {
 
 /// Deletes a tenant and everything it owns (topics, subscribers, alerts, deliveries, keys).
 pub async fn delete(pool: &PgPool, slug: &str) -> Result<bool, DbError> {
+    let mut tx = pool.begin().await?;
+    // Deliveries have no foreign key to alerts (see the migration), so no cascade reaches them.
+    sqlx::query(
+        "DELETE FROM deliveries WHERE alert_id IN
+             (SELECT a.id FROM alerts a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = $1)",
+    )
+    .bind(slug)
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("DELETE FROM tenants WHERE slug = $1")
         .bind(slug)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
