@@ -129,6 +129,10 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         sizes.push(SizeFigures { subscribers, daemon_peak_rss_bytes: peak, runs: figures });
     }
     db.close().await;
+    // Leave the broker as it was: the benchmark's queues are its own.
+    let topology = crate::broker::Topology::new(daemon_config.queue_prefix.clone());
+    let keys = topology.keys(daemon_config.routing.routes());
+    crate::broker::remove_topology(daemon_config.amqp_url.expose_secret(), &topology, &keys).await;
     Ok(Results { machine, sizes })
 }
 

@@ -48,3 +48,14 @@ pub async fn consume(
         .await?;
     Ok((channel, consumer))
 }
+
+/// Deletes a prefix's queues and exchange, for demos, benchmarks and tests that used their own.
+/// Best effort: a broker that cannot be reached keeps them.
+pub async fn remove_topology(url: &str, topology: &Topology, keys: &[String]) {
+    if let Ok(connection) = connect(url).await {
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = topology.delete(&channel, keys).await;
+        }
+        let _ = connection.close(200, "removed".into()).await;
+    }
+}

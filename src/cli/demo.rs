@@ -75,12 +75,7 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     shutdown.cancel();
     let stopped = daemon.await;
     // Leave the broker as we found it: the demo's queues are its own.
-    if let Ok(connection) = broker::connect(amqp_url.expose_secret()).await {
-        if let Ok(channel) = connection.create_channel().await {
-            let _ = topology.delete(&channel, &keys).await;
-        }
-        let _ = connection.close(200, "demo done".into()).await;
-    }
+    broker::remove_topology(amqp_url.expose_secret(), &topology, &keys).await;
     outcome?;
     stopped
         .context("the daemon panicked")?

@@ -9,6 +9,8 @@ mod auth;
 mod bad_input;
 /// The `tocsin` command line, run as a user would.
 mod cli;
+/// The benchmark, on a small commune.
+mod bench;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
 /// A broker outage delays an alert; it never loses it.

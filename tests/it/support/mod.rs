@@ -184,9 +184,7 @@ impl Env {
         let config = self.config();
         let topology = Topology::new(self.prefix.clone());
         let keys = topology.keys(config.routing.routes());
-        let connection = broker::connect(AMQP_URL).await.unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        let _ = topology.delete(&channel, &keys).await;
+        broker::remove_topology(AMQP_URL, &topology, &keys).await;
     }
 
     /// Messages waiting in one of this test's queues.

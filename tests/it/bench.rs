@@ -1,0 +1,48 @@
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{ADMIN_URL, Env};
+
+/// The benchmark runs end to end on a small commune: the real daemon as a child process, the
+/// smsmode stand-in, postfix's smtp-sink, and a report whose figures add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_measures_a_small_commune_on_both_channels() {
+    let env = Env::new().await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let plot = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["bench", "--subscribers", "300", "--runs", "1", "--json"])
+        .args(["--daemon-log", log.path().to_str().unwrap(), "--plot", plot.path().to_str().unwrap()])
+        .env("TOCSIN_DATABASE_URL", &env.db.url)
+        .env("TOCSIN_QUEUE_PREFIX", &env.prefix)
+        .output()
+        .expect("the tocsin binary runs");
+    // The benchmark's database is the configured one + `_bench`; drop it whatever happened.
+    let admin = sqlx::PgPool::connect(ADMIN_URL).await.unwrap();
+    let drop = format!("DROP DATABASE IF EXISTS {}_bench WITH (FORCE)", env.db.name);
+    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await.unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}\ndaemon log: {}",
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(log.path()).unwrap_or_default()
+    );
+
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let runs = report["sizes"][0]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "one SMS run and one e-mail run");
+    for run in runs {
+        assert_eq!(run["deliveries"], 300, "{run}");
+        assert_eq!(run["failed"], 0, "{run}");
+        let first = run["first_delivery_ms"].as_f64().unwrap();
+        let last = run["p100_ms"].as_f64().unwrap();
+        assert!(first > 0.0 && first <= last, "{run}");
+        assert!(run["ceiling_rate"].as_f64().unwrap() > 0.0, "{run}");
+        let plotted: u64 = run["series"].as_array().unwrap().iter().map(|p| p[1].as_u64().unwrap()).sum();
+        assert_eq!(plotted, 300, "every delivery is in the time series");
+    }
+    assert!(report["sizes"][0]["daemon_peak_rss_bytes"].as_u64().unwrap() > 0);
+    let svg = std::fs::read_to_string(plot.path()).unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(80)]);
+}
