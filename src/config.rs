@@ -328,7 +328,11 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)], file: Option<&Path>) -> Result<Config, ConfigError> {
-        Config::load_with(file, |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        Config::load_with(file, |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]
@@ -358,7 +362,9 @@ mod tests {
 
     #[test]
     fn routing_to_an_unconfigured_provider_names_the_key_and_the_fix() {
-        let err = load(&[("TOCSIN_EMAIL_PROVIDER", "simulator")], None).unwrap_err().to_string();
+        let err = load(&[("TOCSIN_EMAIL_PROVIDER", "simulator")], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("routing.sms"), "{err}");
         assert!(err.contains("TOCSIN_SMSMODE_API_KEY"), "{err}");
     }
@@ -366,7 +372,11 @@ mod tests {
     #[test]
     fn a_provider_error_is_reported_under_its_section() {
         let err = load(
-            &[("TOCSIN_SMSMODE_API_KEY", "k"), ("TOCSIN_SMSMODE_URL", "not a url"), ("TOCSIN_EMAIL_PROVIDER", "simulator")],
+            &[
+                ("TOCSIN_SMSMODE_API_KEY", "k"),
+                ("TOCSIN_SMSMODE_URL", "not a url"),
+                ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+            ],
             None,
         )
         .unwrap_err()

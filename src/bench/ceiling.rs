@@ -70,8 +70,21 @@ pub async fn http_rate(
 pub fn smtp_rate(port: u16, sessions: usize, messages: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let status = Command::new("smtp-source")
-        .args(["-d", "-s", &sessions.to_string(), "-m", &messages.to_string(), "-l", "600"])
-        .args(["-f", "alertes@bench.example.org", "-t", "habitant@example.org"])
+        .args([
+            "-d",
+            "-s",
+            &sessions.to_string(),
+            "-m",
+            &messages.to_string(),
+            "-l",
+            "600",
+        ])
+        .args([
+            "-f",
+            "alertes@bench.example.org",
+            "-t",
+            "habitant@example.org",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .status()
         .context("cannot run smtp-source (Debian package postfix)")?;

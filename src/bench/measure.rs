@@ -32,7 +32,15 @@ pub async fn wait_until_done(db: &PgPool, alert: AlertId, timeout: Duration) -> 
     }
 }
 
-type Row = (i64, i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+type Row = (
+    i64,
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
 
 /// The run's figures, times counted from `called_at` (when the API was called). `first_ms`
 /// comes from the provider side when the caller has it (the SMS stand-in).
@@ -79,6 +87,9 @@ pub async fn figures(
         rate_overall: rate(deliveries as f64, p100),
         rate_steady: rate(deliveries as f64 * 0.8, p90 - p10),
         ceiling_rate: 0.0,
-        series: series.into_iter().map(|(b, n)| (b as f64 * 100.0, n as u64)).collect(),
+        series: series
+            .into_iter()
+            .map(|(b, n)| (b as f64 * 100.0, n as u64))
+            .collect(),
     })
 }

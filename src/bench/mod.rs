@@ -32,7 +32,8 @@ use crate::{
 };
 
 const STANDIN_KEY: &str = "bench-smsmode-key";
-const TEXT: &str = "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-midi. Evitez les deplacements.";
+const TEXT: &str =
+    "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-midi. Evitez les deplacements.";
 
 pub struct Options {
     pub config: Option<PathBuf>,
@@ -76,23 +77,41 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     let hasher = KeyHasher::new(SecretString::from(secret.clone()));
     let env = vec![
         ("TOCSIN_DATABASE_URL", database_url.clone()),
-        ("TOCSIN_AMQP_URL", config.amqp_url.expose_secret().to_string()),
-        ("TOCSIN_QUEUE_PREFIX", format!("{}bench.", config.queue_prefix)),
+        (
+            "TOCSIN_AMQP_URL",
+            config.amqp_url.expose_secret().to_string(),
+        ),
+        (
+            "TOCSIN_QUEUE_PREFIX",
+            format!("{}bench.", config.queue_prefix),
+        ),
         ("TOCSIN_API_KEY_SECRET", secret),
         ("TOCSIN_SMS_PROVIDER", "smsmode".into()),
         ("TOCSIN_EMAIL_PROVIDER", "smtp".into()),
         ("TOCSIN_SMSMODE_API_KEY", STANDIN_KEY.into()),
         ("TOCSIN_SMSMODE_URL", standin.base_url()),
         ("TOCSIN_SMTP_URL", format!("smtp://127.0.0.1:{sink_port}")),
-        ("TOCSIN_EMAIL_FROM", "Mairie de Bras-sur-Meuse <alertes@bench.example.org>".into()),
+        (
+            "TOCSIN_EMAIL_FROM",
+            "Mairie de Bras-sur-Meuse <alertes@bench.example.org>".into(),
+        ),
         ("TOCSIN_LOG", "warn".into()),
     ];
     let daemon_config = Config::load_with(options.config.as_deref(), |name| {
-        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).or_else(|| std::env::var(name).ok())
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
     })
     .context("invalid configuration for the daemon")?;
-    let connections = daemon_config.smsmode.as_ref().map_or(32, |s| s.max_connections());
-    let sessions = daemon_config.smtp.as_ref().map_or(8, |s| s.max_connections() as usize);
+    let connections = daemon_config
+        .smsmode
+        .as_ref()
+        .map_or(32, |s| s.max_connections());
+    let sessions = daemon_config
+        .smtp
+        .as_ref()
+        .map_or(8, |s| s.max_connections() as usize);
     let machine = machine(connections, sessions);
 
     let mut sizes = Vec::new();
@@ -106,10 +125,19 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         for run in 1..=runs {
             for &channel in &options.channels {
                 let ceiling = match channel {
-                    Channel::Sms => ceiling::http_rate(&standin.base_url(), STANDIN_KEY, connections, Duration::from_secs(2)).await?,
+                    Channel::Sms => {
+                        ceiling::http_rate(
+                            &standin.base_url(),
+                            STANDIN_KEY,
+                            connections,
+                            Duration::from_secs(2),
+                        )
+                        .await?
+                    }
                     Channel::Email => ceiling::smtp_rate(sink_port, sessions, 20_000)?,
                 };
-                let mut f = run_alert(&db, &daemon.url, &key, &standin, channel, subscribers).await?;
+                let mut f =
+                    run_alert(&db, &daemon.url, &key, &standin, channel, subscribers).await?;
                 f.ceiling_rate = ceiling;
                 eprintln!(
                     "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s",
@@ -126,7 +154,11 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         }
         let peak = daemon.peak_rss_bytes()?;
         daemon.stop()?;
-        sizes.push(SizeFigures { subscribers, daemon_peak_rss_bytes: peak, runs: figures });
+        sizes.push(SizeFigures {
+            subscribers,
+            daemon_peak_rss_bytes: peak,
+            runs: figures,
+        });
     }
     db.close().await;
     // Leave the broker as it was: the benchmark's queues are its own.
@@ -160,9 +192,12 @@ async fn run_alert(
     let timeout = Duration::from_secs(60 + subscribers / 200);
     measure::wait_until_done(db, id, timeout).await?;
     let first_ms = match channel {
-        Channel::Sms => standin
-            .first_accepted_at()
-            .map(|t| (chrono::DateTime::<Utc>::from(t) - called_at).num_microseconds().unwrap_or(0) as f64 / 1000.0),
+        Channel::Sms => standin.first_accepted_at().map(|t| {
+            (chrono::DateTime::<Utc>::from(t) - called_at)
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1000.0
+        }),
         Channel::Email => None,
     };
     let mut figures = measure::figures(db, id, called_at, first_ms).await?;
@@ -178,7 +213,10 @@ async fn run_alert(
 fn bench_database(url: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(url).context("database_url is not a URL")?;
     let name = url.path().trim_start_matches('/').to_string();
-    url.set_path(&format!("/{}_bench", if name.is_empty() { "tocsin" } else { &name }));
+    url.set_path(&format!(
+        "/{}_bench",
+        if name.is_empty() { "tocsin" } else { &name }
+    ));
     Ok(url.to_string())
 }
 
@@ -195,18 +233,30 @@ fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split(':').nth(1))
+        })
         .unwrap_or("unknown")
         .trim()
         .to_string();
     let memory_bytes = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         * 1024;
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|o| o.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+        .and_then(|o| {
+            o.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
         .unwrap_or_else(|| std::env::consts::OS.to_string());
     Machine {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -18,13 +18,21 @@ pub struct Commune {
 pub async fn create(db: &PgPool, subscribers: u64) -> anyhow::Result<Commune> {
     let slug = format!("bench-{subscribers}");
     store::tenants::delete(db, &slug).await?;
-    let tenant = store::tenants::create(db, &Slug::parse(&slug)?, &format!("Bench {subscribers}")).await?;
-    let topic = store::topics::create(db, tenant, &Slug::parse(TOPIC)?, "Intempéries").await?.id;
+    let tenant =
+        store::tenants::create(db, &Slug::parse(&slug)?, &format!("Bench {subscribers}")).await?;
+    let topic = store::topics::create(db, tenant, &Slug::parse(TOPIC)?, "Intempéries")
+        .await?
+        .id;
     fill(db, tenant, topic, subscribers).await?;
     Ok(Commune { tenant })
 }
 
-async fn fill(db: &PgPool, tenant: TenantId, topic: TopicId, subscribers: u64) -> anyhow::Result<()> {
+async fn fill(
+    db: &PgPool,
+    tenant: TenantId,
+    topic: TopicId,
+    subscribers: u64,
+) -> anyhow::Result<()> {
     // Fictitious numbers (+33 6 1x xx xx xx) and reserved-domain addresses.
     sqlx::query(
         "INSERT INTO subscribers (tenant_id, phone, email)
@@ -49,7 +57,11 @@ async fn fill(db: &PgPool, tenant: TenantId, topic: TopicId, subscribers: u64) -
 }
 
 /// An admin key for the commune.
-pub async fn admin_key(db: &PgPool, hasher: &crate::api::KeyHasher, commune: &Commune) -> anyhow::Result<String> {
+pub async fn admin_key(
+    db: &PgPool,
+    hasher: &crate::api::KeyHasher,
+    commune: &Commune,
+) -> anyhow::Result<String> {
     let (key, hash) = hasher.generate();
     store::tenants::create_key(db, commune.tenant, Role::Admin, &hash).await?;
     Ok(key)

@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Waits until something accepts connections on `addr`.
@@ -44,7 +46,9 @@ pub async fn start_smtp_sink() -> anyhow::Result<(Guarded, u16)> {
         .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
         .stdout(Stdio::null())
         .spawn()
-        .context("cannot run smtp-sink: install Debian's postfix package (apt-get install postfix)")?;
+        .context(
+            "cannot run smtp-sink: install Debian's postfix package (apt-get install postfix)",
+        )?;
     let sink = Guarded(child);
     wait_for_port(&format!("127.0.0.1:{port}"), "smtp-sink").await?;
     Ok((sink, port))
@@ -57,7 +61,11 @@ pub struct DaemonProcess {
 }
 
 impl DaemonProcess {
-    pub async fn start(config: Option<&Path>, env: &[(&str, String)], log: &Path) -> anyhow::Result<DaemonProcess> {
+    pub async fn start(
+        config: Option<&Path>,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> anyhow::Result<DaemonProcess> {
         let port = free_port()?;
         let exe = std::env::current_exe()?;
         let mut command = Command::new(exe);
@@ -69,8 +77,14 @@ impl DaemonProcess {
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).with_context(|| format!("cannot write {}", log.display()))?);
-        let daemon = DaemonProcess { child: Guarded(command.spawn()?), url: format!("http://127.0.0.1:{port}") };
+            .stderr(
+                std::fs::File::create(log)
+                    .with_context(|| format!("cannot write {}", log.display()))?,
+            );
+        let daemon = DaemonProcess {
+            child: Guarded(command.spawn()?),
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -89,8 +103,15 @@ impl DaemonProcess {
     /// The daemon's peak resident memory so far (VmHWM), in bytes.
     pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.0.id()))?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM line")?;
-        let kb: u64 = line.split_whitespace().nth(1).context("VmHWM value")?.parse()?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .context("no VmHWM line")?;
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .context("VmHWM value")?
+            .parse()?;
         Ok(kb * 1024)
     }
 

@@ -331,10 +331,12 @@ async fn send_message(
         resource["callbackUrlStatus"] = json!(callback);
     }
 
-    if undeliverable.is_none() {
-        if inner.accepted.fetch_add(1, Ordering::SeqCst) == 0 {
-            inner.first_accepted_at.lock().unwrap().get_or_insert_with(SystemTime::now);
-        }
+    if undeliverable.is_none() && inner.accepted.fetch_add(1, Ordering::SeqCst) == 0 {
+        inner
+            .first_accepted_at
+            .lock()
+            .unwrap()
+            .get_or_insert_with(SystemTime::now);
     }
     if undeliverable.is_none() && inner.record {
         inner.received.lock().unwrap().push(ReceivedSms {

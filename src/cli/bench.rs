@@ -36,15 +36,26 @@ pub struct BenchArgs {
 }
 
 pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(!args.subscribers.is_empty(), "--subscribers needs at least one size");
-    anyhow::ensure!(args.subscribers.iter().all(|&n| n > 0), "--subscribers: sizes must be positive");
+    anyhow::ensure!(
+        !args.subscribers.is_empty(),
+        "--subscribers needs at least one size"
+    );
+    anyhow::ensure!(
+        args.subscribers.iter().all(|&n| n > 0),
+        "--subscribers: sizes must be positive"
+    );
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; benchmark a release build (cargo run --release -- bench)");
+        eprintln!(
+            "warning: this is a debug build; benchmark a release build (cargo run --release -- bench)"
+        );
     }
     let channels = args
         .channels
         .iter()
-        .map(|c| c.parse::<Channel>().map_err(|e| anyhow::anyhow!("--channels: {e}")))
+        .map(|c| {
+            c.parse::<Channel>()
+                .map_err(|e| anyhow::anyhow!("--channels: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = bench::Options {
         config: config.map(Path::to_path_buf),
@@ -60,16 +71,21 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         let value = report::render_json(&results.machine, &results.sizes, &summaries, &targets);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!("{}", report::render_text(&results.machine, &summaries, &targets));
+        print!(
+            "{}",
+            report::render_text(&results.machine, &summaries, &targets)
+        );
     }
     if let Some(path) = &args.plot {
-        std::fs::write(path, plot::render_svg(&results.sizes)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, plot::render_svg(&results.sizes))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("plot written to {}", path.display());
     }
     if let Some(path) = &args.markdown {
         let taken_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         let markdown = report::render_markdown(&results.machine, &summaries, &targets, &taken_at);
-        std::fs::write(path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, markdown)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("results written to {}", path.display());
     }
     Ok(())

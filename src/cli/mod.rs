@@ -82,7 +82,10 @@ pub struct ApiArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, matches!(cli.command, Command::Demo(_) | Command::Bench(_)));
+    init_logging(
+        cli.log_format,
+        matches!(cli.command, Command::Demo(_) | Command::Bench(_)),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -76,7 +76,11 @@ async fn load_alert(
     id: crate::model::AlertId,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Result<crate::store::alerts::Alert, Handled> {
-    match until_done(shutdown, "loading an alert", || crate::store::alerts::get_for_dispatch(db, id)).await {
+    match until_done(shutdown, "loading an alert", || {
+        crate::store::alerts::get_for_dispatch(db, id)
+    })
+    .await
+    {
         None => Err(Handled::Abandoned),
         Some(None) => Err(Handled::Dead(format!("alert {id} does not exist"))),
         Some(Some(alert)) => Ok(alert),

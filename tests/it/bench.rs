@@ -13,7 +13,12 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
     let plot = tempfile::NamedTempFile::new().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .args(["bench", "--subscribers", "300", "--runs", "1", "--json"])
-        .args(["--daemon-log", log.path().to_str().unwrap(), "--plot", plot.path().to_str().unwrap()])
+        .args([
+            "--daemon-log",
+            log.path().to_str().unwrap(),
+            "--plot",
+            plot.path().to_str().unwrap(),
+        ])
         .env("TOCSIN_DATABASE_URL", &env.db.url)
         .env("TOCSIN_QUEUE_PREFIX", &env.prefix)
         .output()
@@ -21,7 +26,10 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
     // The benchmark's database is the configured one + `_bench`; drop it whatever happened.
     let admin = sqlx::PgPool::connect(ADMIN_URL).await.unwrap();
     let drop = format!("DROP DATABASE IF EXISTS {}_bench WITH (FORCE)", env.db.name);
-    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&admin)
+        .await
+        .unwrap();
     assert!(
         output.status.success(),
         "stderr: {}\ndaemon log: {}",
@@ -39,10 +47,24 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
         let last = run["p100_ms"].as_f64().unwrap();
         assert!(first > 0.0 && first <= last, "{run}");
         assert!(run["ceiling_rate"].as_f64().unwrap() > 0.0, "{run}");
-        let plotted: u64 = run["series"].as_array().unwrap().iter().map(|p| p[1].as_u64().unwrap()).sum();
+        let plotted: u64 = run["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1].as_u64().unwrap())
+            .sum();
         assert_eq!(plotted, 300, "every delivery is in the time series");
     }
-    assert!(report["sizes"][0]["daemon_peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        report["sizes"][0]["daemon_peak_rss_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let svg = std::fs::read_to_string(plot.path()).unwrap();
-    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(80)]);
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..svg.len().min(80)]
+    );
 }

@@ -7,10 +7,10 @@ mod support;
 mod auth;
 /// Bad input gets a clear error and loses nothing.
 mod bad_input;
-/// The `tocsin` command line, run as a user would.
-mod cli;
 /// The benchmark, on a small commune.
 mod bench;
+/// The `tocsin` command line, run as a user would.
+mod cli;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
 /// A broker outage delays an alert; it never loses it.

@@ -25,8 +25,8 @@ use tocsin::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
 pub use smtp::SmtpServer;
+pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
 
 pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";

@@ -1,21 +1,24 @@
-//! The SMTP client: lettre's pooled async transport, a semaphore in front of it, and the
-//! translation of each answer into an [`Outcome`].
+//! The SMTP client: builds each message with lettre, sends it on a pooled session of our own
+//! under a semaphore that caps sessions, and turns the answer into an [`Outcome`].
 
 use std::{fmt, sync::Arc, time::Duration};
 
 use lettre::{
-    Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Address, Message,
     message::{
         Mailbox,
         header::{ContentType, HeaderName, HeaderValue},
     },
-    transport::smtp::PoolConfig,
 };
 use rand::Rng;
-use secrecy::ExposeSecret;
-use tokio::sync::Semaphore;
+use tokio::{sync::Semaphore, time::Instant};
 
-use super::{ValidatedSmtpConfig, error::SmtpError};
+use super::{
+    ValidatedSmtpConfig,
+    error::SmtpError,
+    pool::{Gate, Pool},
+    session::Connector,
+};
 use crate::{
     BoxFuture, ConfigError, Outcome,
     email::{EmailMessage, EmailProvider},
@@ -27,17 +30,17 @@ const MAX_REFERENCE_LEN: usize = 200;
 
 /// Sends e-mail through one SMTP relay. Cheap to share behind an `Arc`.
 pub struct SmtpEmail {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: Arc<Pool>,
     from: Mailbox,
-    /// lettre's pool `max_size` caps only *idle* sessions: under load it opens new ones without
-    /// bound (reference/rust-crates.md). These permits cap sessions in use.
+    /// One permit per session in use; a session is opened only when none is idle, so these
+    /// also cap open sessions.
     sessions: Arc<Semaphore>,
     max_connections: u32,
     timeout: Duration,
 }
 
 impl fmt::Debug for SmtpEmail {
-    // The transport's own Debug shows the relay's settings; keep to what is safe to print.
+    // Keep to what is safe to print: the relay's URL may hold its password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpEmail")
             .field("from", &self.from.to_string())
@@ -47,19 +50,24 @@ impl fmt::Debug for SmtpEmail {
     }
 }
 
+/// Marks the send abandoned when the caller's future is dropped (a shutdown), so that a send
+/// whose transaction has not begun does not begin.
+struct AbandonOnDrop(Arc<Gate>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
+}
+
 impl SmtpEmail {
-    /// Builds the pooled transport. Call it inside a Tokio runtime: lettre's pool spawns its
-    /// idle-session reaper at once. No connection is opened until the first send.
+    /// Prepares the relay's TLS settings (reading the system's root certificates when the URL
+    /// asks for TLS). No connection is opened until the first send.
     pub fn new(config: ValidatedSmtpConfig) -> Result<Self, ConfigError> {
-        // lettre's errors here name the scheme or the TLS setup, never the URL itself.
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.url.expose_secret())
-            .map_err(|e| ConfigError::new("url", format!("unusable SMTP URL: {e}")))?;
-        let transport = builder
-            .timeout(Some(config.timeout))
-            .pool_config(PoolConfig::new().max_size(config.max_connections))
-            .build();
+        let connector = Connector::new(config.relay)
+            .map_err(|problem| ConfigError::new("url", format!("unusable SMTP URL: {problem}")))?;
         Ok(SmtpEmail {
-            transport,
+            pool: Arc::new(Pool::new(connector)),
             from: config.from,
             sessions: Arc::new(Semaphore::new(config.max_connections as usize)),
             max_connections: config.max_connections,
@@ -76,29 +84,40 @@ impl SmtpEmail {
     pub async fn submit(&self, message: EmailMessage<'_>) -> Result<String, SmtpError> {
         let email = self.build(&message)?;
         let message_id = message_id_of(&email);
+        let envelope = email.envelope().clone();
+        let raw = email.formatted();
 
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = Instant::now() + self.timeout;
         let permit = tokio::time::timeout_at(deadline, self.sessions.clone().acquire_owned())
             .await
             .map_err(|_| SmtpError::Busy(self.max_connections, self.timeout))?
             .expect("semaphore never closed");
 
-        // lettre's async transport has no timeout on SMTP commands, only on connect, and
-        // dropping its send mid-transaction would hand a half-used session back to its pool.
-        // So the send runs to its end in its own task, which holds the permit; we only stop
-        // *waiting* at the deadline.
-        let transport = self.transport.clone();
-        let send = tokio::spawn(async move {
-            let result = transport.send(email).await;
-            drop(permit);
-            result
+        // lettre has no timeout on SMTP commands. The send runs in a task of its own, which
+        // holds the permit for as long as its session is in use; we only stop *waiting* at the
+        // deadline. So a slow relay gets no extra sessions piled onto it, a late answer still
+        // leaves a session worth reusing, and a relay that stops answering has the session
+        // closed one timeout later, which frees the permit. The gate keeps the verdict true:
+        // "not sent" if the transaction had not begun by the deadline, "uncertain" otherwise.
+        let gate = Arc::new(Gate::default());
+        let _abandon = AbandonOnDrop(gate.clone());
+        let send = tokio::spawn({
+            let (pool, gate, timeout) = (self.pool.clone(), gate.clone(), self.timeout);
+            let recipient = message.to.to_owned();
+            async move {
+                let send = pool.send(&gate, &envelope, &raw, &recipient, deadline, timeout);
+                let result = tokio::time::timeout_at(deadline + timeout, send).await;
+                drop(permit);
+                result.unwrap_or(Err(SmtpError::Timeout(timeout)))
+            }
         });
         match tokio::time::timeout_at(deadline, send).await {
-            Ok(Ok(Ok(_response))) => Ok(message_id),
-            Ok(Ok(Err(error))) => Err(SmtpError::from_lettre(&error, message.to)),
+            Ok(Ok(Ok(()))) => Ok(message_id),
+            Ok(Ok(Err(error))) => Err(error),
             Ok(Err(join_error)) => {
                 Err(SmtpError::Broken(format!("send task failed: {join_error}")))
             }
+            Err(_) if gate.abandon() => Err(SmtpError::no_session(self.timeout)),
             Err(_) => Err(SmtpError::Timeout(self.timeout)),
         }
     }

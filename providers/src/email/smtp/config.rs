@@ -5,7 +5,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use url::Url;
+use url::{Host, Url};
 
 use crate::ConfigError;
 
@@ -41,6 +41,12 @@ pub const fn default_timeout_ms() -> u64 {
 /// Upper bound for `timeout_ms`.
 const MAX_TIMEOUT_MS: u64 = 300_000;
 
+/// Default ports, as lettre has them: SMTP (RFC 5321), submission (RFC 6409), submission over
+/// implicit TLS (RFC 8314).
+const SMTP_PORT: u16 = 25;
+const SUBMISSION_PORT: u16 = 587;
+const SUBMISSIONS_PORT: u16 = 465;
+
 impl SmtpConfig {
     /// A configuration with every default; handy for tests and the demo.
     pub fn new(url: impl Into<String>, from: impl Into<String>) -> Self {
@@ -53,7 +59,7 @@ impl SmtpConfig {
     }
 
     pub fn validate(self) -> Result<ValidatedSmtpConfig, ConfigError> {
-        validate_url(self.url.expose_secret())?;
+        let relay = parse_url(self.url.expose_secret())?;
         let from: Mailbox = self.from.parse().map_err(|e| {
             ConfigError::new(
                 "from",
@@ -70,7 +76,7 @@ impl SmtpConfig {
             ));
         }
         Ok(ValidatedSmtpConfig {
-            url: self.url,
+            relay,
             from,
             max_connections: self.max_connections,
             timeout: Duration::from_millis(self.timeout_ms),
@@ -78,19 +84,31 @@ impl SmtpConfig {
     }
 }
 
-/// Checks what lettre's `from_url` would refuse, with messages that never echo the URL (it may
-/// hold the password).
-fn validate_url(raw: &str) -> Result<(), ConfigError> {
+/// Reads the relay URL the way lettre's `from_url` does (lettre 0.11, `connection_url.rs`), so
+/// existing configurations keep their meaning: `smtp://` is plain on port 25, `smtp://…?tls=`
+/// `required` or `opportunistic` is STARTTLS on port 587, `smtps://` is TLS from the first byte
+/// on port 465; a path names the EHLO host; user and password are percent-decoded, and used only
+/// when a password is given. Stricter than lettre where lettre would fail later (`tls=` on
+/// `smtps://`, a password without a user). Messages never echo the URL: it may hold the password.
+fn parse_url(raw: &str) -> Result<Relay, ConfigError> {
     let url = Url::parse(raw).map_err(|e| ConfigError::new("url", format!("not a URL: {e}")))?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::new("url", "has no host"));
-    }
+    // The bare address, without IPv6 brackets: it is resolved and checked against the
+    // certificate as is.
+    let host = match url.host() {
+        Some(Host::Ipv6(ip)) => ip.to_string(),
+        Some(Host::Ipv4(ip)) => ip.to_string(),
+        Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
+        _ => return Err(ConfigError::new("url", "has no host")),
+    };
     let tls = url
         .query_pairs()
         .find(|(k, _)| k == "tls")
         .map(|(_, v)| v.into_owned());
-    match (url.scheme(), tls.as_deref()) {
-        ("smtps", None) | ("smtp", None | Some("required" | "opportunistic")) => {}
+    let (security, default_port) = match (url.scheme(), tls.as_deref()) {
+        ("smtp", None) => (Security::Plain, SMTP_PORT),
+        ("smtp", Some("required")) => (Security::StartTls, SUBMISSION_PORT),
+        ("smtp", Some("opportunistic")) => (Security::StartTlsIfOffered, SUBMISSION_PORT),
+        ("smtps", None) => (Security::Implicit, SUBMISSIONS_PORT),
         ("smtps", Some(_)) => {
             return Err(ConfigError::new(
                 "url",
@@ -109,23 +127,46 @@ fn validate_url(raw: &str) -> Result<(), ConfigError> {
                 format!("scheme must be smtp or smtps, not `{scheme}`"),
             ));
         }
-    }
+    };
     if url.password().is_some() && url.username().is_empty() {
         return Err(ConfigError::new("url", "has a password but no user"));
     }
-    // lettre percent-decodes user and password as UTF-8.
-    for (part, value) in [
-        ("user", url.username()),
-        ("password", url.password().unwrap_or("")),
-    ] {
-        if percent_decode_utf8(value).is_none() {
-            return Err(ConfigError::new(
+    let decode = |part: &'static str, value: &str| {
+        percent_decode_utf8(value).ok_or_else(|| {
+            ConfigError::new(
                 "url",
                 format!("the {part} is not valid percent-encoded UTF-8"),
-            ));
-        }
+            )
+        })
+    };
+    let user = decode("user", url.username())?;
+    let credentials = match url.password() {
+        Some(password) => Some(Login {
+            user,
+            password: SecretString::from(decode("password", password)?),
+        }),
+        None => None,
+    };
+    let hello_name = (url.path().len() > 1).then(|| url.path().trim_matches('/').to_owned());
+    // Sent as is after EHLO (RFC 5321 §4.1.1.1): a domain or an address literal, nothing else.
+    if hello_name.as_deref().is_some_and(|name| {
+        name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+    }) {
+        return Err(ConfigError::new(
+            "url",
+            "the path, when given, is the EHLO name: a host name like `/mairie.exemple.fr`",
+        ));
     }
-    Ok(())
+    Ok(Relay {
+        host,
+        port: url.port().unwrap_or(default_port),
+        security,
+        hello_name,
+        credentials,
+    })
 }
 
 fn percent_decode_utf8(s: &str) -> Option<String> {
@@ -148,10 +189,55 @@ fn percent_decode_utf8(s: &str) -> Option<String> {
 /// A [`SmtpConfig`] that passed [`SmtpConfig::validate`].
 #[derive(Debug, Clone)]
 pub struct ValidatedSmtpConfig {
-    pub(crate) url: SecretString,
+    pub(crate) relay: Relay,
     pub(crate) from: Mailbox,
     pub(crate) max_connections: u32,
     pub(crate) timeout: Duration,
+}
+
+/// The relay, read from the URL.
+#[derive(Clone)]
+pub(crate) struct Relay {
+    /// A DNS name or an IP address (IPv6 without brackets).
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    /// The EHLO name when the URL has a path; otherwise this machine's host name.
+    pub(crate) hello_name: Option<String>,
+    pub(crate) credentials: Option<Login>,
+}
+
+/// How a session is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Security {
+    /// Cleartext, for a local relay or tests.
+    Plain,
+    /// STARTTLS (RFC 3207) before anything else; a relay that does not offer it is refused.
+    StartTls,
+    /// STARTTLS when the relay offers it, cleartext otherwise (`tls=opportunistic`).
+    StartTlsIfOffered,
+    /// TLS from the first byte (RFC 8314 §3.3).
+    Implicit,
+}
+
+/// AUTH credentials, percent-decoded.
+#[derive(Clone)]
+pub(crate) struct Login {
+    pub(crate) user: String,
+    pub(crate) password: SecretString,
+}
+
+impl std::fmt::Debug for Relay {
+    // Neither the user nor the password is printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("hello_name", &self.hello_name)
+            .field("authenticates", &self.credentials.is_some())
+            .finish()
+    }
 }
 
 impl ValidatedSmtpConfig {
@@ -217,6 +303,46 @@ mod tests {
     }
 
     #[test]
+    fn urls_read_as_lettre_reads_them() {
+        let relay = |url: &str| SmtpConfig::new(url, FROM).validate().unwrap().relay;
+        for (url, port, security) in [
+            ("smtp://relay", 25, Security::Plain),
+            ("smtp://relay?tls=required", 587, Security::StartTls),
+            (
+                "smtp://relay?tls=opportunistic",
+                587,
+                Security::StartTlsIfOffered,
+            ),
+            ("smtps://relay", 465, Security::Implicit),
+            ("smtps://relay:2465", 2465, Security::Implicit),
+        ] {
+            let relay = relay(url);
+            assert_eq!((relay.port, relay.security), (port, security), "{url}");
+            assert_eq!(relay.host, "relay");
+        }
+        let relay = relay("smtps://us%C3%A9r:p%40ss@[2001:db8::1]/mairie.exemple.fr");
+        assert_eq!(relay.host, "2001:db8::1");
+        assert_eq!(relay.hello_name.as_deref(), Some("mairie.exemple.fr"));
+        let login = relay.credentials.unwrap();
+        assert_eq!(
+            (login.user.as_str(), login.password.expose_secret()),
+            ("usér", "p@ss")
+        );
+        // As lettre: a user without a password does not authenticate.
+        assert!(
+            super::parse_url("smtp://user@relay")
+                .unwrap()
+                .credentials
+                .is_none()
+        );
+        assert_eq!(
+            field_at_fault("smtp://relay/not%20a%20name", FROM),
+            "url",
+            "the EHLO name is checked"
+        );
+    }
+
+    #[test]
     fn from_must_be_a_mailbox() {
         assert_eq!(field_at_fault("smtp://localhost", "not an address"), "from");
         assert_eq!(
@@ -244,6 +370,10 @@ mod tests {
     fn the_url_never_prints() {
         let config = SmtpConfig::new("smtps://user:hunter2@smtp.example.fr", FROM);
         assert!(!format!("{config:?}").contains("hunter2"));
-        assert!(!format!("{:?}", config.validate().unwrap()).contains("hunter2"));
+        let debug = format!("{:?}", config.validate().unwrap());
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("user"),
+            "{debug}"
+        );
     }
 }

@@ -2,8 +2,9 @@
 //! SMTP reply codes decide (RFC 5321 §4.2.1): 4yz is a transient negative completion, 5yz a
 //! permanent one.
 
-use std::{error::Error as _, io, time::Duration};
+use std::{error::Error as _, time::Duration};
 
+use super::session::{OpenError, TransactionError};
 use crate::RetryClass;
 
 /// Marks failures after which the e-mail may or may not have been taken by the relay.
@@ -34,8 +35,9 @@ pub enum SmtpError {
     /// The relay answered 4yz: try again later (451 greylisting, 452 out of storage …).
     #[error("SMTP {code} deferred: {text}")]
     Deferred { code: u16, text: String },
-    /// No session could be opened (refused connection, unreachable host, connect timeout, TLS
-    /// handshake): nothing was sent.
+    /// No session could be opened (unknown host, refused connection, connect timeout, TLS
+    /// handshake, a greeting or EHLO that never came), or the session broke before the
+    /// message's content was sent: nothing was sent.
     #[error("SMTP relay unreachable, not sent: {0}")]
     Unreachable(String),
     /// Every session stayed busy for the whole timeout: nothing was sent.
@@ -44,16 +46,48 @@ pub enum SmtpError {
     /// No final answer within the timeout; the relay may still take the message.
     #[error("SMTP relay did not answer within {:?}: {}", .0, UNCERTAIN)]
     Timeout(Duration),
-    /// The session failed in a way that does not show whether the relay was reached: an I/O
-    /// error mid-transaction, an unreadable reply, and also (lettre does not tell them apart
-    /// without string matching) a failed DNS lookup.
+    /// The session broke while the message's content was sent or its reply awaited (an I/O
+    /// error, an unreadable reply): the relay may have taken it.
     #[error("SMTP session broke: {}: {}", UNCERTAIN, .0)]
     Broken(String),
 }
 
 impl SmtpError {
-    /// Reads a lettre error. `recipient` is masked out of every text kept.
-    pub(crate) fn from_lettre(error: &lettre::transport::smtp::Error, recipient: &str) -> Self {
+    /// Reads a failure to open a session. Whatever it was, nothing was sent.
+    pub(super) fn from_open(error: OpenError, recipient: &str) -> Self {
+        match error {
+            OpenError::Io(what, error) => {
+                SmtpError::Unreachable(clean_text(&format!("{what}: {error}"), recipient))
+            }
+            OpenError::Smtp(error) => match SmtpError::from_lettre(&error, recipient) {
+                SmtpError::Broken(text) => SmtpError::Unreachable(text),
+                other => other,
+            },
+        }
+    }
+
+    /// Reads a failed transaction: uncertain only once the content was on its way.
+    pub(super) fn from_transaction(error: TransactionError, recipient: &str) -> Self {
+        match error {
+            TransactionError::Client(text) => SmtpError::Unsendable(text.to_owned()),
+            TransactionError::Envelope { error, .. } => {
+                match SmtpError::from_lettre(&error, recipient) {
+                    SmtpError::Broken(text) => SmtpError::Unreachable(text),
+                    other => other,
+                }
+            }
+            TransactionError::Content(error) => SmtpError::from_lettre(&error, recipient),
+        }
+    }
+
+    /// No session could be opened before the deadline.
+    pub(super) fn no_session(timeout: Duration) -> Self {
+        SmtpError::Unreachable(format!("no session opened within {timeout:?}"))
+    }
+
+    /// Reads a lettre error: the relay's reply code when there is one, lettre's own refusal,
+    /// or a broken session (which the callers above narrow down by when it happened).
+    fn from_lettre(error: &lettre::transport::smtp::Error, recipient: &str) -> Self {
         let text = || clean_text(&source_text(error), recipient);
         if let Some(code) = error.status() {
             let code = u16::from(code);
@@ -67,31 +101,8 @@ impl SmtpError {
         if error.is_client() {
             return SmtpError::Unsendable(text());
         }
-        let chain = || clean_text(&chain_text(error), recipient);
-        // Unreadable replies come mid-session.
-        if error.is_response() {
-            return SmtpError::Broken(chain());
-        }
-        // TLS is negotiated before MAIL FROM; lettre's async transport times out only the TCP
-        // connect (`is_timeout`); the I/O kinds below only arise while connecting.
-        let before_mail = error.is_tls()
-            || error.is_transport_shutdown()
-            || error.is_timeout()
-            || io_kind(error).is_some_and(|kind| {
-                matches!(
-                    kind,
-                    io::ErrorKind::ConnectionRefused
-                        | io::ErrorKind::HostUnreachable
-                        | io::ErrorKind::NetworkUnreachable
-                        | io::ErrorKind::AddrNotAvailable
-                )
-            });
-        if before_mail {
-            SmtpError::Unreachable(chain())
-        } else {
-            // When in doubt, say so: "uncertain" only makes the dispatcher more careful.
-            SmtpError::Broken(chain())
-        }
+        // An I/O error, an unreadable reply, a failed STARTTLS handshake.
+        SmtpError::Broken(clean_text(&chain_text(error), recipient))
     }
 
     /// What the dispatcher may do next.
@@ -134,17 +145,6 @@ fn chain_text(error: &lettre::transport::smtp::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-fn io_kind(error: &lettre::transport::smtp::Error) -> Option<io::ErrorKind> {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<io::Error>() {
-            return Some(io.kind());
-        }
-        source = cause.source();
-    }
-    None
 }
 
 /// Makes relay text safe for a reason: one line, bounded, every e-mail address (the recipient

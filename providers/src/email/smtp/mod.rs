@@ -1,9 +1,11 @@
-//! E-mail over SMTP with lettre's pooled async transport, behind a semaphore that really caps
-//! the number of open sessions.
+//! E-mail over SMTP: messages built with lettre, sent on sessions of our own (TCP_NODELAY,
+//! reused, at most `max_connections` open at once).
 
 mod client;
 mod config;
 mod error;
+mod pool;
+mod session;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,238 @@
+//! One SMTP session on a socket of our own (TCP_NODELAY, then TLS, EHLO, STARTTLS, AUTH) and one
+//! mail transaction on it. lettre speaks the protocol; we own the socket.
+
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use lettre::{
+    address::Envelope,
+    transport::smtp::{
+        Error as LettreError,
+        authentication::{Credentials, DEFAULT_MECHANISMS},
+        client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters},
+        commands::{Data, Mail, Rcpt},
+        extension::{ClientId, Extension, MailBodyParameter, MailParameter},
+    },
+};
+use secrecy::ExposeSecret;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
+use tokio_rustls::{
+    TlsConnector,
+    client::TlsStream,
+    rustls::{self, ClientConfig, RootCertStore, crypto::CryptoProvider, pki_types::ServerName},
+};
+
+use super::config::{Relay, Security};
+
+/// Opens sessions to one relay. Built once: the TLS settings load the system's root
+/// certificates.
+pub(super) struct Connector {
+    relay: Relay,
+    hello: ClientId,
+    tls: Tls,
+}
+
+enum Tls {
+    None,
+    /// STARTTLS: lettre upgrades the stream it was given, with these settings.
+    Upgrade(TlsParameters),
+    /// Implicit TLS: the socket is wrapped before lettre sees it.
+    Implicit(TlsConnector, ServerName<'static>),
+}
+
+/// Why no session could be opened. Nothing was sent.
+#[derive(Debug)]
+pub(super) enum OpenError {
+    /// Our own I/O: name resolution, TCP connect, implicit-TLS handshake.
+    Io(&'static str, io::Error),
+    /// The greeting, EHLO, STARTTLS or AUTH, as lettre reports it.
+    Smtp(LettreError),
+}
+
+/// Why a transaction failed.
+#[derive(Debug)]
+pub(super) enum TransactionError {
+    /// Refused before any command, as lettre's own `send` would (a missing SMTP extension).
+    Client(&'static str),
+    /// MAIL, RCPT or DATA failed. The relay has nothing to deliver: it takes a message only when
+    /// it answers the end of its content (RFC 5321 §3.3). `at_mail` when MAIL was the one.
+    Envelope { error: LettreError, at_mail: bool },
+    /// Sending the content or reading the final reply failed: the relay may have taken it.
+    Content(LettreError),
+}
+
+impl Connector {
+    /// Prepares TLS as the URL asks; the error says what failed, never the URL.
+    pub(super) fn new(relay: Relay) -> Result<Self, String> {
+        let tls = match relay.security {
+            Security::Plain => Tls::None,
+            // The same settings lettre's `from_url` builds for the relay's host.
+            Security::StartTls | Security::StartTlsIfOffered => Tls::Upgrade(
+                TlsParameters::new(relay.host.clone()).map_err(|e| format!("TLS setup: {e}"))?,
+            ),
+            Security::Implicit => {
+                let name = ServerName::try_from(relay.host.clone())
+                    .map_err(|_| "the host is not a valid TLS server name".to_owned())?;
+                let config = implicit_tls_config().map_err(|e| format!("TLS setup: {e}"))?;
+                Tls::Implicit(TlsConnector::from(config), name)
+            }
+        };
+        let hello = relay
+            .hello_name
+            .clone()
+            .map_or_else(ClientId::default, ClientId::Domain);
+        Ok(Connector { relay, hello, tls })
+    }
+
+    /// A session ready for MAIL FROM: connected, greeted, encrypted and authenticated as the
+    /// URL asks. Dropping the future drops the socket.
+    pub(super) async fn open(&self) -> Result<AsyncSmtpConnection, OpenError> {
+        let tcp = TcpStream::connect((self.relay.host.as_str(), self.relay.port))
+            .await
+            .map_err(|e| OpenError::Io("cannot connect", e))?;
+        // lettre writes a message's content and its final "\r\n.\r\n" in two writes. With
+        // Nagle's algorithm the second waits for the relay to acknowledge the first, which it
+        // delays (~40 ms on Linux): 25 messages/s per session at most. Every write lettre makes
+        // is a whole command or a whole part, so there is nothing for Nagle to gather anyway.
+        tcp.set_nodelay(true)
+            .map_err(|e| OpenError::Io("cannot set TCP_NODELAY", e))?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.tls {
+            Tls::Implicit(connector, name) => Box::new(ImplicitTls(
+                connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| OpenError::Io("TLS handshake failed", e))?,
+            )),
+            Tls::None | Tls::Upgrade(_) => Box::new(tcp),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+            .await
+            .map_err(OpenError::Smtp)?;
+        // As lettre's transport does: `required` fails on a relay without STARTTLS (a client
+        // error), `opportunistic` goes on in cleartext.
+        if let Tls::Upgrade(parameters) = &self.tls
+            && (self.relay.security == Security::StartTls || conn.can_starttls())
+        {
+            conn.starttls(parameters.clone(), &self.hello)
+                .await
+                .map_err(OpenError::Smtp)?;
+        }
+        if let Some(login) = &self.relay.credentials {
+            let credentials = Credentials::new(
+                login.user.clone(),
+                login.password.expose_secret().to_owned(),
+            );
+            conn.auth(DEFAULT_MECHANISMS, &credentials)
+                .await
+                .map_err(OpenError::Smtp)?;
+        }
+        Ok(conn)
+    }
+}
+
+/// What lettre's `TlsParametersBuilder::build_rustls` makes by default, for the socket we wrap
+/// ourselves: the process's default crypto provider if one is installed, else aws-lc-rs (the
+/// only one this workspace compiles in); TLS 1.2 and 1.3; the system's root certificates
+/// (lettre's `rustls-native-certs` feature).
+fn implicit_tls_config() -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let mut roots = RootCertStore::empty();
+    // Like lettre, unreadable system certificates are skipped, not fatal.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::ALL_VERSIONS)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// One mail transaction: lettre's `AsyncSmtpConnection::send`, command by command, so that a
+/// failure says which step it came from (see [`TransactionError`]).
+pub(super) async fn transact(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    email: &[u8],
+) -> Result<(), TransactionError> {
+    let envelope_failed = |at_mail| move |error| TransactionError::Envelope { error, at_mail };
+    // The checks lettre makes, in its order and with its words.
+    let mut options = Vec::new();
+    let mut addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses.any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(TransactionError::Client(
+                "Envelope contains non-ascii chars but server does not support SMTPUTF8",
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !email.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(TransactionError::Client(
+                "Message contains non-ascii chars but server does not support 8BITMIME",
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await
+        .map_err(envelope_failed(true))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))
+            .await
+            .map_err(envelope_failed(false))?;
+    }
+    conn.command(Data).await.map_err(envelope_failed(false))?;
+    conn.message(email)
+        .await
+        .map_err(TransactionError::Content)?;
+    Ok(())
+}
+
+/// rustls's stream over our socket, as the boxed stream lettre takes (`AsyncTokioStream` asks
+/// for the peer's address on top of tokio's I/O traits).
+#[derive(Debug)]
+struct ImplicitTls(TlsStream<TcpStream>);
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
