@@ -11,6 +11,7 @@ mod population;
 mod processes;
 pub mod report;
 pub mod smsmode_standin;
+pub mod targets;
 
 use std::{path::PathBuf, time::Duration};
 

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::{
-    bench::{self, plot, report},
+    bench::{self, plot, report, targets},
     model::Channel,
 };
 
@@ -66,7 +66,7 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     };
     let results = bench::run(options).await?;
     let summaries = report::summarize(&results.sizes);
-    let targets = report::check_targets(&summaries);
+    let targets = targets::check_targets(&summaries);
     if args.json {
         let value = report::render_json(&results.machine, &results.sizes, &summaries, &targets);
         println!("{}", serde_json::to_string_pretty(&value)?);
