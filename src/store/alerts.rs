@@ -91,16 +91,22 @@ pub async fn count_recipients(
     topic: TopicId,
     channels: &[Channel],
 ) -> Result<i64, DbError> {
-    let (count,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
-         WHERE s.topic_id = $1
-           AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3))",
-    )
-    .bind(topic.0)
-    .bind(channels.contains(&Channel::Sms))
-    .bind(channels.contains(&Channel::Email))
-    .fetch_one(&mut **tx)
-    .await?;
+    let (sms, email) = (channels.contains(&Channel::Sms), channels.contains(&Channel::Email));
+    // Every subscriber has a phone number or an address (a CHECK says so): on both channels,
+    // every subscription counts, and the index alone answers, without visiting a million rows.
+    let query = if sms && email {
+        sqlx::query_as("SELECT count(*) FROM subscriptions WHERE topic_id = $1").bind(topic.0)
+    } else {
+        sqlx::query_as(
+            "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
+             WHERE s.topic_id = $1
+               AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3))",
+        )
+        .bind(topic.0)
+        .bind(sms)
+        .bind(email)
+    };
+    let (count,): (i64,) = query.fetch_one(&mut **tx).await?;
     Ok(count)
 }
 
