@@ -13,7 +13,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant, SystemTime},
 };
@@ -64,6 +64,8 @@ struct Inner {
     first_accepted_at: Mutex<Option<SystemTime>>,
     scripted: Mutex<HashMap<String, Scripted>>,
     requests: AtomicUsize,
+    /// How long each answer waits, in milliseconds: a slow provider, for crash tests.
+    delay_ms: AtomicU64,
 }
 
 /// A running stand-in; the server stops when this is dropped.
@@ -109,6 +111,7 @@ impl SmsmodeStandin {
             first_accepted_at: Mutex::new(None),
             scripted: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
+            delay_ms: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/sms/v1/messages", any(send_message))
@@ -147,6 +150,14 @@ impl SmsmodeStandin {
         self.inner.received.lock().unwrap().clear();
         self.inner.accepted.store(0, Ordering::SeqCst);
         *self.inner.first_accepted_at.lock().unwrap() = None;
+    }
+
+    /// From now on, every accepted message's answer comes `delay` late, as a slow provider's
+    /// would; the message counts as received at once.
+    pub fn set_delay(&self, delay: Duration) {
+        self.inner
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Every request so far, accepted or not (bad key, bad body, scripted failures, 404s).
@@ -347,6 +358,12 @@ async fn send_message(
             callback_url_status,
             message_id,
         });
+    }
+    // The message is taken (and recorded) before the slow answer: a client that gives up or
+    // dies meanwhile has still sent it, as with a real provider.
+    let delay = inner.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     (StatusCode::CREATED, Json(resource)).into_response()
 }

@@ -11,6 +11,8 @@ mod bad_input;
 mod bench;
 /// The `tocsin` command line, run as a user would.
 mod cli;
+/// A crashed instance loses nothing; what it had in flight may be sent twice, no more.
+mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
 /// A broker outage delays an alert; it never loses it.
