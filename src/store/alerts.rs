@@ -91,7 +91,10 @@ pub async fn count_recipients(
     topic: TopicId,
     channels: &[Channel],
 ) -> Result<i64, DbError> {
-    let (sms, email) = (channels.contains(&Channel::Sms), channels.contains(&Channel::Email));
+    let (sms, email) = (
+        channels.contains(&Channel::Sms),
+        channels.contains(&Channel::Email),
+    );
     // Every subscriber has a phone number or an address (a CHECK says so): on both channels,
     // every subscription counts, and the index alone answers, without visiting a million rows.
     let query = if sms && email {

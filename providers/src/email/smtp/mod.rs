@@ -1,5 +1,5 @@
 //! E-mail over SMTP: messages built with lettre, sent on sessions of our own (TCP_NODELAY,
-//! reused, at most `max_connections` open at once).
+//! reused, at most `max_connections` open at once, pipelined when the relay offers it).
 
 mod client;
 mod config;

@@ -13,12 +13,12 @@ use std::{
     time::Duration,
 };
 
-use lettre::{address::Envelope, transport::smtp::client::AsyncSmtpConnection};
+use lettre::address::Envelope;
 use tokio::time::Instant;
 
 use super::{
     error::SmtpError,
-    session::{Connector, TransactionError, transact},
+    session::{Connector, Session, TransactionError, transact},
 };
 
 /// Longest a session is kept idle. Relays close idle sessions themselves (RFC 5321 §4.5.3.2.7
@@ -34,7 +34,7 @@ pub(super) struct Pool {
 }
 
 struct Idle {
-    conn: AsyncSmtpConnection,
+    session: Session,
     since: Instant,
 }
 
@@ -62,8 +62,8 @@ impl Pool {
         loop {
             let idle = if may_reuse { self.take_idle() } else { None };
             let reused = idle.is_some();
-            let mut conn = match idle {
-                Some(conn) => conn,
+            let mut session = match idle {
+                Some(session) => session,
                 None => tokio::time::timeout_at(deadline, self.connector.open())
                     .await
                     .map_err(|_| SmtpError::no_session(timeout))?
@@ -71,17 +71,18 @@ impl Pool {
             };
             if !gate.begin() {
                 // The caller gave up and said "not sent": keep that true, and the session.
-                self.put_back(conn);
+                self.put_back(session);
                 return Err(SmtpError::no_session(timeout));
             }
-            match transact(&mut conn, envelope, email).await {
+            match transact(&mut session, envelope, email).await {
                 Ok(()) => {
-                    self.put_back(conn);
+                    self.put_back(session);
                     return Ok(());
                 }
                 // A session that sat idle may have been closed by the relay, which the MAIL
                 // command finds out: no reply at all, or the 421 "closing" the relay sent as it
-                // left. Nothing of this message reached the relay, so one more try on a fresh
+                // left. Nothing of this message reached the relay (pipelined, its RCPT and DATA
+                // went with the MAIL, but never its content), so one more try on a fresh
                 // session cannot duplicate it. (Testing each idle session with NOOP first, as
                 // lettre's pool does, would cost a round trip on every send to spare this rare
                 // one; and a session could still close between the NOOP and the MAIL.)
@@ -89,33 +90,35 @@ impl Pool {
                     error,
                     at_mail: true,
                 }) if reused && error.status().is_none_or(|code| u16::from(code) == 421) => {
-                    drop(conn);
+                    drop(session);
                     if !gate.reopen() {
                         return Err(SmtpError::no_session(timeout));
                     }
                     may_reuse = false;
                 }
-                // Any other failure drops the session. (After a refused recipient an RSET could
-                // keep it for the next message; not done: refusals are rare in a healthy list.)
+                // Any other failure drops the session, which must not be reused as it stands: a
+                // pipelined one may be waiting for content after a 354. (After a refused
+                // recipient an RSET could keep it for the next message; not done: refusals are
+                // rare in a healthy list.)
                 Err(error) => return Err(SmtpError::from_transaction(error, recipient)),
             }
         }
     }
 
     /// The most recently used idle session young enough to trust; older ones are closed.
-    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+    fn take_idle(&self) -> Option<Session> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         idle.retain(|session| now.duration_since(session.since) < IDLE_LIMIT);
-        idle.pop().map(|session| session.conn)
+        idle.pop().map(|idle| idle.session)
     }
 
-    fn put_back(&self, conn: AsyncSmtpConnection) {
+    fn put_back(&self, session: Session) {
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Idle {
-                conn,
+                session,
                 since: Instant::now(),
             });
     }

@@ -1,8 +1,9 @@
 //! One SMTP session on a socket of our own (TCP_NODELAY, then TLS, EHLO, STARTTLS, AUTH) and one
-//! mail transaction on it. lettre speaks the protocol; we own the socket.
+//! mail transaction on it, pipelined when the relay offers it (RFC 2920). lettre speaks the
+//! protocol; we own the socket.
 
 use std::{
-    io,
+    fmt, io,
     net::SocketAddr,
     pin::Pin,
     sync::Arc,
@@ -15,7 +16,7 @@ use lettre::{
         Error as LettreError,
         authentication::{Credentials, DEFAULT_MECHANISMS},
         client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters},
-        commands::{Data, Mail, Rcpt},
+        commands::{Data, Ehlo, Mail, Rcpt},
         extension::{ClientId, Extension, MailBodyParameter, MailParameter},
     },
 };
@@ -57,13 +58,21 @@ pub(super) enum OpenError {
     Smtp(LettreError),
 }
 
+/// An open session, ready for MAIL FROM, and what its relay offers that lettre does not record.
+pub(super) struct Session {
+    conn: AsyncSmtpConnection,
+    /// The relay offered PIPELINING (RFC 2920) in its EHLO reply.
+    pipelining: bool,
+}
+
 /// Why a transaction failed.
 #[derive(Debug)]
 pub(super) enum TransactionError {
     /// Refused before any command, as lettre's own `send` would (a missing SMTP extension).
     Client(&'static str),
-    /// MAIL, RCPT or DATA failed. The relay has nothing to deliver: it takes a message only when
-    /// it answers the end of its content (RFC 5321 §3.3). `at_mail` when MAIL was the one.
+    /// MAIL, RCPT or DATA failed (pipelined: the first of them whose reply was a failure, or
+    /// the write of them all). The relay has nothing to deliver: it takes a message only when it
+    /// answers the end of its content (RFC 5321 §3.3). `at_mail` when MAIL was the one.
     Envelope { error: LettreError, at_mail: bool },
     /// Sending the content or reading the final reply failed: the relay may have taken it.
     Content(LettreError),
@@ -94,7 +103,7 @@ impl Connector {
 
     /// A session ready for MAIL FROM: connected, greeted, encrypted and authenticated as the
     /// URL asks. Dropping the future drops the socket.
-    pub(super) async fn open(&self) -> Result<AsyncSmtpConnection, OpenError> {
+    pub(super) async fn open(&self) -> Result<Session, OpenError> {
         let tcp = TcpStream::connect((self.relay.host.as_str(), self.relay.port))
             .await
             .map_err(|e| OpenError::Io("cannot connect", e))?;
@@ -125,6 +134,11 @@ impl Connector {
                 .await
                 .map_err(OpenError::Smtp)?;
         }
+        // Before AUTH: what a second EHLO does to an authenticated session, RFC 4954 does not
+        // say. After STARTTLS: the extensions offered in cleartext no longer count (RFC 3207).
+        let pipelining = offers_pipelining(&mut conn, &self.hello)
+            .await
+            .map_err(OpenError::Smtp)?;
         if let Some(login) = &self.relay.credentials {
             let credentials = Credentials::new(
                 login.user.clone(),
@@ -134,7 +148,29 @@ impl Connector {
                 .await
                 .map_err(OpenError::Smtp)?;
         }
-        Ok(conn)
+        Ok(Session { conn, pipelining })
+    }
+}
+
+/// Sends EHLO once more and reads whether the relay offers PIPELINING: lettre's `ServerInfo`
+/// keeps only the extensions lettre uses. A client may send EHLO again at any time, which resets
+/// nothing a session ready for MAIL holds (RFC 5321 §4.1.4). A relay that refuses a second one
+/// (some answer "503 Duplicate HELO/EHLO") keeps the state of the first: the session goes on,
+/// unpipelined. Only a session that broke, or a 421 "closing", fails.
+async fn offers_pipelining(
+    conn: &mut AsyncSmtpConnection,
+    hello: &ClientId,
+) -> Result<bool, LettreError> {
+    match conn.command(Ehlo::new(hello.clone())).await {
+        // The first line names the relay; each further one starts with an extension's keyword,
+        // which is case-insensitive (RFC 5321 §2.4).
+        Ok(reply) => Ok(reply.message().skip(1).any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+        })),
+        Err(error) if error.status().is_some_and(|code| u16::from(code) != 421) => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -157,13 +193,14 @@ fn implicit_tls_config() -> Result<Arc<ClientConfig>, rustls::Error> {
 }
 
 /// One mail transaction: lettre's `AsyncSmtpConnection::send`, command by command, so that a
-/// failure says which step it came from (see [`TransactionError`]).
+/// failure says which step it came from (see [`TransactionError`]). After a failure the session
+/// must not be reused: a pipelined one may be waiting for content it will never get.
 pub(super) async fn transact(
-    conn: &mut AsyncSmtpConnection,
+    session: &mut Session,
     envelope: &Envelope,
     email: &[u8],
 ) -> Result<(), TransactionError> {
-    let envelope_failed = |at_mail| move |error| TransactionError::Envelope { error, at_mail };
+    let conn = &mut session.conn;
     // The checks lettre makes, in its order and with its words.
     let mut options = Vec::new();
     let mut addresses = envelope.from().into_iter().chain(envelope.to());
@@ -183,19 +220,78 @@ pub(super) async fn transact(
         }
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    conn.command(Mail::new(envelope.from().cloned(), options))
-        .await
-        .map_err(envelope_failed(true))?;
-    for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), Vec::new()))
-            .await
-            .map_err(envelope_failed(false))?;
+    let mail = Mail::new(envelope.from().cloned(), options);
+    let rcpts: Vec<Rcpt> = envelope
+        .to()
+        .iter()
+        .map(|to| Rcpt::new(to.clone(), Vec::new()))
+        .collect();
+    if session.pipelining {
+        pipelined_envelope(conn, &mail, &rcpts).await?;
+    } else {
+        let envelope_failed = |at_mail| move |error| TransactionError::Envelope { error, at_mail };
+        conn.command(&mail).await.map_err(envelope_failed(true))?;
+        for rcpt in &rcpts {
+            conn.command(rcpt).await.map_err(envelope_failed(false))?;
+        }
+        conn.command(Data).await.map_err(envelope_failed(false))?;
     }
-    conn.command(Data).await.map_err(envelope_failed(false))?;
     conn.message(email)
         .await
         .map_err(TransactionError::Content)?;
     Ok(())
+}
+
+/// MAIL, every RCPT and DATA in one write, then their replies in that order (RFC 2920 §3.1):
+/// one round trip where there were 2 + recipients. Every reply is read before deciding, and
+/// the first failure decides, as it would have stopped the transaction unpipelined: a refused
+/// MAIL or RCPT then fails the message even if the relay goes on to answer DATA with 354, and
+/// the content is never sent. Reading stops early only once the session broke (no reply at
+/// all), since no further reply can come.
+async fn pipelined_envelope(
+    conn: &mut AsyncSmtpConnection,
+    mail: &Mail,
+    rcpts: &[Rcpt],
+) -> Result<(), TransactionError> {
+    let group = Group { mail, rcpts };
+    let mut outcome = Ok(());
+    // MAIL's, each RCPT's, DATA's.
+    for reply in 0..rcpts.len() + 2 {
+        let at_mail = reply == 0;
+        // `command` writes the whole group at once, flushes it, and reads MAIL's reply.
+        let answer = if at_mail {
+            conn.command(&group).await
+        } else {
+            conn.read_response().await
+        };
+        if let Err(error) = answer {
+            let broken = error.status().is_none();
+            if outcome.is_ok() {
+                outcome = Err(TransactionError::Envelope { error, at_mail });
+            }
+            if broken {
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// MAIL, the RCPTs and DATA as one text, for one write. lettre's commands each end with their
+/// own CRLF, and `AsyncSmtpConnection::command` writes what it is given as it is.
+struct Group<'a> {
+    mail: &'a Mail,
+    rcpts: &'a [Rcpt],
+}
+
+impl fmt::Display for Group<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.mail)?;
+        for rcpt in self.rcpts {
+            write!(f, "{rcpt}")?;
+        }
+        write!(f, "{Data}")
+    }
 }
 
 /// rustls's stream over our socket, as the boxed stream lettre takes (`AsyncTokioStream` asks

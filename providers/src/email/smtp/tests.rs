@@ -1,19 +1,15 @@
-//! The SMTP client against a scripted relay on 127.0.0.1: what it sends, how each reply is
-//! classified, and that `max_connections` really caps open sessions. The real SMTP server is
-//! exercised by the main crate's integration tests.
+//! The SMTP client against a scripted relay on 127.0.0.1: what it sends and how (pipelined or
+//! not), how each reply is classified, and that `max_connections` really caps open sessions. The
+//! real SMTP server is exercised by the main crate's integration tests.
+
+mod relay;
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
-use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
-};
+use relay::{ACCEPT_ALL, HANG_UP, Script, relay};
 
 use super::*;
 use crate::{
@@ -24,142 +20,8 @@ use crate::{
 const FROM: &str = "Mairie de Exemple <alertes@exemple.fr>";
 const TO: &str = "jeanne.dupont@example.org";
 
-/// How the scripted relay answers.
-#[derive(Clone, Copy)]
-struct Script {
-    /// Time before the 220 greeting.
-    greeting_delay: Duration,
-    /// The reply to RCPT, or [`HANG_UP`].
-    rcpt_reply: &'static str,
-    /// Time between the end of DATA and the final reply.
-    data_delay: Duration,
-    /// The reply to the end of DATA, or [`HANG_UP`].
-    data_reply: &'static str,
-    /// What the relay does once a message is taken.
-    after_message: &'static str,
-}
-
-/// Instead of a reply: close the connection.
-const HANG_UP: &str = "(hang up)";
-/// After a message: keep the session.
-const STAY: &str = "(stay)";
-
-const ACCEPT_ALL: Script = Script {
-    greeting_delay: Duration::ZERO,
-    rcpt_reply: "250 2.1.5 Ok",
-    data_delay: Duration::ZERO,
-    data_reply: "250 2.0.0 Ok: queued as 4F2C8",
-    after_message: STAY,
-};
-
-struct Relay {
-    url: String,
-    /// Every message received after DATA, as raw text.
-    messages: Arc<Mutex<Vec<String>>>,
-    /// Every command line received, without its CRLF.
-    commands: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-    peak_open: Arc<AtomicUsize>,
-}
-
-async fn relay(script: Script) -> Relay {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let relay = Relay {
-        url,
-        messages: Arc::default(),
-        commands: Arc::default(),
-        connections: Arc::default(),
-        peak_open: Arc::default(),
-    };
-    let (messages, commands, connections, peak) = (
-        relay.messages.clone(),
-        relay.commands.clone(),
-        relay.connections.clone(),
-        relay.peak_open.clone(),
-    );
-    let open = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            connections.fetch_add(1, Ordering::SeqCst);
-            let now = open.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(now, Ordering::SeqCst);
-            let (messages, commands, open) = (messages.clone(), commands.clone(), open.clone());
-            tokio::spawn(async move {
-                let _ = session(stream, script, messages, commands).await;
-                open.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-    relay
-}
-
-async fn session(
-    stream: TcpStream,
-    script: Script,
-    messages: Arc<Mutex<Vec<String>>>,
-    commands: Arc<Mutex<Vec<String>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
-    tokio::time::sleep(script.greeting_delay).await;
-    write.write_all(b"220 fake.test ESMTP\r\n").await?;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if read.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        commands.lock().unwrap().push(line.trim_end().to_owned());
-        let command = line.trim_end().to_ascii_uppercase();
-        let reply = if command.starts_with("EHLO") {
-            "250-fake.test\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8".to_owned()
-        } else if command.starts_with("AUTH") {
-            "235 2.7.0 Authentication successful".to_owned()
-        } else if command.starts_with("MAIL") {
-            "250 2.1.0 Ok".to_owned()
-        } else if command.starts_with("RCPT") {
-            script.rcpt_reply.to_owned()
-        } else if command == "DATA" {
-            write
-                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                .await?;
-            let mut data = String::new();
-            loop {
-                line.clear();
-                read.read_line(&mut line).await?;
-                if line == ".\r\n" {
-                    break;
-                }
-                data.push_str(&line);
-            }
-            tokio::time::sleep(script.data_delay).await;
-            messages.lock().unwrap().push(data);
-            if script.data_reply != HANG_UP && script.after_message != STAY {
-                // Taken, then the session is closed (with a last word, if any), as a relay
-                // does with a session it finds idle too long.
-                let last_word = match script.after_message {
-                    HANG_UP => String::new(),
-                    word => format!("{word}\r\n"),
-                };
-                let bytes = format!("{}\r\n{last_word}", script.data_reply);
-                write.write_all(bytes.as_bytes()).await?;
-                return Ok(());
-            }
-            script.data_reply.to_owned()
-        } else if command == "QUIT" {
-            write.write_all(b"221 2.0.0 Bye\r\n").await?;
-            return Ok(());
-        } else {
-            "250 2.0.0 Ok".to_owned()
-        };
-        if reply == HANG_UP {
-            return Ok(());
-        }
-        write.write_all(format!("{reply}\r\n").as_bytes()).await?;
-    }
-}
+/// With and without PIPELINING: the same replies must mean the same outcome.
+const BOTH: [bool; 2] = [true, false];
 
 fn client(url: &str, tweak: impl FnOnce(&mut SmtpConfig)) -> SmtpEmail {
     let mut config = SmtpConfig::new(url, FROM);
@@ -237,34 +99,40 @@ async fn accepted_mail_is_plain_text_with_our_reference_and_message_id() {
 
 #[tokio::test]
 async fn mailbox_unavailable_is_permanent_with_the_code_and_text() {
-    let relay = relay(Script {
-        rcpt_reply: "550 5.1.1 <jeanne.dupont@example.org>: Recipient address rejected: \
-                     User unknown",
-        ..ACCEPT_ALL
-    })
-    .await;
-    let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
-    assert_eq!(class, RetryClass::Permanent);
-    assert_eq!(
-        reason,
-        "SMTP 550 refused: 5.1.1 <address>: Recipient address rejected: User unknown"
-    );
-    assert!(relay.messages.lock().unwrap().is_empty());
+    for pipelining in BOTH {
+        let relay = relay(Script {
+            pipelining,
+            rcpt_reply: "550 5.1.1 <jeanne.dupont@example.org>: Recipient address rejected: \
+                         User unknown",
+            ..ACCEPT_ALL
+        })
+        .await;
+        let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
+        assert_eq!(class, RetryClass::Permanent);
+        assert_eq!(
+            reason,
+            "SMTP 550 refused: 5.1.1 <address>: Recipient address rejected: User unknown"
+        );
+        assert!(relay.messages.lock().unwrap().is_empty());
+    }
 }
 
 #[tokio::test]
 async fn greylisting_is_transient() {
-    let relay = relay(Script {
-        rcpt_reply: "451 4.7.1 <JEANNE.DUPONT@EXAMPLE.ORG>: Greylisted, try again later",
-        ..ACCEPT_ALL
-    })
-    .await;
-    let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
-    assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(
-        reason,
-        "SMTP 451 deferred: 4.7.1 <address>: Greylisted, try again later"
-    );
+    for pipelining in BOTH {
+        let relay = relay(Script {
+            pipelining,
+            rcpt_reply: "451 4.7.1 <JEANNE.DUPONT@EXAMPLE.ORG>: Greylisted, try again later",
+            ..ACCEPT_ALL
+        })
+        .await;
+        let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
+        assert_eq!(class, RetryClass::Transient { retry_after: None });
+        assert_eq!(
+            reason,
+            "SMTP 451 deferred: 4.7.1 <address>: Greylisted, try again later"
+        );
+    }
 }
 
 #[tokio::test]
@@ -390,8 +258,10 @@ async fn debug_never_shows_the_password() {
 #[tokio::test]
 async fn a_session_the_relay_closed_while_idle_is_replaced_without_failing_the_send() {
     // With and without the 421 a relay may send as it closes an idle session (RFC 5321 §4.2.2).
-    for last_word in [HANG_UP, "421 4.4.2 fake.test Error: timeout exceeded"] {
+    let last_words = [HANG_UP, "421 4.4.2 fake.test Error: timeout exceeded"];
+    for (last_word, pipelining) in last_words.into_iter().flat_map(|w| BOTH.map(|p| (w, p))) {
         let relay = relay(Script {
+            pipelining,
             after_message: last_word,
             ..ACCEPT_ALL
         })
@@ -429,29 +299,40 @@ async fn a_relay_that_never_greets_is_unreachable_not_uncertain() {
 
 #[tokio::test]
 async fn a_session_lost_before_the_content_is_not_sent_and_after_it_is_uncertain() {
-    let relay_a = relay(Script {
-        rcpt_reply: HANG_UP,
-        ..ACCEPT_ALL
-    })
-    .await;
-    let (class, reason) = failure(send(&client(&relay_a.url, |_| {})).await);
-    assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert!(
-        reason.starts_with("SMTP relay unreachable, not sent: "),
-        "{reason}"
-    );
+    for pipelining in BOTH {
+        for rcpt_or_mail in ["rcpt", "mail"] {
+            let lost_before = relay(Script {
+                pipelining,
+                mail_reply: if rcpt_or_mail == "mail" {
+                    HANG_UP
+                } else {
+                    ACCEPT_ALL.mail_reply
+                },
+                rcpt_reply: HANG_UP,
+                ..ACCEPT_ALL
+            })
+            .await;
+            let (class, reason) = failure(send(&client(&lost_before.url, |_| {})).await);
+            assert_eq!(class, RetryClass::Transient { retry_after: None });
+            assert!(
+                reason.starts_with("SMTP relay unreachable, not sent: "),
+                "{rcpt_or_mail}: {reason}"
+            );
+        }
 
-    let relay_b = relay(Script {
-        data_reply: HANG_UP,
-        ..ACCEPT_ALL
-    })
-    .await;
-    let (class, reason) = failure(send(&client(&relay_b.url, |_| {})).await);
-    assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert!(
-        reason.starts_with("SMTP session broke: uncertain"),
-        "{reason}"
-    );
+        let lost_after = relay(Script {
+            pipelining,
+            data_reply: HANG_UP,
+            ..ACCEPT_ALL
+        })
+        .await;
+        let (class, reason) = failure(send(&client(&lost_after.url, |_| {})).await);
+        assert_eq!(class, RetryClass::Transient { retry_after: None });
+        assert!(
+            reason.starts_with("SMTP session broke: uncertain"),
+            "{reason}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -463,10 +344,12 @@ async fn the_url_names_the_ehlo_host_and_the_credentials() {
         Outcome::Accepted { .. }
     ));
     let commands = relay.commands.lock().unwrap().clone();
+    // lettre's EHLO, then ours, which learns whether the relay offers PIPELINING.
     assert_eq!(commands[0], "EHLO mairie.exemple.fr");
+    assert_eq!(commands[1], "EHLO mairie.exemple.fr");
     // PLAIN (RFC 4616): NUL, user, NUL, password, in base64.
-    assert_eq!(commands[1], "AUTH PLAIN AHVzZXIAcEBzcw==");
-    assert!(commands[2].starts_with("MAIL FROM:<alertes@exemple.fr>"));
+    assert_eq!(commands[2], "AUTH PLAIN AHVzZXIAcEBzcw==");
+    assert!(commands[3].starts_with("MAIL FROM:<alertes@exemple.fr>"));
 }
 
 #[tokio::test]
@@ -489,4 +372,100 @@ async fn tls_that_the_relay_cannot_speak_fails_before_anything_is_sent() {
         "{reason}"
     );
     assert!(relay.messages.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn mail_rcpt_and_data_go_in_one_write_only_when_the_relay_offers_pipelining() {
+    let ehlo = || vec!["EHLO".to_owned()];
+    let group = |verbs: &[&str]| verbs.iter().map(|&v| v.to_owned()).collect::<Vec<_>>();
+    for pipelining in BOTH {
+        let relay = relay(Script {
+            pipelining,
+            ..ACCEPT_ALL
+        })
+        .await;
+        let smtp = client(&relay.url, |c| c.max_connections = 1);
+        for _ in 0..2 {
+            assert!(matches!(send(&smtp).await, Outcome::Accepted { .. }));
+        }
+        assert_eq!(relay.messages.lock().unwrap().len(), 2);
+        assert_eq!(relay.connections.load(Ordering::SeqCst), 1);
+        let commands = relay.commands.lock().unwrap().clone();
+        assert_eq!(commands[3], format!("RCPT TO:<{TO}>"));
+        assert_eq!(commands[4], "DATA");
+        let message = if pipelining {
+            vec![group(&["MAIL", "RCPT", "DATA"])]
+        } else {
+            vec![group(&["MAIL"]), group(&["RCPT"]), group(&["DATA"])]
+        };
+        // Twice on the same session: what the relay offers is remembered with the session.
+        let expected = [vec![ehlo(), ehlo()], message.clone(), message].concat();
+        assert_eq!(relay.verbs(), expected, "pipelining: {pipelining}");
+    }
+}
+
+#[tokio::test]
+async fn a_relay_that_refuses_a_second_ehlo_gets_its_mail_unpipelined() {
+    let relay = relay(Script {
+        refuses_second_ehlo: true,
+        ..ACCEPT_ALL
+    })
+    .await;
+    assert!(matches!(
+        send(&client(&relay.url, |_| {})).await,
+        Outcome::Accepted { .. }
+    ));
+    let verbs = relay.verbs();
+    assert_eq!(verbs[2..], [["MAIL"], ["RCPT"], ["DATA"]]);
+}
+
+#[tokio::test]
+async fn a_refused_recipient_stops_a_pipelined_message_before_its_content() {
+    // A real relay then refuses DATA (554, no valid recipients); a sloppy one answers 354 and
+    // waits for content that must never come.
+    for sloppy in [false, true] {
+        let relay = relay(Script {
+            rcpt_reply: "550 5.1.1 <jeanne.dupont@example.org>: Recipient address rejected: \
+                         User unknown",
+            sloppy,
+            ..ACCEPT_ALL
+        })
+        .await;
+        let (class, reason) = failure(send(&client(&relay.url, |_| {})).await);
+        assert_eq!(class, RetryClass::Permanent);
+        // The recipient's refusal, not DATA's.
+        assert_eq!(
+            reason,
+            "SMTP 550 refused: 5.1.1 <address>: Recipient address rejected: User unknown"
+        );
+        relay.closed().await;
+        assert!(
+            relay.messages.lock().unwrap().is_empty(),
+            "sloppy: {sloppy}"
+        );
+        assert_eq!(relay.verbs().last().unwrap(), &["MAIL", "RCPT", "DATA"]);
+        assert_eq!(relay.commands.lock().unwrap().last().unwrap(), "DATA");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_sender_fails_with_its_own_reply_and_is_not_retried() {
+    for pipelining in BOTH {
+        let relay = relay(Script {
+            pipelining,
+            mail_reply: "553 5.7.1 <alertes@exemple.fr>: Sender address rejected: not owned",
+            ..ACCEPT_ALL
+        })
+        .await;
+        let smtp = client(&relay.url, |c| c.max_connections = 1);
+        let (class, reason) = failure(send(&smtp).await);
+        assert_eq!(class, RetryClass::Permanent);
+        assert_eq!(
+            reason,
+            "SMTP 553 refused: 5.7.1 <address>: Sender address rejected: not owned"
+        );
+        relay.closed().await;
+        assert!(relay.messages.lock().unwrap().is_empty());
+        assert_eq!(relay.connections.load(Ordering::SeqCst), 1);
+    }
 }
