@@ -30,9 +30,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::invalid("body", e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                let message = format!("the body is larger than {MAX_BODY} bytes");
+                ApiError {
+                    field: Some("body".into()),
+                    ..ApiError::new(e.status(), "too_large", message)
+                }
+            } else {
+                ApiError::invalid("body", e.body_text())
+            }
+        })?;
         parse(&bytes).map(ApiJson)
     }
 }

@@ -36,7 +36,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/subscribers",
             post(subscribers::add).get(subscribers::list),
         )
-        .route("/v1/subscribers/import", post(subscribers::import))
+        .route(
+            "/v1/subscribers/import",
+            // A département's register runs to hundreds of thousands of lines.
+            post(subscribers::import).layer(DefaultBodyLimit::max(subscribers::MAX_IMPORT_BODY)),
+        )
         .route(
             "/v1/subscribers/{id}",
             delete(subscribers::remove).get(subscribers::get),

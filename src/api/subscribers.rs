@@ -18,6 +18,9 @@ use crate::{
     store::{self, subscribers::Upserted},
 };
 
+/// Largest CSV file an import takes, in bytes (about a million lines).
+pub const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriber {

@@ -240,9 +240,11 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
             let csv =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let api = Api::new(&args)?;
+            // A large register takes minutes to import; the default timeout would give up first.
             let request = api
                 .request(Method::POST, "/v1/subscribers/import")?
                 .header("Content-Type", "text/csv")
+                .timeout(Duration::from_secs(30 * 60))
                 .body(csv);
             let (_, report) = api.call(request).await?;
             let errors = report["errors"].as_array().cloned().unwrap_or_default();

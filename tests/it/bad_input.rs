@@ -172,3 +172,27 @@ async fn a_csv_import_keeps_every_good_row_and_reports_every_bad_one() {
     daemon.stop().await;
     env.cleanup_broker().await;
 }
+
+#[tokio::test]
+async fn a_large_register_is_read_whole_while_json_bodies_stay_small() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    // 3 MB of rows, every one of them bad: all read and reported, none imported.
+    let rows = 60_000;
+    let csv: String = std::iter::once("phone,email,topics\n".to_string())
+        .chain((0..rows).map(|i| format!("not-a-phone-{i:08},,intemperies;{:>20}\n", "")))
+        .collect();
+    assert!(csv.len() > 2 * 1024 * 1024);
+    let report = mairie
+        .post_raw("/v1/subscribers/import", "text/csv", csv)
+        .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.body["errors"].as_array().unwrap().len(), rows);
+
+    let huge = json!({ "topic": "intemperies", "text": "x".repeat(2 * 1024 * 1024) });
+    assert_eq!(mairie.post("/v1/alerts", huge).await.status, 413);
+    daemon.stop().await;
+    env.cleanup_broker().await;
+}
