@@ -55,6 +55,7 @@ pub async fn remove_topology(url: &str, topology: &Topology, keys: &[String]) {
     if let Ok(connection) = connect(url).await {
         if let Ok(channel) = connection.create_channel().await {
             let _ = topology.delete(&channel, keys).await;
+            let _ = channel.close(200, "removed".into()).await;
         }
         let _ = connection.close(200, "removed".into()).await;
     }
