@@ -8,7 +8,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
 use crate::{
@@ -18,17 +18,6 @@ use crate::{
 };
 
 const IDEMPOTENCY_KEY_MAX: usize = 200;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAlert {
-    topic: String,
-    text: String,
-    subject: Option<String>,
-    #[serde(default)]
-    urgent: bool,
-    channels: Option<Vec<String>>,
-}
 
 /// The answer to a submission: enough to follow the alert.
 #[derive(Serialize)]
@@ -46,16 +35,9 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<NewAlert>,
+    ApiJson(draft): ApiJson<AlertDraft>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let draft = AlertDraft {
-        topic: body.topic,
-        text: body.text,
-        subject: body.subject,
-        urgent: body.urgent,
-        channels: body.channels,
-    };
     let alert = draft
         .validate()
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
