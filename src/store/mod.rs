@@ -23,6 +23,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
     let options: PgConnectOptions = url.parse()?;
     PgPoolOptions::new()
         .max_connections(max_connections)
+        // An alert often comes after days of quiet: keep a few connections open so that it
+        // does not wait for new ones (tens of milliseconds each).
+        .min_connections(max_connections.min(4))
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
