@@ -47,7 +47,6 @@ async fn missing_wrong_and_revoked_keys_are_refused() {
     let revoked = mairie.get("/v1/topics").await;
     assert_eq!(revoked.status, 401, "{}", revoked.body);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -71,7 +70,6 @@ async fn a_sender_key_sends_but_does_not_manage() {
         .await;
     assert_eq!(sender.get(&format!("/v1/alerts/{id}")).await.status, 200);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -121,5 +119,4 @@ async fn a_tenant_never_sees_another_tenants_data() {
     assert_eq!(theirs.body["recipients"], 0);
     assert_eq!(bras.get(&format!("/v1/alerts/{id}")).await.status, 200);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

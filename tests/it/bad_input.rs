@@ -61,7 +61,6 @@ async fn bad_alerts_are_refused_with_the_field_at_fault() {
         .unwrap();
     assert_eq!(alerts, 1);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -108,7 +107,6 @@ async fn bad_subscribers_are_refused_with_the_field_at_fault() {
     let list = mairie.get("/v1/subscribers").await;
     assert_eq!(list.body["subscribers"].as_array().unwrap().len(), 1);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -170,7 +168,6 @@ async fn a_csv_import_keeps_every_good_row_and_reports_every_bad_one() {
     assert_eq!(header.body["imported"], 0);
     assert_eq!(header.body["errors"][0]["line"], 1, "{}", header.body);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -194,5 +191,4 @@ async fn a_large_register_is_read_whole_while_json_bodies_stay_small() {
     let huge = json!({ "topic": "intemperies", "text": "x".repeat(2 * 1024 * 1024) });
     assert_eq!(mairie.post("/v1/alerts", huge).await.status, 413);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

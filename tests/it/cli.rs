@@ -164,7 +164,6 @@ async fn an_operator_sets_up_a_commune_and_a_mayor_sends_from_the_command_line()
     assert!(!wrong_key.status.success());
     assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("unknown API key"));
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]

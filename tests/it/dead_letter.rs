@@ -72,5 +72,4 @@ async fn an_unreadable_job_is_dead_lettered_with_its_reason_and_the_daemon_goes_
     let report = mairie.wait_completed(&id).await;
     assert_eq!(report["counts"]["sms"]["sent"], 1);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

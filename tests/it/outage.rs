@@ -33,5 +33,4 @@ async fn an_alert_accepted_while_the_broker_is_unreachable_is_sent_once_it_is_ba
     assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
     assert_eq!(report["counts"]["email"]["sent"], 1, "{report}");
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

@@ -89,7 +89,6 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
     assert_eq!(env.smsmode.request_count(), 2);
     assert_eq!(env.smtp.received().len(), 2);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -129,7 +128,6 @@ async fn the_same_idempotency_key_returns_the_same_alert_and_sends_once() {
         "one SMS per alert, two alerts"
     );
     daemon.stop().await;
-    env.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -176,5 +174,4 @@ async fn simulated_providers_report_delivery() {
         "the simulator reaches no one"
     );
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

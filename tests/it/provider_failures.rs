@@ -54,5 +54,4 @@ async fn refusals_by_the_sms_provider_and_the_smtp_server_are_recorded_with_thei
     );
     assert_eq!(env.smtp.received().len(), 1);
     daemon.stop().await;
-    env.cleanup_broker().await;
 }

@@ -64,5 +64,4 @@ async fn two_instances_share_the_work_without_sending_anything_twice() {
     );
     first.stop().await;
     second.stop().await;
-    env.cleanup_broker().await;
 }

@@ -19,7 +19,7 @@ use tocsin::{
     Config,
     api::KeyHasher,
     broker::{self, Topology},
-    model::{Role, Slug},
+    model::{Channel, Role, Slug},
     store,
 };
 use tokio::task::JoinHandle;
@@ -179,14 +179,6 @@ impl Env {
         key
     }
 
-    /// Deletes this test's queues and exchange.
-    pub async fn cleanup_broker(&self) {
-        let config = self.config();
-        let topology = Topology::new(self.prefix.clone());
-        let keys = topology.keys(config.routing.routes());
-        broker::remove_topology(AMQP_URL, &topology, &keys).await;
-    }
-
     /// Messages waiting in one of this test's queues.
     pub async fn queue_depth(&self, key: &str) -> u32 {
         let connection = broker::connect(AMQP_URL).await.unwrap();
@@ -204,6 +196,29 @@ impl Env {
             .await
             .unwrap();
         declared.message_count()
+    }
+}
+
+impl Drop for Env {
+    /// Deletes this test's queues and exchange, for every provider a test may have routed to,
+    /// even when the test failed.
+    fn drop(&mut self) {
+        let topology = Topology::new(self.prefix.clone());
+        let routes = [
+            (Channel::Sms, "smsmode"),
+            (Channel::Sms, "simulator"),
+            (Channel::Email, "smtp"),
+            (Channel::Email, "simulator"),
+        ];
+        let keys = topology.keys(routes);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(broker::remove_topology(AMQP_URL, &topology, &keys));
+        })
+        .join();
     }
 }
 
