@@ -68,7 +68,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     })
     .context("invalid configuration")?;
     let database_url = bench_database(config.database_url.expose_secret())?;
-    reset_database(&database_url).await?;
+    store::recreate_database(&database_url).await?;
     let db = store::connect(&database_url, 4).await?;
     store::migrate(&db).await?;
 
@@ -219,15 +219,6 @@ fn bench_database(url: &str) -> anyhow::Result<String> {
         if name.is_empty() { "tocsin" } else { &name }
     ));
     Ok(url.to_string())
-}
-
-async fn reset_database(url: &str) -> anyhow::Result<()> {
-    use sqlx::migrate::MigrateDatabase;
-    if sqlx::Postgres::database_exists(url).await? {
-        sqlx::Postgres::force_drop_database(url).await?;
-    }
-    sqlx::Postgres::create_database(url).await?;
-    Ok(())
 }
 
 fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {

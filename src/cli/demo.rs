@@ -60,20 +60,26 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
         "Tocsin demo: commune {TENANT}, {} subscribers, simulated SMS and e-mail providers",
         args.subscribers
     );
-    store::ensure_database(database_url.expose_secret())
+    // The demo's database is its own: every rehearsal starts from an empty one.
+    store::recreate_database(database_url.expose_secret())
         .await
         .context("cannot reach PostgreSQL")?;
     let shutdown = CancellationToken::new();
-    let daemon = tokio::spawn(crate::run(config, listener, shutdown.clone()));
-    let outcome = rehearse(
+    let mut daemon = tokio::spawn(crate::run(config, listener, shutdown.clone()));
+    let rehearsal = rehearse(
         &url,
         database_url.expose_secret(),
         &hasher,
         args.subscribers,
-    )
-    .await;
-    shutdown.cancel();
-    let stopped = daemon.await;
+    );
+    // A daemon that stops early (it could not start) ends the demo with its own error.
+    let (outcome, stopped) = tokio::select! {
+        outcome = rehearsal => {
+            shutdown.cancel();
+            (outcome, daemon.await)
+        }
+        stopped = &mut daemon => (Ok(()), stopped),
+    };
     // Leave the broker as we found it: the demo's queues are its own.
     broker::remove_topology(amqp_url.expose_secret(), &topology, &keys).await;
     outcome?;
@@ -108,7 +114,6 @@ async fn rehearse(
     let started = Instant::now();
     wait_until_up(url).await?;
     let db = store::connect(database_url, 2).await?;
-    store::tenants::delete(&db, TENANT).await?;
     let slug = Slug::parse(TENANT).expect("a valid slug");
     store::tenants::create(&db, &slug, "Bras-sur-Meuse (démo)").await?;
     let (key, _) = ops::create_key(&db, hasher, TENANT, Role::Admin).await?;

@@ -42,6 +42,16 @@ pub async fn ensure_database(url: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Drops the database named in `url` if it exists and creates it empty: for the demo's and the
+/// benchmark's own databases, never a deployment's.
+pub async fn recreate_database(url: &str) -> Result<(), DbError> {
+    use sqlx::migrate::MigrateDatabase;
+    if sqlx::Postgres::database_exists(url).await? {
+        sqlx::Postgres::force_drop_database(url).await?;
+    }
+    sqlx::Postgres::create_database(url).await
+}
+
 /// Applies pending migrations; safe to run from several instances at once (sqlx takes an
 /// advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
