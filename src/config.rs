@@ -160,6 +160,15 @@ impl Config {
         Self::load_with(path, |name| std::env::var(name).ok())
     }
 
+    /// Loads the file and the environment, but routes every tenant to the simulators: the demo
+    /// and the benchmark bring their own providers and must never reach a real one.
+    pub fn load_simulated(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, |name| match name {
+            "TOCSIN_SMS_PROVIDER" | "TOCSIN_EMAIL_PROVIDER" => Some("simulator".into()),
+            _ => std::env::var(name).ok(),
+        })
+    }
+
     /// Loads the file (if any) and the variables `env` gives: tests pass their own.
     pub fn load_with(
         path: Option<&Path>,

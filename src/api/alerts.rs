@@ -129,17 +129,18 @@ pub async fn status(
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
     let rows = store::alerts::delivery_counts(&state.db, id).await?;
-    let mut report = report(alert, &rows);
-    report.timings = store::alerts::timings(&state.db, id)
-        .await?
-        .into_iter()
-        .collect();
+    let timings = store::alerts::timings(&state.db, id).await?;
+    let report = report(alert, &rows, timings.into_iter().collect());
     Ok(Json(
         serde_json::to_value(report).map_err(ApiError::internal)?,
     ))
 }
 
-fn report(alert: Alert, rows: &[(Channel, DeliveryStatus, i64)]) -> Report {
+fn report(
+    alert: Alert,
+    rows: &[(Channel, DeliveryStatus, i64)],
+    timings: BTreeMap<Channel, store::alerts::Timing>,
+) -> Report {
     let mut counts: BTreeMap<Channel, Counts> = alert
         .channels
         .iter()
@@ -175,6 +176,6 @@ fn report(alert: Alert, rows: &[(Channel, DeliveryStatus, i64)]) -> Report {
         created_at: alert.created_at,
         planned_at: alert.planned_at,
         counts,
-        timings: BTreeMap::new(),
+        timings,
     }
 }

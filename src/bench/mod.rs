@@ -61,13 +61,11 @@ fn default_runs(subscribers: u64) -> usize {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<Results> {
-    let config = Config::load_with(options.config.as_deref(), |name| match name {
-        // Providers are the benchmark's; only the rest of the configuration is the operator's.
-        "TOCSIN_SMS_PROVIDER" | "TOCSIN_EMAIL_PROVIDER" => Some("simulator".into()),
-        _ => std::env::var(name).ok(),
-    })
-    .context("invalid configuration")?;
-    let database_url = bench_database(config.database_url.expose_secret())?;
+    // Providers are the benchmark's; only the rest of the configuration is the operator's.
+    let config =
+        Config::load_simulated(options.config.as_deref()).context("invalid configuration")?;
+    let database_url = store::sibling_database_url(config.database_url.expose_secret(), "bench")
+        .context("database_url is not a URL")?;
     store::recreate_database(&database_url).await?;
     let db = store::connect(&database_url, 4).await?;
     store::migrate(&db).await?;
@@ -208,17 +206,6 @@ async fn run_alert(
     // runs comparable.
     sqlx::query("TRUNCATE deliveries").execute(db).await?;
     Ok(figures)
-}
-
-/// The benchmark's own database: the configured name + `_bench`.
-fn bench_database(url: &str) -> anyhow::Result<String> {
-    let mut url = url::Url::parse(url).context("database_url is not a URL")?;
-    let name = url.path().trim_start_matches('/').to_string();
-    url.set_path(&format!(
-        "/{}_bench",
-        if name.is_empty() { "tocsin" } else { &name }
-    ));
-    Ok(url.to_string())
 }
 
 fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {

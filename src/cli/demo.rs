@@ -39,11 +39,7 @@ pub struct DemoArgs {
 
 pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     // The demo always uses the simulators, whatever the deployment routes to.
-    let config = Config::load_with(path, |name| match name {
-        "TOCSIN_SMS_PROVIDER" | "TOCSIN_EMAIL_PROVIDER" => Some("simulator".into()),
-        _ => std::env::var(name).ok(),
-    });
-    let config = demo_config(config.context("invalid configuration")?)?;
+    let config = demo_config(Config::load_simulated(path).context("invalid configuration")?)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (database_url, amqp_url) = (config.database_url.clone(), config.amqp_url.clone());
@@ -91,14 +87,9 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
 
 /// The demo's own database (the configured name + `_demo`), queue prefix and providers.
 fn demo_config(mut config: Config) -> anyhow::Result<Config> {
-    let mut url = url::Url::parse(config.database_url.expose_secret())
+    let url = store::sibling_database_url(config.database_url.expose_secret(), "demo")
         .context("database_url is not a URL")?;
-    let name = url.path().trim_start_matches('/').to_string();
-    url.set_path(&format!(
-        "/{}_demo",
-        if name.is_empty() { "tocsin" } else { &name }
-    ));
-    config.database_url = SecretString::from(url.to_string());
+    config.database_url = SecretString::from(url);
     config.queue_prefix = format!("{}demo.", config.queue_prefix);
     config.routing.tenants.clear();
     config.api_key_secret = Some(SecretString::from(hex::encode(rand::random::<[u8; 32]>())));

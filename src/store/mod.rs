@@ -42,6 +42,16 @@ pub async fn ensure_database(url: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The URL of a database beside the configured one, named after it with `_suffix`
+/// (`…/tocsin` → `…/tocsin_demo`): the demo's and the benchmark's own.
+pub fn sibling_database_url(url: &str, suffix: &str) -> Result<String, url::ParseError> {
+    let mut url = url::Url::parse(url)?;
+    let name = url.path().trim_start_matches('/').to_string();
+    let name = if name.is_empty() { "tocsin" } else { &name };
+    url.set_path(&format!("/{name}_{suffix}"));
+    Ok(url.to_string())
+}
+
 /// Drops the database named in `url` if it exists and creates it empty: for the demo's and the
 /// benchmark's own databases, never a deployment's.
 pub async fn recreate_database(url: &str) -> Result<(), DbError> {
