@@ -35,6 +35,20 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_SMSMODE_URL", "sms.smsmode.base_url"),
 ];
 
+/// Variables that may instead name a file holding the value (`TOCSIN_API_KEY_SECRET_FILE`), the
+/// convention of container secrets: the value then appears in no process listing or environment
+/// dump.
+pub const SECRET_VARS: &[&str] = &[
+    "TOCSIN_DATABASE_URL",
+    "TOCSIN_AMQP_URL",
+    "TOCSIN_API_KEY_SECRET",
+    "TOCSIN_SMTP_URL",
+    "TOCSIN_SMSMODE_API_KEY",
+];
+
+/// Fewest bytes in `api_key_secret`: an HMAC key shorter than its 32-byte output weakens it.
+pub const MIN_API_KEY_SECRET_BYTES: usize = 32;
+
 /// A configuration that passed validation.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -191,7 +205,7 @@ impl Config {
                     message: e.to_string(),
                 })?;
         for (name, key) in ENV_KEYS {
-            if let Some(value) = env(name).filter(|v| !v.is_empty()) {
+            if let Some(value) = env_value(name, &env)? {
                 set_path(&mut table, key, value);
             }
         }
@@ -204,6 +218,40 @@ impl Config {
                 })?;
         raw.validate()
     }
+}
+
+/// A variable's value, or for a secret the content of the file its `_FILE` twin names (one
+/// trailing line end removed); both at once is an error.
+fn env_value(
+    name: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let direct = env(name).filter(|v| !v.is_empty());
+    if !SECRET_VARS.contains(&name) {
+        return Ok(direct);
+    }
+    let file_var = format!("{name}_FILE");
+    let Some(path) = env(&file_var).filter(|v| !v.is_empty()) else {
+        return Ok(direct);
+    };
+    if direct.is_some() {
+        return Err(invalid(
+            file_var,
+            format!("set either {name} or {name}_FILE, not both"),
+        ));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: format!("{path} ({file_var})"),
+        source,
+    })?;
+    let value = text
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(&text);
+    if value.is_empty() {
+        return Err(invalid(file_var, format!("{path} is empty")));
+    }
+    Ok(Some(value.to_string()))
 }
 
 /// Sets `a.b.c` in a TOML table, creating the intermediate tables.
@@ -243,6 +291,18 @@ impl RawConfig {
                 "queue_prefix",
                 "may hold only letters, digits, '.', '_' and '-'",
             ));
+        }
+        if let Some(secret) = &self.api_key_secret {
+            let len = secrecy::ExposeSecret::expose_secret(secret).len();
+            if len < MIN_API_KEY_SECRET_BYTES {
+                return Err(invalid(
+                    "api_key_secret",
+                    format!(
+                        "is {len} bytes long; at least {MIN_API_KEY_SECRET_BYTES} are needed \
+                         (for example `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));
@@ -391,6 +451,65 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.starts_with("sms.smsmode.base_url"), "{err}");
+    }
+
+    #[test]
+    fn a_short_api_key_secret_is_refused() {
+        let vars = [
+            ("TOCSIN_SMS_PROVIDER", "simulator"),
+            ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+        ];
+        let short = [vars[0], vars[1], ("TOCSIN_API_KEY_SECRET", "x")];
+        let err = load(&short, None).unwrap_err().to_string();
+        assert!(err.starts_with("api_key_secret: is 1 bytes long"), "{err}");
+        let fine = "k".repeat(MIN_API_KEY_SECRET_BYTES);
+        let long = [vars[0], vars[1], ("TOCSIN_API_KEY_SECRET", fine.as_str())];
+        assert!(load(&long, None).is_ok());
+    }
+
+    #[test]
+    fn secrets_are_read_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, format!("{}\n", "s".repeat(40))).unwrap();
+        let key = dir.path().join("smsmode");
+        std::fs::write(&key, "file-key").unwrap();
+        let smtp = dir.path().join("smtp");
+        std::fs::write(&smtp, "smtp://relay.example.fr:25\r\n").unwrap();
+        let (secret, key, smtp) = (
+            secret.display().to_string(),
+            key.display().to_string(),
+            smtp.display().to_string(),
+        );
+        let config = load(
+            &[
+                ("TOCSIN_API_KEY_SECRET_FILE", secret.as_str()),
+                ("TOCSIN_SMSMODE_API_KEY_FILE", key.as_str()),
+                ("TOCSIN_SMTP_URL_FILE", smtp.as_str()),
+                ("TOCSIN_EMAIL_FROM", "Mairie <a@b.fr>"),
+            ],
+            None,
+        )
+        .unwrap();
+        let exposed = secrecy::ExposeSecret::expose_secret(config.api_key_secret.as_ref().unwrap())
+            .to_string();
+        assert_eq!(exposed, "s".repeat(40));
+        assert!(config.smsmode.is_some() && config.smtp.is_some());
+
+        let both = load(
+            &[
+                ("TOCSIN_API_KEY_SECRET", "direct"),
+                ("TOCSIN_API_KEY_SECRET_FILE", secret.as_str()),
+            ],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(both.starts_with("TOCSIN_API_KEY_SECRET_FILE: set either"), "{both}");
+        let missing = load(&[("TOCSIN_SMTP_URL_FILE", "/nonexistent/smtp")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("TOCSIN_SMTP_URL_FILE"), "{missing}");
     }
 
     #[test]

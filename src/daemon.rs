@@ -17,12 +17,14 @@ use crate::{
     broker::{self, Job, Publisher, Topology},
     config::Config,
     dispatch::{self, Dispatcher, Handled, Providers, fanout, sender::Carrier},
-    model::{Channel, Lane},
+    model::{Channel, Lane, PublicIds},
     store,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("database: {0}")]
+    Connect(#[from] store::ConnectError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -44,13 +46,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    store::ensure_database(config.database_url.expose_secret()).await?;
-    let db = store::connect(
+    let db = store::connect_existing(
         config.database_url.expose_secret(),
         config.database_max_connections,
     )
     .await?;
     store::migrate(&db).await?;
+    let ids = PublicIds::new(&store::platform::public_ids_key(&db).await?);
     let keys = KeyHasher::new(
         config
             .api_key_secret
@@ -65,12 +67,14 @@ pub async fn run(
         providers,
         routing: config.routing.clone(),
         settings: config.dispatch.clone(),
+        ids: ids.clone(),
     });
     let relay_wake = Arc::new(Notify::new());
 
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatch::receipts::run(
         db.clone(),
+        ids.clone(),
         receipt_inbox,
         shutdown.clone(),
     ));
@@ -80,11 +84,7 @@ pub async fn run(
         relay_wake.clone(),
         shutdown.clone(),
     ));
-    let app = api::router(AppState {
-        db: db.clone(),
-        keys,
-        relay: relay_wake,
-    });
+    let app = api::router(AppState::new(db.clone(), keys, relay_wake, ids));
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());

@@ -9,8 +9,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
+use super::{AppState, ErrorBody, auth::Caller, error::ApiError, json::ApiJson};
 use crate::{
     dispatch::intake::{self, IntakeError, Submitted},
     model::{AlertDraft, AlertId, Channel, DeliveryStatus},
@@ -20,17 +21,38 @@ use crate::{
 const IDEMPOTENCY_KEY_MAX: usize = 200;
 
 /// The answer to a submission: enough to follow the alert.
-#[derive(Serialize)]
-struct Accepted {
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    /// `alr_…`
+    #[schema(value_type = String)]
     id: AlertId,
+    /// Always `accepted`.
     status: &'static str,
+    /// Subscribers of the topic reachable on at least one of the channels.
     recipients: i32,
     topic: String,
     urgent: bool,
+    #[schema(value_type = Vec<String>)]
     channels: Vec<Channel>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Send an alert to the subscribers of a topic.
+///
+/// With an `Idempotency-Key`, the same request sent again answers the same alert
+/// (`Idempotent-Replayed: true`) instead of sending it twice; the key with a different request
+/// is refused (422).
+#[utoipa::path(post, path = "/v1/alerts", tag = "alerts", request_body = AlertDraftSchema,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 200 visible ASCII characters, chosen by the caller")),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Accepted for sending", body = Accepted,
+            headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Idempotency key used for another request", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,6 +75,14 @@ pub async fn create(
         IntakeError::UnknownTopic(topic) => {
             ApiError::invalid("topic", format!("unknown topic {topic}"))
         }
+        e @ IntakeError::KeyReused(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_conflict",
+            format!(
+                "{e}: send the same request to replay it, or use a new key for a new alert"
+            ),
+        )
+        .on("Idempotency-Key"),
         IntakeError::Db(e) => e.into(),
     })?;
     let (alert, replayed) = match submitted {
@@ -94,7 +124,24 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
-#[derive(Serialize, Default, Clone, Copy)]
+/// The body of `POST /v1/alerts` (see `model::AlertDraft`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AlertDraftSchema {
+    /// The topic's slug.
+    topic: String,
+    /// The message: sent as is by SMS (at most 6 segments) and as the e-mail body.
+    text: String,
+    /// The e-mail subject; drawn from the text when absent. One line.
+    subject: Option<String>,
+    /// Urgent alerts go first and say "Alerte" in their default subject.
+    #[schema(default = false)]
+    urgent: Option<bool>,
+    /// `sms` and/or `email`; both when absent.
+    channels: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Default, Clone, Copy, ToSchema)]
 pub struct Counts {
     queued: i64,
     sent: i64,
@@ -102,9 +149,11 @@ pub struct Counts {
     failed: i64,
 }
 
-#[derive(Serialize)]
-struct Report {
+#[derive(Serialize, ToSchema)]
+pub struct Report {
+    #[schema(value_type = String)]
     id: AlertId,
+    /// `pending`, `planning`, `sending` or `completed`.
     status: &'static str,
     topic: String,
     urgent: bool,
@@ -112,16 +161,36 @@ struct Report {
     recipients: i32,
     created_at: chrono::DateTime<chrono::Utc>,
     planned_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Per channel (`sms`, `email`).
+    #[schema(value_type = BTreeMap<String, Counts>)]
     counts: BTreeMap<Channel, Counts>,
     /// Per channel: when providers answered the first and the last delivery.
+    #[schema(value_type = BTreeMap<String, Timing>)]
     timings: BTreeMap<Channel, store::alerts::Timing>,
 }
 
+/// Milliseconds from the alert's creation to the first and the last provider answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Timing {
+    first_sent_ms: i64,
+    last_sent_ms: i64,
+}
+
+/// An alert's progress and delivery counts.
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
+    params(("id" = String, Path, description = "`alr_…`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report),
+        (status = 400, description = "Not an alert id", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+    ))]
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Report>, ApiError> {
     let id: AlertId = id
         .parse()
         .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
@@ -130,10 +199,7 @@ pub async fn status(
         .ok_or_else(|| ApiError::not_found("alert"))?;
     let rows = store::alerts::delivery_counts(&state.db, id).await?;
     let timings = store::alerts::timings(&state.db, id).await?;
-    let report = report(alert, &rows, timings.into_iter().collect());
-    Ok(Json(
-        serde_json::to_value(report).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(report(alert, &rows, timings.into_iter().collect())))
 }
 
 fn report(

@@ -1,13 +1,14 @@
 //! The API's one error type: an HTTP status, a stable machine `code`, a readable message and,
-//! for bad input, the field at fault. Internal errors are logged once with a reference and never
-//! shown.
+//! for bad input, the field at fault. Internal errors carry their cause to the request envelope
+//! (`envelope.rs`), which logs it once with the request id and shows the caller only that id.
 
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -15,7 +16,35 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// What went wrong inside, for the log only (internal errors).
+    cause: Option<String>,
 }
+
+/// The body of every error answer: `{"error": {"code", "message", "field"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_field`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `idempotency_conflict`, `too_large`, `unsupported_media_type`,
+    /// `method_not_allowed`, `internal`…
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+    /// The request field at fault (`text`, `topics[2]`, `Idempotency-Key`, `body`), if any.
+    pub field: Option<String>,
+    /// On internal errors only: the request id, also in the `X-Request-Id` header and in every
+    /// log line of the request, to quote to the operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// Marks a response as an internal error; the envelope logs the cause and fills in the reference.
+#[derive(Clone, Debug)]
+pub struct InternalCause(pub String);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -24,17 +53,19 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            cause: None,
         }
     }
 
     /// Bad input in one field: 400 with the field's name.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_field",
-            message: message.into(),
-            field: Some(field.into()),
-        }
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", message).on(field)
+    }
+
+    /// The same error, blaming `field`.
+    pub fn on(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -55,21 +86,30 @@ impl ApiError {
     }
 
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message).on(field)
+    }
+
+    /// Something broke inside; the caller is told only the request id (see the envelope).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError {
-            field: Some(field.into()),
-            ..Self::new(StatusCode::CONFLICT, "conflict", message)
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
         }
     }
 
-    /// Logs the cause with a reference the caller can quote, and tells the caller nothing more.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let reference = format!("{:016x}", rand::random::<u64>());
-        tracing::error!(reference, error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("internal error (reference {reference})"),
-        )
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+                reference: None,
+            },
+        }
     }
 }
 
@@ -81,8 +121,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
+        response
     }
 }

@@ -1,9 +1,10 @@
-//! A JSON body extractor whose rejections name the field at fault, in the API's error format.
+//! Extractors whose rejections name the field at fault, in the API's error format: a JSON body
+//! (`ApiJson`, an object and nothing else) and a query string (`ApiQuery`).
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request},
-    http::header::CONTENT_TYPE,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header::CONTENT_TYPE, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -22,7 +23,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(is_json_media_type);
         if !is_json {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -33,15 +34,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 let message = format!("the body is larger than {MAX_BODY} bytes");
-                ApiError {
-                    field: Some("body".into()),
-                    ..ApiError::new(e.status(), "too_large", message)
-                }
+                ApiError::new(e.status(), "too_large", message).on("body")
             } else {
                 ApiError::invalid("body", e.body_text())
             }
         })?;
-        parse(&bytes).map(ApiJson)
+        parse_object(&bytes).map(ApiJson)
+    }
+}
+
+/// `application/json`, with parameters (`; charset=utf-8`) or none, in any case; not
+/// `application/jsonfoo` nor `text/json`.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Every body the API takes is a JSON object: serde would also read a struct from an array of
+/// its fields in order, which no client means.
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    }
+    parse(bytes)
+}
+
+/// A query string read into `T`, naming the parameter at fault.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                let field = if path == "." {
+                    message
+                        .strip_prefix("missing field `")
+                        .or_else(|| message.strip_prefix("unknown field `"))
+                        .and_then(|rest| rest.split('`').next())
+                        .unwrap_or("query")
+                        .to_string()
+                } else {
+                    path
+                };
+                ApiError::invalid(field, format!("invalid query string: {message}"))
+            })
     }
 }
 
@@ -91,6 +135,27 @@ mod tests {
     fn a_wrongly_typed_field_is_named_with_its_path() {
         let err = parse::<Probe>(br#"{"text": "a", "channels": ["sms", 3]}"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("channels[1]"));
+    }
+
+    #[test]
+    fn only_application_json_is_json() {
+        for fine in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+        ] {
+            assert!(is_json_media_type(fine), "{fine}");
+        }
+        for wrong in ["application/jsonfoo", "text/json", "application/json-seq", ""] {
+            assert!(!is_json_media_type(wrong), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn an_array_is_not_an_object() {
+        let err = parse_object::<Probe>(br#" ["a", ["sms"]]"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("body"));
+        assert!(parse_object::<Probe>(br#"{"text": "a", "channels": []}"#).is_ok());
     }
 
     #[test]

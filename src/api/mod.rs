@@ -1,24 +1,28 @@
 //! The HTTP API (axum): topics, subscribers, alerts and their status, each scoped to the tenant
-//! of the caller's API key.
+//! of the caller's API key. Every route is declared with its OpenAPI description
+//! (`openapi.rs`), so the document served at `/openapi.json` cannot miss one.
 
 mod alerts;
 pub mod auth;
+mod envelope;
 pub mod error;
 mod json;
+mod openapi;
 mod subscribers;
 mod topics;
 
 use std::sync::Arc;
 
-use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    routing::{delete, get, post},
-};
+use axum::{Router, extract::DefaultBodyLimit, middleware};
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use auth::KeyHasher;
+pub use envelope::REQUEST_ID;
+pub use error::ErrorBody;
+
+use crate::model::PublicIds;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,28 +30,58 @@ pub struct AppState {
     pub keys: KeyHasher,
     /// Wakes the outbox relay as soon as an alert is committed.
     pub relay: Arc<Notify>,
+    /// The public form of subscriber ids.
+    pub ids: PublicIds,
+    /// Imports parsed at once (see `subscribers::import_permits`).
+    pub import_permits: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, keys: KeyHasher, relay: Arc<Notify>, ids: PublicIds) -> Self {
+        AppState {
+            db,
+            keys,
+            relay,
+            ids,
+            import_permits: subscribers::import_permits(),
+        }
+    }
+}
+
+/// Every route of the API with its description; the router and the document come from it.
+fn described_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(topics::create, topics::list))
+        .routes(routes!(subscribers::add, subscribers::list))
+        .routes(routes!(subscribers::import))
+        .routes(routes!(subscribers::get, subscribers::remove))
+        .routes(routes!(alerts::create))
+        .routes(routes!(alerts::status))
+        .routes(routes!(healthz))
+        .routes(routes!(openapi::serve_document))
+}
+
+/// The process is up and serving HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up", body = String, example = "ok")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, document) = described_routes().split_for_parts();
+    openapi::finish(document)
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/v1/topics", post(topics::create).get(topics::list))
-        .route(
-            "/v1/subscribers",
-            post(subscribers::add).get(subscribers::list),
-        )
-        .route(
-            "/v1/subscribers/import",
-            // A département's register runs to hundreds of thousands of lines.
-            post(subscribers::import).layer(DefaultBodyLimit::max(subscribers::MAX_IMPORT_BODY)),
-        )
-        .route(
-            "/v1/subscribers/{id}",
-            delete(subscribers::remove).get(subscribers::get),
-        )
-        .route("/v1/alerts", post(alerts::create))
-        .route("/v1/alerts/{id}", get(alerts::status))
+    let (routes, document) = described_routes().split_for_parts();
+    let document = Arc::new(openapi::finish(document));
+    routes
+        .fallback(envelope::no_route)
+        .layer(axum::Extension(document))
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(middleware::from_fn(envelope::envelope))
         .with_state(state)
 }

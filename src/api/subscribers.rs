@@ -1,40 +1,126 @@
 //! `POST/GET /v1/subscribers`, `GET/DELETE /v1/subscribers/{id}`, and
-//! `POST /v1/subscribers/import` (a CSV file with the header `phone,email,topics`).
+//! `POST /v1/subscribers/import` (a CSV file with the header `phone,email,topics`). Subscribers
+//! are personal data: every route here is for admin keys only.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     Json,
-    body::Bytes,
-    extract::{Path, Query, State},
+    body::Body,
+    extract::{Path, State},
     http::StatusCode,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
+use super::{
+    AppState, ErrorBody,
+    auth::Caller,
+    error::ApiError,
+    json::{ApiJson, ApiQuery},
+};
 use crate::{
-    model::{EmailAddress, PhoneNumber, Slug, SubscriberId, TopicId, import},
-    store::{self, subscribers::Upserted},
+    model::{
+        EmailAddress, PhoneNumber, Slug, SubscriberId, TopicId,
+        import::{self, MAX_TOPICS_PER_SUBSCRIBER},
+    },
+    store::{
+        self,
+        subscribers::{Incoming, Upserted},
+    },
 };
 
 /// Largest CSV file an import takes, in bytes (about a million lines).
 pub const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
-#[derive(Deserialize)]
+/// Imports parsed at once by the whole instance. Parsing a large register is CPU work done off
+/// the async workers; on two cores, more than one at a time would only slow every other request.
+pub fn import_permits() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(1))
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriber {
+    /// French forms (`06 12 34 56 78`) or E.164.
     phone: Option<String>,
     email: Option<String>,
+    /// Topic slugs, at least one, at most 100.
     #[serde(default)]
     topics: Vec<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Subscriber {
+    /// `sub_…`, opaque.
+    id: String,
+    /// E.164.
+    phone: Option<String>,
+    email: Option<String>,
+    topics: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriberPage {
+    subscribers: Vec<Subscriber>,
+    /// Give it as `after` for the next page; null on the last.
+    next: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Rows kept: created + updated + unchanged.
+    imported: u64,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    errors: Vec<ImportError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportError {
+    /// Line of the file (the header is line 1).
+    line: usize,
+    /// `phone`, `email`, `topics`, or null for the row as a whole.
+    field: Option<&'static str>,
+    reason: String,
+}
+
+impl AppState {
+    fn subscriber_view(&self, s: store::subscribers::Subscriber) -> Subscriber {
+        Subscriber {
+            id: self.ids.subscriber(s.id),
+            phone: s.phone,
+            email: s.email,
+            topics: s.topics,
+            created_at: s.created_at,
+        }
+    }
+
+    fn subscriber_id(&self, field: &str, text: &str) -> Result<SubscriberId, ApiError> {
+        self.ids
+            .parse_subscriber(text)
+            .map_err(|e| ApiError::invalid(field, e.to_string()))
+    }
+}
+
+/// Add a subscriber, or complete the one with this phone number or address (admin).
+#[utoipa::path(post, path = "/v1/subscribers", tag = "subscribers", request_body = NewSubscriber,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = Subscriber),
+        (status = 200, description = "Already known; completed", body = Subscriber),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ))]
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewSubscriber>,
-) -> Result<(StatusCode, Json<store::subscribers::Subscriber>), ApiError> {
+) -> Result<(StatusCode, Json<Subscriber>), ApiError> {
     caller.require_admin()?;
     let phone = non_empty(body.phone.as_deref())
         .map(|p| PhoneNumber::parse(p).map_err(|e| ApiError::invalid("phone", e.to_string())))
@@ -51,6 +137,12 @@ pub async fn add(
     if body.topics.is_empty() {
         return Err(ApiError::invalid("topics", "give at least one topic"));
     }
+    if body.topics.len() > MAX_TOPICS_PER_SUBSCRIBER {
+        return Err(ApiError::invalid(
+            "topics",
+            format!("give at most {MAX_TOPICS_PER_SUBSCRIBER} topics"),
+        ));
+    }
     let slugs = body
         .topics
         .iter()
@@ -65,14 +157,12 @@ pub async fn add(
             ApiError::invalid("topics", format!("unknown topic: {}", missing.join(", ")))
         })?;
     let mut tx = state.db.begin().await?;
-    let done = store::subscribers::upsert(
-        &mut tx,
-        caller.tenant,
-        phone.as_ref(),
-        email.as_ref(),
-        &topics,
-    )
-    .await?;
+    let incoming = Incoming {
+        phone: phone.as_ref(),
+        email: email.as_ref(),
+        topics,
+    };
+    let done = store::subscribers::upsert(&mut tx, caller.tenant, incoming).await?;
     tx.commit().await?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, done.id())
         .await?
@@ -82,31 +172,40 @@ pub async fn add(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(subscriber)))
+    Ok((status, Json(state.subscriber_view(subscriber))))
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct Page {
+    /// The `next` of the previous page.
     after: Option<String>,
+    /// 1 to 1000; 100 when absent.
     limit: Option<i64>,
 }
 
+/// List subscribers, a page at a time (admin).
+#[utoipa::path(get, path = "/v1/subscribers", tag = "subscribers", params(Page),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "One page", body = SubscriberPage),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<SubscriberPage>, ApiError> {
+    caller.require_admin()?;
     let after = page
         .after
         .as_deref()
-        .map(|a| {
-            a.parse::<SubscriberId>()
-                .map_err(|e| ApiError::invalid("after", e.to_string()))
-        })
+        .map(|a| state.subscriber_id("after", a))
         .transpose()?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -114,35 +213,53 @@ pub async fn list(
     }
     let subscribers = store::subscribers::list(&state.db, caller.tenant, after, limit).await?;
     let next = (subscribers.len() as i64 == limit)
-        .then(|| subscribers.last().map(|s| s.id))
+        .then(|| subscribers.last().map(|s| state.ids.subscriber(s.id)))
         .flatten();
-    Ok(Json(json!({ "subscribers": subscribers, "next": next })))
+    let subscribers = subscribers
+        .into_iter()
+        .map(|s| state.subscriber_view(s))
+        .collect();
+    Ok(Json(SubscriberPage { subscribers, next }))
 }
 
-fn parse_id(id: &str) -> Result<SubscriberId, ApiError> {
-    id.parse()
-        .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))
-}
-
+/// One subscriber (admin).
+#[utoipa::path(get, path = "/v1/subscribers/{id}", tag = "subscribers",
+    params(("id" = String, Path, description = "`sub_…`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The subscriber", body = Subscriber),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "No such subscriber", body = ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<store::subscribers::Subscriber>, ApiError> {
-    let id = parse_id(&id)?;
-    store::subscribers::get(&state.db, caller.tenant, id)
+) -> Result<Json<Subscriber>, ApiError> {
+    caller.require_admin()?;
+    let id = state.subscriber_id("id", &id)?;
+    let subscriber = store::subscribers::get(&state.db, caller.tenant, id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("subscriber"))
+        .ok_or_else(|| ApiError::not_found("subscriber"))?;
+    Ok(Json(state.subscriber_view(subscriber)))
 }
 
+/// Remove a subscriber and their subscriptions (admin).
+#[utoipa::path(delete, path = "/v1/subscribers/{id}", tag = "subscribers",
+    params(("id" = String, Path, description = "`sub_…`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "No such subscriber", body = ErrorBody),
+    ))]
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = state.subscriber_id("id", &id)?;
     if store::subscribers::remove(&state.db, caller.tenant, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -150,62 +267,110 @@ pub async fn remove(
     }
 }
 
-/// Imports every good row and reports every bad one with its line number; importing the same
-/// file again changes nothing.
+/// Import a register (admin): every good row is imported and every bad one reported with its
+/// line; importing the same file again changes nothing.
+#[utoipa::path(post, path = "/v1/subscribers/import", tag = "subscribers",
+    request_body(content = String, content_type = "text/csv",
+        description = "Header `phone,email,topics` (any order); topics separated by `;`; up to 64 MB"),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The import report", body = ImportReport),
+        (status = 400, description = "Not UTF-8", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 413, description = "Larger than 64 MB", body = ErrorBody),
+    ))]
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+    body: Body,
+) -> Result<Json<ImportReport>, ApiError> {
     caller.require_admin()?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;
-    let parsed = import::parse_subscribers_csv(text);
-    let mut errors: Vec<Value> = parsed
-        .errors
-        .iter()
-        .map(|e| json!({ "line": e.line, "field": e.field, "reason": e.reason }))
-        .collect();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let body = axum::body::to_bytes(body, MAX_IMPORT_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the CSV file is larger than {MAX_IMPORT_BODY} bytes"),
+            )
+            .on("body")
+        })?;
     let known: HashMap<String, TopicId> = store::topics::list(&state.db, caller.tenant)
         .await?
         .into_iter()
         .map(|t| (t.slug, t.id))
         .collect();
+    // Parsing is CPU work proportional to the file: off the async workers, one at a time.
+    let _permit = state
+        .import_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let parsed = tokio::task::spawn_blocking(move || {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;
+        Ok::<_, ApiError>(resolve_topics(import::parse_subscribers_csv(text), &known))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    drop(_permit);
+    let Resolved { rows, mut errors } = parsed;
+    let incoming: Vec<Incoming> = rows
+        .iter()
+        .map(|(row, topics)| Incoming {
+            phone: row.phone.as_ref(),
+            email: row.email.as_ref(),
+            topics: topics.clone(),
+        })
+        .collect();
     let mut tx = state.db.begin().await?;
-    for row in &parsed.rows {
+    let counts = store::subscribers::import(&mut tx, caller.tenant, &incoming).await?;
+    tx.commit().await?;
+    errors.sort_by_key(|e| e.line);
+    Ok(Json(ImportReport {
+        imported: counts.created + counts.updated + counts.unchanged,
+        created: counts.created,
+        updated: counts.updated,
+        unchanged: counts.unchanged,
+        errors,
+    }))
+}
+
+/// Rows whose topics all exist, with their ids; the others become errors.
+struct Resolved {
+    rows: Vec<(import::ImportRow, Vec<TopicId>)>,
+    errors: Vec<ImportError>,
+}
+
+fn resolve_topics(parsed: import::ImportParse, known: &HashMap<String, TopicId>) -> Resolved {
+    let mut errors: Vec<ImportError> = parsed
+        .errors
+        .into_iter()
+        .map(|e| ImportError {
+            line: e.line,
+            field: e.field,
+            reason: e.reason,
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(parsed.rows.len());
+    for row in parsed.rows {
         let missing: Vec<&str> = row
             .topics
             .iter()
             .map(Slug::as_str)
             .filter(|t| !known.contains_key(*t))
             .collect();
-        if !missing.is_empty() {
-            errors.push(json!({ "line": row.line, "field": "topics", "reason": format!("unknown topic: {}", missing.join(", ")) }));
-            continue;
-        }
-        let topics: Vec<TopicId> = row.topics.iter().map(|t| known[t.as_str()]).collect();
-        match store::subscribers::upsert(
-            &mut tx,
-            caller.tenant,
-            row.phone.as_ref(),
-            row.email.as_ref(),
-            &topics,
-        )
-        .await?
-        {
-            Upserted::Created(_) => created += 1,
-            Upserted::Updated(_) => updated += 1,
-            Upserted::Unchanged(_) => unchanged += 1,
+        if missing.is_empty() {
+            let topics = row.topics.iter().map(|t| known[t.as_str()]).collect();
+            rows.push((row, topics));
+        } else {
+            errors.push(ImportError {
+                line: row.line,
+                field: Some("topics"),
+                reason: format!("unknown topic: {}", missing.join(", ")),
+            });
         }
     }
-    tx.commit().await?;
-    errors.sort_by_key(|e| e["line"].as_u64());
-    Ok(Json(json!({
-        "imported": created + updated + unchanged,
-        "created": created,
-        "updated": updated,
-        "unchanged": unchanged,
-        "errors": errors,
-    })))
+    Resolved { rows, errors }
 }

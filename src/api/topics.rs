@@ -1,33 +1,83 @@
 //! `POST /v1/topics`, `GET /v1/topics`.
 
 use axum::{Json, extract::State, http::StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
-use crate::{model::Slug, store};
+use crate::{
+    model::{Slug, text::check_line},
+    store,
+};
 
-#[derive(Deserialize)]
+/// Longest topic name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTopic {
+    /// Lower-case letters, digits and dashes: `intemperies`, `collecte-dechets`.
     slug: String,
+    /// Shown to citizens; the slug when absent. One line, at most 200 characters.
     name: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Topic {
+    /// `top_…`
+    id: String,
+    slug: String,
+    name: String,
+    /// Subscribers following it.
+    subscribers: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl From<store::topics::Topic> for Topic {
+    fn from(t: store::topics::Topic) -> Self {
+        Topic {
+            id: t.id.to_string(),
+            slug: t.slug,
+            name: t.name,
+            subscribers: t.subscribers,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TopicList {
+    topics: Vec<Topic>,
+}
+
+/// Create a topic (admin).
+#[utoipa::path(post, path = "/v1/topics", tag = "topics", request_body = NewTopic,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = Topic),
+        (status = 400, description = "A field is invalid", body = super::ErrorBody),
+        (status = 403, description = "Not an admin key", body = super::ErrorBody),
+        (status = 409, description = "The slug exists", body = super::ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewTopic>,
-) -> Result<(StatusCode, Json<store::topics::Topic>), ApiError> {
+) -> Result<(StatusCode, Json<Topic>), ApiError> {
     caller.require_admin()?;
     let slug = Slug::parse(&body.slug).map_err(|e| ApiError::invalid("slug", e.to_string()))?;
     let name = body.name.as_deref().map(str::trim).unwrap_or_default();
     let name = if name.is_empty() { slug.as_str() } else { name };
-    if name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be at most 200 characters"));
+    check_line(name).map_err(|e| ApiError::invalid("name", format!("name {e}")))?;
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     match store::topics::create(&state.db, caller.tenant, &slug, name).await {
-        Ok(topic) => Ok((StatusCode::CREATED, Json(topic))),
+        Ok(topic) => Ok((StatusCode::CREATED, Json(topic.into()))),
         Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
             "slug",
             format!("topic {:?} already exists", slug.as_str()),
@@ -36,7 +86,15 @@ pub async fn create(
     }
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// List the tenant's topics.
+#[utoipa::path(get, path = "/v1/topics", tag = "topics", security(("api_key" = [])),
+    responses((status = 200, description = "The topics", body = TopicList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TopicList>, ApiError> {
     let topics = store::topics::list(&state.db, caller.tenant).await?;
-    Ok(Json(json!({ "topics": topics })))
+    Ok(Json(TopicList {
+        topics: topics.into_iter().map(Topic::from).collect(),
+    }))
 }

@@ -51,14 +51,9 @@ fn load(path: Option<&Path>) -> anyhow::Result<Config> {
     Config::load(path).context("invalid configuration")
 }
 
+/// The configured database, which must exist (only `migrate` creates it), migrated.
 async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
-    let url = config.database_url.expose_secret();
-    store::ensure_database(url)
-        .await
-        .context("cannot reach or create the database")?;
-    let pool = store::connect(url, 2)
-        .await
-        .context("cannot connect to the database")?;
+    let pool = store::connect_existing(config.database_url.expose_secret(), 2).await?;
     store::migrate(&pool)
         .await
         .context("cannot migrate the database")?;
@@ -67,6 +62,9 @@ async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 
 pub async fn migrate(path: Option<&Path>) -> anyhow::Result<()> {
     let config = load(path)?;
+    store::ensure_database(config.database_url.expose_secret())
+        .await
+        .context("cannot reach or create the database")?;
     database(&config).await?;
     eprintln!("database is up to date");
     Ok(())
@@ -107,6 +105,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
     if name.is_empty() {
         bail!("--name must not be empty");
     }
+    crate::model::text::check_line(name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
     let config = load(path)?;
     let db = database(&config).await?;
     match store::tenants::create(&db, &slug, name).await {

@@ -22,6 +22,9 @@ pub enum Submitted {
 pub enum IntakeError {
     #[error("unknown topic {0:?}")]
     UnknownTopic(String),
+    /// The idempotency key was used for another request; that alert is not this one.
+    #[error("idempotency key already used for a different request (alert {0})")]
+    KeyReused(AlertId),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -42,7 +45,7 @@ pub async fn submit(
     if let Some(key) = idempotency_key
         && let Some(existing) = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?
     {
-        return Ok(Submitted::Existing(existing));
+        return replay(existing, alert);
     }
     let recipients = store::alerts::count_recipients(&mut tx, topic, &alert.channels).await?;
     let id = AlertId::new();
@@ -55,6 +58,7 @@ pub async fn submit(
         subject: &alert.subject,
         body: &alert.text,
         idempotency_key,
+        request_hash: &alert.fingerprint,
         recipients: i32::try_from(recipients).unwrap_or(i32::MAX),
     };
     if !store::alerts::insert(&mut tx, &new).await? {
@@ -63,9 +67,7 @@ pub async fn submit(
         let mut tx = db.begin().await?;
         let key = idempotency_key.unwrap_or_default();
         let existing = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?;
-        return Ok(Submitted::Existing(
-            existing.ok_or(sqlx::Error::RowNotFound)?,
-        ));
+        return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
     }
     let job = Job::FanOutV1 { alert: id };
     store::outbox::push(&mut tx, &Topology::fan_out_key(alert.lane), &job.encode()).await?;
@@ -73,4 +75,16 @@ pub async fn submit(
     tx.commit().await?;
     relay.notify_one();
     Ok(Submitted::Created(created.ok_or(sqlx::Error::RowNotFound)?))
+}
+
+/// The alert an idempotency key already made, if this request is the same one again (Stripe's
+/// rule): a key reused for another request is refused, never silently answered with the first
+/// alert. Alerts made before fingerprints were recorded replay as they did.
+fn replay(existing: Alert, request: &ValidAlert) -> Result<Submitted, IntakeError> {
+    match &existing.request_hash {
+        Some(hash) if hash.as_slice() != request.fingerprint.as_slice() => {
+            Err(IntakeError::KeyReused(existing.id))
+        }
+        _ => Ok(Submitted::Existing(existing)),
+    }
 }

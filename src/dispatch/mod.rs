@@ -55,6 +55,8 @@ pub struct Dispatcher {
     pub providers: Providers,
     pub routing: Routing,
     pub settings: Settings,
+    /// The public form of delivery ids, given to providers as our reference.
+    pub ids: crate::model::PublicIds,
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::until_done;
 use crate::{
-    model::{DeliveryId, DeliveryStatus},
+    model::{DeliveryStatus, PublicIds},
     store::{self, deliveries::Transition},
 };
 
@@ -18,7 +18,12 @@ const MAX_BATCH: usize = 1000;
 const LINGER: Duration = Duration::from_millis(50);
 
 /// Records receipts from `inbox` until it closes or shutdown.
-pub async fn run(db: PgPool, mut inbox: mpsc::Receiver<Receipt>, shutdown: CancellationToken) {
+pub async fn run(
+    db: PgPool,
+    ids: PublicIds,
+    mut inbox: mpsc::Receiver<Receipt>,
+    shutdown: CancellationToken,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = tokio::select! {
@@ -34,7 +39,10 @@ pub async fn run(db: PgPool, mut inbox: mpsc::Receiver<Receipt>, shutdown: Cance
                 next = inbox.recv() => match next { Some(r) => batch.push(r), None => break },
             }
         }
-        let transitions: Vec<Transition> = batch.drain(..).filter_map(transition).collect();
+        let transitions: Vec<Transition> = batch
+            .drain(..)
+            .filter_map(|receipt| transition(&ids, receipt))
+            .collect();
         until_done(&shutdown, "recording receipts", || {
             store::deliveries::record_receipts(&db, &transitions)
         })
@@ -42,8 +50,8 @@ pub async fn run(db: PgPool, mut inbox: mpsc::Receiver<Receipt>, shutdown: Cance
     }
 }
 
-fn transition(receipt: Receipt) -> Option<Transition> {
-    let Ok(id) = receipt.reference.parse::<DeliveryId>() else {
+fn transition(ids: &PublicIds, receipt: Receipt) -> Option<Transition> {
+    let Ok(id) = ids.parse_delivery(&receipt.reference) else {
         tracing::warn!(
             reference = receipt.reference,
             "receipt for an unknown reference ignored"

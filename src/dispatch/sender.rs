@@ -43,12 +43,11 @@ impl Carrier {
         }
     }
 
-    async fn send(&self, alert: &Alert, delivery: &Claimed) -> Outcome {
-        let reference = delivery.id.to_string();
+    async fn send(&self, alert: &Alert, delivery: &Claimed, reference: &str) -> Outcome {
         match self {
             Carrier::Sms(provider) => {
                 let message = SmsMessage {
-                    reference: &reference,
+                    reference,
                     to: &delivery.address,
                     text: &alert.body,
                 };
@@ -56,7 +55,7 @@ impl Carrier {
             }
             Carrier::Email(provider) => {
                 let message = EmailMessage {
-                    reference: &reference,
+                    reference,
                     to: &delivery.address,
                     subject: &alert.subject,
                     text: &alert.body,
@@ -97,8 +96,9 @@ pub async fn handle(
     let transitions: Vec<Transition> = stream::iter(claimed)
         .map(|delivery| {
             let (carrier, alert) = (carrier.clone(), alert.clone());
+            let reference = dispatcher.ids.delivery(delivery.id);
             async move {
-                let outcome = carrier.send(&alert, &delivery).await;
+                let outcome = carrier.send(&alert, &delivery, &reference).await;
                 transition(delivery.id, outcome)
             }
         })

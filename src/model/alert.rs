@@ -5,11 +5,13 @@
 //! is returned, naming its field for the API error.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::channel::{Channel, Lane};
 use super::slug::Slug;
 use super::sms_text::{SmsLength, validate_sms_text};
+use super::text::{check_body, check_line, to_safe_line};
 
 /// Most characters in the text of an alert sent by e-mail.
 pub const MAX_EMAIL_TEXT_CHARS: usize = 100_000;
@@ -51,6 +53,9 @@ pub struct ValidAlert {
     pub channels: Vec<Channel>,
     /// The SMS length, when SMS is among the channels.
     pub sms_length: Option<SmsLength>,
+    /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
+    /// two requests with one idempotency key must agree on it.
+    pub fingerprint: [u8; 32],
 }
 
 /// A field of a draft that cannot be accepted, with a message for the API user.
@@ -82,6 +87,7 @@ impl AlertDraft {
         if text.is_empty() {
             return Err(FieldError::new("text", "text is empty"));
         }
+        check_body(&text).map_err(|err| FieldError::new("text", format!("text {err}")))?;
         let sms_length = if channels.contains(&Channel::Sms) {
             Some(validate_sms_text(&text).map_err(|err| FieldError::new("text", err.to_string()))?)
         } else {
@@ -100,10 +106,18 @@ impl AlertDraft {
             }
         }
 
-        let subject = match self.subject.as_deref().map(str::trim) {
-            Some(subject) if !subject.is_empty() => check_subject(subject)?,
-            _ => derive_subject(&text, self.urgent),
+        let given_subject = match self.subject.as_deref().map(str::trim) {
+            Some(subject) if !subject.is_empty() => Some(check_subject(subject)?),
+            _ => None,
         };
+        let fingerprint = fingerprint(
+            &topic,
+            &text,
+            given_subject.as_deref(),
+            self.urgent,
+            &channels,
+        );
+        let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
         Ok(ValidAlert {
             topic,
@@ -112,6 +126,7 @@ impl AlertDraft {
             lane: Lane::for_urgent(self.urgent),
             channels,
             sms_length,
+            fingerprint,
         })
     }
 }
@@ -149,17 +164,30 @@ fn parse_channels(names: Option<&[String]>) -> Result<Vec<Channel>, FieldError> 
         .collect())
 }
 
-/// Checks a subject given by the sender (already trimmed and not empty).
+/// Hashes what a request asks for, after normalisation, so that the same request sent again
+/// (spaces, channel order or case aside) matches and any other request does not.
+fn fingerprint(
+    topic: &Slug,
+    text: &str,
+    subject: Option<&str>,
+    urgent: bool,
+    channels: &[Channel],
+) -> [u8; 32] {
+    let canonical = serde_json::json!({
+        "v": 1,
+        "topic": topic.as_str(),
+        "text": text,
+        "subject": subject,
+        "urgent": urgent,
+        "channels": channels,
+    });
+    Sha256::digest(canonical.to_string().as_bytes()).into()
+}
+
+/// Checks a subject given by the sender (already trimmed and not empty) against the rule every
+/// subject follows ([`check_line`]).
 fn check_subject(subject: &str) -> Result<String, FieldError> {
-    if subject.contains(['\n', '\r']) {
-        return Err(FieldError::new("subject", "subject must be a single line"));
-    }
-    if subject.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "subject",
-            "subject contains a control character",
-        ));
-    }
+    check_line(subject).map_err(|err| FieldError::new("subject", format!("subject {err}")))?;
     let subject: String = subject.nfc().collect();
     let chars = subject.chars().count();
     if chars > MAX_SUBJECT_CHARS {
@@ -171,20 +199,20 @@ fn check_subject(subject: &str) -> Result<String, FieldError> {
     Ok(subject)
 }
 
-/// "Alerte : " or "Information : " followed by the text's first non-blank line, its spaces
-/// collapsed, cut at a word boundary near [`DERIVED_SUBJECT_CHARS`] characters.
+/// "Alerte : " or "Information : " followed by the text's first non-blank line, made safe by the
+/// same rule as a given subject ([`to_safe_line`]), cut at a word boundary near
+/// [`DERIVED_SUBJECT_CHARS`] characters.
 fn derive_subject(text: &str, urgent: bool) -> String {
     let prefix = if urgent {
         "Alerte : "
     } else {
         "Information : "
     };
-    let first_line = text
+    let line = text
         .lines()
-        .find(|line| !line.trim().is_empty())
+        .map(to_safe_line)
+        .find(|line| !line.is_empty())
         .unwrap_or_default();
-    let words: Vec<&str> = first_line.split_whitespace().collect();
-    let line = words.join(" ");
     if line.chars().count() <= DERIVED_SUBJECT_CHARS {
         return format!("{prefix}{line}");
     }
@@ -351,6 +379,10 @@ mod tests {
             field_error(&d),
             FieldError::new("subject", "subject must be a single line")
         );
+        for nasty in ["a\u{202E}b", "a\u{2028}b", "=?utf-8?b?QQ0KQmNjOiB4QHkuZnI=?="] {
+            d.subject = Some(nasty.into());
+            assert_eq!(field_error(&d).field, "subject", "{nasty:?}");
+        }
 
         d.subject = Some("Tab\there".into());
         assert_eq!(field_error(&d).field, "subject");
@@ -362,6 +394,46 @@ mod tests {
             field_error(&d).message,
             "subject is 201 characters long; at most 200 are allowed"
         );
+    }
+
+    #[test]
+    fn control_characters_in_the_text_are_refused_naming_the_text() {
+        let err = field_error(&draft("Alerte\0crue"));
+        assert_eq!(err.field, "text");
+        assert!(err.message.contains("U+0000"), "{err}");
+    }
+
+    #[test]
+    fn every_subject_follows_one_rule_however_it_was_made() {
+        // The text may hold what a subject may not (a tab, a bidi override, U+2028, an encoded
+        // word): the derived subject is made safe by the same rule a given one is checked by.
+        let d = draft("Crue\t\u{202E}urgente\u{2028}=?utf-8?q?A=0D=0AX?= fin");
+        let subject = d.validate().unwrap().subject;
+        assert_eq!(super::check_line(&subject), Ok(()), "{subject:?}");
+        let mut d = draft("\u{1b}[2J Crue");
+        d.channels = Some(vec!["email".into()]);
+        assert_eq!(field_error(&d).field, "text");
+    }
+
+    #[test]
+    fn the_fingerprint_tells_the_same_request_from_another() {
+        let base = draft("Crue : évacuez les quais.");
+        let same = AlertDraft {
+            text: "  Crue : évacuez les quais. ".into(),
+            channels: Some(vec!["email".into(), "SMS".into()]),
+            ..base.clone()
+        };
+        let fp = |d: &AlertDraft| d.validate().unwrap().fingerprint;
+        assert_eq!(fp(&base), fp(&same));
+        for other in [
+            AlertDraft { urgent: true, ..base.clone() },
+            AlertDraft { channels: Some(vec!["email".into()]), ..base.clone() },
+            AlertDraft { topic: "travaux".into(), ..base.clone() },
+            AlertDraft { text: "EVACUATION IMMEDIATE".into(), ..base.clone() },
+            AlertDraft { subject: Some("Crue".into()), ..base.clone() },
+        ] {
+            assert_ne!(fp(&base), fp(&other), "{other:?}");
+        }
     }
 
     #[test]

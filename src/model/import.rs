@@ -4,13 +4,17 @@
 //! file (the header is line 1), so a town hall can fix its spreadsheet in one pass. Nothing is
 //! written here; the caller decides whether to import the good rows when some are bad.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::email::EmailAddress;
 use super::phone::PhoneNumber;
 use super::slug::Slug;
+
+/// Most topics one subscriber may be given on one row (or in one API call): a commune has tens,
+/// and the bound keeps a hostile row from costing more than an ordinary one.
+pub const MAX_TOPICS_PER_SUBSCRIBER: usize = 100;
 
 /// The columns of the header, in the order the error messages give them.
 const COLUMNS: [&str; 3] = ["phone", "email", "topics"];
@@ -264,25 +268,32 @@ impl Columns {
             );
         }
 
-        let mut topics: Vec<Slug> = Vec::new();
-        let mut any_topic = false;
-        for item in topics_cell
+        let items: Vec<&str> = topics_cell
             .split(';')
             .map(str::trim)
             .filter(|item| !item.is_empty())
-        {
-            any_topic = true;
-            match Slug::parse(item) {
-                Ok(slug) if !topics.contains(&slug) => topics.push(slug),
-                Ok(_) => {}
-                Err(err) => error(Some("topics"), format!("topic {item:?}: {err}")),
-            }
-        }
-        if !any_topic {
+            .take(MAX_TOPICS_PER_SUBSCRIBER + 1)
+            .collect();
+        let mut topics: Vec<Slug> = Vec::new();
+        if items.is_empty() {
             error(
                 Some("topics"),
                 "at least one topic is required (separate several with ';')".to_owned(),
             );
+        } else if items.len() > MAX_TOPICS_PER_SUBSCRIBER {
+            error(
+                Some("topics"),
+                format!("more than {MAX_TOPICS_PER_SUBSCRIBER} topics on one row"),
+            );
+        } else {
+            let mut seen = HashSet::with_capacity(items.len());
+            for item in items {
+                match Slug::parse(item) {
+                    Ok(slug) if seen.insert(slug.clone()) => topics.push(slug),
+                    Ok(_) => {}
+                    Err(err) => error(Some("topics"), format!("topic {item:?}: {err}")),
+                }
+            }
         }
 
         if errors.is_empty() {

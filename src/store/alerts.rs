@@ -21,6 +21,8 @@ pub struct Alert {
     pub recipients: i32,
     pub created_at: DateTime<Utc>,
     pub planned_at: Option<DateTime<Utc>>,
+    /// Fingerprint of the request that created it (NULL before it was recorded).
+    pub request_hash: Option<Vec<u8>>,
 }
 
 pub struct NewAlert<'a> {
@@ -32,11 +34,12 @@ pub struct NewAlert<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     pub idempotency_key: Option<&'a str>,
+    pub request_hash: &'a [u8],
     pub recipients: i32,
 }
 
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug, a.topic_id, t.slug, a.lane,
-        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at
+        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at, a.request_hash
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
 type AlertRow = (
@@ -52,6 +55,7 @@ type AlertRow = (
     i32,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    Option<Vec<u8>>,
 );
 
 fn from_row(row: AlertRow) -> Alert {
@@ -68,6 +72,7 @@ fn from_row(row: AlertRow) -> Alert {
         recipients,
         created,
         planned,
+        request_hash,
     ) = row;
     Alert {
         id: AlertId(id),
@@ -82,6 +87,7 @@ fn from_row(row: AlertRow) -> Alert {
         recipients,
         created_at: created,
         planned_at: planned,
+        request_hash,
     }
 }
 
@@ -122,8 +128,8 @@ pub async fn insert(
     let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
-                             idempotency_key, recipients)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                             idempotency_key, recipients, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -135,6 +141,7 @@ pub async fn insert(
     .bind(alert.body)
     .bind(alert.idempotency_key)
     .bind(alert.recipients)
+    .bind(alert.request_hash)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod deliveries;
 pub mod outbox;
+pub mod platform;
 pub mod subscribers;
 pub mod tenants;
 pub mod topics;
@@ -31,8 +32,36 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
         .await
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "the database {0:?} does not exist; `tocsin migrate` creates it (check the name in \
+         database_url / TOCSIN_DATABASE_URL first)"
+    )]
+    Missing(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Opens a pool on a database that must exist: a mistyped name must not start an empty, healthy
+/// instance. Only `tocsin migrate` creates databases ([`ensure_database`]).
+pub async fn connect_existing(url: &str, max_connections: u32) -> Result<PgPool, ConnectError> {
+    connect(url, max_connections).await.map_err(|error| {
+        // SQLSTATE 3D000: invalid_catalog_name, the database does not exist.
+        match &error {
+            DbError::Database(e) if e.code().as_deref() == Some("3D000") => {
+                let name = url::Url::parse(url)
+                    .map(|u| u.path().trim_start_matches('/').to_string())
+                    .unwrap_or_default();
+                ConnectError::Missing(name)
+            }
+            _ => ConnectError::Db(error),
+        }
+    })
+}
+
 /// Creates the database named in `url` if it does not exist yet, so that a fresh machine needs no
-/// manual `createdb`.
+/// manual `createdb` (for `tocsin migrate` only).
 pub async fn ensure_database(url: &str) -> Result<(), DbError> {
     use sqlx::migrate::MigrateDatabase;
     if !sqlx::Postgres::database_exists(url).await? {

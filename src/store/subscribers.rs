@@ -1,13 +1,12 @@
 //! Subscribers and their subscriptions to topics.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::DbError;
 use crate::model::{EmailAddress, PhoneNumber, SubscriberId, TenantId, TopicId};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Subscriber {
     pub id: SubscriberId,
     pub phone: Option<String>,
@@ -33,95 +32,187 @@ impl Upserted {
     }
 }
 
+/// One subscriber to add or complete, with the topics to subscribe them to.
+pub struct Incoming<'a> {
+    pub phone: Option<&'a PhoneNumber>,
+    pub email: Option<&'a EmailAddress>,
+    pub topics: Vec<TopicId>,
+}
+
+/// What an import did, row by row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
 /// Adds a subscriber, or completes the one who already has this phone number or e-mail address
-/// within the tenant, so that importing the same file twice changes nothing.
+/// within the tenant (see [`import`]).
 pub async fn upsert(
     tx: &mut Transaction<'_, Postgres>,
     tenant: TenantId,
-    phone: Option<&PhoneNumber>,
-    email: Option<&EmailAddress>,
-    topics: &[TopicId],
+    incoming: Incoming<'_>,
 ) -> Result<Upserted, DbError> {
-    let phone = phone.map(PhoneNumber::as_str);
-    let email = email.map(EmailAddress::as_str);
-    // Lock the tenant's matching rows so two concurrent imports cannot both insert.
-    let existing: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT id, phone, email FROM subscribers
-         WHERE tenant_id = $1 AND (phone = $2 OR email = $3)
-         ORDER BY (phone = $2) DESC NULLS LAST, id LIMIT 1 FOR UPDATE",
-    )
-    .bind(tenant.0)
-    .bind(phone)
-    .bind(email)
-    .fetch_optional(&mut **tx)
-    .await?;
-
-    let (id, mut changed) = match existing {
-        Some((id, old_phone, old_email)) => {
-            let fill_phone = old_phone.is_none() && phone.is_some();
-            let fill_email = old_email.is_none() && email.is_some();
-            if fill_phone || fill_email {
-                // An address another subscriber already holds is not moved over: the row keeps
-                // its gap rather than breaking uniqueness.
-                let done = sqlx::query(
-                    "UPDATE subscribers s
-                     SET phone = COALESCE(s.phone, CASE WHEN NOT EXISTS
-                             (SELECT 1 FROM subscribers o WHERE o.tenant_id = s.tenant_id AND o.phone = $2)
-                             THEN $2 END),
-                         email = COALESCE(s.email, CASE WHEN NOT EXISTS
-                             (SELECT 1 FROM subscribers o WHERE o.tenant_id = s.tenant_id AND o.email = $3)
-                             THEN $3 END)
-                     WHERE s.id = $1 AND (s.phone IS DISTINCT FROM COALESCE(s.phone, $2)
-                                       OR s.email IS DISTINCT FROM COALESCE(s.email, $3))",
-                )
-                .bind(id)
-                .bind(phone)
-                .bind(email)
-                .execute(&mut **tx)
-                .await?;
-                (id, done.rows_affected() > 0)
-            } else {
-                (id, false)
-            }
-        }
-        None => {
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO subscribers (tenant_id, phone, email) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(tenant.0)
-            .bind(phone)
-            .bind(email)
-            .fetch_one(&mut **tx)
-            .await?;
-            return subscribe(tx, id, topics)
-                .await
-                .map(|_| Upserted::Created(SubscriberId(id)));
-        }
-    };
-    changed |= subscribe(tx, id, topics).await? > 0;
+    let counts = import(tx, tenant, &[incoming]).await?;
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM import_matched")
+        .fetch_one(&mut **tx)
+        .await?;
     let id = SubscriberId(id);
-    Ok(if changed {
+    Ok(if counts.created > 0 {
+        Upserted::Created(id)
+    } else if counts.updated > 0 {
         Upserted::Updated(id)
     } else {
         Upserted::Unchanged(id)
     })
 }
 
-async fn subscribe(
+/// Adds or completes many subscribers in a few set-based statements: the rows are copied into a
+/// temporary table (COPY), matched against the tenant's subscribers (by phone number first, then
+/// by e-mail address regardless of case), the new ones inserted at once, the known ones given
+/// the phone number or address they lacked (unless another subscriber holds it) and every row's
+/// subscriptions added. Importing the same rows again changes nothing. The rows must not repeat a
+/// phone number or an address (the CSV parser refuses such rows). Imports and upserts of one
+/// tenant take turns (an advisory lock), so two at once cannot insert the same person twice.
+pub async fn import(
     tx: &mut Transaction<'_, Postgres>,
-    subscriber: i64,
-    topics: &[TopicId],
-) -> Result<u64, DbError> {
-    let topics: Vec<uuid::Uuid> = topics.iter().map(|t| t.0).collect();
-    let done = sqlx::query(
-        "INSERT INTO subscriptions (topic_id, subscriber_id)
-         SELECT t, $1 FROM UNNEST($2::uuid[]) AS t ON CONFLICT DO NOTHING",
+    tenant: TenantId,
+    rows: &[Incoming<'_>],
+) -> Result<ImportCounts, DbError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(tenant.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "CREATE TEMPORARY TABLE import_rows (
+             line int NOT NULL, phone text, email text, topics uuid[] NOT NULL
+         ) ON COMMIT DROP",
     )
-    .bind(subscriber)
-    .bind(&topics)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected())
+    let mut copy = tx
+        .copy_in_raw("COPY import_rows (line, phone, email, topics) FROM STDIN")
+        .await?;
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    for (line, row) in rows.iter().enumerate() {
+        copy_line(&mut buffer, line, row);
+        if buffer.len() >= 60 * 1024 {
+            copy.send(std::mem::take(&mut buffer)).await?;
+        }
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer).await?;
+    }
+    copy.finish().await?;
+
+    sqlx::query(
+        "CREATE TEMPORARY TABLE import_matched ON COMMIT DROP AS
+         SELECT r.line, r.phone, r.email, r.topics, COALESCE(p.id, e.id) AS id,
+                false AS created
+         FROM import_rows r
+         LEFT JOIN subscribers p ON p.tenant_id = $1 AND p.phone = r.phone
+         LEFT JOIN subscribers e ON e.tenant_id = $1 AND lower(e.email) = lower(r.email)",
+    )
+    .bind(tenant.0)
+    .execute(&mut **tx)
+    .await?;
+    // New subscribers get their ids first, so that their rows and subscriptions need no join
+    // back on their addresses.
+    sqlx::query(
+        "UPDATE import_matched
+         SET id = nextval(pg_get_serial_sequence('subscribers', 'id')), created = true
+         WHERE id IS NULL",
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO subscribers (id, tenant_id, phone, email) OVERRIDING SYSTEM VALUE
+         SELECT id, $1, phone, email FROM import_matched WHERE created ORDER BY line",
+    )
+    .bind(tenant.0)
+    .execute(&mut **tx)
+    .await?;
+    // Known subscribers get what they lacked, unless another subscriber already holds it (the
+    // row keeps its gap rather than breaking uniqueness); then every row's subscriptions.
+    let (created, updated, unchanged): (i64, i64, i64) = sqlx::query_as(
+        "WITH fillable AS (
+             SELECT m.id,
+                    CASE WHEN s.phone IS NULL AND NOT EXISTS (SELECT 1 FROM subscribers o
+                         WHERE o.tenant_id = $1 AND o.phone = m.phone) THEN m.phone END AS phone,
+                    CASE WHEN s.email IS NULL AND NOT EXISTS (SELECT 1 FROM subscribers o
+                         WHERE o.tenant_id = $1 AND lower(o.email) = lower(m.email))
+                         THEN m.email END AS email
+             FROM import_matched m JOIN subscribers s ON s.id = m.id
+             WHERE NOT m.created
+               AND ((s.phone IS NULL AND m.phone IS NOT NULL)
+                 OR (s.email IS NULL AND m.email IS NOT NULL))
+         ),
+         filled AS (
+             UPDATE subscribers s
+             SET phone = COALESCE(s.phone, f.phone), email = COALESCE(s.email, f.email)
+             FROM fillable f
+             WHERE s.id = f.id AND (f.phone IS NOT NULL OR f.email IS NOT NULL)
+             RETURNING s.id
+         ),
+         subscribed AS (
+             INSERT INTO subscriptions (topic_id, subscriber_id)
+             SELECT DISTINCT t.topic, m.id FROM import_matched m, unnest(m.topics) AS t(topic)
+             ON CONFLICT DO NOTHING
+             RETURNING subscriber_id
+         ),
+         changed AS (
+             SELECT id FROM filled
+             UNION SELECT subscriber_id FROM subscribed
+         )
+         SELECT count(*) FILTER (WHERE m.created),
+                count(*) FILTER (WHERE NOT m.created AND c.id IS NOT NULL),
+                count(*) FILTER (WHERE NOT m.created AND c.id IS NULL)
+         FROM import_matched m LEFT JOIN changed c ON c.id = m.id",
+    )
+    .bind(tenant.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(ImportCounts {
+        created: created as u64,
+        updated: updated as u64,
+        unchanged: unchanged as u64,
+    })
+}
+
+/// One line of COPY's text format: tab-separated, `\N` for NULL. Phone numbers (E.164),
+/// validated addresses and UUIDs hold no tab, newline or backslash; they are escaped anyway.
+fn copy_line(buffer: &mut Vec<u8>, line: usize, row: &Incoming<'_>) {
+    use std::io::Write;
+    let _ = write!(buffer, "{line}\t");
+    copy_field(buffer, row.phone.map(PhoneNumber::as_str));
+    buffer.push(b'\t');
+    copy_field(buffer, row.email.map(EmailAddress::as_str));
+    buffer.push(b'\t');
+    buffer.push(b'{');
+    for (i, topic) in row.topics.iter().enumerate() {
+        if i > 0 {
+            buffer.push(b',');
+        }
+        let _ = write!(buffer, "{}", topic.0);
+    }
+    buffer.extend_from_slice(b"}\n");
+}
+
+fn copy_field(buffer: &mut Vec<u8>, value: Option<&str>) {
+    let Some(value) = value else {
+        buffer.extend_from_slice(b"\\N");
+        return;
+    };
+    for byte in value.bytes() {
+        match byte {
+            b'\\' => buffer.extend_from_slice(b"\\\\"),
+            b'\t' => buffer.extend_from_slice(b"\\t"),
+            b'\n' => buffer.extend_from_slice(b"\\n"),
+            b'\r' => buffer.extend_from_slice(b"\\r"),
+            other => buffer.push(other),
+        }
+    }
 }
 
 type SubscriberRow = (
