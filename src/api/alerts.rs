@@ -42,7 +42,7 @@ pub struct Accepted {
 /// With an `Idempotency-Key`, the same request sent again answers the same alert
 /// (`Idempotent-Replayed: true`) instead of sending it twice; the key with a different request
 /// is refused (422).
-#[utoipa::path(post, path = "/v1/alerts", tag = "alerts", request_body = AlertDraftSchema,
+#[utoipa::path(post, operation_id = "send_alert", path = "/v1/alerts", tag = "alerts", request_body = AlertDraftSchema,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1 to 200 visible ASCII characters, chosen by the caller")),
     security(("api_key" = [])),
@@ -178,7 +178,7 @@ pub struct Timing {
 }
 
 /// An alert's progress and delivery counts.
-#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
+#[utoipa::path(get, operation_id = "get_alert", path = "/v1/alerts/{id}", tag = "alerts",
     params(("id" = String, Path, description = "`alr_…`")),
     security(("api_key" = [])),
     responses(

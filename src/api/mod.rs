@@ -62,7 +62,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The process is up and serving HTTP.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "operations",
     responses((status = 200, description = "Up", body = String, example = "ok")))]
 async fn healthz() -> &'static str {
     "ok"

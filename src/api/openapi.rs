@@ -35,7 +35,7 @@ use super::error::{ErrorBody, ErrorDetail};
 struct Base;
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+#[utoipa::path(get, operation_id = "openapi", path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 pub async fn serve_document(
     axum::Extension(document): axum::Extension<Arc<openapi::OpenApi>>,

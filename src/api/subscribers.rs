@@ -108,7 +108,7 @@ impl AppState {
 }
 
 /// Add a subscriber, or complete the one with this phone number or address (admin).
-#[utoipa::path(post, path = "/v1/subscribers", tag = "subscribers", request_body = NewSubscriber,
+#[utoipa::path(post, operation_id = "add_subscriber", path = "/v1/subscribers", tag = "subscribers", request_body = NewSubscriber,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Created", body = Subscriber),
@@ -180,6 +180,7 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// The `next` of the previous page.
@@ -189,7 +190,7 @@ pub struct Page {
 }
 
 /// List subscribers, a page at a time (admin).
-#[utoipa::path(get, path = "/v1/subscribers", tag = "subscribers", params(Page),
+#[utoipa::path(get, operation_id = "list_subscribers", path = "/v1/subscribers", tag = "subscribers", params(Page),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page", body = SubscriberPage),
@@ -223,7 +224,7 @@ pub async fn list(
 }
 
 /// One subscriber (admin).
-#[utoipa::path(get, path = "/v1/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(get, operation_id = "get_subscriber", path = "/v1/subscribers/{id}", tag = "subscribers",
     params(("id" = String, Path, description = "`sub_…`")),
     security(("api_key" = [])),
     responses(
@@ -245,7 +246,7 @@ pub async fn get(
 }
 
 /// Remove a subscriber and their subscriptions (admin).
-#[utoipa::path(delete, path = "/v1/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(delete, operation_id = "remove_subscriber", path = "/v1/subscribers/{id}", tag = "subscribers",
     params(("id" = String, Path, description = "`sub_…`")),
     security(("api_key" = [])),
     responses(
@@ -269,7 +270,7 @@ pub async fn remove(
 
 /// Import a register (admin): every good row is imported and every bad one reported with its
 /// line; importing the same file again changes nothing.
-#[utoipa::path(post, path = "/v1/subscribers/import", tag = "subscribers",
+#[utoipa::path(post, operation_id = "import_subscribers", path = "/v1/subscribers/import", tag = "subscribers",
     request_body(content = String, content_type = "text/csv",
         description = "Header `phone,email,topics` (any order); topics separated by `;`; up to 64 MB"),
     security(("api_key" = [])),

@@ -52,7 +52,7 @@ pub struct TopicList {
 }
 
 /// Create a topic (admin).
-#[utoipa::path(post, path = "/v1/topics", tag = "topics", request_body = NewTopic,
+#[utoipa::path(post, operation_id = "create_topic", path = "/v1/topics", tag = "topics", request_body = NewTopic,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Created", body = Topic),
@@ -87,7 +87,7 @@ pub async fn create(
 }
 
 /// List the tenant's topics.
-#[utoipa::path(get, path = "/v1/topics", tag = "topics", security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "list_topics", path = "/v1/topics", tag = "topics", security(("api_key" = [])),
     responses((status = 200, description = "The topics", body = TopicList)))]
 pub async fn list(
     State(state): State<AppState>,

@@ -15,6 +15,9 @@ mod cli;
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// What a hostile review found, each finding reproduced: one tenant cannot stall another, a
+/// reused idempotency key is refused, personal data and ids stay private, errors have one shape.
+mod hardening;
 /// A broker outage delays an alert; it never loses it.
 mod outage;
 /// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
