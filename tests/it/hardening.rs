@@ -21,50 +21,69 @@ async fn a_hostile_import_does_not_hold_up_another_tenants_urgent_alert() {
         .subscriber(Some("06 99 99 99 99"), None, &["intemperies"])
         .await;
 
+    // Two imports at once, as in the review, each as large as a département's register, each
+    // opening with rows that name 120,000 topics.
     let many_topics: Vec<String> = (0..120_000).map(|i| format!("t{i}")).collect();
-    let mut csv = String::from("phone,email,topics\n");
-    for _ in 0..2 {
-        csv.push_str(&format!("0700000000,,{}\n", many_topics.join(";")));
-    }
-    let rows = 300_000;
-    for i in 0..rows {
-        csv.push_str(&format!("06{i:08},,quartier-nord\n"));
-    }
-    let import = {
-        let attacker = attacker.clone();
-        tokio::spawn(async move {
-            attacker
-                .post_raw("/v1/subscribers/import", "text/csv", csv)
-                .await
+    let rows = 150_000;
+    let imports: Vec<_> = (0..2)
+        .map(|n| {
+            let mut csv = String::from("phone,email,topics\n");
+            for _ in 0..2 {
+                csv.push_str(&format!("0700000000,,{}\n", many_topics.join(";")));
+            }
+            for i in 0..rows {
+                csv.push_str(&format!("06{n}{i:07},,quartier-nord\n"));
+            }
+            let attacker = attacker.clone();
+            tokio::spawn(async move {
+                attacker
+                    .post_raw("/v1/subscribers/import", "text/csv", csv)
+                    .await
+            })
         })
-    };
-    // Let the import get under way (upload and parsing) before the alert comes.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!import.is_finished(), "the import ended before the alert");
-
-    let asked = Instant::now();
-    let accepted = mairie
-        .post(
-            "/v1/alerts",
-            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
-                    "text": "Alerte orange orages : restez chez vous." }),
+        .collect();
+    // Urgent alerts keep coming while the imports run, so that some land while the imports'
+    // rows are being parsed. Each must be accepted at once: the bound is for liveness, not
+    // speed (held up, an alert waited 24.8 s in the review).
+    let alert = json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                        "text": "Alerte orange orages : restez chez vous." });
+    let mut alerts = 0;
+    let mut first_sms_while_importing = false;
+    let mut slowest = Duration::ZERO;
+    while imports.iter().any(|i| !i.is_finished()) {
+        let asked = Instant::now();
+        let accepted = tokio::time::timeout(
+            Duration::from_secs(5),
+            mairie.post("/v1/alerts", alert.clone()),
         )
-        .await;
-    assert_eq!(accepted.status, 202, "{}", accepted.body);
-    env.smsmode.wait_for(1, Duration::from_secs(10)).await;
-    let first_sms = asked.elapsed();
+        .await
+        .unwrap_or_else(|_| panic!("alert {alerts} was held up by another tenant's imports"));
+        assert_eq!(accepted.status, 202, "{}", accepted.body);
+        slowest = slowest.max(asked.elapsed());
+        alerts += 1;
+        if alerts == 1 {
+            env.smsmode.wait_for(1, Duration::from_secs(10)).await;
+            first_sms_while_importing = imports.iter().any(|i| !i.is_finished());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("{alerts} alerts accepted while importing, the slowest in {slowest:?}");
     assert!(
-        !import.is_finished(),
-        "the import ended before the alert's first SMS ({first_sms:?}): the test proves nothing"
+        first_sms_while_importing,
+        "the imports ended before the first alert's first SMS: the test proves nothing"
     );
+    assert!(alerts >= 3, "only {alerts} alerts were sent during the imports");
+    env.smsmode.wait_for(alerts, Duration::from_secs(30)).await;
 
-    let report = import.await.unwrap();
-    assert_eq!(report.status, 200, "{}", report.body);
-    assert_eq!(report.body["created"], rows, "{}", report.body);
-    let errors = report.body["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 2, "{}", report.body);
-    assert_eq!(errors[0]["field"], "topics");
-    assert_eq!(errors[0]["reason"], "more than 100 topics on one row");
+    for import in imports {
+        let report = import.await.unwrap();
+        assert_eq!(report.status, 200, "{}", report.body);
+        assert_eq!(report.body["created"], rows, "{}", report.body);
+        let errors = report.body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 2, "{}", report.body);
+        assert_eq!(errors[0]["field"], "topics");
+        assert_eq!(errors[0]["reason"].as_str(), Some("more than 100 topics on one row"));
+    }
     daemon.stop().await;
 }
 
