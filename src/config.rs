@@ -505,7 +505,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(both.starts_with("TOCSIN_API_KEY_SECRET_FILE: set either"), "{both}");
+        assert!(
+            both.starts_with("TOCSIN_API_KEY_SECRET_FILE: set either"),
+            "{both}"
+        );
         let missing = load(&[("TOCSIN_SMTP_URL_FILE", "/nonexistent/smtp")], None)
             .unwrap_err()
             .to_string();

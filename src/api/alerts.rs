@@ -78,9 +78,7 @@ pub async fn create(
         e @ IntakeError::KeyReused(_) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_conflict",
-            format!(
-                "{e}: send the same request to replay it, or use a new key for a new alert"
-            ),
+            format!("{e}: send the same request to replay it, or use a new key for a new alert"),
         )
         .on("Idempotency-Key"),
         IntakeError::Db(e) => e.into(),

@@ -24,7 +24,8 @@ const MAX_REQUEST_ID: usize = 128;
 const MAX_MESSAGE: usize = 4096;
 
 pub async fn envelope(request: Request, next: Next) -> Response {
-    let id = caller_request_id(&request).unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    let id =
+        caller_request_id(&request).unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     let span = tracing::info_span!(
         "request",
         request_id = %id,

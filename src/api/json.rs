@@ -146,7 +146,12 @@ mod tests {
         ] {
             assert!(is_json_media_type(fine), "{fine}");
         }
-        for wrong in ["application/jsonfoo", "text/json", "application/json-seq", ""] {
+        for wrong in [
+            "application/jsonfoo",
+            "text/json",
+            "application/json-seq",
+            "",
+        ] {
             assert!(!is_json_media_type(wrong), "{wrong}");
         }
     }

@@ -379,7 +379,11 @@ mod tests {
             field_error(&d),
             FieldError::new("subject", "subject must be a single line")
         );
-        for nasty in ["a\u{202E}b", "a\u{2028}b", "=?utf-8?b?QQ0KQmNjOiB4QHkuZnI=?="] {
+        for nasty in [
+            "a\u{202E}b",
+            "a\u{2028}b",
+            "=?utf-8?b?QQ0KQmNjOiB4QHkuZnI=?=",
+        ] {
             d.subject = Some(nasty.into());
             assert_eq!(field_error(&d).field, "subject", "{nasty:?}");
         }
@@ -426,11 +430,26 @@ mod tests {
         let fp = |d: &AlertDraft| d.validate().unwrap().fingerprint;
         assert_eq!(fp(&base), fp(&same));
         for other in [
-            AlertDraft { urgent: true, ..base.clone() },
-            AlertDraft { channels: Some(vec!["email".into()]), ..base.clone() },
-            AlertDraft { topic: "travaux".into(), ..base.clone() },
-            AlertDraft { text: "EVACUATION IMMEDIATE".into(), ..base.clone() },
-            AlertDraft { subject: Some("Crue".into()), ..base.clone() },
+            AlertDraft {
+                urgent: true,
+                ..base.clone()
+            },
+            AlertDraft {
+                channels: Some(vec!["email".into()]),
+                ..base.clone()
+            },
+            AlertDraft {
+                topic: "travaux".into(),
+                ..base.clone()
+            },
+            AlertDraft {
+                text: "EVACUATION IMMEDIATE".into(),
+                ..base.clone()
+            },
+            AlertDraft {
+                subject: Some("Crue".into()),
+                ..base.clone()
+            },
         ] {
             assert_ne!(fp(&base), fp(&other), "{other:?}");
         }

@@ -24,7 +24,7 @@ pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
 pub use phone::{PhoneError, PhoneNumber};
 pub use public_id::PublicIds;
 pub use slug::{Slug, SlugError};
-pub use text::TextError;
 pub use sms_text::{
     MAX_SMS_SEGMENTS, SmsEncoding, SmsLength, SmsTextError, sms_length, validate_sms_text,
 };
+pub use text::TextError;

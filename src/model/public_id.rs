@@ -47,7 +47,11 @@ impl PublicIds {
     }
 
     pub fn subscriber(&self, id: SubscriberId) -> String {
-        format!("{}{}", SubscriberId::PREFIX, self.seal(KIND_SUBSCRIBER, id.0))
+        format!(
+            "{}{}",
+            SubscriberId::PREFIX,
+            self.seal(KIND_SUBSCRIBER, id.0)
+        )
     }
 
     pub fn delivery(&self, id: DeliveryId) -> String {
@@ -61,9 +65,10 @@ impl PublicIds {
             body: BODY,
         };
         match text.strip_prefix(SubscriberId::PREFIX) {
-            Some(body) if body.len() == 32 => {
-                self.open(KIND_SUBSCRIBER, body).map(SubscriberId).ok_or(error)
-            }
+            Some(body) if body.len() == 32 => self
+                .open(KIND_SUBSCRIBER, body)
+                .map(SubscriberId)
+                .ok_or(error),
             Some(_) => text.parse().map_err(|_| error),
             None => Err(error),
         }
@@ -148,8 +153,14 @@ mod tests {
         let dlv = ids.delivery(DeliveryId(7));
         let as_subscriber = dlv.replacen("dlv_", "sub_", 1);
         assert!(ids.parse_subscriber(&as_subscriber).is_err());
-        assert!(ids.parse_subscriber("sub_00000000000000000000000000000000").is_err());
-        assert!(ids.parse_subscriber("sub_zz000000000000000000000000000000").is_err());
+        assert!(
+            ids.parse_subscriber("sub_00000000000000000000000000000000")
+                .is_err()
+        );
+        assert!(
+            ids.parse_subscriber("sub_zz000000000000000000000000000000")
+                .is_err()
+        );
         // Another platform's ids mean nothing here.
         let other = PublicIds::new(b"another key").subscriber(SubscriberId(5));
         assert!(ids.parse_subscriber(&other).is_err());

@@ -187,3 +187,108 @@ async fn config_check_names_the_field_at_fault() {
     );
     assert!(String::from_utf8_lossy(&no_provider.stderr).contains("routing.sms"));
 }
+
+/// A mistyped database name must not start an empty, healthy instance: only `migrate` creates a
+/// database; `serve` and the other operator commands stop with a clear error.
+#[tokio::test]
+async fn only_migrate_creates_the_database() {
+    let env = Env::new().await;
+    let missing = format!("{}_typo", env.db.name);
+    let url = env.db.url.replace(&env.db.name, &missing);
+    let vars = [
+        ("TOCSIN_DATABASE_URL", url.as_str()),
+        ("TOCSIN_HTTP_ADDR", "127.0.0.1:0"),
+    ];
+    for args in [
+        &["serve"][..],
+        &["tenant", "create", "bras", "--name", "Bras"],
+    ] {
+        let refused = tocsin(&env, &vars, args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("does not exist") && stderr.contains("tocsin migrate"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let admin = sqlx::PgPool::connect(crate::support::ADMIN_URL)
+        .await
+        .unwrap();
+    let exists = |admin: sqlx::PgPool, name: String| async move {
+        sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_optional(&admin)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(!exists(admin.clone(), missing.clone()).await);
+    ok(tocsin(&env, &vars, &["migrate"]));
+    assert!(exists(admin.clone(), missing.clone()).await);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {missing} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}
+
+/// With debug logs on, a key a careless client put in the query string is not logged (request
+/// spans carry the path only), while the request id is; the server secret comes from a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_query_string_never_reaches_the_logs() {
+    let env = Env::new().await;
+    ok(tocsin(&env, &[], &["migrate"]));
+    let secret_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret_file.path(), format!("{}\n", env.secret)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (name, value) in env.vars() {
+        if name != "TOCSIN_API_KEY_SECRET" {
+            command.env(name, value);
+        }
+    }
+    let mut serve = command
+        .env("TOCSIN_API_KEY_SECRET_FILE", secret_file.path())
+        .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("TOCSIN_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    crate::support::eventually(
+        "serve is up",
+        std::time::Duration::from_secs(30),
+        || async { reqwest::get(format!("{url}/healthz")).await.is_ok() },
+    )
+    .await;
+    let answer = reqwest::Client::new()
+        .get(format!("{url}/v1/topics?api_key=tsk_leakedkey123&x=1"))
+        .header("X-Request-Id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    // SIGTERM: a clean shutdown that flushes the logs.
+    std::process::Command::new("kill")
+        .arg(serve.id().to_string())
+        .status()
+        .unwrap();
+    let output = serve.wait_with_output().unwrap();
+    let output = String::from_utf8_lossy(&output.stderr);
+    assert!(output.contains("trace-me-42"), "{output}");
+    assert!(output.contains("/v1/topics"), "{output}");
+    assert!(!output.contains("tsk_leakedkey123"), "{output}");
+    assert!(
+        !output.contains(&env.secret),
+        "the server secret was logged"
+    );
+}

@@ -72,7 +72,10 @@ async fn a_hostile_import_does_not_hold_up_another_tenants_urgent_alert() {
         first_sms_while_importing,
         "the imports ended before the first alert's first SMS: the test proves nothing"
     );
-    assert!(alerts >= 3, "only {alerts} alerts were sent during the imports");
+    assert!(
+        alerts >= 3,
+        "only {alerts} alerts were sent during the imports"
+    );
     env.smsmode.wait_for(alerts, Duration::from_secs(30)).await;
 
     for import in imports {
@@ -82,7 +85,10 @@ async fn a_hostile_import_does_not_hold_up_another_tenants_urgent_alert() {
         let errors = report.body["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 2, "{}", report.body);
         assert_eq!(errors[0]["field"], "topics");
-        assert_eq!(errors[0]["reason"].as_str(), Some("more than 100 topics on one row"));
+        assert_eq!(
+            errors[0]["reason"].as_str(),
+            Some("more than 100 topics on one row")
+        );
     }
     daemon.stop().await;
 }
@@ -102,7 +108,8 @@ async fn a_reused_idempotency_key_with_another_request_is_refused() {
             .header("Idempotency-Key", "K")
             .json(body)
     };
-    let first_body = json!({ "topic": "intemperies", "text": "Orages ce soir.", "channels": ["sms"] });
+    let first_body =
+        json!({ "topic": "intemperies", "text": "Orages ce soir.", "channels": ["sms"] });
     let first = mairie.send(with_key(&first_body)).await;
     assert_eq!(first.status, 202, "{}", first.body);
 
@@ -138,11 +145,18 @@ async fn a_sender_key_cannot_read_subscribers() {
     let admin = env.tenant(&daemon, "bras").await;
     admin.topic("intemperies").await;
     let anne = admin
-        .subscriber(Some("0612345678"), Some("anne@example.fr"), &["intemperies"])
+        .subscriber(
+            Some("0612345678"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
         .await;
     let sender = Client::new(&daemon.url, &env.key("bras", Role::Sender).await);
     let id = anne["id"].as_str().unwrap();
-    for path in ["/v1/subscribers".to_string(), format!("/v1/subscribers/{id}")] {
+    for path in [
+        "/v1/subscribers".to_string(),
+        format!("/v1/subscribers/{id}"),
+    ] {
         let a = sender.get(&path).await;
         assert_eq!(a.status, 403, "{path}: {}", a.body);
         assert!(!a.body.to_string().contains("0612345678"));
@@ -175,7 +189,11 @@ async fn control_characters_are_refused_where_text_enters() {
             json!({ "topic": "intemp\u{0}eries", "text": "Crue" }),
             "topic",
         ),
-        ("/v1/topics", json!({ "slug": "crue", "name": "Crue\u{0}" }), "name"),
+        (
+            "/v1/topics",
+            json!({ "slug": "crue", "name": "Crue\u{0}" }),
+            "name",
+        ),
         ("/v1/topics", json!({ "slug": "crue\u{0}" }), "slug"),
         (
             "/v1/subscribers",
@@ -191,7 +209,11 @@ async fn control_characters_are_refused_where_text_enters() {
     for (path, body, field) in cases {
         let a = mairie.post(path, body.clone()).await;
         assert_eq!(a.status, 400, "{path} {body} → {}", a.body);
-        assert_eq!(a.body["error"]["field"], field, "{path} {body} → {}", a.body);
+        assert_eq!(
+            a.body["error"]["field"], field,
+            "{path} {body} → {}",
+            a.body
+        );
     }
     daemon.stop().await;
 }
@@ -205,7 +227,11 @@ async fn ids_do_not_reveal_how_many_rows_the_platform_holds() {
     let mairie = env.tenant(&daemon, "bras").await;
     mairie.topic("intemperies").await;
     let anne = mairie
-        .subscriber(Some("0612345678"), Some("anne@example.fr"), &["intemperies"])
+        .subscriber(
+            Some("0612345678"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
         .await;
     let id = anne["id"].as_str().unwrap();
     let opaque = |text: &str, prefix: &str| {
@@ -213,7 +239,10 @@ async fn ids_do_not_reveal_how_many_rows_the_platform_holds() {
             .is_some_and(|b| b.len() == 32 && b.bytes().all(|c| c.is_ascii_hexdigit()))
     };
     assert!(opaque(id, "sub_"), "{id}");
-    assert_eq!(mairie.get(&format!("/v1/subscribers/{id}")).await.status, 200);
+    assert_eq!(
+        mairie.get(&format!("/v1/subscribers/{id}")).await.status,
+        200
+    );
 
     // The old decimal form, handed out before, still names the same subscriber.
     let db = env.db.pool().await;
@@ -372,7 +401,11 @@ async fn every_error_has_one_shape_and_every_answer_a_request_id() {
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         (http.get(url("/v1/nothing-here")), 404, "not_found"),
         (http.delete(url("/v1/topics")), 405, "method_not_allowed"),
-        (http.get(url("/v1/subscribers?limit=abc")), 400, "invalid_field"),
+        (
+            http.get(url("/v1/subscribers?limit=abc")),
+            400,
+            "invalid_field",
+        ),
         (
             http.post(url("/v1/alerts"))
                 .header("Content-Type", "application/jsonfoo")
@@ -399,7 +432,11 @@ async fn every_error_has_one_shape_and_every_answer_a_request_id() {
         let a = mairie.send(request).await;
         assert_eq!(a.status.as_u16(), status, "{}", a.body);
         assert_eq!(a.body["error"]["code"], code, "{}", a.body);
-        assert!(a.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            a.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
         assert!(a.body["error"].get("field").is_some(), "{}", a.body);
         assert!(a.headers.contains_key("x-request-id"));
     }
@@ -410,7 +447,10 @@ async fn every_error_has_one_shape_and_every_answer_a_request_id() {
 
     // A caller's request id is kept and echoed.
     let traced = mairie
-        .send(http.get(url("/v1/topics")).header("X-Request-Id", "mairie-42"))
+        .send(
+            http.get(url("/v1/topics"))
+                .header("X-Request-Id", "mairie-42"),
+        )
         .await;
     assert_eq!(traced.status, StatusCode::OK);
     assert_eq!(traced.headers["x-request-id"], "mairie-42");
@@ -426,7 +466,11 @@ async fn every_error_has_one_shape_and_every_answer_a_request_id() {
     assert_eq!(broken.body["error"]["code"], "internal");
     let id = broken.headers["x-request-id"].to_str().unwrap();
     assert_eq!(broken.body["error"]["reference"], id, "{}", broken.body);
-    assert!(!broken.body.to_string().contains("topics"), "{}", broken.body);
+    assert!(
+        !broken.body.to_string().contains("topics"),
+        "{}",
+        broken.body
+    );
     sqlx::query("ALTER TABLE topics_gone RENAME TO topics")
         .execute(&db)
         .await
@@ -446,13 +490,16 @@ async fn the_openapi_document_covers_every_route() {
         .await
         .unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let routes = documented_routes(&readme);
     assert!(routes.len() >= 10, "{routes:?}");
     for (method, path) in &routes {
         let operation = &document["paths"][path][method.to_lowercase()];
-        assert!(operation.is_object(), "{method} {path} is missing from /openapi.json");
+        assert!(
+            operation.is_object(),
+            "{method} {path} is missing from /openapi.json"
+        );
         assert!(operation["responses"].is_object(), "{method} {path}");
     }
     // Every operation the document has, the daemon serves (no 404 from the router).
@@ -460,7 +507,10 @@ async fn the_openapi_document_covers_every_route() {
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             let concrete = path.replace("{id}", "x");
-            let request = reqwest::Client::new().request(method.to_uppercase().parse().unwrap(), format!("{}{concrete}", daemon.url));
+            let request = reqwest::Client::new().request(
+                method.to_uppercase().parse().unwrap(),
+                format!("{}{concrete}", daemon.url),
+            );
             let answer = request.send().await.unwrap();
             assert_ne!(answer.status(), 405, "{method} {path}");
             if !path.contains("{id}") {
