@@ -80,10 +80,7 @@ pub async fn import(
     tenant: TenantId,
     rows: &[Incoming<'_>],
 ) -> Result<ImportCounts, DbError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
-        .bind(tenant.0)
-        .execute(&mut **tx)
-        .await?;
+    lock_tenant(tx, tenant).await?;
     sqlx::query(
         "CREATE TEMPORARY TABLE import_rows (
              line int NOT NULL, phone text, email text, topics uuid[] NOT NULL
@@ -106,24 +103,20 @@ pub async fn import(
     }
     copy.finish().await?;
 
-    sqlx::query(
-        "CREATE TEMPORARY TABLE import_matched ON COMMIT DROP AS
-         SELECT r.line, r.phone, r.email, r.topics, COALESCE(p.id, e.id) AS id,
-                false AS created
-         FROM import_rows r
-         LEFT JOIN subscribers p ON p.tenant_id = $1 AND p.phone = r.phone
-         LEFT JOIN subscribers e ON e.tenant_id = $1 AND lower(e.email) = lower(r.email)",
-    )
-    .bind(tenant.0)
-    .execute(&mut **tx)
-    .await?;
-    // New subscribers get their ids first, so that their rows and subscriptions need no join
+    // New subscribers get their ids here, so that their rows and subscriptions need no join
     // back on their addresses.
     sqlx::query(
-        "UPDATE import_matched
-         SET id = nextval(pg_get_serial_sequence('subscribers', 'id')), created = true
-         WHERE id IS NULL",
+        "CREATE TEMPORARY TABLE import_matched ON COMMIT DROP AS
+         SELECT line, phone, email, topics,
+                COALESCE(known, nextval(pg_get_serial_sequence('subscribers', 'id'))) AS id,
+                known IS NULL AS created
+         FROM (SELECT r.*, COALESCE(p.id, e.id) AS known
+               FROM import_rows r
+               LEFT JOIN subscribers p ON p.tenant_id = $1 AND p.phone = r.phone
+               LEFT JOIN subscribers e
+                      ON e.tenant_id = $1 AND lower(e.email) = lower(r.email)) matched",
     )
+    .bind(tenant.0)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -157,7 +150,7 @@ pub async fn import(
          ),
          subscribed AS (
              INSERT INTO subscriptions (topic_id, subscriber_id)
-             SELECT DISTINCT t.topic, m.id FROM import_matched m, unnest(m.topics) AS t(topic)
+             SELECT t.topic, m.id FROM import_matched m, unnest(m.topics) AS t(topic)
              ON CONFLICT DO NOTHING
              RETURNING subscriber_id
          ),
@@ -178,6 +171,15 @@ pub async fn import(
         updated: updated as u64,
         unchanged: unchanged as u64,
     })
+}
+
+/// Imports, upserts and removals of one tenant's subscribers take turns.
+async fn lock_tenant(tx: &mut Transaction<'_, Postgres>, tenant: TenantId) -> Result<(), DbError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(tenant.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// One line of COPY's text format: tab-separated, `\N` for NULL. Phone numbers (E.164),
@@ -266,13 +268,21 @@ pub async fn get(
     Ok(page.into_iter().find(|s| s.id == id))
 }
 
-/// Removes a subscriber and their subscriptions; false when the tenant has no such subscriber.
-/// Past delivery rows stay, for the alerts' reports.
+/// Removes a subscriber and their subscriptions (no foreign key cascades to them: see
+/// migrations/0002); false when the tenant has no such subscriber. Past delivery rows stay, for
+/// the alerts' reports.
 pub async fn remove(pool: &PgPool, tenant: TenantId, id: SubscriberId) -> Result<bool, DbError> {
-    let done = sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(id.0)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let mut tx = pool.begin().await?;
+    lock_tenant(&mut tx, tenant).await?;
+    let (removed,): (i64,) = sqlx::query_as(
+        "WITH gone AS (DELETE FROM subscribers WHERE tenant_id = $1 AND id = $2 RETURNING id),
+              unsubscribed AS (DELETE FROM subscriptions s USING gone WHERE s.subscriber_id = gone.id)
+         SELECT count(*) FROM gone",
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(removed == 1)
 }

@@ -100,6 +100,14 @@ pub async fn delete(pool: &PgPool, slug: &str) -> Result<bool, DbError> {
     .bind(slug)
     .execute(&mut *tx)
     .await?;
+    // Nor have subscriptions foreign keys (migrations/0002).
+    sqlx::query(
+        "DELETE FROM subscriptions WHERE topic_id IN
+             (SELECT p.id FROM topics p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = $1)",
+    )
+    .bind(slug)
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("DELETE FROM tenants WHERE slug = $1")
         .bind(slug)
         .execute(&mut *tx)
