@@ -74,16 +74,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|error| {
                 let path = error.path().to_string();
                 let message = error.into_inner().to_string();
-                let field = if path == "." {
-                    message
-                        .strip_prefix("missing field `")
-                        .or_else(|| message.strip_prefix("unknown field `"))
-                        .and_then(|rest| rest.split('`').next())
-                        .unwrap_or("query")
-                        .to_string()
-                } else {
-                    path
-                };
+                let field = field_at_fault(path, &message, "query");
                 ApiError::invalid(field, format!("invalid query string: {message}"))
             })
     }
@@ -100,18 +91,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             // Not JSON at all: no field to blame, the body is at fault.
             return ApiError::invalid("body", format!("malformed JSON: {message}"));
         }
-        // serde names a missing field only in its message: "missing field `text` at …".
-        let field = if path == "." {
-            message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .unwrap_or("body")
-                .to_string()
-        } else {
-            path
-        };
+        let field = field_at_fault(path, &message, "body");
         ApiError::invalid(field, format!("invalid JSON body: {message}"))
     })
+}
+
+/// The path serde reports, or at the top level the field its message names ("missing field
+/// `text` at …", "unknown field `chanels`, expected …"), or `whole` when it names none.
+fn field_at_fault(path: String, message: &str, whole: &str) -> String {
+    if path != "." {
+        return path;
+    }
+    message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or(whole)
+        .to_string()
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ pub async fn import(
         .map(|t| (t.slug, t.id))
         .collect();
     // Parsing is CPU work proportional to the file: off the async workers, one at a time.
-    let _permit = state
+    let permit = state
         .import_permits
         .clone()
         .acquire_owned()
@@ -315,7 +315,7 @@ pub async fn import(
     })
     .await
     .map_err(ApiError::internal)??;
-    drop(_permit);
+    drop(permit);
     let Resolved { rows, mut errors } = parsed;
     let incoming: Vec<Incoming> = rows
         .iter()

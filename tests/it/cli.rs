@@ -256,7 +256,7 @@ async fn a_key_in_the_query_string_never_reaches_the_logs() {
             command.env(name, value);
         }
     }
-    let mut serve = command
+    let serve = command
         .env("TOCSIN_API_KEY_SECRET_FILE", secret_file.path())
         .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("TOCSIN_LOG", "debug")

@@ -329,7 +329,8 @@ fn decode_subject(raw: &str) -> String {
         let encoded = word
             .strip_prefix("=?utf-8?b?")
             .and_then(|w| w.strip_suffix("?="));
-        if !decoded.is_empty() && !(previous_was_encoded && encoded.is_some()) {
+        let joined_to_previous = previous_was_encoded && encoded.is_some();
+        if !decoded.is_empty() && !joined_to_previous {
             decoded.push(' ');
         }
         match encoded {
