@@ -153,6 +153,12 @@ struct RawDispatch {
     sender_concurrency: u16,
     sends_per_batch: usize,
     outbox_poll_ms: u64,
+    retry_delays_ms: Vec<u64>,
+    max_attempts: u32,
+    lease_ms: u64,
+    sweep_interval_ms: u64,
+    stale_after_ms: u64,
+    shutdown_grace_ms: u64,
 }
 
 impl Default for RawDispatch {
@@ -164,6 +170,17 @@ impl Default for RawDispatch {
             sender_concurrency: s.sender_concurrency,
             sends_per_batch: s.sends_per_batch,
             outbox_poll_ms: s.outbox_poll.as_millis() as u64,
+            retry_delays_ms: s
+                .retry
+                .delays
+                .iter()
+                .map(|d| d.as_millis() as u64)
+                .collect(),
+            max_attempts: s.retry.max_attempts,
+            lease_ms: s.lease.as_millis() as u64,
+            sweep_interval_ms: s.sweep_interval.as_millis() as u64,
+            stale_after_ms: s.stale_after.as_millis() as u64,
+            shutdown_grace_ms: s.shutdown_grace.as_millis() as u64,
         }
     }
 }
@@ -320,12 +337,33 @@ impl RawConfig {
                 "and sends_per_batch must be at least 1",
             ));
         }
+        if d.retry_delays_ms.is_empty() || d.retry_delays_ms.contains(&0) {
+            return Err(invalid(
+                "dispatch.retry_delays_ms",
+                "give at least one delay, each above 0 ms",
+            ));
+        }
+        if d.max_attempts == 0 {
+            return Err(invalid("dispatch.max_attempts", "must be at least 1"));
+        }
+        if d.lease_ms < 1000 {
+            return Err(invalid("dispatch.lease_ms", "must be at least 1000 ms"));
+        }
+        let ms = Duration::from_millis;
         let dispatch = Settings {
             batch_size: d.batch_size,
             fanout_chunk: d.fanout_chunk,
             sender_concurrency: d.sender_concurrency,
             sends_per_batch: d.sends_per_batch,
-            outbox_poll: Duration::from_millis(d.outbox_poll_ms.max(10)),
+            outbox_poll: ms(d.outbox_poll_ms.max(10)),
+            retry: crate::dispatch::RetryPolicy {
+                delays: d.retry_delays_ms.iter().copied().map(ms).collect(),
+                max_attempts: d.max_attempts,
+            },
+            lease: ms(d.lease_ms),
+            sweep_interval: ms(d.sweep_interval_ms.max(100)),
+            stale_after: ms(d.stale_after_ms),
+            shutdown_grace: ms(d.shutdown_grace_ms),
         };
         let smsmode = self
             .sms

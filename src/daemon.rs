@@ -16,7 +16,10 @@ use crate::{
     api::{self, AppState, KeyHasher},
     broker::{self, Job, Publisher, Topology},
     config::Config,
-    dispatch::{self, Dispatcher, Handled, Providers, fanout, sender::Carrier},
+    dispatch::{
+        self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
+        sender::{Batch, Carrier},
+    },
     model::{Channel, Lane, PublicIds},
     store,
 };
@@ -61,14 +64,20 @@ pub async fn run(
     );
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
+    let instance = uuid::Uuid::now_v7();
+    let (outcomes, outcome_writer) = OutcomeWriter::start(db.clone(), instance);
     let dispatcher = Arc::new(Dispatcher {
         db: db.clone(),
-        topology: Topology::new(config.queue_prefix.clone()),
+        topology: Topology::new(config.queue_prefix.clone())
+            .with_retry_tiers(&config.dispatch.retry.delays),
         providers,
         routing: config.routing.clone(),
         settings: config.dispatch.clone(),
         ids: ids.clone(),
+        instance,
+        outcomes,
     });
+    let grace = config.dispatch.shutdown_grace;
     let relay_wake = Arc::new(Notify::new());
 
     let mut tasks = JoinSet::new();
@@ -90,7 +99,19 @@ pub async fn run(
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let result = http.await;
     shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
+    // Sends already started finish and are recorded, within the grace period; what is left then
+    // comes back to another instance when its lease ends.
+    let drained =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            ?grace,
+            "shutdown grace period over; leaving the rest to the leases"
+        );
+        tasks.abort_all();
+    }
+    drop(dispatcher);
+    let _ = tokio::time::timeout(grace, outcome_writer).await;
     db.close().await;
     result.map_err(StartError::Http)
 }
@@ -185,6 +206,15 @@ async fn run_on_broker(
         });
     }
     let connection = Arc::new(connection);
+    {
+        let (d, c, p, s) = (
+            dispatcher.clone(),
+            connection.clone(),
+            publisher.clone(),
+            stop.clone(),
+        );
+        parts.spawn(async move { dispatch::sweeper::run(&d, &c, &p, &s).await });
+    }
     for lane in Lane::ALL {
         let queue = topology.queue(&Topology::fan_out_key(lane));
         let (d, p, s) = (dispatcher.clone(), publisher.clone(), stop.clone());
@@ -226,9 +256,16 @@ async fn run_on_broker(
         let Some(carrier) = carrier else { continue };
         for lane in Lane::ALL {
             let queue = topology.queue(&Topology::send_key(channel, provider, lane));
-            let (d, c, s) = (dispatcher.clone(), carrier.clone(), stop.clone());
-            let handler = move |payload: Vec<u8>, redelivered: bool| {
-                let (d, c, s) = (d.clone(), c.clone(), s.clone());
+            let (d, c, p, s) = (
+                dispatcher.clone(),
+                carrier.clone(),
+                publisher.clone(),
+                stop.clone(),
+            );
+            // A redelivered batch is handled like any other: the leases, not the broker's
+            // redelivered flag, say which of its rows are free.
+            let handler = move |payload: Vec<u8>, _redelivered: bool| {
+                let (d, c, p, s) = (d.clone(), c.clone(), p.clone(), s.clone());
                 async move {
                     match Job::decode(&payload) {
                         Ok(Job::SendBatchV1 {
@@ -236,8 +273,13 @@ async fn run_on_broker(
                             channel,
                             deliveries,
                         }) if channel == c.channel() => {
-                            dispatch::sender::handle(&d, &c, alert, &deliveries, redelivered, &s)
-                                .await
+                            let batch = Batch {
+                                dispatcher: &d,
+                                carrier: &c,
+                                publisher: &p,
+                                shutdown: &s,
+                            };
+                            dispatch::sender::handle(&batch, alert, &deliveries).await
                         }
                         Ok(other) => Handled::Dead(format!(
                             "a {} send queue got {other:?}",

@@ -137,14 +137,26 @@ pub struct AlertDraftSchema {
     urgent: Option<bool>,
     /// `sms` and/or `email`; both when absent.
     channels: Option<Vec<String>>,
+    /// Seconds (60 to 604800) after which nothing more is sent: a storm warning must not arrive
+    /// the next day. 21600 (6 h) for urgent alerts, 86400 (24 h) for others.
+    expires_in: Option<u64>,
 }
 
+/// Deliveries of one channel by state.
 #[derive(Serialize, Default, Clone, Copy, ToSchema)]
 pub struct Counts {
+    /// Waiting for, or being handed to, the provider.
     queued: i64,
+    /// Failed transiently; waiting for their next attempt.
+    retrying: i64,
+    /// Accepted by the provider.
     sent: i64,
+    /// Confirmed by a delivery receipt.
     delivered: i64,
+    /// Refused for good, or given up after the last attempt.
     failed: i64,
+    /// Not sent before the alert's deadline.
+    expired: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -159,6 +171,8 @@ pub struct Report {
     recipients: i32,
     created_at: chrono::DateTime<chrono::Utc>,
     planned_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Nothing is sent after this; what is left then counts as expired.
+    expires_at: chrono::DateTime<chrono::Utc>,
     /// Per channel (`sms`, `email`).
     #[schema(value_type = BTreeMap<String, Counts>)]
     counts: BTreeMap<Channel, Counts>,
@@ -219,9 +233,14 @@ fn report(
                 c.queued += n;
                 in_flight += n;
             }
+            DeliveryStatus::Retrying => {
+                c.retrying += n;
+                in_flight += n;
+            }
             DeliveryStatus::Sent => c.sent += n,
             DeliveryStatus::Delivered => c.delivered += n,
-            DeliveryStatus::Failed | DeliveryStatus::Expired => c.failed += n,
+            DeliveryStatus::Failed => c.failed += n,
+            DeliveryStatus::Expired => c.expired += n,
         }
     }
     let status = match (alert.planned_at, rows.is_empty()) {
@@ -239,7 +258,120 @@ fn report(
         recipients: alert.recipients,
         created_at: alert.created_at,
         planned_at: alert.planned_at,
+        expires_at: alert.expires_at,
         counts,
         timings,
+    }
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// Only deliveries in this state: queued, sending, retrying, sent, delivered, failed,
+    /// expired.
+    status: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    limit: Option<i64>,
+}
+
+/// One delivery of an alert, its address masked.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `dlv_…`, the reference given to the provider.
+    id: String,
+    /// `sub_…`
+    subscriber: String,
+    channel: String,
+    /// The phone number or address, masked: `+33 6 ** ** ** 78`, `a•••@example.fr`.
+    to: String,
+    status: String,
+    /// Attempts made.
+    attempts: i32,
+    /// The last provider error, if any.
+    error: Option<String>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryPage {
+    deliveries: Vec<DeliveryView>,
+    /// Give it as `after` for the next page; null on the last.
+    next: Option<String>,
+}
+
+/// An alert's deliveries, for example the failed ones with their reasons: whom the mayor should
+/// phone.
+#[utoipa::path(get, operation_id = "list_deliveries", path = "/v1/alerts/{id}/deliveries",
+    tag = "alerts",
+    params(("id" = String, Path, description = "`alr_…`"), DeliveryQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "One page", body = DeliveryPage),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+    ))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    super::json::ApiQuery(query): super::json::ApiQuery<DeliveryQuery>,
+) -> Result<Json<DeliveryPage>, ApiError> {
+    let id: AlertId = id
+        .parse()
+        .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<DeliveryStatus>()
+                .map_err(|e| ApiError::invalid("status", e.to_string()))
+        })
+        .transpose()?;
+    let after = query
+        .after
+        .as_deref()
+        .map(|a| {
+            state
+                .ids
+                .parse_delivery(a)
+                .map_err(|e| ApiError::invalid("after", e.to_string()))
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    store::alerts::get(&state.db, caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("alert"))?;
+    let rows = store::deliveries::list(&state.db, id, status, after, limit).await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|d| state.ids.delivery(d.id)))
+        .flatten();
+    let deliveries = rows
+        .into_iter()
+        .map(|d| DeliveryView {
+            id: state.ids.delivery(d.id),
+            subscriber: state.ids.subscriber(d.subscriber),
+            channel: d.channel.as_str().to_string(),
+            to: mask(d.channel, &d.address),
+            status: d.status.as_str().to_string(),
+            attempts: d.attempts,
+            error: d.error,
+            updated_at: d.updated_at,
+        })
+        .collect();
+    Ok(Json(DeliveryPage { deliveries, next }))
+}
+
+fn mask(channel: Channel, address: &str) -> String {
+    match channel {
+        Channel::Sms => crate::model::phone::mask_for_people(address),
+        Channel::Email => crate::model::EmailAddress::parse(address)
+            .map(|e| e.masked())
+            .unwrap_or_else(|_| "•••".into()),
     }
 }

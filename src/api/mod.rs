@@ -57,6 +57,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::get, subscribers::remove))
         .routes(routes!(alerts::create))
         .routes(routes!(alerts::status))
+        .routes(routes!(alerts::deliveries))
         .routes(routes!(healthz))
         .routes(routes!(openapi::serve_document))
 }

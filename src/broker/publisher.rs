@@ -6,6 +6,8 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
+use std::time::Duration;
+
 use super::{BrokerError, Topology};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,7 @@ pub enum PublishError {
 pub struct Publisher {
     channel: Channel,
     exchange: String,
+    topology: Topology,
 }
 
 impl Publisher {
@@ -33,6 +36,7 @@ impl Publisher {
         Ok(Publisher {
             channel,
             exchange: topology.exchange(),
+            topology: topology.clone(),
         })
     }
 
@@ -43,7 +47,20 @@ impl Publisher {
     /// Publishes every message, then waits for all their confirms: one round trip for the batch,
     /// not one per message.
     pub async fn publish_all(&self, messages: &[(&str, &[u8])]) -> Result<(), PublishError> {
-        self.publish_with_headers(messages, FieldTable::default())
+        self.publish(&self.exchange, messages, FieldTable::default(), None)
+            .await
+    }
+
+    /// Parks messages in the retry tier of `tier`; each comes back to the queue of its routing
+    /// key after `wait` (at most the tier's delay).
+    pub async fn publish_retry(
+        &self,
+        tier: Duration,
+        wait: Duration,
+        messages: &[(&str, &[u8])],
+    ) -> Result<(), PublishError> {
+        let exchange = self.topology.retry_tier(tier);
+        self.publish(&exchange, messages, FieldTable::default(), Some(wait))
             .await
     }
 
@@ -60,25 +77,35 @@ impl Publisher {
             AMQPValue::LongString(reason.into()),
         );
         headers.insert("x-tocsin-queue".into(), AMQPValue::LongString(queue.into()));
-        self.publish_with_headers(&[(Topology::dead_key(), payload)], headers)
-            .await
+        self.publish(
+            &self.exchange,
+            &[(Topology::dead_key(), payload)],
+            headers,
+            None,
+        )
+        .await
     }
 
-    async fn publish_with_headers(
+    async fn publish(
         &self,
+        exchange: &str,
         messages: &[(&str, &[u8])],
         headers: FieldTable,
+        expiration: Option<Duration>,
     ) -> Result<(), PublishError> {
         let mut confirms = Vec::with_capacity(messages.len());
         for &(key, payload) in messages {
-            let properties = BasicProperties::default()
+            let mut properties = BasicProperties::default()
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())
                 .with_headers(headers.clone());
+            if let Some(expiration) = expiration {
+                properties = properties.with_expiration(expiration.as_millis().to_string().into());
+            }
             let confirm = self
                 .channel
                 .basic_publish(
-                    self.exchange.as_str().into(),
+                    exchange.into(),
                     key.into(),
                     // Mandatory: a message no queue takes comes back instead of vanishing.
                     BasicPublishOptions {

@@ -7,6 +7,8 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
+use std::time::Duration;
+
 use super::BrokerError;
 use crate::model::{Channel as MessageChannel, Lane};
 
@@ -18,13 +20,31 @@ const DEAD_KEY: &str = "dead";
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
+    /// The retry tiers' delays: one fanout exchange and one TTL queue each.
+    retry_tiers: Vec<Duration>,
 }
 
 impl Topology {
     pub fn new(prefix: impl Into<String>) -> Self {
         Topology {
             prefix: prefix.into(),
+            retry_tiers: Vec::new(),
         }
+    }
+
+    /// With retry tiers of these delays (dispatch.retry_delays_ms).
+    pub fn with_retry_tiers(mut self, delays: &[Duration]) -> Self {
+        self.retry_tiers = delays.to_vec();
+        self.retry_tiers.sort();
+        self.retry_tiers.dedup();
+        self
+    }
+
+    /// The exchange, and queue, of the retry tier of `delay`. Named after the delay: a queue's
+    /// arguments are fixed when declared (RabbitMQ refuses another TTL with 406), so another
+    /// delay is another queue.
+    pub fn retry_tier(&self, delay: Duration) -> String {
+        format!("{}tocsin.retry.{}ms", self.prefix, delay.as_millis())
     }
 
     /// The direct exchange all work goes through.
@@ -90,6 +110,9 @@ impl Topology {
             AMQPValue::LongString("quorum".into()),
         );
         self.declare_bound(channel, DEAD_KEY, dead_args).await?;
+        for &tier in &self.retry_tiers {
+            self.declare_retry_tier(channel, tier).await?;
+        }
         for key in keys {
             let mut args = FieldTable::default();
             args.insert(
@@ -141,11 +164,82 @@ impl Topology {
             .await
     }
 
-    /// Deletes the queues and the exchange: for tests and demos that used their own prefix.
+    /// A retry tier: messages published to its fanout exchange wait in its queue for the
+    /// delay (or their own shorter expiration, for jitter), then dead-letter back to the work
+    /// exchange with the routing key they were published with, that is to their send queue.
+    /// At-least-once dead-lettering (with reject-publish overflow) so that none is lost on the
+    /// way back (../shared/reference/rabbitmq.md).
+    async fn declare_retry_tier(
+        &self,
+        channel: &Channel,
+        delay: Duration,
+    ) -> Result<(), BrokerError> {
+        let name = self.retry_tier(delay);
+        channel
+            .exchange_declare(
+                name.as_str().into(),
+                ExchangeKind::Fanout,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl));
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.exchange().into()),
+        );
+        args.insert(
+            "x-dead-letter-strategy".into(),
+            AMQPValue::LongString("at-least-once".into()),
+        );
+        args.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        channel
+            .queue_declare(
+                name.as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                args,
+            )
+            .await?;
+        channel
+            .queue_bind(
+                name.as_str().into(),
+                name.as_str().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+    }
+
+    /// Deletes the queues and the exchanges: for tests and demos that used their own prefix.
     pub async fn delete(&self, channel: &Channel, keys: &[String]) -> Result<(), BrokerError> {
         for key in keys.iter().map(String::as_str).chain([DEAD_KEY]) {
             channel
                 .queue_delete(self.queue(key).into(), QueueDeleteOptions::default())
+                .await?;
+        }
+        for &tier in &self.retry_tiers {
+            let name = self.retry_tier(tier);
+            channel
+                .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+                .await?;
+            channel
+                .exchange_delete(name.as_str().into(), Default::default())
                 .await?;
         }
         channel

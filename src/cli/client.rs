@@ -83,6 +83,10 @@ pub struct SendArgs {
     /// Sending again with the same key returns the same alert instead of a second one.
     #[arg(long)]
     idempotency_key: Option<String>,
+    /// After this long nothing more is sent and what is left expires: `90s`, `30m`, `2h`, `1d`
+    /// (default: 6h for urgent alerts, 24h for others).
+    #[arg(long, value_parser = parse_duration)]
+    expires: Option<u64>,
     /// Show progress until every delivery has left the queue, then print the report.
     #[arg(long)]
     wait: bool,
@@ -94,6 +98,9 @@ pub struct SendArgs {
 pub struct StatusArgs {
     /// The alert id (alr_…).
     id: String,
+    /// List the deliveries that failed, with their masked address and reason: whom to phone.
+    #[arg(long)]
+    failed: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -302,7 +309,7 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
                         .filter_map(Value::as_str)
                         .collect();
                     println!(
-                        "{:<12} {:<16} {:<32} {}",
+                        "{:<36} {:<16} {:<32} {}",
                         s["id"].as_str().unwrap_or_default(),
                         s["phone"].as_str().unwrap_or("-"),
                         s["email"].as_str().unwrap_or("-"),
@@ -334,6 +341,7 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "subject": args.subject,
         "urgent": args.urgent,
         "channels": args.channels,
+        "expires_in": args.expires,
     });
     let mut request = api.request(Method::POST, "/v1/alerts")?.json(&body);
     if let Some(key) = &args.idempotency_key {
@@ -415,9 +423,64 @@ pub async fn wait_for_completion(api: &Api, id: &str, progress: bool) -> anyhow:
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.api)?;
+    if args.failed {
+        return failed_deliveries(&api, &args).await;
+    }
     let body = api.get(&format!("/v1/alerts/{}", args.id)).await?;
     print_report(&body, args.api.json, None);
     Ok(())
+}
+
+/// Every failed delivery of an alert, page after page.
+async fn failed_deliveries(api: &Api, args: &StatusArgs) -> anyhow::Result<()> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/alerts/{}/deliveries?status=failed&limit=1000", args.id);
+        if let Some(after) = &after {
+            path.push_str(&format!("&after={after}"));
+        }
+        let page = api.get(&path).await?;
+        all.extend(page["deliveries"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    if args.api.json {
+        print_json(&json!({ "deliveries": all }));
+        return Ok(());
+    }
+    for d in &all {
+        println!(
+            "{:<6} {:<24} {:>2} attempts  {}",
+            d["channel"].as_str().unwrap_or_default(),
+            d["to"].as_str().unwrap_or_default(),
+            d["attempts"],
+            d["error"].as_str().unwrap_or_default()
+        );
+    }
+    eprintln!("{} failed deliveries", all.len());
+    Ok(())
+}
+
+/// `90s`, `30m`, `2h`, `1d`, or plain seconds, as seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |at| text.split_at(at));
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m, 2h or 1d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d")),
+    };
+    Ok(number * scale)
 }
 
 pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
@@ -433,18 +496,20 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
         body["recipients"]
     );
     println!(
-        "  {:<8} {:>9} {:>9} {:>10} {:>9}",
-        "channel", "queued", "sent", "delivered", "failed"
+        "  {:<8} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
+        "channel", "queued", "retrying", "sent", "delivered", "failed", "expired"
     );
     for (channel, c) in body["counts"].as_object().into_iter().flatten() {
         let n = |k: &str| c[k].as_u64().unwrap_or(0);
         println!(
-            "  {:<8} {:>9} {:>9} {:>10} {:>9}",
+            "  {:<8} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
             channel,
             n("queued"),
+            n("retrying"),
             n("sent"),
             n("delivered"),
-            n("failed")
+            n("failed"),
+            n("expired")
         );
     }
     if let Some(elapsed) = elapsed {

@@ -49,7 +49,8 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
             .clone()
             .expect("the demo sets a secret"),
     );
-    let topology = Topology::new(config.queue_prefix.clone());
+    let topology =
+        Topology::new(config.queue_prefix.clone()).with_retry_tiers(&config.dispatch.retry.delays);
     let keys = topology.keys(config.routing.routes());
 
     println!(

@@ -59,6 +59,8 @@ pub async fn submit(
         body: &alert.text,
         idempotency_key,
         request_hash: &alert.fingerprint,
+        expires_at: chrono::Utc::now()
+            + chrono::Duration::from_std(alert.expires_in).unwrap_or(chrono::Duration::MAX),
         recipients: i32::try_from(recipients).unwrap_or(i32::MAX),
     };
     if !store::alerts::insert(&mut tx, &new).await? {

@@ -4,18 +4,23 @@
 
 pub mod fanout;
 pub mod intake;
+pub mod outcomes;
 pub mod providers;
 pub mod receipts;
 pub mod relay;
+pub mod retry;
 pub mod routing;
 pub mod sender;
+pub mod sweeper;
 mod worker;
 
 use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
+pub use outcomes::OutcomeWriter;
 pub use providers::Providers;
+pub use retry::RetryPolicy;
 pub use routing::Routing;
 pub use worker::{Handled, run_consumer, until_done};
 
@@ -34,6 +39,16 @@ pub struct Settings {
     pub sends_per_batch: usize,
     /// How often the relay looks at the outbox when nothing woke it.
     pub outbox_poll: Duration,
+    /// Retry delays (the tiers) and the most attempts.
+    pub retry: RetryPolicy,
+    /// How long a claimed delivery belongs to its sender.
+    pub lease: Duration,
+    /// How often the sweeper runs.
+    pub sweep_interval: Duration,
+    /// A queued delivery this old, with nothing in its queue, was never announced.
+    pub stale_after: Duration,
+    /// How long sends already started may take to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -44,6 +59,11 @@ impl Default for Settings {
             sender_concurrency: 4,
             sends_per_batch: 32,
             outbox_poll: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(30),
+            stale_after: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -57,6 +77,10 @@ pub struct Dispatcher {
     pub settings: Settings,
     /// The public form of delivery ids, given to providers as our reference.
     pub ids: crate::model::PublicIds,
+    /// This instance, as the owner of the deliveries it claims.
+    pub instance: uuid::Uuid,
+    /// Records senders' outcomes as they come.
+    pub outcomes: OutcomeWriter,
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

@@ -63,10 +63,8 @@ fn transition(ids: &PublicIds, receipt: Receipt) -> Option<Transition> {
         ReceiptStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
     };
     Some(Transition {
-        id,
-        status,
         provider_message_id: receipt.provider_message_id,
         error,
-        answered_at: None,
+        ..Transition::to(id, status)
     })
 }

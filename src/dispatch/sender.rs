@@ -1,9 +1,11 @@
-//! Senders: claim a batch of planned deliveries, hand each to the provider (a bounded number at
-//! once), and record every outcome in one statement before the batch is acknowledged.
+//! Senders: claim a batch of planned deliveries under a lease, hand each to the provider (a
+//! bounded number at once), record every outcome as it comes, schedule retries of transient
+//! failures, and acknowledge the batch once all of that is durable.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use futures_util::{StreamExt, stream};
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, stream::FuturesUnordered};
 use tocsin_providers::{
     Outcome, RetryClass,
     email::{EmailMessage, EmailProvider},
@@ -11,13 +13,19 @@ use tocsin_providers::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Dispatcher, Handled, load_alert, until_done};
+use super::{
+    Dispatcher, Handled, load_alert,
+    outcomes::Recorded,
+    retry::{GiveUp, Retry},
+    until_done,
+};
 use crate::{
+    broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId, DeliveryStatus},
     store::{
         self,
         alerts::Alert,
-        deliveries::{Claimed, Transition},
+        deliveries::{Claimed, FailedAttempt, Lease, Transition},
     },
 };
 
@@ -66,95 +74,341 @@ impl Carrier {
     }
 }
 
-pub async fn handle(
-    dispatcher: &Dispatcher,
-    carrier: &Carrier,
-    alert: AlertId,
-    ids: &[DeliveryId],
-    redelivered: bool,
-    shutdown: &CancellationToken,
-) -> Handled {
+/// Everything one batch needs besides its ids.
+pub struct Batch<'a> {
+    pub dispatcher: &'a Dispatcher,
+    pub carrier: &'a Carrier,
+    pub publisher: &'a Publisher,
+    pub shutdown: &'a CancellationToken,
+}
+
+pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Handled {
+    let Batch {
+        dispatcher,
+        shutdown,
+        ..
+    } = *batch;
     let db = &dispatcher.db;
     let alert = match load_alert(db, alert, shutdown).await {
         Ok(alert) => alert,
         Err(handled) => return handled,
     };
-    let Some(claimed) = until_done(shutdown, "claiming deliveries", || {
-        store::deliveries::claim(db, ids, redelivered)
+    if Utc::now() >= alert.expires_at {
+        // A storm warning that arrives the next day does harm: what is left of it expires.
+        return match until_done(shutdown, "expiring deliveries", || {
+            store::deliveries::expire_free(db, ids)
+        })
+        .await
+        {
+            Some(_) => Handled::Done,
+            None => Handled::Abandoned,
+        };
+    }
+    // Retrying deliveries whose message came back before they are due wait again.
+    let Some(early) = until_done(shutdown, "reading retry times", || {
+        store::deliveries::not_yet_due(db, ids)
     })
     .await
     else {
         return Handled::Abandoned;
     };
-    if claimed.is_empty() {
-        return Handled::Done;
+    if !early.is_empty() && !wait_again(batch, &alert, early).await {
+        return Handled::Abandoned;
     }
-    let started = Instant::now();
-    let alert = Arc::new(alert);
-    // Owned values in the closure: borrowed ones make the future's lifetimes too general for
-    // the compiler to prove it Send.
-    let transitions: Vec<Transition> = stream::iter(claimed)
-        .map(|delivery| {
-            let (carrier, alert) = (carrier.clone(), alert.clone());
-            let reference = dispatcher.ids.delivery(delivery.id);
-            async move {
-                let outcome = carrier.send(&alert, &delivery, &reference).await;
-                transition(delivery.id, outcome)
-            }
-        })
-        .buffer_unordered(dispatcher.settings.sends_per_batch.max(1))
-        .collect()
-        .await;
-    // Once sent, an outcome must be recorded even during shutdown, or a restart would send the
-    // batch again; so this step ignores the shutdown signal.
-    let never = CancellationToken::new();
-    until_done(&never, "recording outcomes", || {
-        store::deliveries::record_outcomes(db, &transitions)
-    })
-    .await;
-    let failed = transitions
-        .iter()
-        .filter(|t| t.status == DeliveryStatus::Failed)
-        .count();
-    tracing::debug!(
-        alert = %alert.id,
-        channel = carrier.channel().as_str(),
-        provider = carrier.name(),
-        sent = transitions.len() - failed,
-        failed,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "batch sent"
-    );
+    let renewing = CancellationToken::new();
+    let lease = Lease {
+        owner: dispatcher.instance,
+        length: dispatcher.settings.lease,
+    };
+    tokio::spawn(renew_lease(
+        db.clone(),
+        ids.to_vec(),
+        lease,
+        renewing.clone(),
+    ));
+    let _stop_renewing = renewing.drop_guard();
+
+    let Some(Sent {
+        recorded,
+        retries,
+        unstarted,
+    }) = send_all(batch, &alert, ids, lease).await
+    else {
+        return Handled::Abandoned;
+    };
+    for done in recorded {
+        if !done.durable().await {
+            // The writer is gone (the process is ending): the rows come back with their lease.
+            return Handled::Abandoned;
+        }
+    }
+    if !schedule_retries(batch, &alert, retries).await {
+        return Handled::Abandoned;
+    }
+    if !unstarted.is_empty() && !hand_back(batch, &alert, &unstarted).await {
+        return Handled::Abandoned;
+    }
     Handled::Done
 }
 
-/// Turns a provider's answer into the row's next state. Retrying transient failures is the job
-/// of the retry tiers (a later stage); until then they are recorded as failed, with the reason.
-fn transition(id: DeliveryId, outcome: Outcome) -> Transition {
-    let answered_at = Some(chrono::Utc::now());
-    match outcome {
+/// What sending a batch left: outcomes on their way to the database, retries to schedule once
+/// they are there, and deliveries not started because of shutdown.
+struct Sent {
+    recorded: Vec<Recorded>,
+    retries: Vec<(DeliveryId, Retry)>,
+    unstarted: Vec<DeliveryId>,
+}
+
+/// Sends at most `sends_per_batch` at once, claiming deliveries a few at a time as slots free up
+/// (so that a crash strands under a lease only what was in flight, and the rest of the batch is
+/// free at once for whoever gets the message next); each outcome goes to the writer as soon as
+/// it comes. At shutdown no new send starts; those in flight finish and are recorded. `None`
+/// when shutdown came while the database was away.
+async fn send_all(
+    batch: &Batch<'_>,
+    alert: &Alert,
+    ids: &[DeliveryId],
+    lease: Lease,
+) -> Option<Sent> {
+    let Batch {
+        dispatcher,
+        carrier,
+        shutdown,
+        ..
+    } = *batch;
+    let db = &dispatcher.db;
+    let limit = dispatcher.settings.sends_per_batch.max(1);
+    let mut waiting: std::collections::VecDeque<DeliveryId> = ids.iter().copied().collect();
+    let mut in_flight = FuturesUnordered::new();
+    let mut sent = Sent {
+        recorded: Vec::new(),
+        retries: Vec::new(),
+        unstarted: Vec::new(),
+    };
+    loop {
+        // Refill once half the slots are free: one claim per half-window of sends.
+        while in_flight.len() <= limit / 2 && !waiting.is_empty() && !shutdown.is_cancelled() {
+            if Utc::now() >= alert.expires_at {
+                let left: Vec<DeliveryId> = waiting.drain(..).collect();
+                until_done(shutdown, "expiring deliveries", || {
+                    store::deliveries::expire_free(db, &left)
+                })
+                .await?;
+                break;
+            }
+            let take = (limit - in_flight.len()).min(waiting.len());
+            let chunk: Vec<DeliveryId> = waiting.drain(..take).collect();
+            let claimed = until_done(shutdown, "claiming deliveries", || {
+                store::deliveries::claim(db, &chunk, lease)
+            })
+            .await?;
+            for delivery in claimed {
+                let reference = dispatcher.ids.delivery(delivery.id);
+                in_flight.push(async move {
+                    // Checked at the last moment: a retry may come back after the deadline.
+                    let outcome = if Utc::now() >= alert.expires_at {
+                        None
+                    } else {
+                        Some(carrier.send(alert, &delivery, &reference).await)
+                    };
+                    (delivery, outcome)
+                });
+            }
+        }
+        let Some((delivery, outcome)) = in_flight.next().await else {
+            if waiting.is_empty() || shutdown.is_cancelled() {
+                break;
+            }
+            continue;
+        };
+        let (transition, retry) = settle(dispatcher, carrier, alert, &delivery, outcome);
+        if let Some(retry) = retry {
+            sent.retries.push((delivery.id, retry));
+        }
+        sent.recorded
+            .push(dispatcher.outcomes.record(transition).await);
+    }
+    sent.unstarted = waiting.into_iter().collect();
+    Some(sent)
+}
+
+/// Turns a provider's answer (or the deadline, for `None`) into the row's next state.
+fn settle(
+    dispatcher: &Dispatcher,
+    carrier: &Carrier,
+    alert: &Alert,
+    delivery: &Claimed,
+    outcome: Option<Outcome>,
+) -> (Transition, Option<Retry>) {
+    let now = Utc::now();
+    let id = delivery.id;
+    let Some(outcome) = outcome else {
+        let transition = Transition {
+            error: Some("not sent before the alert expired".into()),
+            ..Transition::to(id, DeliveryStatus::Expired)
+        };
+        return (transition, None);
+    };
+    let (class, reason) = match outcome {
         Outcome::Accepted {
             provider_message_id,
-        } => Transition {
-            id,
-            status: DeliveryStatus::Sent,
-            provider_message_id,
-            error: None,
-            answered_at,
-        },
-        Outcome::Failed { class, reason } => {
-            let kind = match class {
-                RetryClass::Permanent => "permanent",
-                RetryClass::Transient { .. } => "transient",
-                RetryClass::RateLimited { .. } => "rate limited",
+        } => {
+            let transition = Transition {
+                provider_message_id,
+                answered_at: Some(now),
+                ..Transition::to(id, DeliveryStatus::Sent)
             };
-            Transition {
-                id,
-                status: DeliveryStatus::Failed,
-                provider_message_id: None,
-                error: Some(format!("{kind}: {reason}")),
-                answered_at,
-            }
+            return (transition, None);
+        }
+        Outcome::Failed { class, reason } => (class, reason),
+    };
+    let (kind, retry_after) = match class {
+        RetryClass::Permanent => ("permanent", None),
+        RetryClass::Transient { retry_after } => ("transient", Some(retry_after)),
+        RetryClass::RateLimited { retry_after } => ("rate_limited", Some(retry_after)),
+    };
+    let attempt = FailedAttempt {
+        attempt: delivery.attempts,
+        provider: carrier.name().to_string(),
+        outcome: kind,
+        reason: reason.clone(),
+    };
+    let failed = |status, error: String| Transition {
+        error: Some(error),
+        answered_at: Some(now),
+        failed_attempt: Some(attempt.clone()),
+        ..Transition::to(id, status)
+    };
+    let label = kind.replace('_', " ");
+    let Some(retry_after) = retry_after else {
+        return (
+            failed(DeliveryStatus::Failed, format!("{label}: {reason}")),
+            None,
+        );
+    };
+    let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
+    match dispatcher
+        .settings
+        .retry
+        .next(attempts, retry_after, now, alert.expires_at)
+    {
+        Ok(retry) => {
+            let transition = Transition {
+                next_attempt_at: Some(retry.at),
+                ..failed(DeliveryStatus::Retrying, format!("{label}: {reason}"))
+            };
+            (transition, Some(retry))
+        }
+        Err(GiveUp::Exhausted) => {
+            let error = format!("{label}: {reason} (gave up after {attempts} attempts)");
+            (failed(DeliveryStatus::Failed, error), None)
+        }
+        Err(GiveUp::PastDeadline) => {
+            let error = format!("{label}: {reason} (the alert expires before another attempt)");
+            (failed(DeliveryStatus::Expired, error), None)
+        }
+    }
+}
+
+/// Parks the retries in their tiers: one message per tier, carrying the ids that wait there,
+/// with the earliest wait among them.
+async fn schedule_retries(
+    batch: &Batch<'_>,
+    alert: &Alert,
+    retries: Vec<(DeliveryId, Retry)>,
+) -> bool {
+    let mut by_tier: BTreeMap<Duration, (Duration, Vec<DeliveryId>)> = BTreeMap::new();
+    for (id, retry) in retries {
+        let entry = by_tier
+            .entry(retry.tier)
+            .or_insert((retry.wait, Vec::new()));
+        entry.0 = entry.0.min(retry.wait);
+        entry.1.push(id);
+    }
+    for (tier, (wait, ids)) in by_tier {
+        if !park(batch, alert, tier, wait, ids).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Retrying deliveries that are not due yet wait again, in the tier covering what remains.
+async fn wait_again(
+    batch: &Batch<'_>,
+    alert: &Alert,
+    early: Vec<(DeliveryId, DateTime<Utc>)>,
+) -> bool {
+    let policy = &batch.dispatcher.settings.retry;
+    let now = Utc::now();
+    let retries = early
+        .into_iter()
+        .map(|(id, at)| {
+            let remaining = (at - now).to_std().unwrap_or_default();
+            let tier = policy.tier_covering(remaining);
+            let wait = remaining.min(tier);
+            (id, Retry { tier, wait, at })
+        })
+        .collect();
+    schedule_retries(batch, alert, retries).await
+}
+
+async fn park(
+    batch: &Batch<'_>,
+    alert: &Alert,
+    tier: Duration,
+    wait: Duration,
+    ids: Vec<DeliveryId>,
+) -> bool {
+    let key = Topology::send_key(batch.carrier.channel(), batch.carrier.name(), alert.lane);
+    let job = Job::SendBatchV1 {
+        alert: alert.id,
+        channel: batch.carrier.channel(),
+        deliveries: ids,
+    }
+    .encode();
+    let messages = [(key.as_str(), job.as_slice())];
+    until_done(batch.shutdown, "scheduling retries", || {
+        batch.publisher.publish_retry(tier, wait, &messages)
+    })
+    .await
+    .is_some()
+}
+
+/// At shutdown: the deliveries not claimed yet are announced again, so that another instance
+/// sends them at once.
+async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -> bool {
+    let key = Topology::send_key(batch.carrier.channel(), batch.carrier.name(), alert.lane);
+    let job = Job::SendBatchV1 {
+        alert: alert.id,
+        channel: batch.carrier.channel(),
+        deliveries: unstarted.to_vec(),
+    }
+    .encode();
+    // One try: the broker connection is closing; if it fails, the message is not acknowledged
+    // and comes back whole.
+    batch
+        .publisher
+        .publish_all(&[(key.as_str(), job.as_slice())])
+        .await
+        .is_ok()
+}
+
+/// Keeps the batch's lease alive while it is being sent: every third of the lease.
+async fn renew_lease(
+    db: sqlx::PgPool,
+    ids: Vec<DeliveryId>,
+    lease: Lease,
+    done: CancellationToken,
+) {
+    let every = lease.length / 3;
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(error) = store::deliveries::renew(&db, &ids, lease).await {
+            tracing::warn!(%error, "could not renew a lease");
         }
     }
 }

@@ -4,6 +4,8 @@
 //! the text), so that what is stored and sent is exactly what was checked. The first fault found
 //! is returned, naming its field for the API error.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
@@ -17,6 +19,13 @@ use super::text::{check_body, check_line, to_safe_line};
 pub const MAX_EMAIL_TEXT_CHARS: usize = 100_000;
 /// Most characters in a subject given by the sender.
 pub const MAX_SUBJECT_CHARS: usize = 200;
+/// How long an urgent alert may take to reach everyone before what is left expires: a storm
+/// warning is useless the next day.
+pub const URGENT_EXPIRY: Duration = Duration::from_secs(6 * 3600);
+/// The same for routine alerts.
+pub const ROUTINE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
+/// Bounds of an expiry given by the sender, in seconds: one minute to one week.
+pub const EXPIRES_IN_RANGE: std::ops::RangeInclusive<u64> = 60..=7 * 24 * 3600;
 /// About how many characters of the text's first line make a default subject.
 const DERIVED_SUBJECT_CHARS: usize = 80;
 
@@ -38,6 +47,9 @@ pub struct AlertDraft {
     /// `"sms"` and/or `"email"`; both when absent.
     #[serde(default)]
     pub channels: Option<Vec<String>>,
+    /// Seconds after which nothing more is sent; 6 h for urgent alerts, 24 h for others.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
 }
 
 /// An alert that passed validation.
@@ -53,6 +65,8 @@ pub struct ValidAlert {
     pub channels: Vec<Channel>,
     /// The SMS length, when SMS is among the channels.
     pub sms_length: Option<SmsLength>,
+    /// How long after acceptance what is left unsent expires.
+    pub expires_in: Duration,
     /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
     /// two requests with one idempotency key must agree on it.
     pub fingerprint: [u8; 32],
@@ -110,12 +124,28 @@ impl AlertDraft {
             Some(subject) if !subject.is_empty() => Some(check_subject(subject)?),
             _ => None,
         };
+        let expires_in = match self.expires_in {
+            None if self.urgent => URGENT_EXPIRY,
+            None => ROUTINE_EXPIRY,
+            Some(seconds) if EXPIRES_IN_RANGE.contains(&seconds) => Duration::from_secs(seconds),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "expires_in",
+                    format!(
+                        "must be between {} and {} seconds (one minute to one week)",
+                        EXPIRES_IN_RANGE.start(),
+                        EXPIRES_IN_RANGE.end()
+                    ),
+                ));
+            }
+        };
         let fingerprint = fingerprint(
             &topic,
             &text,
             given_subject.as_deref(),
             self.urgent,
             &channels,
+            self.expires_in,
         );
         let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
@@ -126,6 +156,7 @@ impl AlertDraft {
             lane: Lane::for_urgent(self.urgent),
             channels,
             sms_length,
+            expires_in,
             fingerprint,
         })
     }
@@ -172,8 +203,9 @@ fn fingerprint(
     subject: Option<&str>,
     urgent: bool,
     channels: &[Channel],
+    expires_in: Option<u64>,
 ) -> [u8; 32] {
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "v": 1,
         "topic": topic.as_str(),
         "text": text,
@@ -181,6 +213,10 @@ fn fingerprint(
         "urgent": urgent,
         "channels": channels,
     });
+    // Only when given, so that requests fingerprinted before the field existed still match.
+    if let Some(seconds) = expires_in {
+        canonical["expires_in"] = seconds.into();
+    }
     Sha256::digest(canonical.to_string().as_bytes()).into()
 }
 

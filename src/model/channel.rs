@@ -111,8 +111,10 @@ word_enum! {
     DeliveryStatus, "delivery status" {
         /// Waiting in the queue.
         Queued => "queued",
-        /// Handed to a worker that is calling the provider.
+        /// Claimed by a worker, under a lease, that is calling the provider.
         Sending => "sending",
+        /// A transient failure: waiting in a retry tier for its next attempt.
+        Retrying => "retrying",
         /// Accepted by the provider. For e-mail, which has no delivery receipt, this is
         /// usually the last state reached.
         Sent => "sent",
@@ -133,16 +135,26 @@ impl DeliveryStatus {
 
     /// Whether a delivery in state `self` may move to `next`.
     ///
-    /// `Sending` may go back to `Queued` (a transient provider error, retried later) and straight
-    /// to `Delivered` (a receipt can arrive before the worker records `Sent`).
+    /// `Sending` goes to `Retrying` on a transient provider error, back to `Queued` when its
+    /// lease ran out or its worker let it go at shutdown, and straight to `Delivered` (a receipt
+    /// can arrive before the worker records `Sent`).
     pub const fn can_move_to(self, next: Self) -> bool {
         use DeliveryStatus::*;
         matches!(
             (self, next),
             (Queued, Sending | Failed | Expired)
-                | (Sending, Queued | Sent | Delivered | Failed | Expired)
+                | (
+                    Sending,
+                    Queued | Retrying | Sent | Delivered | Failed | Expired
+                )
+                | (Retrying, Sending | Queued | Failed | Expired)
                 | (Sent, Delivered | Failed | Expired)
         )
+    }
+
+    /// Not yet handed to the provider for good: work remains.
+    pub const fn is_pending(self) -> bool {
+        matches!(self, Self::Queued | Self::Sending | Self::Retrying)
     }
 }
 
@@ -196,6 +208,7 @@ mod tests {
             [
                 "queued",
                 "sending",
+                "retrying",
                 "sent",
                 "delivered",
                 "failed",
@@ -218,8 +231,8 @@ mod tests {
         let err = "done".parse::<DeliveryStatus>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown delivery status \"done\"; valid values: queued, sending, sent, delivered, \
-             failed, expired"
+            "unknown delivery status \"done\"; valid values: queued, sending, retrying, sent, \
+             delivered, failed, expired"
         );
         assert!(serde_json::from_str::<Lane>("\"normal\"").is_err());
     }
@@ -250,14 +263,17 @@ mod tests {
     }
 
     #[test]
-    fn final_states_never_move_and_nothing_returns_to_queued_but_a_retry() {
+    fn final_states_never_move_and_only_unfinished_work_returns_to_queued() {
         for from in DeliveryStatus::ALL {
             for to in DeliveryStatus::ALL {
                 if from.is_final() || from == to {
                     assert!(!from.can_move_to(to), "{from} -> {to}");
                 }
                 if to == DeliveryStatus::Queued {
-                    assert_eq!(from.can_move_to(to), from == DeliveryStatus::Sending);
+                    assert_eq!(
+                        from.can_move_to(to),
+                        matches!(from, DeliveryStatus::Sending | DeliveryStatus::Retrying)
+                    );
                 }
             }
         }

@@ -145,6 +145,30 @@ impl PhoneNumber {
     }
 }
 
+/// A stored E.164 number as a mayor may see it in a list of people to phone: the country code,
+/// the first national digit and the last two, e.g. `+33 6 ** ** ** 78`. Text that is not E.164
+/// keeps only its last two characters.
+pub fn mask_for_people(e164: &str) -> String {
+    let Some(digits) = e164.strip_prefix('+').filter(|d| d.len() > 6) else {
+        let tail: String = e164
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return format!("** {tail}");
+    };
+    let (country, national) = match digits.strip_prefix("33") {
+        Some(national) => ("33", national),
+        None => digits.split_at(digits.len() - 9.min(digits.len() - 1)),
+    };
+    let first = &national[..1];
+    let last = &national[national.len() - 2..];
+    format!("+{country} {first} ** ** ** {last}")
+}
+
 /// Digits after `+` or `00`: the country code and the national significant number.
 fn international(digits: &str) -> Result<PhoneNumber, PhoneError> {
     if digits.starts_with('0') {
@@ -241,6 +265,13 @@ impl<'de> serde::Deserialize<'de> for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_masked_for_people_as_the_mayor_reads_them() {
+        assert_eq!(mask_for_people("+33612345678"), "+33 6 ** ** ** 78");
+        assert_eq!(mask_for_people("+262692123456"), "+262 6 ** ** ** 56");
+        assert_eq!(mask_for_people("12"), "** 12");
+    }
 
     fn e164(input: &str) -> String {
         match PhoneNumber::parse(input) {

@@ -23,6 +23,10 @@ pub struct Alert {
     pub planned_at: Option<DateTime<Utc>>,
     /// Fingerprint of the request that created it (NULL before it was recorded).
     pub request_hash: Option<Vec<u8>>,
+    /// Nothing is sent after this.
+    pub expires_at: DateTime<Utc>,
+    /// Set once nothing of it is pending any more.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewAlert<'a> {
@@ -36,10 +40,12 @@ pub struct NewAlert<'a> {
     pub idempotency_key: Option<&'a str>,
     pub request_hash: &'a [u8],
     pub recipients: i32,
+    pub expires_at: DateTime<Utc>,
 }
 
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug, a.topic_id, t.slug, a.lane,
-        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at, a.request_hash
+        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at, a.request_hash,
+        a.expires_at, a.closed_at
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
 type AlertRow = (
@@ -56,6 +62,8 @@ type AlertRow = (
     DateTime<Utc>,
     Option<DateTime<Utc>>,
     Option<Vec<u8>>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
 );
 
 fn from_row(row: AlertRow) -> Alert {
@@ -73,6 +81,8 @@ fn from_row(row: AlertRow) -> Alert {
         created,
         planned,
         request_hash,
+        expires_at,
+        closed_at,
     ) = row;
     Alert {
         id: AlertId(id),
@@ -88,6 +98,8 @@ fn from_row(row: AlertRow) -> Alert {
         created_at: created,
         planned_at: planned,
         request_hash,
+        expires_at,
+        closed_at,
     }
 }
 
@@ -128,8 +140,8 @@ pub async fn insert(
     let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
-                             idempotency_key, recipients, request_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                             idempotency_key, recipients, request_hash, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -142,6 +154,7 @@ pub async fn insert(
     .bind(alert.idempotency_key)
     .bind(alert.recipients)
     .bind(alert.request_hash)
+    .bind(alert.expires_at)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

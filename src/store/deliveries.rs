@@ -1,8 +1,11 @@
 //! Delivery rows: one per alert x subscriber x channel, planned before anything is sent, then
 //! claimed by a sender and given their outcome in batches.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::DbError;
 use crate::model::{AlertId, Channel, DeliveryId, DeliveryStatus, TopicId};
@@ -121,34 +124,124 @@ fn into_planned(rows: Vec<(i64, String, String)>) -> Vec<Planned> {
 pub struct Claimed {
     pub id: DeliveryId,
     pub address: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
 }
 
-/// Moves the given queued deliveries to `sending` and returns them. With `take_over`, rows left
-/// in `sending` are taken too: the broker redelivered the message, so whoever held them is gone.
+/// Who claims, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub owner: Uuid,
+    pub length: Duration,
+}
+
+/// A retrying delivery may be claimed this early: its retry message's jitter and clock skew.
+const DUE_SLACK: &str = "2 seconds";
+
+/// Moves the given deliveries that are free to `sending`, under `lease`, and returns them. Free
+/// means queued, retrying and due, or sending under a lease that has ended (its owner crashed or
+/// stalled). A broker redelivery alone never takes a row over: two instances racing for the same
+/// ids get disjoint sets, and a row stays with its owner until its lease ends.
 pub async fn claim(
     pool: &PgPool,
     ids: &[DeliveryId],
-    take_over: bool,
+    lease: Lease,
 ) -> Result<Vec<Claimed>, DbError> {
-    let mut ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    // Concurrent batched UPDATEs lock rows in id order, or they can deadlock.
-    ids.sort_unstable();
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now()
-         WHERE id = ANY($1) AND (status = 'queued' OR ($2 AND status = 'sending'))
-         RETURNING id, address",
-    )
+    let ids = sorted(ids);
+    let rows: Vec<(i64, String, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries
+         SET status = 'sending', owner = $2, lease_until = now() + $3 * interval '1 millisecond',
+             attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+         WHERE id = ANY($1)
+           AND (status = 'queued'
+                OR (status = 'retrying' AND next_attempt_at <= now() + interval '{DUE_SLACK}')
+                OR (status = 'sending' AND lease_until < now()))
+         RETURNING id, address, attempts"
+    )))
     .bind(&ids)
-    .bind(take_over)
+    .bind(lease.owner)
+    .bind(millis(lease.length))
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, address)| Claimed {
+        .map(|(id, address, attempts)| Claimed {
             id: DeliveryId(id),
             address,
+            attempts,
         })
         .collect())
+}
+
+/// Retrying deliveries among `ids` whose time has not come, with when it comes: their message
+/// came back early (a Retry-After longer than any tier) and waits again.
+pub async fn not_yet_due(
+    pool: &PgPool,
+    ids: &[DeliveryId],
+) -> Result<Vec<(DeliveryId, DateTime<Utc>)>, DbError> {
+    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, next_attempt_at FROM deliveries
+         WHERE id = ANY($1) AND status = 'retrying'
+           AND next_attempt_at > now() + interval '{DUE_SLACK}'"
+    )))
+    .bind(sorted(ids))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at)| (DeliveryId(id), at))
+        .collect())
+}
+
+/// Extends the lease of the rows `owner` still sends.
+pub async fn renew(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET lease_until = now() + $3 * interval '1 millisecond'
+         WHERE id = ANY($1) AND owner = $2 AND status = 'sending'",
+    )
+    .bind(sorted(ids))
+    .bind(lease.owner)
+    .bind(millis(lease.length))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks expired the rows among `ids` that are still free to send (see [`claim`]): their alert's
+/// deadline passed.
+pub async fn expire_free(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE deliveries
+         SET status = 'expired', owner = NULL, lease_until = NULL, next_attempt_at = NULL,
+             error = COALESCE(error, 'not sent before the alert expired'), updated_at = now()
+         WHERE id = ANY($1)
+           AND (status IN ('queued', 'retrying') OR (status = 'sending' AND lease_until < now()))",
+    )
+    .bind(sorted(ids))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+fn sorted(ids: &[DeliveryId]) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    // Concurrent batched UPDATEs lock rows in id order, or they can deadlock.
+    ids.sort_unstable();
+    ids
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A failed attempt, for `delivery_attempts`.
+#[derive(Debug, Clone)]
+pub struct FailedAttempt {
+    pub attempt: i32,
+    pub provider: String,
+    /// `transient`, `rate_limited` or `permanent`.
+    pub outcome: &'static str,
+    pub reason: String,
 }
 
 /// The result of one send or one receipt, ready to be written.
@@ -160,21 +253,49 @@ pub struct Transition {
     pub error: Option<String>,
     /// When the provider answered the send; `None` for receipts.
     pub answered_at: Option<DateTime<Utc>>,
+    /// For `retrying`: when the next attempt is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The attempt to record when it failed.
+    pub failed_attempt: Option<FailedAttempt>,
 }
 
-/// Records senders' outcomes in one statement. Only rows still `sending` change, so a receipt
-/// that arrived first is not overwritten.
-pub async fn record_outcomes(pool: &PgPool, outcomes: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, outcomes, &["sending"]).await
+impl Transition {
+    pub fn to(id: DeliveryId, status: DeliveryStatus) -> Self {
+        Transition {
+            id,
+            status,
+            provider_message_id: None,
+            error: None,
+            answered_at: None,
+            next_attempt_at: None,
+            failed_attempt: None,
+        }
+    }
+}
+
+/// Records one owner's outcomes, and their failed attempts, in one statement. Only rows still
+/// `sending` under that owner change: a receipt that arrived first is not overwritten, nor is a
+/// row that another instance took over after the lease ended.
+pub async fn record_outcomes(
+    pool: &PgPool,
+    owner: Uuid,
+    outcomes: &[Transition],
+) -> Result<u64, DbError> {
+    update_from(pool, outcomes, &["sending"], Some(owner)).await
 }
 
 /// Records delivery receipts: a row moves on from `sending` or `sent` only.
 pub async fn record_receipts(pool: &PgPool, receipts: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, receipts, &["sending", "sent"]).await
+    update_from(pool, receipts, &["sending", "sent"], None).await
 }
 
-/// Applies `changes` to the rows still in one of the `from` states.
-async fn update_from(pool: &PgPool, changes: &[Transition], from: &[&str]) -> Result<u64, DbError> {
+/// Applies `changes` to the rows still in one of the `from` states (and of `owner`, if given).
+async fn update_from(
+    pool: &PgPool,
+    changes: &[Transition],
+    from: &[&str],
+    owner: Option<Uuid>,
+) -> Result<u64, DbError> {
     if changes.is_empty() {
         return Ok(0);
     }
@@ -188,16 +309,45 @@ async fn update_from(pool: &PgPool, changes: &[Transition], from: &[&str]) -> Re
         .collect();
     let errors: Vec<Option<&str>> = changes.iter().map(|t| t.error.as_deref()).collect();
     let answered: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.answered_at).collect();
-    let done = sqlx::query(
-        "UPDATE deliveries d
-         SET status = u.status,
-             provider_message_id = COALESCE(u.message_id, d.provider_message_id),
-             error = COALESCE(u.error, d.error),
-             sent_at = COALESCE(u.answered_at, d.sent_at),
-             updated_at = now()
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[])
-              AS u(id, status, message_id, error, answered_at)
-         WHERE d.id = u.id AND d.status = ANY($5)",
+    let due: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.next_attempt_at).collect();
+    let failed: Vec<&Transition> = changes
+        .iter()
+        .copied()
+        .filter(|t| t.failed_attempt.is_some())
+        .collect();
+    let attempt = |t: &&Transition| t.failed_attempt.as_ref().expect("filtered on it").clone();
+    let failed_ids: Vec<i64> = failed.iter().map(|t| t.id.0).collect();
+    let failed_numbers: Vec<i32> = failed.iter().map(|t| attempt(t).attempt).collect();
+    let failed_at: Vec<DateTime<Utc>> = failed
+        .iter()
+        .map(|t| t.answered_at.unwrap_or_else(Utc::now))
+        .collect();
+    let failed_providers: Vec<String> = failed.iter().map(|t| attempt(t).provider).collect();
+    let failed_outcomes: Vec<&str> = failed.iter().map(|t| attempt(t).outcome).collect();
+    let failed_reasons: Vec<String> = failed.iter().map(|t| attempt(t).reason).collect();
+    let (updated,): (i64,) = sqlx::query_as(
+        "WITH attempts AS (
+             INSERT INTO delivery_attempts (delivery_id, attempt, at, provider, outcome, reason)
+             SELECT * FROM UNNEST($8::bigint[], $9::int[], $10::timestamptz[], $11::text[],
+                                  $12::text[], $13::text[])
+             ON CONFLICT DO NOTHING
+         ),
+         updated AS (
+             UPDATE deliveries d
+             SET status = u.status,
+                 provider_message_id = COALESCE(u.message_id, d.provider_message_id),
+                 error = COALESCE(u.error, d.error),
+                 sent_at = COALESCE(u.answered_at, d.sent_at),
+                 next_attempt_at = u.due,
+                 lease_until = NULL,
+                 updated_at = now()
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[],
+                         $7::timestamptz[])
+                  AS u(id, status, message_id, error, answered_at, due)
+             WHERE d.id = u.id AND d.status = ANY($5) AND ($14::uuid IS NULL OR d.owner = $14)
+             RETURNING d.id
+         )
+         SELECT count(*) FROM updated",
     )
     .bind(&ids)
     .bind(&statuses)
@@ -205,7 +355,77 @@ async fn update_from(pool: &PgPool, changes: &[Transition], from: &[&str]) -> Re
     .bind(&errors)
     .bind(from)
     .bind(&answered)
-    .execute(pool)
+    .bind(&due)
+    .bind(&failed_ids)
+    .bind(&failed_numbers)
+    .bind(&failed_at)
+    .bind(&failed_providers)
+    .bind(&failed_outcomes)
+    .bind(&failed_reasons)
+    .bind(owner)
+    .fetch_one(pool)
     .await?;
-    Ok(done.rows_affected())
+    Ok(updated as u64)
+}
+
+/// One delivery as an alert's report lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: DeliveryId,
+    pub subscriber: crate::model::SubscriberId,
+    pub channel: Channel,
+    pub address: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of an alert's deliveries, in id order after `after`, of one status if given.
+pub async fn list(
+    pool: &PgPool,
+    alert: AlertId,
+    status: Option<DeliveryStatus>,
+    after: Option<DeliveryId>,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    type ListedRow = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i32,
+        Option<String>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "SELECT id, subscriber_id, channel, address, status, attempts, error, updated_at
+         FROM deliveries
+         WHERE alert_id = $1 AND ($2::text IS NULL OR status = $2) AND id > $3
+         ORDER BY id LIMIT $4",
+    )
+    .bind(alert.0)
+    .bind(status.map(DeliveryStatus::as_str))
+    .bind(after.map_or(0, |id| id.0))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(id, subscriber, channel, address, status, attempts, error, updated_at)| {
+                Some(Listed {
+                    id: DeliveryId(id),
+                    subscriber: crate::model::SubscriberId(subscriber),
+                    channel: channel.parse().ok()?,
+                    address,
+                    status: status.parse().ok()?,
+                    attempts,
+                    error,
+                    updated_at,
+                })
+            },
+        )
+        .collect())
 }

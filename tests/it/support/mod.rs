@@ -32,6 +32,17 @@ pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const SMSMODE_KEY: &str = "test-smsmode-key";
 
+/// Retry tiers, lease and sweep of the tests' daemons: short, so that retries, crashes and
+/// sweeps play out in seconds. The same values in TOML, for daemons run as a binary.
+pub const RETRY_DELAYS_MS: [u64; 3] = [300, 600, 1200];
+pub const LEASE_MS: u64 = 2000;
+pub const SWEEP_INTERVAL_MS: u64 = 300;
+pub fn dispatch_toml() -> String {
+    format!(
+        "retry_delays_ms = {RETRY_DELAYS_MS:?}\nlease_ms = {LEASE_MS}\nsweep_interval_ms = {SWEEP_INTERVAL_MS}\n"
+    )
+}
+
 /// A name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -147,7 +158,13 @@ impl Env {
         for (k, v) in overrides {
             vars.insert(k, v.to_string());
         }
-        Config::load_with(None, |name| vars.get(name).cloned()).expect("a valid test configuration")
+        let mut config = Config::load_with(None, |name| vars.get(name).cloned())
+            .expect("a valid test configuration");
+        let dispatch = &mut config.dispatch;
+        dispatch.retry.delays = RETRY_DELAYS_MS.map(Duration::from_millis).to_vec();
+        dispatch.lease = Duration::from_millis(LEASE_MS);
+        dispatch.sweep_interval = Duration::from_millis(SWEEP_INTERVAL_MS);
+        config
     }
 
     pub async fn start(&self) -> Daemon {
@@ -203,7 +220,12 @@ impl Drop for Env {
     /// Deletes this test's queues and exchange, for every provider a test may have routed to,
     /// even when the test failed.
     fn drop(&mut self) {
-        let topology = Topology::new(self.prefix.clone());
+        let tiers: Vec<Duration> = RETRY_DELAYS_MS
+            .map(Duration::from_millis)
+            .into_iter()
+            .chain(tocsin::dispatch::RetryPolicy::default().delays)
+            .collect();
+        let topology = Topology::new(self.prefix.clone()).with_retry_tiers(&tiers);
         let routes = [
             (Channel::Sms, "smsmode"),
             (Channel::Sms, "simulator"),

@@ -1,0 +1,272 @@
+//! The sweeper: one instance at a time (a PostgreSQL advisory lock) looks for deliveries left
+//! behind and puts them back on their way, so that every alert reaches a final state.
+//!
+//! The rules, applied every `sweep_interval`:
+//! 1. `sending` with an ended lease: its owner crashed or stalled. Back to `queued`, announced
+//!    again. The attempt stays counted: the provider may have taken the message.
+//! 2. `retrying`, due for longer than a sweep interval: its retry message was lost or
+//!    dead-lettered. Back to `queued`, announced again.
+//! 3. `queued`, untouched for `stale_after`, of a planned alert, while its send queue holds no
+//!    ready message: its batch was never announced or was dead-lettered by the delivery limit.
+//!    Announced again (a row that a sender claims first is skipped by the others).
+//! 4. An alert past its deadline: what is still free to send (rule 1's rows included) expires.
+//! 5. An alert planned, with nothing left pending: closed.
+//! Announcements are published (with confirms) before the changes commit; if publishing fails,
+//! nothing changed and the next sweep tries again.
+
+use std::collections::BTreeMap;
+
+use lapin::{Connection, options::QueueDeclareOptions, types::FieldTable};
+use tokio_util::sync::CancellationToken;
+
+use super::Dispatcher;
+use crate::{
+    broker::{Job, Publisher, Topology},
+    model::{AlertId, Channel, DeliveryId, Lane},
+};
+
+/// The advisory lock only one sweeper holds (any constant unique to Tocsin).
+const SWEEPER_LOCK: i64 = 0x7_0c51_0005;
+/// Most rows one sweep moves per rule, so that a sweep stays short.
+const MAX_PER_RULE: i64 = 50_000;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub lease_ended: u64,
+    pub retry_overdue: u64,
+    pub stale_queued: u64,
+    pub expired: u64,
+    pub closed: u64,
+}
+
+/// Sweeps every `sweep_interval` until `stop`.
+pub async fn run(
+    dispatcher: &Dispatcher,
+    connection: &Connection,
+    publisher: &Publisher,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(dispatcher.settings.sweep_interval) => {}
+        }
+        match sweep(dispatcher, &channel, publisher).await {
+            Ok(swept) if swept != Swept::default() => tracing::info!(?swept, "swept"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sweep failed; the next one tries again"),
+        }
+    }
+}
+
+type Row = (i64, uuid::Uuid, String, String, String);
+
+/// One sweep; does nothing when another instance holds the sweeper's lock.
+pub async fn sweep(
+    dispatcher: &Dispatcher,
+    channel: &lapin::Channel,
+    publisher: &Publisher,
+) -> Result<Swept, String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let mut tx = dispatcher.db.begin().await.map_err(text)?;
+    let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SWEEPER_LOCK)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(text)?;
+    if !ours {
+        return Ok(Swept::default());
+    }
+    let mut swept = Swept::default();
+
+    let expired = sqlx::query(
+        "UPDATE deliveries d
+         SET status = 'expired', owner = NULL, lease_until = NULL, next_attempt_at = NULL,
+             error = COALESCE(d.error, 'not sent before the alert expired'), updated_at = now()
+         FROM alerts a
+         WHERE a.id = d.alert_id AND a.closed_at IS NULL AND a.expires_at <= now()
+           AND (d.status IN ('queued', 'retrying')
+                OR (d.status = 'sending' AND d.lease_until < now()))",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(text)?;
+    swept.expired = expired.rows_affected();
+
+    let lease_ended: Vec<Row> = sqlx::query_as(
+        "WITH moved AS (
+             UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
+                                   updated_at = now()
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE status = 'sending' AND lease_until < now()
+                          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, alert_id, channel, provider
+         )
+         SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
+         FROM moved m JOIN alerts a ON a.id = m.alert_id",
+    )
+    .bind(MAX_PER_RULE)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(text)?;
+    swept.lease_ended = lease_ended.len() as u64;
+
+    let overdue: Vec<Row> = sqlx::query_as(
+        "WITH moved AS (
+             UPDATE deliveries SET status = 'queued', next_attempt_at = NULL, updated_at = now()
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE status = 'retrying'
+                            AND next_attempt_at < now() - $2 * interval '1 millisecond'
+                          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, alert_id, channel, provider
+         )
+         SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
+         FROM moved m JOIN alerts a ON a.id = m.alert_id",
+    )
+    .bind(MAX_PER_RULE)
+    .bind(millis(dispatcher.settings.sweep_interval))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(text)?;
+    swept.retry_overdue = overdue.len() as u64;
+
+    let stale = stale_queued(dispatcher, &mut tx, channel).await?;
+    swept.stale_queued = stale.len() as u64;
+
+    let closed = sqlx::query(
+        "UPDATE alerts a SET closed_at = now()
+         WHERE a.closed_at IS NULL AND a.planned_at IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id
+                           AND d.status IN ('queued', 'sending', 'retrying'))",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(text)?;
+    swept.closed = closed.rows_affected();
+
+    let rows = lease_ended.into_iter().chain(overdue).chain(stale);
+    announce(dispatcher, publisher, rows).await?;
+    tx.commit().await.map_err(text)?;
+    Ok(swept)
+}
+
+/// Rule 3: queued rows untouched for `stale_after`, on routes whose send queue is empty.
+async fn stale_queued(
+    dispatcher: &Dispatcher,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    channel: &lapin::Channel,
+) -> Result<Vec<Row>, String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let stale_after = millis(dispatcher.settings.stale_after);
+    let routes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT d.channel, d.provider, a.lane
+         FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.status = 'queued' AND a.closed_at IS NULL AND a.planned_at IS NOT NULL
+           AND d.updated_at < now() - $1 * interval '1 millisecond'",
+    )
+    .bind(stale_after)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(text)?;
+    let mut rows = Vec::new();
+    for (channel_name, provider, lane) in routes {
+        let (Ok(route_channel), Ok(route_lane)) = (channel_name.parse::<Channel>(), lane.parse())
+        else {
+            continue;
+        };
+        let queue =
+            dispatcher
+                .topology
+                .queue(&Topology::send_key(route_channel, &provider, route_lane));
+        if ready_messages(channel, &queue).await? > 0 {
+            // Its messages are still coming: these rows are a backlog, not strays.
+            continue;
+        }
+        let moved: Vec<Row> = sqlx::query_as(
+            "WITH moved AS (
+                 UPDATE deliveries SET updated_at = now()
+                 WHERE id IN (SELECT d.id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                              WHERE d.status = 'queued' AND d.channel = $2 AND d.provider = $3
+                                AND a.lane = $4 AND a.closed_at IS NULL
+                                AND a.planned_at IS NOT NULL
+                                AND d.updated_at < now() - $5 * interval '1 millisecond'
+                              ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
+                 RETURNING id, alert_id, channel, provider
+             )
+             SELECT m.id, m.alert_id, m.channel, m.provider, $4 FROM moved m",
+        )
+        .bind(MAX_PER_RULE)
+        .bind(&channel_name)
+        .bind(&provider)
+        .bind(&lane)
+        .bind(stale_after)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(text)?;
+        rows.extend(moved);
+    }
+    Ok(rows)
+}
+
+async fn ready_messages(channel: &lapin::Channel, queue: &str) -> Result<u32, String> {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map(|q| q.message_count())
+        .map_err(|e| format!("{queue}: {e}"))
+}
+
+/// Publishes the rows as send batches, by alert and route.
+async fn announce(
+    dispatcher: &Dispatcher,
+    publisher: &Publisher,
+    rows: impl Iterator<Item = Row>,
+) -> Result<(), String> {
+    let mut by_batch: BTreeMap<(uuid::Uuid, Channel, String, Lane), Vec<DeliveryId>> =
+        BTreeMap::new();
+    for (id, alert, channel, provider, lane) in rows {
+        let (Ok(channel), Ok(lane)) = (channel.parse(), lane.parse()) else {
+            continue;
+        };
+        by_batch
+            .entry((alert, channel, provider, lane))
+            .or_default()
+            .push(DeliveryId(id));
+    }
+    let mut messages = Vec::new();
+    for ((alert, channel, provider, lane), ids) in by_batch {
+        let key = Topology::send_key(channel, &provider, lane);
+        for chunk in ids.chunks(dispatcher.settings.batch_size.max(1)) {
+            let job = Job::SendBatchV1 {
+                alert: AlertId(alert),
+                channel,
+                deliveries: chunk.to_vec(),
+            };
+            messages.push((key.clone(), job.encode()));
+        }
+    }
+    let refs: Vec<(&str, &[u8])> = messages
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.as_slice()))
+        .collect();
+    publisher
+        .publish_all(&refs)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
