@@ -50,6 +50,13 @@ pub struct ReceivedSms {
 enum Scripted {
     /// Answer this HTTP status with a problem-details body.
     Status(u16),
+    /// Answer this status (with `Retry-After`, in seconds, if given) this many more times,
+    /// then accept.
+    StatusTimes {
+        status: u16,
+        left: u32,
+        retry_after: Option<u32>,
+    },
     /// Answer 201 with `status.value = UNDELIVERABLE` and this `status.detail`.
     Undeliverable(String),
 }
@@ -196,6 +203,25 @@ impl SmsmodeStandin {
         self.script(to_digits, Scripted::Status(status));
     }
 
+    /// The next `times` sends to `to_digits` get `status` (a 429 or 503, say, with `Retry-After`
+    /// seconds when given); the ones after are accepted.
+    pub fn fail_recipient_times(
+        &self,
+        to_digits: &str,
+        status: u16,
+        times: u32,
+        retry_after: Option<u32>,
+    ) {
+        self.script(
+            to_digits,
+            Scripted::StatusTimes {
+                status,
+                left: times,
+                retry_after,
+            },
+        );
+    }
+
     /// From now on, sends to `to_digits` get 201 with `status.value = UNDELIVERABLE` and the
     /// given `status.detail` (`INVALID_PHONE_NUMBER`, `BLACKLISTED` …); they are not recorded
     /// in `received()`.
@@ -296,10 +322,34 @@ async fn send_message(
     let from = optional("from");
     let callback_url_status = optional("callbackUrlStatus");
 
-    let scripted = inner.scripted.lock().unwrap().get(to).cloned();
+    let scripted = {
+        let mut scripts = inner.scripted.lock().unwrap();
+        let scripted = scripts.get(to).cloned();
+        match scripts.get_mut(to) {
+            Some(Scripted::StatusTimes { left, .. }) if *left > 1 => *left -= 1,
+            Some(Scripted::StatusTimes { .. }) => {
+                scripts.remove(to);
+            }
+            _ => {}
+        }
+        scripted
+    };
     let undeliverable = match scripted {
         Some(Scripted::Status(status)) => {
             return problem(status, &format!("{status}.000"), "Scripted failure", "");
+        }
+        Some(Scripted::StatusTimes {
+            status,
+            retry_after,
+            ..
+        }) => {
+            let mut response = problem(status, &format!("{status}.000"), "Scripted failure", "");
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return response;
         }
         Some(Scripted::Undeliverable(detail)) => Some(detail),
         None => None,

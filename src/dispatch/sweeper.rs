@@ -11,6 +11,7 @@
 //!    Announced again (a row that a sender claims first is skipped by the others).
 //! 4. An alert past its deadline: what is still free to send (rule 1's rows included) expires.
 //! 5. An alert planned, with nothing left pending: closed.
+//!
 //! Announcements are published (with confirms) before the changes commit; if publishing fails,
 //! nothing changed and the next sweep tries again.
 

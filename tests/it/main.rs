@@ -15,6 +15,9 @@ mod cli;
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// Retries, expiry, leases, the sweeper and clean shutdowns: every recipient reached, nobody
+/// twice because of our own failure.
+mod guarantees;
 /// What a hostile review found, each finding reproduced: one tenant cannot stall another, a
 /// reused idempotency key is refused, personal data and ids stay private, errors have one shape.
 mod hardening;
