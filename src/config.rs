@@ -17,7 +17,7 @@ use tocsin_providers::{
     },
 };
 
-use crate::dispatch::{Routing, Settings};
+use crate::dispatch::{Routing, Settings, limits::AccountLimit};
 
 /// Environment variables and the configuration key each one sets. Deployments depend on these
 /// names: never rename one.
@@ -61,6 +61,8 @@ pub struct Config {
     pub api_key_secret: Option<SecretString>,
     pub dispatch: Settings,
     pub routing: Routing,
+    /// Rate and connection limits of provider accounts, by provider name.
+    pub limits: std::collections::HashMap<String, AccountLimit>,
     pub smsmode: Option<ValidatedSmsmodeConfig>,
     pub smtp: Option<ValidatedSmtpConfig>,
     pub sms_simulator: ValidatedSimulatorSmsConfig,
@@ -110,6 +112,8 @@ struct RawConfig {
     dispatch: RawDispatch,
     #[serde(default)]
     routing: Option<Routing>,
+    #[serde(default)]
+    limits: std::collections::HashMap<String, AccountLimit>,
     #[serde(default)]
     sms: RawSms,
     #[serde(default)]
@@ -387,6 +391,23 @@ impl RawConfig {
             .simulator
             .validate()
             .map_err(section("email.simulator"))?;
+        for (name, limit) in &self.limits {
+            if limit
+                .per_second
+                .is_some_and(|r| !(r.is_finite() && r > 0.0))
+            {
+                return Err(invalid(
+                    format!("limits.{name}.per_second"),
+                    "must be a number of messages per second above 0",
+                ));
+            }
+            if limit.concurrency == 0 {
+                return Err(invalid(
+                    format!("limits.{name}.concurrency"),
+                    "must be at least 1",
+                ));
+            }
+        }
         let routing = self.routing.unwrap_or_default();
         for (channel, provider) in routing.routes() {
             let available = match channel {
@@ -422,6 +443,7 @@ impl RawConfig {
             api_key_secret: self.api_key_secret,
             dispatch,
             routing,
+            limits: self.limits,
             smsmode,
             smtp,
             sms_simulator,

@@ -76,6 +76,16 @@ pub async fn run(
         ids: ids.clone(),
         instance,
         outcomes,
+        limits: dispatch::limits::Limits::new(
+            &db,
+            &config.limits,
+            &config
+                .routing
+                .routes()
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>(),
+        ),
     });
     let grace = config.dispatch.shutdown_grace;
     let relay_wake = Arc::new(Notify::new());

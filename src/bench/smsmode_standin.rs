@@ -41,6 +41,8 @@ pub struct ReceivedSms {
     pub from: Option<String>,
     /// `callbackUrlStatus`, when the request set one.
     pub callback_url_status: Option<String>,
+    /// When the stand-in took it.
+    pub at: Instant,
     /// The `messageId` the stand-in answered with.
     pub message_id: String,
 }
@@ -407,6 +409,7 @@ async fn send_message(
             from,
             callback_url_status,
             message_id,
+            at: Instant::now(),
         });
     }
     // The message is taken (and recorded) before the slow answer: a client that gives up or

@@ -4,6 +4,7 @@
 
 pub mod fanout;
 pub mod intake;
+pub mod limits;
 pub mod outcomes;
 pub mod providers;
 pub mod receipts;
@@ -81,6 +82,8 @@ pub struct Dispatcher {
     pub instance: uuid::Uuid,
     /// Records senders' outcomes as they come.
     pub outcomes: OutcomeWriter,
+    /// Provider accounts' rates and connection caps.
+    pub limits: limits::Limits,
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

@@ -178,6 +178,7 @@ async fn send_all(
     } = *batch;
     let db = &dispatcher.db;
     let limit = dispatcher.settings.sends_per_batch.max(1);
+    let limiter = dispatcher.limits.of(carrier.name());
     let mut waiting: std::collections::VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut in_flight = FuturesUnordered::new();
     let mut sent = Sent {
@@ -204,7 +205,10 @@ async fn send_all(
             .await?;
             for delivery in claimed {
                 let reference = dispatcher.ids.delivery(delivery.id);
+                let limiter = &limiter;
                 in_flight.push(async move {
+                    let _slot = limiter.slot(alert.lane).await;
+                    limiter.token(alert.lane).await;
                     // Checked at the last moment: a retry may come back after the deadline.
                     let outcome = if Utc::now() >= alert.expires_at {
                         None

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod deliveries;
 pub mod outbox;
 pub mod platform;
+pub mod rates;
 pub mod subscribers;
 pub mod tenants;
 pub mod topics;

@@ -27,5 +27,7 @@ mod outage;
 mod pipeline;
 /// Provider refusals are recorded as failures with their reason.
 mod provider_failures;
+/// Provider accounts' rates hold across instances; urgent alerts go first.
+mod rate_limits;
 /// Two instances share the work without sending anything twice.
 mod scale_out;

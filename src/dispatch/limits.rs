@@ -1,0 +1,193 @@
+//! Provider accounts' limits: a rate (messages per second) that holds across every running
+//! instance, and a cap on concurrent requests per instance, with urgent alerts first.
+//!
+//! The rate is a token bucket in PostgreSQL (store::rates), chosen over RabbitMQ's
+//! single-active-consumer because it leaves every instance sending (one consumer per account
+//! would cap an account at one instance's throughput and stall it during a failover), needs no
+//! extra queue per account, and measures exactly what providers count: requests per second. Each
+//! instance takes tokens in blocks of at most a fifth of a second's worth, so the bucket never
+//! lends more than `burst` ahead: over any 10-second window the accounts' total stays within
+//! rate × 10 + burst (+2 %), whatever the number of instances. Cost: one row-locking UPDATE per
+//! block (about 5 per second per instance and account at full speed).
+//!
+//! Urgent first: an urgent request marks the bucket, and for the next second routine requests
+//! get no tokens, so a routine campaign already running gives way while an urgent alert goes out
+//! and resumes after. Connections: routine sends may hold at most three quarters of the
+//! account's slots; the last quarter is only ever taken by urgent sends, which therefore never
+//! wait behind routine ones.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+
+use crate::{model::Lane, store};
+
+/// How long routine sends give way after an urgent one asked for tokens, in milliseconds.
+const URGENT_YIELD_MS: i64 = 1000;
+/// The bucket holds at most this many seconds' worth of tokens.
+const BURST_SECONDS: f64 = 0.2;
+
+/// One account's limits, as configured (`[limits.NAME]`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountLimit {
+    /// Messages per second across every instance; none when absent.
+    pub per_second: Option<f64>,
+    /// Requests in flight at once, per instance. Default 32.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u16,
+}
+
+const fn default_concurrency() -> u16 {
+    32
+}
+
+impl Default for AccountLimit {
+    fn default() -> Self {
+        AccountLimit {
+            per_second: None,
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// Every account's limiter, by provider name.
+#[derive(Clone, Default)]
+pub struct Limits {
+    accounts: HashMap<String, Arc<AccountLimiter>>,
+}
+
+impl Limits {
+    pub fn new(db: &PgPool, configured: &HashMap<String, AccountLimit>, names: &[&str]) -> Self {
+        let accounts = names
+            .iter()
+            .map(|&name| {
+                let limit = configured.get(name).copied().unwrap_or_default();
+                let limiter = AccountLimiter::new(db.clone(), name, limit);
+                (name.to_string(), Arc::new(limiter))
+            })
+            .collect();
+        Limits { accounts }
+    }
+
+    /// The limiter of `account`; an unknown account is not limited.
+    pub fn of(&self, account: &str) -> Arc<AccountLimiter> {
+        self.accounts
+            .get(account)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(AccountLimiter::unlimited(account)))
+    }
+}
+
+pub struct AccountLimiter {
+    name: String,
+    db: Option<PgPool>,
+    rate: Option<f64>,
+    /// All slots, and the routine sends' share of them.
+    slots: Arc<Semaphore>,
+    routine_slots: Arc<Semaphore>,
+    /// Tokens this instance holds, per lane (urgent, routine).
+    held: [Mutex<u32>; 2],
+}
+
+/// Held while a request to the provider is in flight.
+pub struct Slot {
+    _all: OwnedSemaphorePermit,
+    _routine: Option<OwnedSemaphorePermit>,
+}
+
+impl AccountLimiter {
+    fn new(db: PgPool, name: &str, limit: AccountLimit) -> Self {
+        let all = usize::from(limit.concurrency.max(1));
+        let reserved = all.div_ceil(4).min(all - 1);
+        AccountLimiter {
+            name: name.to_string(),
+            db: Some(db),
+            rate: limit.per_second.filter(|r| *r > 0.0),
+            slots: Arc::new(Semaphore::new(all)),
+            routine_slots: Arc::new(Semaphore::new((all - reserved).max(1))),
+            held: [Mutex::new(0), Mutex::new(0)],
+        }
+    }
+
+    fn unlimited(name: &str) -> Self {
+        AccountLimiter {
+            name: name.to_string(),
+            db: None,
+            rate: None,
+            slots: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+            routine_slots: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+            held: [Mutex::new(0), Mutex::new(0)],
+        }
+    }
+
+    /// A connection slot for one request of `lane`.
+    pub async fn slot(&self, lane: Lane) -> Slot {
+        let routine = match lane {
+            Lane::Urgent => None,
+            Lane::Bulk => Some(
+                self.routine_slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("never closed"),
+            ),
+        };
+        let all = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        Slot {
+            _all: all,
+            _routine: routine,
+        }
+    }
+
+    /// Waits for one token of the account's rate; returns how long it waited.
+    pub async fn token(&self, lane: Lane) -> Duration {
+        let (Some(rate), Some(db)) = (self.rate, &self.db) else {
+            return Duration::ZERO;
+        };
+        let started = tokio::time::Instant::now();
+        let urgent = lane == Lane::Urgent;
+        let mut held = self.held[usize::from(!urgent)].lock().await;
+        loop {
+            if *held > 0 {
+                *held -= 1;
+                return started.elapsed();
+            }
+            let burst = (rate * BURST_SECONDS).max(1.0);
+            let want = burst.floor() as u32;
+            let pause = match store::rates::take(
+                db,
+                &self.name,
+                rate,
+                burst,
+                want,
+                urgent,
+                URGENT_YIELD_MS,
+            )
+            .await
+            {
+                Ok(granted) if granted.tokens > 0 => {
+                    *held = granted.tokens;
+                    continue;
+                }
+                // Empty: wait for the next whole token; closed to routine: wait a while.
+                Ok(granted) if granted.open => {
+                    Duration::from_secs_f64(((1.0 - granted.left) / rate).clamp(0.001, 1.0))
+                }
+                Ok(_) => Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(%error, account = self.name, "rate bucket unreachable");
+                    Duration::from_millis(500)
+                }
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
