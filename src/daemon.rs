@@ -1,7 +1,13 @@
 //! The daemon: HTTP API, outbox relay, fan-out, senders and receipts, started the same way by
 //! `tocsin serve`, the demo and the tests.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use secrecy::ExposeSecret;
 use tocsin_providers::{
@@ -97,13 +103,17 @@ pub async fn run(
         receipt_inbox,
         shutdown.clone(),
     ));
+    let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
         config.amqp_url.expose_secret().to_string(),
         dispatcher.clone(),
         relay_wake.clone(),
+        broker_up.clone(),
         shutdown.clone(),
     ));
-    let app = api::router(AppState::new(db.clone(), keys, relay_wake, ids));
+    let mut state = AppState::new(db.clone(), keys, relay_wake, ids);
+    state.broker_up = broker_up;
+    let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
@@ -159,11 +169,14 @@ async fn supervise_broker(
     url: String,
     dispatcher: Arc<Dispatcher>,
     relay_wake: Arc<Notify>,
+    up: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
     let mut pause = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
-        match run_on_broker(&url, &dispatcher, &relay_wake, &shutdown).await {
+        let outcome = run_on_broker(&url, &dispatcher, &relay_wake, &up, &shutdown).await;
+        up.store(false, Ordering::SeqCst);
+        match outcome {
             Ok(()) => pause = Duration::from_millis(200),
             Err(error) => tracing::warn!(%error, retry_in = ?pause, "broker connection lost"),
         }
@@ -179,6 +192,7 @@ async fn run_on_broker(
     url: &str,
     dispatcher: &Arc<Dispatcher>,
     relay_wake: &Arc<Notify>,
+    up: &AtomicBool,
     shutdown: &CancellationToken,
 ) -> Result<(), String> {
     let connection = broker::connect(url).await.map_err(|e| e.to_string())?;
@@ -312,6 +326,8 @@ async fn run_on_broker(
         }
     }
 
+    // Connected, topology declared, relay, sweeper and every consumer started.
+    up.store(true, Ordering::SeqCst);
     let first = parts.join_next().await;
     stop.cancel();
     while parts.join_next().await.is_some() {}

@@ -67,8 +67,12 @@ async fn one_error_shape(response: Response, request_id: &str) -> Response {
         return response;
     }
     if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
-        tracing::error!(error = %cause, "internal error");
-        return internal(status, request_id, response.headers());
+        tracing::error!(error = %cause, status = status.as_u16(), "internal error");
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            return internal(status, request_id, response.headers());
+        }
+        // A 503 says what is away in its own words; the cause stays in the log.
+        return response;
     }
     let is_json = response
         .headers()

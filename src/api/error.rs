@@ -10,6 +10,9 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What a 503 asks callers to wait before trying again, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -114,7 +117,19 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// PostgreSQL out of reach is a 503 the caller may retry (with Retry-After), logged once by
+    /// the envelope; anything else is an internal error.
     fn from(error: sqlx::Error) -> Self {
+        if crate::store::is_unavailable(&error) {
+            return ApiError {
+                cause: Some(error.to_string()),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is out of reach; try again shortly",
+                )
+            };
+        }
         ApiError::internal(error)
     }
 }
@@ -122,6 +137,12 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(InternalCause(cause));
         }

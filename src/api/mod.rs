@@ -11,7 +11,10 @@ mod openapi;
 mod subscribers;
 mod topics;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use sqlx::PgPool;
@@ -34,6 +37,8 @@ pub struct AppState {
     pub ids: PublicIds,
     /// Imports parsed at once (see `subscribers::import_permits`).
     pub import_permits: Arc<Semaphore>,
+    /// True while the broker connection and every consumer on it run.
+    pub broker_up: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -44,6 +49,7 @@ impl AppState {
             relay,
             ids,
             import_permits: subscribers::import_permits(),
+            broker_up: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -59,7 +65,57 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::status))
         .routes(routes!(alerts::deliveries))
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .routes(routes!(openapi::serve_document))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// `up` or `down`: PostgreSQL answers.
+    database: &'static str,
+    /// `up` or `down`: connected to RabbitMQ, with every consumer running.
+    broker: &'static str,
+}
+
+/// Whether this instance can do its work: PostgreSQL answers and the broker's consumers run.
+/// 503 (with Retry-After) otherwise, so that a load balancer sends requests elsewhere.
+#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "A dependency is down", body = Readiness,
+            headers(("Retry-After" = u32, description = "Seconds"))),
+    ))]
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let database = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&state.db),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    let broker = state.broker_up.load(Ordering::SeqCst);
+    let word = |up: bool| if up { "up" } else { "down" };
+    let ready = database && broker;
+    let body = axum::Json(Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        database: word(database),
+        broker: word(broker),
+    });
+    if ready {
+        body.into_response()
+    } else {
+        let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        (
+            status,
+            [("retry-after", error::RETRY_AFTER_SECONDS.to_string())],
+            body,
+        )
+            .into_response()
+    }
 }
 
 /// The process is up and serving HTTP.

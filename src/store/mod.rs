@@ -28,7 +28,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
         // An alert often comes after days of quiet: keep a few connections open so that it
         // does not wait for new ones (tens of milliseconds each).
         .min_connections(max_connections.min(4))
-        .acquire_timeout(Duration::from_secs(10))
+        // While PostgreSQL is away, API calls answer 503 after this rather than hang.
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
 }
@@ -96,6 +97,20 @@ pub async fn recreate_database(url: &str) -> Result<(), DbError> {
 /// advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+/// True when PostgreSQL is out of reach (no connection to be had, one broken, or the server
+/// shutting down), as opposed to a fault in a query: worth retrying later.
+pub fn is_unavailable(error: &DbError) -> bool {
+    match error {
+        DbError::PoolTimedOut | DbError::PoolClosed | DbError::Io(_) | DbError::Tls(_) => true,
+        // Class 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot
+        // connect now.
+        DbError::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// True when the error is a unique-constraint violation (SQLSTATE 23505).

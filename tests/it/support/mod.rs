@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod postgres;
 mod smtp;
 
 use std::{
@@ -25,6 +26,7 @@ use tocsin::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use postgres::PrivatePostgres;
 pub use smtp::SmtpServer;
 pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
 
