@@ -75,6 +75,10 @@ struct Inner {
     requests: AtomicUsize,
     /// How long each answer waits, in milliseconds: a slow provider, for crash tests.
     delay_ms: AtomicU64,
+    /// When above 0, one valid request in this many is answered 503 (not sent): a provider
+    /// stumbling under load, for fault-injection tests.
+    fail_one_in: AtomicU64,
+    valid_requests: AtomicU64,
 }
 
 /// A running stand-in; the server stops when this is dropped.
@@ -121,6 +125,8 @@ impl SmsmodeStandin {
             scripted: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
+            fail_one_in: AtomicU64::new(0),
+            valid_requests: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/sms/v1/messages", any(send_message))
@@ -163,6 +169,12 @@ impl SmsmodeStandin {
 
     /// From now on, every accepted message's answer comes `delay` late, as a slow provider's
     /// would; the message counts as received at once.
+    /// From now on, one valid request in `n` is answered 503 Service Unavailable and not sent
+    /// (0 stops it): with 10, a tenth of all sends fail transiently.
+    pub fn fail_one_in(&self, n: u64) {
+        self.inner.fail_one_in.store(n, Ordering::SeqCst);
+    }
+
     pub fn set_delay(&self, delay: Duration) {
         self.inner
             .delay_ms
@@ -356,6 +368,12 @@ async fn send_message(
         Some(Scripted::Undeliverable(detail)) => Some(detail),
         None => None,
     };
+
+    let one_in = inner.fail_one_in.load(Ordering::SeqCst);
+    let number = inner.valid_requests.fetch_add(1, Ordering::SeqCst) + 1;
+    if one_in > 0 && number % one_in == 0 {
+        return problem(503, "503.000", "Service temporarily unavailable", "");
+    }
 
     let message_id = uuid::Uuid::now_v7().to_string();
     let now = utc_now();

@@ -416,7 +416,12 @@ impl Client {
 
     /// Polls the alert until every delivery left the queue.
     pub async fn wait_completed(&self, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.wait_completed_within(id, Duration::from_secs(60))
+            .await
+    }
+
+    pub async fn wait_completed_within(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
         loop {
             let a = self.get(&format!("/v1/alerts/{id}")).await;
             assert_eq!(a.status, StatusCode::OK, "{}", a.body);
@@ -453,4 +458,71 @@ pub fn secret_of(config: &Config) -> String {
         .unwrap()
         .expose_secret()
         .to_string()
+}
+
+/// A RabbitMQ virtual host of one test's own, removed when dropped: a test may cut it off
+/// (its connections closed, access refused) without disturbing the tests running beside it.
+pub struct Vhost {
+    pub name: String,
+}
+
+fn rabbitmqctl(args: &[&str]) -> std::process::Output {
+    let output = std::process::Command::new("rabbitmqctl")
+        .arg("-q")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+impl Vhost {
+    pub fn create() -> Vhost {
+        let name = unique("tocsin_vhost_");
+        rabbitmqctl(&["add_vhost", &name]);
+        let vhost = Vhost { name };
+        vhost.open();
+        vhost
+    }
+
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+
+    /// The broker, as this vhost's clients see it, goes away: connections closed, new ones
+    /// refused.
+    pub fn cut_off(&self) {
+        rabbitmqctl(&["clear_permissions", "-p", &self.name, "guest"]);
+        rabbitmqctl(&[
+            "close_all_connections",
+            "--vhost",
+            &self.name,
+            "broker outage (test)",
+        ]);
+    }
+
+    /// The broker comes back.
+    pub fn open(&self) {
+        rabbitmqctl(&[
+            "set_permissions",
+            "-p",
+            &self.name,
+            "guest",
+            ".*",
+            ".*",
+            ".*",
+        ]);
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["-q", "delete_vhost", &self.name])
+            .output();
+    }
 }
