@@ -1,6 +1,7 @@
 //! RabbitMQ: the topology Tocsin declares, the jobs it carries, a publisher with confirms and
 //! consumers that acknowledge only once a job's effects are durable.
 
+pub mod dead;
 mod jobs;
 pub mod publisher;
 mod topology;

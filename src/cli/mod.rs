@@ -48,6 +48,9 @@ enum Command {
     /// Check the configuration.
     #[command(subcommand)]
     Config(ops::ConfigCommand),
+    /// Inspect and replay the dead-letter queue.
+    #[command(subcommand)]
+    Dead(ops::DeadCommand),
     /// Manage topics (through the API).
     #[command(subcommand)]
     Topics(client::TopicsCommand),
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => ops::tenant(config, command).await,
         Command::Key(command) => ops::key(config, command).await,
         Command::Config(command) => ops::config(config, command),
+        Command::Dead(command) => ops::dead(config, command).await,
         Command::Topics(command) => client::topics(command).await,
         Command::Subscribers(command) => client::subscribers(command).await,
         Command::Send(args) => client::send(args).await,

@@ -42,6 +42,26 @@ pub enum KeyCommand {
 }
 
 #[derive(Subcommand)]
+pub enum DeadCommand {
+    /// Show the messages in the dead-letter queue, with the queue they died in and why; they
+    /// stay in it.
+    List {
+        /// Show at most this many, oldest first.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON document, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead messages back into the queue they died in (after fixing what killed them).
+    Replay {
+        /// Replay at most this many, oldest first.
+        #[arg(long, default_value_t = usize::MAX)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration without starting anything.
     Check,
@@ -181,5 +201,32 @@ pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()>
     if config.api_key_secret.is_none() {
         println!("  warning: api_key_secret is not set; `serve` and `key create` need it");
     }
+    Ok(())
+}
+
+pub async fn dead(path: Option<&Path>, command: DeadCommand) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let connection = crate::broker::connect(config.amqp_url.expose_secret())
+        .await
+        .context("cannot reach the broker")?;
+    let topology = crate::broker::Topology::new(config.queue_prefix.clone());
+    match command {
+        DeadCommand::List { limit, json } => {
+            let dead = crate::broker::dead::list(&connection, &topology, limit).await?;
+            if json {
+                println!("{}", serde_json::json!({ "messages": dead }));
+            } else {
+                for message in &dead {
+                    println!("{}  {}  {}", message.queue, message.reason, message.job);
+                }
+                eprintln!("{} dead messages listed", dead.len());
+            }
+        }
+        DeadCommand::Replay { limit } => {
+            let replayed = crate::broker::dead::replay(&connection, &topology, limit).await?;
+            eprintln!("{replayed} messages put back into their queues");
+        }
+    }
+    let _ = connection.close(200, "done".into()).await;
     Ok(())
 }
