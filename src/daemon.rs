@@ -82,6 +82,7 @@ pub async fn run(
         ids: ids.clone(),
         instance,
         outcomes,
+        metrics: Arc::new(dispatch::metrics::Metrics::default()),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,
@@ -113,6 +114,7 @@ pub async fn run(
     ));
     let mut state = AppState::new(db.clone(), keys, relay_wake, ids);
     state.broker_up = broker_up;
+    state.metrics = dispatcher.metrics.clone();
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =

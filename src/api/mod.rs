@@ -39,6 +39,7 @@ pub struct AppState {
     pub import_permits: Arc<Semaphore>,
     /// True while the broker connection and every consumer on it run.
     pub broker_up: Arc<AtomicBool>,
+    pub metrics: Arc<crate::dispatch::metrics::Metrics>,
 }
 
 impl AppState {
@@ -50,6 +51,7 @@ impl AppState {
             ids,
             import_permits: subscribers::import_permits(),
             broker_up: Arc::new(AtomicBool::new(false)),
+            metrics: Default::default(),
         }
     }
 }
@@ -66,6 +68,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::deliveries))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(metrics))
         .routes(routes!(openapi::serve_document))
 }
 
@@ -116,6 +119,33 @@ async fn readyz(
         )
             .into_response()
     }
+}
+
+/// Counters and gauges in Prometheus' text format: deliveries by channel, provider and outcome,
+/// retries, sends in flight, rate-limit waits, outbox age, dead letters, queue lag. No tenant,
+/// alert or address in any label.
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String,
+        content_type = "text/plain")))]
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let age: Option<(Option<f64>,)> =
+        sqlx::query_as("SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM outbox")
+            .fetch_optional(&state.db)
+            .await
+            .ok()
+            .flatten();
+    state
+        .metrics
+        .outbox_age
+        .set(age.and_then(|(a,)| a).unwrap_or(0.0));
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// The process is up and serving HTTP.

@@ -5,6 +5,7 @@
 pub mod fanout;
 pub mod intake;
 pub mod limits;
+pub mod metrics;
 pub mod outcomes;
 pub mod providers;
 pub mod receipts;
@@ -84,6 +85,7 @@ pub struct Dispatcher {
     pub outcomes: OutcomeWriter,
     /// Provider accounts' rates and connection caps.
     pub limits: limits::Limits,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

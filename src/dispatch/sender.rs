@@ -208,12 +208,29 @@ async fn send_all(
                 let limiter = &limiter;
                 in_flight.push(async move {
                     let _slot = limiter.slot(alert.lane).await;
-                    limiter.token(alert.lane).await;
+                    let waited = limiter.token(alert.lane).await;
+                    let metrics = &dispatcher.metrics;
+                    if !waited.is_zero() {
+                        metrics
+                            .rate_waits
+                            .with_label_values(&[carrier.name()])
+                            .inc();
+                        metrics
+                            .rate_wait_seconds
+                            .with_label_values(&[carrier.name()])
+                            .inc_by(waited.as_secs_f64());
+                    }
                     // Checked at the last moment: a retry may come back after the deadline.
                     let outcome = if Utc::now() >= alert.expires_at {
                         None
                     } else {
-                        Some(carrier.send(alert, &delivery, &reference).await)
+                        let gauge = metrics
+                            .in_flight
+                            .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
+                        gauge.inc();
+                        let outcome = carrier.send(alert, &delivery, &reference).await;
+                        gauge.dec();
+                        Some(outcome)
                     };
                     (delivery, outcome)
                 });
@@ -226,7 +243,14 @@ async fn send_all(
             continue;
         };
         let (transition, retry) = settle(dispatcher, carrier, alert, &delivery, outcome);
+        let labels = [carrier.channel().as_str(), carrier.name()];
+        dispatcher
+            .metrics
+            .deliveries
+            .with_label_values(&[labels[0], labels[1], transition.status.as_str()])
+            .inc();
         if let Some(retry) = retry {
+            dispatcher.metrics.retries.with_label_values(&labels).inc();
             sent.retries.push((delivery.id, retry));
         }
         sent.recorded

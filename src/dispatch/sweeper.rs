@@ -62,6 +62,8 @@ pub async fn run(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "sweep failed; the next one tries again"),
         }
+        // Every instance measures the queues, so that each one's /metrics tells the lag.
+        measure_queues(dispatcher, &channel).await?;
     }
 }
 
@@ -154,6 +156,29 @@ pub async fn sweep(
     announce(dispatcher, publisher, rows).await?;
     tx.commit().await.map_err(text)?;
     Ok(swept)
+}
+
+/// Ready messages of every work queue and of the dead-letter queue, into the metrics.
+async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Result<(), String> {
+    let topology = &dispatcher.topology;
+    let keys = topology.keys(dispatcher.routing.routes());
+    for key in keys
+        .iter()
+        .map(String::as_str)
+        .chain([Topology::dead_key()])
+    {
+        let ready = ready_messages(channel, &topology.queue(key)).await?;
+        if key == Topology::dead_key() {
+            dispatcher.metrics.dead_letters.set(i64::from(ready));
+        } else {
+            dispatcher
+                .metrics
+                .queue_ready
+                .with_label_values(&[key])
+                .set(i64::from(ready));
+        }
+    }
+    Ok(())
 }
 
 /// Rule 3: queued rows untouched for `stale_after`, on routes whose send queue is empty.

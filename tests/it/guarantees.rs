@@ -108,6 +108,47 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
         .await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["error"]["field"], "status");
+
+    // What operators graph, without tenants or addresses in it.
+    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"tocsin_deliveries_total{channel="sms",outcome="sent",provider="smsmode"} 3"#,
+        r#"tocsin_deliveries_total{channel="sms",outcome="retrying",provider="smsmode"} 3"#,
+        r#"tocsin_deliveries_total{channel="sms",outcome="failed",provider="smsmode"} 1"#,
+        r#"tocsin_retries_total{channel="sms",provider="smsmode"} 3"#,
+        "tocsin_outbox_age_seconds 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in:\n{metrics}"
+        );
+    }
+    assert!(metrics.contains("tocsin_sends_in_flight"));
+    assert!(
+        !metrics.contains("bras") && !metrics.contains("3361"),
+        "{metrics}"
+    );
+    eventually(
+        "the sweeper measured the queues",
+        Duration::from_secs(5),
+        || async {
+            let text = reqwest::get(format!("{}/metrics", daemon.url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            text.contains("tocsin_dead_letters 0")
+                && text
+                    .contains(r#"tocsin_queue_ready_messages{queue="send.sms.smsmode.urgent"} 0"#)
+        },
+    )
+    .await;
     daemon.stop().await;
 }
 

@@ -1,0 +1,126 @@
+//! What operators graph and alert on, in Prometheus' text format at `GET /metrics`. Labels are
+//! low-cardinality only: channel, provider account, outcome, queue; never a tenant, an alert or
+//! an address.
+
+use prometheus::{
+    Encoder, Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    core::Collector,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    /// Outcomes of sends: sent, retrying, failed, expired.
+    pub deliveries: IntCounterVec,
+    /// Retries scheduled.
+    pub retries: IntCounterVec,
+    /// Requests to providers in flight now.
+    pub in_flight: IntGaugeVec,
+    /// Time spent waiting for rate-limit tokens, in seconds, and how many waits.
+    pub rate_wait_seconds: prometheus::CounterVec,
+    pub rate_waits: IntCounterVec,
+    /// Age of the oldest alert not yet handed to the broker, in seconds.
+    pub outbox_age: Gauge,
+    /// Messages in the dead-letter queue.
+    pub dead_letters: IntGauge,
+    /// Messages ready (not yet taken) per work queue: how far behind consumers are.
+    pub queue_ready: IntGaugeVec,
+}
+
+fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            register(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric"),
+            )
+        };
+        let deliveries = counters(
+            "tocsin_deliveries_total",
+            "Send outcomes by channel, provider account and outcome",
+            &["channel", "provider", "outcome"],
+        );
+        let retries = counters(
+            "tocsin_retries_total",
+            "Transient failures scheduled for another attempt",
+            &["channel", "provider"],
+        );
+        let rate_waits = counters(
+            "tocsin_rate_limit_waits_total",
+            "Sends that waited for the provider account's rate",
+            &["provider"],
+        );
+        let in_flight = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new("tocsin_sends_in_flight", "Requests to providers in flight"),
+                &["channel", "provider"],
+            )
+            .expect("a valid metric"),
+        );
+        let rate_wait_seconds = register(
+            &registry,
+            prometheus::CounterVec::new(
+                Opts::new(
+                    "tocsin_rate_limit_wait_seconds_total",
+                    "Time sends waited for the provider account's rate",
+                ),
+                &["provider"],
+            )
+            .expect("a valid metric"),
+        );
+        let outbox_age = register(
+            &registry,
+            Gauge::new(
+                "tocsin_outbox_age_seconds",
+                "Age of the oldest alert not yet handed to the broker",
+            )
+            .expect("a valid metric"),
+        );
+        let dead_letters = register(
+            &registry,
+            IntGauge::new("tocsin_dead_letters", "Messages in the dead-letter queue")
+                .expect("a valid metric"),
+        );
+        let queue_ready = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "tocsin_queue_ready_messages",
+                    "Messages waiting in a work queue (consumer lag)",
+                ),
+                &["queue"],
+            )
+            .expect("a valid metric"),
+        );
+        Metrics {
+            registry,
+            deliveries,
+            retries,
+            in_flight,
+            rate_wait_seconds,
+            rate_waits,
+            outbox_age,
+            dead_letters,
+            queue_ready,
+        }
+    }
+}
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to memory cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
