@@ -103,6 +103,25 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
         failed.body
     );
     assert!(!failed.body.to_string().contains("633333333"));
+    // Run without blocking: the daemon answering it lives on this test's runtime.
+    let cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["status", &id, "--failed"])
+        .env_clear()
+        .env("TOCSIN_URL", &daemon.url)
+        .env("TOCSIN_API_KEY", &sender.key)
+        .output()
+        .await
+        .unwrap();
+    let listed = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(
+        listed.contains("+33 6 ** ** ** 33") && listed.contains("permanent"),
+        "{listed}"
+    );
     let bad = sender
         .get(&format!("/v1/alerts/{id}/deliveries?status=lost"))
         .await;
@@ -435,4 +454,43 @@ async fn sigterm_mid_batch_sends_nothing_twice_and_exits_cleanly() {
         "sent twice after a clean shutdown: {twice:?}"
     );
     second.stop().await;
+}
+
+/// A provider that answers too slowly is tried again: the timeout is transient, and the
+/// recipient is reached once the provider is fast again. (A timed-out request may have gone
+/// through: that recipient may get the alert twice, the at-least-once promise.)
+#[tokio::test]
+async fn a_provider_that_times_out_is_tried_again() {
+    let env = Env::new().await;
+    let config = env.config_with_file("[sms.smsmode]\napi_key = \"x\"\ntimeout_ms = 300\n");
+    let daemon = crate::support::Daemon::start(config).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    mairie
+        .subscriber(Some("0611111111"), None, &["intemperies"])
+        .await;
+    env.smsmode.set_delay(Duration::from_millis(800));
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "channels": ["sms"], "text": "Orages" }))
+        .await;
+    let db = env.db.pool().await;
+    eventually("a timeout is recorded", Duration::from_secs(20), || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM delivery_attempts WHERE outcome = 'transient'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        n >= 1
+    })
+    .await;
+    env.smsmode.set_delay(Duration::ZERO);
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+    let (reason,): (String,) =
+        sqlx::query_as("SELECT reason FROM delivery_attempts ORDER BY attempt LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(reason.contains("time"), "{reason}");
+    daemon.stop().await;
 }

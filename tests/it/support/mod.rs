@@ -156,11 +156,26 @@ impl Env {
 
     /// The configuration, with some variables changed.
     pub fn config_with(&self, overrides: &[(&'static str, &str)]) -> Config {
+        self.load_config(None, overrides)
+    }
+
+    /// The configuration, with a TOML file's settings under the variables.
+    pub fn config_with_file(&self, toml: &str) -> Config {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), toml).unwrap();
+        self.load_config(Some(file.path()), &[])
+    }
+
+    fn load_config(
+        &self,
+        file: Option<&std::path::Path>,
+        overrides: &[(&'static str, &str)],
+    ) -> Config {
         let mut vars = self.vars();
         for (k, v) in overrides {
             vars.insert(k, v.to_string());
         }
-        let mut config = Config::load_with(None, |name| vars.get(name).cloned())
+        let mut config = Config::load_with(file, |name| vars.get(name).cloned())
             .expect("a valid test configuration");
         let dispatch = &mut config.dispatch;
         dispatch.retry.delays = RETRY_DELAYS_MS.map(Duration::from_millis).to_vec();
