@@ -35,13 +35,15 @@ const BURST_SECONDS: f64 = 0.2;
 pub struct AccountLimit {
     /// Messages per second across every instance; none when absent.
     pub per_second: Option<f64>,
-    /// Requests in flight at once, per instance. Default 32.
+    /// Requests in flight at once, per instance. Default 256.
     #[serde(default = "default_concurrency")]
     pub concurrency: u16,
 }
 
+/// High enough not to throttle what the senders already bound (`sender_concurrency` ×
+/// `sends_per_batch` per lane and queue); set it to what the provider allows.
 const fn default_concurrency() -> u16 {
-    32
+    256
 }
 
 impl Default for AccountLimit {

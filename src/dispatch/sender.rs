@@ -178,6 +178,7 @@ async fn send_all(
     } = *batch;
     let db = &dispatcher.db;
     let limit = dispatcher.settings.sends_per_batch.max(1);
+    let refill = (limit / 4).max(1);
     let limiter = dispatcher.limits.of(carrier.name());
     let mut waiting: std::collections::VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut in_flight = FuturesUnordered::new();
@@ -187,8 +188,9 @@ async fn send_all(
         unstarted: Vec::new(),
     };
     loop {
-        // Refill once half the slots are free: one claim per half-window of sends.
-        while in_flight.len() <= limit / 2 && !waiting.is_empty() && !shutdown.is_cancelled() {
+        // Refill once a few slots are free (a quarter of them, at least one): one claim per
+        // handful of sends keeps the provider busy without a round trip per send.
+        while in_flight.len() + refill <= limit && !waiting.is_empty() && !shutdown.is_cancelled() {
             if Utc::now() >= alert.expires_at {
                 let left: Vec<DeliveryId> = waiting.drain(..).collect();
                 until_done(shutdown, "expiring deliveries", || {
