@@ -2,7 +2,11 @@
 //! bounded number at once), record every outcome as it comes, schedule retries of transient
 //! failures, and acknowledge the batch once all of that is durable.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream::FuturesUnordered};
@@ -14,7 +18,9 @@ use tocsin_providers::{
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Dispatcher, Handled, load_alert,
+    Dispatcher, Handled,
+    limits::AccountLimiter,
+    load_alert,
     outcomes::Recorded,
     retry::{GiveUp, Retry},
     until_done,
@@ -159,11 +165,12 @@ struct Sent {
     unstarted: Vec<DeliveryId>,
 }
 
-/// Sends at most `sends_per_batch` at once, claiming deliveries a few at a time as slots free up
-/// (so that a crash strands under a lease only what was in flight, and the rest of the batch is
-/// free at once for whoever gets the message next); each outcome goes to the writer as soon as
-/// it comes. At shutdown no new send starts; those in flight finish and are recorded. `None`
-/// when shutdown came while the database was away.
+/// Sends at most `sends_per_batch` at once. Deliveries are claimed a handful at a time, a
+/// quarter of the send window ahead, so that a slot never waits for a claim and a crash strands
+/// under a lease only what was in flight or just claimed; the rest of the batch stays free for
+/// whoever gets the message next. Each outcome goes to the writer as soon as it comes. At
+/// shutdown no new send starts; those in flight finish and are recorded, and what was claimed
+/// but not started is released. `None` when shutdown came while the database was away.
 async fn send_all(
     batch: &Batch<'_>,
     alert: &Alert,
@@ -178,9 +185,10 @@ async fn send_all(
     } = *batch;
     let db = &dispatcher.db;
     let limit = dispatcher.settings.sends_per_batch.max(1);
-    let refill = (limit / 4).max(1);
+    let ahead = (limit / 4).max(1);
     let limiter = dispatcher.limits.of(carrier.name());
-    let mut waiting: std::collections::VecDeque<DeliveryId> = ids.iter().copied().collect();
+    let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
+    let mut ready: VecDeque<Claimed> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     let mut sent = Sent {
         recorded: Vec::new(),
@@ -188,58 +196,33 @@ async fn send_all(
         unstarted: Vec::new(),
     };
     loop {
-        // Refill once a few slots are free (a quarter of them, at least one): one claim per
-        // handful of sends keeps the provider busy without a round trip per send.
-        while in_flight.len() + refill <= limit && !waiting.is_empty() && !shutdown.is_cancelled() {
-            if Utc::now() >= alert.expires_at {
-                let left: Vec<DeliveryId> = waiting.drain(..).collect();
-                until_done(shutdown, "expiring deliveries", || {
-                    store::deliveries::expire_free(db, &left)
+        while in_flight.len() < limit && !shutdown.is_cancelled() {
+            if ready.is_empty() {
+                if waiting.is_empty() {
+                    break;
+                }
+                if Utc::now() >= alert.expires_at {
+                    let left: Vec<DeliveryId> = waiting.drain(..).collect();
+                    until_done(shutdown, "expiring deliveries", || {
+                        store::deliveries::expire_free(db, &left)
+                    })
+                    .await?;
+                    break;
+                }
+                let take = (limit - in_flight.len() + ahead).min(waiting.len());
+                let chunk: Vec<DeliveryId> = waiting.drain(..take).collect();
+                let claimed = until_done(shutdown, "claiming deliveries", || {
+                    store::deliveries::claim(db, &chunk, lease)
                 })
                 .await?;
-                break;
+                ready.extend(claimed);
+                continue;
             }
-            let take = (limit - in_flight.len()).min(waiting.len());
-            let chunk: Vec<DeliveryId> = waiting.drain(..take).collect();
-            let claimed = until_done(shutdown, "claiming deliveries", || {
-                store::deliveries::claim(db, &chunk, lease)
-            })
-            .await?;
-            for delivery in claimed {
-                let reference = dispatcher.ids.delivery(delivery.id);
-                let limiter = &limiter;
-                in_flight.push(async move {
-                    let _slot = limiter.slot(alert.lane).await;
-                    let waited = limiter.token(alert.lane).await;
-                    let metrics = &dispatcher.metrics;
-                    if !waited.is_zero() {
-                        metrics
-                            .rate_waits
-                            .with_label_values(&[carrier.name()])
-                            .inc();
-                        metrics
-                            .rate_wait_seconds
-                            .with_label_values(&[carrier.name()])
-                            .inc_by(waited.as_secs_f64());
-                    }
-                    // Checked at the last moment: a retry may come back after the deadline.
-                    let outcome = if Utc::now() >= alert.expires_at {
-                        None
-                    } else {
-                        let gauge = metrics
-                            .in_flight
-                            .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
-                        gauge.inc();
-                        let outcome = carrier.send(alert, &delivery, &reference).await;
-                        gauge.dec();
-                        Some(outcome)
-                    };
-                    (delivery, outcome)
-                });
-            }
+            let delivery = ready.pop_front().expect("not empty");
+            in_flight.push(send_one(dispatcher, carrier, &limiter, alert, delivery));
         }
         let Some((delivery, outcome)) = in_flight.next().await else {
-            if waiting.is_empty() || shutdown.is_cancelled() {
+            if (waiting.is_empty() && ready.is_empty()) || shutdown.is_cancelled() {
                 break;
             }
             continue;
@@ -258,8 +241,54 @@ async fn send_all(
         sent.recorded
             .push(dispatcher.outcomes.record(transition).await);
     }
-    sent.unstarted = waiting.into_iter().collect();
+    if !ready.is_empty() {
+        // Claimed but not started: free again at once rather than after the lease.
+        let held: Vec<DeliveryId> = ready.iter().map(|d| d.id).collect();
+        let never = CancellationToken::new();
+        let released = until_done(&never, "releasing deliveries", || {
+            store::deliveries::release(db, &held, lease.owner)
+        })
+        .await?;
+        sent.unstarted.extend(released);
+    }
+    sent.unstarted.extend(waiting);
     Some(sent)
+}
+
+/// One send: a connection slot and a token of the account's rate first, then the provider,
+/// unless the alert's deadline passed meanwhile (`None`).
+async fn send_one<'a>(
+    dispatcher: &'a Dispatcher,
+    carrier: &'a Carrier,
+    limiter: &'a AccountLimiter,
+    alert: &'a Alert,
+    delivery: Claimed,
+) -> (Claimed, Option<Outcome>) {
+    let _slot = limiter.slot(alert.lane).await;
+    let waited = limiter.token(alert.lane).await;
+    let metrics = &dispatcher.metrics;
+    if !waited.is_zero() {
+        metrics
+            .rate_waits
+            .with_label_values(&[carrier.name()])
+            .inc();
+        metrics
+            .rate_wait_seconds
+            .with_label_values(&[carrier.name()])
+            .inc_by(waited.as_secs_f64());
+    }
+    // Checked at the last moment: a retry may come back, or a token arrive, after the deadline.
+    if Utc::now() >= alert.expires_at {
+        return (delivery, None);
+    }
+    let reference = dispatcher.ids.delivery(delivery.id);
+    let gauge = metrics
+        .in_flight
+        .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
+    gauge.inc();
+    let outcome = carrier.send(alert, &delivery, &reference).await;
+    gauge.dec();
+    (delivery, Some(outcome))
 }
 
 /// Turns a provider's answer (or the deadline, for `None`) into the row's next state.
@@ -405,8 +434,8 @@ async fn park(
     .is_some()
 }
 
-/// At shutdown: the deliveries not claimed yet are announced again, so that another instance
-/// sends them at once.
+/// At shutdown: the deliveries not started (released, or never claimed) are announced again, so
+/// that another instance sends them at once.
 async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -> bool {
     let key = Topology::send_key(batch.carrier.channel(), batch.carrier.name(), alert.lane);
     let job = Job::SendBatchV1 {

@@ -207,6 +207,27 @@ pub async fn renew(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<u6
     Ok(done.rows_affected())
 }
 
+/// Hands back rows `owner` claimed but did not start sending (shutdown): queued again, the
+/// attempt not counted. Returns those released.
+pub async fn release(
+    pool: &PgPool,
+    ids: &[DeliveryId],
+    owner: Uuid,
+) -> Result<Vec<DeliveryId>, DbError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "UPDATE deliveries
+         SET status = 'queued', owner = NULL, lease_until = NULL, attempts = attempts - 1,
+             updated_at = now()
+         WHERE id = ANY($1) AND owner = $2 AND status = 'sending'
+         RETURNING id",
+    )
+    .bind(sorted(ids))
+    .bind(owner)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| DeliveryId(id)).collect())
+}
+
 /// Marks expired the rows among `ids` that are still free to send (see [`claim`]): their alert's
 /// deadline passed.
 pub async fn expire_free(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {

@@ -1,8 +1,4 @@
-use std::{
-    collections::HashMap,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{collections::HashMap, time::Duration};
 
 use serde_json::json;
 use tocsin::{
@@ -13,7 +9,7 @@ use tocsin::{
     },
 };
 
-use crate::support::{Client, Env, TestDb, eventually};
+use crate::support::{Client, Env, ServeProcess, TestDb, eventually};
 
 /// Transient failures (503, 429 with Retry-After) are retried through the retry tiers until they
 /// go through; a permanent one is never retried; every failed attempt is recorded.
@@ -378,45 +374,13 @@ async fn the_sweeper_puts_stranded_deliveries_back_on_their_way() {
 async fn sigterm_mid_batch_sends_nothing_twice_and_exits_cleanly() {
     let env = Env::new().await;
     env.smsmode.set_delay(Duration::from_millis(400));
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "[dispatch]\nbatch_size = 20\nsender_concurrency = 1\nsends_per_batch = 4\n{}",
-            crate::support::dispatch_toml()
-        ),
+    let mut first = ServeProcess::start(
+        &env,
+        "batch_size = 20\nsender_concurrency = 1\nsends_per_batch = 4\n",
+        &[],
     )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut first = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["--config", config.path().to_str().unwrap(), "serve"])
-        .envs(env.vars())
-        .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    eventually("the instance is up", Duration::from_secs(30), || async {
-        reqwest::get(format!("{url}/healthz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
     .await;
-    let db = env.db.pool().await;
-    let slug = tocsin::model::Slug::parse("bras").unwrap();
-    store::tenants::create(&db, &slug, "Bras").await.unwrap();
-    let mairie = Client::new(&url, &env.key("bras", Role::Admin).await);
-    mairie.topic("intemperies").await;
-    let csv: String = std::iter::once("phone,email,topics\n".to_string())
-        .chain((0..40).map(|i| format!("06 30 00 00 {i:02},,intemperies\n")))
-        .collect();
-    mairie
-        .post_raw("/v1/subscribers/import", "text/csv", csv)
-        .await;
+    let mairie = env.commune(&first.url, 40).await;
     let id = mairie
         .alert(
             json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
@@ -427,11 +391,7 @@ async fn sigterm_mid_batch_sends_nothing_twice_and_exits_cleanly() {
         env.smsmode.request_count() >= 6
     })
     .await;
-    Command::new("kill")
-        .arg(first.id().to_string())
-        .status()
-        .unwrap();
-    let status = first.wait().unwrap();
+    let status = first.terminate();
     assert!(status.success(), "SIGTERM exits 0, not {status}");
     let sent_by_first = env.smsmode.received().len();
     assert!(

@@ -1,29 +1,9 @@
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tocsin::{dispatch::limits::AccountLimit, model::Role, store};
+use tocsin::dispatch::limits::AccountLimit;
 
-use crate::support::{Client, Env, eventually};
-
-/// A `tocsin serve` process of this test's environment, with extra configuration.
-fn serve(env: &Env, config: &std::path::Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .envs(env.vars())
-        .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (child, format!("http://127.0.0.1:{port}"))
-}
+use crate::support::{Env, ServeProcess, eventually};
 
 /// Arrivals in every 10-second window that fits between the first and the last one.
 fn ten_second_windows(arrivals: &[Instant]) -> Vec<usize> {
@@ -47,36 +27,13 @@ fn ten_second_windows(arrivals: &[Instant]) -> Vec<usize> {
 async fn three_instances_together_keep_to_the_accounts_rate() {
     const RATE: usize = 40;
     let env = Env::new().await;
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "[dispatch]\nbatch_size = 25\n{}\n[limits.smsmode]\nper_second = {RATE}.0\n",
-            crate::support::dispatch_toml()
-        ),
-    )
-    .unwrap();
-    let instances: Vec<(Child, String)> = (0..3).map(|_| serve(&env, config.path())).collect();
-    for (_, url) in &instances {
-        eventually("an instance is up", Duration::from_secs(30), || async {
-            reqwest::get(format!("{url}/healthz"))
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
-        .await;
+    let toml = format!("batch_size = 25\n[limits.smsmode]\nper_second = {RATE}.0\n");
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(ServeProcess::start(&env, &toml, &[]).await);
     }
-    let db = env.db.pool().await;
-    let slug = tocsin::model::Slug::parse("bras").unwrap();
-    store::tenants::create(&db, &slug, "Bras").await.unwrap();
-    let mairie = Client::new(&instances[0].1, &env.key("bras", Role::Admin).await);
-    mairie.topic("intemperies").await;
     let recipients = 22 * RATE;
-    let csv: String = std::iter::once("phone,email,topics\n".to_string())
-        .chain((0..recipients).map(|i| format!("06{i:08},,intemperies\n")))
-        .collect();
-    mairie
-        .post_raw("/v1/subscribers/import", "text/csv", csv)
-        .await;
+    let mairie = env.commune(&instances[0].url, recipients).await;
     let id = mairie
         .alert(
             json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
@@ -104,15 +61,12 @@ async fn three_instances_together_keep_to_the_accounts_rate() {
         min >= low && max <= high,
         "10-second windows held {min} to {max} SMS; the rate allows {low} to {high}"
     );
+    let db = env.db.pool().await;
     let (owners,): (i64,) = sqlx::query_as("SELECT count(DISTINCT owner) FROM deliveries")
         .fetch_one(&db)
         .await
         .unwrap();
     assert_eq!(owners, 3, "every instance sent its share");
-    for (mut child, _) in instances {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
 
 /// A routine campaign already going out gives way to an urgent alert on the same account, and

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod postgres;
+mod process;
 mod smtp;
 
 use std::{
@@ -27,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use postgres::PrivatePostgres;
+pub use process::ServeProcess;
 pub use smtp::SmtpServer;
 pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
 
@@ -211,6 +213,24 @@ impl Env {
             .await
             .unwrap();
         key
+    }
+
+    /// The commune "bras" with the topic "intemperies" and `n` subscribers by phone
+    /// (06 00 00 00 00, 06 00 00 00 01…), made through the API at `url`; its admin client.
+    pub async fn commune(&self, url: &str, n: usize) -> Client {
+        let db = self.db.pool().await;
+        let slug = Slug::parse("bras").unwrap();
+        store::tenants::create(&db, &slug, "Bras").await.unwrap();
+        let mairie = Client::new(url, &self.key("bras", Role::Admin).await);
+        mairie.topic("intemperies").await;
+        let csv: String = std::iter::once("phone,email,topics\n".to_string())
+            .chain((0..n).map(|i| format!("06{i:08},,intemperies\n")))
+            .collect();
+        let report = mairie
+            .post_raw("/v1/subscribers/import", "text/csv", csv)
+            .await;
+        assert_eq!(report.body["created"], n, "{}", report.body);
+        mairie
     }
 
     /// Messages waiting in one of this test's queues.

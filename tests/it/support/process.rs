@@ -1,0 +1,76 @@
+//! `tocsin serve` run as a process, as in production: for the tests that kill it, stop it with
+//! SIGTERM, or run several at once.
+
+use std::{
+    process::{Child, Command, ExitStatus, Stdio},
+    time::Duration,
+};
+
+use super::{Env, dispatch_toml, eventually};
+
+/// A running `tocsin serve`; killed when dropped.
+pub struct ServeProcess {
+    child: Child,
+    pub url: String,
+    _config: tempfile::NamedTempFile,
+}
+
+impl ServeProcess {
+    /// Starts one with the environment's variables plus `extra`, and a configuration file of
+    /// the tests' dispatch settings followed by `toml` (more `[dispatch]` keys first, then any
+    /// other section); returns once it answers.
+    pub async fn start(env: &Env, toml: &str, extra: &[(&str, &str)]) -> ServeProcess {
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            config.path(),
+            format!("[dispatch]\n{}{toml}", dispatch_toml()),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["--config", config.path().to_str().unwrap(), "serve"])
+            .envs(env.vars())
+            .envs(extra.iter().copied())
+            .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        eventually("tocsin serve is up", Duration::from_secs(30), || async {
+            reqwest::get(format!("{url}/healthz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        ServeProcess {
+            child,
+            url,
+            _config: config,
+        }
+    }
+
+    /// SIGKILL: no shutdown at all, as a crash or an out-of-memory kill.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as an orchestrator stops it; waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
