@@ -12,9 +12,10 @@ ALTER TABLE deliveries
     ADD COLUMN lease_until timestamptz,
     ADD COLUMN next_attempt_at timestamptz;
 
--- What the sweeper looks for, kept small: only rows in these states are indexed.
-CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE status = 'sending';
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'retrying';
+-- No index of their own: the sweeper looks for them among the rows of open alerts, through
+-- deliveries_alert_status. (Partial indexes on `sending` and `retrying` rows were tried: the
+-- planner then read the outcome UPDATE's rows through them, bloated by rows that had moved on,
+-- and recording outcomes cost twice as much; found with pg_stat_statements and EXPLAIN.)
 
 -- Every alert has a deadline after which nothing more is sent; `closed_at` is set once nothing
 -- of it is pending any more (or its leftovers were expired).

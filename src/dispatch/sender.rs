@@ -4,6 +4,8 @@
 
 use std::{
     collections::{BTreeMap, VecDeque},
+    future::Future,
+    pin::Pin,
     sync::Arc,
     time::Duration,
 };
@@ -165,12 +167,12 @@ struct Sent {
     unstarted: Vec<DeliveryId>,
 }
 
-/// Sends at most `sends_per_batch` at once. Deliveries are claimed a handful at a time, a
-/// quarter of the send window ahead, so that a slot never waits for a claim and a crash strands
-/// under a lease only what was in flight or just claimed; the rest of the batch stays free for
-/// whoever gets the message next. Each outcome goes to the writer as soon as it comes. At
-/// shutdown no new send starts; those in flight finish and are recorded, and what was claimed
-/// but not started is released. `None` when shutdown came while the database was away.
+/// Sends at most `sends_per_batch` at once. Deliveries are claimed a window at a time, ahead of
+/// need and while earlier sends are still in flight, so that a slot never waits for a claim and
+/// a crash strands under a lease only what was in flight or just claimed; the rest of the batch
+/// stays free for whoever gets the message next. Each outcome goes to the writer as soon as it
+/// comes. At shutdown no new send starts; those in flight finish and are recorded, and what was
+/// claimed but not started is released. `None` when shutdown came while the database was away.
 async fn send_all(
     batch: &Batch<'_>,
     alert: &Alert,
@@ -185,61 +187,53 @@ async fn send_all(
     } = *batch;
     let db = &dispatcher.db;
     let limit = dispatcher.settings.sends_per_batch.max(1);
-    let ahead = (limit / 4).max(1);
     let limiter = dispatcher.limits.of(carrier.name());
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
+    let mut claiming: Option<Pin<Box<dyn Future<Output = Option<Vec<Claimed>>> + Send + '_>>> =
+        None;
     let mut sent = Sent {
         recorded: Vec::new(),
         retries: Vec::new(),
         unstarted: Vec::new(),
     };
     loop {
-        while in_flight.len() < limit && !shutdown.is_cancelled() {
-            if ready.is_empty() {
-                if waiting.is_empty() {
-                    break;
-                }
-                if Utc::now() >= alert.expires_at {
-                    let left: Vec<DeliveryId> = waiting.drain(..).collect();
-                    until_done(shutdown, "expiring deliveries", || {
-                        store::deliveries::expire_free(db, &left)
-                    })
-                    .await?;
-                    break;
-                }
-                let take = (limit - in_flight.len() + ahead).min(waiting.len());
-                let chunk: Vec<DeliveryId> = waiting.drain(..take).collect();
-                let claimed = until_done(shutdown, "claiming deliveries", || {
-                    store::deliveries::claim(db, &chunk, lease)
-                })
-                .await?;
-                ready.extend(claimed);
-                continue;
-            }
-            let delivery = ready.pop_front().expect("not empty");
+        let stopping = shutdown.is_cancelled();
+        while in_flight.len() < limit && !stopping {
+            let Some(delivery) = ready.pop_front() else {
+                break;
+            };
             in_flight.push(send_one(dispatcher, carrier, &limiter, alert, delivery));
         }
-        let Some((delivery, outcome)) = in_flight.next().await else {
-            if (waiting.is_empty() && ready.is_empty()) || shutdown.is_cancelled() {
-                break;
+        if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
+            if Utc::now() >= alert.expires_at {
+                let left: Vec<DeliveryId> = waiting.drain(..).collect();
+                until_done(shutdown, "expiring deliveries", || {
+                    store::deliveries::expire_free(db, &left)
+                })
+                .await?;
+            } else {
+                let chunk: Vec<DeliveryId> = waiting.drain(..limit.min(waiting.len())).collect();
+                claiming = Some(Box::pin(async move {
+                    until_done(shutdown, "claiming deliveries", || {
+                        store::deliveries::claim(db, &chunk, lease)
+                    })
+                    .await
+                }));
             }
-            continue;
-        };
-        let (transition, retry) = settle(dispatcher, carrier, alert, &delivery, outcome);
-        let labels = [carrier.channel().as_str(), carrier.name()];
-        dispatcher
-            .metrics
-            .deliveries
-            .with_label_values(&[labels[0], labels[1], transition.status.as_str()])
-            .inc();
-        if let Some(retry) = retry {
-            dispatcher.metrics.retries.with_label_values(&labels).inc();
-            sent.retries.push((delivery.id, retry));
         }
-        sent.recorded
-            .push(dispatcher.outcomes.record(transition).await);
+        tokio::select! {
+            done = in_flight.next(), if !in_flight.is_empty() => {
+                let (delivery, outcome) = done.expect("not empty");
+                sent.record(dispatcher, carrier, alert, &delivery, outcome).await;
+            }
+            claimed = async { claiming.as_mut().expect("checked").await }, if claiming.is_some() => {
+                claiming = None;
+                ready.extend(claimed?);
+            }
+            else => break,
+        }
     }
     if !ready.is_empty() {
         // Claimed but not started: free again at once rather than after the lease.
@@ -253,6 +247,32 @@ async fn send_all(
     }
     sent.unstarted.extend(waiting);
     Some(sent)
+}
+
+impl Sent {
+    /// Settles one send's outcome, counts it, and hands it to the writer.
+    async fn record(
+        &mut self,
+        dispatcher: &Dispatcher,
+        carrier: &Carrier,
+        alert: &Alert,
+        delivery: &Claimed,
+        outcome: Option<Outcome>,
+    ) {
+        let (transition, retry) = settle(dispatcher, carrier, alert, delivery, outcome);
+        let labels = [carrier.channel().as_str(), carrier.name()];
+        dispatcher
+            .metrics
+            .deliveries
+            .with_label_values(&[labels[0], labels[1], transition.status.as_str()])
+            .inc();
+        if let Some(retry) = retry {
+            dispatcher.metrics.retries.with_label_values(&labels).inc();
+            self.retries.push((delivery.id, retry));
+        }
+        self.recorded
+            .push(dispatcher.outcomes.record(transition).await);
+    }
 }
 
 /// One send: a connection slot and a token of the account's rate first, then the provider,

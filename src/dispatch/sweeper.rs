@@ -86,6 +86,9 @@ pub async fn sweep(
         return Ok(Swept::default());
     }
     let mut swept = Swept::default();
+    // Every query names the channels so that it reads deliveries_alert_status
+    // (alert, channel, status) for the open alerts only.
+    let channels: Vec<&str> = Channel::WORDS.to_vec();
 
     let expired = sqlx::query(
         "UPDATE deliveries d
@@ -93,9 +96,10 @@ pub async fn sweep(
              error = COALESCE(d.error, 'not sent before the alert expired'), updated_at = now()
          FROM alerts a
          WHERE a.id = d.alert_id AND a.closed_at IS NULL AND a.expires_at <= now()
-           AND (d.status IN ('queued', 'retrying')
-                OR (d.status = 'sending' AND d.lease_until < now()))",
+           AND d.channel = ANY($1) AND d.status = ANY('{queued,retrying,sending}')
+           AND (d.status <> 'sending' OR d.lease_until < now())",
     )
+    .bind(&channels)
     .execute(&mut *tx)
     .await
     .map_err(text)?;
@@ -105,15 +109,17 @@ pub async fn sweep(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
                                    updated_at = now()
-             WHERE id IN (SELECT id FROM deliveries
-                          WHERE status = 'sending' AND lease_until < now()
-                          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+                          WHERE a.closed_at IS NULL AND d.channel = ANY($2)
+                            AND d.status = 'sending' AND d.lease_until < now()
+                          ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
              RETURNING id, alert_id, channel, provider
          )
          SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
          FROM moved m JOIN alerts a ON a.id = m.alert_id",
     )
     .bind(MAX_PER_RULE)
+    .bind(&channels)
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
@@ -122,10 +128,11 @@ pub async fn sweep(
     let overdue: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', next_attempt_at = NULL, updated_at = now()
-             WHERE id IN (SELECT id FROM deliveries
-                          WHERE status = 'retrying'
-                            AND next_attempt_at < now() - $2 * interval '1 millisecond'
-                          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+                          WHERE a.closed_at IS NULL AND d.channel = ANY($3)
+                            AND d.status = 'retrying'
+                            AND d.next_attempt_at < now() - $2 * interval '1 millisecond'
+                          ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
              RETURNING id, alert_id, channel, provider
          )
          SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
@@ -133,6 +140,7 @@ pub async fn sweep(
     )
     .bind(MAX_PER_RULE)
     .bind(millis(dispatcher.settings.sweep_interval))
+    .bind(&channels)
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
@@ -143,10 +151,12 @@ pub async fn sweep(
 
     let closed = sqlx::query(
         "UPDATE alerts a SET closed_at = now()
-         WHERE a.closed_at IS NULL AND a.planned_at IS NOT NULL
+         WHERE a.closed_at IS NULL AND (a.planned_at IS NOT NULL OR a.expires_at <= now())
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id
-                           AND d.status IN ('queued', 'sending', 'retrying'))",
+                           AND d.channel = ANY($1)
+                           AND d.status = ANY('{queued,sending,retrying}'))",
     )
+    .bind(&channels)
     .execute(&mut *tx)
     .await
     .map_err(text)?;
@@ -191,11 +201,13 @@ async fn stale_queued(
     let stale_after = millis(dispatcher.settings.stale_after);
     let routes: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT DISTINCT d.channel, d.provider, a.lane
-         FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.status = 'queued' AND a.closed_at IS NULL AND a.planned_at IS NOT NULL
+         FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+         WHERE a.closed_at IS NULL AND a.planned_at IS NOT NULL
+           AND d.channel = ANY($2) AND d.status = 'queued'
            AND d.updated_at < now() - $1 * interval '1 millisecond'",
     )
     .bind(stale_after)
+    .bind(Channel::WORDS.to_vec())
     .fetch_all(&mut **tx)
     .await
     .map_err(text)?;
@@ -216,7 +228,7 @@ async fn stale_queued(
         let moved: Vec<Row> = sqlx::query_as(
             "WITH moved AS (
                  UPDATE deliveries SET updated_at = now()
-                 WHERE id IN (SELECT d.id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                 WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
                               WHERE d.status = 'queued' AND d.channel = $2 AND d.provider = $3
                                 AND a.lane = $4 AND a.closed_at IS NULL
                                 AND a.planned_at IS NOT NULL
