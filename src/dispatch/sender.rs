@@ -191,8 +191,7 @@ async fn send_all(
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut claiming: Option<Pin<Box<dyn Future<Output = Option<Vec<Claimed>>> + Send + '_>>> =
-        None;
+    let mut claiming: Option<PendingClaim<'_>> = None;
     let mut sent = Sent {
         recorded: Vec::new(),
         retries: Vec::new(),
@@ -248,6 +247,9 @@ async fn send_all(
     sent.unstarted.extend(waiting);
     Some(sent)
 }
+
+/// A claim under way beside the sends in flight.
+type PendingClaim<'a> = Pin<Box<dyn Future<Output = Option<Vec<Claimed>>> + Send + 'a>>;
 
 impl Sent {
     /// Settles one send's outcome, counts it, and hands it to the writer.
