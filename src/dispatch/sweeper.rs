@@ -48,22 +48,27 @@ pub async fn run(
     publisher: &Publisher,
     stop: &CancellationToken,
 ) -> Result<(), String> {
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|e| e.to_string())?;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
             _ = tokio::time::sleep(dispatcher.settings.sweep_interval) => {}
         }
+        // A channel per round: a passive declare that fails closes its channel, and the next
+        // round must not inherit that.
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| e.to_string())?;
         match sweep(dispatcher, &channel, publisher).await {
             Ok(swept) if swept != Swept::default() => tracing::info!(?swept, "swept"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "sweep failed; the next one tries again"),
         }
         // Every instance measures the queues, so that each one's /metrics tells the lag.
-        measure_queues(dispatcher, &channel).await?;
+        if let Err(error) = measure_queues(dispatcher, &channel).await {
+            tracing::warn!(%error, "could not measure the queues");
+        }
+        let _ = channel.close(200, "swept".into()).await;
     }
 }
 
