@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod channel;
+pub mod cron;
 pub mod email;
 pub mod gsm7_table;
 pub mod ids;
