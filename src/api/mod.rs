@@ -8,13 +8,11 @@ mod envelope;
 pub mod error;
 mod json;
 mod openapi;
+mod operations;
 mod subscribers;
 mod topics;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::{Arc, atomic::AtomicBool};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use sqlx::PgPool;
@@ -66,93 +64,10 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::create))
         .routes(routes!(alerts::status))
         .routes(routes!(alerts::deliveries))
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(metrics))
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .routes(routes!(operations::metrics))
         .routes(routes!(openapi::serve_document))
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Readiness {
-    /// `ready` or `not_ready`.
-    status: &'static str,
-    /// `up` or `down`: PostgreSQL answers.
-    database: &'static str,
-    /// `up` or `down`: connected to RabbitMQ, with every consumer running.
-    broker: &'static str,
-}
-
-/// Whether this instance can do its work: PostgreSQL answers and the broker's consumers run.
-/// 503 (with Retry-After) otherwise, so that a load balancer sends requests elsewhere.
-#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "operations",
-    responses(
-        (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "A dependency is down", body = Readiness,
-            headers(("Retry-After" = u32, description = "Seconds"))),
-    ))]
-async fn readyz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let database = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.db),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
-    let broker = state.broker_up.load(Ordering::SeqCst);
-    let word = |up: bool| if up { "up" } else { "down" };
-    let ready = database && broker;
-    let body = axum::Json(Readiness {
-        status: if ready { "ready" } else { "not_ready" },
-        database: word(database),
-        broker: word(broker),
-    });
-    if ready {
-        body.into_response()
-    } else {
-        let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
-        (
-            status,
-            [("retry-after", error::RETRY_AFTER_SECONDS.to_string())],
-            body,
-        )
-            .into_response()
-    }
-}
-
-/// Counters and gauges in Prometheus' text format: deliveries by channel, provider and outcome,
-/// retries, sends in flight, rate-limit waits, outbox age, dead letters, queue lag. No tenant,
-/// alert or address in any label.
-#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String,
-        content_type = "text/plain")))]
-async fn metrics(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let age: Option<(Option<f64>,)> =
-        sqlx::query_as("SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM outbox")
-            .fetch_optional(&state.db)
-            .await
-            .ok()
-            .flatten();
-    state
-        .metrics
-        .outbox_age
-        .set(age.and_then(|(a,)| a).unwrap_or(0.0));
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
-}
-
-/// The process is up and serving HTTP.
-#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Up", body = String, example = "ok")))]
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 /// The OpenAPI 3.1 document of the API.
