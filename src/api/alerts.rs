@@ -340,10 +340,7 @@ pub async fn deliveries(
                 .map_err(|e| ApiError::invalid("after", e.to_string()))
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = super::json::page_limit(query.limit)?;
     store::alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;

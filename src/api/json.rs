@@ -60,6 +60,16 @@ pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     parse(bytes)
 }
 
+/// Rows per page of a listing: `limit` from 1 to 1000, 100 when absent.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid("limit", "must be between 1 and 1000"))
+    }
+}
+
 /// A query string read into `T`, naming the parameter at fault.
 pub struct ApiQuery<T>(pub T);
 

@@ -208,10 +208,7 @@ pub async fn list(
         .as_deref()
         .map(|a| state.subscriber_id("after", a))
         .transpose()?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = super::json::page_limit(page.limit)?;
     let subscribers = store::subscribers::list(&state.db, caller.tenant, after, limit).await?;
     let next = (subscribers.len() as i64 == limit)
         .then(|| subscribers.last().map(|s| state.ids.subscriber(s.id)))

@@ -17,6 +17,16 @@ use crate::model::{Channel as MessageChannel, Lane};
 const DELIVERY_LIMIT: i64 = 10;
 const DEAD_KEY: &str = "dead";
 
+/// The arguments of a durable, replicated quorum queue; more are added per kind of queue.
+fn quorum() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args
+}
+
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
@@ -104,21 +114,12 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        let mut dead_args = FieldTable::default();
-        dead_args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
-        self.declare_bound(channel, DEAD_KEY, dead_args).await?;
+        self.declare_bound(channel, DEAD_KEY, quorum()).await?;
         for &tier in &self.retry_tiers {
             self.declare_retry_tier(channel, tier).await?;
         }
         for key in keys {
-            let mut args = FieldTable::default();
-            args.insert(
-                "x-queue-type".into(),
-                AMQPValue::LongString("quorum".into()),
-            );
+            let mut args = quorum();
             args.insert(
                 "x-delivery-limit".into(),
                 AMQPValue::LongLongInt(DELIVERY_LIMIT),
@@ -167,8 +168,8 @@ impl Topology {
     /// A retry tier: messages published to its fanout exchange wait in its queue for the
     /// delay (or their own shorter expiration, for jitter), then dead-letter back to the work
     /// exchange with the routing key they were published with, that is to their send queue.
-    /// At-least-once dead-lettering (with reject-publish overflow) so that none is lost on the
-    /// way back (../shared/reference/rabbitmq.md).
+    /// At-least-once dead-lettering (with reject-publish overflow, which RabbitMQ requires for
+    /// it) so that none is lost on the way back: quorum queues dead-letter at most once otherwise.
     async fn declare_retry_tier(
         &self,
         channel: &Channel,
@@ -186,11 +187,7 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        let mut args = quorum();
         let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl));
         args.insert(

@@ -2,7 +2,7 @@
 //! Retry-After honoured, a bounded number of attempts, and never past the alert's deadline.
 //!
 //! Delays are carried out by RabbitMQ retry tiers: one queue per configured delay whose messages
-//! expire after it and dead-letter back to the work exchange (../README, "Guarantees"). A retry
+//! expire after it and dead-letter back to the work exchange (README.md, "Guarantees"). A retry
 //! goes to the tier of its delay, or of the Retry-After when that is longer (the smallest tier
 //! that covers it); jitter shortens each message's own expiration by up to a fifth, so that the
 //! thousands of messages one provider outage fails together do not all come back at once.
