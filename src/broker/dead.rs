@@ -54,6 +54,17 @@ fn describe(headers: Option<&FieldTable>, payload: &[u8]) -> DeadMessage {
     }
 }
 
+/// The oldest dead message not yet taken on this channel, unacknowledged.
+async fn next_dead(
+    channel: &lapin::Channel,
+    queue: &str,
+) -> Result<Option<super::Delivery>, BrokerError> {
+    let message = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+        .await?;
+    Ok(message.map(|m| m.delivery))
+}
+
 /// Up to `limit` dead messages, oldest first, left in the queue: they are taken without
 /// acknowledgement and go back when the channel closes.
 pub async fn list(
@@ -65,13 +76,9 @@ pub async fn list(
     let queue = topology.queue(Topology::dead_key());
     let mut listed = Vec::new();
     while listed.len() < limit {
-        let Some(message) = channel
-            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: false })
-            .await?
-        else {
+        let Some(delivery) = next_dead(&channel, &queue).await? else {
             break;
         };
-        let delivery = message.delivery;
         listed.push(describe(
             delivery.properties.headers().as_ref(),
             &delivery.data,
@@ -95,13 +102,9 @@ pub async fn replay(
     let mut replayed = 0;
     let mut kept = 0;
     while replayed + kept < limit {
-        let Some(message) = channel
-            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: false })
-            .await?
-        else {
+        let Some(delivery) = next_dead(&channel, &queue).await? else {
             break;
         };
-        let delivery = message.delivery;
         let dead = describe(delivery.properties.headers().as_ref(), &delivery.data);
         let Some(key) = dead.queue.strip_prefix(own_queues.as_str()) else {
             // Not one of ours to route: left for the operator (it returns when we close).

@@ -17,6 +17,53 @@ use crate::model::{Channel as MessageChannel, Lane};
 const DELIVERY_LIMIT: i64 = 10;
 const DEAD_KEY: &str = "dead";
 
+async fn declare_exchange(
+    channel: &Channel,
+    name: &str,
+    kind: ExchangeKind,
+) -> Result<(), BrokerError> {
+    channel
+        .exchange_declare(
+            name.into(),
+            kind,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// A durable queue with `args`, bound to `exchange` with `key`.
+async fn declare_queue(
+    channel: &Channel,
+    name: &str,
+    args: FieldTable,
+    exchange: &str,
+    key: &str,
+) -> Result<(), BrokerError> {
+    channel
+        .queue_declare(
+            name.into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await?;
+    channel
+        .queue_bind(
+            name.into(),
+            exchange.into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
 /// The arguments of a durable, replicated quorum queue; more are added per kind of queue.
 fn quorum() -> FieldTable {
     let mut args = FieldTable::default();
@@ -103,17 +150,7 @@ impl Topology {
     /// Declares the exchange, the dead-letter queue and one durable quorum queue per key.
     /// Declaring is idempotent, so every instance does it at start-up.
     pub async fn declare(&self, channel: &Channel, keys: &[String]) -> Result<(), BrokerError> {
-        channel
-            .exchange_declare(
-                self.exchange().into(),
-                ExchangeKind::Direct,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        declare_exchange(channel, &self.exchange(), ExchangeKind::Direct).await?;
         self.declare_bound(channel, DEAD_KEY, quorum()).await?;
         for &tier in &self.retry_tiers {
             self.declare_retry_tier(channel, tier).await?;
@@ -143,26 +180,7 @@ impl Topology {
         key: &str,
         args: FieldTable,
     ) -> Result<(), BrokerError> {
-        let queue = self.queue(key);
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                args,
-            )
-            .await?;
-        channel
-            .queue_bind(
-                queue.into(),
-                self.exchange().into(),
-                key.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
+        declare_queue(channel, &self.queue(key), args, &self.exchange(), key).await
     }
 
     /// A retry tier: messages published to its fanout exchange wait in its queue for the
@@ -176,17 +194,7 @@ impl Topology {
         delay: Duration,
     ) -> Result<(), BrokerError> {
         let name = self.retry_tier(delay);
-        channel
-            .exchange_declare(
-                name.as_str().into(),
-                ExchangeKind::Fanout,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        declare_exchange(channel, &name, ExchangeKind::Fanout).await?;
         let mut args = quorum();
         let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl));
@@ -202,25 +210,7 @@ impl Topology {
             "x-overflow".into(),
             AMQPValue::LongString("reject-publish".into()),
         );
-        channel
-            .queue_declare(
-                name.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                args,
-            )
-            .await?;
-        channel
-            .queue_bind(
-                name.as_str().into(),
-                name.as_str().into(),
-                "".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
+        declare_queue(channel, &name, args, &name, "").await
     }
 
     /// Deletes the queues and the exchanges: for tests and demos that used their own prefix.

@@ -2,7 +2,7 @@ use std::{collections::HashMap, time::Duration};
 
 use serde_json::json;
 
-use crate::support::{Env, ServeProcess, Vhost, eventually};
+use crate::support::{Client, Env, ServeProcess, Vhost, eventually};
 
 /// In-flight bound of the crashed instance below: `sender_concurrency` × `sends_per_batch` on
 /// the one busy queue (urgent SMS), since outcomes are recorded as they come.
@@ -82,7 +82,25 @@ fn duplicates_among(env: &Env, n: usize) -> usize {
 /// delivery's retries.
 const PATIENT: &str = "max_attempts = 12\n";
 const RECIPIENTS: usize = 20_000;
-const ALERT: &str = "Alerte crue : évacuez les quais.";
+
+/// Two instances (with the variables `vars`) sharing one urgent alert to `RECIPIENTS`
+/// subscribers while a tenth of provider calls fail: the instances, the commune and the alert.
+async fn large_alert_on_two_instances(
+    env: &Env,
+    vars: &[(&str, &str)],
+) -> (ServeProcess, ServeProcess, Client, String) {
+    env.smsmode.fail_one_in(10);
+    let a = ServeProcess::start(env, PATIENT, vars).await;
+    let b = ServeProcess::start(env, PATIENT, vars).await;
+    let mairie = env.commune(&a.url, RECIPIENTS).await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Alerte crue : évacuez les quais." }),
+        )
+        .await;
+    (a, b, mairie, id)
+}
 
 /// The promise at scale: two instances share a 20,000-recipient alert while a tenth of provider
 /// calls fail transiently; each is killed (SIGKILL) once and replaced. Every recipient gets the
@@ -93,16 +111,7 @@ async fn two_kills_during_a_large_alert_with_failing_provider_calls_lose_nothing
     let defaults = tocsin::dispatch::Settings::default();
     let in_flight_per_kill = defaults.sender_concurrency as usize * defaults.sends_per_batch;
     let env = Env::new().await;
-    env.smsmode.fail_one_in(10);
-    let mut a = ServeProcess::start(&env, PATIENT, &[]).await;
-    let mut b = ServeProcess::start(&env, PATIENT, &[]).await;
-    let mairie = env.commune(&a.url, RECIPIENTS).await;
-    let id = mairie
-        .alert(
-            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
-                       "text": ALERT }),
-        )
-        .await;
+    let (mut a, mut b, mairie, id) = large_alert_on_two_instances(&env, &[]).await;
 
     eventually("a quarter is sent", Duration::from_secs(120), || async {
         env.smsmode.received().len() >= RECIPIENTS / 4
@@ -147,16 +156,7 @@ async fn a_broker_outage_during_a_large_alert_loses_and_doubles_nothing() {
     let vhost = Vhost::create();
     let amqp = vhost.amqp_url();
     let vars = [("TOCSIN_AMQP_URL", amqp.as_str())];
-    env.smsmode.fail_one_in(10);
-    let a = ServeProcess::start(&env, PATIENT, &vars).await;
-    let b = ServeProcess::start(&env, PATIENT, &vars).await;
-    let mairie = env.commune(&a.url, RECIPIENTS).await;
-    let id = mairie
-        .alert(
-            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
-                       "text": ALERT }),
-        )
-        .await;
+    let (_a, b, mairie, id) = large_alert_on_two_instances(&env, &vars).await;
     eventually("a third is sent", Duration::from_secs(120), || async {
         env.smsmode.received().len() >= RECIPIENTS / 3
     })
