@@ -60,6 +60,7 @@ pub struct Config {
     /// Key of the HMAC that API keys are stored under; `serve` and `key create` need it.
     pub api_key_secret: Option<SecretString>,
     pub dispatch: Settings,
+    pub scheduler: crate::scheduler::Settings,
     pub routing: Routing,
     /// Rate and connection limits of provider accounts, by provider name.
     pub limits: std::collections::HashMap<String, AccountLimit>,
@@ -110,6 +111,8 @@ struct RawConfig {
     api_key_secret: Option<SecretString>,
     #[serde(default)]
     dispatch: RawDispatch,
+    #[serde(default)]
+    scheduler: RawScheduler,
     #[serde(default)]
     routing: Option<Routing>,
     #[serde(default)]
@@ -185,6 +188,23 @@ impl Default for RawDispatch {
             sweep_interval_ms: s.sweep_interval.as_millis() as u64,
             stale_after_ms: s.stale_after.as_millis() as u64,
             shutdown_grace_ms: s.shutdown_grace.as_millis() as u64,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawScheduler {
+    grace_minutes: u64,
+    tick_ms: u64,
+}
+
+impl Default for RawScheduler {
+    fn default() -> Self {
+        let s = crate::scheduler::Settings::default();
+        RawScheduler {
+            grace_minutes: s.grace.as_secs() / 60,
+            tick_ms: s.tick.as_millis() as u64,
         }
     }
 }
@@ -369,6 +389,16 @@ impl RawConfig {
             stale_after: ms(d.stale_after_ms),
             shutdown_grace: ms(d.shutdown_grace_ms),
         };
+        if !(100..=60_000).contains(&self.scheduler.tick_ms) {
+            return Err(invalid(
+                "scheduler.tick_ms",
+                "must be between 100 and 60000 ms",
+            ));
+        }
+        let scheduler = crate::scheduler::Settings {
+            grace: Duration::from_secs(self.scheduler.grace_minutes * 60),
+            tick: ms(self.scheduler.tick_ms),
+        };
         let smsmode = self
             .sms
             .smsmode
@@ -442,6 +472,7 @@ impl RawConfig {
             queue_prefix: self.queue_prefix,
             api_key_secret: self.api_key_secret,
             dispatch,
+            scheduler,
             routing,
             limits: self.limits,
             smsmode,

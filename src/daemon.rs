@@ -1,4 +1,4 @@
-//! The daemon: HTTP API, outbox relay, fan-out, senders and receipts, started the same way by
+//! The daemon: HTTP API, scheduler, outbox relay, fan-out, senders and receipts, started the same way by
 //! `tocsin serve`, the demo and the tests.
 
 use std::{
@@ -21,12 +21,14 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::{self, AppState, KeyHasher},
     broker::{self, Job, Publisher, Topology},
+    clock::Clock,
     config::Config,
     dispatch::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
     model::{Channel, Lane, PublicIds},
+    scheduler::Scheduler,
     store,
 };
 
@@ -54,6 +56,16 @@ pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    run_with_clock(config, listener, shutdown, Clock::System).await
+}
+
+/// [`run`], with the time of schedules and timed alerts read on `clock`.
+pub async fn run_with_clock(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    clock: Clock,
 ) -> Result<(), StartError> {
     let db = store::connect_existing(
         config.database_url.expose_secret(),
@@ -83,6 +95,7 @@ pub async fn run(
         instance,
         outcomes,
         metrics: Arc::new(dispatch::metrics::Metrics::default()),
+        clock: clock.clone(),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,
@@ -104,6 +117,16 @@ pub async fn run(
         receipt_inbox,
         shutdown.clone(),
     ));
+    {
+        let scheduler = Scheduler {
+            db: db.clone(),
+            relay: relay_wake.clone(),
+            clock: clock.clone(),
+            settings: config.scheduler.clone(),
+        };
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move { scheduler.run(&shutdown).await });
+    }
     let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
         config.amqp_url.expose_secret().to_string(),
@@ -115,6 +138,7 @@ pub async fn run(
     let mut state = AppState::new(db.clone(), keys, relay_wake, ids);
     state.broker_up = broker_up;
     state.metrics = dispatcher.metrics.clone();
+    state.clock = clock;
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =
@@ -218,15 +242,15 @@ async fn run_on_broker(
     let stop = shutdown.child_token();
     let mut parts: JoinSet<Result<(), String>> = JoinSet::new();
     {
-        let (db, publisher, wake, stop) = (
-            dispatcher.db.clone(),
+        let (d, publisher, wake, stop) = (
+            dispatcher.clone(),
             publisher.clone(),
             relay_wake.clone(),
             stop.clone(),
         );
-        let poll = dispatcher.settings.outbox_poll;
         parts.spawn(async move {
-            dispatch::relay::run(&db, &publisher, &wake, poll, &stop)
+            let poll = d.settings.outbox_poll;
+            dispatch::relay::run(&d.db, &publisher, &d.clock, &wake, poll, &stop)
                 .await
                 .map_err(|e| e.to_string())
         });

@@ -4,10 +4,12 @@ pub mod api;
 pub mod bench;
 pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
 pub mod model;
+pub mod scheduler;
 pub mod store;
 
 pub use config::Config;

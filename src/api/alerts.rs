@@ -1,4 +1,5 @@
-//! `POST /v1/alerts` (with an optional `Idempotency-Key` header) and `GET /v1/alerts/{id}`.
+//! `POST /v1/alerts` (with an optional `Idempotency-Key` header), `GET /v1/alerts/{id}`, its
+//! deliveries, and cancelling an alert that has not started.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,7 @@ pub struct Accepted {
     /// `alr_…`
     #[schema(value_type = String)]
     id: AlertId,
-    /// Always `accepted`.
+    /// `accepted`, or `scheduled` when it starts later (asked for, or quiet hours).
     status: &'static str,
     /// Subscribers of the topic reachable on at least one of the channels.
     recipients: i32,
@@ -35,6 +36,11 @@ pub struct Accepted {
     #[schema(value_type = Vec<String>)]
     channels: Vec<Channel>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was asked to start.
+    scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it starts, if not at once: the time asked for, or for a routine alert the end of the
+    /// commune's quiet hours.
+    starts_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Send an alert to the subscribers of a topic.
@@ -66,6 +72,7 @@ pub async fn create(
     let submitted = intake::submit(
         &state.db,
         &state.relay,
+        &state.clock,
         caller.tenant,
         &alert,
         key.as_deref(),
@@ -81,6 +88,7 @@ pub async fn create(
             format!("{e}: send the same request to replay it, or use a new key for a new alert"),
         )
         .on("Idempotency-Key"),
+        IntakeError::Invalid { field, message } => ApiError::invalid(field, message),
         IntakeError::Db(e) => e.into(),
     })?;
     let (alert, replayed) = match submitted {
@@ -89,12 +97,18 @@ pub async fn create(
     };
     let body = Accepted {
         id: alert.id,
-        status: "accepted",
+        status: if alert.starts_at.is_some() {
+            "scheduled"
+        } else {
+            "accepted"
+        },
         recipients: alert.recipients,
         topic: alert.topic,
         urgent: alert.lane == crate::model::Lane::Urgent,
         channels: alert.channels,
         created_at: alert.created_at,
+        scheduled_at: alert.scheduled_at,
+        starts_at: alert.starts_at,
     };
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if replayed {
@@ -138,8 +152,12 @@ pub struct AlertDraftSchema {
     /// `sms` and/or `email`; both when absent.
     channels: Option<Vec<String>>,
     /// Seconds (60 to 604800) after which nothing more is sent: a storm warning must not arrive
-    /// the next day. 21600 (6 h) for urgent alerts, 86400 (24 h) for others.
+    /// the next day. 21600 (6 h) for urgent alerts, 86400 (24 h) for others, counted from its
+    /// start.
     expires_in: Option<u64>,
+    /// Start later: `2026-12-01 07:00` (the commune's local time) or RFC 3339 with an offset.
+    /// In the future, within a year; cancellable until it starts.
+    scheduled_at: Option<String>,
 }
 
 /// Deliveries of one channel by state.
@@ -163,13 +181,19 @@ pub struct Counts {
 pub struct Report {
     #[schema(value_type = String)]
     id: AlertId,
-    /// `pending`, `planning`, `sending` or `completed`.
+    /// `scheduled` (waiting for its start), `cancelled`, `pending`, `planning`, `sending` or
+    /// `completed`.
     status: &'static str,
     topic: String,
     urgent: bool,
     subject: String,
     recipients: i32,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was asked to start.
+    scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it starts, if not at once (asked for, or the end of quiet hours).
+    starts_at: Option<chrono::DateTime<chrono::Utc>>,
+    cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
     planned_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Nothing is sent after this; what is left then counts as expired.
     expires_at: chrono::DateTime<chrono::Utc>,
@@ -211,13 +235,61 @@ pub async fn status(
         .ok_or_else(|| ApiError::not_found("alert"))?;
     let rows = store::alerts::delivery_counts(&state.db, id).await?;
     let timings = store::alerts::timings(&state.db, id).await?;
-    Ok(Json(report(alert, &rows, timings.into_iter().collect())))
+    Ok(Json(report(
+        alert,
+        &rows,
+        timings.into_iter().collect(),
+        state.clock.now(),
+    )))
+}
+
+/// Cancel an alert that has not started: a timed one before its hour, or one waiting for the end
+/// of quiet hours.
+#[utoipa::path(post, operation_id = "cancel_alert", path = "/v1/alerts/{id}/cancel",
+    tag = "alerts",
+    params(("id" = String, Path, description = "`alr_…`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Cancelled (or it already was)", body = Report),
+        (status = 400, description = "Not an alert id", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 409, description = "It has started: too late to cancel", body = ErrorBody),
+    ))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    let id: AlertId = id
+        .parse()
+        .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
+    let alert = store::alerts::get(&state.db, caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("alert"))?;
+    if alert.cancelled_at.is_none() {
+        let mut tx = state.db.begin().await?;
+        if !store::outbox::withdraw(&mut tx, id).await? {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_started",
+                "the alert has started: it can no longer be cancelled",
+            ));
+        }
+        store::alerts::mark_cancelled(&mut tx, id).await?;
+        tx.commit().await?;
+        tracing::info!(alert = %id, "alert cancelled");
+    }
+    let alert = store::alerts::get(&state.db, caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("alert"))?;
+    Ok(Json(report(alert, &[], BTreeMap::new(), state.clock.now())))
 }
 
 fn report(
     alert: Alert,
     rows: &[(Channel, DeliveryStatus, i64)],
     timings: BTreeMap<Channel, store::alerts::Timing>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Report {
     let mut counts: BTreeMap<Channel, Counts> = alert
         .channels
@@ -243,7 +315,10 @@ fn report(
             DeliveryStatus::Expired => c.expired += n,
         }
     }
+    let waiting = alert.starts_at.is_some_and(|start| start > now);
     let status = match (alert.planned_at, rows.is_empty()) {
+        _ if alert.cancelled_at.is_some() => "cancelled",
+        (None, true) if waiting => "scheduled",
         (None, true) => "pending",
         (None, false) => "planning",
         (Some(_), _) if in_flight > 0 => "sending",
@@ -257,6 +332,9 @@ fn report(
         subject: alert.subject,
         recipients: alert.recipients,
         created_at: alert.created_at,
+        scheduled_at: alert.scheduled_at,
+        starts_at: alert.starts_at,
+        cancelled_at: alert.cancelled_at,
         planned_at: alert.planned_at,
         expires_at: alert.expires_at,
         counts,

@@ -1,4 +1,4 @@
-//! The HTTP API (axum): topics, subscribers, alerts and their status, each scoped to the tenant
+//! The HTTP API (axum): topics, subscribers, alerts and their status, schedules, each scoped to the tenant
 //! of the caller's API key. Every route is declared with its OpenAPI description
 //! (`openapi.rs`), so the document served at `/openapi.json` cannot miss one.
 
@@ -9,6 +9,7 @@ pub mod error;
 mod json;
 mod openapi;
 mod operations;
+mod schedules;
 mod subscribers;
 mod topics;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     /// True while the broker connection and every consumer on it run.
     pub broker_up: Arc<AtomicBool>,
     pub metrics: Arc<crate::dispatch::metrics::Metrics>,
+    /// The time alerts are timed by (a manual clock in tests).
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             import_permits: subscribers::import_permits(),
             broker_up: Arc::new(AtomicBool::new(false)),
             metrics: Default::default(),
+            clock: Default::default(),
         }
     }
 }
@@ -63,7 +67,14 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::get, subscribers::remove))
         .routes(routes!(alerts::create))
         .routes(routes!(alerts::status))
+        .routes(routes!(alerts::cancel))
         .routes(routes!(alerts::deliveries))
+        .routes(routes!(schedules::create, schedules::list))
+        .routes(routes!(schedules::get, schedules::remove))
+        .routes(routes!(schedules::pause))
+        .routes(routes!(schedules::resume))
+        .routes(routes!(schedules::next))
+        .routes(routes!(schedules::runs))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

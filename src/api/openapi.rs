@@ -29,6 +29,7 @@ use super::error::{ErrorBody, ErrorDetail};
         (name = "topics", description = "What citizens subscribe to"),
         (name = "subscribers", description = "Citizens and their subscriptions (admin keys only)"),
         (name = "alerts", description = "Sending and following alerts"),
+        (name = "schedules", description = "Recurring alerts on the commune's local clock"),
         (name = "operations", description = "For operators and tools"),
     )
 )]

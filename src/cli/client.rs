@@ -87,9 +87,21 @@ pub struct SendArgs {
     /// (default: 6h for urgent alerts, 24h for others).
     #[arg(long, value_parser = parse_duration)]
     expires: Option<u64>,
+    /// Start later: "2026-12-01 07:00" (the commune's local time) or RFC 3339 with an offset.
+    /// Until then `tocsin cancel ID` calls it off.
+    #[arg(long)]
+    at: Option<String>,
     /// Show progress until every delivery has left the queue, then print the report.
     #[arg(long)]
     wait: bool,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+#[derive(Args)]
+pub struct CancelArgs {
+    /// The alert id (alr_…).
+    id: String,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -171,7 +183,7 @@ impl Api {
     }
 }
 
-fn print_json(value: &Value) {
+pub fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("JSON prints")
@@ -342,6 +354,7 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "urgent": args.urgent,
         "channels": args.channels,
         "expires_in": args.expires,
+        "scheduled_at": args.at,
     });
     let mut request = api.request(Method::POST, "/v1/alerts")?.json(&body);
     if let Some(key) = &args.idempotency_key {
@@ -352,22 +365,27 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         .as_str()
         .context("the API answered without an alert id")?
         .to_string();
+    let summary = match accepted["starts_at"].as_str() {
+        Some(start) => format!(
+            "alert {id} scheduled for {start}, {} recipients today; `tocsin cancel {id}` calls it \
+             off until then",
+            accepted["recipients"]
+        ),
+        None => format!(
+            "alert {id} accepted for {} recipients",
+            accepted["recipients"]
+        ),
+    };
     if !args.wait {
         if args.api.json {
             print_json(&accepted);
         } else {
-            println!(
-                "alert {id} accepted for {} recipients",
-                accepted["recipients"]
-            );
+            println!("{summary}");
         }
         return Ok(());
     }
     if !args.api.json {
-        eprintln!(
-            "alert {id} accepted for {} recipients",
-            accepted["recipients"]
-        );
+        eprintln!("{summary}");
     }
     let report = wait_for_completion(&api, &id, !args.api.json).await?;
     print_report(&report.body, args.api.json, Some(report.elapsed));
@@ -421,6 +439,18 @@ pub async fn wait_for_completion(api: &Api, id: &str, progress: bool) -> anyhow:
     }
 }
 
+pub async fn cancel(args: CancelArgs) -> anyhow::Result<()> {
+    let api = Api::new(&args.api)?;
+    let path = format!("/v1/alerts/{}/cancel", args.id);
+    let (_, report) = api.call(api.request(Method::POST, &path)?).await?;
+    if args.api.json {
+        print_json(&report);
+    } else {
+        println!("alert {} cancelled: nothing of it will be sent", args.id);
+    }
+    Ok(())
+}
+
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.api)?;
     if args.failed {
@@ -465,7 +495,7 @@ async fn failed_deliveries(api: &Api, args: &StatusArgs) -> anyhow::Result<()> {
 }
 
 /// `90s`, `30m`, `2h`, `1d`, or plain seconds, as seconds.
-fn parse_duration(text: &str) -> Result<u64, String> {
+pub fn parse_duration(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let (number, unit) = text
         .find(|c: char| !c.is_ascii_digit())
@@ -495,6 +525,9 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
         body["topic"].as_str().unwrap_or_default(),
         body["recipients"]
     );
+    if let Some(start) = body["starts_at"].as_str() {
+        println!("  starts at {start}");
+    }
     println!(
         "  {:<8} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
         "channel", "queued", "retrying", "sent", "delivered", "failed", "expired"

@@ -5,6 +5,7 @@ mod bench;
 mod client;
 mod demo;
 mod ops;
+mod schedule;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -61,6 +62,12 @@ enum Command {
     Send(client::SendArgs),
     /// Show an alert's delivery report (through the API).
     Status(client::StatusArgs),
+    /// Cancel an alert that has not started yet (timed with `send --at`, or waiting for the end
+    /// of quiet hours).
+    Cancel(client::CancelArgs),
+    /// Recurring alerts on the commune's local clock (through the API).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Rehearse: a demo commune with a few thousand subscribers, an urgent alert through the real
     /// pipeline to simulated providers, and its delivery report.
     Demo(demo::DemoArgs),
@@ -115,6 +122,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscribers(command) => client::subscribers(command).await,
         Command::Send(args) => client::send(args).await,
         Command::Status(args) => client::status(args).await,
+        Command::Cancel(args) => client::cancel(args).await,
+        Command::Schedule(command) => schedule::run(command).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(args) => bench::run(config, args).await,
     }

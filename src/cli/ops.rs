@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::KeyHasher,
     config::Config,
-    model::{ApiKeyId, Role, Slug},
+    model::{ApiKeyId, QuietHours, Role, Slug},
     store,
 };
 
@@ -23,6 +23,25 @@ pub enum TenantCommand {
         /// Display name.
         #[arg(long)]
         name: String,
+    },
+    /// Change a tenant's settings:
+    /// `tocsin tenant update bras-sur-meuse --timezone Europe/Paris --quiet-hours 21:00-08:00`.
+    Update {
+        slug: String,
+        /// IANA time zone that schedules, timed alerts and quiet hours are read in
+        /// (Europe/Paris, America/Guadeloupe, Indian/Reunion, Pacific/Noumea…).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Local hours when routine alerts wait (urgent ones do not): `21:00-08:00`, or `none`.
+        #[arg(long)]
+        quiet_hours: Option<String>,
+    },
+    /// Show a tenant's settings.
+    Show {
+        slug: String,
+        /// One JSON document, for scripts.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -119,8 +138,47 @@ async fn wait_for_signal() {
 }
 
 pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Result<()> {
-    let TenantCommand::Create { slug, name } = command;
-    let slug = Slug::parse(&slug).map_err(|e| anyhow::anyhow!("tenant slug: {e}"))?;
+    match command {
+        TenantCommand::Create { slug, name } => create_tenant(path, &slug, &name).await,
+        TenantCommand::Update {
+            slug,
+            timezone,
+            quiet_hours,
+        } => {
+            let change = store::tenants::SettingsChange {
+                time_zone: timezone
+                    .as_deref()
+                    .map(crate::model::local_time::time_zone)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?,
+                quiet_hours: quiet_hours
+                    .as_deref()
+                    .map(|text| match text.trim() {
+                        "none" => Ok(None),
+                        window => window.parse::<QuietHours>().map(Some),
+                    })
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--quiet-hours: {e}"))?,
+            };
+            if change.time_zone.is_none() && change.quiet_hours.is_none() {
+                bail!("nothing to change: give --timezone or --quiet-hours");
+            }
+            let db = database(&load(path)?).await?;
+            if !store::tenants::update(&db, &slug, &change).await? {
+                bail!("no tenant {slug:?}");
+            }
+            eprintln!("tenant {slug} updated");
+            show_tenant(&db, &slug, false).await
+        }
+        TenantCommand::Show { slug, json } => {
+            let db = database(&load(path)?).await?;
+            show_tenant(&db, &slug, json).await
+        }
+    }
+}
+
+async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::Result<()> {
+    let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("tenant slug: {e}"))?;
     let name = name.trim();
     if name.is_empty() {
         bail!("--name must not be empty");
@@ -139,6 +197,28 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn show_tenant(db: &sqlx::PgPool, slug: &str, json: bool) -> anyhow::Result<()> {
+    let tenant = store::tenants::find_by_slug(db, slug)
+        .await?
+        .with_context(|| format!("no tenant {slug:?}"))?;
+    let quiet = tenant.clock.quiet_hours.map(|q| q.to_string());
+    if json {
+        let shown = serde_json::json!({
+            "id": tenant.id.to_string(),
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "timezone": tenant.clock.time_zone.name(),
+            "quiet_hours": quiet,
+        });
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else {
+        println!("{} ({})  {}", tenant.slug, tenant.id, tenant.name);
+        println!("  timezone     {}", tenant.clock.time_zone.name());
+        println!("  quiet hours  {}", quiet.as_deref().unwrap_or("none"));
+    }
+    Ok(())
 }
 
 pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()> {

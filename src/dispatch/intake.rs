@@ -1,14 +1,17 @@
 //! Intake: an alert and the job that announces it are written in one transaction, so the alert
 //! is either refused or certain to be dispatched (the relay publishes the job, even after a
-//! broker outage).
+//! broker outage). A timed alert's job waits in the outbox until its hour, which is also what
+//! lets it be cancelled until then.
 
-use sqlx::PgPool;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
 use crate::{
     broker::{Job, Topology},
-    model::{AlertId, TenantId, ValidAlert},
-    store::{self, alerts::Alert},
+    clock::Clock,
+    model::{AlertId, Lane, TenantId, TopicId, ValidAlert},
+    store::{self, alerts::Alert, tenants::LocalClock},
 };
 
 #[derive(Debug)]
@@ -25,13 +28,23 @@ pub enum IntakeError {
     /// The idempotency key was used for another request; that alert is not this one.
     #[error("idempotency key already used for a different request (alert {0})")]
     KeyReused(AlertId),
+    /// A field that only makes sense with the tenant's clock (`scheduled_at`).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
+/// The furthest ahead an alert may be timed.
+const LONGEST_WAIT_DAYS: i64 = 366;
+
 pub async fn submit(
     db: &PgPool,
     relay: &Notify,
+    clock: &Clock,
     tenant: TenantId,
     alert: &ValidAlert,
     idempotency_key: Option<&str>,
@@ -47,7 +60,34 @@ pub async fn submit(
     {
         return replay(existing, alert);
     }
-    let recipients = store::alerts::count_recipients(&mut tx, topic, &alert.channels).await?;
+    let Some(created) = write(&mut tx, tenant, topic, alert, idempotency_key, clock.now()).await?
+    else {
+        // Another request with the same key won the race; it holds the alert.
+        drop(tx);
+        let mut tx = db.begin().await?;
+        let key = idempotency_key.unwrap_or_default();
+        let existing = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?;
+        return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
+    };
+    tx.commit().await?;
+    relay.notify_one();
+    Ok(Submitted::Created(created))
+}
+
+/// Writes the alert and the message that starts it in `tx`, as of `now`: at once, at the time it
+/// asks for, or, for a routine alert, when the tenant's quiet hours end. `None`, writing nothing,
+/// when the tenant already used the idempotency key. The caller commits, then wakes the relay.
+pub async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+    topic: TopicId,
+    alert: &ValidAlert,
+    idempotency_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Alert>, IntakeError> {
+    let local = store::tenants::clock_of(tx, tenant).await?;
+    let (scheduled_at, starts) = start_of(alert, &local, now)?;
+    let recipients = store::alerts::count_recipients(tx, topic, &alert.channels).await?;
     let id = AlertId::new();
     let new = store::alerts::NewAlert {
         id,
@@ -59,24 +99,64 @@ pub async fn submit(
         body: &alert.text,
         idempotency_key,
         request_hash: &alert.fingerprint,
-        expires_at: chrono::Utc::now()
+        expires_at: starts
             + chrono::Duration::from_std(alert.expires_in).unwrap_or(chrono::Duration::MAX),
         recipients: i32::try_from(recipients).unwrap_or(i32::MAX),
+        scheduled_at,
+        starts_at: (starts > now).then_some(starts),
     };
-    if !store::alerts::insert(&mut tx, &new).await? {
-        // Another request with the same key won the race; it holds the alert.
-        drop(tx);
-        let mut tx = db.begin().await?;
-        let key = idempotency_key.unwrap_or_default();
-        let existing = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?;
-        return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
+    if !store::alerts::insert(tx, &new).await? {
+        return Ok(None);
     }
-    let job = Job::FanOutV1 { alert: id };
-    store::outbox::push(&mut tx, &Topology::fan_out_key(alert.lane), &job.encode()).await?;
-    let created = store::alerts::find_by_id_in(&mut tx, id).await?;
-    tx.commit().await?;
-    relay.notify_one();
-    Ok(Submitted::Created(created.ok_or(sqlx::Error::RowNotFound)?))
+    let job = Job::FanOutV1 { alert: id }.encode();
+    let message = store::outbox::Message {
+        routing_key: &Topology::fan_out_key(alert.lane),
+        payload: &job,
+        alert: Some(id),
+        not_before: new.starts_at,
+    };
+    store::outbox::push(tx, &message).await?;
+    Ok(Some(
+        store::alerts::find_by_id_in(tx, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?,
+    ))
+}
+
+/// When the alert was asked to start, and when it starts.
+fn start_of(
+    alert: &ValidAlert,
+    local: &LocalClock,
+    now: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), IntakeError> {
+    let invalid = |message: String| IntakeError::Invalid {
+        field: "scheduled_at",
+        message,
+    };
+    let scheduled_at = alert
+        .scheduled_at
+        .map(|moment| moment.in_zone(local.time_zone))
+        .transpose()
+        .map_err(invalid)?;
+    if let Some(at) = scheduled_at {
+        let shown = at
+            .with_timezone(&local.time_zone)
+            .format("%Y-%m-%d %H:%M %Z");
+        if at <= now {
+            return Err(invalid(format!("{shown} is in the past")));
+        }
+        if at > now + chrono::Duration::days(LONGEST_WAIT_DAYS) {
+            return Err(invalid(format!(
+                "{shown} is more than {LONGEST_WAIT_DAYS} days ahead"
+            )));
+        }
+    }
+    let due = scheduled_at.unwrap_or(now);
+    let starts = match (alert.lane, local.quiet_hours) {
+        (Lane::Bulk, Some(quiet)) => quiet.release(local.time_zone, due),
+        _ => due,
+    };
+    Ok((scheduled_at, starts))
 }
 
 /// The alert an idempotency key already made, if this request is the same one again (Stripe's

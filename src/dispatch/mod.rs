@@ -86,6 +86,8 @@ pub struct Dispatcher {
     /// Provider accounts' rates and connection caps.
     pub limits: limits::Limits,
     pub metrics: Arc<metrics::Metrics>,
+    /// The time timed alerts wait for (a manual clock in tests).
+    pub clock: crate::clock::Clock,
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

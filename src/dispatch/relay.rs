@@ -8,22 +8,24 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::DispatchError;
-use crate::{broker::Publisher, store};
+use crate::{broker::Publisher, clock::Clock, store};
 
 const BATCH: i64 = 200;
 
 /// Publishes the outbox whenever intake wakes it, and every `poll` anyway (for rows written by
-/// other instances). Returns on shutdown, or with the error that broke the broker connection.
+/// other instances, and timed alerts whose hour on `clock` came). Returns on shutdown, or with
+/// the error that broke the broker connection.
 pub async fn run(
     db: &PgPool,
     publisher: &Publisher,
+    clock: &Clock,
     wake: &Notify,
     poll: std::time::Duration,
     shutdown: &CancellationToken,
 ) -> Result<(), DispatchError> {
     loop {
         loop {
-            match publish_batch(db, publisher).await {
+            match publish_batch(db, publisher, clock).await {
                 Ok(0) => break,
                 Ok(_) => continue,
                 Err(DispatchError::Db(error)) => {
@@ -41,9 +43,13 @@ pub async fn run(
     }
 }
 
-async fn publish_batch(db: &PgPool, publisher: &Publisher) -> Result<usize, DispatchError> {
+async fn publish_batch(
+    db: &PgPool,
+    publisher: &Publisher,
+    clock: &Clock,
+) -> Result<usize, DispatchError> {
     let mut tx = db.begin().await?;
-    let pending = store::outbox::lock_batch(&mut tx, BATCH).await?;
+    let pending = store::outbox::lock_batch(&mut tx, clock.now(), BATCH).await?;
     if pending.is_empty() {
         return Ok(0);
     }

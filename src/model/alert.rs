@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::channel::{Channel, Lane};
+use super::local_time::Moment;
 use super::slug::Slug;
 use super::sms_text::{SmsLength, validate_sms_text};
 use super::text::{check_body, check_line, to_safe_line};
@@ -50,6 +51,9 @@ pub struct AlertDraft {
     /// Seconds after which nothing more is sent; 6 h for urgent alerts, 24 h for others.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// When to start, later: `2026-12-01 07:00` (the commune's local time) or RFC 3339.
+    #[serde(default)]
+    pub scheduled_at: Option<String>,
 }
 
 /// An alert that passed validation.
@@ -65,8 +69,11 @@ pub struct ValidAlert {
     pub channels: Vec<Channel>,
     /// The SMS length, when SMS is among the channels.
     pub sms_length: Option<SmsLength>,
-    /// How long after acceptance what is left unsent expires.
+    /// How long after its start what is left unsent expires.
     pub expires_in: Duration,
+    /// When it was asked to start; at once when absent.
+    #[serde(skip)]
+    pub scheduled_at: Option<Moment>,
     /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
     /// two requests with one idempotency key must agree on it.
     pub fingerprint: [u8; 32],
@@ -139,6 +146,12 @@ impl AlertDraft {
                 ));
             }
         };
+        let scheduled_at = self
+            .scheduled_at
+            .as_deref()
+            .map(|text| text.parse::<Moment>())
+            .transpose()
+            .map_err(|problem| FieldError::new("scheduled_at", problem))?;
         let fingerprint = fingerprint(
             &topic,
             &text,
@@ -146,6 +159,7 @@ impl AlertDraft {
             self.urgent,
             &channels,
             self.expires_in,
+            scheduled_at,
         );
         let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
@@ -157,6 +171,7 @@ impl AlertDraft {
             channels,
             sms_length,
             expires_in,
+            scheduled_at,
             fingerprint,
         })
     }
@@ -204,6 +219,7 @@ fn fingerprint(
     urgent: bool,
     channels: &[Channel],
     expires_in: Option<u64>,
+    scheduled_at: Option<Moment>,
 ) -> [u8; 32] {
     let mut canonical = serde_json::json!({
         "v": 1,
@@ -216,6 +232,11 @@ fn fingerprint(
     // Only when given, so that requests fingerprinted before the field existed still match.
     if let Some(seconds) = expires_in {
         canonical["expires_in"] = seconds.into();
+    }
+    match scheduled_at {
+        Some(Moment::Absolute(at)) => canonical["scheduled_at"] = at.to_rfc3339().into(),
+        Some(Moment::Local(at)) => canonical["scheduled_at_local"] = at.to_string().into(),
+        None => {}
     }
     Sha256::digest(canonical.to_string().as_bytes()).into()
 }

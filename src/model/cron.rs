@@ -16,10 +16,10 @@
 
 use std::str::FromStr;
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
+
+use super::local_time::instant_of;
 
 /// How far ahead an expression is searched before it is judged never to fire (30 February).
 const SEARCH_YEARS: i32 = 8;
@@ -252,7 +252,7 @@ impl Cron {
             .unwrap_or(from);
         let mut last_fired: Option<DateTime<Utc>> = None;
         self.local_times(from).filter_map(move |local| {
-            let at = fire_instant(tz, local)?;
+            let at = instant_of(tz, local)?;
             if at <= after || last_fired.is_some_and(|last| at <= last) {
                 return None;
             }
@@ -262,33 +262,10 @@ impl Cron {
     }
 }
 
-/// When a local wall time fires: its only instant, the first of two (autumn), or the first
-/// instant after the gap it falls in (spring).
-fn fire_instant(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-        LocalResult::None => (1..=180).find_map(|minutes| {
-            match tz.from_local_datetime(&(local + Duration::minutes(minutes))) {
-                // The first wall time that exists is where the clock jumped to.
-                LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-                LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-                LocalResult::None => None,
-            }
-        }),
-    }
-}
-
-/// A time zone by its IANA name (`Europe/Paris`, `Indian/Reunion`, `Pacific/Noumea`).
-pub fn time_zone(name: &str) -> Result<Tz, String> {
-    name.trim()
-        .parse::<Tz>()
-        .map_err(|_| format!("unknown time zone {name:?}; use an IANA name such as Europe/Paris"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::local_time::time_zone;
 
     fn cron(text: &str) -> Cron {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))

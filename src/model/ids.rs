@@ -146,6 +146,11 @@ uuid_id!(
     AlertId,
     "alr_"
 );
+uuid_id!(
+    /// A recurring alert of a tenant: `sch_…`.
+    ScheduleId,
+    "sch_"
+);
 int_id!(
     /// A subscribed citizen: `sub_…`.
     SubscriberId,

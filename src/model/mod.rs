@@ -11,8 +11,10 @@ pub mod email;
 pub mod gsm7_table;
 pub mod ids;
 pub mod import;
+pub mod local_time;
 pub mod phone;
 pub mod public_id;
+pub mod quiet_hours;
 pub mod slug;
 pub mod sms_text;
 pub mod text;
@@ -20,10 +22,13 @@ pub mod text;
 pub use alert::{AlertDraft, FieldError, ValidAlert};
 pub use channel::{Channel, DeliveryStatus, Lane, Role, UnknownValueError};
 pub use email::{EmailAddress, EmailError};
-pub use ids::{AlertId, ApiKeyId, DeliveryId, IdParseError, SubscriberId, TenantId, TopicId};
+pub use ids::{
+    AlertId, ApiKeyId, DeliveryId, IdParseError, ScheduleId, SubscriberId, TenantId, TopicId,
+};
 pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
 pub use phone::{PhoneError, PhoneNumber};
 pub use public_id::PublicIds;
+pub use quiet_hours::QuietHours;
 pub use slug::{Slug, SlugError};
 pub use sms_text::{
     MAX_SMS_SEGMENTS, SmsEncoding, SmsLength, SmsTextError, sms_length, validate_sms_text,

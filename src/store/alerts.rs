@@ -27,6 +27,11 @@ pub struct Alert {
     pub expires_at: DateTime<Utc>,
     /// Set once nothing of it is pending any more.
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the sender asked it to start (absent: at once).
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// When it starts, if later than its creation (asked so, or deferred by quiet hours).
+    pub starts_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewAlert<'a> {
@@ -41,65 +46,58 @@ pub struct NewAlert<'a> {
     pub request_hash: &'a [u8],
     pub recipients: i32,
     pub expires_at: DateTime<Utc>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
-const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug, a.topic_id, t.slug, a.lane,
-        a.channels, a.subject, a.body, a.recipients, a.created_at, a.planned_at, a.request_hash,
-        a.expires_at, a.closed_at
+const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
+        t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
+        a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
+        a.cancelled_at
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
-type AlertRow = (
-    uuid::Uuid,
-    uuid::Uuid,
-    String,
-    uuid::Uuid,
-    String,
-    String,
-    Vec<String>,
-    String,
-    String,
-    i32,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<Vec<u8>>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: uuid::Uuid,
+    tenant_id: uuid::Uuid,
+    tenant: String,
+    topic_id: uuid::Uuid,
+    topic: String,
+    lane: String,
+    channels: Vec<String>,
+    subject: String,
+    body: String,
+    recipients: i32,
+    created_at: DateTime<Utc>,
+    planned_at: Option<DateTime<Utc>>,
+    request_hash: Option<Vec<u8>>,
+    expires_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    scheduled_at: Option<DateTime<Utc>>,
+    starts_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
 
 fn from_row(row: AlertRow) -> Alert {
-    let (
-        id,
-        tenant_id,
-        tenant,
-        topic_id,
-        topic,
-        lane,
-        channels,
-        subject,
-        body,
-        recipients,
-        created,
-        planned,
-        request_hash,
-        expires_at,
-        closed_at,
-    ) = row;
     Alert {
-        id: AlertId(id),
-        tenant_id: TenantId(tenant_id),
-        tenant,
-        topic_id: TopicId(topic_id),
-        topic,
-        lane: lane.parse().unwrap_or(Lane::Bulk),
-        channels: channels.iter().filter_map(|c| c.parse().ok()).collect(),
-        subject,
-        body,
-        recipients,
-        created_at: created,
-        planned_at: planned,
-        request_hash,
-        expires_at,
-        closed_at,
+        id: AlertId(row.id),
+        tenant_id: TenantId(row.tenant_id),
+        tenant: row.tenant,
+        topic_id: TopicId(row.topic_id),
+        topic: row.topic,
+        lane: row.lane.parse().unwrap_or(Lane::Bulk),
+        channels: row.channels.iter().filter_map(|c| c.parse().ok()).collect(),
+        subject: row.subject,
+        body: row.body,
+        recipients: row.recipients,
+        created_at: row.created_at,
+        planned_at: row.planned_at,
+        request_hash: row.request_hash,
+        expires_at: row.expires_at,
+        closed_at: row.closed_at,
+        scheduled_at: row.scheduled_at,
+        starts_at: row.starts_at,
+        cancelled_at: row.cancelled_at,
     }
 }
 
@@ -140,8 +138,9 @@ pub async fn insert(
     let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
-                             idempotency_key, recipients, request_hash, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             idempotency_key, recipients, request_hash, expires_at,
+                             scheduled_at, starts_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -155,6 +154,8 @@ pub async fn insert(
     .bind(alert.recipients)
     .bind(alert.request_hash)
     .bind(alert.expires_at)
+    .bind(alert.scheduled_at)
+    .bind(alert.starts_at)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -196,6 +197,18 @@ pub async fn get_for_dispatch(pool: &PgPool, id: AlertId) -> Result<Option<Alert
     .fetch_optional(pool)
     .await?;
     Ok(row.map(from_row))
+}
+
+/// Marks the alert cancelled and closed (its outbox message was just withdrawn in `tx`).
+pub async fn mark_cancelled(
+    tx: &mut Transaction<'_, Postgres>,
+    id: AlertId,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE alerts SET cancelled_at = now(), closed_at = now() WHERE id = $1")
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn mark_planned(pool: &PgPool, id: AlertId) -> Result<(), DbError> {

@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod outbox;
 pub mod platform;
 pub mod rates;
+pub mod schedules;
 pub mod subscribers;
 pub mod tenants;
 pub mod topics;

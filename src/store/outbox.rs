@@ -1,21 +1,46 @@
 //! The transactional outbox: messages written in the same transaction as the state they announce,
 //! and published by the relay once the transaction committed.
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::DbError;
+use crate::model::AlertId;
+
+/// A message to publish once the transaction commits.
+pub struct Message<'a> {
+    pub routing_key: &'a str,
+    pub payload: &'a [u8],
+    /// The alert it starts, which can be cancelled as long as the message waits here.
+    pub alert: Option<AlertId>,
+    /// Not published before this instant (a timed alert, or one waiting for quiet hours' end).
+    pub not_before: Option<DateTime<Utc>>,
+}
 
 pub async fn push(
     tx: &mut Transaction<'_, Postgres>,
-    routing_key: &str,
-    payload: &[u8],
+    message: &Message<'_>,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO outbox (routing_key, payload) VALUES ($1, $2)")
-        .bind(routing_key)
-        .bind(payload)
+    sqlx::query(
+        "INSERT INTO outbox (routing_key, payload, alert_id, not_before) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(message.routing_key)
+    .bind(message.payload)
+    .bind(message.alert.map(|a| a.0))
+    .bind(message.not_before)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Takes back the message that would start the alert; false if the relay already published it
+/// (or is publishing it: this waits for the relay's transaction, and then finds nothing).
+pub async fn withdraw(tx: &mut Transaction<'_, Postgres>, alert: AlertId) -> Result<bool, DbError> {
+    let done = sqlx::query("DELETE FROM outbox WHERE alert_id = $1")
+        .bind(alert.0)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub struct Pending {
@@ -24,15 +49,20 @@ pub struct Pending {
     pub payload: Vec<u8>,
 }
 
-/// Locks the oldest pending messages for this relay (other instances skip them). The caller
-/// publishes them, then calls [`remove`] and commits; a rollback leaves them for the next round.
+/// Locks the oldest messages due at `now` for this relay (other instances skip them). The
+/// caller publishes them, then calls [`remove`] and commits; a rollback leaves them for the next
+/// round.
 pub async fn lock_batch(
     tx: &mut Transaction<'_, Postgres>,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Pending>, DbError> {
     let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, routing_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "SELECT id, routing_key, payload FROM outbox
+         WHERE not_before IS NULL OR not_before <= $1
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
+    .bind(now)
     .bind(limit)
     .fetch_all(&mut **tx)
     .await?;
@@ -54,10 +84,13 @@ pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(
     Ok(())
 }
 
-/// Number of messages not yet published, for health reporting.
+/// Number of messages due and not yet published, for health reporting (timed alerts waiting
+/// for their hour are not a backlog).
 pub async fn backlog(pool: &PgPool) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox")
-        .fetch_one(pool)
-        .await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM outbox WHERE not_before IS NULL OR not_before <= now()",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(n)
 }

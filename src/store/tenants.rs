@@ -1,16 +1,25 @@
 //! Tenants (communes, intercommunalities, départements) and their API keys.
 
-use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sqlx::{PgPool, Postgres, Transaction};
 
 use super::DbError;
-use crate::model::{ApiKeyId, Role, Slug, TenantId};
+use crate::model::{ApiKeyId, QuietHours, Role, Slug, TenantId, local_time};
 
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub id: TenantId,
     pub slug: String,
     pub name: String,
+    pub clock: LocalClock,
+}
+
+/// A tenant's clock: its time zone and its quiet hours, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalClock {
+    pub time_zone: Tz,
+    pub quiet_hours: Option<QuietHours>,
 }
 
 pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<TenantId, DbError> {
@@ -24,17 +33,88 @@ pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<TenantId, 
     Ok(id)
 }
 
-pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, DbError> {
-    let row: Option<(uuid::Uuid, String, String)> =
-        sqlx::query_as("SELECT id, slug, name FROM tenants WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(id, slug, name)| Tenant {
+type TenantRow = (
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    Option<NaiveTime>,
+    Option<NaiveTime>,
+);
+
+const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end FROM tenants";
+
+fn from_row((id, slug, name, zone, start, end): TenantRow) -> Tenant {
+    // Zones are checked when written; one that a newer tz database dropped falls back to Paris
+    // rather than stopping the tenant's alerts.
+    let time_zone = local_time::time_zone(&zone).unwrap_or_else(|problem| {
+        tracing::warn!(tenant = %slug, %problem, "using Europe/Paris");
+        chrono_tz::Europe::Paris
+    });
+    let quiet_hours = start.zip(end).and_then(|(s, e)| QuietHours::new(s, e).ok());
+    Tenant {
         id: TenantId(id),
         slug,
         name,
-    }))
+        clock: LocalClock {
+            time_zone,
+            quiet_hours,
+        },
+    }
+}
+
+pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, DbError> {
+    let row: Option<TenantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_TENANT} WHERE slug = $1"
+    )))
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(from_row))
+}
+
+/// A tenant's clock, read inside the transaction that uses it.
+pub async fn clock_of(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+) -> Result<LocalClock, DbError> {
+    let row: TenantRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_TENANT} WHERE id = $1"
+    )))
+    .bind(tenant.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(from_row(row).clock)
+}
+
+/// Settings to change; `None` leaves one as it is.
+#[derive(Debug, Default)]
+pub struct SettingsChange {
+    pub time_zone: Option<Tz>,
+    /// `Some(None)` removes the quiet hours.
+    pub quiet_hours: Option<Option<QuietHours>>,
+}
+
+/// Applies the change; false when there is no such tenant.
+pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Result<bool, DbError> {
+    let quiet = change
+        .quiet_hours
+        .map(|q| (q.map(|q| q.start), q.map(|q| q.end)));
+    let done = sqlx::query(
+        "UPDATE tenants SET
+             time_zone = COALESCE($2, time_zone),
+             quiet_start = CASE WHEN $3 THEN $4 ELSE quiet_start END,
+             quiet_end = CASE WHEN $3 THEN $5 ELSE quiet_end END
+         WHERE slug = $1",
+    )
+    .bind(slug)
+    .bind(change.time_zone.map(|tz| tz.name()))
+    .bind(quiet.is_some())
+    .bind(quiet.and_then(|q| q.0))
+    .bind(quiet.and_then(|q| q.1))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// What an API key grants, as found from its hash.

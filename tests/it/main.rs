@@ -31,3 +31,6 @@ mod provider_failures;
 mod rate_limits;
 /// Two instances share the work without sending anything twice.
 mod scale_out;
+/// Schedules fire on the local clock exactly once, across instances, outages and DST nights;
+/// timed alerts wait for their hour and routine ones for the end of quiet hours.
+mod schedules;

@@ -194,9 +194,7 @@ impl Env {
     pub async fn tenant(&self, daemon: &Daemon, slug: &str) -> Client {
         let db = self.db.pool().await;
         let slug = Slug::parse(slug).unwrap();
-        store::tenants::create(&db, &slug, slug.as_str())
-            .await
-            .unwrap();
+        create_tenant(&db, &slug, slug.as_str()).await;
         let key = self.key(slug.as_str(), Role::Admin).await;
         Client::new(&daemon.url, &key)
     }
@@ -220,7 +218,7 @@ impl Env {
     pub async fn commune(&self, url: &str, n: usize) -> Client {
         let db = self.db.pool().await;
         let slug = Slug::parse("bras").unwrap();
-        store::tenants::create(&db, &slug, "Bras").await.unwrap();
+        create_tenant(&db, &slug, "Bras").await;
         let mairie = Client::new(url, &self.key("bras", Role::Admin).await);
         mairie.topic("intemperies").await;
         let csv: String = std::iter::once("phone,email,topics\n".to_string())
@@ -281,6 +279,19 @@ impl Drop for Env {
     }
 }
 
+/// Creates a tenant without quiet hours: tests send routine alerts at any hour, and expect them
+/// to leave at once (quiet hours have tests of their own).
+pub async fn create_tenant(db: &sqlx::PgPool, slug: &Slug, name: &str) {
+    store::tenants::create(db, slug, name).await.unwrap();
+    let change = store::tenants::SettingsChange {
+        quiet_hours: Some(None),
+        ..Default::default()
+    };
+    store::tenants::update(db, slug.as_str(), &change)
+        .await
+        .unwrap();
+}
+
 /// The real daemon, started the way `tocsin serve` starts it, on a free port.
 pub struct Daemon {
     pub url: String,
@@ -290,10 +301,20 @@ pub struct Daemon {
 
 impl Daemon {
     pub async fn start(config: Config) -> Daemon {
+        Self::start_with_clock(config, tocsin::clock::Clock::System).await
+    }
+
+    /// A daemon whose schedules and timed alerts go by `clock`.
+    pub async fn start_with_clock(config: Config, clock: tocsin::clock::Clock) -> Daemon {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(tocsin::run(config, listener, shutdown.clone()));
+        let task = tokio::spawn(tocsin::daemon::run_with_clock(
+            config,
+            listener,
+            shutdown.clone(),
+            clock,
+        ));
         let daemon = Daemon {
             url,
             shutdown,
