@@ -292,3 +292,144 @@ async fn a_key_in_the_query_string_never_reaches_the_logs() {
         "the server secret was logged"
     );
 }
+
+/// The README's recurring reminder, from scratch: a commune overseas on its own clock, a weekly
+/// schedule checked before it is trusted, paused, resumed and removed; a timed alert cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
+    let env = Env::new().await;
+    ok(tocsin(&env, &[], &["migrate"]));
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "create", "saint-paul", "--name", "Saint-Paul"],
+    ));
+    for (flag, value, says) in [
+        ("--timezone", "Mars/Olympus", "unknown time zone"),
+        ("--quiet-hours", "21h-8h", "21:00-08:00"),
+    ] {
+        let refused = tocsin(&env, &[], &["tenant", "update", "saint-paul", flag, value]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && stderr.contains(says), "{stderr}");
+    }
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "tenant",
+            "update",
+            "saint-paul",
+            "--timezone",
+            "Indian/Reunion",
+            "--quiet-hours",
+            "21:30-07:00",
+        ],
+    ));
+    let shown: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "show", "saint-paul", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["timezone"], "Indian/Reunion");
+    assert_eq!(shown["quiet_hours"], "21:30-07:00");
+    let key = ok(tocsin(
+        &env,
+        &[],
+        &["key", "create", "--tenant", "saint-paul", "--role", "admin"],
+    ));
+    let daemon = env.start().await;
+    let client = [
+        ("TOCSIN_URL", daemon.url.as_str()),
+        ("TOCSIN_API_KEY", key.trim()),
+    ];
+    ok(tocsin(&env, &client, &["topics", "add", "dechets"]));
+
+    let created: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &client,
+        &[
+            "schedule",
+            "add",
+            "--topic",
+            "dechets",
+            "--cron",
+            "0 19 * * MON",
+            "--text",
+            "Collecte des bacs jaunes demain matin : sortez-les ce soir.",
+            "--channels",
+            "sms",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["time_zone"], "Indian/Reunion", "the tenant's clock");
+    let next: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &client,
+        &["schedule", "next", id, "--count", "5", "--json"],
+    )))
+    .unwrap();
+    let occurrences = next["occurrences"].as_array().unwrap();
+    assert_eq!(occurrences.len(), 5);
+    for at in occurrences {
+        let at = chrono::DateTime::parse_from_rfc3339(at.as_str().unwrap()).unwrap();
+        assert_eq!(at.format("%a %H:%M %:z").to_string(), "Mon 19:00 +04:00");
+    }
+    let bad = tocsin(
+        &env,
+        &client,
+        &["schedule", "add", "--topic", "dechets", "--cron", "0 19 * * LUN", "--text", "x"],
+    );
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && stderr.contains("field cron"),
+        "{stderr}"
+    );
+
+    ok(tocsin(&env, &client, &["schedule", "pause", id]));
+    let listed = ok(tocsin(&env, &client, &["schedule", "list"]));
+    assert!(listed.contains(id) && listed.contains("paused"), "{listed}");
+    ok(tocsin(&env, &client, &["schedule", "resume", id]));
+    let listed: Value =
+        serde_json::from_str(&ok(tocsin(&env, &client, &["schedule", "list", "--json"]))).unwrap();
+    assert_eq!(listed["schedules"][0]["state"], "active");
+    ok(tocsin(&env, &client, &["schedule", "remove", id]));
+    let listed: Value =
+        serde_json::from_str(&ok(tocsin(&env, &client, &["schedule", "list", "--json"]))).unwrap();
+    assert_eq!(listed["schedules"], serde_json::json!([]));
+
+    // Tomorrow 10:00 on the commune's clock.
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Indian::Reunion)
+        + chrono::Duration::days(1))
+    .format("%Y-%m-%d 10:00")
+    .to_string();
+    let timed: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &client,
+        &[
+            "send",
+            "--topic",
+            "dechets",
+            "--text",
+            "Coupure d'eau de 10 h à 12 h",
+            "--at",
+            &tomorrow,
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(timed["status"], "scheduled", "{timed}");
+    assert!(
+        timed["starts_at"].as_str().unwrap().contains("T06:00:00"),
+        "10:00 in Réunion is 06:00 UTC: {timed}"
+    );
+    let alert = timed["id"].as_str().unwrap();
+    let cancelled = ok(tocsin(&env, &client, &["cancel", alert]));
+    assert!(cancelled.contains("cancelled"), "{cancelled}");
+    let status: Value =
+        serde_json::from_str(&ok(tocsin(&env, &client, &["status", alert, "--json"]))).unwrap();
+    assert_eq!(status["status"], "cancelled");
+    daemon.stop().await;
+}
