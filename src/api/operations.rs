@@ -64,16 +64,8 @@ pub async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let age: Option<(Option<f64>,)> =
-        sqlx::query_as("SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM outbox")
-            .fetch_optional(&state.db)
-            .await
-            .ok()
-            .flatten();
-    state
-        .metrics
-        .outbox_age
-        .set(age.and_then(|(a,)| a).unwrap_or(0.0));
+    let lag = crate::store::outbox::lag_seconds(&state.db).await.ok();
+    state.metrics.outbox_age.set(lag.unwrap_or(0.0));
     (
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -170,8 +170,7 @@ pub async fn create(
     let tz = match &body.time_zone {
         Some(name) => local_time::time_zone(name).map_err(|e| ApiError::invalid("time_zone", e))?,
         None => {
-            let mut tx = state.db.begin().await?;
-            store::tenants::clock_of(&mut tx, caller.tenant)
+            store::tenants::clock_of(&state.db, caller.tenant)
                 .await?
                 .time_zone
         }

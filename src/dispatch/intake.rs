@@ -85,7 +85,7 @@ pub async fn write(
     idempotency_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Alert>, IntakeError> {
-    let local = store::tenants::clock_of(tx, tenant).await?;
+    let local = store::tenants::clock_of(&mut **tx, tenant).await?;
     let (scheduled_at, starts) = start_of(alert, &local, now)?;
     let recipients = store::alerts::count_recipients(tx, topic, &alert.channels).await?;
     let id = AlertId::new();

@@ -84,13 +84,14 @@ pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(
     Ok(())
 }
 
-/// Number of messages due and not yet published, for health reporting (timed alerts waiting
-/// for their hour are not a backlog).
-pub async fn backlog(pool: &PgPool) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM outbox WHERE not_before IS NULL OR not_before <= now()",
+/// How long the oldest message due has waited, in seconds (0 when none): the relay's lag.
+/// Timed alerts waiting for their hour count from that hour, not from their creation.
+pub async fn lag_seconds(pool: &PgPool) -> Result<f64, DbError> {
+    let (age,): (Option<f64>,) = sqlx::query_as(
+        "SELECT EXTRACT(EPOCH FROM now() - min(COALESCE(not_before, created_at)))::float8
+         FROM outbox WHERE not_before IS NULL OR not_before <= now()",
     )
     .fetch_one(pool)
     .await?;
-    Ok(n)
+    Ok(age.unwrap_or(0.0).max(0.0))
 }

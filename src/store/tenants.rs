@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 
 use super::DbError;
 use crate::model::{ApiKeyId, QuietHours, Role, Slug, TenantId, local_time};
@@ -73,16 +73,16 @@ pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, D
     Ok(row.map(from_row))
 }
 
-/// A tenant's clock, read inside the transaction that uses it.
-pub async fn clock_of(
-    tx: &mut Transaction<'_, Postgres>,
+/// A tenant's clock (intake reads it inside the transaction that uses it).
+pub async fn clock_of<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
 ) -> Result<LocalClock, DbError> {
     let row: TenantRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_TENANT} WHERE id = $1"
     )))
     .bind(tenant.0)
-    .fetch_one(&mut **tx)
+    .fetch_one(executor)
     .await?;
     Ok(from_row(row).clock)
 }

@@ -310,7 +310,10 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     ] {
         let refused = tocsin(&env, &[], &["tenant", "update", "saint-paul", flag, value]);
         let stderr = String::from_utf8_lossy(&refused.stderr);
-        assert!(!refused.status.success() && stderr.contains(says), "{stderr}");
+        assert!(
+            !refused.status.success() && stderr.contains(says),
+            "{stderr}"
+        );
     }
     ok(tocsin(
         &env,
@@ -380,7 +383,16 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     let bad = tocsin(
         &env,
         &client,
-        &["schedule", "add", "--topic", "dechets", "--cron", "0 19 * * LUN", "--text", "x"],
+        &[
+            "schedule",
+            "add",
+            "--topic",
+            "dechets",
+            "--cron",
+            "0 19 * * LUN",
+            "--text",
+            "x",
+        ],
     );
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(
