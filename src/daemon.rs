@@ -10,11 +10,7 @@ use std::{
 };
 
 use secrecy::ExposeSecret;
-use tocsin_providers::{
-    Receipt,
-    email::{simulator::SimulatorEmail, smtp::SmtpEmail},
-    sms::{simulator::SimulatorSms, smsmode::SmsmodeSms},
-};
+use tocsin_providers::Receipt;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +23,7 @@ use crate::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
-    model::{Channel, Lane, PublicIds},
+    model::{Lane, PublicIds},
     scheduler::Scheduler,
     store,
 };
@@ -44,8 +40,8 @@ pub enum StartError {
         "api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it"
     )]
     NoKeySecret,
-    #[error("provider {0}: {1}")]
-    Provider(&'static str, String),
+    #[error("provider account {0}")]
+    Provider(String),
     #[error("http: {0}")]
     Http(#[from] std::io::Error),
 }
@@ -162,28 +158,20 @@ pub async fn run_with_clock(
     result.map_err(StartError::Http)
 }
 
+/// Builds every configured account; the simulators report receipts in-process.
 fn build_providers(
     config: &Config,
     receipts: tokio::sync::mpsc::Sender<Receipt>,
 ) -> Result<Providers, StartError> {
+    let context = tocsin_providers::registry::Context {
+        receipts: Some(receipts),
+    };
     let mut providers = Providers::default();
-    providers.add_sms(Arc::new(SimulatorSms::new(
-        config.sms_simulator.clone(),
-        Some(receipts.clone()),
-    )));
-    providers.add_email(Arc::new(SimulatorEmail::new(
-        config.email_simulator.clone(),
-        Some(receipts),
-    )));
-    if let Some(smsmode) = &config.smsmode {
-        let client = SmsmodeSms::new(smsmode.clone())
-            .map_err(|e| StartError::Provider("smsmode", e.to_string()))?;
-        providers.add_sms(Arc::new(client));
-    }
-    if let Some(smtp) = &config.smtp {
-        let client = SmtpEmail::new(smtp.clone())
-            .map_err(|e| StartError::Provider("smtp", e.to_string()))?;
-        providers.add_email(Arc::new(client));
+    for account in &config.accounts {
+        let built = account
+            .build(&context)
+            .map_err(|e| StartError::Provider(e.to_string()))?;
+        providers.add(built);
     }
     Ok(providers)
 }
@@ -291,19 +279,10 @@ async fn run_on_broker(
         );
     }
     for (channel, provider) in dispatcher.routing.routes() {
-        let carrier = match channel {
-            Channel::Sms => dispatcher
-                .providers
-                .sms(provider)
-                .cloned()
-                .map(Carrier::Sms),
-            Channel::Email => dispatcher
-                .providers
-                .email(provider)
-                .cloned()
-                .map(Carrier::Email),
+        let Some(account) = dispatcher.providers.get(channel, provider) else {
+            continue;
         };
-        let Some(carrier) = carrier else { continue };
+        let carrier = Carrier(account.clone());
         for lane in Lane::ALL {
             let queue = topology.queue(&Topology::send_key(channel, provider, lane));
             let (d, c, p, s) = (

@@ -4,8 +4,12 @@
 mod config_error;
 pub mod email;
 pub mod outcome;
+mod provider;
+pub mod registry;
 mod simulated;
 pub mod sms;
 
 pub use config_error::ConfigError;
 pub use outcome::{BoxFuture, Outcome, Receipt, ReceiptSink, ReceiptStatus, RetryClass};
+pub use provider::{Channel, Message, Provider};
+pub use registry::{Account, Kind};

@@ -103,14 +103,8 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
             .or_else(|| std::env::var(name).ok())
     })
     .context("invalid configuration for the daemon")?;
-    let connections = daemon_config
-        .smsmode
-        .as_ref()
-        .map_or(32, |s| s.max_connections());
-    let sessions = daemon_config
-        .smtp
-        .as_ref()
-        .map_or(8, |s| s.max_connections() as usize);
+    let connections = account_connections(&daemon_config, "sms.smsmode")?.unwrap_or(32);
+    let sessions = account_connections(&daemon_config, "email.smtp")?.unwrap_or(8);
     let machine = machine(connections, sessions);
 
     let mut sizes = Vec::new();
@@ -207,6 +201,16 @@ async fn run_alert(
     // runs comparable.
     sqlx::query("TRUNCATE deliveries").execute(db).await?;
     Ok(figures)
+}
+
+/// How many connections the daemon's account configured at `section` opens at most, so that the
+/// ceiling is measured with as many.
+fn account_connections(config: &Config, section: &str) -> anyhow::Result<Option<usize>> {
+    let Some(account) = config.accounts.iter().find(|a| a.section == section) else {
+        return Ok(None);
+    };
+    let built = account.build(&Default::default())?;
+    Ok(built.provider.connections())
 }
 
 fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {

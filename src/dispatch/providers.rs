@@ -1,37 +1,31 @@
-//! The provider instances of this process, by channel and name.
+//! The provider accounts of this process, by channel and name.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
-use tocsin_providers::{email::EmailProvider, sms::SmsProvider};
+use tocsin_providers::Account;
+
+use crate::model::Channel;
 
 #[derive(Default, Clone)]
 pub struct Providers {
-    sms: BTreeMap<&'static str, Arc<dyn SmsProvider>>,
-    email: BTreeMap<&'static str, Arc<dyn EmailProvider>>,
+    accounts: BTreeMap<(Channel, String), Account>,
 }
 
 impl Providers {
-    pub fn add_sms(&mut self, provider: Arc<dyn SmsProvider>) {
-        self.sms.insert(provider.name(), provider);
+    pub fn add(&mut self, account: Account) {
+        let key = (account.channel().into(), account.name.clone());
+        self.accounts.insert(key, account);
     }
 
-    pub fn add_email(&mut self, provider: Arc<dyn EmailProvider>) {
-        self.email.insert(provider.name(), provider);
+    pub fn get(&self, channel: Channel, name: &str) -> Option<&Account> {
+        self.accounts.get(&(channel, name.to_string()))
     }
 
-    pub fn sms(&self, name: &str) -> Option<&Arc<dyn SmsProvider>> {
-        self.sms.get(name)
-    }
-
-    pub fn email(&self, name: &str) -> Option<&Arc<dyn EmailProvider>> {
-        self.email.get(name)
-    }
-
-    pub fn sms_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.sms.keys().copied()
-    }
-
-    pub fn email_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.email.keys().copied()
+    /// Every account of a channel.
+    pub fn names(&self, channel: Channel) -> impl Iterator<Item = &str> + '_ {
+        self.accounts
+            .keys()
+            .filter(move |(c, _)| *c == channel)
+            .map(|(_, name)| name.as_str())
     }
 }

@@ -6,17 +6,12 @@ use std::{
     collections::{BTreeMap, VecDeque},
     future::Future,
     pin::Pin,
-    sync::Arc,
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream::FuturesUnordered};
-use tocsin_providers::{
-    Outcome, RetryClass,
-    email::{EmailMessage, EmailProvider},
-    sms::{SmsMessage, SmsProvider},
-};
+use tocsin_providers::{Account, Message, Outcome, RetryClass};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -37,48 +32,27 @@ use crate::{
     },
 };
 
-/// The provider a sender consumes for: one queue family per (channel, provider).
+/// The provider account a sender consumes for: one queue family per (channel, account).
 #[derive(Clone)]
-pub enum Carrier {
-    Sms(Arc<dyn SmsProvider>),
-    Email(Arc<dyn EmailProvider>),
-}
+pub struct Carrier(pub Account);
 
 impl Carrier {
     pub fn channel(&self) -> Channel {
-        match self {
-            Carrier::Sms(_) => Channel::Sms,
-            Carrier::Email(_) => Channel::Email,
-        }
+        self.0.channel().into()
     }
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            Carrier::Sms(p) => p.name(),
-            Carrier::Email(p) => p.name(),
-        }
+    pub fn name(&self) -> &str {
+        &self.0.name
     }
 
     async fn send(&self, alert: &Alert, delivery: &Claimed, reference: &str) -> Outcome {
-        match self {
-            Carrier::Sms(provider) => {
-                let message = SmsMessage {
-                    reference,
-                    to: &delivery.address,
-                    text: &alert.body,
-                };
-                provider.send(message).await
-            }
-            Carrier::Email(provider) => {
-                let message = EmailMessage {
-                    reference,
-                    to: &delivery.address,
-                    subject: &alert.subject,
-                    text: &alert.body,
-                };
-                provider.send(message).await
-            }
-        }
+        let message = Message {
+            reference,
+            to: &delivery.address,
+            subject: &alert.subject,
+            text: &alert.body,
+        };
+        self.0.provider.send(message).await
     }
 }
 

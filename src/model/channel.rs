@@ -80,6 +80,25 @@ word_enum! {
     }
 }
 
+/// The providers' own name for a channel: the same words, one meaning.
+impl From<Channel> for tocsin_providers::Channel {
+    fn from(channel: Channel) -> Self {
+        match channel {
+            Channel::Sms => tocsin_providers::Channel::Sms,
+            Channel::Email => tocsin_providers::Channel::Email,
+        }
+    }
+}
+
+impl From<tocsin_providers::Channel> for Channel {
+    fn from(channel: tocsin_providers::Channel) -> Self {
+        match channel {
+            tocsin_providers::Channel::Sms => Channel::Sms,
+            tocsin_providers::Channel::Email => Channel::Email,
+        }
+    }
+}
+
 word_enum! {
     /// What an API key may do. Both roles send alerts and read; only admins manage topics,
     /// subscribers and keys.

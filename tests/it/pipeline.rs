@@ -175,3 +175,42 @@ async fn simulated_providers_report_delivery() {
     );
     daemon.stop().await;
 }
+
+/// A commune with its own account of the same provider: its SMS go through it, with its key and
+/// sender, and the other communes' through the platform's shared account.
+#[tokio::test]
+async fn a_commune_s_own_account_carries_its_sms() {
+    let env = Env::new().await;
+    let own = crate::support::SmsmodeStandin::start("bras-own-key");
+    let config = env.config_with_file(&format!(
+        r#"
+        [routing.tenants.bras]
+        sms = "bras"
+        [sms.accounts.bras]
+        provider = "smsmode"
+        api_key = "bras-own-key"
+        base_url = "{}"
+        sender = "MAIRIEBRAS"
+        "#,
+        own.base_url()
+    ));
+    let daemon = crate::support::Daemon::start(config).await;
+    for (slug, phone) in [("bras", "06 11 11 11 11"), ("verdun", "06 22 22 22 22")] {
+        let mairie = env.tenant(&daemon, slug).await;
+        mairie.topic("intemperies").await;
+        mairie.subscriber(Some(phone), None, &["intemperies"]).await;
+        let id = mairie
+            .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" }))
+            .await;
+        let report = mairie.wait_completed(&id).await;
+        assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+    }
+    let through_own = own.received();
+    assert_eq!(through_own.len(), 1);
+    assert_eq!(through_own[0].to, "33611111111");
+    assert_eq!(through_own[0].from.as_deref(), Some("MAIRIEBRAS"));
+    let shared = env.smsmode.received();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared[0].to, "33622222222");
+    daemon.stop().await;
+}

@@ -8,7 +8,7 @@ mod process;
 mod smtp;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::atomic::{AtomicU32, Ordering},
     time::{Duration, Instant},
 };
@@ -117,6 +117,8 @@ pub struct Env {
     pub secret: String,
     pub smsmode: SmsmodeStandin,
     pub smtp: SmtpServer,
+    /// Every provider account of every configuration made here: their queues go at the end.
+    accounts: std::sync::Mutex<BTreeSet<(Channel, String)>>,
 }
 
 impl Env {
@@ -127,6 +129,7 @@ impl Env {
             secret: hex::encode(rand::random::<[u8; 16]>()),
             smsmode: SmsmodeStandin::start(SMSMODE_KEY),
             smtp: SmtpServer::start().await,
+            accounts: Default::default(),
         }
     }
 
@@ -179,6 +182,12 @@ impl Env {
         }
         let mut config = Config::load_with(file, |name| vars.get(name).cloned())
             .expect("a valid test configuration");
+        self.accounts.lock().unwrap().extend(
+            config
+                .accounts
+                .iter()
+                .map(|a| (a.channel().into(), a.name.clone())),
+        );
         let dispatch = &mut config.dispatch;
         dispatch.retry.delays = RETRY_DELAYS_MS.map(Duration::from_millis).to_vec();
         dispatch.lease = Duration::from_millis(LEASE_MS);
@@ -261,13 +270,10 @@ impl Drop for Env {
             .chain(tocsin::dispatch::RetryPolicy::default().delays)
             .collect();
         let topology = Topology::new(self.prefix.clone()).with_retry_tiers(&tiers);
-        let routes = [
-            (Channel::Sms, "smsmode"),
-            (Channel::Sms, "simulator"),
-            (Channel::Email, "smtp"),
-            (Channel::Email, "simulator"),
-        ];
-        let keys = topology.keys(routes);
+        // The accounts of the default configuration too: processes started with it made queues.
+        let _ = self.config();
+        let accounts = self.accounts.lock().unwrap().clone();
+        let keys = topology.keys(accounts.iter().map(|(c, name)| (*c, name.as_str())));
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -1,10 +1,6 @@
 //! The simulated e-mail provider itself.
 
-use crate::{
-    BoxFuture, Outcome, ReceiptSink,
-    email::{EmailMessage, EmailProvider},
-    simulated::Simulated,
-};
+use crate::{BoxFuture, Message, Outcome, Provider, ReceiptSink, simulated::Simulated};
 
 use super::ValidatedSimulatorEmailConfig;
 
@@ -23,12 +19,8 @@ impl SimulatorEmail {
     }
 }
 
-impl EmailProvider for SimulatorEmail {
-    fn name(&self) -> &'static str {
-        "simulator"
-    }
-
-    fn send<'a>(&'a self, message: EmailMessage<'a>) -> BoxFuture<'a, Outcome> {
+impl Provider for SimulatorEmail {
+    fn send<'a>(&'a self, message: Message<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(self.inner.accept(message.reference))
     }
 }
@@ -47,10 +39,10 @@ mod tests {
         };
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let email = SimulatorEmail::new(config.validate().unwrap(), Some(tx));
-        let provider: &dyn EmailProvider = &email;
+        let provider: &dyn Provider = &email;
 
         let outcome = provider
-            .send(EmailMessage {
+            .send(Message {
                 reference: "dlv_9",
                 to: "jeanne@example.org",
                 subject: "Coupure d'eau",

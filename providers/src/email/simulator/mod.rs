@@ -6,3 +6,31 @@ mod config;
 
 pub use client::SimulatorEmail;
 pub use config::{SimulatorEmailConfig, ValidatedSimulatorEmailConfig};
+
+use std::sync::Arc;
+
+use crate::{
+    Channel, ConfigError, Provider,
+    registry::{Context, Kind, settings},
+};
+
+/// `[email.simulator]`: always available, with default timings when the section is absent.
+pub const KIND: Kind = Kind {
+    name: "simulator",
+    channel: Channel::Email,
+    check: |value| {
+        settings::<SimulatorEmailConfig>(value)?
+            .validate()
+            .map(drop)
+    },
+    build,
+    needs: "nothing",
+};
+
+fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {
+    let config = settings::<SimulatorEmailConfig>(value)?.validate()?;
+    Ok(Arc::new(SimulatorEmail::new(
+        config,
+        context.receipts.clone(),
+    )))
+}

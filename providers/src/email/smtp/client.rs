@@ -19,10 +19,7 @@ use super::{
     pool::{Gate, Pool},
     session::Connector,
 };
-use crate::{
-    BoxFuture, ConfigError, Outcome,
-    email::{EmailMessage, EmailProvider},
-};
+use crate::{BoxFuture, ConfigError, Message as Outgoing, Outcome, Provider};
 
 /// The header that carries Tocsin's reference, so bounces can be matched to a delivery.
 const REFERENCE_HEADER: &str = "X-Tocsin-Reference";
@@ -75,13 +72,8 @@ impl SmtpEmail {
         })
     }
 
-    /// How many sessions this adapter opens at most (`max_connections`).
-    pub fn max_in_flight(&self) -> u32 {
-        self.max_connections
-    }
-
     /// Sends one e-mail; `Ok` holds the `Message-ID` it carried, which bounces quote.
-    pub async fn submit(&self, message: EmailMessage<'_>) -> Result<String, SmtpError> {
+    pub async fn submit(&self, message: Outgoing<'_>) -> Result<String, SmtpError> {
         let email = self.build(&message)?;
         let message_id = message_id_of(&email);
         let envelope = email.envelope().clone();
@@ -123,7 +115,7 @@ impl SmtpEmail {
     }
 
     /// A plain-text UTF-8 message with our reference header and a Message-ID of our own.
-    fn build(&self, message: &EmailMessage<'_>) -> Result<Message, SmtpError> {
+    fn build(&self, message: &Outgoing<'_>) -> Result<Message, SmtpError> {
         let to: Address = message
             .to
             .parse()
@@ -175,12 +167,8 @@ fn message_id_of(email: &Message) -> String {
         .to_owned()
 }
 
-impl EmailProvider for SmtpEmail {
-    fn name(&self) -> &'static str {
-        "smtp"
-    }
-
-    fn send<'a>(&'a self, message: EmailMessage<'a>) -> BoxFuture<'a, Outcome> {
+impl Provider for SmtpEmail {
+    fn send<'a>(&'a self, message: Outgoing<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match self.submit(message).await {
                 Ok(id) => Outcome::Accepted {
@@ -189,5 +177,9 @@ impl EmailProvider for SmtpEmail {
                 Err(error) => Outcome::failed(error.retry_class(), error.to_string()),
             }
         })
+    }
+
+    fn connections(&self) -> Option<usize> {
+        Some(self.max_connections as usize)
     }
 }

@@ -240,13 +240,6 @@ impl std::fmt::Debug for Relay {
     }
 }
 
-impl ValidatedSmtpConfig {
-    /// How many sessions this adapter opens at most; the dispatcher may size its workers on it.
-    pub fn max_connections(&self) -> u32 {
-        self.max_connections
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,6 @@
 //! The simulated SMS provider itself.
 
-use crate::{
-    BoxFuture, Outcome, ReceiptSink,
-    simulated::Simulated,
-    sms::{SmsMessage, SmsProvider},
-};
+use crate::{BoxFuture, Message, Outcome, Provider, ReceiptSink, simulated::Simulated};
 
 use super::ValidatedSimulatorSmsConfig;
 
@@ -24,12 +20,8 @@ impl SimulatorSms {
     }
 }
 
-impl SmsProvider for SimulatorSms {
-    fn name(&self) -> &'static str {
-        "simulator"
-    }
-
-    fn send<'a>(&'a self, message: SmsMessage<'a>) -> BoxFuture<'a, Outcome> {
+impl Provider for SimulatorSms {
+    fn send<'a>(&'a self, message: Message<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(self.inner.accept(message.reference))
     }
 }
@@ -50,13 +42,14 @@ mod tests {
         };
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let sms = SimulatorSms::new(config.validate().unwrap(), Some(tx));
-        let provider: &dyn SmsProvider = &sms;
+        let provider: &dyn Provider = &sms;
 
         let started = Instant::now();
         let outcome = provider
-            .send(SmsMessage {
+            .send(Message {
                 reference: "dlv_7",
                 to: "+33612345678",
+                subject: "",
                 text: "Crue",
             })
             .await;
@@ -72,6 +65,5 @@ mod tests {
         assert_eq!(receipt.reference, "dlv_7");
         assert_eq!(receipt.provider_message_id, provider_message_id);
         assert_eq!(receipt.status, ReceiptStatus::Delivered);
-        assert_eq!(provider.name(), "simulator");
     }
 }

@@ -6,3 +6,27 @@ mod config;
 
 pub use client::SimulatorSms;
 pub use config::{SimulatorSmsConfig, ValidatedSimulatorSmsConfig};
+
+use std::sync::Arc;
+
+use crate::{
+    Channel, ConfigError, Provider,
+    registry::{Context, Kind, settings},
+};
+
+/// `[sms.simulator]`: always available, with default timings when the section is absent.
+pub const KIND: Kind = Kind {
+    name: "simulator",
+    channel: Channel::Sms,
+    check: |value| settings::<SimulatorSmsConfig>(value)?.validate().map(drop),
+    build,
+    needs: "nothing",
+};
+
+fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {
+    let config = settings::<SimulatorSmsConfig>(value)?.validate()?;
+    Ok(Arc::new(SimulatorSms::new(
+        config,
+        context.receipts.clone(),
+    )))
+}

@@ -14,10 +14,7 @@ use super::{
     error::{Problem, SmsmodeError, clean_text, parse_retry_after},
     status::{StatusDetail, StatusValue, failure_at_submission},
 };
-use crate::{
-    BoxFuture, ConfigError, Outcome,
-    sms::{SmsMessage, SmsProvider},
-};
+use crate::{BoxFuture, ConfigError, Message, Outcome, Provider};
 
 /// smsmode's limit on `refClient` (sms-providers.md §1.2.1).
 const MAX_REF_CLIENT_CHARS: usize = 140;
@@ -118,13 +115,8 @@ impl SmsmodeSms {
         })
     }
 
-    /// How many requests this adapter runs at once (`max_connections`).
-    pub fn max_in_flight(&self) -> usize {
-        self.max_connections
-    }
-
     /// Sends one SMS; `Ok` holds smsmode's `messageId` when the answer carried one.
-    pub async fn submit(&self, message: SmsMessage<'_>) -> Result<Option<String>, SmsmodeError> {
+    pub async fn submit(&self, message: Message<'_>) -> Result<Option<String>, SmsmodeError> {
         let to = digits_only(message.to).ok_or(SmsmodeError::InvalidRecipient)?;
         let len = message.reference.chars().count();
         if len > MAX_REF_CLIENT_CHARS {
@@ -251,12 +243,8 @@ fn digits_only(e164: &str) -> Option<&str> {
     ok.then_some(digits)
 }
 
-impl SmsProvider for SmsmodeSms {
-    fn name(&self) -> &'static str {
-        "smsmode"
-    }
-
-    fn send<'a>(&'a self, message: SmsMessage<'a>) -> BoxFuture<'a, Outcome> {
+impl Provider for SmsmodeSms {
+    fn send<'a>(&'a self, message: Message<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match self.submit(message).await {
                 Ok(provider_message_id) => Outcome::Accepted {
@@ -265,6 +253,10 @@ impl SmsProvider for SmsmodeSms {
                 Err(error) => Outcome::failed(error.retry_class(), error.to_string()),
             }
         })
+    }
+
+    fn connections(&self) -> Option<usize> {
+        Some(self.max_connections)
     }
 }
 

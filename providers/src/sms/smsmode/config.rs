@@ -239,13 +239,6 @@ impl fmt::Debug for ValidatedSmsmodeConfig {
     }
 }
 
-impl ValidatedSmsmodeConfig {
-    /// How many requests this adapter runs at once; the dispatcher may size its workers on it.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,3 +12,24 @@ pub use client::SmsmodeSms;
 pub use config::{SmsmodeConfig, ValidatedSmsmodeConfig};
 pub use error::{Problem, SmsmodeError};
 pub use status::{StatusDetail, StatusValue};
+
+use std::sync::Arc;
+
+use crate::{
+    Channel, ConfigError, Provider,
+    registry::{Context, Kind, settings},
+};
+
+/// `[sms.smsmode]` (the default account), or `provider = "smsmode"` in a named account.
+pub const KIND: Kind = Kind {
+    name: "smsmode",
+    channel: Channel::Sms,
+    check: |value| settings::<SmsmodeConfig>(value)?.validate().map(drop),
+    build,
+    needs: "api_key (TOCSIN_SMSMODE_API_KEY for [sms.smsmode])",
+};
+
+fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {
+    let config = settings::<SmsmodeConfig>(value)?.validate()?;
+    Ok(Arc::new(SmsmodeSms::new(config)?))
+}

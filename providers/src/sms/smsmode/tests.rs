@@ -19,10 +19,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{
-    Outcome, RetryClass,
-    sms::{SmsMessage, SmsProvider},
-};
+use crate::{Message, Outcome, Provider, RetryClass};
 
 const KEY: &str = "AbCdEf0123456789";
 const TO: &str = "+33612345678";
@@ -121,9 +118,10 @@ fn client(base_url: &str, tweak: impl FnOnce(&mut SmsmodeConfig)) -> SmsmodeSms 
 }
 
 async fn send(sms: &SmsmodeSms) -> Outcome {
-    let provider: &dyn SmsProvider = sms;
+    let provider: &dyn Provider = sms;
     provider
-        .send(SmsMessage {
+        .send(Message {
+            subject: "",
             reference: "dlv_42",
             to: TO,
             text: "Crue : évitez les quais",
@@ -394,7 +392,8 @@ async fn bad_numbers_fail_before_any_request() {
     .await;
     let sms = client(&server.base_url, |_| {});
     let outcome = sms
-        .send(SmsMessage {
+        .send(Message {
+            subject: "",
             reference: "dlv_1",
             to: "06 12 34 56 78",
             text: "x",
@@ -405,7 +404,8 @@ async fn bad_numbers_fail_before_any_request() {
     assert!(!reason.contains("06 12"), "{reason}");
     let long_reference = "r".repeat(141);
     let outcome = sms
-        .send(SmsMessage {
+        .send(Message {
+            subject: "",
             reference: &long_reference,
             to: TO,
             text: "x",

@@ -2,20 +2,14 @@
 //! variables; validated into typed values before anything starts. Every key is documented in
 //! config/tocsin.example.toml.
 
+mod accounts;
+
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use tocsin_providers::{
-    email::{
-        simulator::{SimulatorEmailConfig, ValidatedSimulatorEmailConfig},
-        smtp::{SmtpConfig, ValidatedSmtpConfig},
-    },
-    sms::{
-        simulator::{SimulatorSmsConfig, ValidatedSimulatorSmsConfig},
-        smsmode::{SmsmodeConfig, ValidatedSmsmodeConfig},
-    },
-};
+
+pub use accounts::AccountConfig;
 
 use crate::dispatch::{Routing, Settings, limits::AccountLimit};
 
@@ -62,12 +56,10 @@ pub struct Config {
     pub dispatch: Settings,
     pub scheduler: crate::scheduler::Settings,
     pub routing: Routing,
-    /// Rate and connection limits of provider accounts, by provider name.
+    /// Rate and connection limits of provider accounts, by account name.
     pub limits: std::collections::HashMap<String, AccountLimit>,
-    pub smsmode: Option<ValidatedSmsmodeConfig>,
-    pub smtp: Option<ValidatedSmtpConfig>,
-    pub sms_simulator: ValidatedSimulatorSmsConfig,
-    pub email_simulator: ValidatedSimulatorEmailConfig,
+    /// Every provider account, SMS and e-mail, checked (built when the daemon starts).
+    pub accounts: Vec<AccountConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,11 +73,6 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
-}
-
-/// Reports a provider's configuration error under its section (`sms.smsmode.sender`).
-fn section(prefix: &'static str) -> impl Fn(tocsin_providers::ConfigError) -> ConfigError {
-    move |e| invalid(format!("{prefix}.{}", e.field), e.problem)
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
@@ -117,10 +104,11 @@ struct RawConfig {
     routing: Option<Routing>,
     #[serde(default)]
     limits: std::collections::HashMap<String, AccountLimit>,
+    /// Provider accounts (see `accounts`).
     #[serde(default)]
-    sms: RawSms,
+    sms: toml::Table,
     #[serde(default)]
-    email: RawEmail,
+    email: toml::Table,
 }
 
 fn default_database_url() -> SecretString {
@@ -134,22 +122,6 @@ fn default_amqp_url() -> SecretString {
 }
 fn default_http_addr() -> String {
     "127.0.0.1:8080".into()
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSms {
-    smsmode: Option<SmsmodeConfig>,
-    #[serde(default)]
-    simulator: SimulatorSmsConfig,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEmail {
-    smtp: Option<SmtpConfig>,
-    #[serde(default)]
-    simulator: SimulatorEmailConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,28 +371,11 @@ impl RawConfig {
             grace: Duration::from_secs(self.scheduler.grace_minutes * 60),
             tick: ms(self.scheduler.tick_ms),
         };
-        let smsmode = self
-            .sms
-            .smsmode
-            .map(|c| c.validate())
-            .transpose()
-            .map_err(section("sms.smsmode"))?;
-        let smtp = self
-            .email
-            .smtp
-            .map(|c| c.validate())
-            .transpose()
-            .map_err(section("email.smtp"))?;
-        let sms_simulator = self
-            .sms
-            .simulator
-            .validate()
-            .map_err(section("sms.simulator"))?;
-        let email_simulator = self
-            .email
-            .simulator
-            .validate()
-            .map_err(section("email.simulator"))?;
+        let mut accounts = accounts::read(tocsin_providers::Channel::Sms, self.sms)?;
+        accounts.extend(accounts::read(
+            tocsin_providers::Channel::Email,
+            self.email,
+        )?);
         for (name, limit) in &self.limits {
             if limit
                 .per_second
@@ -439,28 +394,15 @@ impl RawConfig {
             }
         }
         let routing = self.routing.unwrap_or_default();
-        for (channel, provider) in routing.routes() {
-            let available = match channel {
-                crate::model::Channel::Sms => {
-                    provider == "simulator" || (provider == "smsmode" && smsmode.is_some())
-                }
-                crate::model::Channel::Email => {
-                    provider == "simulator" || (provider == "smtp" && smtp.is_some())
-                }
-            };
-            if !available {
-                let hint = match provider {
-                    "smsmode" => "set [sms.smsmode] api_key (TOCSIN_SMSMODE_API_KEY)",
-                    "smtp" => "set [email.smtp] url and from (TOCSIN_SMTP_URL, TOCSIN_EMAIL_FROM)",
-                    _ => {
-                        "known providers are smsmode and simulator for SMS, smtp and simulator for e-mail"
-                    }
-                };
+        for (channel, name) in routing.routes() {
+            let channel = channel.into();
+            if !accounts
+                .iter()
+                .any(|a| a.channel() == channel && a.name == name)
+            {
                 return Err(invalid(
                     format!("routing.{}", channel.as_str()),
-                    format!(
-                        "routes to {provider:?}, which is not configured: {hint}, or route to \"simulator\" to rehearse"
-                    ),
+                    accounts::missing(channel, name),
                 ));
             }
         }
@@ -475,10 +417,7 @@ impl RawConfig {
             scheduler,
             routing,
             limits: self.limits,
-            smsmode,
-            smtp,
-            sms_simulator,
-            email_simulator,
+            accounts,
         })
     }
 }
@@ -500,7 +439,17 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tocsin.example.toml");
         let config = load(&[], Some(&example)).expect("config/tocsin.example.toml is valid");
         assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
-        assert!(config.smsmode.is_some() && config.smtp.is_some());
+        let names: Vec<&str> = config.accounts.iter().map(|a| a.section.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sms.accounts.bras",
+                "sms.simulator",
+                "sms.smsmode",
+                "email.simulator",
+                "email.smtp"
+            ]
+        );
     }
 
     #[test]
@@ -517,7 +466,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.http_addr.to_string(), "0.0.0.0:9000");
         assert_eq!(config.routing.sms, "simulator");
-        assert!(config.smtp.is_some());
+        assert!(config.accounts.iter().any(|a| a.section == "email.smtp"));
     }
 
     #[test]
@@ -585,7 +534,7 @@ mod tests {
         let exposed = secrecy::ExposeSecret::expose_secret(config.api_key_secret.as_ref().unwrap())
             .to_string();
         assert_eq!(exposed, "s".repeat(40));
-        assert!(config.smsmode.is_some() && config.smtp.is_some());
+        assert_eq!(config.accounts.len(), 4, "{:?}", config.accounts);
 
         let both = load(
             &[
@@ -604,6 +553,102 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("TOCSIN_SMTP_URL_FILE"), "{missing}");
+    }
+
+    fn load_toml(toml: &str) -> Result<Config, ConfigError> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), toml).unwrap();
+        load(&[], Some(file.path()))
+    }
+
+    #[test]
+    fn accounts_of_one_provider_coexist_and_faults_name_their_section() {
+        let base = r#"
+            [routing]
+            sms = "platform"
+            email = "simulator"
+            [routing.tenants.bras]
+            sms = "bras"
+            [sms.accounts.platform]
+            provider = "smsmode"
+            api_key = "shared-key"
+            [sms.accounts.bras]
+            provider = "smsmode"
+            api_key = "commune-key"
+        "#;
+        let config = load_toml(base).unwrap();
+        let names: Vec<(&str, &str)> = config
+            .accounts
+            .iter()
+            .map(|a| (a.name.as_str(), a.kind.name))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("bras", "smsmode"),
+                ("platform", "smsmode"),
+                ("simulator", "simulator"),
+                ("simulator", "simulator")
+            ]
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("commune-key") && !debug.contains("shared-key"),
+            "{debug}"
+        );
+
+        for (change, says) in [
+            (
+                "api_key = \"commune-key\"\nbase_url = \"nope\"",
+                "sms.accounts.bras.base_url",
+            ),
+            (
+                "api_key = \"commune-key\"\ncolour = 1",
+                "sms.accounts.bras: unknown field `colour`",
+            ),
+            ("", "sms.accounts.bras: missing field `api_key`"),
+        ] {
+            let toml = base.replace("api_key = \"commune-key\"", change);
+            let err = load_toml(&toml).unwrap_err().to_string();
+            assert!(err.starts_with(says), "{err}");
+        }
+        for (toml, says) in [
+            (
+                base.replace(
+                    "provider = \"smsmode\"\n            api_key = \"commune-key\"",
+                    "api_key = \"k\"",
+                ),
+                "sms.accounts.bras.provider: name the account's provider: one of smsmode, simulator",
+            ),
+            (
+                base.replace(
+                    "provider = \"smsmode\"\n            api_key = \"commune-key\"",
+                    "provider = \"smtp\"",
+                ),
+                "sms.accounts.bras.provider: unknown provider \"smtp\"",
+            ),
+            (
+                base.replace("[sms.accounts.bras]", "[sms.accounts.Bras]"),
+                "sms.accounts.Bras: an account name",
+            ),
+            (
+                format!(
+                    "{base}\n[sms.smsmode]\napi_key = \"k\"\n[sms.accounts.smsmode]\nprovider = \"smsmode\"\napi_key = \"k\""
+                ),
+                "an account named \"smsmode\" is already configured",
+            ),
+            (
+                base.replace("sms = \"bras\"", "sms = \"brass\""),
+                "routing.sms: routes to \"brass\", which is not configured: add [sms.accounts.brass]",
+            ),
+            (
+                format!("{base}\n[sms.twilo]\nkey = 1"),
+                "sms.twilo: unknown provider",
+            ),
+        ] {
+            let err = load_toml(&toml).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -1,0 +1,47 @@
+//! The one trait every adapter implements, whatever its channel, and the message it carries.
+
+use crate::{BoxFuture, Outcome};
+
+/// How a message reaches a citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    /// The word used in configuration (`[sms.…]`, `[email.…]`) and queue names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// One message to one recipient. Each adapter takes what its channel uses (an SMS has no
+/// subject).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// Tocsin's reference for this delivery (`dlv_…`), given to the provider where it echoes one
+    /// back (smsmode `refClient`, an e-mail header), so that receipts can be matched.
+    pub reference: &'a str,
+    /// The recipient: E.164 for SMS (`+33612345678`, each adapter formats it as its provider
+    /// wants), an address for e-mail.
+    pub to: &'a str,
+    /// The e-mail subject; one line.
+    pub subject: &'a str,
+    /// The text, UTF-8; its length was validated before it got here.
+    pub text: &'a str,
+}
+
+/// A provider account, ready to send. Implementations do I/O and translation only.
+pub trait Provider: Send + Sync + 'static {
+    fn send<'a>(&'a self, message: Message<'a>) -> BoxFuture<'a, Outcome>;
+
+    /// The most sends this account runs at once from this process (its connection pool), when
+    /// it bounds them itself.
+    fn connections(&self) -> Option<usize> {
+        None
+    }
+}
