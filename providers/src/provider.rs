@@ -21,7 +21,7 @@ impl Channel {
 
 /// One message to one recipient. Each adapter takes what its channel uses (an SMS has no
 /// subject).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Message<'a> {
     /// Tocsin's reference for this delivery (`dlv_…`), given to the provider where it echoes one
     /// back (smsmode `refClient`, an e-mail header), so that receipts can be matched.
@@ -33,6 +33,14 @@ pub struct Message<'a> {
     pub subject: &'a str,
     /// The text, UTF-8; its length was validated before it got here.
     pub text: &'a str,
+    /// The sender shown on phones (the commune's own SMS sender id), over the account's.
+    pub sender: Option<&'a str>,
+    /// The e-mail From mailbox (the commune's own), over the account's.
+    pub from: Option<&'a str>,
+    /// Where the provider should report this message's delivery, over the account's.
+    pub status_callback: Option<&'a str>,
+    /// How long the provider may keep trying: what is left of the alert's life.
+    pub validity: Option<std::time::Duration>,
 }
 
 /// A provider account, ready to send. Implementations do I/O and translation only.

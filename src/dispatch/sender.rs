@@ -51,6 +51,7 @@ impl Carrier {
             to: &delivery.address,
             subject: &alert.subject,
             text: &alert.body,
+            ..Default::default()
         };
         self.0.provider.send(message).await
     }

@@ -47,6 +47,7 @@ mod tests {
                 to: "jeanne@example.org",
                 subject: "Coupure d'eau",
                 text: "Demain 8h-12h.",
+                ..Default::default()
             })
             .await;
         let Outcome::Accepted {

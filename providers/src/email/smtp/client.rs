@@ -127,7 +127,13 @@ impl SmtpEmail {
         {
             return Err(SmtpError::InvalidReference);
         }
-        let domain = self.from.email.domain();
+        let from = match message.from {
+            Some(text) => text
+                .parse::<Mailbox>()
+                .map_err(|_| SmtpError::InvalidFrom)?,
+            None => self.from.clone(),
+        };
+        let domain = from.email.domain();
         // RFC 5322 msg-id: keep the reference readable but within dot-atom characters.
         let id_part: String = reference
             .chars()
@@ -142,7 +148,7 @@ impl SmtpEmail {
         let message_id = format!("<{id_part}.{:016x}@{domain}>", rand::rng().random::<u64>());
 
         Message::builder()
-            .from(self.from.clone())
+            .from(from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject)
             .message_id(Some(message_id))

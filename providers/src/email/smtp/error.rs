@@ -23,6 +23,10 @@ pub enum SmtpError {
     /// Our reference cannot be a header value.
     #[error("reference is not a header value (visible ASCII, at most 200 characters)")]
     InvalidReference,
+    /// The tenant's From is not a mailbox (it is checked when set: only a changed rule brings
+    /// this).
+    #[error("the From of this commune is not a valid mailbox")]
+    InvalidFrom,
     /// lettre refused before the relay could: the message cannot be built, or the relay lacks
     /// what it needs (SMTPUTF8 for a non-ASCII address, STARTTLS, a shared AUTH mechanism).
     /// Trying again meets the same refusal.
@@ -110,6 +114,7 @@ impl SmtpError {
         match self {
             SmtpError::InvalidRecipient
             | SmtpError::InvalidReference
+            | SmtpError::InvalidFrom
             | SmtpError::Unsendable(_)
             | SmtpError::Refused { .. } => RetryClass::Permanent,
             SmtpError::Deferred { .. }

@@ -34,6 +34,7 @@ async fn send(smtp: &SmtpEmail) -> Outcome {
             to: TO,
             subject: "Alerte crue : évacuez les quais",
             text: "Rendez-vous au gymnase.\nMairie de Exemple",
+            ..Default::default()
         })
         .await
 }
@@ -223,6 +224,7 @@ async fn bad_recipients_and_references_fail_before_any_connection() {
             to: "jeanne at example",
             subject: "s",
             text: "t",
+            ..Default::default()
         })
         .await;
     assert_eq!(
@@ -238,6 +240,7 @@ async fn bad_recipients_and_references_fail_before_any_connection() {
             to: TO,
             subject: "s",
             text: "t",
+            ..Default::default()
         })
         .await;
     assert_eq!(failure(outcome).0, RetryClass::Permanent);
@@ -464,4 +467,33 @@ async fn a_refused_sender_fails_with_its_own_reply_and_is_not_retried() {
         assert!(relay.messages.lock().unwrap().is_empty());
         assert_eq!(relay.connections.load(Ordering::SeqCst), 1);
     }
+}
+
+#[tokio::test]
+async fn a_commune_s_from_replaces_the_account_s() {
+    let relay = relay(ACCEPT_ALL).await;
+    let smtp = client(&relay.url, |_| {});
+    let provider: &dyn Provider = &smtp;
+    let outcome = provider
+        .send(Message {
+            reference: "dlv_43",
+            to: TO,
+            subject: "Coupure d'eau",
+            text: "Demain",
+            from: Some("Mairie de Bras-sur-Meuse <alertes@bras-sur-meuse.fr>"),
+            ..Default::default()
+        })
+        .await;
+    let Outcome::Accepted {
+        provider_message_id: Some(id),
+    } = outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert!(id.ends_with("@bras-sur-meuse.fr>"), "{id}");
+    let raw = relay.messages.lock().unwrap()[0].clone();
+    assert!(
+        raw.contains("From: \"Mairie de Bras-sur-Meuse\" <alertes@bras-sur-meuse.fr>"),
+        "{raw}"
+    );
 }

@@ -51,6 +51,7 @@ mod tests {
                 to: "+33612345678",
                 subject: "",
                 text: "Crue",
+                ..Default::default()
             })
             .await;
         assert!(started.elapsed() >= Duration::from_millis(5));

@@ -126,8 +126,10 @@ impl SmsmodeSms {
             recipient: Recipient { to },
             body: Body { text: message.text },
             ref_client: message.reference,
-            from: self.sender.as_deref(),
-            callback_url_status: self.status_callback_url.as_deref(),
+            from: message.sender.or(self.sender.as_deref()),
+            callback_url_status: message
+                .status_callback
+                .or(self.status_callback_url.as_deref()),
         };
 
         // The semaphore is never closed, so acquire cannot fail.

@@ -125,6 +125,7 @@ async fn send(sms: &SmsmodeSms) -> Outcome {
             reference: "dlv_42",
             to: TO,
             text: "Crue : évitez les quais",
+            ..Default::default()
         })
         .await
 }
@@ -397,6 +398,7 @@ async fn bad_numbers_fail_before_any_request() {
             reference: "dlv_1",
             to: "06 12 34 56 78",
             text: "x",
+            ..Default::default()
         })
         .await;
     let (class, reason) = failure(outcome);
@@ -409,6 +411,7 @@ async fn bad_numbers_fail_before_any_request() {
             reference: &long_reference,
             to: TO,
             text: "x",
+            ..Default::default()
         })
         .await;
     assert_eq!(failure(outcome).0, RetryClass::Permanent);
@@ -441,4 +444,35 @@ fn debug_never_shows_the_key() {
     let debug = format!("{sms:?}");
     assert!(!debug.contains(KEY), "{debug}");
     assert!(debug.contains("[REDACTED]"));
+}
+
+#[tokio::test]
+async fn a_commune_s_sender_and_callback_replace_the_account_s() {
+    let server = fake(Duration::ZERO, || {
+        json_reply(201, resource("ENROUTE", None))
+    })
+    .await;
+    let sms = client(&server.base_url, |c| {
+        c.sender = Some("PLATEFORME".into());
+        c.status_callback_url = Some("https://tocsin.example/cb/platform".into());
+    });
+    let provider: &dyn Provider = &sms;
+    let outcome = provider
+        .send(Message {
+            reference: "dlv_42",
+            to: TO,
+            text: "Crue",
+            sender: Some("MAIRIEBRAS"),
+            status_callback: Some("https://tocsin.example/cb/smsmode/bras-token/status"),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    let seen = server.seen.lock().unwrap().clone();
+    let body: Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(body["from"], "MAIRIEBRAS");
+    assert_eq!(
+        body["callbackUrlStatus"],
+        "https://tocsin.example/cb/smsmode/bras-token/status"
+    );
 }
