@@ -10,12 +10,12 @@ pub mod plot;
 mod population;
 mod processes;
 pub mod report;
-pub mod smsmode_standin;
 pub mod targets;
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
+use tocsin_standins::smsmode::SmsmodeStandin;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -23,7 +23,6 @@ use serde_json::json;
 use self::{
     figures::{Machine, RunFigures, SizeFigures},
     processes::DaemonProcess,
-    smsmode_standin::SmsmodeStandin,
 };
 use crate::{
     api::KeyHasher,

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 pub use postgres::PrivatePostgres;
 pub use process::ServeProcess;
 pub use smtp::SmtpServer;
-pub use tocsin::bench::smsmode_standin::SmsmodeStandin;
+pub use tocsin_standins::smsmode::SmsmodeStandin;
 
 pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
