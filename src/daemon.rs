@@ -211,7 +211,7 @@ async fn run_on_broker(
 ) -> Result<(), String> {
     let connection = broker::connect(url).await.map_err(|e| e.to_string())?;
     let topology = &dispatcher.topology;
-    let keys = topology.keys(dispatcher.routing.routes());
+    let keys = topology.keys(dispatcher.providers.routes());
     let setup = connection
         .create_channel()
         .await
@@ -278,7 +278,7 @@ async fn run_on_broker(
             handler,
         );
     }
-    for (channel, provider) in dispatcher.routing.routes() {
+    for (channel, provider) in dispatcher.providers.routes() {
         let Some(account) = dispatcher.providers.get(channel, provider) else {
             continue;
         };

@@ -156,7 +156,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     // Leave the broker as it was: the benchmark's queues are its own.
     let topology = crate::broker::Topology::new(daemon_config.queue_prefix.clone())
         .with_retry_tiers(&daemon_config.dispatch.retry.delays);
-    let keys = topology.keys(daemon_config.routing.routes());
+    let keys = topology.keys(daemon_config.account_routes());
     crate::broker::remove_topology(daemon_config.amqp_url.expose_secret(), &topology, &keys).await;
     Ok(Results { machine, sizes })
 }

@@ -51,7 +51,7 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     );
     let topology =
         Topology::new(config.queue_prefix.clone()).with_retry_tiers(&config.dispatch.retry.delays);
-    let keys = topology.keys(config.routing.routes());
+    let keys = topology.keys(config.account_routes());
 
     println!(
         "Tocsin demo: commune {TENANT}, {} subscribers, simulated SMS and e-mail providers",

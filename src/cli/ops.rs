@@ -24,8 +24,9 @@ pub enum TenantCommand {
         #[arg(long)]
         name: String,
     },
-    /// Change a tenant's settings:
-    /// `tocsin tenant update bras-sur-meuse --timezone Europe/Paris --quiet-hours 21:00-08:00`.
+    /// Change a tenant's settings, at once, without a restart:
+    /// `tocsin tenant update bras-sur-meuse --timezone Europe/Paris --quiet-hours 21:00-08:00`,
+    /// `--sms-account bras --sms-sender MAIRIEBRAS --email-from "Mairie <alertes@bras.fr>"`.
     Update {
         slug: String,
         /// IANA time zone that schedules, timed alerts and quiet hours are read in
@@ -35,6 +36,18 @@ pub enum TenantCommand {
         /// Local hours when routine alerts wait (urgent ones do not): `21:00-08:00`, or `none`.
         #[arg(long)]
         quiet_hours: Option<String>,
+        /// The configured SMS account carrying its SMS (`[sms.accounts.NAME]`, `smsmode`…), or
+        /// `default` for the routing's.
+        #[arg(long)]
+        sms_account: Option<String>,
+        /// The sender its SMS show: 3 to 11 letters or digits, not only digits, not a generic
+        /// word such as ALERTE; `default` for the account's.
+        #[arg(long)]
+        sms_sender: Option<String>,
+        /// The From of its e-mails (`Mairie de Bras <alertes@bras.fr>`); `default` for the
+        /// account's.
+        #[arg(long)]
+        email_from: Option<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -144,7 +157,48 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             slug,
             timezone,
             quiet_hours,
+            sms_account,
+            sms_sender,
+            email_from,
         } => {
+            let config = load(path)?;
+            let sms_account = or_default(sms_account)
+                .map(|account| {
+                    account
+                        .map(|name| {
+                            let known = config.accounts.iter().any(|a| {
+                                a.channel() == tocsin_providers::Channel::Sms && a.name == name
+                            });
+                            if known {
+                                Ok(name)
+                            } else {
+                                Err(anyhow::anyhow!(
+                                    "--sms-account: no SMS account {name:?} in the configuration \
+                                 ([sms.accounts.{name}] or [sms.{name}])"
+                                ))
+                            }
+                        })
+                        .transpose()
+                })
+                .transpose()?;
+            let sms_sender = or_default(sms_sender)
+                .map(|sender| {
+                    sender
+                        .map(|s| tocsin_providers::sms::check_sender(&s).map(|()| s))
+                        .transpose()
+                })
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--sms-sender {e}"))?;
+            let email_from = or_default(email_from)
+                .map(|from| {
+                    from.map(|f| {
+                        let f = f.trim().to_string();
+                        tocsin_providers::email::check_from(&f).map(|()| f)
+                    })
+                    .transpose()
+                })
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--email-from: {e}"))?;
             let change = store::tenants::SettingsChange {
                 time_zone: timezone
                     .as_deref()
@@ -159,20 +213,32 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                     })
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--quiet-hours: {e}"))?,
+                sms_account,
+                sms_sender,
+                email_from,
             };
-            if change.time_zone.is_none() && change.quiet_hours.is_none() {
-                bail!("nothing to change: give --timezone or --quiet-hours");
+            if change.time_zone.is_none()
+                && change.quiet_hours.is_none()
+                && change.sms_account.is_none()
+                && change.sms_sender.is_none()
+                && change.email_from.is_none()
+            {
+                bail!(
+                    "nothing to change: give --timezone, --quiet-hours, --sms-account, \
+                     --sms-sender or --email-from"
+                );
             }
-            let db = database(&load(path)?).await?;
+            let db = database(&config).await?;
             if !store::tenants::update(&db, &slug, &change).await? {
                 bail!("no tenant {slug:?}");
             }
             eprintln!("tenant {slug} updated");
-            show_tenant(&db, &slug, false).await
+            show_tenant(&config, &db, &slug, false).await
         }
         TenantCommand::Show { slug, json } => {
-            let db = database(&load(path)?).await?;
-            show_tenant(&db, &slug, json).await
+            let config = load(path)?;
+            let db = database(&config).await?;
+            show_tenant(&config, &db, &slug, json).await
         }
     }
 }
@@ -199,11 +265,31 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
     }
 }
 
-async fn show_tenant(db: &sqlx::PgPool, slug: &str, json: bool) -> anyhow::Result<()> {
+/// `Some("default")` → `Some(None)`: back to the platform's default.
+fn or_default(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| (v.trim() != "default").then_some(v.trim().to_string()))
+}
+
+async fn show_tenant(
+    config: &Config,
+    db: &sqlx::PgPool,
+    slug: &str,
+    json: bool,
+) -> anyhow::Result<()> {
     let tenant = store::tenants::find_by_slug(db, slug)
         .await?
         .with_context(|| format!("no tenant {slug:?}"))?;
     let quiet = tenant.clock.quiet_hours.map(|q| q.to_string());
+    let senders = &tenant.senders;
+    let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
+        config
+            .routing
+            .provider(&tenant.slug, crate::model::Channel::Sms)
+            .to_string()
+    });
+    let email_account = config
+        .routing
+        .provider(&tenant.slug, crate::model::Channel::Email);
     if json {
         let shown = serde_json::json!({
             "id": tenant.id.to_string(),
@@ -211,12 +297,25 @@ async fn show_tenant(db: &sqlx::PgPool, slug: &str, json: bool) -> anyhow::Resul
             "name": tenant.name,
             "timezone": tenant.clock.time_zone.name(),
             "quiet_hours": quiet,
+            "sms_account": sms_account,
+            "sms_sender": senders.sms_sender,
+            "email_account": email_account,
+            "email_from": senders.email_from,
         });
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {
+        let own = |v: &Option<String>| v.clone().unwrap_or_else(|| "the account's".into());
         println!("{} ({})  {}", tenant.slug, tenant.id, tenant.name);
         println!("  timezone     {}", tenant.clock.time_zone.name());
         println!("  quiet hours  {}", quiet.as_deref().unwrap_or("none"));
+        println!(
+            "  SMS          account {sms_account}, sender {}",
+            own(&senders.sms_sender)
+        );
+        println!(
+            "  e-mail       account {email_account}, From {}",
+            own(&senders.email_from)
+        );
     }
     Ok(())
 }

@@ -182,6 +182,14 @@ impl Default for RawScheduler {
 }
 
 impl Config {
+    /// Every (channel, account) pair configured: the send queues a daemon declares.
+    pub fn account_routes(&self) -> Vec<(crate::model::Channel, &str)> {
+        self.accounts
+            .iter()
+            .map(|a| (a.channel().into(), a.name.as_str()))
+            .collect()
+    }
+
     /// Loads the file (if any) and the process environment.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         Self::load_with(path, |name| std::env::var(name).ok())

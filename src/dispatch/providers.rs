@@ -21,11 +21,12 @@ impl Providers {
         self.accounts.get(&(channel, name.to_string()))
     }
 
-    /// Every account of a channel.
-    pub fn names(&self, channel: Channel) -> impl Iterator<Item = &str> + '_ {
+    /// Every (channel, account) pair: each has its send queues and consumers, since a tenant
+    /// may be moved to any account without a restart.
+    pub fn routes(&self) -> Vec<(Channel, &str)> {
         self.accounts
             .keys()
-            .filter(move |(c, _)| *c == channel)
-            .map(|(_, name)| name.as_str())
+            .map(|(channel, name)| (*channel, name.as_str()))
+            .collect()
     }
 }

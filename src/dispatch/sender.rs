@@ -51,6 +51,8 @@ impl Carrier {
             to: &delivery.address,
             subject: &alert.subject,
             text: &alert.body,
+            sender: alert.senders.sms_sender.as_deref(),
+            from: alert.senders.email_from.as_deref(),
             ..Default::default()
         };
         self.0.provider.send(message).await

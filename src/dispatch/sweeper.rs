@@ -176,7 +176,7 @@ pub async fn sweep(
 /// Ready messages of every work queue and of the dead-letter queue, into the metrics.
 async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Result<(), String> {
     let topology = &dispatcher.topology;
-    let keys = topology.keys(dispatcher.routing.routes());
+    let keys = topology.keys(dispatcher.providers.routes());
     for key in keys
         .iter()
         .map(String::as_str)

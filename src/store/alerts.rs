@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::DbError;
+use super::{DbError, tenants::TenantSenders};
 use crate::model::{AlertId, Channel, DeliveryStatus, Lane, TenantId, TopicId};
 
 /// An alert as stored.
@@ -32,6 +32,9 @@ pub struct Alert {
     /// When it starts, if later than its creation (asked so, or deferred by quiet hours).
     pub starts_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// How its tenant's messages go out, read with the alert so that a change applies to the
+    /// next batch, without a restart.
+    pub senders: TenantSenders,
 }
 
 pub struct NewAlert<'a> {
@@ -53,7 +56,7 @@ pub struct NewAlert<'a> {
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
-        a.cancelled_at
+        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
 #[derive(sqlx::FromRow)]
@@ -76,6 +79,9 @@ struct AlertRow {
     scheduled_at: Option<DateTime<Utc>>,
     starts_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
+    sms_account: Option<String>,
+    sms_sender: Option<String>,
+    email_from: Option<String>,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -98,6 +104,11 @@ fn from_row(row: AlertRow) -> Alert {
         scheduled_at: row.scheduled_at,
         starts_at: row.starts_at,
         cancelled_at: row.cancelled_at,
+        senders: TenantSenders {
+            sms_account: row.sms_account,
+            sms_sender: row.sms_sender,
+            email_from: row.email_from,
+        },
     }
 }
 

@@ -13,6 +13,20 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub clock: LocalClock,
+    pub senders: TenantSenders,
+    /// The secret part of the URLs providers call back.
+    pub callback_token: String,
+}
+
+/// Whom a tenant's messages come from, beyond the platform's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSenders {
+    /// The configured SMS account carrying its SMS; the routing default when absent.
+    pub sms_account: Option<String>,
+    /// The sender its SMS show; the account's when absent.
+    pub sms_sender: Option<String>,
+    /// The From of its e-mails; the account's when absent.
+    pub email_from: Option<String>,
 }
 
 /// A tenant's clock: its time zone and its quiet hours, if any.
@@ -33,18 +47,33 @@ pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<TenantId, 
     Ok(id)
 }
 
-type TenantRow = (
-    uuid::Uuid,
-    String,
-    String,
-    String,
-    Option<NaiveTime>,
-    Option<NaiveTime>,
-);
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: uuid::Uuid,
+    slug: String,
+    name: String,
+    time_zone: String,
+    quiet_start: Option<NaiveTime>,
+    quiet_end: Option<NaiveTime>,
+    sms_account: Option<String>,
+    sms_sender: Option<String>,
+    email_from: Option<String>,
+    callback_token: String,
+}
 
-const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end FROM tenants";
+const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
+        sms_account, sms_sender, email_from, callback_token
+     FROM tenants";
 
-fn from_row((id, slug, name, zone, start, end): TenantRow) -> Tenant {
+fn from_row(row: TenantRow) -> Tenant {
+    let (id, slug, name, zone, start, end) = (
+        row.id,
+        row.slug,
+        row.name,
+        row.time_zone,
+        row.quiet_start,
+        row.quiet_end,
+    );
     // Zones are checked when written; one that a newer tz database dropped falls back to Paris
     // rather than stopping the tenant's alerts.
     let time_zone = local_time::time_zone(&zone).unwrap_or_else(|problem| {
@@ -60,6 +89,12 @@ fn from_row((id, slug, name, zone, start, end): TenantRow) -> Tenant {
             time_zone,
             quiet_hours,
         },
+        senders: TenantSenders {
+            sms_account: row.sms_account,
+            sms_sender: row.sms_sender,
+            email_from: row.email_from,
+        },
+        callback_token: row.callback_token,
     }
 }
 
@@ -93,6 +128,10 @@ pub struct SettingsChange {
     pub time_zone: Option<Tz>,
     /// `Some(None)` removes the quiet hours.
     pub quiet_hours: Option<Option<QuietHours>>,
+    /// `Some(None)` goes back to the default, for each of these three.
+    pub sms_account: Option<Option<String>>,
+    pub sms_sender: Option<Option<String>>,
+    pub email_from: Option<Option<String>>,
 }
 
 /// Applies the change; false when there is no such tenant.
@@ -104,7 +143,10 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
         "UPDATE tenants SET
              time_zone = COALESCE($2, time_zone),
              quiet_start = CASE WHEN $3 THEN $4 ELSE quiet_start END,
-             quiet_end = CASE WHEN $3 THEN $5 ELSE quiet_end END
+             quiet_end = CASE WHEN $3 THEN $5 ELSE quiet_end END,
+             sms_account = CASE WHEN $6 THEN $7 ELSE sms_account END,
+             sms_sender = CASE WHEN $8 THEN $9 ELSE sms_sender END,
+             email_from = CASE WHEN $10 THEN $11 ELSE email_from END
          WHERE slug = $1",
     )
     .bind(slug)
@@ -112,6 +154,12 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(quiet.is_some())
     .bind(quiet.and_then(|q| q.0))
     .bind(quiet.and_then(|q| q.1))
+    .bind(change.sms_account.is_some())
+    .bind(change.sms_account.clone().flatten())
+    .bind(change.sms_sender.is_some())
+    .bind(change.sms_sender.clone().flatten())
+    .bind(change.email_from.is_some())
+    .bind(change.email_from.clone().flatten())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -307,6 +307,10 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     for (flag, value, says) in [
         ("--timezone", "Mars/Olympus", "unknown time zone"),
         ("--quiet-hours", "21h-8h", "21:00-08:00"),
+        ("--sms-sender", "ALERTE", "generic word"),
+        ("--sms-sender", "St-Paul", "only letters"),
+        ("--sms-account", "saint-paul", "no SMS account"),
+        ("--email-from", "mairie", "not a mailbox"),
     ] {
         let refused = tocsin(&env, &[], &["tenant", "update", "saint-paul", flag, value]);
         let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -326,6 +330,10 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
             "Indian/Reunion",
             "--quiet-hours",
             "21:30-07:00",
+            "--sms-sender",
+            "STPAUL974",
+            "--email-from",
+            "Mairie de Saint-Paul <alertes@saintpaul.re>",
         ],
     ));
     let shown: Value = serde_json::from_str(&ok(tocsin(
@@ -336,6 +344,12 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     .unwrap();
     assert_eq!(shown["timezone"], "Indian/Reunion");
     assert_eq!(shown["quiet_hours"], "21:30-07:00");
+    assert_eq!(shown["sms_account"], "smsmode", "the routing's");
+    assert_eq!(shown["sms_sender"], "STPAUL974");
+    assert_eq!(
+        shown["email_from"],
+        "Mairie de Saint-Paul <alertes@saintpaul.re>"
+    );
     let key = ok(tocsin(
         &env,
         &[],

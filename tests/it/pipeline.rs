@@ -195,6 +195,7 @@ async fn a_commune_s_own_account_carries_its_sms() {
         own.base_url()
     ));
     let daemon = crate::support::Daemon::start(config).await;
+    let mut mairies = Vec::new();
     for (slug, phone) in [("bras", "06 11 11 11 11"), ("verdun", "06 22 22 22 22")] {
         let mairie = env.tenant(&daemon, slug).await;
         mairie.topic("intemperies").await;
@@ -204,6 +205,7 @@ async fn a_commune_s_own_account_carries_its_sms() {
             .await;
         let report = mairie.wait_completed(&id).await;
         assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+        mairies.push(mairie);
     }
     let through_own = own.received();
     assert_eq!(through_own.len(), 1);
@@ -212,5 +214,46 @@ async fn a_commune_s_own_account_carries_its_sms() {
     let shared = env.smsmode.received();
     assert_eq!(shared.len(), 1);
     assert_eq!(shared[0].to, "33622222222");
+
+    // Verdun moves to that account with a sender of its own, and signs its e-mails: the next
+    // alert goes out that way, without a restart.
+    let db = env.db.pool().await;
+    let change = tocsin::store::tenants::SettingsChange {
+        sms_account: Some(Some("bras".into())),
+        sms_sender: Some(Some("VERDUN55".into())),
+        email_from: Some(Some("Mairie de Verdun <alertes@verdun.fr>".into())),
+        ..Default::default()
+    };
+    assert!(
+        tocsin::store::tenants::update(&db, "verdun", &change)
+            .await
+            .unwrap()
+    );
+    let verdun = &mairies[1];
+    verdun
+        .subscriber(None, Some("jeanne@example.org"), &["intemperies"])
+        .await;
+    let id = verdun
+        .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" }))
+        .await;
+    let report = verdun.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+    let through_own = own.received();
+    assert_eq!(through_own.len(), 2);
+    assert_eq!(through_own[1].to, "33622222222");
+    assert_eq!(through_own[1].from.as_deref(), Some("VERDUN55"));
+    assert_eq!(
+        env.smsmode.received().len(),
+        1,
+        "nothing more through the shared account"
+    );
+    let mails = env.smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        mails[0]
+            .data
+            .contains("From: \"Mairie de Verdun\" <alertes@verdun.fr>"),
+        "{}",
+        mails[0].data
+    );
     daemon.stop().await;
 }

@@ -56,13 +56,6 @@ pub const fn default_max_connections() -> usize {
 /// Upper bound for `timeout_ms`: past two minutes a hung request only holds a permit.
 const MAX_TIMEOUT_MS: u64 = 120_000;
 
-/// Senders that French operators block or rewrite as generic (smsmode's notice of March 2025,
-/// sms-encoding.md §5.1), compared case-insensitively.
-/// The list is the notice's examples plus French forms of "alert"; it is not exhaustive.
-const GENERIC_SENDERS: &[&str] = &[
-    "alert", "alerts", "alerte", "alertes", "rdv", "payment", "bank", "parcel",
-];
-
 impl SmsmodeConfig {
     /// A configuration with every default and the given key; handy for tests and the demo.
     pub fn new(api_key: impl Into<String>) -> Self {
@@ -163,37 +156,8 @@ fn messages_url(base_url: &str) -> Result<Url, ConfigError> {
         .map_err(|e| ConfigError::new("base_url", format!("cannot append the API path: {e}")))
 }
 
-/// French OADC rules (sms-encoding.md §5.1): 3–11 ASCII letters or digits, not all digits
-/// (digit-only senders other than operator short codes are forbidden), not a generic word.
 fn validate_sender(sender: String) -> Result<String, ConfigError> {
-    let len = sender.chars().count();
-    if !(3..=11).contains(&len) {
-        return Err(ConfigError::new(
-            "sender",
-            format!("must be 3 to 11 characters long, not {len}"),
-        ));
-    }
-    if !sender.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ConfigError::new(
-            "sender",
-            "may contain only letters A-Z/a-z and digits (no spaces, accents or punctuation)",
-        ));
-    }
-    if sender.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ConfigError::new(
-            "sender",
-            "must not be all digits (French operators forbid numeric senders)",
-        ));
-    }
-    if GENERIC_SENDERS
-        .iter()
-        .any(|g| sender.eq_ignore_ascii_case(g))
-    {
-        return Err(ConfigError::new(
-            "sender",
-            "is a generic word that French operators block; use the commune's name",
-        ));
-    }
+    crate::sms::check_sender(&sender).map_err(|problem| ConfigError::new("sender", problem))?;
     Ok(sender)
 }
 
