@@ -92,6 +92,7 @@ pub async fn run_with_clock(
         outcomes,
         metrics: Arc::new(dispatch::metrics::Metrics::default()),
         clock: clock.clone(),
+        public_url: config.public_url.clone(),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,
@@ -135,6 +136,8 @@ pub async fn run_with_clock(
     state.broker_up = broker_up;
     state.metrics = dispatcher.metrics.clone();
     state.clock = clock;
+    state.providers = dispatcher.providers.clone();
+    state.public_url = config.public_url.clone();
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =

@@ -1,6 +1,7 @@
 //! Tocsin's provider adapters: they translate a message into a provider's API call and its answer
 //! into an [`Outcome`]. They never touch the database or the broker.
 
+mod callback;
 mod config_error;
 pub mod email;
 pub mod outcome;
@@ -9,6 +10,7 @@ pub mod registry;
 mod simulated;
 pub mod sms;
 
+pub use callback::{Callback, CallbackError, MessageRef, Report, ReportStatus};
 pub use config_error::ConfigError;
 pub use outcome::{BoxFuture, Outcome, Receipt, ReceiptSink, ReceiptStatus, RetryClass};
 pub use provider::{Channel, Message, Provider};

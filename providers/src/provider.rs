@@ -1,6 +1,6 @@
 //! The one trait every adapter implements, whatever its channel, and the message it carries.
 
-use crate::{BoxFuture, Outcome};
+use crate::{BoxFuture, Callback, CallbackError, Outcome, Report};
 
 /// How a message reaches a citizen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,5 +51,12 @@ pub trait Provider: Send + Sync + 'static {
     /// it bounds them itself.
     fn connections(&self) -> Option<usize> {
         None
+    }
+
+    /// Reads a delivery-report callback in this provider's format, checking its signature where
+    /// the provider signs.
+    fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
+        let _ = callback;
+        Err(CallbackError::Unsupported)
     }
 }

@@ -28,6 +28,9 @@ pub struct Kind {
     pub build: Build,
     /// What an operator must set to use it, for configuration errors.
     pub needs: &'static str,
+    /// Its delivery reports name a message only by the provider's own id (the callback URL is
+    /// the account's, not the message's): Tocsin then keeps which delivery each id is.
+    pub reports_by_id: bool,
 }
 
 impl std::fmt::Debug for Kind {
@@ -39,6 +42,8 @@ impl std::fmt::Debug for Kind {
 pub const KINDS: &[Kind] = &[
     sms::smsmode::KIND,
     sms::simulator::KIND,
+    sms::ovh::KIND,
+    sms::twilio::KIND,
     email::smtp::KIND,
     email::simulator::KIND,
 ];

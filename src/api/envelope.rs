@@ -30,7 +30,7 @@ pub async fn envelope(request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = request.uri().path(),
+        path = %loggable_path(request.uri().path()),
     );
     async move {
         let started = Instant::now();
@@ -140,11 +140,42 @@ pub fn code_for(status: StatusCode) -> &'static str {
     }
 }
 
+/// The path as logs may show it: a callback's secret token (`/cb/{provider}/{token}/…`), which
+/// authenticates a tenant's provider, is masked.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if parts.get(1) == Some(&"cb") && parts.len() > 3 {
+        parts[3] = "•••";
+        return parts.join("/").into();
+    }
+    path.into()
+}
+
 /// Answers a path no route matches.
 pub async fn no_route(request: Request<Body>) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        format!("no route {} {}", request.method(), request.uri().path()),
+        format!(
+            "no route {} {}",
+            request.method(),
+            loggable_path(request.uri().path())
+        ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_callback_token_never_reaches_the_logs() {
+        assert_eq!(
+            loggable_path("/cb/smsmode/8f3a0c1d2e/status"),
+            "/cb/smsmode/•••/status"
+        );
+        assert_eq!(loggable_path("/cb/ovh/8f3a0c1d2e"), "/cb/ovh/•••");
+        assert_eq!(loggable_path("/v1/alerts/alr_1"), "/v1/alerts/alr_1");
+        assert_eq!(loggable_path("/cb"), "/cb");
+    }
 }

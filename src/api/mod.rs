@@ -4,6 +4,7 @@
 
 mod alerts;
 pub mod auth;
+mod callbacks;
 mod envelope;
 pub mod error;
 mod json;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub metrics: Arc<crate::dispatch::metrics::Metrics>,
     /// The time alerts are timed by (a manual clock in tests).
     pub clock: crate::clock::Clock,
+    /// Provider accounts, which read their callbacks.
+    pub providers: crate::dispatch::Providers,
+    /// Where providers and citizens reach this platform.
+    pub public_url: url::Url,
 }
 
 impl AppState {
@@ -54,6 +59,8 @@ impl AppState {
             broker_up: Arc::new(AtomicBool::new(false)),
             metrics: Default::default(),
             clock: Default::default(),
+            providers: Default::default(),
+            public_url: url::Url::parse("http://127.0.0.1:8080").expect("a URL"),
         }
     }
 }
@@ -75,6 +82,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::resume))
         .routes(routes!(schedules::next))
         .routes(routes!(schedules::runs))
+        .routes(routes!(callbacks::status, callbacks::status_by_get))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

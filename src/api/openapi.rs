@@ -31,6 +31,7 @@ use super::error::{ErrorBody, ErrorDetail};
         (name = "alerts", description = "Sending and following alerts"),
         (name = "schedules", description = "Recurring alerts on the commune's local clock"),
         (name = "operations", description = "For operators and tools"),
+        (name = "callbacks", description = "For SMS providers: delivery reports"),
     )
 )]
 struct Base;

@@ -15,10 +15,10 @@ pub mod targets;
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use tocsin_standins::smsmode::SmsmodeStandin;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use tocsin_standins::smsmode::SmsmodeStandin;
 
 use self::{
     figures::{Machine, RunFigures, SizeFigures},

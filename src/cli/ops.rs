@@ -265,6 +265,19 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
     }
 }
 
+/// The URLs to give each SMS provider, for this tenant: where its delivery reports go.
+fn callbacks(config: &Config, token: &str) -> serde_json::Value {
+    tocsin_providers::registry::KINDS
+        .iter()
+        .filter(|k| k.channel == tocsin_providers::Channel::Sms && k.name != "simulator")
+        .map(|k| {
+            let status = crate::dispatch::callback_url(&config.public_url, k.name, token, "status");
+            (k.name.to_string(), serde_json::json!({ "status": status }))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// `Some("default")` → `Some(None)`: back to the platform's default.
 fn or_default(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| (v.trim() != "default").then_some(v.trim().to_string()))
@@ -301,6 +314,7 @@ async fn show_tenant(
             "sms_sender": senders.sms_sender,
             "email_account": email_account,
             "email_from": senders.email_from,
+            "callbacks": callbacks(config, &tenant.callback_token),
         });
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {

@@ -19,6 +19,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_DATABASE_URL", "database_url"),
     ("TOCSIN_AMQP_URL", "amqp_url"),
     ("TOCSIN_HTTP_ADDR", "http_addr"),
+    ("TOCSIN_PUBLIC_URL", "public_url"),
     ("TOCSIN_QUEUE_PREFIX", "queue_prefix"),
     ("TOCSIN_API_KEY_SECRET", "api_key_secret"),
     ("TOCSIN_SMS_PROVIDER", "routing.sms"),
@@ -50,6 +51,8 @@ pub struct Config {
     pub database_max_connections: u32,
     pub amqp_url: SecretString,
     pub http_addr: SocketAddr,
+    /// The base URL providers and citizens reach this platform at (callbacks are under it).
+    pub public_url: url::Url,
     pub queue_prefix: String,
     /// Key of the HMAC that API keys are stored under; `serve` and `key create` need it.
     pub api_key_secret: Option<SecretString>,
@@ -93,6 +96,7 @@ struct RawConfig {
     amqp_url: SecretString,
     #[serde(default = "default_http_addr")]
     http_addr: String,
+    public_url: Option<String>,
     #[serde(default)]
     queue_prefix: String,
     api_key_secret: Option<SecretString>,
@@ -275,6 +279,23 @@ fn env_value(
     Ok(Some(value.to_string()))
 }
 
+/// `public_url` checked (http or https, a host, no query), or `http://` + the HTTP address.
+fn public_url(given: Option<&str>, http_addr: &SocketAddr) -> Result<url::Url, ConfigError> {
+    let text = match given {
+        Some(text) => text.trim().to_string(),
+        None => format!("http://{http_addr}"),
+    };
+    let url = url::Url::parse(&text)
+        .map_err(|e| invalid("public_url", format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("public_url", "must be an http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("public_url", "must have no query or fragment"));
+    }
+    Ok(url)
+}
+
 /// Sets `a.b.c` in a TOML table, creating the intermediate tables.
 fn set_path(table: &mut toml::Table, path: &str, value: String) {
     let mut parts: Vec<&str> = path.split('.').collect();
@@ -303,6 +324,7 @@ impl RawConfig {
                 ),
             )
         })?;
+        let public_url = public_url(self.public_url.as_deref(), &http_addr)?;
         if !self
             .queue_prefix
             .chars()
@@ -419,6 +441,7 @@ impl RawConfig {
             database_max_connections: self.database_max_connections,
             amqp_url: self.amqp_url,
             http_addr,
+            public_url,
             queue_prefix: self.queue_prefix,
             api_key_secret: self.api_key_secret,
             dispatch,

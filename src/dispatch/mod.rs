@@ -88,6 +88,18 @@ pub struct Dispatcher {
     pub metrics: Arc<metrics::Metrics>,
     /// The time timed alerts wait for (a manual clock in tests).
     pub clock: crate::clock::Clock,
+    /// Where providers call back (see [`callback_url`]).
+    pub public_url: url::Url,
+}
+
+/// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is
+/// `status` or `inbound`). Providers that do not sign their callbacks are authenticated by the
+/// tenant's secret token in the path.
+pub fn callback_url(public_url: &url::Url, provider: &str, token: &str, what: &str) -> String {
+    format!(
+        "{}/cb/{provider}/{token}/{what}",
+        public_url.as_str().trim_end_matches('/')
+    )
 }
 
 pub type SharedDispatcher = Arc<Dispatcher>;

@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::until_done;
-use crate::store::{self, deliveries::Transition};
+use crate::{
+    model::DeliveryId,
+    store::{self, deliveries::Transition},
+};
 
 /// Longest an outcome waits for others to share its write.
 const LINGER: Duration = Duration::from_millis(5);
@@ -72,6 +75,14 @@ async fn run(db: PgPool, owner: Uuid, mut inbox: mpsc::Receiver<Pending>) {
         let transitions: Vec<Transition> = batch.iter().map(|(t, _)| t.clone()).collect();
         until_done(&never, "recording outcomes", || {
             store::deliveries::record_outcomes(&db, owner, &transitions)
+        })
+        .await;
+        let ids: Vec<(&str, &str, DeliveryId)> = transitions
+            .iter()
+            .filter_map(|t| Some((t.remember_id_for?, t.provider_message_id.as_deref()?, t.id)))
+            .collect();
+        until_done(&never, "remembering provider ids", || {
+            store::deliveries::remember_provider_ids(&db, &ids)
         })
         .await;
         for (_, done) in batch.drain(..) {

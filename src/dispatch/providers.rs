@@ -21,6 +21,10 @@ impl Providers {
         self.accounts.get(&(channel, name.to_string()))
     }
 
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> + '_ {
+        self.accounts.values()
+    }
+
     /// Every (channel, account) pair: each has its send queues and consumers, since a tenant
     /// may be moved to any account without a restart.
     pub fn routes(&self) -> Vec<(Channel, &str)> {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tocsin_providers::{Receipt, ReceiptStatus};
+use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -67,4 +67,85 @@ fn transition(ids: &PublicIds, receipt: Receipt) -> Option<Transition> {
         error,
         ..Transition::to(id, status)
     })
+}
+
+/// What recording a provider's reports did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub applied: u64,
+    /// Kept for later: their message's id is not known yet.
+    pub kept: usize,
+    pub unknown: usize,
+}
+
+/// Records reports a provider sent for one tenant's messages. Only that tenant's deliveries
+/// change, and only from `sending` or `sent`: a repeated or late report changes nothing, and a
+/// report that beat its send's outcome is applied now and stays (the outcome only moves rows
+/// still `sending`).
+pub async fn record_reports(
+    db: &PgPool,
+    ids: &PublicIds,
+    tenant: crate::model::TenantId,
+    provider: &str,
+    reports: Vec<Report>,
+) -> Result<Recorded, sqlx::Error> {
+    let mut recorded = Recorded::default();
+    let mut transitions = Vec::new();
+    for report in reports {
+        let (status, error) = match report.status {
+            ReportStatus::Delivered => (DeliveryStatus::Delivered, None),
+            ReportStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
+            ReportStatus::Expired { reason } => (DeliveryStatus::Expired, Some(reason)),
+            ReportStatus::Pending => continue,
+            ReportStatus::Unknown(value) => {
+                // Never read as delivered: the delivery stays as it was, the value is logged.
+                tracing::warn!(%provider, %value, message = ?report.message,
+                    "report with an unknown status");
+                continue;
+            }
+        };
+        let id = match &report.message {
+            MessageRef::Reference(reference) => ids.parse_delivery(reference).ok(),
+            MessageRef::ProviderId(message_id) => {
+                match store::deliveries::by_provider_id(db, provider, message_id).await? {
+                    Some(id) => Some(id),
+                    None => {
+                        // Before its send's answer was recorded, or about no message of ours:
+                        // kept, applied if the id becomes known, dropped after a day.
+                        store::deliveries::keep_early_report(
+                            db,
+                            provider,
+                            message_id,
+                            tenant,
+                            status,
+                            error.as_deref(),
+                        )
+                        .await?;
+                        recorded.kept += 1;
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(id) = id else {
+            recorded.unknown += 1;
+            tracing::warn!(%provider, message = ?report.message, "report about no message we know");
+            continue;
+        };
+        transitions.push(Transition {
+            error,
+            ..Transition::to(id, status)
+        });
+    }
+    let wanted: Vec<crate::model::DeliveryId> = transitions.iter().map(|t| t.id).collect();
+    let own = store::deliveries::of_tenant(db, tenant, &wanted).await?;
+    let before = transitions.len();
+    transitions.retain(|t| own.contains(&t.id));
+    if transitions.len() < before {
+        recorded.unknown += before - transitions.len();
+        tracing::warn!(%provider, count = before - transitions.len(),
+            "reports about messages of no delivery of this tenant");
+    }
+    recorded.applied = store::deliveries::record_receipts(db, &transitions).await?;
+    Ok(recorded)
 }

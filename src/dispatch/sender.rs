@@ -45,7 +45,24 @@ impl Carrier {
         &self.0.name
     }
 
-    async fn send(&self, alert: &Alert, delivery: &Claimed, reference: &str) -> Outcome {
+    async fn send(
+        &self,
+        alert: &Alert,
+        delivery: &Claimed,
+        reference: &str,
+        public_url: &url::Url,
+    ) -> Outcome {
+        // Our reference rides in the URL too, for providers whose reports name only their own
+        // id (Twilio signs the whole URL, so it cannot be altered).
+        let status_callback = format!(
+            "{}?ref={reference}",
+            super::callback_url(
+                public_url,
+                self.0.kind.name,
+                &alert.callback_token,
+                "status"
+            )
+        );
         let message = Message {
             reference,
             to: &delivery.address,
@@ -53,7 +70,8 @@ impl Carrier {
             text: &alert.body,
             sender: alert.senders.sms_sender.as_deref(),
             from: alert.senders.email_from.as_deref(),
-            ..Default::default()
+            status_callback: Some(&status_callback),
+            validity: (alert.expires_at - Utc::now()).to_std().ok(),
         };
         self.0.provider.send(message).await
     }
@@ -285,7 +303,9 @@ async fn send_one<'a>(
         .in_flight
         .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
     gauge.inc();
-    let outcome = carrier.send(alert, &delivery, &reference).await;
+    let outcome = carrier
+        .send(alert, &delivery, &reference, &dispatcher.public_url)
+        .await;
     gauge.dec();
     (delivery, Some(outcome))
 }
@@ -311,9 +331,11 @@ fn settle(
         Outcome::Accepted {
             provider_message_id,
         } => {
+            let kind = carrier.0.kind;
             let transition = Transition {
                 provider_message_id,
                 answered_at: Some(now),
+                remember_id_for: kind.reports_by_id.then_some(kind.name),
                 ..Transition::to(id, DeliveryStatus::Sent)
             };
             return (transition, None);

@@ -11,6 +11,8 @@
 //!    Announced again (a row that a sender claims first is skipped by the others).
 //! 4. An alert past its deadline: what is still free to send (rule 1's rows included) expires.
 //! 5. An alert planned, with nothing left pending: closed.
+//! 6. A delivery report kept because its message's id was not known yet, now known: applied
+//!    (the report and the id may have crossed each other).
 //!
 //! Announcements are published (with confirms) before the changes commit; if publishing fails,
 //! nothing changed and the next sweep tries again.
@@ -39,6 +41,7 @@ pub struct Swept {
     pub stale_queued: u64,
     pub expired: u64,
     pub closed: u64,
+    pub early_reports: u64,
 }
 
 /// Sweeps every `sweep_interval` until `stop`.
@@ -170,6 +173,9 @@ pub async fn sweep(
     let rows = lease_ended.into_iter().chain(overdue).chain(stale);
     announce(dispatcher, publisher, rows).await?;
     tx.commit().await.map_err(text)?;
+    swept.early_reports = crate::store::deliveries::apply_early_reports(&dispatcher.db)
+        .await
+        .map_err(text)?;
     Ok(swept)
 }
 

@@ -35,6 +35,8 @@ pub struct Alert {
     /// How its tenant's messages go out, read with the alert so that a change applies to the
     /// next batch, without a restart.
     pub senders: TenantSenders,
+    /// The secret of its tenant's callback URLs.
+    pub callback_token: String,
 }
 
 pub struct NewAlert<'a> {
@@ -56,7 +58,7 @@ pub struct NewAlert<'a> {
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
-        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from
+        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from, n.callback_token
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
 #[derive(sqlx::FromRow)]
@@ -82,6 +84,7 @@ struct AlertRow {
     sms_account: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
+    callback_token: String,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -109,6 +112,7 @@ fn from_row(row: AlertRow) -> Alert {
             sms_sender: row.sms_sender,
             email_from: row.email_from,
         },
+        callback_token: row.callback_token,
     }
 }
 

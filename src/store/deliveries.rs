@@ -278,6 +278,9 @@ pub struct Transition {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The attempt to record when it failed.
     pub failed_attempt: Option<FailedAttempt>,
+    /// For a send accepted by a provider whose reports name only its own id: that provider, so
+    /// that the id is remembered (see [`remember_provider_ids`]).
+    pub remember_id_for: Option<&'static str>,
 }
 
 impl Transition {
@@ -290,6 +293,7 @@ impl Transition {
             answered_at: None,
             next_attempt_at: None,
             failed_attempt: None,
+            remember_id_for: None,
         }
     }
 }
@@ -389,6 +393,24 @@ async fn update_from(
     Ok(updated as u64)
 }
 
+/// Those of `ids` that are deliveries of the tenant's alerts.
+pub async fn of_tenant(
+    pool: &PgPool,
+    tenant: crate::model::TenantId,
+    ids: &[DeliveryId],
+) -> Result<Vec<DeliveryId>, DbError> {
+    let ids: Vec<i64> = ids.iter().map(|d| d.0).collect();
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT d.id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.id = ANY($1) AND a.tenant_id = $2",
+    )
+    .bind(&ids)
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| DeliveryId(id)).collect())
+}
+
 /// One delivery as an alert's report lists it.
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -449,4 +471,99 @@ pub async fn list(
             },
         )
         .collect())
+}
+
+/// Keeps which delivery each of a provider's message ids is, for providers whose reports name
+/// only their own id, then applies the reports that came before.
+pub async fn remember_provider_ids(
+    pool: &PgPool,
+    rows: &[(&str, &str, DeliveryId)],
+) -> Result<u64, DbError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let providers: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let message_ids: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let deliveries: Vec<i64> = rows.iter().map(|r| r.2.0).collect();
+    sqlx::query(
+        "INSERT INTO provider_message_ids (provider, message_id, delivery_id)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&providers)
+    .bind(&message_ids)
+    .bind(&deliveries)
+    .execute(pool)
+    .await?;
+    apply_early_reports(pool).await
+}
+
+/// The delivery a provider's message id is, if known.
+pub async fn by_provider_id(
+    pool: &PgPool,
+    provider: &str,
+    message_id: &str,
+) -> Result<Option<DeliveryId>, DbError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT delivery_id FROM provider_message_ids WHERE provider = $1 AND message_id = $2",
+    )
+    .bind(provider)
+    .bind(message_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id,)| DeliveryId(id)))
+}
+
+/// Keeps a report about a message whose id is not known yet.
+pub async fn keep_early_report(
+    pool: &PgPool,
+    provider: &str,
+    message_id: &str,
+    tenant: crate::model::TenantId,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO early_reports (provider, message_id, tenant_id, status, error)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(provider)
+    .bind(message_id)
+    .bind(tenant.0)
+    .bind(status.as_str())
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Applies every early report whose message id is now known (to the tenant's own delivery,
+/// from `sending` or `sent` only), and drops those a day old that never matched. The sweeper
+/// calls it too: a report kept while its id was being remembered is applied at the next sweep.
+pub async fn apply_early_reports(pool: &PgPool) -> Result<u64, DbError> {
+    let (applied,): (i64,) = sqlx::query_as(
+        "WITH known AS (
+             DELETE FROM early_reports e USING provider_message_ids p
+             WHERE p.provider = e.provider AND p.message_id = e.message_id
+             RETURNING p.delivery_id, e.tenant_id, e.status, e.error
+         ),
+         applied AS (
+             UPDATE deliveries d
+             SET status = known.status, error = COALESCE(known.error, d.error),
+                 lease_until = NULL, updated_at = now()
+             FROM known, alerts a
+             WHERE d.id = known.delivery_id AND a.id = d.alert_id
+               AND a.tenant_id = known.tenant_id AND d.status IN ('sending', 'sent')
+             RETURNING d.id
+         ),
+         stale AS (
+             DELETE FROM early_reports e WHERE e.received_at < now() - interval '1 day'
+               AND NOT EXISTS (SELECT 1 FROM provider_message_ids p
+                               WHERE p.provider = e.provider AND p.message_id = e.message_id)
+         )
+         SELECT count(*) FROM applied",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(applied as u64)
 }

@@ -108,6 +108,17 @@ pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, D
     Ok(row.map(from_row))
 }
 
+/// The tenant whose callback URLs hold this secret.
+pub async fn find_by_callback_token(pool: &PgPool, token: &str) -> Result<Option<Tenant>, DbError> {
+    let row: Option<TenantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_TENANT} WHERE callback_token = $1"
+    )))
+    .bind(token)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(from_row))
+}
+
 /// A tenant's clock (intake reads it inside the transaction that uses it).
 pub async fn clock_of<'e>(
     executor: impl sqlx::PgExecutor<'e>,

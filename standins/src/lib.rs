@@ -3,4 +3,6 @@
 //! Tocsin sent through them and script their answers; the benchmark uses them as providers that
 //! answer as fast as the machine allows. Nothing here is part of a deployment.
 
+pub mod ovh;
 pub mod smsmode;
+pub mod twilio;

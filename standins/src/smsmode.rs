@@ -47,6 +47,29 @@ pub struct ReceivedSms {
     pub message_id: String,
 }
 
+impl ReceivedSms {
+    /// The status callback smsmode would POST (JSON) to `callbackUrlStatus` for this message:
+    /// the message resource with its new status (sms-providers.md §1.2.3).
+    pub fn status_callback(&self, value: &str, detail: Option<&str>) -> Value {
+        let mut status = json!({"value": value, "deliveryDate": utc_now()});
+        if let Some(detail) = detail {
+            status["detail"] = json!(detail);
+        }
+        let mut resource = json!({
+            "messageId": self.message_id,
+            "type": "SMS",
+            "direction": "MT",
+            "recipient": {"to": self.to},
+            "body": {"text": self.text},
+            "status": status,
+        });
+        if let Some(reference) = &self.ref_client {
+            resource["refClient"] = json!(reference);
+        }
+        resource
+    }
+}
+
 /// What the stand-in does for one recipient instead of accepting.
 #[derive(Debug, Clone)]
 enum Scripted {

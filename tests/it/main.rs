@@ -29,6 +29,8 @@ mod pipeline;
 mod provider_failures;
 /// Provider accounts' rates hold across instances; urgent alerts go first.
 mod rate_limits;
+/// Providers' delivery reports move deliveries; forged ones change nothing.
+mod receipts;
 /// Two instances share the work without sending anything twice.
 mod scale_out;
 /// Schedules fire on the local clock exactly once, across instances, outages and DST nights;

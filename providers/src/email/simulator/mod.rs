@@ -25,6 +25,7 @@ pub const KIND: Kind = Kind {
     },
     build,
     needs: "nothing",
+    reports_by_id: false,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

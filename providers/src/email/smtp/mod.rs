@@ -27,6 +27,7 @@ pub const KIND: Kind = Kind {
     check: |value| settings::<SmtpConfig>(value)?.validate().map(drop),
     build,
     needs: "url and from (TOCSIN_SMTP_URL, TOCSIN_EMAIL_FROM for [email.smtp])",
+    reports_by_id: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

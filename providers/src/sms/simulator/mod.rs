@@ -21,6 +21,7 @@ pub const KIND: Kind = Kind {
     check: |value| settings::<SimulatorSmsConfig>(value)?.validate().map(drop),
     build,
     needs: "nothing",
+    reports_by_id: false,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -14,7 +14,7 @@ use super::{
     error::{Problem, SmsmodeError, clean_text, parse_retry_after},
     status::{StatusDetail, StatusValue, failure_at_submission},
 };
-use crate::{BoxFuture, ConfigError, Message, Outcome, Provider};
+use crate::{BoxFuture, Callback, CallbackError, ConfigError, Message, Outcome, Provider, Report};
 
 /// smsmode's limit on `refClient` (sms-providers.md §1.2.1).
 const MAX_REF_CLIENT_CHARS: usize = 140;
@@ -259,6 +259,11 @@ impl Provider for SmsmodeSms {
 
     fn connections(&self) -> Option<usize> {
         Some(self.max_connections)
+    }
+
+    /// smsmode does not sign its callbacks: the daemon checks the secret in their URL.
+    fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
+        super::status::read_report(callback.body)
     }
 }
 

@@ -27,6 +27,7 @@ pub const KIND: Kind = Kind {
     check: |value| settings::<SmsmodeConfig>(value)?.validate().map(drop),
     build,
     needs: "api_key (TOCSIN_SMSMODE_API_KEY for [sms.smsmode])",
+    reports_by_id: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -170,3 +170,92 @@ mod tests {
         }
     }
 }
+
+/// Reads smsmode's status callback (§1.2.3): the message resource, POSTed as JSON. A body with
+/// `direction: "MO"` is a reply, not a report: no report in it.
+pub(crate) fn read_report(body: &[u8]) -> Result<Vec<crate::Report>, crate::CallbackError> {
+    use crate::{CallbackError, MessageRef, Report, ReportStatus};
+    let resource: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| CallbackError::Malformed(format!("not JSON: {e}")))?;
+    if resource["direction"].as_str() == Some("MO") {
+        return Ok(Vec::new());
+    }
+    let message = match (
+        resource["refClient"].as_str(),
+        resource["messageId"].as_str(),
+    ) {
+        (Some(reference), _) if !reference.is_empty() => MessageRef::Reference(reference.into()),
+        (_, Some(id)) if !id.is_empty() => MessageRef::ProviderId(id.into()),
+        _ => {
+            return Err(CallbackError::Malformed(
+                "neither refClient nor messageId".into(),
+            ));
+        }
+    };
+    let value = resource["status"]["value"]
+        .as_str()
+        .ok_or_else(|| CallbackError::Malformed("no status.value".into()))?;
+    let detail = resource["status"]["detail"]
+        .as_str()
+        .map(StatusDetail::parse);
+    let reason = |value: &str| match &detail {
+        Some(detail) => format!("smsmode {value} {}", detail.as_str()),
+        None => format!("smsmode {value}"),
+    };
+    let status = match StatusValue::parse(value) {
+        StatusValue::Delivered => ReportStatus::Delivered,
+        StatusValue::Scheduled | StatusValue::Enroute => ReportStatus::Pending,
+        StatusValue::Undeliverable => ReportStatus::Failed {
+            reason: reason(value),
+        },
+        // Attempted but not delivered before the network gave up (§0: the temporary failure).
+        StatusValue::Undelivered => ReportStatus::Expired {
+            reason: reason(value),
+        },
+        StatusValue::Unknown(other) => ReportStatus::Unknown(other),
+    };
+    Ok(vec![Report { message, status }])
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::read_report;
+    use crate::{MessageRef, Report, ReportStatus};
+
+    fn report(body: serde_json::Value) -> Vec<Report> {
+        read_report(body.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn each_status_becomes_its_report_and_unknown_values_stay_unknown() {
+        let body = |value: &str, detail: Option<&str>| {
+            serde_json::json!({"messageId": "67c1", "refClient": "dlv_9", "direction": "MT",
+                "status": {"value": value, "detail": detail}})
+        };
+        let status = |value, detail| report(body(value, detail)).remove(0).status;
+        assert_eq!(status("DELIVERED", None), ReportStatus::Delivered);
+        assert_eq!(status("ENROUTE", None), ReportStatus::Pending);
+        assert_eq!(
+            status("UNDELIVERABLE", Some("BLACKLISTED")),
+            ReportStatus::Failed {
+                reason: "smsmode UNDELIVERABLE BLACKLISTED".into()
+            }
+        );
+        assert!(matches!(
+            status("UNDELIVERED", None),
+            ReportStatus::Expired { .. }
+        ));
+        assert_eq!(status("READ", None), ReportStatus::Unknown("READ".into()));
+        assert_eq!(
+            report(body("DELIVERED", None))[0].message,
+            MessageRef::Reference("dlv_9".into())
+        );
+    }
+
+    #[test]
+    fn replies_are_not_reports_and_garbage_is_refused() {
+        assert!(report(serde_json::json!({"direction": "MO", "from": "33612345678"})).is_empty());
+        assert!(read_report(b"not json").is_err());
+        assert!(read_report(br#"{"status": {"value": "DELIVERED"}}"#).is_err());
+    }
+}
