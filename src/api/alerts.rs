@@ -205,12 +205,14 @@ pub struct Report {
     timings: BTreeMap<Channel, store::alerts::Timing>,
 }
 
-/// Milliseconds from the alert's creation to the first and the last provider answer.
+/// Milliseconds from the alert's start to the first and the last provider answer, and to when
+/// 90 % of the deliveries confirmed by receipts were delivered (null before any receipt).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Timing {
     first_sent_ms: i64,
     last_sent_ms: i64,
+    delivered_90_ms: Option<i64>,
 }
 
 /// An alert's progress and delivery counts.

@@ -545,6 +545,18 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
             n("expired")
         );
     }
+    for (channel, t) in body["timings"].as_object().into_iter().flatten() {
+        let seconds = |key: &str| t[key].as_i64().map(|ms| ms as f64 / 1000.0);
+        let mut line = format!(
+            "  {channel:<8} first sent after {:.2} s, last after {:.2} s",
+            seconds("first_sent_ms").unwrap_or_default(),
+            seconds("last_sent_ms").unwrap_or_default()
+        );
+        if let Some(p90) = seconds("delivered_90_ms") {
+            line.push_str(&format!("; 90 % of delivered within {p90:.2} s"));
+        }
+        println!("{line}");
+    }
     if let Some(elapsed) = elapsed {
         println!(
             "  every delivery left the queue after {:.2} s",

@@ -265,32 +265,39 @@ pub async fn find_by_id_in(
     Ok(row.map(from_row))
 }
 
-/// When the providers answered the first and the last delivery of each channel, counted from the
-/// alert's creation, in milliseconds.
+/// When the providers answered the first and the last delivery of each channel, and by when
+/// 90 % of those delivered were (by their receipts), counted from the alert's start, in
+/// milliseconds.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Timing {
     pub first_sent_ms: i64,
     pub last_sent_ms: i64,
+    pub delivered_90_ms: Option<i64>,
 }
 
 pub async fn timings(pool: &PgPool, id: AlertId) -> Result<Vec<(Channel, Timing)>, DbError> {
-    let rows: Vec<(String, Option<f64>, Option<f64>)> = sqlx::query_as(
+    let rows: Vec<(String, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
         "SELECT d.channel,
-                EXTRACT(EPOCH FROM min(d.sent_at) - a.created_at)::float8 * 1000,
-                EXTRACT(EPOCH FROM max(d.sent_at) - a.created_at)::float8 * 1000
-         FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.alert_id = $1 AND d.sent_at IS NOT NULL
-         GROUP BY d.channel, a.created_at",
+                EXTRACT(EPOCH FROM min(d.sent_at) - s.start)::float8 * 1000,
+                EXTRACT(EPOCH FROM max(d.sent_at) - s.start)::float8 * 1000,
+                EXTRACT(EPOCH FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY d.updated_at)
+                    FILTER (WHERE d.status = 'delivered') - s.start)::float8 * 1000
+         FROM deliveries d
+         JOIN (SELECT id, COALESCE(starts_at, created_at) AS start FROM alerts) s
+           ON s.id = d.alert_id
+         WHERE d.alert_id = $1 AND (d.sent_at IS NOT NULL OR d.status = 'delivered')
+         GROUP BY d.channel, s.start",
     )
     .bind(id.0)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(channel, first, last)| {
+        .filter_map(|(channel, first, last, delivered)| {
             let timing = Timing {
                 first_sent_ms: first?.round() as i64,
                 last_sent_ms: last?.round() as i64,
+                delivered_90_ms: delivered.map(|ms| ms.round() as i64),
             };
             Some((channel.parse().ok()?, timing))
         })

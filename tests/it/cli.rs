@@ -149,7 +149,7 @@ async fn an_operator_sets_up_a_commune_and_a_mayor_sends_from_the_command_line()
     assert_eq!(status["id"], id);
     let human = ok(tocsin(&env, &client, &["status", id]));
     assert!(
-        human.contains("completed") && human.contains("sms"),
+        human.contains("completed") && human.contains("sms") && human.contains("first sent after"),
         "{human}"
     );
 
