@@ -85,3 +85,20 @@ pub struct Report {
     pub message: MessageRef,
     pub status: ReportStatus,
 }
+
+/// An SMS a citizen sent to the commune's number (a keyword: ALERTE, STOP…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The citizen's number, E.164 (`+33612345678`).
+    pub from: String,
+    pub text: String,
+}
+
+/// `+` and digits: what every provider's "from" becomes (smsmode gives digits only).
+pub(crate) fn e164_of(number: &str) -> Option<String> {
+    let digits = number.trim().trim_start_matches('+');
+    let fine = (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    fine.then(|| format!("+{digits}"))
+}

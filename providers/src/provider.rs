@@ -1,6 +1,6 @@
 //! The one trait every adapter implements, whatever its channel, and the message it carries.
 
-use crate::{BoxFuture, Callback, CallbackError, Outcome, Report};
+use crate::{BoxFuture, Callback, CallbackError, Inbound, Outcome, Report};
 
 /// How a message reaches a citizen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,5 +58,20 @@ pub trait Provider: Send + Sync + 'static {
     fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
         let _ = callback;
         Err(CallbackError::Unsupported)
+    }
+
+    /// Reads an inbound-SMS callback (a citizen's reply) in this provider's format, checking
+    /// its signature where the provider signs.
+    fn inbound(&self, callback: &Callback<'_>) -> Result<Vec<Inbound>, CallbackError> {
+        let _ = callback;
+        Err(CallbackError::Unsupported)
+    }
+
+    /// The answer to an inbound-SMS callback, as `(content type, body)`, when this provider
+    /// takes the reply to the citizen in it (Twilio's TwiML); `None` when the reply must be sent
+    /// as a message of its own and the answer is an empty 200.
+    fn answer_inbound(&self, reply: &str) -> Option<(&'static str, String)> {
+        let _ = reply;
+        None
     }
 }

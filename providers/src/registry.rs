@@ -31,6 +31,8 @@ pub struct Kind {
     /// Its delivery reports name a message only by the provider's own id (the callback URL is
     /// the account's, not the message's): Tocsin then keeps which delivery each id is.
     pub reports_by_id: bool,
+    /// Its adapter reads citizens' SMS (`Provider::inbound`), at the tenant's inbound URL.
+    pub inbound: bool,
 }
 
 impl std::fmt::Debug for Kind {

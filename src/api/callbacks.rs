@@ -1,4 +1,5 @@
-//! `/cb/{provider}/{token}/status`: delivery reports, in each provider's own format. No API key:
+//! `/cb/{provider}/{token}/status`: delivery reports, and `/cb/{provider}/{token}/inbound`:
+//! citizens' SMS (ALERTE, STOP), in each provider's own format. No API key:
 //! the tenant's secret token in the path authenticates providers that do not sign (smsmode,
 //! OVH), and those that sign (Twilio) are checked by their adapter. A forged or unknown caller
 //! gets 403 and changes nothing; a report about a message we do not know gets 200, so that the
@@ -7,12 +8,16 @@
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, Method, StatusCode, Uri},
+    http::{HeaderMap, Method, StatusCode, Uri, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
 };
-use tocsin_providers::{Callback, CallbackError, MessageRef, Report};
+use tocsin_providers::{Account, Callback, CallbackError, Message, MessageRef, Outcome, Report};
 
 use super::{AppState, ErrorBody, error::ApiError};
-use crate::{dispatch::receipts, store};
+use crate::{
+    dispatch::receipts,
+    store::{self, tenants::Tenant},
+};
 
 /// A provider's delivery report.
 #[utoipa::path(post, operation_id = "delivery_report", path = "/cb/{provider}/{token}/status",
@@ -66,60 +71,151 @@ async fn report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let request = Received::new(&state, &method, &uri, &headers, body);
+    let (tenant, _, mut reports) = read(&state, &provider, &token, &request.callback(), |p, c| {
+        p.reports(c)
+    })
+    .await?;
+    with_reference_from_url(&mut reports, &request.callback());
+    receipts::record_reports(&state.db, &state.ids, tenant.id, &provider, reports).await?;
+    Ok(StatusCode::OK)
+}
+
+/// A citizen's SMS to the commune's number (a keyword: ALERTE, STOP…), in the provider's
+/// format. The reply goes back in the answer where the provider takes it there (Twilio's
+/// TwiML), else as an SMS of its own through the same account.
+#[utoipa::path(post, operation_id = "inbound_sms", path = "/cb/{provider}/{token}/inbound",
+    tag = "callbacks",
+    params(("provider" = String, Path, description = "`smsmode`, `twilio`"),
+           ("token" = String, Path, description = "The tenant's callback secret")),
+    request_body(content = String, description = "The provider's own format"),
+    responses(
+        (status = 200, description = "Acted on; the body is the provider's reply format, if any"),
+        (status = 400, description = "Not in the provider's format", body = ErrorBody),
+        (status = 403, description = "Unknown token, or a forged signature", body = ErrorBody),
+        (status = 404, description = "No such provider here", body = ErrorBody),
+    ))]
+pub async fn inbound(
+    State(state): State<AppState>,
+    Path((provider, token)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request = Received::new(&state, &method, &uri, &headers, body);
+    let (tenant, account, messages) =
+        read(&state, &provider, &token, &request.callback(), |p, c| {
+            p.inbound(c)
+        })
+        .await?;
+    let mut answer = None;
+    for sms in messages {
+        let reply = crate::dispatch::inbound::handle(&state.db, &tenant, &sms).await?;
+        match account.provider.answer_inbound(&reply) {
+            Some(in_answer) if answer.is_none() => answer = Some(in_answer),
+            _ => {
+                let account = account.clone();
+                tokio::spawn(async move { send_reply(&account, &sms.from, &reply).await });
+            }
+        }
+    }
+    Ok(match answer {
+        Some((content_type, body)) => ([(CONTENT_TYPE, content_type)], body).into_response(),
+        None => StatusCode::OK.into_response(),
+    })
+}
+
+/// Sends a reply as an SMS of its own; a failure is logged (the citizen can text again).
+async fn send_reply(account: &Account, to: &str, reply: &str) {
+    let reference = format!("rep_{}", uuid::Uuid::now_v7().simple());
+    let message = Message {
+        reference: &reference,
+        to,
+        text: reply,
+        ..Default::default()
+    };
+    if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
+        tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
+    }
+}
+
+/// A callback request as received, with the URL the provider called.
+struct Received {
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Received {
+    fn new(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Self {
+        // The URL as the provider called it: signatures cover it, and it carries our reference.
+        let url = format!(
+            "{}{}",
+            state.public_url.as_str().trim_end_matches('/'),
+            uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+        );
+        let headers = headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        Received {
+            url,
+            method: method.to_string(),
+            headers,
+            body,
+        }
+    }
+
+    fn callback(&self) -> Callback<'_> {
+        Callback {
+            url: &self.url,
+            method: &self.method,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+}
+
+/// The tenant whose token the URL holds, and what the first account of `provider` able to read
+/// the callback (its signature included) read in it: any account of that provider may have
+/// sent the message, since a tenant may change accounts.
+async fn read<T>(
+    state: &AppState,
+    provider: &str,
+    token: &str,
+    callback: &Callback<'_>,
+    read: impl Fn(&dyn tocsin_providers::Provider, &Callback<'_>) -> Result<T, CallbackError>,
+) -> Result<(Tenant, Account, T), ApiError> {
     let forbidden = || ApiError::forbidden("not a callback of this platform's providers");
-    let tenant = store::tenants::find_by_callback_token(&state.db, &token)
+    let tenant = store::tenants::find_by_callback_token(&state.db, token)
         .await?
         .ok_or_else(forbidden)?;
-    // The URL as the provider called it: signatures cover it, and it carries our reference.
-    let url = format!(
-        "{}{}",
-        state.public_url.as_str().trim_end_matches('/'),
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let callback = Callback {
-        url: &url,
-        method: method.as_str(),
-        headers: &headers,
-        body: &body,
-    };
-    let accounts: Vec<_> = state
+    let mut refusal = None;
+    let mut found = false;
+    for account in state
         .providers
         .accounts()
         .filter(|a| a.kind.name == provider)
-        .collect();
-    if accounts.is_empty() {
-        return Err(ApiError::not_found("provider"));
-    }
-    // Any account of that provider may have sent the message (a tenant may have changed
-    // accounts since): the first that reads the callback, signature included, does.
-    let mut refusal = None;
-    let mut reports = None;
-    for account in accounts {
-        match account.provider.reports(&callback) {
-            Ok(read) => {
-                reports = Some(read);
-                break;
-            }
+    {
+        found = true;
+        match read(account.provider.as_ref(), callback) {
+            Ok(read) => return Ok((tenant, account.clone(), read)),
             Err(error) => refusal = Some(error),
         }
     }
-    let Some(mut reports) = reports else {
-        return Err(match refusal {
-            Some(CallbackError::Forged(reason)) => {
-                tracing::warn!(%provider, tenant = %tenant.slug, %reason, "forged callback refused");
-                forbidden()
-            }
-            Some(CallbackError::Malformed(reason)) => ApiError::invalid("body", reason),
-            _ => ApiError::not_found("callback"),
-        });
-    };
-    with_reference_from_url(&mut reports, &callback);
-    receipts::record_reports(&state.db, &state.ids, tenant.id, &provider, reports).await?;
-    Ok(StatusCode::OK)
+    if !found {
+        return Err(ApiError::not_found("provider"));
+    }
+    Err(match refusal {
+        Some(CallbackError::Forged(reason)) => {
+            tracing::warn!(%provider, tenant = %tenant.slug, %reason, "forged callback refused");
+            forbidden()
+        }
+        Some(CallbackError::Malformed(reason)) => ApiError::invalid("body", reason),
+        _ => ApiError::not_found("callback"),
+    })
 }
 
 /// A report naming only the provider's id takes the reference our callback URL carries

@@ -83,6 +83,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::next))
         .routes(routes!(schedules::runs))
         .routes(routes!(callbacks::status, callbacks::status_by_get))
+        .routes(routes!(callbacks::inbound))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

@@ -265,14 +265,19 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
     }
 }
 
-/// The URLs to give each SMS provider, for this tenant: where its delivery reports go.
+/// The URLs to give each SMS provider, for this tenant: where its delivery reports go, and
+/// where citizens' SMS to the commune's number go for providers that pass them on.
 fn callbacks(config: &Config, token: &str) -> serde_json::Value {
     tocsin_providers::registry::KINDS
         .iter()
         .filter(|k| k.channel == tocsin_providers::Channel::Sms && k.name != "simulator")
         .map(|k| {
-            let status = crate::dispatch::callback_url(&config.public_url, k.name, token, "status");
-            (k.name.to_string(), serde_json::json!({ "status": status }))
+            let url = |what| crate::dispatch::callback_url(&config.public_url, k.name, token, what);
+            let mut urls = serde_json::json!({ "status": url("status") });
+            if k.inbound {
+                urls["inbound"] = url("inbound").into();
+            }
+            (k.name.to_string(), urls)
         })
         .collect::<serde_json::Map<_, _>>()
         .into()

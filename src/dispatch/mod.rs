@@ -3,6 +3,7 @@
 //! batches; senders claim, send and record; receipts close the loop.
 
 pub mod fanout;
+pub mod inbound;
 pub mod intake;
 pub mod limits;
 pub mod metrics;

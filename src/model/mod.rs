@@ -11,6 +11,7 @@ pub mod email;
 pub mod gsm7_table;
 pub mod ids;
 pub mod import;
+pub mod keywords;
 pub mod local_time;
 pub mod phone;
 pub mod public_id;

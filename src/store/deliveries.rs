@@ -70,6 +70,10 @@ pub async fn plan_range(
            -- (a sequential scan of a million rows, found with EXPLAIN ANALYZE).
            AND b.id > $3 AND b.id <= $4
            AND CASE r.channel WHEN 'sms' THEN b.phone ELSE b.email END IS NOT NULL
+           -- A number that said STOP is never texted again by this tenant (migrations/0008).
+           AND NOT (r.channel = 'sms' AND EXISTS (
+                   SELECT 1 FROM sms_opt_outs o
+                   WHERE o.tenant_id = b.tenant_id AND o.phone = b.phone))
          ORDER BY b.id
          ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
          RETURNING id, channel, provider",

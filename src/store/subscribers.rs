@@ -286,3 +286,76 @@ pub async fn remove(pool: &PgPool, tenant: TenantId, id: SubscriberId) -> Result
     tx.commit().await?;
     Ok(removed == 1)
 }
+
+/// A citizen subscribed by SMS (ALERTE): added or completed with these topics, their number off
+/// the opt-out list, and their consent recorded with the message they sent.
+pub async fn subscribe_by_sms(
+    pool: &PgPool,
+    tenant: TenantId,
+    phone: &PhoneNumber,
+    topics: &[(TopicId, String)],
+    message: &str,
+) -> Result<SubscriberId, DbError> {
+    let mut tx = pool.begin().await?;
+    let incoming = Incoming {
+        phone: Some(phone),
+        email: None,
+        topics: topics.iter().map(|(id, _)| *id).collect(),
+    };
+    let id = upsert(&mut tx, tenant, incoming).await?.id();
+    sqlx::query("DELETE FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2")
+        .bind(tenant.0)
+        .bind(phone.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let slugs: Vec<&str> = topics.iter().map(|(_, slug)| slug.as_str()).collect();
+    let evidence: String = message.chars().take(320).collect();
+    sqlx::query(
+        "INSERT INTO consents (tenant_id, subscriber_id, channel, address, method, topics,
+                               evidence)
+         VALUES ($1, $2, 'sms', $3, 'sms_keyword', $4, $5)",
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .bind(phone.as_str())
+    .bind(&slugs)
+    .bind(evidence)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A citizen said STOP by SMS: their number leaves every topic of the tenant (a subscriber who
+/// also has an address keeps it, without the number) and goes on the opt-out list, which
+/// fan-out honours whatever an import or the API lists later.
+pub async fn stop_by_sms(
+    pool: &PgPool,
+    tenant: TenantId,
+    phone: &PhoneNumber,
+) -> Result<(), DbError> {
+    let mut tx = pool.begin().await?;
+    lock_tenant(&mut tx, tenant).await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM subscribers
+                       WHERE tenant_id = $1 AND phone = $2 AND email IS NULL RETURNING id),
+              unsubscribed AS (DELETE FROM subscriptions s USING gone
+                               WHERE s.subscriber_id = gone.id)
+         UPDATE subscribers SET phone = NULL
+         WHERE tenant_id = $1 AND phone = $2 AND email IS NOT NULL",
+    )
+    .bind(tenant.0)
+    .bind(phone.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO sms_opt_outs (tenant_id, phone) VALUES ($1, $2)
+         ON CONFLICT (tenant_id, phone) DO UPDATE SET at = now()",
+    )
+    .bind(tenant.0)
+    .bind(phone.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

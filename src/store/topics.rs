@@ -62,6 +62,24 @@ pub async fn list(pool: &PgPool, tenant: TenantId) -> Result<Vec<Topic>, DbError
     Ok(rows.into_iter().map(from_row).collect())
 }
 
+/// The tenant's topics as a citizen's SMS may name them: id, slug, name, and whether a bare
+/// ALERTE subscribes to it.
+pub async fn for_keywords(
+    pool: &PgPool,
+    tenant: TenantId,
+) -> Result<Vec<(TopicId, String, String, bool)>, DbError> {
+    let rows: Vec<(uuid::Uuid, String, String, bool)> = sqlx::query_as(
+        "SELECT id, slug, name, by_default FROM topics WHERE tenant_id = $1 ORDER BY slug",
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, name, by_default)| (TopicId(id), slug, name, by_default))
+        .collect())
+}
+
 /// Resolves slugs to ids within one tenant; the result lists the slugs that do not exist.
 pub async fn resolve(
     pool: &PgPool,

@@ -23,6 +23,8 @@ mod guarantees;
 mod hardening;
 /// A broker outage delays an alert; it never loses it.
 mod outage;
+/// Citizens join and leave by SMS; a STOP holds.
+mod phone;
 /// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
 mod pipeline;
 /// Provider refusals are recorded as failures with their reason.

@@ -42,6 +42,7 @@ pub const KIND: Kind = Kind {
     needs: "application_key, application_secret, consumer_key (from OVH's createToken page, \
             granted POST /sms/*/jobs) and service_name (sms-xx12345-1)",
     reports_by_id: true,
+    inbound: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

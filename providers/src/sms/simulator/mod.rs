@@ -22,6 +22,7 @@ pub const KIND: Kind = Kind {
     build,
     needs: "nothing",
     reports_by_id: false,
+    inbound: false,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -14,7 +14,9 @@ use super::{
     error::{Problem, SmsmodeError, clean_text, parse_retry_after},
     status::{StatusDetail, StatusValue, failure_at_submission},
 };
-use crate::{BoxFuture, Callback, CallbackError, ConfigError, Message, Outcome, Provider, Report};
+use crate::{
+    BoxFuture, Callback, CallbackError, ConfigError, Inbound, Message, Outcome, Provider, Report,
+};
 
 /// smsmode's limit on `refClient` (sms-providers.md §1.2.1).
 const MAX_REF_CLIENT_CHARS: usize = 140;
@@ -264,6 +266,11 @@ impl Provider for SmsmodeSms {
     /// smsmode does not sign its callbacks: the daemon checks the secret in their URL.
     fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
         super::status::read_report(callback.body)
+    }
+
+    /// Replies come to the same kind of callback, unsigned too: the daemon checks the token.
+    fn inbound(&self, callback: &Callback<'_>) -> Result<Vec<Inbound>, CallbackError> {
+        super::status::read_inbound(callback.body)
     }
 }
 

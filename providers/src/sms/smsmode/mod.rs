@@ -28,6 +28,7 @@ pub const KIND: Kind = Kind {
     build,
     needs: "api_key (TOCSIN_SMSMODE_API_KEY for [sms.smsmode])",
     reports_by_id: false,
+    inbound: true,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -259,3 +259,43 @@ mod report_tests {
         assert!(read_report(br#"{"status": {"value": "DELIVERED"}}"#).is_err());
     }
 }
+
+/// Reads an smsmode reply (§1.2.4): a message resource with `direction: "MO"`, `from` the
+/// replier's number and `body.text` the reply. A status update (`MT`) holds no reply.
+pub(crate) fn read_inbound(body: &[u8]) -> Result<Vec<crate::Inbound>, crate::CallbackError> {
+    use crate::CallbackError;
+    let resource: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| CallbackError::Malformed(format!("not JSON: {e}")))?;
+    if resource["direction"].as_str() != Some("MO") {
+        return Ok(Vec::new());
+    }
+    let from = resource["from"]
+        .as_str()
+        .and_then(crate::callback::e164_of)
+        .ok_or_else(|| CallbackError::Malformed("no valid from".into()))?;
+    let text = resource["body"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(vec![crate::Inbound { from, text }])
+}
+
+#[cfg(test)]
+mod inbound_tests {
+    #[test]
+    fn a_reply_is_read_and_a_status_update_is_not_one() {
+        let reply = serde_json::json!({"direction": "MO", "from": "33612345678",
+            "body": {"text": "STOP"}});
+        let read = super::read_inbound(reply.to_string().as_bytes()).unwrap();
+        assert_eq!(read[0].from, "+33612345678");
+        assert_eq!(read[0].text, "STOP");
+        let update = serde_json::json!({"direction": "MT", "status": {"value": "DELIVERED"}});
+        assert!(
+            super::read_inbound(update.to_string().as_bytes())
+                .unwrap()
+                .is_empty()
+        );
+        let bad = serde_json::json!({"direction": "MO", "from": "06 12", "body": {"text": "x"}});
+        assert!(super::read_inbound(bad.to_string().as_bytes()).is_err());
+    }
+}

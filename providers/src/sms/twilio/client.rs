@@ -271,6 +271,16 @@ impl Provider for TwilioSms {
     fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
         read_reports(callback, self.auth_token.as_ref(), &self.account_sid)
     }
+
+    fn inbound(&self, callback: &Callback<'_>) -> Result<Vec<crate::Inbound>, CallbackError> {
+        super::status::read_inbound(callback, self.auth_token.as_ref(), &self.account_sid)
+    }
+
+    /// Twilio sends the reply itself, from the number the citizen texted, when the webhook's
+    /// answer holds it as TwiML.
+    fn answer_inbound(&self, reply: &str) -> Option<(&'static str, String)> {
+        Some(("text/xml", super::status::twiml_reply(reply)))
+    }
 }
 
 #[cfg(test)]

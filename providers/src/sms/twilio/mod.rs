@@ -38,6 +38,7 @@ pub const KIND: Kind = Kind {
     needs: "account_sid; auth_token, or api_key_sid and api_key_secret; and from (a Twilio \
             number or sender id) or messaging_service_sid",
     reports_by_id: false,
+    inbound: true,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

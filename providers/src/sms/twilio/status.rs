@@ -113,6 +113,62 @@ pub(crate) fn read_reports(
     auth_token: Option<&SecretString>,
     account_sid: &str,
 ) -> Result<Vec<Report>, CallbackError> {
+    let params = signed_params(callback, auth_token)?;
+    let report = parse_status_callback(&params)?;
+    if report
+        .account_sid
+        .as_deref()
+        .is_some_and(|sid| sid != account_sid)
+    {
+        return Err(CallbackError::Malformed(
+            "twilio status callback for another account".into(),
+        ));
+    }
+    Ok(vec![report.report()])
+}
+
+/// Reads an incoming-message webhook (§2.5), signed like status callbacks: `From` and `Body`.
+pub(crate) fn read_inbound(
+    callback: &Callback<'_>,
+    auth_token: Option<&SecretString>,
+    account_sid: &str,
+) -> Result<Vec<crate::Inbound>, CallbackError> {
+    let params = signed_params(callback, auth_token)?;
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if get("AccountSid").is_some_and(|sid| sid != account_sid) {
+        return Err(CallbackError::Malformed(
+            "twilio message webhook for another account".into(),
+        ));
+    }
+    let from = get("From")
+        .and_then(crate::callback::e164_of)
+        .ok_or_else(|| CallbackError::Malformed("no valid From".into()))?;
+    let text = get("Body").unwrap_or_default().to_string();
+    Ok(vec![crate::Inbound { from, text }])
+}
+
+/// TwiML that has Twilio send `reply` back to the citizen (§2.5).
+pub(crate) fn twiml_reply(reply: &str) -> String {
+    let escaped = reply
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"
+    )
+}
+
+/// The parameters of a callback whose `X-Twilio-Signature` is the account's, over the URL and
+/// every parameter received (§2.4). Without an Auth Token nothing can be checked.
+fn signed_params(
+    callback: &Callback<'_>,
+    auth_token: Option<&SecretString>,
+) -> Result<Vec<(String, String)>, CallbackError> {
     let Some(auth_token) = auth_token else {
         return Err(CallbackError::Forged(
             "cannot check X-Twilio-Signature: set auth_token for this account".into(),
@@ -133,17 +189,7 @@ pub(crate) fn read_reports(
             "X-Twilio-Signature does not match".into(),
         ));
     }
-    let report = parse_status_callback(&params)?;
-    if report
-        .account_sid
-        .as_deref()
-        .is_some_and(|sid| sid != account_sid)
-    {
-        return Err(CallbackError::Malformed(
-            "twilio status callback for another account".into(),
-        ));
-    }
-    Ok(vec![report.report()])
+    Ok(params)
 }
 
 /// Reads the form parameters of a status callback (§2.3). Parameters Tocsin does not use are
@@ -517,5 +563,67 @@ mod tests {
         .unwrap();
         assert_eq!(report.state, ReportedState::Unknown);
         assert!(!report.message_status.contains("612345678"));
+    }
+}
+
+#[cfg(test)]
+mod inbound_tests {
+    use secrecy::SecretString;
+
+    use super::{read_inbound, twiml_reply};
+    use crate::{Callback, CallbackError, sms::twilio::signature};
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const URL: &str = "https://alertes.example.fr/cb/twilio/t0k3n/inbound";
+
+    fn webhook(params: &[(&str, &str)], signed_with: &str) -> (Vec<(String, String)>, Vec<u8>) {
+        let headers = vec![(
+            "x-twilio-signature".to_string(),
+            signature(signed_with, URL, params),
+        )];
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        (headers, body.into_bytes())
+    }
+
+    #[test]
+    fn a_signed_reply_is_read_and_a_forged_one_is_not() {
+        let token = SecretString::from("auth-token");
+        let params = [
+            ("AccountSid", SID),
+            ("From", "+33612345678"),
+            ("Body", " Stop "),
+        ];
+        let (headers, body) = webhook(&params, "auth-token");
+        let callback = Callback {
+            url: URL,
+            method: "POST",
+            headers: &headers,
+            body: &body,
+        };
+        let read = read_inbound(&callback, Some(&token), SID).unwrap();
+        assert_eq!(read[0].from, "+33612345678");
+        assert_eq!(read[0].text, " Stop ");
+        let (headers, body) = webhook(&params, "another-token");
+        let forged = Callback {
+            url: URL,
+            method: "POST",
+            headers: &headers,
+            body: &body,
+        };
+        assert!(matches!(
+            read_inbound(&forged, Some(&token), SID),
+            Err(CallbackError::Forged(_))
+        ));
+    }
+
+    #[test]
+    fn the_reply_is_twiml_with_the_text_escaped() {
+        assert_eq!(
+            twiml_reply("Inscrit <OK> & merci"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>Inscrit &lt;OK&gt; \
+             &amp; merci</Message></Response>"
+        );
     }
 }

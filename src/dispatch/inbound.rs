@@ -1,0 +1,54 @@
+//! Citizens texting the commune's number: ALERTE subscribes them (to the default topics, or the
+//! one they name), STOP takes them off for good, anything else gets the help reply. Each gets a
+//! short answer in French.
+
+use sqlx::PgPool;
+use tocsin_providers::Inbound;
+
+use crate::{
+    model::{
+        PhoneNumber,
+        keywords::{self, Keyword},
+    },
+    store::{self, tenants::Tenant},
+};
+
+/// Acts on one SMS and returns the reply to send back.
+pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<String, sqlx::Error> {
+    let commune = tenant.name.as_str();
+    let Ok(phone) = PhoneNumber::parse(&sms.from) else {
+        tracing::warn!(tenant = %tenant.slug, "inbound SMS from an unreadable number");
+        return Ok(keywords::reply_help(commune));
+    };
+    Ok(match keywords::read(&sms.text) {
+        Keyword::Stop => {
+            store::subscribers::stop_by_sms(db, tenant.id, &phone).await?;
+            tracing::info!(tenant = %tenant.slug, "a number said STOP");
+            keywords::reply_stopped(commune)
+        }
+        Keyword::Subscribe { topic } => {
+            let topics = store::topics::for_keywords(db, tenant.id).await?;
+            let chosen: Vec<_> = match &topic {
+                Some(word) => topics
+                    .iter()
+                    .filter(|(_, slug, name, _)| {
+                        keywords::topic_word(slug) == *word || keywords::topic_word(name) == *word
+                    })
+                    .collect(),
+                None => topics.iter().filter(|t| t.3).collect(),
+            };
+            let slugs = |list: &[&(_, String, String, bool)]| -> Vec<String> {
+                list.iter().map(|t| t.1.clone()).collect()
+            };
+            if chosen.is_empty() {
+                let all: Vec<&_> = topics.iter().collect();
+                return Ok(keywords::reply_unknown_topic(commune, &slugs(&all)));
+            }
+            let pairs: Vec<_> = chosen.iter().map(|t| (t.0, t.1.clone())).collect();
+            store::subscribers::subscribe_by_sms(db, tenant.id, &phone, &pairs, &sms.text).await?;
+            tracing::info!(tenant = %tenant.slug, topics = ?slugs(&chosen), "subscribed by SMS");
+            keywords::reply_subscribed(commune, &slugs(&chosen))
+        }
+        Keyword::Unknown => keywords::reply_help(commune),
+    })
+}

@@ -1,0 +1,297 @@
+//! Subscribing and leaving by SMS: ALERTE and STOP texted to the commune's number, with the
+//! consent recorded and the opt-out honoured whatever the commune's lists say later.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Client, Env};
+
+/// The tenant's callback token, read where `tocsin tenant show --json` reads it.
+async fn token_of(env: &Env, slug: &str) -> String {
+    let db = env.db.pool().await;
+    let (token,): (String,) = sqlx::query_as("SELECT callback_token FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    token
+}
+
+/// What smsmode POSTs when a citizen replies (§1.2.4): a message resource with `direction: MO`.
+fn smsmode_reply(from_digits: &str, text: &str) -> Value {
+    json!({"messageId": format!("mo-{from_digits}"), "type": "SMS", "direction": "MO",
+           "from": from_digits, "recipient": {"to": "36034"}, "body": {"text": text}})
+}
+
+async fn text_in(url: &str, from_digits: &str, text: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(url)
+        .json(&smsmode_reply(from_digits, text))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The replies the stand-in carried to one number so far.
+async fn replies_to(env: &Env, to: &str, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let texts: Vec<String> = env
+            .smsmode
+            .received()
+            .into_iter()
+            .filter(|m| {
+                m.to == to
+                    && m.ref_client
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("rep_"))
+            })
+            .map(|m| m.text)
+            .collect();
+        if texts.len() >= n {
+            return texts;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} replies to {to}: {texts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends an urgent alert on `topic` and returns the numbers it texted.
+async fn alert_reaches(env: &Env, mairie: &Client, topic: &str) -> Vec<String> {
+    let before = env.smsmode.received().len();
+    let id = mairie
+        .alert(json!({ "topic": topic, "urgent": true, "text": "Crue", "channels": ["sms"] }))
+        .await;
+    mairie.wait_completed(&id).await;
+    let mut to: Vec<String> = env.smsmode.received()[before..]
+        .iter()
+        .filter(|m| m.text == "Crue")
+        .map(|m| m.to.clone())
+        .collect();
+    to.sort();
+    to
+}
+
+#[tokio::test]
+async fn citizens_join_and_leave_by_sms_and_a_stop_holds_against_the_commune_s_lists() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    mairie.topic("collecte").await;
+    let url = format!(
+        "{}/cb/smsmode/{}/inbound",
+        daemon.url,
+        token_of(&env, "bras").await
+    );
+
+    // ALERTE: every default topic; ALERTE COLLECTE: that one; anything else: help.
+    assert_eq!(
+        text_in(&url, "33611111111", "  Alerte ").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        text_in(&url, "33622222222", "ALERTE Collecte").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        text_in(&url, "33633333333", "Bonjour, c'est pour la fête").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        text_in(&url, "33644444444", "alerte météo").await,
+        StatusCode::OK
+    );
+    let first = replies_to(&env, "33611111111", 1).await;
+    assert!(
+        first[0].contains("vous recevrez les alertes par SMS (collecte, intemperies)"),
+        "{first:?}"
+    );
+    assert!(first[0].contains("répondez STOP"), "{first:?}");
+    assert!(replies_to(&env, "33622222222", 1).await[0].contains("(collecte)"));
+    assert!(replies_to(&env, "33633333333", 1).await[0].contains("répondez ALERTE"));
+    assert!(replies_to(&env, "33644444444", 1).await[0].contains("thème inconnu"));
+
+    let subscribers = mairie.get("/v1/subscribers").await.body;
+    let topics_of = |phone: &str| -> Vec<Value> {
+        subscribers["subscribers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["phone"] == phone)
+            .map(|s| s["topics"].as_array().unwrap().clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        topics_of("+33611111111"),
+        [json!("collecte"), json!("intemperies")]
+    );
+    assert_eq!(topics_of("+33622222222"), [json!("collecte")]);
+    assert!(
+        topics_of("+33633333333").is_empty(),
+        "help subscribes nobody"
+    );
+    let db = env.db.pool().await;
+    let consent: (String, Vec<String>, String) = sqlx::query_as(
+        "SELECT method, topics, evidence FROM consents WHERE address = '+33611111111'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        consent,
+        (
+            "sms_keyword".into(),
+            vec!["collecte".into(), "intemperies".into()],
+            "  Alerte ".into()
+        )
+    );
+    assert_eq!(
+        alert_reaches(&env, &mairie, "intemperies").await,
+        ["33611111111"]
+    );
+
+    // ARRÊT: gone, and the commune's lists cannot bring the number back.
+    assert_eq!(text_in(&url, "33611111111", "Arrêt").await, StatusCode::OK);
+    assert!(replies_to(&env, "33611111111", 2).await[1].contains("vous ne recevrez plus"));
+    assert!(topics_of_now(&mairie, "+33611111111").await.is_empty());
+    mairie
+        .subscriber(Some("06 11 11 11 11"), None, &["intemperies"])
+        .await;
+    let import = mairie
+        .post_raw(
+            "/v1/subscribers/import",
+            "text/csv",
+            "phone,email,topics\n0611111111,,intemperies;collecte\n",
+        )
+        .await;
+    assert_eq!(import.status, StatusCode::OK, "{}", import.body);
+    assert!(
+        alert_reaches(&env, &mairie, "intemperies").await.is_empty(),
+        "never texted after STOP"
+    );
+    assert_eq!(
+        alert_reaches(&env, &mairie, "collecte").await,
+        ["33622222222"]
+    );
+
+    // Until the citizen asks again, by SMS.
+    assert_eq!(text_in(&url, "33611111111", "ALERTE").await, StatusCode::OK);
+    replies_to(&env, "33611111111", 3).await;
+    assert_eq!(
+        alert_reaches(&env, &mairie, "intemperies").await,
+        ["33611111111"]
+    );
+
+    // A wrong token is refused and changes nothing.
+    let forged = url.replace("/cb/smsmode/", "/cb/smsmode/x");
+    assert_eq!(
+        text_in(&forged, "33622222222", "STOP").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        topics_of_now(&mairie, "+33622222222").await,
+        [json!("collecte")]
+    );
+    daemon.stop().await;
+}
+
+async fn topics_of_now(mairie: &Client, phone: &str) -> Vec<Value> {
+    let subscribers = mairie.get("/v1/subscribers").await.body;
+    subscribers["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["phone"] == phone)
+        .map(|s| s["topics"].as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+/// Twilio passes a reply on signed, and takes our answer back as TwiML.
+#[tokio::test]
+async fn twilio_replies_are_signed_and_answered_in_twiml() {
+    use tocsin_standins::twilio::{TwilioStandin, post_signed};
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "twilio-auth-token";
+    const PUBLIC_URL: &str = "https://alertes.example.fr";
+    let env = Env::new().await;
+    let twilio = TwilioStandin::start(SID, TOKEN);
+    let config = env.config_with_file(&format!(
+        r#"
+        public_url = "{PUBLIC_URL}"
+        [sms.accounts.bras-twilio]
+        provider = "twilio"
+        account_sid = "{SID}"
+        auth_token = "{TOKEN}"
+        from = "+33700000001"
+        base_url = "{}"
+        "#,
+        twilio.base_url()
+    ));
+    let daemon = crate::support::Daemon::start(config).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    let path = format!("/cb/twilio/{}/inbound", token_of(&env, "bras").await);
+    let params: Vec<(String, String)> = [
+        ("AccountSid", SID),
+        ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+        ("From", "+33655555555"),
+        ("To", "+33700000001"),
+        ("Body", "alerte"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let public = format!("{PUBLIC_URL}{path}");
+    let local = format!("{}{path}", daemon.url);
+    assert_eq!(
+        post_signed(&public, &local, "forged", &params)
+            .await
+            .unwrap(),
+        403
+    );
+    assert!(topics_of_now(&mairie, "+33655555555").await.is_empty());
+
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    let answer = reqwest::Client::new()
+        .post(&local)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header(
+            "X-Twilio-Signature",
+            tocsin_standins::twilio::sign(TOKEN, &public, &params),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    let twiml = answer.text().await.unwrap();
+    assert!(
+        twiml.starts_with("<?xml") && twiml.contains("<Message>bras : vous recevrez les alertes"),
+        "{twiml}"
+    );
+    assert_eq!(
+        topics_of_now(&mairie, "+33655555555").await,
+        [json!("intemperies")]
+    );
+    assert_eq!(
+        twilio.request_count(),
+        0,
+        "the reply went back in the answer"
+    );
+    daemon.stop().await;
+}
