@@ -276,7 +276,9 @@ pub struct Timing {
 }
 
 pub async fn timings(pool: &PgPool, id: AlertId) -> Result<Vec<(Channel, Timing)>, DbError> {
-    let rows: Vec<(String, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
+    /// Channel, then milliseconds to the first and last answers and to 90 % delivered.
+    type TimingRow = (String, Option<f64>, Option<f64>, Option<f64>);
+    let rows: Vec<TimingRow> = sqlx::query_as(
         "SELECT d.channel,
                 EXTRACT(EPOCH FROM min(d.sent_at) - s.start)::float8 * 1000,
                 EXTRACT(EPOCH FROM max(d.sent_at) - s.start)::float8 * 1000,
