@@ -73,6 +73,11 @@ pub enum ReportStatus {
     Expired {
         reason: String,
     },
+    /// Not delivered because the recipient opted out with the provider (STOP, blacklist): failed,
+    /// and the number is not texted again.
+    OptedOut {
+        reason: String,
+    },
     /// Still on its way (queued, sent to the carrier, being retried by the network): no change.
     Pending,
     /// A value the adapter does not know: recorded as such, never read as delivered.

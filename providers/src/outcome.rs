@@ -16,6 +16,9 @@ pub enum RetryClass {
     RateLimited { retry_after: Option<Duration> },
     /// Trying again will not help (a bad number, a refused mailbox, a wrong API key).
     Permanent,
+    /// Permanent, because the recipient opted out with the provider (replied STOP): Tocsin
+    /// stops texting the number too, until the citizen subscribes again.
+    OptedOut,
 }
 
 /// The result of handing one message to a provider.

@@ -85,6 +85,15 @@ async fn run(db: PgPool, owner: Uuid, mut inbox: mpsc::Receiver<Pending>) {
             store::deliveries::remember_provider_ids(&db, &ids)
         })
         .await;
+        let opted_out: Vec<DeliveryId> = transitions
+            .iter()
+            .filter(|t| t.opted_out)
+            .map(|t| t.id)
+            .collect();
+        until_done(&never, "recording opt-outs", || {
+            store::deliveries::opt_out_recipients(&db, &opted_out)
+        })
+        .await;
         for (_, done) in batch.drain(..) {
             let _ = done.send(());
         }

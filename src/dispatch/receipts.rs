@@ -92,7 +92,9 @@ pub async fn record_reports(
     let mut recorded = Recorded::default();
     let mut transitions = Vec::new();
     for report in reports {
+        let opted_out = matches!(report.status, ReportStatus::OptedOut { .. });
         let (status, error) = match report.status {
+            ReportStatus::OptedOut { reason } => (DeliveryStatus::Failed, Some(reason)),
             ReportStatus::Delivered => (DeliveryStatus::Delivered, None),
             ReportStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
             ReportStatus::Expired { reason } => (DeliveryStatus::Expired, Some(reason)),
@@ -134,6 +136,7 @@ pub async fn record_reports(
         };
         transitions.push(Transition {
             error,
+            opted_out,
             ..Transition::to(id, status)
         });
     }
@@ -147,5 +150,11 @@ pub async fn record_reports(
             "reports about messages of no delivery of this tenant");
     }
     recorded.applied = store::deliveries::record_receipts(db, &transitions).await?;
+    let opted_out: Vec<_> = transitions
+        .iter()
+        .filter(|t| t.opted_out)
+        .map(|t| t.id)
+        .collect();
+    store::deliveries::opt_out_recipients(db, &opted_out).await?;
     Ok(recorded)
 }

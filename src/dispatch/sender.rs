@@ -342,8 +342,9 @@ fn settle(
         }
         Outcome::Failed { class, reason } => (class, reason),
     };
+    let opted_out = class == RetryClass::OptedOut;
     let (kind, retry_after) = match class {
-        RetryClass::Permanent => ("permanent", None),
+        RetryClass::Permanent | RetryClass::OptedOut => ("permanent", None),
         RetryClass::Transient { retry_after } => ("transient", Some(retry_after)),
         RetryClass::RateLimited { retry_after } => ("rate_limited", Some(retry_after)),
     };
@@ -357,6 +358,7 @@ fn settle(
         error: Some(error),
         answered_at: Some(now),
         failed_attempt: Some(attempt.clone()),
+        opted_out,
         ..Transition::to(id, status)
     };
     let label = kind.replace('_', " ");

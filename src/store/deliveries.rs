@@ -285,6 +285,8 @@ pub struct Transition {
     /// For a send accepted by a provider whose reports name only its own id: that provider, so
     /// that the id is remembered (see [`remember_provider_ids`]).
     pub remember_id_for: Option<&'static str>,
+    /// The provider said the recipient opted out: the number goes on the tenant's opt-out list.
+    pub opted_out: bool,
 }
 
 impl Transition {
@@ -298,6 +300,7 @@ impl Transition {
             next_attempt_at: None,
             failed_attempt: None,
             remember_id_for: None,
+            opted_out: false,
         }
     }
 }
@@ -500,6 +503,25 @@ pub async fn remember_provider_ids(
     .execute(pool)
     .await?;
     apply_early_reports(pool).await
+}
+
+/// Puts the numbers of these SMS deliveries on their tenant's opt-out list: the provider said
+/// the recipient opted out (STOP, blacklist) and Tocsin must not text them again either.
+pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = ids.iter().map(|d| d.0).collect();
+    let done = sqlx::query(
+        "INSERT INTO sms_opt_outs (tenant_id, phone)
+         SELECT DISTINCT a.tenant_id, d.address FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.id = ANY($1) AND d.channel = 'sms'
+         ON CONFLICT (tenant_id, phone) DO NOTHING",
+    )
+    .bind(&ids)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// The delivery a provider's message id is, if known.

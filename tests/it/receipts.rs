@@ -72,6 +72,15 @@ async fn smsmode_reports_move_deliveries_and_forged_ones_change_nothing() {
         c["sent"], 1,
         "an unknown status is never read as delivered: {c}"
     );
+    let report = mairie.get(&format!("/v1/alerts/{id}")).await.body;
+    let sms_timings = &report["timings"]["sms"];
+    let p90 = sms_timings["delivered_90_ms"]
+        .as_i64()
+        .expect("by when 90 % were delivered");
+    assert!(
+        p90 >= sms_timings["first_sent_ms"].as_i64().unwrap(),
+        "{report}"
+    );
     let failed = mairie
         .get(&format!("/v1/alerts/{id}/deliveries?status=failed"))
         .await
@@ -231,6 +240,20 @@ async fn twilio_sends_and_its_signed_reports_are_recorded() {
         (json!(1), json!(2)),
         "{c}"
     );
+
+    // The number Twilio said opted out (21610) is not texted again by this commune, nor the one
+    // a later report said opted out.
+    let stop = sent[0].status_callback_params("failed", Some(21610));
+    let callback_0 = sent[0].status_callback.clone().unwrap();
+    assert_eq!(post(callback_0, TWILIO_TOKEN, stop).await, 200);
+    twilio.reset();
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Fin d'alerte" }))
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+    let to: Vec<String> = twilio.received().into_iter().map(|m| m.to).collect();
+    assert_eq!(to, ["+33600000001"]);
     daemon.stop().await;
 }
 

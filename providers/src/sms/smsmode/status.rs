@@ -96,12 +96,11 @@ pub(crate) fn failure_at_submission(
     }
     Some(match (value, detail) {
         (_, Some(d)) if d.is_account_limit() => RetryClass::Transient { retry_after: None },
+        (_, Some(StatusDetail::Blacklisted)) => RetryClass::OptedOut,
         // A bad number, STOP, spam filtering, or no reason at all: resending the same text to
         // the same number will meet the same answer.
         (StatusValue::Undeliverable, _) => RetryClass::Permanent,
-        (_, Some(StatusDetail::InvalidPhoneNumber | StatusDetail::Blacklisted)) => {
-            RetryClass::Permanent
-        }
+        (_, Some(StatusDetail::InvalidPhoneNumber)) => RetryClass::Permanent,
         _ => RetryClass::Transient { retry_after: None },
     })
 }
@@ -124,15 +123,15 @@ mod tests {
     #[test]
     fn undeliverable_is_permanent_unless_an_account_limit() {
         let undeliverable = StatusValue::parse("UNDELIVERABLE");
-        for d in [
-            "INVALID_PHONE_NUMBER",
-            "BLACKLISTED",
-            "SPAM",
-            "SOMETHING_NEW",
-        ] {
+        for d in ["INVALID_PHONE_NUMBER", "SPAM", "SOMETHING_NEW"] {
             let class = failure_at_submission(&undeliverable, Some(&StatusDetail::parse(d)));
             assert_eq!(class, Some(RetryClass::Permanent), "{d}");
         }
+        let blacklisted = StatusDetail::parse("BLACKLISTED");
+        assert_eq!(
+            failure_at_submission(&undeliverable, Some(&blacklisted)),
+            Some(RetryClass::OptedOut)
+        );
         assert_eq!(
             failure_at_submission(&undeliverable, None),
             Some(RetryClass::Permanent)
@@ -154,7 +153,7 @@ mod tests {
         let bl = StatusDetail::parse("BLACKLISTED");
         assert_eq!(
             failure_at_submission(&undelivered, Some(&bl)),
-            Some(RetryClass::Permanent)
+            Some(RetryClass::OptedOut)
         );
     }
 
@@ -203,6 +202,13 @@ pub(crate) fn read_report(body: &[u8]) -> Result<Vec<crate::Report>, crate::Call
         None => format!("smsmode {value}"),
     };
     let status = match StatusValue::parse(value) {
+        StatusValue::Undeliverable | StatusValue::Undelivered
+            if detail == Some(StatusDetail::Blacklisted) =>
+        {
+            ReportStatus::OptedOut {
+                reason: reason(value),
+            }
+        }
         StatusValue::Delivered => ReportStatus::Delivered,
         StatusValue::Scheduled | StatusValue::Enroute => ReportStatus::Pending,
         StatusValue::Undeliverable => ReportStatus::Failed {
@@ -237,8 +243,14 @@ mod report_tests {
         assert_eq!(status("ENROUTE", None), ReportStatus::Pending);
         assert_eq!(
             status("UNDELIVERABLE", Some("BLACKLISTED")),
-            ReportStatus::Failed {
+            ReportStatus::OptedOut {
                 reason: "smsmode UNDELIVERABLE BLACKLISTED".into()
+            }
+        );
+        assert_eq!(
+            status("UNDELIVERABLE", Some("INVALID_PHONE_NUMBER")),
+            ReportStatus::Failed {
+                reason: "smsmode UNDELIVERABLE INVALID_PHONE_NUMBER".into()
             }
         );
         assert!(matches!(

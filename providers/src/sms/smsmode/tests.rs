@@ -226,7 +226,12 @@ async fn undeliverable_in_a_2xx_is_permanent() {
         })
         .await;
         let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
-        assert_eq!(class, RetryClass::Permanent);
+        let expected = if detail == "BLACKLISTED" {
+            RetryClass::OptedOut
+        } else {
+            RetryClass::Permanent
+        };
+        assert_eq!(class, expected);
         assert_eq!(
             reason,
             format!("smsmode refused the message: status UNDELIVERABLE ({detail})")

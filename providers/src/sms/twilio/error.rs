@@ -74,6 +74,7 @@ impl TwilioError {
                     retry_after: *retry_after,
                 },
                 (_, Some(AUTHENTICATION_FAILED)) => RetryClass::Permanent,
+                (_, Some(OPTED_OUT)) => RetryClass::OptedOut,
                 (_, Some(code)) if is_api_refusal(code) => RetryClass::Permanent,
                 (503, _) => RetryClass::Transient {
                     retry_after: *retry_after,
@@ -82,6 +83,10 @@ impl TwilioError {
                 (408 | 500..=599, _) => RetryClass::Transient { retry_after: None },
                 _ => RetryClass::Permanent,
             },
+            TwilioError::Refused {
+                error_code: Some(OPTED_OUT),
+                ..
+            } => RetryClass::OptedOut,
             TwilioError::Refused { error_code, .. } => match delivery_error(*error_code).0 {
                 Persistence::Temporary => RetryClass::Transient { retry_after: None },
                 Persistence::Permanent => RetryClass::Permanent,
@@ -357,7 +362,7 @@ mod tests {
     #[test]
     fn opted_out_is_permanent_and_detectable() {
         let error = twilio(400, 21610, "Attempt to send to unsubscribed recipient");
-        assert_eq!(error.retry_class(), RetryClass::Permanent);
+        assert_eq!(error.retry_class(), RetryClass::OptedOut);
         assert!(error.is_opted_out());
         assert_eq!(
             error.to_string(),
@@ -504,7 +509,7 @@ mod tests {
             status: "failed".into(),
             error_code: Some(21610),
         };
-        assert_eq!(stopped.retry_class(), RetryClass::Permanent);
+        assert_eq!(stopped.retry_class(), RetryClass::OptedOut);
         assert!(stopped.is_opted_out());
         assert_eq!(
             stopped.to_string(),

@@ -86,6 +86,9 @@ impl StatusReport {
     pub fn report(&self) -> Report {
         let status = match &self.state {
             ReportedState::Delivered => ReportStatus::Delivered,
+            ReportedState::Failed { reason, .. } if self.is_opted_out() => ReportStatus::OptedOut {
+                reason: reason.clone(),
+            },
             ReportedState::Failed {
                 class: RetryClass::Permanent,
                 reason,

@@ -388,7 +388,7 @@ async fn an_opted_out_recipient_is_permanent_and_detectable() {
     let error = sms.submit(message()).await.unwrap_err();
     assert!(error.is_opted_out());
     let (class, reason) = failure(send(&sms).await);
-    assert_eq!(class, RetryClass::Permanent);
+    assert_eq!(class, RetryClass::OptedOut);
     assert!(reason.contains("opted out (replied STOP)"), "{reason}");
 }
 
