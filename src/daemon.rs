@@ -138,6 +138,8 @@ pub async fn run_with_clock(
     state.clock = clock;
     state.providers = dispatcher.providers.clone();
     state.public_url = config.public_url.clone();
+    state.routing = config.routing.clone();
+    state.pricing = Arc::new(config.pricing.clone());
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =

@@ -14,7 +14,10 @@ use utoipa::ToSchema;
 
 use super::{AppState, ErrorBody, auth::Caller, error::ApiError, json::ApiJson};
 use crate::{
-    dispatch::intake::{self, IntakeError, Submitted},
+    dispatch::{
+        estimate,
+        intake::{self, IntakeError, Submitted},
+    },
     model::{AlertDraft, AlertId, Channel, DeliveryStatus},
     store::{self, alerts::Alert},
 };
@@ -50,11 +53,13 @@ pub struct Accepted {
 /// is refused (422).
 #[utoipa::path(post, operation_id = "send_alert", path = "/v1/alerts", tag = "alerts", request_body = AlertDraftSchema,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "1 to 200 visible ASCII characters, chosen by the caller")),
+        description = "1 to 200 visible ASCII characters, chosen by the caller"), SendQuery),
     security(("api_key" = [])),
     responses(
         (status = 202, description = "Accepted for sending", body = Accepted,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
+        (status = 200, description = "`dry_run=true`: what it would do; nothing created",
+            body = EstimateSchema),
         (status = 400, description = "A field is invalid", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Idempotency key used for another request", body = ErrorBody),
@@ -63,12 +68,25 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
+    super::json::ApiQuery(query): super::json::ApiQuery<SendQuery>,
     ApiJson(draft): ApiJson<AlertDraft>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let alert = draft
         .validate()
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    if query.dry_run.unwrap_or(false) {
+        let context = estimate::Context {
+            db: &state.db,
+            routing: &state.routing,
+            providers: &state.providers,
+            pricing: &state.pricing,
+        };
+        let estimate = estimate::estimate(&context, caller.tenant, &alert)
+            .await
+            .map_err(intake_error)?;
+        return Ok(Json(estimate).into_response());
+    }
     let submitted = intake::submit(
         &state.db,
         &state.relay,
@@ -78,19 +96,7 @@ pub async fn create(
         key.as_deref(),
     )
     .await
-    .map_err(|e| match e {
-        IntakeError::UnknownTopic(topic) => {
-            ApiError::invalid("topic", format!("unknown topic {topic}"))
-        }
-        e @ IntakeError::KeyReused(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_conflict",
-            format!("{e}: send the same request to replay it, or use a new key for a new alert"),
-        )
-        .on("Idempotency-Key"),
-        IntakeError::Invalid { field, message } => ApiError::invalid(field, message),
-        IntakeError::Db(e) => e.into(),
-    })?;
+    .map_err(intake_error)?;
     let (alert, replayed) = match submitted {
         Submitted::Created(alert) => (alert, false),
         Submitted::Existing(alert) => (alert, true),
@@ -117,6 +123,47 @@ pub async fn create(
             .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+fn intake_error(error: IntakeError) -> ApiError {
+    match error {
+        IntakeError::UnknownTopic(topic) => {
+            ApiError::invalid("topic", format!("unknown topic {topic}"))
+        }
+        e @ IntakeError::KeyReused(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_conflict",
+            format!("{e}: send the same request to replay it, or use a new key for a new alert"),
+        )
+        .on("Idempotency-Key"),
+        IntakeError::Invalid { field, message } => ApiError::invalid(field, message),
+        IntakeError::Db(e) => e.into(),
+    }
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SendQuery {
+    /// `true`: answer what the alert would do (recipients, SMS segments, cost) and create
+    /// nothing.
+    dry_run: Option<bool>,
+}
+
+/// The answer of a dry run (see `dispatch::estimate`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EstimateSchema {
+    /// Always true.
+    dry_run: bool,
+    topic: String,
+    /// The text as it would be sent.
+    text: String,
+    /// Per channel: `recipients`, `account`; for SMS also `encoding` (`gsm7`, `ucs2`),
+    /// `segments` per message, `units`, `ucs2_characters`, `total_segments`, `cost`
+    /// (`{amount, currency}` or null) and `max_segments`.
+    #[schema(value_type = Object)]
+    channels: serde_json::Value,
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -158,6 +205,10 @@ pub struct AlertDraftSchema {
     /// Start later: `2026-12-01 07:00` (the commune's local time) or RFC 3339 with an offset.
     /// In the future, within a year; cancellable until it starts.
     scheduled_at: Option<String>,
+    /// Rewrite the text to stay in GSM-7 (`ê` → `e`, `’` → `'`, `«` → `"`, no-break spaces →
+    /// spaces): more characters per SMS segment.
+    #[schema(default = false)]
+    gsm7: Option<bool>,
 }
 
 /// Deliveries of one channel by state.

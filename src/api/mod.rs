@@ -46,6 +46,9 @@ pub struct AppState {
     pub providers: crate::dispatch::Providers,
     /// Where providers and citizens reach this platform.
     pub public_url: url::Url,
+    /// Which account carries a tenant's messages, and what a segment costs there (dry runs).
+    pub routing: crate::dispatch::Routing,
+    pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::routing::Pricing>>,
 }
 
 impl AppState {
@@ -61,6 +64,8 @@ impl AppState {
             clock: Default::default(),
             providers: Default::default(),
             public_url: url::Url::parse("http://127.0.0.1:8080").expect("a URL"),
+            routing: Default::default(),
+            pricing: Default::default(),
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct NewSchedule {
     channels: Option<Vec<String>>,
     /// Seconds after each occurrence's start after which what is left expires.
     expires_in: Option<u64>,
+    /// Rewrite the text to stay in GSM-7, as for an alert.
+    #[serde(default)]
+    gsm7: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -183,6 +186,7 @@ pub async fn create(
         channels: body.channels,
         expires_in: body.expires_in,
         scheduled_at: None,
+        gsm7: body.gsm7,
     };
     let valid = alert
         .validate()

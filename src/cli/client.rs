@@ -94,6 +94,13 @@ pub struct SendArgs {
     /// Show progress until every delivery has left the queue, then print the report.
     #[arg(long)]
     wait: bool,
+    /// Send nothing: print whom it would reach, the SMS encoding and segments, and the cost.
+    #[arg(long)]
+    dry_run: bool,
+    /// Rewrite the text to stay in GSM-7 (ê→e, ’→', « »→", no-break spaces→spaces): more
+    /// characters per SMS; with --dry-run, segments before and after are shown.
+    #[arg(long)]
+    gsm7: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -355,7 +362,11 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "channels": args.channels,
         "expires_in": args.expires,
         "scheduled_at": args.at,
+        "gsm7": args.gsm7,
     });
+    if args.dry_run {
+        return dry_run(&api, body, &args).await;
+    }
     let mut request = api.request(Method::POST, "/v1/alerts")?.json(&body);
     if let Some(key) = &args.idempotency_key {
         request = request.header("Idempotency-Key", key);
@@ -389,6 +400,88 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
     }
     let report = wait_for_completion(&api, &id, !args.api.json).await?;
     print_report(&report.body, args.api.json, Some(report.elapsed));
+    Ok(())
+}
+
+/// Prints what the alert would do; with --gsm7, beside what it would do without the rewrite, and
+/// without it, what the rewrite would change when the text is UCS-2.
+async fn dry_run(api: &Api, mut body: Value, args: &SendArgs) -> anyhow::Result<()> {
+    let (_, estimate) = api.post("/v1/alerts?dry_run=true", &body).await?;
+    let is_ucs2 = estimate["channels"]["sms"]["encoding"] == "ucs2";
+    let other = if args.gsm7 || is_ucs2 {
+        body["gsm7"] = json!(!args.gsm7);
+        Some(api.post("/v1/alerts?dry_run=true", &body).await?.1)
+    } else {
+        None
+    };
+    if args.api.json {
+        let mut shown = estimate.clone();
+        if let Some(other) = &other {
+            let key = if args.gsm7 {
+                "without_gsm7"
+            } else {
+                "with_gsm7"
+            };
+            shown[key] = other["channels"]["sms"].clone();
+        }
+        print_json(&shown);
+        return Ok(());
+    }
+    println!(
+        "dry run for topic {}: nothing is sent",
+        estimate["topic"].as_str().unwrap_or_default()
+    );
+    for (channel, c) in estimate["channels"].as_object().into_iter().flatten() {
+        let mut line = format!(
+            "  {channel:<6} {} recipients via {}",
+            c["recipients"],
+            c["account"].as_str().unwrap_or_default()
+        );
+        if channel == "sms" {
+            line.push_str(&format!(
+                ", {} segment(s) each ({}, {} characters), {} segments in all",
+                c["segments"],
+                c["encoding"].as_str().unwrap_or_default(),
+                c["units"],
+                c["total_segments"]
+            ));
+            if let Some(amount) = c["cost"]["amount"].as_f64() {
+                line.push_str(&format!(
+                    ", {amount:.2} {}",
+                    c["cost"]["currency"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        println!("{line}");
+        if channel == "sms" {
+            let forcing: Vec<&str> = c["ucs2_characters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if !forcing.is_empty() {
+                println!("         UCS-2 because of: {}", forcing.join(" "));
+            }
+        }
+    }
+    if let Some(other) = other {
+        let sms = &other["channels"]["sms"];
+        if args.gsm7 {
+            println!(
+                "  without --gsm7: {} segment(s) each ({})",
+                sms["segments"],
+                sms["encoding"].as_str().unwrap_or_default()
+            );
+        } else {
+            println!(
+                "  with --gsm7: {} segment(s) each ({}), sent as: {}",
+                sms["segments"],
+                sms["encoding"].as_str().unwrap_or_default(),
+                other["text"].as_str().unwrap_or_default()
+            );
+        }
+    }
     Ok(())
 }
 

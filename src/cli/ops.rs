@@ -48,6 +48,10 @@ pub enum TenantCommand {
         /// account's.
         #[arg(long)]
         email_from: Option<String>,
+        /// The most SMS segments one alert may take (1 to 10; 6 unless changed): a longer text
+        /// is refused with its count.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..=10))]
+        max_sms_segments: Option<i32>,
     },
     /// Show a tenant's settings.
     Show {
@@ -160,6 +164,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             sms_account,
             sms_sender,
             email_from,
+            max_sms_segments,
         } => {
             let config = load(path)?;
             let sms_account = or_default(sms_account)
@@ -216,12 +221,14 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 sms_account,
                 sms_sender,
                 email_from,
+                max_sms_segments,
             };
             if change.time_zone.is_none()
                 && change.quiet_hours.is_none()
                 && change.sms_account.is_none()
                 && change.sms_sender.is_none()
                 && change.email_from.is_none()
+                && change.max_sms_segments.is_none()
             {
                 bail!(
                     "nothing to change: give --timezone, --quiet-hours, --sms-account, \
@@ -319,6 +326,7 @@ async fn show_tenant(
             "sms_sender": senders.sms_sender,
             "email_account": email_account,
             "email_from": senders.email_from,
+            "max_sms_segments": senders.max_sms_segments,
             "callbacks": callbacks(config, &tenant.callback_token),
         });
         println!("{}", serde_json::to_string_pretty(&shown)?);
@@ -328,8 +336,9 @@ async fn show_tenant(
         println!("  timezone     {}", tenant.clock.time_zone.name());
         println!("  quiet hours  {}", quiet.as_deref().unwrap_or("none"));
         println!(
-            "  SMS          account {sms_account}, sender {}",
-            own(&senders.sms_sender)
+            "  SMS          account {sms_account}, sender {}, at most {} segments",
+            own(&senders.sms_sender),
+            senders.max_sms_segments
         );
         println!(
             "  e-mail       account {email_account}, From {}",

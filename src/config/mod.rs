@@ -61,6 +61,8 @@ pub struct Config {
     pub routing: Routing,
     /// Rate and connection limits of provider accounts, by account name.
     pub limits: std::collections::HashMap<String, AccountLimit>,
+    /// What an SMS segment costs on each account, by account name, for dry runs.
+    pub pricing: std::collections::HashMap<String, crate::dispatch::routing::Pricing>,
     /// Every provider account, SMS and e-mail, checked (built when the daemon starts).
     pub accounts: Vec<AccountConfig>,
 }
@@ -108,6 +110,8 @@ struct RawConfig {
     routing: Option<Routing>,
     #[serde(default)]
     limits: std::collections::HashMap<String, AccountLimit>,
+    #[serde(default)]
+    pricing: std::collections::HashMap<String, crate::dispatch::routing::Pricing>,
     /// Provider accounts (see `accounts`).
     #[serde(default)]
     sms: toml::Table,
@@ -423,6 +427,21 @@ impl RawConfig {
                 ));
             }
         }
+        for (name, price) in &self.pricing {
+            if !(price.per_segment.is_finite() && price.per_segment >= 0.0) {
+                return Err(invalid(
+                    format!("pricing.{name}.per_segment"),
+                    "must be a price of 0 or more",
+                ));
+            }
+            if price.currency.len() != 3 || !price.currency.chars().all(|c| c.is_ascii_uppercase())
+            {
+                return Err(invalid(
+                    format!("pricing.{name}.currency"),
+                    "must be an ISO 4217 code such as EUR",
+                ));
+            }
+        }
         let routing = self.routing.unwrap_or_default();
         for (channel, name) in routing.routes() {
             let channel = channel.into();
@@ -448,6 +467,7 @@ impl RawConfig {
             scheduler,
             routing,
             limits: self.limits,
+            pricing: self.pricing,
             accounts,
         })
     }

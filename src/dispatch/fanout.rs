@@ -42,7 +42,12 @@ pub async fn handle(
         .iter()
         .map(|&channel| ChannelRoute {
             channel,
-            provider: account_for(dispatcher, &alert, channel),
+            provider: dispatcher.routing.account_for(
+                &dispatcher.providers,
+                &alert.tenant,
+                &alert.senders,
+                channel,
+            ),
         })
         .collect();
     let started = Instant::now();
@@ -158,22 +163,4 @@ fn job_len(job: &Job) -> usize {
         Job::SendBatchV1 { deliveries, .. } => deliveries.len(),
         Job::FanOutV1 { .. } => 0,
     }
-}
-
-/// The account carrying the alert's messages on `channel`: the tenant's own SMS account when it
-/// names one this platform configures, else the routing's.
-fn account_for(dispatcher: &Dispatcher, alert: &Alert, channel: Channel) -> String {
-    if channel == Channel::Sms
-        && let Some(own) = &alert.senders.sms_account
-    {
-        if dispatcher.providers.get(channel, own).is_some() {
-            return own.clone();
-        }
-        tracing::warn!(tenant = %alert.tenant, account = %own,
-            "the tenant's SMS account is not configured here; using the routing's");
-    }
-    dispatcher
-        .routing
-        .provider(&alert.tenant, channel)
-        .to_string()
 }

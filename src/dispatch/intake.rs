@@ -11,7 +11,11 @@ use crate::{
     broker::{Job, Topology},
     clock::Clock,
     model::{AlertId, Lane, TenantId, TopicId, ValidAlert},
-    store::{self, alerts::Alert, tenants::LocalClock},
+    store::{
+        self,
+        alerts::Alert,
+        tenants::{LocalClock, TenantSenders},
+    },
 };
 
 #[derive(Debug)]
@@ -85,8 +89,9 @@ pub async fn write(
     idempotency_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Alert>, IntakeError> {
-    let local = store::tenants::clock_of(&mut **tx, tenant).await?;
-    let (scheduled_at, starts) = start_of(alert, &local, now)?;
+    let settings = store::tenants::get(&mut **tx, tenant).await?;
+    check_segments(alert, &settings.senders)?;
+    let (scheduled_at, starts) = start_of(alert, &settings.clock, now)?;
     let recipients = store::alerts::count_recipients(tx, topic, &alert.channels).await?;
     let id = AlertId::new();
     let new = store::alerts::NewAlert {
@@ -121,6 +126,30 @@ pub async fn write(
             .await?
             .ok_or(sqlx::Error::RowNotFound)?,
     ))
+}
+
+/// Refuses an SMS longer than the tenant allows, with its count and how to shorten it.
+pub fn check_segments(alert: &ValidAlert, senders: &TenantSenders) -> Result<(), IntakeError> {
+    let (Some(length), Ok(max)) = (alert.sms_length, usize::try_from(senders.max_sms_segments))
+    else {
+        return Ok(());
+    };
+    if length.segments <= max {
+        return Ok(());
+    }
+    let hint = if length.encoding == crate::model::SmsEncoding::Ucs2 {
+        " (it is UCS-2: rewriting it in GSM-7 with `gsm7` fits more characters per segment)"
+    } else {
+        ""
+    };
+    Err(IntakeError::Invalid {
+        field: "text",
+        message: format!(
+            "the SMS takes {} segments ({}, {} characters); this commune sends at most {max}: \
+             shorten the text{hint}",
+            length.segments, length.encoding, length.units
+        ),
+    })
 }
 
 /// When the alert was asked to start, and when it starts.

@@ -5,7 +5,20 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::Channel;
+use crate::{model::Channel, store::tenants::TenantSenders};
+
+/// What one SMS segment costs on an account (`[pricing.ACCOUNT]`), for the dry run's estimate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    pub per_segment: f64,
+    #[serde(default = "euro")]
+    pub currency: String,
+}
+
+fn euro() -> String {
+    "EUR".into()
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +68,27 @@ impl Routing {
             Channel::Sms => own.and_then(|t| t.sms.as_deref()).unwrap_or(&self.sms),
             Channel::Email => own.and_then(|t| t.email.as_deref()).unwrap_or(&self.email),
         }
+    }
+
+    /// The account carrying a tenant's messages on `channel`: its own SMS account when it names
+    /// one this platform configures, else the routing's.
+    pub fn account_for(
+        &self,
+        providers: &super::Providers,
+        tenant: &str,
+        senders: &TenantSenders,
+        channel: Channel,
+    ) -> String {
+        if channel == Channel::Sms
+            && let Some(own) = &senders.sms_account
+        {
+            if providers.get(channel, own).is_some() {
+                return own.clone();
+            }
+            tracing::warn!(%tenant, account = %own,
+                "the tenant's SMS account is not configured here; using the routing's");
+        }
+        self.provider(tenant, channel).to_string()
     }
 
     /// Every (channel, provider) pair some tenant may use.

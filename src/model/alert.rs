@@ -13,7 +13,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::channel::{Channel, Lane};
 use super::local_time::Moment;
 use super::slug::Slug;
-use super::sms_text::{SmsLength, validate_sms_text};
+use super::sms_text::{SmsLength, to_gsm7, validate_sms_text};
 use super::text::{check_body, check_line, to_safe_line};
 
 /// Most characters in the text of an alert sent by e-mail.
@@ -54,6 +54,9 @@ pub struct AlertDraft {
     /// When to start, later: `2026-12-01 07:00` (the commune's local time) or RFC 3339.
     #[serde(default)]
     pub scheduled_at: Option<String>,
+    /// Rewrite the text to stay in GSM-7 (`ê` → `e`, `’` → `'`…): more characters per SMS.
+    #[serde(default)]
+    pub gsm7: bool,
 }
 
 /// An alert that passed validation.
@@ -105,6 +108,7 @@ impl AlertDraft {
         let channels = parse_channels(self.channels.as_deref())?;
 
         let text: String = self.text.trim().nfc().collect();
+        let text = if self.gsm7 { to_gsm7(&text) } else { text };
         if text.is_empty() {
             return Err(FieldError::new("text", "text is empty"));
         }
@@ -160,6 +164,7 @@ impl AlertDraft {
             &channels,
             self.expires_in,
             scheduled_at,
+            self.gsm7,
         );
         let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
@@ -220,6 +225,7 @@ fn fingerprint(
     channels: &[Channel],
     expires_in: Option<u64>,
     scheduled_at: Option<Moment>,
+    gsm7: bool,
 ) -> [u8; 32] {
     let mut canonical = serde_json::json!({
         "v": 1,
@@ -237,6 +243,9 @@ fn fingerprint(
         Some(Moment::Absolute(at)) => canonical["scheduled_at"] = at.to_rfc3339().into(),
         Some(Moment::Local(at)) => canonical["scheduled_at_local"] = at.to_string().into(),
         None => {}
+    }
+    if gsm7 {
+        canonical["gsm7"] = true.into();
     }
     Sha256::digest(canonical.to_string().as_bytes()).into()
 }

@@ -120,6 +120,51 @@ pub fn first_non_gsm7_char(text: &str) -> Option<char> {
     text.nfc().find(|&c| gsm7_table::septets(c).is_none())
 }
 
+/// Every distinct character of `text` (after NFC normalisation) outside GSM-7, in order: what
+/// makes the text UCS-2, for a mayor to fix.
+pub fn non_gsm7_chars(text: &str) -> Vec<char> {
+    let mut found = Vec::new();
+    for c in text.nfc().filter(|&c| gsm7_table::septets(c).is_none()) {
+        if !found.contains(&c) {
+            found.push(c);
+        }
+    }
+    found
+}
+
+/// The text rewritten to stay in GSM-7, when the sender asks for it (never silently): typographic
+/// quotes, dashes, ellipses and no-break spaces become their plain forms, `œ` becomes `oe`, and
+/// letters with accents GSM-7 lacks lose them (`ê` → `e`; `é è à ù` are GSM-7 and stay).
+/// Anything else outside GSM-7 (an emoji) becomes `?`.
+pub fn to_gsm7(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfc() {
+        if gsm7_table::septets(c).is_some() {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\u{2019}' | '\u{2018}' | '\u{201A}' | '\u{2032}' => out.push('\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{AB}' | '\u{BB}' => out.push('"'),
+            '\u{2026}' => out.push_str("..."),
+            '\u{2013}' | '\u{2014}' | '\u{2212}' => out.push('-'),
+            '\u{A0}' | '\u{202F}' | '\u{2009}' => out.push(' '),
+            '\u{153}' => out.push_str("oe"),
+            '\u{152}' => out.push_str("OE"),
+            '\u{E6}' => out.push_str("ae"),
+            _ => {
+                // A letter with an accent GSM-7 lacks: its base letter, if that one is GSM-7.
+                let base: Vec<char> = c.to_string().nfd().filter(|b| b.is_ascii()).collect();
+                match base.as_slice() {
+                    [b] if gsm7_table::septets(*b).is_some() => out.push(*b),
+                    _ => out.push('?'),
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Why an SMS text cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsTextError {
@@ -205,6 +250,41 @@ pub fn validate_sms_text(text: &str) -> Result<SmsLength, SmsTextError> {
         });
     }
     Ok(length)
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::*;
+
+    #[test]
+    fn a_french_alert_is_rewritten_into_gsm7_keeping_the_accents_it_has() {
+        let text = "Alerte orange : tempête et crues, fermeture de l\u{2019}école à 11\u{A0}h \u{AB}\u{A0}urgent\u{A0}\u{BB}\u{2026} c\u{153}ur \u{1F30A}";
+        assert_eq!(
+            non_gsm7_chars(text),
+            [
+                'ê',
+                '\u{2019}',
+                '\u{A0}',
+                '\u{AB}',
+                '\u{BB}',
+                '\u{2026}',
+                '\u{153}',
+                '\u{1F30A}'
+            ]
+        );
+        let rewritten = to_gsm7(text);
+        assert_eq!(
+            rewritten,
+            "Alerte orange : tempete et crues, fermeture de l'école à 11 h \" urgent \"... coeur ?"
+        );
+        assert_eq!(sms_length(&rewritten).encoding, SmsEncoding::Gsm7);
+        assert!(non_gsm7_chars(&rewritten).is_empty());
+        assert_eq!(
+            to_gsm7("Déjà prévenu"),
+            "Déjà prévenu",
+            "GSM-7 accents stay"
+        );
+    }
 }
 
 #[cfg(test)]

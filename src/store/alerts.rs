@@ -58,7 +58,8 @@ pub struct NewAlert<'a> {
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
-        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from, n.callback_token
+        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from, n.callback_token,
+        n.max_sms_segments
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
 #[derive(sqlx::FromRow)]
@@ -85,6 +86,7 @@ struct AlertRow {
     sms_sender: Option<String>,
     email_from: Option<String>,
     callback_token: String,
+    max_sms_segments: i32,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -111,6 +113,7 @@ fn from_row(row: AlertRow) -> Alert {
             sms_account: row.sms_account,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
+            max_sms_segments: row.max_sms_segments,
         },
         callback_token: row.callback_token,
     }
@@ -142,6 +145,21 @@ pub async fn count_recipients(
     };
     let (count,): (i64,) = query.fetch_one(&mut **tx).await?;
     Ok(count)
+}
+
+/// Subscribers of the topic reachable by SMS (numbers that said STOP excluded) and by e-mail.
+pub async fn recipients_by_channel(pool: &PgPool, topic: TopicId) -> Result<(i64, i64), DbError> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE b.phone IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM sms_opt_outs o
+                    WHERE o.tenant_id = b.tenant_id AND o.phone = b.phone)),
+                count(*) FILTER (WHERE b.email IS NOT NULL)
+         FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
+         WHERE s.topic_id = $1",
+    )
+    .bind(topic.0)
+    .fetch_one(pool)
+    .await
 }
 
 /// Inserts the alert; returns false, inserting nothing, when the tenant already used this

@@ -27,6 +27,8 @@ pub struct TenantSenders {
     pub sms_sender: Option<String>,
     /// The From of its e-mails; the account's when absent.
     pub email_from: Option<String>,
+    /// The most segments one of its SMS may take.
+    pub max_sms_segments: i32,
 }
 
 /// A tenant's clock: its time zone and its quiet hours, if any.
@@ -59,10 +61,11 @@ struct TenantRow {
     sms_sender: Option<String>,
     email_from: Option<String>,
     callback_token: String,
+    max_sms_segments: i32,
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
-        sms_account, sms_sender, email_from, callback_token
+        sms_account, sms_sender, email_from, callback_token, max_sms_segments
      FROM tenants";
 
 fn from_row(row: TenantRow) -> Tenant {
@@ -93,6 +96,7 @@ fn from_row(row: TenantRow) -> Tenant {
             sms_account: row.sms_account,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
+            max_sms_segments: row.max_sms_segments,
         },
         callback_token: row.callback_token,
     }
@@ -124,13 +128,21 @@ pub async fn clock_of<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
 ) -> Result<LocalClock, DbError> {
+    Ok(get(executor, tenant).await?.clock)
+}
+
+/// A tenant by id.
+pub async fn get<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    tenant: TenantId,
+) -> Result<Tenant, DbError> {
     let row: TenantRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_TENANT} WHERE id = $1"
     )))
     .bind(tenant.0)
     .fetch_one(executor)
     .await?;
-    Ok(from_row(row).clock)
+    Ok(from_row(row))
 }
 
 /// Settings to change; `None` leaves one as it is.
@@ -143,6 +155,7 @@ pub struct SettingsChange {
     pub sms_account: Option<Option<String>>,
     pub sms_sender: Option<Option<String>>,
     pub email_from: Option<Option<String>>,
+    pub max_sms_segments: Option<i32>,
 }
 
 /// Applies the change; false when there is no such tenant.
@@ -157,7 +170,8 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
              quiet_end = CASE WHEN $3 THEN $5 ELSE quiet_end END,
              sms_account = CASE WHEN $6 THEN $7 ELSE sms_account END,
              sms_sender = CASE WHEN $8 THEN $9 ELSE sms_sender END,
-             email_from = CASE WHEN $10 THEN $11 ELSE email_from END
+             email_from = CASE WHEN $10 THEN $11 ELSE email_from END,
+             max_sms_segments = COALESCE($12, max_sms_segments)
          WHERE slug = $1",
     )
     .bind(slug)
@@ -171,6 +185,7 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(change.sms_sender.clone().flatten())
     .bind(change.email_from.is_some())
     .bind(change.email_from.clone().flatten())
+    .bind(change.max_sms_segments)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -464,7 +464,7 @@ mod adapter {
         let sms = adapter(&standin, |_| {});
         for (status, code, expected) in [
             (400, 21211, RetryClass::Permanent),
-            (400, 21610, RetryClass::Permanent),
+            (400, 21610, RetryClass::OptedOut),
             (429, 20429, RetryClass::RateLimited { retry_after: None }),
             (503, 20503, RetryClass::Transient { retry_after: None }),
         ] {

@@ -426,6 +426,27 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
         serde_json::from_str(&ok(tocsin(&env, &client, &["schedule", "list", "--json"]))).unwrap();
     assert_eq!(listed["schedules"], serde_json::json!([]));
 
+    let dry = ok(tocsin(
+        &env,
+        &client,
+        &[
+            "send",
+            "--topic",
+            "dechets",
+            "--text",
+            "Collecte avancée à lundi : sortez les bacs dès dimanche soir « svp »",
+            "--dry-run",
+            "--gsm7",
+        ],
+    ));
+    assert!(
+        dry.contains("nothing is sent")
+            && dry.contains("0 recipients via smsmode")
+            && dry.contains("(gsm7, ")
+            && dry.contains("without --gsm7: 1 segment(s) each (ucs2)"),
+        "{dry}"
+    );
+
     // Tomorrow 10:00 on the commune's clock.
     let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Indian::Reunion)
         + chrono::Duration::days(1))

@@ -295,3 +295,92 @@ async fn twilio_replies_are_signed_and_answered_in_twiml() {
     );
     daemon.stop().await;
 }
+
+/// The dry run tells a mayor whom an alert reaches, what its SMS weigh and cost, before sending
+/// anything; the GSM-7 rewrite shows what it saves; a text over the commune's maximum is refused
+/// with its count.
+#[tokio::test]
+async fn a_dry_run_tells_the_segments_and_the_cost_and_sends_nothing() {
+    let env = Env::new().await;
+    let config = env.config_with_file("[pricing.smsmode]\nper_segment = 0.045\n");
+    let daemon = crate::support::Daemon::start(config).await;
+    let mairie = env.commune(&daemon.url, 4).await;
+    mairie
+        .subscriber(None, Some("anne@example.fr"), &["intemperies"])
+        .await;
+    let url = format!(
+        "{}/cb/smsmode/{}/inbound",
+        daemon.url,
+        token_of(&env, "bras").await
+    );
+    assert_eq!(text_in(&url, "33600000003", "STOP").await, StatusCode::OK);
+    replies_to(&env, "33600000003", 1).await;
+    env.smsmode.reset();
+
+    let text = "Alerte orange : tempête et crues, fermeture de l\u{2019}école à 11\u{a0}h";
+    let dry = |gsm7: bool, text: &str| {
+        let (mairie, text) = (mairie.clone(), text.to_string());
+        async move {
+            mairie
+                .post(
+                    "/v1/alerts?dry_run=true",
+                    json!({ "topic": "intemperies", "text": text, "urgent": true, "gsm7": gsm7 }),
+                )
+                .await
+        }
+    };
+    let plain = dry(false, text).await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.body);
+    let sms = &plain.body["channels"]["sms"];
+    assert_eq!(plain.body["dry_run"], true);
+    assert_eq!(
+        sms["recipients"], 3,
+        "the number that said STOP is not counted: {sms}"
+    );
+    assert_eq!(sms["account"], "smsmode");
+    assert_eq!(sms["encoding"], "ucs2");
+    assert_eq!(sms["segments"], 1);
+    assert_eq!(sms["ucs2_characters"], json!(["ê", "\u{2019}", "\u{a0}"]));
+    assert_eq!(sms["total_segments"], 3);
+    assert_eq!(sms["cost"], json!({ "amount": 0.14, "currency": "EUR" }));
+    assert_eq!(plain.body["channels"]["email"]["recipients"], 1);
+
+    let rewritten = dry(true, text).await.body;
+    assert_eq!(rewritten["channels"]["sms"]["encoding"], "gsm7");
+    assert_eq!(
+        rewritten["text"],
+        "Alerte orange : tempete et crues, fermeture de l'école à 11 h"
+    );
+
+    // Eight GSM-7 segments: over the commune's six.
+    let long = "Crue de la Meuse. ".repeat(60);
+    let refused = dry(false, &long).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "text");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("takes 8 segments") && message.contains("at most 6"),
+        "{message}"
+    );
+    let sent_too = mairie
+        .post(
+            "/v1/alerts",
+            json!({ "topic": "intemperies", "text": long }),
+        )
+        .await;
+    assert_eq!(
+        sent_too.status,
+        StatusCode::BAD_REQUEST,
+        "the real send is refused alike"
+    );
+
+    let db = env.db.pool().await;
+    let (alerts,): (i64,) = sqlx::query_as("SELECT count(*) FROM alerts")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 0, "a dry run creates nothing");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(env.smsmode.received().is_empty(), "a dry run sends nothing");
+    daemon.stop().await;
+}

@@ -1,0 +1,131 @@
+//! The dry run: what an alert would do, without creating anything. Per channel, whom it reaches;
+//! for SMS, the encoding, the segments each message takes (and which characters force UCS-2),
+//! the segments in all and, when the account's price is configured, the cost.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::{Providers, Routing, intake, routing::Pricing};
+use crate::{
+    model::{Channel, SmsEncoding, TenantId, TopicId, ValidAlert, sms_text},
+    store,
+};
+
+#[derive(Debug, Serialize)]
+pub struct Estimate {
+    /// Always true: nothing was created or sent.
+    pub dry_run: bool,
+    pub topic: String,
+    /// The text as it would be sent (rewritten to GSM-7 when asked).
+    pub text: String,
+    pub channels: BTreeMap<Channel, ChannelEstimate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelEstimate {
+    /// Subscribers reached on this channel (for SMS, numbers that said STOP excluded).
+    pub recipients: i64,
+    /// The account that would carry it.
+    pub account: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsEstimate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SmsEstimate {
+    pub encoding: SmsEncoding,
+    /// Segments per message.
+    pub segments: usize,
+    /// Characters (GSM-7 septets or UTF-16 units) per message.
+    pub units: usize,
+    /// The characters that make the text UCS-2; rewriting with `gsm7` replaces them.
+    pub ucs2_characters: Vec<String>,
+    pub total_segments: i64,
+    /// The total at the account's configured price per segment; null when none is configured.
+    pub cost: Option<Cost>,
+    /// The most segments the tenant allows per SMS.
+    pub max_segments: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cost {
+    pub amount: f64,
+    pub currency: String,
+}
+
+pub struct Context<'a> {
+    pub db: &'a PgPool,
+    pub routing: &'a Routing,
+    pub providers: &'a Providers,
+    pub pricing: &'a HashMap<String, Pricing>,
+}
+
+/// Estimates `alert` for `tenant`; refused, like a real send, when its topic is unknown or its
+/// SMS is longer than the tenant allows.
+pub async fn estimate(
+    context: &Context<'_>,
+    tenant: TenantId,
+    alert: &ValidAlert,
+) -> Result<Estimate, intake::IntakeError> {
+    let db = context.db;
+    let topic: TopicId =
+        match store::topics::resolve(db, tenant, std::slice::from_ref(&alert.topic)).await? {
+            Ok(ids) => ids[0],
+            Err(missing) => return Err(intake::IntakeError::UnknownTopic(missing.join(", "))),
+        };
+    let settings = store::tenants::get(db, tenant).await?;
+    intake::check_segments(alert, &settings.senders)?;
+    let (sms_recipients, email_recipients) =
+        store::alerts::recipients_by_channel(db, topic).await?;
+    let mut channels = BTreeMap::new();
+    for &channel in &alert.channels {
+        let account = context.routing.account_for(
+            context.providers,
+            &settings.slug,
+            &settings.senders,
+            channel,
+        );
+        let (recipients, sms) = match channel {
+            Channel::Email => (email_recipients, None),
+            Channel::Sms => {
+                let length = alert
+                    .sms_length
+                    .unwrap_or_else(|| sms_text::sms_length(&alert.text));
+                let total = sms_recipients * length.segments as i64;
+                let cost = context.pricing.get(&account).map(|price| Cost {
+                    amount: (total as f64 * price.per_segment * 100.0).round() / 100.0,
+                    currency: price.currency.clone(),
+                });
+                let sms = SmsEstimate {
+                    encoding: length.encoding,
+                    segments: length.segments,
+                    units: length.units,
+                    ucs2_characters: sms_text::non_gsm7_chars(&alert.text)
+                        .into_iter()
+                        .map(String::from)
+                        .collect(),
+                    total_segments: total,
+                    cost,
+                    max_segments: settings.senders.max_sms_segments,
+                };
+                (sms_recipients, Some(sms))
+            }
+        };
+        channels.insert(
+            channel,
+            ChannelEstimate {
+                recipients,
+                account,
+                sms,
+            },
+        );
+    }
+    Ok(Estimate {
+        dry_run: true,
+        topic: alert.topic.as_str().to_string(),
+        text: alert.text.clone(),
+        channels,
+    })
+}
