@@ -157,14 +157,12 @@ impl AlertDraft {
             .transpose()
             .map_err(|problem| FieldError::new("scheduled_at", problem))?;
         let fingerprint = fingerprint(
+            self,
             &topic,
             &text,
             given_subject.as_deref(),
-            self.urgent,
             &channels,
-            self.expires_in,
             scheduled_at,
-            self.gsm7,
         );
         let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
@@ -218,15 +216,19 @@ fn parse_channels(names: Option<&[String]>) -> Result<Vec<Channel>, FieldError> 
 /// Hashes what a request asks for, after normalisation, so that the same request sent again
 /// (spaces, channel order or case aside) matches and any other request does not.
 fn fingerprint(
+    draft: &AlertDraft,
     topic: &Slug,
     text: &str,
     subject: Option<&str>,
-    urgent: bool,
     channels: &[Channel],
-    expires_in: Option<u64>,
     scheduled_at: Option<Moment>,
-    gsm7: bool,
 ) -> [u8; 32] {
+    let AlertDraft {
+        urgent,
+        expires_in,
+        gsm7,
+        ..
+    } = *draft;
     let mut canonical = serde_json::json!({
         "v": 1,
         "topic": topic.as_str(),
