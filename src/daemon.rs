@@ -143,7 +143,12 @@ pub async fn run_with_clock(
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // Peer addresses bound what one client may ask of the public routes.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let result = http.await;
     shutdown.cancel();
     // Sends already started finish and are recorded, within the grace period; what is left then

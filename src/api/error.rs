@@ -88,6 +88,11 @@ impl ApiError {
         )
     }
 
+    /// Something this platform relies on is out of reach for now; worth trying again later.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message).on(field)
     }

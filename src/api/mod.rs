@@ -10,6 +10,7 @@ pub mod error;
 mod json;
 mod openapi;
 mod operations;
+mod public;
 mod schedules;
 mod subscribers;
 mod topics;
@@ -89,6 +90,8 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::runs))
         .routes(routes!(callbacks::status, callbacks::status_by_get))
         .routes(routes!(callbacks::inbound))
+        .routes(routes!(public::subscribe))
+        .routes(routes!(public::confirm))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

@@ -31,7 +31,8 @@ use super::error::{ErrorBody, ErrorDetail};
         (name = "alerts", description = "Sending and following alerts"),
         (name = "schedules", description = "Recurring alerts on the commune's local clock"),
         (name = "operations", description = "For operators and tools"),
-        (name = "callbacks", description = "For SMS providers: delivery reports"),
+        (name = "callbacks", description = "For SMS providers: delivery reports, citizens' SMS"),
+        (name = "citizens", description = "For citizens, without a key"),
     )
 )]
 struct Base;

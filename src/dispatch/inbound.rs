@@ -45,7 +45,11 @@ pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<Strin
                 return Ok(keywords::reply_unknown_topic(commune, &slugs(&all)));
             }
             let pairs: Vec<_> = chosen.iter().map(|t| (t.0, t.1.clone())).collect();
-            store::subscribers::subscribe_by_sms(db, tenant.id, &phone, &pairs, &sms.text).await?;
+            let consent = store::subscribers::PhoneConsent::Keyword;
+            store::subscribers::subscribe_by_phone(
+                db, tenant.id, &phone, &pairs, consent, &sms.text,
+            )
+            .await?;
             tracing::info!(tenant = %tenant.slug, topics = ?slugs(&chosen), "subscribed by SMS");
             keywords::reply_subscribed(commune, &slugs(&chosen))
         }

@@ -287,13 +287,24 @@ pub async fn remove(pool: &PgPool, tenant: TenantId, id: SubscriberId) -> Result
     Ok(removed == 1)
 }
 
-/// A citizen subscribed by SMS (ALERTE): added or completed with these topics, their number off
-/// the opt-out list, and their consent recorded with the message they sent.
-pub async fn subscribe_by_sms(
+/// How a citizen gave their consent for their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneConsent {
+    /// They texted a keyword (ALERTE) to the commune's number.
+    Keyword,
+    /// They gave the number on a public route and confirmed the code sent to it.
+    Code,
+}
+
+/// A citizen subscribed their own number (by SMS, or by confirming a code): added or completed
+/// with these topics, the number off the opt-out list, and their consent recorded with what
+/// they sent.
+pub async fn subscribe_by_phone(
     pool: &PgPool,
     tenant: TenantId,
     phone: &PhoneNumber,
     topics: &[(TopicId, String)],
+    consent: PhoneConsent,
     message: &str,
 ) -> Result<SubscriberId, DbError> {
     let mut tx = pool.begin().await?;
@@ -313,11 +324,15 @@ pub async fn subscribe_by_sms(
     sqlx::query(
         "INSERT INTO consents (tenant_id, subscriber_id, channel, address, method, topics,
                                evidence)
-         VALUES ($1, $2, 'sms', $3, 'sms_keyword', $4, $5)",
+         VALUES ($1, $2, 'sms', $3, $4, $5, $6)",
     )
     .bind(tenant.0)
     .bind(id.0)
     .bind(phone.as_str())
+    .bind(match consent {
+        PhoneConsent::Keyword => "sms_keyword",
+        PhoneConsent::Code => "sms_code",
+    })
     .bind(&slugs)
     .bind(evidence)
     .execute(&mut *tx)

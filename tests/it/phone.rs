@@ -384,3 +384,188 @@ async fn a_dry_run_tells_the_segments_and_the_cost_and_sends_nothing() {
     assert!(env.smsmode.received().is_empty(), "a dry run sends nothing");
     daemon.stop().await;
 }
+
+/// A number given on the public route gets a code by SMS and is subscribed only once the code
+/// comes back; codes expire and tries are bounded per code, per number and per client.
+#[tokio::test]
+async fn a_number_given_publicly_is_subscribed_only_with_the_code_texted_to_it() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    mairie.topic("collecte").await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        let (http, url) = (http.clone(), format!("{}{path}", daemon.url));
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let code_for = |to: &str, nth: usize| {
+        let texts: Vec<String> = env
+            .smsmode
+            .received()
+            .into_iter()
+            .filter(|m| {
+                m.to == to
+                    && m.ref_client
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("cnf_"))
+            })
+            .map(|m| m.text)
+            .collect();
+        let text = texts
+            .get(nth)
+            .cloned()
+            .unwrap_or_else(|| panic!("code {nth} to {to}: {texts:?}"));
+        assert!(
+            text.starts_with("bras : votre code de confirmation est "),
+            "{text}"
+        );
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect::<String>()
+    };
+
+    let (status, body) = post(
+        "/c/bras/subscribe",
+        json!({ "phone": "06 77 77 77 77", "topics": ["collecte"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "code_sent");
+    let code = code_for("33677777777", 0);
+    assert!(
+        topics_of_now(&mairie, "+33677777777").await.is_empty(),
+        "not before the code"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, body) = post(
+        "/c/bras/confirm",
+        json!({ "phone": "0677777777", "code": wrong }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("code_wrong"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4 tries left"),
+        "{body}"
+    );
+    let (status, body) = post(
+        "/c/bras/confirm",
+        json!({ "phone": "+33677777777", "code": code }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({ "status": "subscribed", "topics": ["collecte"] })
+    );
+    assert_eq!(
+        topics_of_now(&mairie, "+33677777777").await,
+        [json!("collecte")]
+    );
+    let db = env.db.pool().await;
+    let (method,): (String,) =
+        sqlx::query_as("SELECT method FROM consents WHERE address = '+33677777777'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(method, "sms_code");
+    let (status, body) = post(
+        "/c/bras/confirm",
+        json!({ "phone": "+33677777777", "code": code }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("code_expired")),
+        "a code serves once"
+    );
+
+    // Five wrong tries spend a code, even for the right one afterwards.
+    post("/c/bras/subscribe", json!({ "phone": "06 88 88 88 88" })).await;
+    let code = code_for("33688888888", 0);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        post(
+            "/c/bras/confirm",
+            json!({ "phone": "0688888888", "code": wrong }),
+        )
+        .await;
+    }
+    let (status, _) = post(
+        "/c/bras/confirm",
+        json!({ "phone": "0688888888", "code": code }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(topics_of_now(&mairie, "+33688888888").await.is_empty());
+
+    // An expired code is refused; a number gets three codes an hour, no more.
+    post("/c/bras/subscribe", json!({ "phone": "06 88 88 88 88" })).await;
+    let code = code_for("33688888888", 1);
+    sqlx::query("UPDATE phone_confirmations SET expires_at = now() - interval '1 second'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (status, body) = post(
+        "/c/bras/confirm",
+        json!({ "phone": "0688888888", "code": code }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("code_expired"))
+    );
+    let (status, _) = post("/c/bras/subscribe", json!({ "phone": "06 88 88 88 88" })).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = post("/c/bras/subscribe", json!({ "phone": "06 88 88 88 88" })).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("too_many_codes"))
+    );
+
+    // Bad input names its field; an unknown commune is not found.
+    let (status, body) = post("/c/bras/subscribe", json!({ "phone": "01 23 45" })).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("phone"))
+    );
+    let (status, body) = post(
+        "/c/bras/subscribe",
+        json!({ "phone": "0611111111", "topics": ["meteo"] }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("topics"))
+    );
+    assert_eq!(
+        post("/c/nulle-part/subscribe", json!({ "phone": "0611111111" }))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // One client address cannot go on without end.
+    let mut limited = false;
+    for _ in 0..40 {
+        if post("/c/bras/subscribe", json!({ "phone": "x" })).await.0
+            == StatusCode::TOO_MANY_REQUESTS
+        {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a client is limited to 30 requests an hour");
+    daemon.stop().await;
+}

@@ -1,0 +1,305 @@
+//! `/c/{tenant}/…`: what citizens reach without a key. A number given here gets a 6-digit code
+//! by SMS and is subscribed only once the code comes back, so that nobody can subscribe someone
+//! else's number. Codes expire; tries are bounded per number and per client address; answers
+//! never tell whether a number is already subscribed.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    extract::{ConnectInfo, Path, State},
+    http::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+use tocsin_providers::{Message, Outcome};
+use utoipa::ToSchema;
+
+use super::{AppState, ErrorBody, error::ApiError, json::ApiJson};
+use crate::{
+    model::{Channel, PhoneNumber, Slug, TopicId},
+    store::{self, confirmations::Checked, subscribers::PhoneConsent, tenants::Tenant},
+};
+
+/// How long a code stays good.
+const CODE_MINUTES: i64 = 10;
+/// Codes a number may be sent per hour.
+const CODES_PER_NUMBER_HOUR: i32 = 3;
+/// Wrong codes tried before a code is spent.
+const TRIES_PER_CODE: i32 = 5;
+/// Public requests one client address may make per tenant and hour.
+const REQUESTS_PER_CLIENT_HOUR: i32 = 30;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    /// The citizen's mobile number (`06 12 34 56 78`, `+262 692…`).
+    phone: String,
+    /// Topic slugs; the commune's default topics when absent.
+    topics: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    phone: String,
+    /// The 6 digits received by SMS.
+    code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Pending {
+    /// `code_sent`.
+    status: &'static str,
+    /// Seconds the code stays good.
+    expires_in: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Subscribed {
+    /// `subscribed`.
+    status: &'static str,
+    topics: Vec<String>,
+}
+
+async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
+    let slug = Slug::parse(slug).map_err(|_| ApiError::not_found("commune"))?;
+    store::tenants::find_by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("commune"))
+}
+
+/// Counts the request against the client's hourly allowance.
+async fn count_client(
+    state: &AppState,
+    tenant: &Tenant,
+    client: SocketAddr,
+) -> Result<(), ApiError> {
+    let within = store::confirmations::count_client_request(
+        &state.db,
+        tenant.id,
+        &client.ip().to_string(),
+        REQUESTS_PER_CLIENT_HOUR,
+    )
+    .await?;
+    if within {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many requests from this address: try again in an hour",
+        ))
+    }
+}
+
+fn phone(text: &str) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse(text).map_err(|e| ApiError::invalid("phone", e.to_string()))
+}
+
+/// The code's keyed hash: the code itself is never stored.
+fn code_hash(state: &AppState, tenant: &Tenant, phone: &PhoneNumber, code: &str) -> Vec<u8> {
+    state.keys.hash(&format!(
+        "phone-code:{}:{}:{code}",
+        tenant.id,
+        phone.as_str()
+    ))
+}
+
+/// Ask for alerts by SMS: a 6-digit code is texted to the number; nothing is subscribed before
+/// it comes back (`/confirm`).
+#[utoipa::path(post, operation_id = "public_subscribe", path = "/c/{tenant}/subscribe",
+    tag = "citizens", request_body = SubscribeRequest,
+    params(("tenant" = String, Path, description = "The commune's slug")),
+    responses(
+        (status = 202, description = "A code was texted to the number", body = Pending),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 404, description = "No such commune", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address, or codes to this \
+            number", body = ErrorBody),
+        (status = 503, description = "The code could not be sent now", body = ErrorBody),
+    ))]
+pub async fn subscribe(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<SubscribeRequest>,
+) -> Result<(StatusCode, Json<Pending>), ApiError> {
+    let tenant = tenant(&state, &slug).await?;
+    count_client(&state, &tenant, client).await?;
+    let phone = phone(&body.phone)?;
+    let topics: Vec<TopicId> = match &body.topics {
+        Some(slugs) => {
+            let slugs = slugs
+                .iter()
+                .map(|s| Slug::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::invalid("topics", e.to_string()))?;
+            store::topics::resolve(&state.db, tenant.id, &slugs)
+                .await?
+                .map_err(|missing| {
+                    ApiError::invalid("topics", format!("unknown topic {}", missing.join(", ")))
+                })?
+        }
+        None => store::topics::for_keywords(&state.db, tenant.id)
+            .await?
+            .into_iter()
+            .filter(|t| t.3)
+            .map(|t| t.0)
+            .collect(),
+    };
+    if topics.is_empty() {
+        return Err(ApiError::invalid(
+            "topics",
+            "this commune has no topic to subscribe to",
+        ));
+    }
+    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    let expires_at = chrono::Utc::now() + chrono::Duration::minutes(CODE_MINUTES);
+    let hash = code_hash(&state, &tenant, &phone, &code);
+    let recorded = store::confirmations::new_code(
+        &state.db,
+        tenant.id,
+        phone.as_str(),
+        &hash,
+        &topics,
+        expires_at,
+        CODES_PER_NUMBER_HOUR,
+    )
+    .await?;
+    if !recorded {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "too many codes sent to this number: try again in an hour",
+        )
+        .on("phone"));
+    }
+    let text = format!(
+        "{} : votre code de confirmation est {code}. Il expire dans {CODE_MINUTES} minutes.",
+        tenant.name
+    );
+    send_code(&state, &tenant, &phone, &text).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Pending {
+            status: "code_sent",
+            expires_in: CODE_MINUTES * 60,
+        }),
+    ))
+}
+
+/// Texts the code through the commune's own SMS account (or the platform's).
+async fn send_code(
+    state: &AppState,
+    tenant: &Tenant,
+    phone: &PhoneNumber,
+    text: &str,
+) -> Result<(), ApiError> {
+    let name = state.routing.account_for(
+        &state.providers,
+        &tenant.slug,
+        &tenant.senders,
+        Channel::Sms,
+    );
+    let account = state
+        .providers
+        .get(Channel::Sms, &name)
+        .ok_or_else(|| ApiError::unavailable("no SMS account to send the code"))?;
+    let reference = format!("cnf_{}", uuid::Uuid::now_v7().simple());
+    let message = Message {
+        reference: &reference,
+        to: phone.as_str(),
+        text,
+        sender: tenant.senders.sms_sender.as_deref(),
+        ..Default::default()
+    };
+    match account.provider.send(message).await {
+        Outcome::Accepted { .. } => Ok(()),
+        Outcome::Failed { reason, .. } => {
+            tracing::warn!(tenant = %tenant.slug, %reason, "confirmation code not sent");
+            Err(ApiError::unavailable(
+                "the code could not be sent: try again in a moment",
+            ))
+        }
+    }
+}
+
+/// Confirm a number with the code it received: it is then subscribed, with its consent
+/// recorded.
+#[utoipa::path(post, operation_id = "public_confirm", path = "/c/{tenant}/confirm",
+    tag = "citizens", request_body = ConfirmRequest,
+    params(("tenant" = String, Path, description = "The commune's slug")),
+    responses(
+        (status = 200, description = "Subscribed", body = Subscribed),
+        (status = 400, description = "Wrong or expired code, or an invalid field", body = ErrorBody),
+        (status = 404, description = "No such commune", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes, or requests from this address",
+            body = ErrorBody),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> Result<Json<Subscribed>, ApiError> {
+    let tenant = tenant(&state, &slug).await?;
+    count_client(&state, &tenant, client).await?;
+    let phone = phone(&body.phone)?;
+    let code = body.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(
+            "code",
+            "the code is the 6 digits received by SMS",
+        ));
+    }
+    let hash = code_hash(&state, &tenant, &phone, code);
+    let checked =
+        store::confirmations::check(&state.db, tenant.id, phone.as_str(), &hash, TRIES_PER_CODE)
+            .await?;
+    let topics = match checked {
+        Checked::Confirmed(topics) => topics,
+        Checked::Wrong { attempts_left } => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "code_wrong",
+                format!("wrong code; {attempts_left} tries left"),
+            )
+            .on("code"));
+        }
+        Checked::Expired | Checked::NoCode => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "code_expired",
+                "no valid code for this number: ask for a new one",
+            )
+            .on("code"));
+        }
+        Checked::TooManyAttempts => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many wrong codes: ask for a new one",
+            )
+            .on("code"));
+        }
+    };
+    let named: Vec<(TopicId, String)> = store::topics::for_keywords(&state.db, tenant.id)
+        .await?
+        .into_iter()
+        .filter(|t| topics.contains(&t.0))
+        .map(|t| (t.0, t.1))
+        .collect();
+    store::subscribers::subscribe_by_phone(
+        &state.db,
+        tenant.id,
+        &phone,
+        &named,
+        PhoneConsent::Code,
+        "code confirmed on the public route",
+    )
+    .await?;
+    Ok(Json(Subscribed {
+        status: "subscribed",
+        topics: named.into_iter().map(|(_, slug)| slug).collect(),
+    }))
+}
