@@ -92,8 +92,9 @@ async fn count_client(
     }
 }
 
-fn phone(text: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(text).map_err(|e| ApiError::invalid("phone", e.to_string()))
+fn phone(text: &str, tenant: &Tenant) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse_for_sms(text, tenant.region)
+        .map_err(|e| ApiError::invalid("phone", e.to_string()))
 }
 
 /// The code's keyed hash: the code itself is never stored.
@@ -126,7 +127,7 @@ pub async fn subscribe(
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     let tenant = tenant(&state, &slug).await?;
     count_client(&state, &tenant, client).await?;
-    let phone = phone(&body.phone)?;
+    let phone = phone(&body.phone, &tenant)?;
     let topics: Vec<TopicId> = match &body.topics {
         Some(slugs) => {
             let slugs = slugs
@@ -244,7 +245,7 @@ pub async fn confirm(
 ) -> Result<Json<Subscribed>, ApiError> {
     let tenant = tenant(&state, &slug).await?;
     count_client(&state, &tenant, client).await?;
-    let phone = phone(&body.phone)?;
+    let phone = phone(&body.phone, &tenant)?;
     let code = body.code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid(

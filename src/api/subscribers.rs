@@ -122,8 +122,12 @@ pub async fn add(
     ApiJson(body): ApiJson<NewSubscriber>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiError> {
     caller.require_admin()?;
+    let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let phone = non_empty(body.phone.as_deref())
-        .map(|p| PhoneNumber::parse(p).map_err(|e| ApiError::invalid("phone", e.to_string())))
+        .map(|p| {
+            PhoneNumber::parse_for_sms(p, region)
+                .map_err(|e| ApiError::invalid("phone", e.to_string()))
+        })
         .transpose()?;
     let email = non_empty(body.email.as_deref())
         .map(|e| EmailAddress::parse(e).map_err(|e| ApiError::invalid("email", e.to_string())))
@@ -293,6 +297,7 @@ pub async fn import(
             )
             .on("body")
         })?;
+    let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let known: HashMap<String, TopicId> = store::topics::list(&state.db, caller.tenant)
         .await?
         .into_iter()
@@ -308,7 +313,10 @@ pub async fn import(
     let parsed = tokio::task::spawn_blocking(move || {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;
-        Ok::<_, ApiError>(resolve_topics(import::parse_subscribers_csv(text), &known))
+        Ok::<_, ApiError>(resolve_topics(
+            import::parse_subscribers_csv_in(text, region),
+            &known,
+        ))
     })
     .await
     .map_err(ApiError::internal)??;

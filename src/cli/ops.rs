@@ -52,6 +52,10 @@ pub enum TenantCommand {
         /// is refused with its count.
         #[arg(long, value_parser = clap::value_parser!(i32).range(1..=10))]
         max_sms_segments: Option<i32>,
+        /// Where the commune is, for numbers written in national form: FR (default), RE, GP,
+        /// MQ, GF, YT, PM, NC, PF…
+        #[arg(long)]
+        region: Option<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -165,8 +169,14 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             sms_sender,
             email_from,
             max_sms_segments,
+            region,
         } => {
             let config = load(path)?;
+            let region = region
+                .as_deref()
+                .map(crate::model::phone::Region::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
             let sms_account = or_default(sms_account)
                 .map(|account| {
                     account
@@ -222,6 +232,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 sms_sender,
                 email_from,
                 max_sms_segments,
+                region,
             };
             if change.time_zone.is_none()
                 && change.quiet_hours.is_none()
@@ -229,11 +240,9 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && change.sms_sender.is_none()
                 && change.email_from.is_none()
                 && change.max_sms_segments.is_none()
+                && change.region.is_none()
             {
-                bail!(
-                    "nothing to change: give --timezone, --quiet-hours, --sms-account, \
-                     --sms-sender or --email-from"
-                );
+                bail!("nothing to change: give at least one setting (see --help)");
             }
             let db = database(&config).await?;
             if !store::tenants::update(&db, &slug, &change).await? {
@@ -321,6 +330,7 @@ async fn show_tenant(
             "slug": tenant.slug,
             "name": tenant.name,
             "timezone": tenant.clock.time_zone.name(),
+            "region": tenant.region.code(),
             "quiet_hours": quiet,
             "sms_account": sms_account,
             "sms_sender": senders.sms_sender,
@@ -333,7 +343,11 @@ async fn show_tenant(
     } else {
         let own = |v: &Option<String>| v.clone().unwrap_or_else(|| "the account's".into());
         println!("{} ({})  {}", tenant.slug, tenant.id, tenant.name);
-        println!("  timezone     {}", tenant.clock.time_zone.name());
+        println!(
+            "  timezone     {} (region {})",
+            tenant.clock.time_zone.name(),
+            tenant.region.code()
+        );
         println!("  quiet hours  {}", quiet.as_deref().unwrap_or("none"));
         println!(
             "  SMS          account {sms_account}, sender {}, at most {} segments",

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::email::EmailAddress;
-use super::phone::PhoneNumber;
+use super::phone::{PhoneNumber, Region};
 use super::slug::Slug;
 
 /// Most topics one subscriber may be given on one row (or in one API call): a commune has tens,
@@ -51,6 +51,12 @@ pub struct ImportParse {
 /// CRLF line ends and blank lines are tolerated. Phone numbers and addresses never appear in the
 /// error reasons, which may end up in logs.
 pub fn parse_subscribers_csv(input: &str) -> ImportParse {
+    parse_subscribers_csv_in(input, Region::FRANCE)
+}
+
+/// [`parse_subscribers_csv`] for a commune of `region`: numbers in national form are the
+/// region's, and each must be able to receive SMS (a fixed line is refused with its line).
+pub fn parse_subscribers_csv_in(input: &str, region: Region) -> ImportParse {
     let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -94,7 +100,7 @@ pub fn parse_subscribers_csv(input: &str) -> ImportParse {
                     return parse;
                 }
             },
-            Some(columns) => match columns.row(&record, line) {
+            Some(columns) => match columns.row(&record, line, region) {
                 Ok(row) => match seen.check_and_record(&row) {
                     Ok(()) => parse.rows.push(row),
                     Err(errors) => parse.errors.extend(errors),
@@ -224,7 +230,12 @@ impl Columns {
     }
 
     /// Checks one data row; all its faults are reported, not only the first.
-    fn row(&self, record: &csv::StringRecord, line: usize) -> Result<ImportRow, Vec<RowError>> {
+    fn row(
+        &self,
+        record: &csv::StringRecord,
+        line: usize,
+        region: Region,
+    ) -> Result<ImportRow, Vec<RowError>> {
         let mut errors = Vec::new();
         let mut error = |field, reason: String| {
             errors.push(RowError {
@@ -251,7 +262,7 @@ impl Columns {
 
         let phone = match phone_cell {
             "" => None,
-            cell => PhoneNumber::parse(cell)
+            cell => PhoneNumber::parse_for_sms(cell, region)
                 .map_err(|err| error(Some("phone"), err.to_string()))
                 .ok(),
         };

@@ -68,6 +68,39 @@ pub enum PhoneError {
         country_code: &'static str,
         digits: usize,
     },
+    #[error("phone number is not a number of its country's numbering plan")]
+    NotInPlan,
+    #[error("phone number is {kind}: it cannot receive SMS; give a mobile number")]
+    CannotReceiveSms { kind: &'static str },
+}
+
+/// Where a commune is, for numbers written in national form: an ISO 3166 code of a territory
+/// the numbering plans know (`FR`, `RE`, `GP`, `MQ`, `GF`, `YT`, `PM`, `NC`, `PF`, `WF`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region(phonenumber::country::Id);
+
+impl Region {
+    pub const FRANCE: Region = Region(phonenumber::country::Id::FR);
+
+    pub fn parse(code: &str) -> Result<Region, String> {
+        code.trim()
+            .to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map(Region)
+            .map_err(|_| format!("{code:?} is not a region code such as FR, RE, GP or NC"))
+    }
+
+    pub fn code(self) -> String {
+        let code: &str = self.0.as_ref();
+        code.to_string()
+    }
+
+    /// Regions whose numbers are written in France's 10-digit national form (`06…`, `0692…`):
+    /// the French front end reads them.
+    fn french_plan(self) -> bool {
+        use phonenumber::country::Id::*;
+        matches!(self.0, FR | RE | YT | GP | MQ | GF | BL | MF)
+    }
 }
 
 /// A phone number in E.164 form: `+` then 8 to 15 digits, the first not `0`.
@@ -119,6 +152,55 @@ impl PhoneNumber {
                 digits: digits.len(),
             })
         }
+    }
+
+    /// Parses a number typed in a commune of `region`: national forms are the region's
+    /// (`75 12 34` in Nouméa is `+687 751234`); France and the overseas departments share the
+    /// French national form, which [`parse`](Self::parse) reads.
+    pub fn parse_in(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let text = input.trim();
+        let international = text.starts_with('+') || text.starts_with("00");
+        if region.french_plan() || international || text.is_empty() {
+            return Self::parse(input);
+        }
+        if text.chars().any(char::is_alphabetic) {
+            return Err(PhoneError::ContainsLetters);
+        }
+        let number = phonenumber::parse(Some(region.0), text).map_err(|_| PhoneError::NotInPlan)?;
+        if !number.is_valid() {
+            return Err(PhoneError::NotInPlan);
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        Self::parse(&e164)
+    }
+
+    /// A number as typed in `region` that can receive SMS (see [`check_mobile`](Self::check_mobile)).
+    pub fn parse_for_sms(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let number = Self::parse_in(input, region)?;
+        number.check_mobile()?;
+        Ok(number)
+    }
+
+    /// Checks, with the numbering plans (libphonenumber's metadata), that the number exists and
+    /// is a mobile one: fixed lines, premium-rate, toll-free and shared-cost numbers cannot
+    /// receive SMS. Foreign mobiles pass.
+    pub fn check_mobile(&self) -> Result<(), PhoneError> {
+        use phonenumber::Type;
+        let number = phonenumber::parse(None, &self.0).map_err(|_| PhoneError::NotInPlan)?;
+        if !number.is_valid() {
+            return Err(PhoneError::NotInPlan);
+        }
+        let kind = match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile => return Ok(()),
+            Type::FixedLine => "a fixed line",
+            Type::PremiumRate => "a premium-rate number",
+            Type::TollFree => "a toll-free number",
+            Type::SharedCost => "a shared-cost number",
+            Type::Voip => "a VoIP number",
+            Type::Pager => "a pager number",
+            _ => "not a mobile number",
+        };
+        Err(PhoneError::CannotReceiveSms { kind })
     }
 
     /// The E.164 form, e.g. `+33612345678`.
@@ -470,5 +552,73 @@ mod tests {
         assert_eq!(serde_json::to_string(&number).unwrap(), "\"+33612345678\"");
         let err = serde_json::from_str::<PhoneNumber>("\"06 12\"").unwrap_err();
         assert!(err.to_string().contains("10 digits"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    fn region(code: &str) -> Region {
+        Region::parse(code).unwrap()
+    }
+
+    #[test]
+    fn numbers_are_read_in_the_commune_s_region() {
+        let fr = Region::FRANCE;
+        assert_eq!(
+            PhoneNumber::parse_in("06 12 34 56 78", fr)
+                .unwrap()
+                .as_str(),
+            "+33612345678"
+        );
+        // Réunion shares the French national form, with its own country code.
+        assert_eq!(
+            PhoneNumber::parse_in("0692 12 34 56", region("RE"))
+                .unwrap()
+                .as_str(),
+            "+262692123456"
+        );
+        // New Caledonia has six-digit national numbers.
+        assert_eq!(
+            PhoneNumber::parse_in("75 12 34", region("NC"))
+                .unwrap()
+                .as_str(),
+            "+687751234"
+        );
+        assert_eq!(
+            PhoneNumber::parse_in("+33 6 12 34 56 78", region("NC"))
+                .unwrap()
+                .as_str(),
+            "+33612345678"
+        );
+        assert!(Region::parse("XX").is_err());
+        assert_eq!(region("re").code(), "RE");
+    }
+
+    #[test]
+    fn only_mobiles_can_receive_sms() {
+        let fr = Region::FRANCE;
+        for mobile in [
+            "06 12 34 56 78",
+            "07 81 23 45 67",
+            "0692 12 34 56",
+            "+49 151 23456789",
+            "+44 7911 123456",
+        ] {
+            assert!(PhoneNumber::parse_for_sms(mobile, fr).is_ok(), "{mobile}");
+        }
+        for (number, says) in [
+            ("01 42 27 12 34", "a fixed line"),
+            ("0262 12 34 56", "a fixed line"),
+            ("08 99 12 34 56", "premium-rate"),
+            ("08 00 12 34 56", "toll-free"),
+            ("+33 6 00 00", "9 digits"),
+        ] {
+            let error = PhoneNumber::parse_for_sms(number, fr)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(says), "{number}: {error}");
+        }
     }
 }

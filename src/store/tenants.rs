@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::DbError;
-use crate::model::{ApiKeyId, QuietHours, Role, Slug, TenantId, local_time};
+use crate::model::{ApiKeyId, QuietHours, Role, Slug, TenantId, local_time, phone::Region};
 
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -16,6 +16,8 @@ pub struct Tenant {
     pub senders: TenantSenders,
     /// The secret part of the URLs providers call back.
     pub callback_token: String,
+    /// Where it is, for numbers written in national form.
+    pub region: Region,
 }
 
 /// Whom a tenant's messages come from, beyond the platform's defaults.
@@ -62,10 +64,11 @@ struct TenantRow {
     email_from: Option<String>,
     callback_token: String,
     max_sms_segments: i32,
+    region: String,
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
-        sms_account, sms_sender, email_from, callback_token, max_sms_segments
+        sms_account, sms_sender, email_from, callback_token, max_sms_segments, region
      FROM tenants";
 
 fn from_row(row: TenantRow) -> Tenant {
@@ -99,6 +102,8 @@ fn from_row(row: TenantRow) -> Tenant {
             max_sms_segments: row.max_sms_segments,
         },
         callback_token: row.callback_token,
+        // Checked when written, like the time zone.
+        region: Region::parse(&row.region).unwrap_or(Region::FRANCE),
     }
 }
 
@@ -156,6 +161,7 @@ pub struct SettingsChange {
     pub sms_sender: Option<Option<String>>,
     pub email_from: Option<Option<String>>,
     pub max_sms_segments: Option<i32>,
+    pub region: Option<Region>,
 }
 
 /// Applies the change; false when there is no such tenant.
@@ -171,7 +177,8 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
              sms_account = CASE WHEN $6 THEN $7 ELSE sms_account END,
              sms_sender = CASE WHEN $8 THEN $9 ELSE sms_sender END,
              email_from = CASE WHEN $10 THEN $11 ELSE email_from END,
-             max_sms_segments = COALESCE($12, max_sms_segments)
+             max_sms_segments = COALESCE($12, max_sms_segments),
+             region = COALESCE($13, region)
          WHERE slug = $1",
     )
     .bind(slug)
@@ -186,6 +193,7 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(change.email_from.is_some())
     .bind(change.email_from.clone().flatten())
     .bind(change.max_sms_segments)
+    .bind(change.region.map(Region::code))
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

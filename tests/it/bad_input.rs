@@ -120,10 +120,10 @@ async fn a_csv_import_keeps_every_good_row_and_reports_every_bad_one() {
                06 12 34 56 78,anne@example.fr,intemperies;collecte\n\
                not a phone,,intemperies\n\
                ,paul@example.fr,intemperies\n\
-               0711111111,broken@,intemperies\n\
-               0722222222,,inconnu\n\
+               0781111111,broken@,intemperies\n\
+               0782222222,,inconnu\n\
                ,,intemperies\n\
-               +33 7 33 33 33 33,,collecte\n";
+               +33 7 83 33 33 33,,collecte\n";
     let first = mairie
         .post_raw("/v1/subscribers/import", "text/csv", csv)
         .await;

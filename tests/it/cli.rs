@@ -96,7 +96,7 @@ async fn an_operator_sets_up_a_commune_and_a_mayor_sends_from_the_command_line()
     let csv = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         csv.path(),
-        "phone,email,topics\n0700000001,,intemperies\nbad,,intemperies\n",
+        "phone,email,topics\n0780000001,,intemperies\nbad,,intemperies\n",
     )
     .unwrap();
     let import = tocsin(

@@ -29,7 +29,7 @@ async fn a_hostile_import_does_not_hold_up_another_tenants_urgent_alert() {
         .map(|n| {
             let mut csv = String::from("phone,email,topics\n");
             for _ in 0..2 {
-                csv.push_str(&format!("0700000000,,{}\n", many_topics.join(";")));
+                csv.push_str(&format!("0780000000,,{}\n", many_topics.join(";")));
             }
             for i in 0..rows {
                 csv.push_str(&format!("06{n}{i:07},,quartier-nord\n"));

@@ -569,3 +569,63 @@ async fn a_number_given_publicly_is_subscribed_only_with_the_code_texted_to_it()
     assert!(limited, "a client is limited to 30 requests an hour");
     daemon.stop().await;
 }
+
+/// Numbers are read in the commune's region and must be able to receive SMS: fixed lines and
+/// premium numbers are refused with a clear error, foreign mobiles accepted.
+#[tokio::test]
+async fn numbers_are_read_in_the_commune_s_region_and_only_mobiles_are_taken() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    for (number, says) in [
+        ("01 42 27 12 34", "a fixed line"),
+        ("08 99 12 34 56", "premium-rate"),
+    ] {
+        let refused = mairie
+            .post(
+                "/v1/subscribers",
+                json!({ "phone": number, "topics": ["intemperies"] }),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert_eq!(refused.body["error"]["field"], "phone");
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(says) && message.contains("cannot receive SMS"),
+            "{message}"
+        );
+    }
+    let import = mairie
+        .post_raw(
+            "/v1/subscribers/import",
+            "text/csv",
+            "phone,email,topics\n+49 151 23456789,,intemperies\n0262 12 34 56,,intemperies\n",
+        )
+        .await;
+    assert_eq!(import.body["created"], 1, "{}", import.body);
+    assert_eq!(import.body["errors"][0]["line"], 3, "{}", import.body);
+    assert!(
+        topics_of_now(&mairie, "+4915123456789").await.len() == 1,
+        "a foreign mobile"
+    );
+
+    // A commune of New Caledonia writes its numbers in its own national form.
+    let db = env.db.pool().await;
+    let change = tocsin::store::tenants::SettingsChange {
+        region: Some(tocsin::model::phone::Region::parse("NC").unwrap()),
+        ..Default::default()
+    };
+    tocsin::store::tenants::update(&db, "bras", &change)
+        .await
+        .unwrap();
+    let added = mairie
+        .post(
+            "/v1/subscribers",
+            json!({ "phone": "75 12 34", "topics": ["intemperies"] }),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert_eq!(added.body["phone"], "+687751234");
+    daemon.stop().await;
+}

@@ -20,7 +20,7 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
         .await;
     mairie
         .subscriber(
-            Some("+33 7 00 00 00 01"),
+            Some("+33 7 80 00 00 01"),
             None,
             &["intemperies", "collecte"],
         )
@@ -45,7 +45,7 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
     let sms = env.smsmode.wait_for(2, Duration::from_secs(30)).await;
     let mut numbers: Vec<&str> = sms.iter().map(|m| m.to.as_str()).collect();
     numbers.sort();
-    assert_eq!(numbers, ["33612345678", "33700000001"]);
+    assert_eq!(numbers, ["33612345678", "33780000001"]);
     assert!(sms.iter().all(|m| m.text == text));
     assert!(sms.iter().all(|m| {
         m.ref_client

@@ -13,12 +13,12 @@ async fn refusals_by_the_sms_provider_and_the_smtp_server_are_recorded_with_thei
         .await;
     mairie
         .subscriber(
-            Some("0700000000"),
+            Some("0780000000"),
             Some("refuse@example.fr"),
             &["intemperies"],
         )
         .await;
-    env.smsmode.fail_recipient("33700000000", 400);
+    env.smsmode.fail_recipient("33780000000", 400);
 
     let id = mairie
         .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Orages" }))

@@ -88,7 +88,7 @@ async fn a_routine_campaign_gives_way_to_an_urgent_alert() {
     mairie.topic("intemperies").await;
     let csv: String = std::iter::once("phone,email,topics\n".to_string())
         .chain((0..150).map(|i| format!("06{i:08},,collecte\n")))
-        .chain((0..30).map(|i| format!("07{i:08},,intemperies\n")))
+        .chain((0..30).map(|i| format!("078{i:07},,intemperies\n")))
         .collect();
     mairie
         .post_raw("/v1/subscribers/import", "text/csv", csv)
