@@ -166,7 +166,8 @@ pub async fn add(
         email: email.as_ref(),
         topics,
     };
-    let done = store::subscribers::upsert(&mut tx, caller.tenant, incoming).await?;
+    let source = store::subscribers::Source::CommuneApi;
+    let done = store::subscribers::upsert(&mut tx, caller.tenant, incoming, source).await?;
     tx.commit().await?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, done.id())
         .await?
@@ -331,7 +332,8 @@ pub async fn import(
         })
         .collect();
     let mut tx = state.db.begin().await?;
-    let counts = store::subscribers::import(&mut tx, caller.tenant, &incoming).await?;
+    let source = store::subscribers::Source::CommuneImport;
+    let counts = store::subscribers::import(&mut tx, caller.tenant, &incoming, source).await?;
     tx.commit().await?;
     errors.sort_by_key(|e| e.line);
     Ok(Json(ImportReport {

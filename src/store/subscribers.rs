@@ -39,6 +39,27 @@ pub struct Incoming<'a> {
     pub topics: Vec<TopicId>,
 }
 
+/// Who adds subscribers, and so how their consent is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The commune, through its API or an import of a register it holds: consent recorded as
+    /// given to the commune.
+    CommuneApi,
+    CommuneImport,
+    /// The citizen themself, whose consent the caller records with its evidence.
+    Citizen,
+}
+
+impl Source {
+    fn evidence(self) -> Option<&'static str> {
+        match self {
+            Source::CommuneApi => Some("added by the commune (API)"),
+            Source::CommuneImport => Some("imported by the commune"),
+            Source::Citizen => None,
+        }
+    }
+}
+
 /// What an import did, row by row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportCounts {
@@ -53,8 +74,9 @@ pub async fn upsert(
     tx: &mut Transaction<'_, Postgres>,
     tenant: TenantId,
     incoming: Incoming<'_>,
+    source: Source,
 ) -> Result<Upserted, DbError> {
-    let counts = import(tx, tenant, &[incoming]).await?;
+    let counts = import(tx, tenant, &[incoming], source).await?;
     let (id,): (i64,) = sqlx::query_as("SELECT id FROM import_matched")
         .fetch_one(&mut **tx)
         .await?;
@@ -79,6 +101,7 @@ pub async fn import(
     tx: &mut Transaction<'_, Postgres>,
     tenant: TenantId,
     rows: &[Incoming<'_>],
+    source: Source,
 ) -> Result<ImportCounts, DbError> {
     lock_tenant(tx, tenant).await?;
     sqlx::query(
@@ -157,6 +180,20 @@ pub async fn import(
          changed AS (
              SELECT id FROM filled
              UNION SELECT subscriber_id FROM subscribed
+         ),
+         -- What the commune added itself is trusted: consent given to the commune, per channel,
+         -- for the rows that changed something.
+         consented AS (
+             INSERT INTO consents (tenant_id, subscriber_id, channel, address, method, topics,
+                                   evidence)
+             SELECT $1, m.id, c.channel, c.address, 'commune',
+                    ARRAY(SELECT t.slug FROM topics t WHERE t.id = ANY(m.topics) ORDER BY 1),
+                    $2
+             FROM import_matched m
+             CROSS JOIN LATERAL (VALUES ('sms', m.phone), ('email', m.email))
+                  AS c(channel, address)
+             WHERE $2 IS NOT NULL AND c.address IS NOT NULL
+               AND (m.created OR m.id IN (SELECT id FROM changed))
          )
          SELECT count(*) FILTER (WHERE m.created),
                 count(*) FILTER (WHERE NOT m.created AND c.id IS NOT NULL),
@@ -164,6 +201,7 @@ pub async fn import(
          FROM import_matched m LEFT JOIN changed c ON c.id = m.id",
     )
     .bind(tenant.0)
+    .bind(source.evidence())
     .fetch_one(&mut **tx)
     .await?;
     Ok(ImportCounts {
@@ -313,7 +351,9 @@ pub async fn subscribe_by_phone(
         email: None,
         topics: topics.iter().map(|(id, _)| *id).collect(),
     };
-    let id = upsert(&mut tx, tenant, incoming).await?.id();
+    let id = upsert(&mut tx, tenant, incoming, Source::Citizen)
+        .await?
+        .id();
     sqlx::query("DELETE FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2")
         .bind(tenant.0)
         .bind(phone.as_str())

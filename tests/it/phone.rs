@@ -609,9 +609,25 @@ async fn numbers_are_read_in_the_commune_s_region_and_only_mobiles_are_taken() {
         topics_of_now(&mairie, "+4915123456789").await.len() == 1,
         "a foreign mobile"
     );
+    // What the commune adds itself is trusted, its consent recorded as given to the commune.
+    let db = env.db.pool().await;
+    let consent: (String, String, Vec<String>, String) = sqlx::query_as(
+        "SELECT channel, method, topics, evidence FROM consents WHERE address = '+4915123456789'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        consent,
+        (
+            "sms".into(),
+            "commune".into(),
+            vec!["intemperies".into()],
+            "imported by the commune".into()
+        )
+    );
 
     // A commune of New Caledonia writes its numbers in its own national form.
-    let db = env.db.pool().await;
     let change = tocsin::store::tenants::SettingsChange {
         region: Some(tocsin::model::phone::Region::parse("NC").unwrap()),
         ..Default::default()
