@@ -93,6 +93,7 @@ pub async fn run_with_clock(
         metrics: Arc::new(dispatch::metrics::Metrics::default()),
         clock: clock.clone(),
         public_url: config.public_url.clone(),
+        health: dispatch::health::Health::new(config.failover.clone()),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,

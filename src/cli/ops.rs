@@ -40,6 +40,10 @@ pub enum TenantCommand {
         /// `default` for the routing's.
         #[arg(long)]
         sms_account: Option<String>,
+        /// The SMS account its new SMS go to while the first is failing (transient errors or
+        /// timeouts above `[failover] failure_share`), or `default` for none.
+        #[arg(long)]
+        sms_secondary: Option<String>,
         /// The sender its SMS show: 3 to 11 letters or digits, not only digits, not a generic
         /// word such as ALERTE; `default` for the account's.
         #[arg(long)]
@@ -166,6 +170,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             timezone,
             quiet_hours,
             sms_account,
+            sms_secondary,
             sms_sender,
             email_from,
             max_sms_segments,
@@ -177,25 +182,8 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 .map(crate::model::phone::Region::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
-            let sms_account = or_default(sms_account)
-                .map(|account| {
-                    account
-                        .map(|name| {
-                            let known = config.accounts.iter().any(|a| {
-                                a.channel() == tocsin_providers::Channel::Sms && a.name == name
-                            });
-                            if known {
-                                Ok(name)
-                            } else {
-                                Err(anyhow::anyhow!(
-                                    "--sms-account: no SMS account {name:?} in the configuration \
-                                 ([sms.accounts.{name}] or [sms.{name}])"
-                                ))
-                            }
-                        })
-                        .transpose()
-                })
-                .transpose()?;
+            let sms_account = sms_account_setting(&config, sms_account, "--sms-account")?;
+            let sms_secondary = sms_account_setting(&config, sms_secondary, "--sms-secondary")?;
             let sms_sender = or_default(sms_sender)
                 .map(|sender| {
                     sender
@@ -229,6 +217,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--quiet-hours: {e}"))?,
                 sms_account,
+                sms_secondary,
                 sms_sender,
                 email_from,
                 max_sms_segments,
@@ -237,6 +226,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             if change.time_zone.is_none()
                 && change.quiet_hours.is_none()
                 && change.sms_account.is_none()
+                && change.sms_secondary.is_none()
                 && change.sms_sender.is_none()
                 && change.email_from.is_none()
                 && change.max_sms_segments.is_none()
@@ -299,6 +289,31 @@ fn callbacks(config: &Config, token: &str) -> serde_json::Value {
         .into()
 }
 
+/// An SMS account named on the command line, checked against the configuration.
+fn sms_account_setting(
+    config: &Config,
+    value: Option<String>,
+    flag: &str,
+) -> anyhow::Result<Option<Option<String>>> {
+    let Some(value) = or_default(value) else {
+        return Ok(None);
+    };
+    let Some(name) = value else {
+        return Ok(Some(None));
+    };
+    let known = config
+        .accounts
+        .iter()
+        .any(|a| a.channel() == tocsin_providers::Channel::Sms && a.name == name);
+    if !known {
+        bail!(
+            "{flag}: no SMS account {name:?} in the configuration ([sms.accounts.{name}] or \
+             [sms.{name}])"
+        );
+    }
+    Ok(Some(Some(name)))
+}
+
 /// `Some("default")` → `Some(None)`: back to the platform's default.
 fn or_default(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| (v.trim() != "default").then_some(v.trim().to_string()))
@@ -333,6 +348,7 @@ async fn show_tenant(
             "region": tenant.region.code(),
             "quiet_hours": quiet,
             "sms_account": sms_account,
+            "sms_secondary": senders.sms_secondary,
             "sms_sender": senders.sms_sender,
             "email_account": email_account,
             "email_from": senders.email_from,

@@ -58,6 +58,8 @@ pub struct Config {
     pub api_key_secret: Option<SecretString>,
     pub dispatch: Settings,
     pub scheduler: crate::scheduler::Settings,
+    /// When a tenant's SMS go to its secondary account.
+    pub failover: crate::dispatch::health::FailoverSettings,
     pub routing: Routing,
     /// Rate and connection limits of provider accounts, by account name.
     pub limits: std::collections::HashMap<String, AccountLimit>,
@@ -106,6 +108,8 @@ struct RawConfig {
     dispatch: RawDispatch,
     #[serde(default)]
     scheduler: RawScheduler,
+    #[serde(default)]
+    failover: crate::dispatch::health::FailoverSettings,
     #[serde(default)]
     routing: Option<Routing>,
     #[serde(default)]
@@ -442,6 +446,19 @@ impl RawConfig {
                 ));
             }
         }
+        let f = &self.failover;
+        if !(f.failure_share > 0.0 && f.failure_share <= 1.0) {
+            return Err(invalid(
+                "failover.failure_share",
+                "must be above 0 and at most 1",
+            ));
+        }
+        if f.window_s == 0 || f.min_samples == 0 || f.probe_one_in == 0 {
+            return Err(invalid(
+                "failover",
+                "window_s, min_samples and probe_one_in must be at least 1",
+            ));
+        }
         let routing = self.routing.unwrap_or_default();
         for (channel, name) in routing.routes() {
             let channel = channel.into();
@@ -465,6 +482,7 @@ impl RawConfig {
             api_key_secret: self.api_key_secret,
             dispatch,
             scheduler,
+            failover: self.failover,
             routing,
             limits: self.limits,
             pricing: self.pricing,

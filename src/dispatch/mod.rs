@@ -4,6 +4,7 @@
 
 pub mod estimate;
 pub mod fanout;
+pub mod health;
 pub mod inbound;
 pub mod intake;
 pub mod limits;
@@ -92,6 +93,8 @@ pub struct Dispatcher {
     pub clock: crate::clock::Clock,
     /// Where providers call back (see [`callback_url`]).
     pub public_url: url::Url,
+    /// Provider accounts' health, for failing over to a tenant's secondary account.
+    pub health: health::Health,
 }
 
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is

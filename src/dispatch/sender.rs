@@ -182,6 +182,8 @@ async fn send_all(
     } = *batch;
     let db = &dispatcher.db;
     let limit = dispatcher.settings.sends_per_batch.max(1);
+    let diverted = secondary_for(dispatcher, carrier, alert);
+    let carrier = diverted.as_ref().unwrap_or(carrier);
     let limiter = dispatcher.limits.of(carrier.name());
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = VecDeque::new();
@@ -243,6 +245,20 @@ async fn send_all(
     Some(sent)
 }
 
+/// The tenant's secondary SMS account, when the batch's account is failing and this batch is
+/// not one that probes it: new sends go there until the primary recovers (see `health`).
+fn secondary_for(dispatcher: &Dispatcher, carrier: &Carrier, alert: &Alert) -> Option<Carrier> {
+    let secondary = alert.senders.sms_secondary.as_deref()?;
+    if carrier.channel() != Channel::Sms || secondary == carrier.name() {
+        return None;
+    }
+    let account = dispatcher.providers.get(Channel::Sms, secondary)?;
+    dispatcher
+        .health
+        .divert(carrier.name())
+        .then(|| Carrier(account.clone()))
+}
+
 /// A claim under way beside the sends in flight.
 type PendingClaim<'a> = Pin<Box<dyn Future<Output = Option<Vec<Claimed>>> + Send + 'a>>;
 
@@ -256,6 +272,16 @@ impl Sent {
         delivery: &Claimed,
         outcome: Option<Outcome>,
     ) {
+        if let Some(outcome) = &outcome {
+            let transient = matches!(
+                outcome,
+                Outcome::Failed {
+                    class: RetryClass::Transient { .. },
+                    ..
+                }
+            );
+            dispatcher.health.record(carrier.name(), transient);
+        }
         let (transition, retry) = settle(dispatcher, carrier, alert, delivery, outcome);
         let labels = [carrier.channel().as_str(), carrier.name()];
         dispatcher

@@ -58,7 +58,8 @@ pub struct NewAlert<'a> {
 const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
-        a.cancelled_at, n.sms_account, n.sms_sender, n.email_from, n.callback_token,
+        a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
+        n.callback_token,
         n.max_sms_segments
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
@@ -83,6 +84,7 @@ struct AlertRow {
     starts_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
     sms_account: Option<String>,
+    sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
     callback_token: String,
@@ -111,6 +113,7 @@ fn from_row(row: AlertRow) -> Alert {
         cancelled_at: row.cancelled_at,
         senders: TenantSenders {
             sms_account: row.sms_account,
+            sms_secondary: row.sms_secondary,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
             max_sms_segments: row.max_sms_segments,

@@ -25,6 +25,8 @@ pub struct Tenant {
 pub struct TenantSenders {
     /// The configured SMS account carrying its SMS; the routing default when absent.
     pub sms_account: Option<String>,
+    /// The account its new SMS go to while the first is failing.
+    pub sms_secondary: Option<String>,
     /// The sender its SMS show; the account's when absent.
     pub sms_sender: Option<String>,
     /// The From of its e-mails; the account's when absent.
@@ -60,6 +62,7 @@ struct TenantRow {
     quiet_start: Option<NaiveTime>,
     quiet_end: Option<NaiveTime>,
     sms_account: Option<String>,
+    sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
     callback_token: String,
@@ -68,7 +71,8 @@ struct TenantRow {
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
-        sms_account, sms_sender, email_from, callback_token, max_sms_segments, region
+        sms_account, sms_secondary, sms_sender, email_from, callback_token, max_sms_segments,
+        region
      FROM tenants";
 
 fn from_row(row: TenantRow) -> Tenant {
@@ -97,6 +101,7 @@ fn from_row(row: TenantRow) -> Tenant {
         },
         senders: TenantSenders {
             sms_account: row.sms_account,
+            sms_secondary: row.sms_secondary,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
             max_sms_segments: row.max_sms_segments,
@@ -158,6 +163,7 @@ pub struct SettingsChange {
     pub quiet_hours: Option<Option<QuietHours>>,
     /// `Some(None)` goes back to the default, for each of these three.
     pub sms_account: Option<Option<String>>,
+    pub sms_secondary: Option<Option<String>>,
     pub sms_sender: Option<Option<String>>,
     pub email_from: Option<Option<String>>,
     pub max_sms_segments: Option<i32>,
@@ -178,7 +184,8 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
              sms_sender = CASE WHEN $8 THEN $9 ELSE sms_sender END,
              email_from = CASE WHEN $10 THEN $11 ELSE email_from END,
              max_sms_segments = COALESCE($12, max_sms_segments),
-             region = COALESCE($13, region)
+             region = COALESCE($13, region),
+             sms_secondary = CASE WHEN $14 THEN $15 ELSE sms_secondary END
          WHERE slug = $1",
     )
     .bind(slug)
@@ -194,6 +201,8 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(change.email_from.clone().flatten())
     .bind(change.max_sms_segments)
     .bind(change.region.map(Region::code))
+    .bind(change.sms_secondary.is_some())
+    .bind(change.sms_secondary.clone().flatten())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

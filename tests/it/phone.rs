@@ -645,3 +645,74 @@ async fn numbers_are_read_in_the_commune_s_region_and_only_mobiles_are_taken() {
     assert_eq!(added.body["phone"], "+687751234");
     daemon.stop().await;
 }
+
+/// A commune with a secondary SMS account: while its primary fails (503s), its SMS go through
+/// the secondary; once the primary answers again, they come back to it.
+#[tokio::test]
+async fn sms_fail_over_to_the_secondary_account_and_come_back() {
+    let env = Env::new().await;
+    let secours = crate::support::SmsmodeStandin::start("secours-key");
+    let mut config = env.config_with_file(&format!(
+        r#"
+        [sms.accounts.secours]
+        provider = "smsmode"
+        api_key = "secours-key"
+        base_url = "{}"
+        [failover]
+        failure_share = 0.5
+        window_s = 2
+        min_samples = 4
+        probe_one_in = 3
+        "#,
+        secours.base_url()
+    ));
+    config.dispatch.batch_size = 4;
+    let daemon = crate::support::Daemon::start(config).await;
+    let mairie = env.commune(&daemon.url, 24).await;
+    let db = env.db.pool().await;
+    let change = tocsin::store::tenants::SettingsChange {
+        sms_secondary: Some(Some("secours".into())),
+        ..Default::default()
+    };
+    tocsin::store::tenants::update(&db, "bras", &change)
+        .await
+        .unwrap();
+
+    env.smsmode.fail_one_in(1);
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue", "channels": ["sms"] }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(
+        report["counts"]["sms"]["sent"], 24,
+        "every SMS went out: {report}"
+    );
+    assert_eq!(env.smsmode.accepted_count(), 0, "the primary took none");
+    let mut through_secours: Vec<String> = secours.received().into_iter().map(|m| m.to).collect();
+    through_secours.sort();
+    through_secours.dedup();
+    assert_eq!(through_secours.len(), 24, "all through the secondary");
+
+    // The primary answers again: once its failures are out of the window, a probe finds it well
+    // and the commune's SMS come back to it.
+    env.smsmode.fail_one_in(0);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for _ in 0..2 {
+        let id = mairie
+            .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Fin", "channels": ["sms"] }))
+            .await;
+        mairie.wait_completed(&id).await;
+    }
+    secours.reset();
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Bis", "channels": ["sms"] }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 24, "{report}");
+    assert!(secours.received().is_empty(), "back on the primary");
+    daemon.stop().await;
+}
