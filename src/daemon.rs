@@ -125,6 +125,13 @@ pub async fn run_with_clock(
         let shutdown = shutdown.clone();
         tasks.spawn(async move { scheduler.run(&shutdown).await });
     }
+    {
+        let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let every = dispatcher.settings.inbound_poll;
+            dispatch::inbound_poll::run(&dispatcher, every, &shutdown).await
+        });
+    }
     let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
         config.amqp_url.expose_secret().to_string(),

@@ -67,6 +67,13 @@ pub trait Provider: Send + Sync + 'static {
         Err(CallbackError::Unsupported)
     }
 
+    /// Fetches the citizens' SMS this account holds for pickup, removing them from the provider
+    /// once read: for providers that pass none on by callback (OVH documents no push format, and
+    /// a pull API). Providers that call back have nothing here.
+    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<Inbound>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// The answer to an inbound-SMS callback, as `(content type, body)`, when this provider
     /// takes the reply to the citizen in it (Twilio's TwiML); `None` when the reply must be sent
     /// as a message of its own and the answer is an empty 200.

@@ -11,7 +11,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, Uri, header::CONTENT_TYPE},
     response::{IntoResponse, Response},
 };
-use tocsin_providers::{Account, Callback, CallbackError, Message, MessageRef, Outcome, Report};
+use tocsin_providers::{Account, Callback, CallbackError, MessageRef, Report};
 
 use super::{AppState, ErrorBody, error::ApiError};
 use crate::{
@@ -116,7 +116,9 @@ pub async fn inbound(
             Some(in_answer) if answer.is_none() => answer = Some(in_answer),
             _ => {
                 let account = account.clone();
-                tokio::spawn(async move { send_reply(&account, &sms.from, &reply).await });
+                tokio::spawn(async move {
+                    crate::dispatch::inbound::send_reply(&account, &sms.from, &reply).await
+                });
             }
         }
     }
@@ -124,20 +126,6 @@ pub async fn inbound(
         Some((content_type, body)) => ([(CONTENT_TYPE, content_type)], body).into_response(),
         None => StatusCode::OK.into_response(),
     })
-}
-
-/// Sends a reply as an SMS of its own; a failure is logged (the citizen can text again).
-async fn send_reply(account: &Account, to: &str, reply: &str) {
-    let reference = format!("rep_{}", uuid::Uuid::now_v7().simple());
-    let message = Message {
-        reference: &reference,
-        to,
-        text: reply,
-        ..Default::default()
-    };
-    if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
-        tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
-    }
 }
 
 /// A callback request as received, with the URL the provider called.

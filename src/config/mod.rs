@@ -150,6 +150,7 @@ struct RawDispatch {
     sweep_interval_ms: u64,
     stale_after_ms: u64,
     shutdown_grace_ms: u64,
+    inbound_poll_ms: u64,
 }
 
 impl Default for RawDispatch {
@@ -172,6 +173,7 @@ impl Default for RawDispatch {
             sweep_interval_ms: s.sweep_interval.as_millis() as u64,
             stale_after_ms: s.stale_after.as_millis() as u64,
             shutdown_grace_ms: s.shutdown_grace.as_millis() as u64,
+            inbound_poll_ms: s.inbound_poll.as_millis() as u64,
         }
     }
 }
@@ -398,6 +400,7 @@ impl RawConfig {
             sweep_interval: ms(d.sweep_interval_ms.max(100)),
             stale_after: ms(d.stale_after_ms),
             shutdown_grace: ms(d.shutdown_grace_ms),
+            inbound_poll: ms(d.inbound_poll_ms.max(100)),
         };
         if !(100..=60_000).contains(&self.scheduler.tick_ms) {
             return Err(invalid(

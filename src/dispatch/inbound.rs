@@ -3,7 +3,7 @@
 //! short answer in French.
 
 use sqlx::PgPool;
-use tocsin_providers::Inbound;
+use tocsin_providers::{Account, Inbound, Message, Outcome};
 
 use crate::{
     model::{
@@ -55,4 +55,18 @@ pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<Strin
         }
         Keyword::Unknown => keywords::reply_help(commune),
     })
+}
+
+/// Sends a reply as an SMS of its own; a failure is logged (the citizen can text again).
+pub async fn send_reply(account: &Account, to: &str, reply: &str) {
+    let reference = format!("rep_{}", uuid::Uuid::now_v7().simple());
+    let message = Message {
+        reference: &reference,
+        to,
+        text: reply,
+        ..Default::default()
+    };
+    if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
+        tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
+    }
 }

@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod fanout;
 pub mod health;
 pub mod inbound;
+pub mod inbound_poll;
 pub mod intake;
 pub mod limits;
 pub mod metrics;
@@ -54,6 +55,8 @@ pub struct Settings {
     pub stale_after: Duration,
     /// How long sends already started may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How often providers that hold citizens' SMS for pickup (OVH) are asked for them.
+    pub inbound_poll: Duration,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             sweep_interval: Duration::from_secs(30),
             stale_after: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(20),
+            inbound_poll: Duration::from_secs(30),
         }
     }
 }

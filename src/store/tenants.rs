@@ -286,3 +286,13 @@ pub async fn delete(pool: &PgPool, slug: &str) -> Result<bool, DbError> {
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Every tenant (for the few tasks that act for all of them).
+pub async fn all(pool: &PgPool) -> Result<Vec<Tenant>, DbError> {
+    let rows: Vec<TenantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_TENANT} ORDER BY slug"
+    )))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}

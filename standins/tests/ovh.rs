@@ -1,5 +1,5 @@
 //! The OVH stand-in: its protocol checked with hand-signed requests, then Tocsin's OVH adapter
-//! against it (signature, OVH's clock, refusals, receipts).
+//! against it (signature, OVH's clock, refusals, receipts, citizens' SMS fetched).
 
 use std::{
     sync::{Arc, Mutex},
@@ -9,7 +9,7 @@ use std::{
 use axum::{Router, extract::RawQuery, routing::get};
 use serde_json::{Value, json};
 use tocsin_providers::{
-    Callback, Message, MessageRef, Outcome, Provider, Report, ReportStatus, RetryClass,
+    Callback, Inbound, Message, MessageRef, Outcome, Provider, Report, ReportStatus, RetryClass,
     sms::ovh::{OvhConfig, OvhReceipt, OvhSms, PttStatus},
 };
 use tocsin_standins::ovh::{OvhDlr, OvhStandin, call_receipt_url, ovh_signature};
@@ -244,6 +244,97 @@ async fn scripted_failures_answer_their_status_then_stop() {
     assert_eq!(standin.request_count(), 4);
 }
 
+/// A hand-signed call without a body to `{base}{path}`, signed as `signed_method` (by default
+/// the method sent) over an empty body.
+async fn call(
+    standin: &OvhStandin,
+    method: reqwest::Method,
+    path: &str,
+    signed_method: Option<&str>,
+) -> (u16, Value) {
+    let url = format!("{}{path}", standin.base_url());
+    let timestamp = standin.now().to_string();
+    let signature = ovh_signature(
+        AS,
+        CK,
+        signed_method.unwrap_or(method.as_str()),
+        &url,
+        b"",
+        &timestamp,
+    );
+    let response = reqwest::Client::new()
+        .request(method, &url)
+        .header("X-Ovh-Application", AK)
+        .header("X-Ovh-Consumer", CK)
+        .header("X-Ovh-Timestamp", timestamp)
+        .header("X-Ovh-Signature", signature)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn received_sms_are_listed_read_and_deleted_by_signed_calls() {
+    use reqwest::Method;
+    let standin = standin();
+    let first = standin.receive(TO, "STOP");
+    let second = standin.receive("0033698765432", "ALERTE");
+    assert!(second > first);
+    assert_eq!(standin.incoming_count(), 2);
+
+    let list = format!("/sms/{SERVICE}/incoming");
+    assert_eq!(
+        call(&standin, Method::GET, &list, None).await,
+        (200, json!([first, second]))
+    );
+    let one = format!("{list}/{first}");
+    let (status, sms) = call(&standin, Method::GET, &one, None).await;
+    assert_eq!(status, 200, "{sms}");
+    assert_eq!(
+        (&sms["id"], &sms["sender"], &sms["message"]),
+        (&json!(first), &json!(TO), &json!("STOP"))
+    );
+    assert_eq!((&sms["credits"], &sms["tag"]), (&json!(1), &json!("")));
+    let created = sms["creationDatetime"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+        "{created}"
+    );
+    assert_eq!(standin.incoming_count(), 2, "reading leaves it");
+
+    // A signature for another method is refused, and deletes nothing.
+    let (status, body) = call(&standin, Method::DELETE, &one, Some("GET")).await;
+    assert_eq!(
+        (status, &body["errorCode"]),
+        (400, &json!("INVALID_SIGNATURE"))
+    );
+    let unsigned = reqwest::Client::new()
+        .delete(format!("{}{one}", standin.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    assert_eq!(standin.incoming_count(), 2);
+
+    assert_eq!(
+        call(&standin, Method::DELETE, &one, None).await,
+        (200, Value::Null)
+    );
+    assert_eq!(standin.incoming_count(), 1);
+    assert_eq!(call(&standin, Method::GET, &one, None).await.0, 404);
+    assert_eq!(call(&standin, Method::DELETE, &one, None).await.0, 404);
+    assert_eq!(
+        call(&standin, Method::GET, &list, None).await,
+        (200, json!([second]))
+    );
+    let other = "/sms/sms-zz99999-9/incoming";
+    assert_eq!(call(&standin, Method::GET, other, None).await.0, 404);
+    assert_eq!(standin.incoming_request_count(), 9);
+    assert_eq!(standin.request_count(), 0, "no job was asked");
+}
+
 // Tocsin's adapter against the stand-in.
 
 fn adapter(standin: &OvhStandin, tweak: impl FnOnce(&mut OvhConfig)) -> OvhSms {
@@ -413,4 +504,51 @@ async fn receipts_reach_the_callback_url_as_ovh_sends_them() {
         failed.status.report_status(),
         ReportStatus::Failed { .. }
     ));
+}
+
+#[tokio::test]
+async fn the_adapter_fetches_received_sms_and_the_stand_in_then_holds_none() {
+    let standin = standin();
+    // OVH's clock is ahead: the fetch's calls must carry OVH's time.
+    standin.set_clock_offset(900);
+    standin.receive(TO, "STOP");
+    standin.receive("0033698765432", "ALERTE bien reçue");
+    let sms = adapter(&standin, |_| {});
+    let provider: &dyn Provider = &sms;
+
+    assert_eq!(
+        provider.fetch_inbound().await,
+        Ok(vec![
+            Inbound {
+                from: TO.into(),
+                text: "STOP".into()
+            },
+            Inbound {
+                from: "+33698765432".into(),
+                text: "ALERTE bien reçue".into()
+            },
+        ])
+    );
+    assert_eq!(standin.incoming_count(), 0);
+    // One list, then a read and a delete for each.
+    assert_eq!(standin.incoming_request_count(), 5);
+    assert_eq!(provider.fetch_inbound().await, Ok(vec![]));
+}
+
+#[tokio::test]
+async fn a_fetch_with_a_wrong_secret_fails_and_takes_nothing() {
+    let standin = standin();
+    standin.receive(TO, "STOP");
+    let mut config = OvhConfig::new(AK, "not-the-secret", CK, SERVICE);
+    config.base_url = standin.base_url();
+    let sms = OvhSms::new(config.validate().unwrap()).unwrap();
+    let reason = sms.fetch_inbound().await.unwrap_err();
+    assert!(
+        reason.starts_with("GET /sms/{serviceName}/incoming: OVH HTTP 400 INVALID_SIGNATURE"),
+        "{reason}"
+    );
+    assert!(!reason.contains("not-the-secret"), "{reason}");
+    // Refused for its signature, asked again once after reading OVH's clock.
+    assert_eq!(standin.incoming_request_count(), 2);
+    assert_eq!(standin.incoming_count(), 1);
 }

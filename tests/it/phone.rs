@@ -716,3 +716,59 @@ async fn sms_fail_over_to_the_secondary_account_and_come_back() {
     assert!(secours.received().is_empty(), "back on the primary");
     daemon.stop().await;
 }
+
+/// OVH passes replies on by no callback: the daemon fetches them from OVH's pull API, acts on
+/// them for the commune the account serves, answers through the account, and OVH keeps none.
+#[tokio::test]
+async fn replies_held_by_ovh_are_fetched_and_acted_on() {
+    use tocsin_standins::ovh::OvhStandin;
+    let env = Env::new().await;
+    let (ak, secret, ck, service) = ("ovh-app", "ovh-secret", "ovh-consumer", "sms-ab12345-1");
+    let ovh = OvhStandin::start(ak, secret, ck, service);
+    let mut config = env.config_with_file(&format!(
+        r#"
+        [sms.accounts.bras-ovh]
+        provider = "ovh"
+        application_key = "{ak}"
+        application_secret = "{secret}"
+        consumer_key = "{ck}"
+        service_name = "{service}"
+        sender_for_response = true
+        base_url = "{}"
+        "#,
+        ovh.base_url()
+    ));
+    config.dispatch.inbound_poll = Duration::from_millis(200);
+    let daemon = crate::support::Daemon::start(config).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    let db = env.db.pool().await;
+    let change = tocsin::store::tenants::SettingsChange {
+        sms_account: Some(Some("bras-ovh".into())),
+        ..Default::default()
+    };
+    tocsin::store::tenants::update(&db, "bras", &change)
+        .await
+        .unwrap();
+
+    ovh.receive("+33611223344", "Alerte");
+    ovh.receive("0033655667788", "bonjour");
+    let replies = ovh.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(ovh.incoming_count(), 0, "read and deleted at OVH");
+    let reply_to = |to: &str| {
+        replies
+            .iter()
+            .find(|r| r.receiver == to)
+            .map(|r| r.message.clone())
+            .unwrap_or_else(|| panic!("no reply to {to}: {replies:?}"))
+    };
+    assert!(reply_to("+33611223344").contains("vous recevrez les alertes"));
+    assert!(reply_to("+33655667788").contains("répondez ALERTE"));
+    assert_eq!(
+        topics_of_now(&mairie, "+33611223344").await,
+        [json!("intemperies")]
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(ovh.received().len(), 2, "each message handled once");
+    daemon.stop().await;
+}

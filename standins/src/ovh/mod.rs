@@ -6,6 +6,12 @@
 //! records what it accepted and answers what the test scripts. It also calls a receipt URL the
 //! way OVH calls an account's `callBack` ([`call_receipt_url`]).
 //!
+//! Citizens' SMS to the account (§3.5) are queued by [`OvhStandin::receive`] and served, signed
+//! and checked the same way (over an empty body), by `GET /1.0/sms/{serviceName}/incoming`
+//! (their ids), `GET /1.0/sms/{serviceName}/incoming/{id}` (one SMS) and
+//! `DELETE /1.0/sms/{serviceName}/incoming/{id}`. The list's filters (`sender`, `tag`,
+//! `creationDatetime.from/.to`) are not implemented; a GET or DELETE with a body is refused.
+//!
 //! Error bodies are the ones OVH sends, as seen in public reports (python-ovh, php-ovh issues):
 //! `{"message": …}` plus `errorCode` and `httpCode` where OVH gives them. A timestamp more than
 //! [`MAX_SKEW_SECONDS`] from its clock gets OVH's `400 QUERY_TIME_OUT "Query out of time"`, a
@@ -16,7 +22,7 @@
 //! refused. Looser: any sender is taken as declared on the account.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{
         Arc, Mutex,
         atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering},
@@ -28,16 +34,19 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    http::{HeaderMap, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Map, Value, json};
 use sha1::{Digest, Sha1};
 
+mod incoming;
 mod receipt;
 
 pub use receipt::{OvhDlr, call_receipt_url};
+
+use incoming::IncomingSms;
 
 /// How far a request's `X-Ovh-Timestamp` may be from the stand-in's clock. OVH publishes no
 /// figure; this one is small enough for tests to exercise a resync.
@@ -124,6 +133,9 @@ struct Inner {
     scripted: Mutex<HashMap<String, Scripted>>,
     requests: AtomicUsize,
     time_requests: AtomicUsize,
+    /// Citizens' SMS waiting to be fetched, by id.
+    incoming: Mutex<BTreeMap<u64, IncomingSms>>,
+    incoming_requests: AtomicUsize,
     /// How long a send's answer waits after the SMS is recorded, in milliseconds.
     answer_delay_ms: std::sync::atomic::AtomicU64,
 }
@@ -168,11 +180,21 @@ impl OvhStandin {
             scripted: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
             time_requests: AtomicUsize::new(0),
+            incoming: Mutex::new(BTreeMap::new()),
+            incoming_requests: AtomicUsize::new(0),
             answer_delay_ms: std::sync::atomic::AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/1.0/auth/time", get(auth_time))
             .route("/1.0/sms/{service_name}/jobs", post(create_job))
+            .route(
+                "/1.0/sms/{service_name}/incoming",
+                get(incoming::list_incoming),
+            )
+            .route(
+                "/1.0/sms/{service_name}/incoming/{id}",
+                get(incoming::read_incoming).delete(incoming::delete_incoming),
+            )
             .fallback(not_found)
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
@@ -193,7 +215,6 @@ impl OvhStandin {
         self.inner.received.lock().unwrap().clone()
     }
 
-    /// Forgets what was accepted so far; scripts and the clock offset stay.
     /// Answers sends this much later than it records them (and their ids): a receipt can then
     /// reach Tocsin before the send's answer does, as with a fast provider.
     pub fn set_answer_delay(&self, delay: Duration) {
@@ -202,6 +223,8 @@ impl OvhStandin {
             .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Forgets what was accepted so far; scripts, the clock offset and the received SMS waiting
+    /// to be fetched stay.
     pub fn reset(&self) {
         self.inner.received.lock().unwrap().clear();
     }
@@ -278,6 +301,29 @@ impl OvhStandin {
         }
     }
 
+    /// A citizen's SMS to the account, from `from` (as OVH shows senders: `+33612345678` or
+    /// `0033612345678`; kept as given), queued for `GET …/incoming` with a fresh numeric id,
+    /// the time now as `creationDatetime`, `credits: 1` and `tag: ""`. Returns its id.
+    pub fn receive(&self, from: &str, text: &str) -> u64 {
+        let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+        self.inner
+            .incoming
+            .lock()
+            .unwrap()
+            .insert(id, IncomingSms::new(id, from, text));
+        id
+    }
+
+    /// How many received SMS wait to be fetched (queued and not deleted yet).
+    pub fn incoming_count(&self) -> usize {
+        self.inner.incoming.lock().unwrap().len()
+    }
+
+    /// Every request so far to `…/incoming` and `…/incoming/{id}`, accepted or not.
+    pub fn incoming_request_count(&self) -> usize {
+        self.inner.incoming_requests.load(Ordering::SeqCst)
+    }
+
     fn script(&self, to: &str, scripted: Scripted) {
         self.inner
             .scripted
@@ -341,7 +387,9 @@ async fn create_job(
     body: Bytes,
 ) -> Response {
     inner.requests.fetch_add(1, Ordering::SeqCst);
-    if let Err((status, error_code, message)) = authenticate(&inner, &uri, &headers, &body) {
+    if let Err((status, error_code, message)) =
+        authenticate(&inner, &Method::POST, &uri, &headers, &body)
+    {
         return ovh_error(status, error_code, message);
     }
     if service_name != inner.service_name {
@@ -409,8 +457,15 @@ async fn create_job(
 /// OVH's refusal of a request: status, `errorCode` if any, message.
 type Refusal = (u16, Option<&'static str>, &'static str);
 
-/// Checks the four `X-Ovh-*` headers as OVH does.
-fn authenticate(inner: &Inner, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+/// Checks the four `X-Ovh-*` headers as OVH does, the signature over `method`, the full URL
+/// called and `body` (empty for GET and DELETE).
+fn authenticate(
+    inner: &Inner,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Refusal> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(application), Some(consumer), Some(timestamp), Some(signature)) = (
         header("x-ovh-application"),
@@ -442,7 +497,7 @@ fn authenticate(inner: &Inner, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> R
     let expected = ovh_signature(
         &inner.application_secret,
         &inner.consumer_key,
-        "POST",
+        method.as_str(),
         &full_url,
         body,
         timestamp,

@@ -1,10 +1,14 @@
 //! The OVH SMS client: signed `POST /sms/{serviceName}/jobs` calls with OVH's clock, one shared
 //! connection pool, a cap on requests in flight, and the translation of each answer into an
-//! [`Outcome`].
+//! [`Outcome`]. The same signed calls, without a body, fetch the citizens' SMS
+//! ([`super::incoming`]).
 
-use std::{error::Error as _, fmt, time::Duration};
+use std::{error::Error as _, fmt, future::Future, time::Duration};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{
+    Method,
+    header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER},
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,7 +22,9 @@ use super::{
     error::{ErrorBody, OvhError, clean_text, parse_retry_after},
     gsm7::is_gsm7,
 };
-use crate::{BoxFuture, Callback, CallbackError, ConfigError, Message, Outcome, Provider, Report};
+use crate::{
+    BoxFuture, Callback, CallbackError, ConfigError, Inbound, Message, Outcome, Provider, Report,
+};
 
 /// Longest `tag` we send. OVH documents no limit for this campaign tag (sms-providers.md
 /// §3.2); Tocsin's references (`dlv_…`) are far shorter, so this only guards against a caller
@@ -30,6 +36,8 @@ const MAX_TAG_CHARS: usize = 64;
 pub struct OvhSms {
     http: reqwest::Client,
     jobs_url: Url,
+    /// `{base}/sms/{serviceName}/incoming`: the citizens' SMS waiting at OVH (§3.5).
+    incoming_url: Url,
     time_url: Url,
     /// Marked sensitive, so neither reqwest nor our `Debug` prints them.
     application_key: HeaderValue,
@@ -113,6 +121,10 @@ impl OvhSms {
         };
         let application_key = header("application_key", &config.application_key)?;
         let consumer_key = header("consumer_key", &config.consumer_key)?;
+        // `…/sms/{serviceName}/jobs` → `…/sms/{serviceName}/incoming`.
+        let incoming_url = config.jobs_url.join("incoming").map_err(|e| {
+            ConfigError::new("base_url", format!("cannot append the API path: {e}"))
+        })?;
 
         let http = reqwest::Client::builder()
             // Keep-alive HTTP/1.1 connections, as many idle as we may have in flight.
@@ -131,6 +143,7 @@ impl OvhSms {
         Ok(OvhSms {
             http,
             jobs_url: config.jobs_url,
+            incoming_url,
             time_url: config.time_url,
             application_key,
             consumer_key,
@@ -181,15 +194,25 @@ impl OvhSms {
             .acquire()
             .await
             .expect("semaphore never closed");
+        self.at_ovh_time(|stamp, resynced| self.post_job(&body, stamp, to, resynced))
+            .await
+    }
+
+    /// Runs `attempt` (one signed request) with a timestamp in OVH's time. When OVH refuses it
+    /// for its timestamp or signature, nothing was done: OVH's clock is read again and `attempt`
+    /// runs once more, told so by its `bool`.
+    async fn at_ovh_time<T, F, Fut>(&self, attempt: F) -> Result<T, OvhError>
+    where
+        F: Fn(Stamp, bool) -> Fut,
+        Fut: Future<Output = Result<T, OvhError>>,
+    {
         let stamp = self
             .clock
             .now(|| self.ovh_time())
             .await
             .map_err(OvhError::Clock)?;
-        match self.post_job(&body, stamp, to, false).await {
+        match attempt(stamp, false).await {
             Err(error) if error.needs_resync() => {
-                // Refused for its timestamp or signature: nothing was sent. Learn OVH's clock
-                // again and try once more.
                 tracing::warn!(%error, "OVH refused a signed request; reading its clock again");
                 self.clock
                     .resync(stamp.generation, || self.ovh_time())
@@ -202,10 +225,44 @@ impl OvhSms {
                     .now(|| self.ovh_time())
                     .await
                     .map_err(OvhError::Clock)?;
-                self.post_job(&body, stamp, to, true).await
+                attempt(stamp, true).await
             }
             other => other,
         }
+    }
+
+    /// Sends one request signed as OVH wants (§3.1): the `X-Ovh-*` headers, and the signature
+    /// over the method, the full URL exactly as sent, the exact body bytes (none for GET and
+    /// DELETE) and the timestamp.
+    async fn signed(
+        &self,
+        method: Method,
+        url: &Url,
+        body: &[u8],
+        stamp: Stamp,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let signature = signature(
+            self.application_secret.expose_secret(),
+            self.consumer_key.to_str().unwrap_or_default(),
+            method.as_str(),
+            url.as_str(),
+            body,
+            stamp.timestamp,
+        );
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .header("X-Ovh-Application", self.application_key.clone())
+            .header("X-Ovh-Consumer", self.consumer_key.clone())
+            .header("X-Ovh-Timestamp", stamp.timestamp)
+            .header("X-Ovh-Signature", signature)
+            .header(ACCEPT, "application/json");
+        if !body.is_empty() {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        request.send().await
     }
 
     /// One signed `POST …/jobs` with the given body.
@@ -216,46 +273,52 @@ impl OvhSms {
         to: &str,
         resynced: bool,
     ) -> Result<Option<String>, OvhError> {
-        let signature = signature(
-            self.application_secret.expose_secret(),
-            self.consumer_key.to_str().unwrap_or_default(),
-            "POST",
-            self.jobs_url.as_str(),
-            body,
-            stamp.timestamp,
-        );
         let response = self
-            .http
-            .post(self.jobs_url.clone())
-            .header("X-Ovh-Application", self.application_key.clone())
-            .header("X-Ovh-Consumer", self.consumer_key.clone())
-            .header("X-Ovh-Timestamp", stamp.timestamp)
-            .header("X-Ovh-Signature", signature)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body.to_vec())
-            .send()
+            .signed(Method::POST, &self.jobs_url, body, stamp)
             .await
             .map_err(|e| classify_transport_error(&e, to))?;
-
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return accepted(response, to).await;
         }
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        // A body that cannot be read is like an empty one: the status still decides.
-        let body = response.bytes().await.unwrap_or_default();
-        Err(OvhError::Http {
-            status: status.as_u16(),
-            body: ErrorBody::parse(&body, to),
-            retry_after,
-            resynced,
+        Err(refused(response, to, resynced).await)
+    }
+
+    /// `{base}/sms/{serviceName}/incoming`.
+    pub(super) fn incoming_url(&self) -> &Url {
+        &self.incoming_url
+    }
+
+    /// A signed request without a body (`GET`, `DELETE`) to `url`, in turn for a permit, read
+    /// again once at OVH's clock if refused for it; `Ok` holds the 2xx answer's body. Errors
+    /// hold no phone number (any run of 8 digits or more in OVH's text is masked).
+    pub(super) async fn call_without_body(
+        &self,
+        method: Method,
+        url: &Url,
+    ) -> Result<Vec<u8>, OvhError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        self.at_ovh_time(|stamp, resynced| {
+            let method = method.clone();
+            async move {
+                let response = self
+                    .signed(method, url, b"", stamp)
+                    .await
+                    .map_err(|e| classify_transport_error(&e, ""))?;
+                if !response.status().is_success() {
+                    return Err(refused(response, "", resynced).await);
+                }
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| classify_transport_error(&e, ""))?;
+                Ok(body.to_vec())
+            }
         })
+        .await
     }
 
     /// `GET /auth/time`: OVH's Unix time, unauthenticated (§3.1). The problem, on failure, holds
@@ -319,6 +382,25 @@ async fn accepted(response: reqwest::Response, to: &str) -> Result<Option<String
         tracing::warn!("OVH accepted a job without an id");
     }
     Ok(id)
+}
+
+/// A non-2xx answer as an error, `to` masked in what OVH says.
+async fn refused(response: reqwest::Response, to: &str, resynced: bool) -> OvhError {
+    let status = response.status();
+    let retry_after = parse_retry_after(
+        response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    // A body that cannot be read is like an empty one: the status still decides.
+    let body = response.bytes().await.unwrap_or_default();
+    OvhError::Http {
+        status: status.as_u16(),
+        body: ErrorBody::parse(&body, to),
+        retry_after,
+        resynced,
+    }
 }
 
 /// A failure before any HTTP status: could the request have reached OVH (§0)?
@@ -398,6 +480,12 @@ impl Provider for OvhSms {
     /// OVH's id only, since the account's callback URL is the same for every message.
     fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {
         super::receipt::read_report(callback)
+    }
+
+    /// OVH documents no push format for replies, only its pull API (§3.5): each SMS waiting at
+    /// OVH is read, then deleted there.
+    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<Inbound>, String>> {
+        Box::pin(self.fetch_incoming())
     }
 }
 

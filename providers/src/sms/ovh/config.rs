@@ -20,8 +20,10 @@ pub struct OvhConfig {
     /// Application Secret (AS): signs every request, never sent. Required, no default; never
     /// printed.
     pub application_secret: SecretString,
-    /// Consumer Key (CK), sent as `X-Ovh-Consumer`. It must be granted `POST /sms/*/jobs` and
-    /// `GET /sms/*` (sms-providers.md §3.1). Required, no default; never printed.
+    /// Consumer Key (CK), sent as `X-Ovh-Consumer`. It must be granted `POST /sms/*/jobs`,
+    /// `GET /sms/*` (sms-providers.md §3.1) and, for citizens' replies, `GET /sms/*/incoming`,
+    /// `GET /sms/*/incoming/*` and `DELETE /sms/*/incoming/*`. Required, no default; never
+    /// printed.
     pub consumer_key: SecretString,
     /// The SMS account, such as `sms-ab12345-1` (`GET /sms` lists them). Required, no default.
     pub service_name: String,

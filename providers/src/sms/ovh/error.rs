@@ -1,5 +1,6 @@
 //! Everything that can go wrong with one OVH send, and what each failure means for a retry
-//! (sms-providers.md §3.3 for the HTTP statuses, §0 for "not sent" versus "uncertain").
+//! (sms-providers.md §3.3 for the HTTP statuses, §0 for "not sent" versus "uncertain"); the same
+//! failures when fetching citizens' SMS ([`OvhError::incoming_reason`]).
 
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub enum OvhError {
     RefusedNumber,
     /// OVH answered with a non-2xx status. `resynced` says whether the send was already retried
     /// once after learning OVH's clock again.
-    #[error("{}", describe_http(*.status, .body, *.resynced))]
+    #[error("{}", describe_http(*.status, .body, *.resynced, Call::Send))]
     Http {
         status: u16,
         body: ErrorBody,
@@ -97,6 +98,30 @@ impl OvhError {
             OvhError::Http { status, .. } => is_uncertain_status(*status),
             _ => false,
         }
+    }
+
+    /// The reason a fetch of citizens' SMS failed at `call` (`GET /sms/{serviceName}/incoming`
+    /// …): like `Display`, with the rights that fetch needs and without what only matters to a
+    /// send (whether an SMS may have gone out). It holds no credential and no phone number.
+    pub(crate) fn incoming_reason(&self, call: &str) -> String {
+        let what = match self {
+            OvhError::Http {
+                status,
+                body,
+                resynced,
+                ..
+            } => describe_http(*status, body, *resynced, Call::Incoming),
+            OvhError::Clock(problem) => {
+                format!("cannot read OVH's clock (GET /auth/time): {problem}")
+            }
+            OvhError::Unreachable(problem) => format!("OVH unreachable: {problem}"),
+            OvhError::Timeout => "OVH did not answer in time".to_owned(),
+            OvhError::Interrupted(problem) => {
+                format!("OVH connection broke mid-request: {problem}")
+            }
+            OvhError::InvalidRecipient | OvhError::RefusedNumber => self.to_string(),
+        };
+        format!("{call}: {what}")
     }
 
     /// True when OVH refused the request for its timestamp or signature: learn OVH's clock again
@@ -195,7 +220,16 @@ impl ErrorBody {
     }
 }
 
-fn describe_http(status: u16, body: &ErrorBody, resynced: bool) -> String {
+/// Which request an error answered: the rights it needs, and whether it may have sent an SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// `POST /sms/{serviceName}/jobs`.
+    Send,
+    /// `GET /sms/{serviceName}/incoming[/{id}]` or `DELETE /sms/{serviceName}/incoming/{id}`.
+    Incoming,
+}
+
+fn describe_http(status: u16, body: &ErrorBody, resynced: bool, call: Call) -> String {
     let code = match &body.error_code {
         Some(code) => format!("OVH HTTP {status} {code}"),
         None => format!("OVH HTTP {status}"),
@@ -211,9 +245,15 @@ fn describe_http(status: u16, body: &ErrorBody, resynced: bool) -> String {
              application_key, application_secret and consumer_key)",
         ),
         403 => Some(match body.error_code.as_deref() {
-            Some("NOT_GRANTED_CALL") => {
-                "the consumer key is not granted POST /sms/*/jobs (create one with that right)"
-            }
+            Some("NOT_GRANTED_CALL") => match call {
+                Call::Send => {
+                    "the consumer key is not granted POST /sms/*/jobs (create one with that right)"
+                }
+                Call::Incoming => {
+                    "the consumer key is not granted GET /sms/*/incoming, GET /sms/*/incoming/* \
+                     and DELETE /sms/*/incoming/* (create one with those rights)"
+                }
+            },
             Some("NOT_CREDENTIAL") => "OVH does not know this consumer key (check consumer_key)",
             Some("INVALID_KEY") => "OVH does not know this application key (check application_key)",
             Some("INVALID_CREDENTIAL") => {
@@ -226,7 +266,7 @@ fn describe_http(status: u16, body: &ErrorBody, resynced: bool) -> String {
         409 => Some("OVH reports a conflict"),
         460 => Some("the SMS account has expired or is suspended (renew it or settle the bill)"),
         429 => Some("too many requests"),
-        s if is_uncertain_status(s) => Some(UNCERTAIN),
+        s if call == Call::Send && is_uncertain_status(s) => Some(UNCERTAIN),
         _ => None,
     };
     match hint {
@@ -531,6 +571,33 @@ mod tests {
         let long = format!("line one\nline two {}", "x".repeat(500));
         let reason = http(400, &long).to_string();
         assert!(!reason.contains('\n') && reason.chars().count() < 260);
+    }
+
+    #[test]
+    fn incoming_reasons_name_the_call_and_its_rights_and_never_a_number() {
+        let refused = http(
+            403,
+            r#"{"errorCode":"NOT_GRANTED_CALL","message":"This call has not been granted"}"#,
+        );
+        assert_eq!(
+            refused.incoming_reason("GET /sms/{serviceName}/incoming"),
+            "GET /sms/{serviceName}/incoming: OVH HTTP 403 NOT_GRANTED_CALL: This call has not \
+             been granted: the consumer key is not granted GET /sms/*/incoming, GET \
+             /sms/*/incoming/* and DELETE /sms/*/incoming/* (create one with those rights)"
+        );
+        // Nothing is sent by a fetch: no "may have been sent".
+        assert_eq!(
+            http(500, r#"{"message":"Internal server error"}"#).incoming_reason("GET x"),
+            "GET x: OVH HTTP 500: Internal server error"
+        );
+        assert_eq!(
+            OvhError::Timeout.incoming_reason("DELETE x"),
+            "DELETE x: OVH did not answer in time"
+        );
+        let echoed = http(404, r#"{"message":"No incoming SMS from 0033612345678"}"#);
+        let reason = echoed.incoming_reason("GET x");
+        assert!(!reason.contains("612345678"), "{reason}");
+        assert!(reason.ends_with("(check service_name)"), "{reason}");
     }
 
     #[test]

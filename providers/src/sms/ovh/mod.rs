@@ -9,14 +9,17 @@
 //! `provider_message_id`: receipts match on that id. The job's `tag` (Tocsin's reference) is only
 //! a campaign tag in OVH's history.
 //!
-//! Known limits: replies and STOP notifications (`smsResponse`, `stopCallBack`) are not handled
-//! here; OVH blacklists numbers that replied STOP and later jobs to them fail.
+//! Replies (ALERTE, STOP): OVH documents no push format, so they are fetched from its pull API
+//! (`fetch_inbound`: `GET …/incoming`, each read, then deleted). Known limit: OVH's own STOP
+//! notifications (`stopCallBack`) are not read; OVH blacklists numbers that replied STOP and
+//! later jobs to them fail.
 
 mod auth;
 mod client;
 mod config;
 mod error;
 mod gsm7;
+mod incoming;
 mod receipt;
 #[cfg(test)]
 mod tests;
@@ -40,7 +43,8 @@ pub const KIND: Kind = Kind {
     check: |value| settings::<OvhConfig>(value)?.validate().map(drop),
     build,
     needs: "application_key, application_secret, consumer_key (from OVH's createToken page, \
-            granted POST /sms/*/jobs) and service_name (sms-xx12345-1)",
+            granted POST /sms/*/jobs, and GET /sms/*/incoming, GET and DELETE /sms/*/incoming/* for \
+            replies) and service_name (sms-xx12345-1)",
     reports_by_id: true,
     inbound: false,
 };

@@ -1,7 +1,9 @@
 //! The OVH client against a tiny local HTTP server: the exact signed request, OVH's clock, and
-//! every answer mapped to its retry class (sms-providers.md §3).
+//! every answer mapped to its retry class (sms-providers.md §3); citizens' SMS fetched from it,
+//! read and deleted by signed calls (§3.5).
 
 use std::{
+    collections::BTreeMap,
     sync::{
         Arc, Mutex,
         atomic::{AtomicI64, AtomicUsize, Ordering},
@@ -20,7 +22,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::*;
-use crate::{Message, Outcome, Provider, RetryClass};
+use crate::{Inbound, Message, Outcome, Provider, RetryClass};
 
 const AK: &str = "EXAMPLEappKey000";
 const AS: &str = "EXAMPLEappSecret0000000000000000";
@@ -37,7 +39,7 @@ struct Seen {
     body: Bytes,
 }
 
-type Reply = Arc<dyn Fn(usize) -> Response + Send + Sync>;
+type Reply = Arc<dyn Fn(usize, &Seen) -> Response + Send + Sync>;
 
 struct Fake {
     /// `http://127.0.0.1:<port>/1.0`.
@@ -79,6 +81,15 @@ async fn fake(
     offset: i64,
     reply: impl Fn(usize) -> Response + Send + Sync + 'static,
 ) -> Fake {
+    serve(delay, offset, move |n, _| reply(n)).await
+}
+
+/// Like [`fake`], with the request (method, path, headers, body) given to `reply` too.
+async fn serve(
+    delay: Duration,
+    offset: i64,
+    reply: impl Fn(usize, &Seen) -> Response + Send + Sync + 'static,
+) -> Fake {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let offset = Arc::new(AtomicI64::new(offset));
     let peak = Arc::new(AtomicUsize::new(0));
@@ -100,12 +111,13 @@ async fn fake(
                 let (parts, body) = request.into_parts();
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
                 let path = parts.uri.path().to_owned();
-                seen.lock().unwrap().push(Seen {
+                let request = Seen {
                     method: parts.method.to_string(),
                     path: path.clone(),
                     headers: parts.headers,
                     body,
-                });
+                };
+                seen.lock().unwrap().push(request.clone());
                 if path == "/1.0/auth/time" {
                     return (unix_now() + offset.load(Ordering::SeqCst))
                         .to_string()
@@ -116,7 +128,7 @@ async fn fake(
                 peak.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(delay).await;
                 current.fetch_sub(1, Ordering::SeqCst);
-                reply(n)
+                reply(n, &request)
             }
         }
     });
@@ -186,7 +198,11 @@ fn failure(outcome: Outcome) -> (RetryClass, String) {
 
 /// The signature recomputed from scratch: `$1$` + SHA-1 of the `+`-joined parts (§3.1).
 fn expected_signature(url: &str, body: &[u8], timestamp: &str) -> String {
-    let mut signed = format!("{AS}+{CK}+POST+{url}+").into_bytes();
+    signature_of("POST", url, body, timestamp)
+}
+
+fn signature_of(method: &str, url: &str, body: &[u8], timestamp: &str) -> String {
+    let mut signed = format!("{AS}+{CK}+{method}+{url}+").into_bytes();
     signed.extend_from_slice(body);
     signed.extend_from_slice(format!("+{timestamp}").as_bytes());
     format!("$1${}", hex::encode(Sha1::digest(&signed)))
@@ -623,4 +639,362 @@ fn the_kind_is_registered_as_ovh_sms() {
     assert_eq!(provider.connections(), Some(32));
     let bad: toml::Value = toml::from_str("service_name = \"sms-ab12345-1\"").unwrap();
     assert!((kind.check)(bad).is_err());
+}
+
+// Citizens' SMS, fetched (§3.5).
+
+const OTHER: &str = "+33698765432";
+
+/// OVH's answer to `GET …/incoming/{id}`.
+fn incoming(id: u64, sender: &str, message: &str) -> Value {
+    json!({"creationDatetime": "2026-03-27T10:15:00+01:00", "credits": 1, "id": id,
+           "message": message, "sender": sender, "tag": ""})
+}
+
+/// The SMS an OVH account holds, served as OVH does: `GET …/incoming` lists their ids (newest
+/// first, to check that the oldest is taken first), `GET …/incoming/{id}` gives one,
+/// `DELETE …/incoming/{id}` removes it, 404 for an id it does not hold. `scripted` answers
+/// instead when it returns a response.
+fn inbox(
+    held: Vec<Value>,
+    scripted: impl Fn(&Seen) -> Option<Response> + Send + Sync + 'static,
+) -> impl Fn(usize, &Seen) -> Response + Send + Sync + 'static {
+    let held: Mutex<BTreeMap<u64, Value>> = Mutex::new(
+        held.into_iter()
+            .map(|sms| (sms["id"].as_u64().unwrap(), sms))
+            .collect(),
+    );
+    move |_, request| {
+        if let Some(response) = scripted(request) {
+            return response;
+        }
+        let list = format!("/1.0/sms/{SERVICE}/incoming");
+        let mut held = held.lock().unwrap();
+        if request.path == list && request.method == "GET" {
+            return json_reply(200, json!(held.keys().rev().collect::<Vec<_>>()));
+        }
+        let id = request
+            .path
+            .strip_prefix(&format!("{list}/"))
+            .and_then(|id| id.parse::<u64>().ok());
+        let missing = json_reply(404, json!({"message": "This SMS does not exist"}));
+        match (request.method.as_str(), id) {
+            ("GET", Some(id)) => held
+                .get(&id)
+                .map_or(missing, |sms| json_reply(200, sms.clone())),
+            ("DELETE", Some(id)) => match held.remove(&id) {
+                Some(_) => json_reply(200, Value::Null),
+                None => missing,
+            },
+            _ => json_reply(400, json!({"message": "unexpected call"})),
+        }
+    }
+}
+
+fn never(_: &Seen) -> Option<Response> {
+    None
+}
+
+async fn fetch(sms: &OvhSms) -> Result<Vec<Inbound>, String> {
+    let provider: &dyn Provider = sms;
+    provider.fetch_inbound().await
+}
+
+/// The calls made after the clock, as `METHOD path`.
+fn calls(server: &Fake) -> Vec<String> {
+    let seen = server.seen.lock().unwrap();
+    seen.iter()
+        .filter(|s| s.path != "/1.0/auth/time")
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect()
+}
+
+/// Unwraps a failed fetch and checks its reason never leaks a number or a credential.
+fn fetch_failure(result: Result<Vec<Inbound>, String>) -> String {
+    let reason = result.expect_err("the fetch must fail");
+    for leak in ["612345678", "698765432", AK, AS, CK] {
+        assert!(!reason.contains(leak), "reason leaks {leak}: {reason}");
+    }
+    reason
+}
+
+#[tokio::test]
+async fn incoming_sms_are_listed_read_then_deleted_by_signed_calls() {
+    // OVH's clock is an hour ahead of ours: every timestamp must be OVH's.
+    let server = serve(
+        Duration::ZERO,
+        3600,
+        inbox(
+            vec![
+                incoming(102, "0033698765432", "STOP"),
+                incoming(101, TO, "ALERTE reçue, merci"),
+            ],
+            never,
+        ),
+    )
+    .await;
+    let sms = client(&server.base_url, |_| {});
+
+    assert_eq!(
+        fetch(&sms).await,
+        Ok(vec![
+            Inbound {
+                from: TO.into(),
+                text: "ALERTE reçue, merci".into()
+            },
+            Inbound {
+                from: OTHER.into(),
+                text: "STOP".into()
+            },
+        ])
+    );
+    let incoming = format!("/1.0/sms/{SERVICE}/incoming");
+    assert_eq!(
+        calls(&server),
+        [
+            format!("GET {incoming}"),
+            format!("GET {incoming}/101"),
+            format!("DELETE {incoming}/101"),
+            format!("GET {incoming}/102"),
+            format!("DELETE {incoming}/102"),
+        ]
+    );
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].path, "/1.0/auth/time");
+    for call in &seen[1..] {
+        assert_eq!(call.headers["x-ovh-application"], AK);
+        assert_eq!(call.headers["x-ovh-consumer"], CK);
+        assert!(call.body.is_empty(), "{call:?}");
+        assert_eq!(call.headers.get("content-type"), None);
+        let timestamp = call.headers["x-ovh-timestamp"].to_str().unwrap();
+        let skew = timestamp.parse::<i64>().unwrap() - (unix_now() + 3600);
+        assert!(skew.abs() <= 2, "timestamp {timestamp} is not OVH's time");
+        // Signed over the full URL (`…/1.0` prefix included) and an empty body.
+        let url = format!("{}{}", server.base_url.trim_end_matches("/1.0"), call.path);
+        assert_eq!(
+            call.headers["x-ovh-signature"],
+            signature_of(&call.method, &url, b"", timestamp).as_str(),
+            "{} {}",
+            call.method,
+            call.path
+        );
+    }
+    drop(seen);
+
+    // Both were deleted: the next fetch finds none, with the same clock.
+    assert_eq!(fetch(&sms).await, Ok(vec![]));
+    assert_eq!(calls(&server).len(), 6);
+    assert_eq!(server.time_requests(), 1);
+}
+
+#[tokio::test]
+async fn an_sms_whose_sender_is_no_number_is_deleted_not_passed_on() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(
+            vec![
+                incoming(1, "VILLEDEX", "pub"),
+                incoming(2, "0612345678", "national"),
+                incoming(3, "+33612345678", "OUI"),
+            ],
+            never,
+        ),
+    )
+    .await;
+    let sms = client(&server.base_url, |_| {});
+    assert_eq!(
+        fetch(&sms).await,
+        Ok(vec![Inbound {
+            from: TO.into(),
+            text: "OUI".into()
+        }])
+    );
+    let deleted = calls(&server)
+        .into_iter()
+        .filter(|c| c.starts_with("DELETE"))
+        .count();
+    assert_eq!(deleted, 3);
+}
+
+#[tokio::test]
+async fn a_refused_list_is_an_error_without_secrets_or_numbers() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(vec![incoming(1, TO, "x")], |_| {
+            Some(json_reply(
+                403,
+                json!({"errorCode": "NOT_GRANTED_CALL",
+                       "message": "This call has not been granted for 0033612345678"}),
+            ))
+        }),
+    )
+    .await;
+    let reason = fetch_failure(fetch(&client(&server.base_url, |_| {})).await);
+    assert!(
+        reason.starts_with("GET /sms/{serviceName}/incoming: OVH HTTP 403 NOT_GRANTED_CALL"),
+        "{reason}"
+    );
+    assert!(reason.contains("DELETE /sms/*/incoming/*"), "{reason}");
+    assert_eq!(calls(&server).len(), 1);
+
+    let server = fake(Duration::ZERO, 0, |_| {
+        json_reply(500, json!({"message": "Internal server error"}))
+    })
+    .await;
+    let reason = fetch_failure(fetch(&client(&server.base_url, |_| {})).await);
+    assert_eq!(
+        reason,
+        "GET /sms/{serviceName}/incoming: OVH HTTP 500: Internal server error"
+    );
+
+    let server = fake(Duration::ZERO, 0, |_| json_reply(200, json!({"ids": [1]}))).await;
+    let reason = fetch_failure(fetch(&client(&server.base_url, |_| {})).await);
+    assert!(reason.contains("not a list of numeric ids"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_failed_read_is_an_error_and_deletes_nothing() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(vec![incoming(1, TO, "x")], |request| {
+            (request.method == "GET" && request.path.ends_with("/incoming/1"))
+                .then(|| json_reply(503, json!({"message": "Service unavailable"})))
+        }),
+    )
+    .await;
+    let reason = fetch_failure(fetch(&client(&server.base_url, |_| {})).await);
+    assert_eq!(
+        reason,
+        "GET /sms/{serviceName}/incoming/{id}: OVH HTTP 503: Service unavailable"
+    );
+    assert!(calls(&server).iter().all(|c| !c.starts_with("DELETE")));
+}
+
+#[tokio::test]
+async fn a_refused_delete_is_an_error_and_the_sms_stays_at_ovh() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(vec![incoming(1, TO, "x")], |request| {
+            (request.method == "DELETE").then(|| {
+                json_reply(
+                    403,
+                    json!({"errorCode": "NOT_GRANTED_CALL",
+                           "message": "This call has not been granted"}),
+                )
+            })
+        }),
+    )
+    .await;
+    let reason = fetch_failure(fetch(&client(&server.base_url, |_| {})).await);
+    assert!(
+        reason.starts_with("DELETE /sms/{serviceName}/incoming/{id}: OVH HTTP 403"),
+        "{reason}"
+    );
+    let incoming = format!("/1.0/sms/{SERVICE}/incoming");
+    assert_eq!(
+        calls(&server),
+        [
+            format!("GET {incoming}"),
+            format!("GET {incoming}/1"),
+            format!("DELETE {incoming}/1"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn once_an_sms_was_taken_a_later_failure_returns_it_and_leaves_the_rest() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(
+            vec![incoming(1, TO, "premier"), incoming(2, OTHER, "second")],
+            |request| {
+                request
+                    .path
+                    .ends_with("/incoming/2")
+                    .then(|| json_reply(500, json!({"message": "Internal server error"})))
+            },
+        ),
+    )
+    .await;
+    let sms = client(&server.base_url, |_| {});
+    // Failing would lose the first SMS, deleted at OVH already.
+    assert_eq!(
+        fetch(&sms).await,
+        Ok(vec![Inbound {
+            from: TO.into(),
+            text: "premier".into()
+        }])
+    );
+    let incoming = format!("/1.0/sms/{SERVICE}/incoming");
+    assert_eq!(
+        calls(&server),
+        [
+            format!("GET {incoming}"),
+            format!("GET {incoming}/1"),
+            format!("DELETE {incoming}/1"),
+            format!("GET {incoming}/2"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_sms_whose_delete_may_have_gone_through_is_returned() {
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(vec![incoming(1, TO, "STOP")], |request| {
+            (request.method == "DELETE").then(|| json_reply(502, json!({"message": "Bad gateway"})))
+        }),
+    )
+    .await;
+    // Read twice rather than lost.
+    assert_eq!(
+        fetch(&client(&server.base_url, |_| {})).await,
+        Ok(vec![Inbound {
+            from: TO.into(),
+            text: "STOP".into()
+        }])
+    );
+}
+
+#[tokio::test]
+async fn a_401_on_a_fetch_reads_the_clock_again_and_retries_once() {
+    let refused = Arc::new(AtomicUsize::new(0));
+    let server = serve(
+        Duration::ZERO,
+        0,
+        inbox(vec![incoming(1, TO, "OUI")], {
+            let refused = refused.clone();
+            move |_| {
+                (refused.fetch_add(1, Ordering::SeqCst) == 0)
+                    .then(|| json_reply(401, json!({"message": "You must login first"})))
+            }
+        }),
+    )
+    .await;
+    let result = fetch(&client(&server.base_url, |_| {})).await;
+    assert_eq!(result.map(|sms| sms.len()), Ok(1));
+    assert_eq!(server.time_requests(), 2);
+    assert_eq!(
+        calls(&server).len(),
+        4,
+        "the list asked twice, then one read and one delete"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_ovh_is_a_fetch_error() {
+    let sms = client(&format!("http://127.0.0.1:{}/1.0", free_port()), |_| {});
+    let reason = fetch_failure(fetch(&sms).await);
+    assert!(
+        reason.starts_with(
+            "GET /sms/{serviceName}/incoming: cannot read OVH's clock (GET /auth/time): "
+        ),
+        "{reason}"
+    );
 }

@@ -1,0 +1,84 @@
+//! Citizens' SMS that providers hold for pickup instead of calling back (OVH): every
+//! `inbound_poll`, each SMS account is asked for them, one instance at a time per account (a
+//! PostgreSQL advisory lock), and each is handled as if it had come by callback, for the
+//! tenant the account serves.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Dispatcher, inbound};
+use crate::{model::Channel, store};
+
+pub async fn run(dispatcher: &Dispatcher, every: Duration, shutdown: &CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        for account in dispatcher.providers.accounts() {
+            if account.channel() != tocsin_providers::Channel::Sms {
+                continue;
+            }
+            if let Err(error) = poll(dispatcher, account).await {
+                tracing::warn!(account = %account.name, %error, "fetching inbound SMS failed");
+            }
+        }
+    }
+}
+
+async fn poll(dispatcher: &Dispatcher, account: &tocsin_providers::Account) -> Result<(), String> {
+    let db = &dispatcher.db;
+    // Held while this instance polls the account: two instances would read a message twice.
+    let mut lock = db.acquire().await.map_err(|e| e.to_string())?;
+    let (ours,): (bool,) =
+        sqlx::query_as("SELECT pg_try_advisory_lock(hashtextextended('inbound:' || $1, 0))")
+            .bind(&account.name)
+            .fetch_one(&mut *lock)
+            .await
+            .map_err(|e| e.to_string())?;
+    if !ours {
+        return Ok(());
+    }
+    let result = handle_pending(dispatcher, account).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended('inbound:' || $1, 0))")
+        .bind(&account.name)
+        .execute(&mut *lock)
+        .await;
+    result
+}
+
+async fn handle_pending(
+    dispatcher: &Dispatcher,
+    account: &tocsin_providers::Account,
+) -> Result<(), String> {
+    // The tenant the account serves (its own account, or the routing's for it), known before
+    // anything is fetched: fetched messages are gone from the provider.
+    let tenants = store::tenants::all(&dispatcher.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let served: Vec<_> = tenants
+        .into_iter()
+        .filter(|t| {
+            dispatcher
+                .routing
+                .account_for(&dispatcher.providers, &t.slug, &t.senders, Channel::Sms)
+                == account.name
+        })
+        .collect();
+    // Left with the provider when no single tenant can be named: they cannot be attributed.
+    let [tenant] = served.as_slice() else {
+        return Ok(());
+    };
+    let messages = account.provider.fetch_inbound().await?;
+    for sms in messages {
+        match inbound::handle(&dispatcher.db, tenant, &sms).await {
+            Ok(reply) => inbound::send_reply(account, &sms.from, &reply).await,
+            Err(error) => {
+                tracing::error!(account = %account.name, %error,
+                    "an inbound SMS fetched from the provider could not be recorded")
+            }
+        }
+    }
+    Ok(())
+}
