@@ -2,7 +2,7 @@
 //! Unicode by the Unicode Consortium's GSM0338.TXT.
 //!
 //! Only the default tables: there is no national-language shift table for French, and French
-//! networks use none (see shared/reference/sms-encoding.md §2).
+//! networks use none (see the SMS encoding reference (sms-encoding.md) §2).
 
 /// The escape septet that introduces an extension-table character.
 pub const ESCAPE: u8 = 0x1B;

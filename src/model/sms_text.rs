@@ -4,7 +4,7 @@
 //! Texts are NFC-normalised first, since a decomposed `é` (e + U+0301) is not in the GSM-7 table
 //! while the precomposed one is. A text made only of GSM-7 characters is counted in septets
 //! (extension characters cost two); any other character makes the whole text UCS-2, counted in
-//! UTF-16 code units. Rules and figures: shared/reference/sms-encoding.md §1–4.
+//! UTF-16 code units. Rules and figures: the SMS encoding reference (sms-encoding.md) §1–4.
 
 use std::fmt;
 
