@@ -8,7 +8,8 @@ pub mod alert;
 pub mod channel;
 pub mod cron;
 pub mod email;
-pub mod gsm7_table;
+/// The GSM-7 tables, shared with the SMS adapters.
+pub use tocsin_providers::sms::gsm7 as gsm7_table;
 pub mod ids;
 pub mod import;
 pub mod keywords;

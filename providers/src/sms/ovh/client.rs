@@ -3,7 +3,8 @@
 //! [`Outcome`]. The same signed calls, without a body, fetch the citizens' SMS
 //! ([`super::incoming`]).
 
-use std::{error::Error as _, fmt, future::Future, time::Duration};
+use crate::sms::http::error_chain;
+use std::{fmt, future::Future, time::Duration};
 
 use reqwest::{
     Method,
@@ -20,8 +21,8 @@ use super::{
     auth::{OvhClock, REFRESH_EVERY, Stamp, parse_time, signature},
     config::{MAX_VALIDITY_MINUTES, Sender},
     error::{ErrorBody, OvhError, clean_text, parse_retry_after},
-    gsm7::is_gsm7,
 };
+use crate::sms::gsm7::is_gsm7;
 use crate::{
     BoxFuture, Callback, CallbackError, ConfigError, Inbound, Message, Outcome, Provider, Report,
 };
@@ -415,24 +416,6 @@ fn classify_transport_error(error: &reqwest::Error, to: &str) -> OvhError {
     } else {
         OvhError::Interrupted(chain)
     }
-}
-
-/// The causes of an error, outermost first, without the URL (reqwest's own message is only
-/// "error sending request").
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.contains(&text) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        parts.push(error.to_string());
-    }
-    parts.join(": ")
 }
 
 /// `+33612345678` as is: OVH wants the international form with its `+` (§3.2: a local `06…`

@@ -2,6 +2,7 @@
 //! (sms-providers.md §3.3 for the HTTP statuses, §0 for "not sent" versus "uncertain"); the same
 //! failures when fetching citizens' SMS ([`OvhError::incoming_reason`]).
 
+pub(crate) use crate::sms::http::parse_retry_after;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,9 +12,6 @@ use crate::RetryClass;
 /// Marks failures after which the SMS may or may not have gone out: OVH documents no
 /// idempotency key, so the dispatcher must not blindly resend these to a whole list (§0).
 pub(crate) const UNCERTAIN: &str = "uncertain (may have been sent)";
-
-/// The longest `Retry-After` we honour; a larger value is more likely a bug than a plan.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Longest text kept from any one field of an error body.
 const MAX_FIELD_CHARS: usize = 200;
@@ -275,13 +273,6 @@ fn describe_http(status: u16, body: &ErrorBody, resynced: bool, call: Call) -> S
     }
 }
 
-/// Reads `Retry-After` as a number of seconds (the HTTP-date form is not used by APIs of this
-/// kind and is ignored), capped at [`MAX_RETRY_AFTER`].
-pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    let seconds: u64 = value?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
 /// Makes provider text safe for a reason: one line, bounded, and with the recipient's number
 /// and any other phone-number-like run masked: 8 digits or more, possibly split by single
 /// spaces, dots or dashes (`06 12 34 56 78`).
@@ -335,6 +326,7 @@ pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sms::http::MAX_RETRY_AFTER;
 
     const TO: &str = "+33612345678";
 

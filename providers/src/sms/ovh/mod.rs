@@ -18,7 +18,6 @@ mod auth;
 mod client;
 mod config;
 mod error;
-mod gsm7;
 mod incoming;
 mod receipt;
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The smsmode REST client: one shared connection pool, a cap on requests in flight, and the
 //! translation of each answer into an [`Outcome`].
 
-use std::{error::Error as _, fmt};
+use crate::sms::http::error_chain;
+use std::fmt;
 
 use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
 use secrecy::ExposeSecret;
@@ -217,24 +218,6 @@ fn classify_transport_error(error: &reqwest::Error, to: &str) -> SmsmodeError {
     } else {
         SmsmodeError::Interrupted(chain)
     }
-}
-
-/// The causes of an error, outermost first, without the URL (reqwest's own message is only
-/// "error sending request").
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.contains(&text) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        parts.push(error.to_string());
-    }
-    parts.join(": ")
 }
 
 /// `+33612345678` → `33612345678`: smsmode wants the international number without the `+`

@@ -1,7 +1,8 @@
 //! The Twilio REST client: one shared connection pool, a cap on requests in flight, and the
 //! translation of each answer into an [`Outcome`] (sms-providers.md §2.1, §2.2).
 
-use std::{error::Error as _, fmt, time::Duration};
+use crate::sms::http::error_chain;
+use std::{fmt, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -223,24 +224,6 @@ fn classify_transport_error(error: &reqwest::Error, to: &str) -> TwilioError {
     } else {
         TwilioError::Interrupted(chain)
     }
-}
-
-/// The causes of an error, outermost first, without the URL (reqwest's own message is only
-/// "error sending request").
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.contains(&text) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        parts.push(error.to_string());
-    }
-    parts.join(": ")
 }
 
 /// `+33612345678` as Twilio wants it, with the `+` (§0); a missing `+` is added. `None` unless

@@ -1,6 +1,7 @@
 //! Everything that can go wrong with one Twilio send, and what each failure means for a retry
 //! (sms-providers.md §2.2 for Twilio's codes, §0 for "not sent" versus "uncertain").
 
+pub(crate) use crate::sms::http::parse_retry_after;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,9 +14,6 @@ use crate::RetryClass;
 /// Marks failures after which the SMS may or may not have gone out: Twilio documents no
 /// idempotency key, so the dispatcher must not blindly resend these to a whole list (§0).
 pub(crate) const UNCERTAIN: &str = "uncertain (may have been sent)";
-
-/// The longest `Retry-After` we honour; a larger value is more likely a bug than a plan.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Longest text kept from any one field of an error body.
 const MAX_FIELD_CHARS: usize = 200;
@@ -215,13 +213,6 @@ pub(crate) fn describe_delivery_error(status: &str, code: Option<u32>) -> String
     }
 }
 
-/// Reads `Retry-After` as a number of seconds (Twilio's sending it is unconfirmed, §2.2; the
-/// HTTP-date form is ignored), capped at [`MAX_RETRY_AFTER`].
-pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    let seconds: u64 = value?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
 /// Makes provider text safe for a reason: one line, bounded, with the recipient's number and any
 /// other long digit run (a phone number in any format) masked.
 pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
@@ -261,6 +252,7 @@ pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sms::http::MAX_RETRY_AFTER;
 
     const TO: &str = "+33612345678";
 

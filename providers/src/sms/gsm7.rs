@@ -52,6 +52,13 @@ pub fn extension_code(c: char) -> Option<u8> {
         .map(|&(code, _)| code)
 }
 
+/// True when every character of `text` is in the basic or the extension table: it can go as
+/// GSM-7. A decomposed accent (e + U+0301) is not in the table, so an un-normalised text is not:
+/// correct, only dearer.
+pub fn is_gsm7(text: &str) -> bool {
+    text.chars().all(|c| septets(c).is_some())
+}
+
 /// How many septets `c` costs in GSM-7: 1 in the basic table, 2 in the extension table (escape
 /// plus code), `None` if the character cannot be sent in GSM-7 at all.
 pub fn septets(c: char) -> Option<usize> {
@@ -124,6 +131,16 @@ mod tests {
         for c in "âçêëîïôûÿœÀÂÈÊËÎÏÔÙÛŸŒ’‘“”«»…–—\u{A0}\u{202F}°²·`".chars()
         {
             assert_eq!(septets(c), None, "{c:?} should force UCS-2");
+        }
+    }
+
+    #[test]
+    fn a_text_is_gsm7_when_every_character_is() {
+        assert!(is_gsm7("Alerte crue : évacuez la zone basse. Tél 112"));
+        assert!(is_gsm7("Cout 5€ [voir] {x} ~ | \\ ^"));
+        assert!(is_gsm7(""));
+        for c in ["ê", "’", "\u{a0}", "🌊", "e\u{301}"] {
+            assert!(!is_gsm7(&format!("Crue {c}")), "{c:?}");
         }
     }
 
