@@ -33,6 +33,8 @@ pub struct Kind {
     pub reports_by_id: bool,
     /// Its adapter reads citizens' SMS (`Provider::inbound`), at the tenant's inbound URL.
     pub inbound: bool,
+    /// It holds citizens' SMS for pickup instead (`Provider::fetch_inbound`): the daemon asks.
+    pub holds_inbound: bool,
 }
 
 impl std::fmt::Debug for Kind {

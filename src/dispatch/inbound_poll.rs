@@ -17,7 +17,7 @@ pub async fn run(dispatcher: &Dispatcher, every: Duration, shutdown: &Cancellati
             _ = tokio::time::sleep(every) => {}
         }
         for account in dispatcher.providers.accounts() {
-            if account.channel() != tocsin_providers::Channel::Sms {
+            if !account.kind.holds_inbound {
                 continue;
             }
             if let Err(error) = poll(dispatcher, account).await {

@@ -29,6 +29,7 @@ pub const KIND: Kind = Kind {
     needs: "url and from (TOCSIN_SMTP_URL, TOCSIN_EMAIL_FROM for [email.smtp])",
     reports_by_id: false,
     inbound: false,
+    holds_inbound: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -46,6 +46,7 @@ pub const KIND: Kind = Kind {
             replies) and service_name (sms-xx12345-1)",
     reports_by_id: true,
     inbound: false,
+    holds_inbound: true,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -23,6 +23,7 @@ pub const KIND: Kind = Kind {
     needs: "nothing",
     reports_by_id: false,
     inbound: false,
+    holds_inbound: false,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

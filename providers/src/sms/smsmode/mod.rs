@@ -29,6 +29,7 @@ pub const KIND: Kind = Kind {
     needs: "api_key (TOCSIN_SMSMODE_API_KEY for [sms.smsmode])",
     reports_by_id: false,
     inbound: true,
+    holds_inbound: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -39,6 +39,7 @@ pub const KIND: Kind = Kind {
             number or sender id) or messaging_service_sid",
     reports_by_id: false,
     inbound: true,
+    holds_inbound: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {
