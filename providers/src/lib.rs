@@ -6,6 +6,7 @@ mod config_error;
 pub mod email;
 pub mod outcome;
 mod provider;
+pub mod push;
 pub mod registry;
 mod simulated;
 pub mod sms;
