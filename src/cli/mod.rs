@@ -52,6 +52,9 @@ enum Command {
     /// Inspect and replay the dead-letter queue.
     #[command(subcommand)]
     Dead(ops::DeadCommand),
+    /// Web Push identity (VAPID).
+    #[command(subcommand)]
+    Vapid(ops::VapidCommand),
     /// Manage topics (through the API).
     #[command(subcommand)]
     Topics(client::TopicsCommand),
@@ -118,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(command) => ops::key(config, command).await,
         Command::Config(command) => ops::config(config, command),
         Command::Dead(command) => ops::dead(config, command).await,
+        Command::Vapid(command) => ops::vapid(command),
         Command::Topics(command) => client::topics(command).await,
         Command::Subscribers(command) => client::subscribers(command).await,
         Command::Send(args) => client::send(args).await,

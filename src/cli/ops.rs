@@ -106,6 +106,17 @@ pub enum DeadCommand {
 }
 
 #[derive(Subcommand)]
+pub enum VapidCommand {
+    /// Make a VAPID key pair: set the private key as TOCSIN_VAPID_PRIVATE_KEY (with
+    /// TOCSIN_VAPID_SUBJECT); browsers subscribe with the public one.
+    Generate {
+        /// One JSON document, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration without starting anything.
     Check,
@@ -435,8 +446,27 @@ pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()>
     println!("configuration is valid");
     println!("  http_addr: {}", config.http_addr);
     println!("  routes: {}", routes.join(", "));
+    if let Some(push) = &config.push {
+        println!("  Web Push: VAPID public key {}", push.vapid_public_key);
+    }
     if config.api_key_secret.is_none() {
         println!("  warning: api_key_secret is not set; `serve` and `key create` need it");
+    }
+    Ok(())
+}
+
+pub fn vapid(command: VapidCommand) -> anyhow::Result<()> {
+    let VapidCommand::Generate { json } = command;
+    let key = tocsin_providers::push::crypto::VapidKey::generate()?;
+    let private = key.private_key_base64url();
+    let (public, private) = (key.public_key_base64url(), private.expose_secret());
+    if json {
+        let shown = serde_json::json!({ "public_key": public, "private_key": private });
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else {
+        println!(
+            "Public key:\n{public}\n\nPrivate key (TOCSIN_VAPID_PRIVATE_KEY, keep it secret):\n{private}"
+        );
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_EMAIL_FROM", "email.smtp.from"),
     ("TOCSIN_SMSMODE_API_KEY", "sms.smsmode.api_key"),
     ("TOCSIN_SMSMODE_URL", "sms.smsmode.base_url"),
+    ("TOCSIN_VAPID_PRIVATE_KEY", "push.vapid_private_key"),
+    ("TOCSIN_VAPID_SUBJECT", "push.vapid_subject"),
 ];
 
 /// Variables that may instead name a file holding the value (`TOCSIN_API_KEY_SECRET_FILE`), the
@@ -39,6 +41,7 @@ pub const SECRET_VARS: &[&str] = &[
     "TOCSIN_API_KEY_SECRET",
     "TOCSIN_SMTP_URL",
     "TOCSIN_SMSMODE_API_KEY",
+    "TOCSIN_VAPID_PRIVATE_KEY",
 ];
 
 /// Fewest bytes in `api_key_secret`: an HMAC key shorter than its 32-byte output weakens it.
@@ -67,6 +70,26 @@ pub struct Config {
     pub pricing: std::collections::HashMap<String, crate::dispatch::routing::Pricing>,
     /// Every provider account, SMS and e-mail, checked (built when the daemon starts).
     pub accounts: Vec<AccountConfig>,
+    /// The VAPID key that signs Web Push requests, when set.
+    pub push: Option<PushConfig>,
+}
+
+/// `[push]`: the application server's VAPID identity (RFC 8292).
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// The P-256 private scalar, base64url (what web-push tools print); never printed.
+    pub vapid_private_key: SecretString,
+    /// `mailto:` or `https:` URL push services may contact.
+    pub vapid_subject: String,
+    /// The public key derived from it: the `applicationServerKey` browsers subscribe with.
+    pub vapid_public_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPush {
+    vapid_private_key: Option<SecretString>,
+    vapid_subject: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +144,7 @@ struct RawConfig {
     sms: toml::Table,
     #[serde(default)]
     email: toml::Table,
+    push: Option<RawPush>,
 }
 
 fn default_database_url() -> SecretString {
@@ -289,6 +313,34 @@ fn env_value(
     Ok(Some(value.to_string()))
 }
 
+/// `[push]` checked: both keys or neither, a key on P-256, a subject push services accept.
+fn validate_push(raw: RawPush) -> Result<PushConfig, ConfigError> {
+    use secrecy::ExposeSecret;
+    let (Some(key), Some(subject)) = (raw.vapid_private_key, raw.vapid_subject) else {
+        return Err(invalid(
+            "push",
+            "set both vapid_private_key and vapid_subject (TOCSIN_VAPID_PRIVATE_KEY, \
+             TOCSIN_VAPID_SUBJECT); `tocsin vapid generate` makes a key",
+        ));
+    };
+    let vapid = tocsin_providers::push::crypto::VapidKey::from_base64url(key.expose_secret())
+        .map_err(|e| invalid("push.vapid_private_key", e.to_string()))?;
+    let subject = subject.trim().to_string();
+    let fine = (subject.starts_with("mailto:") && subject.len() > 7)
+        || url::Url::parse(&subject).is_ok_and(|u| u.scheme() == "https");
+    if !fine {
+        return Err(invalid(
+            "push.vapid_subject",
+            "must be a mailto: or https: URL (e.g. mailto:alertes@bras.fr)",
+        ));
+    }
+    Ok(PushConfig {
+        vapid_private_key: key,
+        vapid_subject: subject,
+        vapid_public_key: vapid.public_key_base64url(),
+    })
+}
+
 /// `public_url` checked (http or https, a host, no query), or `http://` + the HTTP address.
 fn public_url(given: Option<&str>, http_addr: &SocketAddr) -> Result<url::Url, ConfigError> {
     let text = match given {
@@ -449,6 +501,7 @@ impl RawConfig {
                 ));
             }
         }
+        let push = self.push.map(validate_push).transpose()?;
         let f = &self.failover;
         if !(f.failure_share > 0.0 && f.failure_share <= 1.0) {
             return Err(invalid(
@@ -490,6 +543,7 @@ impl RawConfig {
             limits: self.limits,
             pricing: self.pricing,
             accounts,
+            push,
         })
     }
 }

@@ -480,3 +480,72 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     assert_eq!(status["status"], "cancelled");
     daemon.stop().await;
 }
+
+/// `tocsin vapid generate` makes the Web Push identity the configuration then reads, checked.
+#[tokio::test]
+async fn a_vapid_key_pair_is_generated_and_read_back_from_the_environment() {
+    let env = Env::new().await;
+    let keys: Value =
+        serde_json::from_str(&ok(tocsin(&env, &[], &["vapid", "generate", "--json"]))).unwrap();
+    let (public, private) = (
+        keys["public_key"].as_str().unwrap(),
+        keys["private_key"].as_str().unwrap(),
+    );
+    assert_eq!(public.len(), 87, "65 octets in base64url: {public}");
+    let human = ok(tocsin(&env, &[], &["vapid", "generate"]));
+    assert!(human.contains("Public key:") && human.contains("TOCSIN_VAPID_PRIVATE_KEY"));
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{private}\n")).unwrap();
+    let path = file.path().to_str().unwrap();
+    let checked = ok(tocsin(
+        &env,
+        &[
+            ("TOCSIN_VAPID_PRIVATE_KEY_FILE", path),
+            ("TOCSIN_VAPID_SUBJECT", "mailto:alertes@bras.fr"),
+        ],
+        &["config", "check"],
+    ));
+    assert!(
+        checked.contains(&format!("VAPID public key {public}")),
+        "{checked}"
+    );
+    assert!(
+        !checked.contains(private),
+        "the private key is never printed"
+    );
+
+    for (vars, says) in [
+        (
+            [
+                ("TOCSIN_VAPID_PRIVATE_KEY", "not-a-key"),
+                ("TOCSIN_VAPID_SUBJECT", "mailto:a@b.fr"),
+            ],
+            "push.vapid_private_key",
+        ),
+        (
+            [
+                ("TOCSIN_VAPID_PRIVATE_KEY", private),
+                ("TOCSIN_VAPID_SUBJECT", "http://bras.fr"),
+            ],
+            "push.vapid_subject",
+        ),
+    ] {
+        let refused = tocsin(&env, &vars, &["config", "check"]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(private), "{stderr}");
+    }
+    let half = tocsin(
+        &env,
+        &[("TOCSIN_VAPID_PRIVATE_KEY", private)],
+        &["config", "check"],
+    );
+    assert!(
+        String::from_utf8_lossy(&half.stderr)
+            .contains("set both vapid_private_key and vapid_subject")
+    );
+}
