@@ -1,5 +1,6 @@
 //! Configuration of the OVHcloud SMS adapter, and its validation.
 
+use crate::sms::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -69,9 +70,6 @@ pub const fn default_timeout_ms() -> u64 {
 pub const fn default_max_connections() -> usize {
     32
 }
-
-/// Upper bound for `timeout_ms`: past two minutes a hung request only holds a permit.
-const MAX_TIMEOUT_MS: u64 = 120_000;
 
 /// Upper bound for `validityPeriod`: OVH's own default and the value of its guide (48 hours,
 /// sms-providers.md §3.2). No larger value is documented; an alert is stale long before.
@@ -203,31 +201,7 @@ fn check_service_name(name: &str) -> Result<(), ConfigError> {
 
 /// The base URL, checked, with a trailing slash so that joining keeps its path prefix.
 fn base_url(raw: &str) -> Result<Url, ConfigError> {
-    let mut base = Url::parse(raw)
-        .map_err(|e| ConfigError::new("base_url", format!("not an absolute URL: {e}")))?;
-    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must be an http(s) URL with a host",
-        ));
-    }
-    if base.query().is_some() || base.fragment().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not have a query or a fragment",
-        ));
-    }
-    if !base.username().is_empty() || base.password().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not carry credentials; use the application and consumer keys",
-        ));
-    }
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    Ok(base)
+    crate::sms::http::api_root(raw, "the application and consumer keys")
 }
 
 /// Who the SMS comes from when the message names no sender of its own.

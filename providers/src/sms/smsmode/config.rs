@@ -1,5 +1,6 @@
 //! Configuration of the smsmode adapter, and its validation.
 
+use crate::sms::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -52,9 +53,6 @@ pub const fn default_timeout_ms() -> u64 {
 pub const fn default_max_connections() -> usize {
     32
 }
-
-/// Upper bound for `timeout_ms`: past two minutes a hung request only holds a permit.
-const MAX_TIMEOUT_MS: u64 = 120_000;
 
 impl SmsmodeConfig {
     /// A configuration with every default and the given key; handy for tests and the demo.
@@ -128,31 +126,8 @@ impl SmsmodeConfig {
 
 /// `{base_url}/sms/v1/messages`, keeping any path prefix of the base.
 fn messages_url(base_url: &str) -> Result<Url, ConfigError> {
-    let mut base = Url::parse(base_url)
-        .map_err(|e| ConfigError::new("base_url", format!("not an absolute URL: {e}")))?;
-    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must be an http(s) URL with a host",
-        ));
-    }
-    if base.query().is_some() || base.fragment().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not have a query or a fragment",
-        ));
-    }
-    if !base.username().is_empty() || base.password().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not carry credentials; use api_key",
-        ));
-    }
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    base.join("sms/v1/messages")
+    crate::sms::http::api_root(base_url, "api_key")?
+        .join("sms/v1/messages")
         .map_err(|e| ConfigError::new("base_url", format!("cannot append the API path: {e}")))
 }
 

@@ -209,38 +209,8 @@ fn detail_text(detail: &Option<StatusDetail>) -> String {
 /// Makes provider text safe for a reason: one line, bounded, and with the recipient's number
 /// and any other long digit run (a phone number in any format) masked.
 pub(crate) fn clean_text(text: &str, recipient_digits: &str) -> String {
-    let text = if recipient_digits.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(recipient_digits, "<number>")
-    };
-    let mut out = String::with_capacity(text.len().min(MAX_FIELD_CHARS + 8));
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        // Error codes (400.001) and counts are short; phone numbers are 8+ digits.
-        if digits.len() >= 8 {
-            out.push_str("<number>");
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        flush(&mut digits, &mut out);
-        out.push(if c.is_control() { ' ' } else { c });
-    }
-    flush(&mut digits, &mut out);
-
-    if out.chars().count() > MAX_FIELD_CHARS {
-        let cut: String = out.chars().take(MAX_FIELD_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        out
-    }
+    // Error codes (400.001) and counts are short; phone numbers are 8+ digits.
+    crate::sms::http::mask_numbers(text, recipient_digits, 8, MAX_FIELD_CHARS)
 }
 
 #[cfg(test)]

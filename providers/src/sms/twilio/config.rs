@@ -1,5 +1,6 @@
 //! Configuration of the Twilio adapter, and its validation.
 
+use crate::sms::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -73,9 +74,6 @@ pub const fn default_timeout_ms() -> u64 {
 pub const fn default_max_connections() -> usize {
     32
 }
-
-/// Upper bound for `timeout_ms`: past two minutes a hung request only holds a permit.
-const MAX_TIMEOUT_MS: u64 = 120_000;
 
 /// Twilio's bounds for `ValidityPeriod`, in seconds (§2.1).
 pub(crate) const MAX_VALIDITY_PERIOD_S: u32 = 36_000;
@@ -288,32 +286,9 @@ fn validate_callback_url(raw: &str) -> Result<String, ConfigError> {
 /// `{base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`, keeping any path prefix of the
 /// base.
 fn messages_url(base_url: &str, account_sid: &str) -> Result<Url, ConfigError> {
-    let mut base = Url::parse(base_url)
-        .map_err(|e| ConfigError::new("base_url", format!("not an absolute URL: {e}")))?;
-    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must be an http(s) URL with a host",
-        ));
-    }
-    if base.query().is_some() || base.fragment().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not have a query or a fragment",
-        ));
-    }
-    if !base.username().is_empty() || base.password().is_some() {
-        return Err(ConfigError::new(
-            "base_url",
-            "must not carry credentials; use auth_token or api_key_sid",
-        ));
-    }
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
     // The SID was checked (letters and digits only), so it needs no escaping.
-    base.join(&format!("2010-04-01/Accounts/{account_sid}/Messages.json"))
+    crate::sms::http::api_root(base_url, "auth_token or api_key_sid")?
+        .join(&format!("2010-04-01/Accounts/{account_sid}/Messages.json"))
         .map_err(|e| ConfigError::new("base_url", format!("cannot append the API path: {e}")))
 }
 

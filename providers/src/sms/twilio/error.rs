@@ -216,37 +216,7 @@ pub(crate) fn describe_delivery_error(status: &str, code: Option<u32>) -> String
 /// Makes provider text safe for a reason: one line, bounded, with the recipient's number and any
 /// other long digit run (a phone number in any format) masked.
 pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
-    let mut text = text.to_owned();
-    let digits = recipient.trim_start_matches('+');
-    if !digits.is_empty() {
-        text = text.replace(digits, "<number>");
-    }
-    let mut out = String::with_capacity(text.len().min(MAX_FIELD_CHARS + 8));
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= MIN_MASKED_DIGITS {
-            out.push_str("<number>");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        flush(&mut run, &mut out);
-        out.push(if c.is_control() { ' ' } else { c });
-    }
-    flush(&mut run, &mut out);
-
-    if out.chars().count() > MAX_FIELD_CHARS {
-        let cut: String = out.chars().take(MAX_FIELD_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        out
-    }
+    crate::sms::http::mask_numbers(text, recipient, MIN_MASKED_DIGITS, MAX_FIELD_CHARS)
 }
 
 #[cfg(test)]
