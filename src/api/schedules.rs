@@ -173,8 +173,9 @@ pub async fn create(
     let tz = match &body.time_zone {
         Some(name) => local_time::time_zone(name).map_err(|e| ApiError::invalid("time_zone", e))?,
         None => {
-            store::tenants::clock_of(&state.db, caller.tenant)
+            store::tenants::get(&state.db, caller.tenant)
                 .await?
+                .clock
                 .time_zone
         }
     };

@@ -69,15 +69,6 @@ fn transition(ids: &PublicIds, receipt: Receipt) -> Option<Transition> {
     })
 }
 
-/// What recording a provider's reports did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Recorded {
-    pub applied: u64,
-    /// Kept for later: their message's id is not known yet.
-    pub kept: usize,
-    pub unknown: usize,
-}
-
 /// Records reports a provider sent for one tenant's messages. Only that tenant's deliveries
 /// change, and only from `sending` or `sent`: a repeated or late report changes nothing, and a
 /// report that beat its send's outcome is applied now and stays (the outcome only moves rows
@@ -88,8 +79,7 @@ pub async fn record_reports(
     tenant: crate::model::TenantId,
     provider: &str,
     reports: Vec<Report>,
-) -> Result<Recorded, sqlx::Error> {
-    let mut recorded = Recorded::default();
+) -> Result<(), sqlx::Error> {
     let mut transitions = Vec::new();
     for report in reports {
         let opted_out = matches!(report.status, ReportStatus::OptedOut { .. });
@@ -123,14 +113,12 @@ pub async fn record_reports(
                             error.as_deref(),
                         )
                         .await?;
-                        recorded.kept += 1;
                         continue;
                     }
                 }
             }
         };
         let Some(id) = id else {
-            recorded.unknown += 1;
             tracing::warn!(%provider, message = ?report.message, "report about no message we know");
             continue;
         };
@@ -145,16 +133,15 @@ pub async fn record_reports(
     let before = transitions.len();
     transitions.retain(|t| own.contains(&t.id));
     if transitions.len() < before {
-        recorded.unknown += before - transitions.len();
         tracing::warn!(%provider, count = before - transitions.len(),
             "reports about messages of no delivery of this tenant");
     }
-    recorded.applied = store::deliveries::record_receipts(db, &transitions).await?;
+    store::deliveries::record_receipts(db, &transitions).await?;
     let opted_out: Vec<_> = transitions
         .iter()
         .filter(|t| t.opted_out)
         .map(|t| t.id)
         .collect();
     store::deliveries::opt_out_recipients(db, &opted_out).await?;
-    Ok(recorded)
+    Ok(())
 }

@@ -133,14 +133,6 @@ pub async fn find_by_callback_token(pool: &PgPool, token: &str) -> Result<Option
     Ok(row.map(from_row))
 }
 
-/// A tenant's clock (intake reads it inside the transaction that uses it).
-pub async fn clock_of<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    tenant: TenantId,
-) -> Result<LocalClock, DbError> {
-    Ok(get(executor, tenant).await?.clock)
-}
-
 /// A tenant by id.
 pub async fn get<'e>(
     executor: impl sqlx::PgExecutor<'e>,
