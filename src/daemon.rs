@@ -23,7 +23,7 @@ use crate::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
-    model::{Lane, PublicIds},
+    model::{CitizenLinks, Lane, PublicIds},
     scheduler::Scheduler,
     store,
 };
@@ -70,12 +70,16 @@ pub async fn run_with_clock(
     .await?;
     store::migrate(&db).await?;
     let ids = PublicIds::new(&store::platform::public_ids_key(&db).await?);
-    let keys = KeyHasher::new(
-        config
-            .api_key_secret
-            .clone()
-            .ok_or(StartError::NoKeySecret)?,
+    let secret = config
+        .api_key_secret
+        .clone()
+        .ok_or(StartError::NoKeySecret)?;
+    let links = CitizenLinks::new(
+        secret.expose_secret().as_bytes(),
+        ids.clone(),
+        &config.public_url,
     );
+    let keys = KeyHasher::new(secret);
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
     let instance = uuid::Uuid::now_v7();
@@ -94,6 +98,7 @@ pub async fn run_with_clock(
         clock: clock.clone(),
         public_url: config.public_url.clone(),
         health: dispatch::health::Health::new(config.failover.clone()),
+        links: links.clone(),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,
@@ -125,6 +130,11 @@ pub async fn run_with_clock(
         let shutdown = shutdown.clone();
         tasks.spawn(async move { scheduler.run(&shutdown).await });
     }
+    tasks.spawn(dispatch::retention::run(
+        db.clone(),
+        config.retention.clone(),
+        shutdown.clone(),
+    ));
     {
         let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
         tasks.spawn(async move {
@@ -148,6 +158,8 @@ pub async fn run_with_clock(
     state.public_url = config.public_url.clone();
     state.routing = config.routing.clone();
     state.pricing = Arc::new(config.pricing.clone());
+    state.links = links;
+    state.vapid_public_key = config.push.as_ref().map(|p| p.vapid_public_key.clone());
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =

@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod model;
 pub mod scheduler;
 pub mod store;
+pub mod web;
 
 pub use config::Config;
 pub use daemon::run;

@@ -19,6 +19,9 @@ pub enum RetryClass {
     /// Permanent, because the recipient opted out with the provider (replied STOP): Tocsin
     /// stops texting the number too, until the citizen subscribes again.
     OptedOut,
+    /// Permanent, because the address no longer exists (a browser's push subscription that its
+    /// push service answers 404 or 410 for): Tocsin removes it and never uses it again.
+    Gone,
 }
 
 /// The result of handing one message to a provider.

@@ -7,6 +7,8 @@ use crate::{BoxFuture, Callback, CallbackError, Inbound, Outcome, Report};
 pub enum Channel {
     Sms,
     Email,
+    /// Web Push (RFC 8030) to a browser subscription.
+    Push,
 }
 
 impl Channel {
@@ -15,6 +17,7 @@ impl Channel {
         match self {
             Channel::Sms => "sms",
             Channel::Email => "email",
+            Channel::Push => "push",
         }
     }
 }
@@ -41,6 +44,21 @@ pub struct Message<'a> {
     pub status_callback: Option<&'a str>,
     /// How long the provider may keep trying: what is left of the alert's life.
     pub validity: Option<std::time::Duration>,
+    /// An urgent alert (Web Push `Urgency: high`), rather than routine news.
+    pub urgent: bool,
+    /// The commune's name, shown with the message where the channel has no sender of its own
+    /// (a browser notification's title).
+    pub commune: Option<&'a str>,
+    /// The public page of the alert (`…/a/{alert}`), which a notification opens.
+    pub link: Option<&'a str>,
+    /// Identifies the alert across its messages, so that a newer message of the same alert
+    /// replaces one still waiting on the device (Web Push `Topic`): at most 32 URL-safe
+    /// base64 characters.
+    pub collapse_key: Option<&'a str>,
+    /// The recipient's one-click unsubscribe URL (RFC 8058 `List-Unsubscribe`).
+    pub unsubscribe: Option<&'a str>,
+    /// The commune's DKIM key, which signs its e-mail for its own From domain.
+    pub dkim: Option<&'a crate::email::DkimKey>,
 }
 
 /// A provider account, ready to send. Implementations do I/O and translation only.

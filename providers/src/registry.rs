@@ -50,6 +50,7 @@ pub const KINDS: &[Kind] = &[
     sms::twilio::KIND,
     email::smtp::KIND,
     email::simulator::KIND,
+    crate::push::webpush::KIND,
 ];
 
 /// The kind of this name on this channel.

@@ -17,6 +17,7 @@ use crate::{
     dispatch::{
         estimate,
         intake::{self, IntakeError, Submitted},
+        routing::PUSH_ACCOUNT,
     },
     model::{AlertDraft, AlertId, Channel, DeliveryStatus},
     store::{self, alerts::Alert},
@@ -75,6 +76,17 @@ pub async fn create(
     let alert = draft
         .validate()
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    // Asked for by name, push must be there; by default, it reaches whoever subscribed.
+    if draft.channels.is_some()
+        && alert.channels.contains(&Channel::Push)
+        && state.providers.get(Channel::Push, PUSH_ACCOUNT).is_none()
+    {
+        return Err(ApiError::invalid(
+            "channels",
+            "this platform sends no browser notifications: configure [push] \
+             (TOCSIN_VAPID_PRIVATE_KEY, TOCSIN_VAPID_SUBJECT)",
+        ));
+    }
     if query.dry_run.unwrap_or(false) {
         let context = estimate::Context {
             db: &state.db,
@@ -416,7 +428,9 @@ pub struct DeliveryView {
     /// `sub_…`
     subscriber: String,
     channel: String,
-    /// The phone number or address, masked: `+33 6 ** ** ** 78`, `a•••@example.fr`.
+    /// The phone number or address, masked: `+33 6 ** ** ** 78`, `a•••@example.fr`; for push,
+    /// the browser's push service (`push: fcm.googleapis.com`); `(erased)` once the subscriber
+    /// left or the retention period passed.
     to: String,
     status: String,
     /// Attempts made.
@@ -485,7 +499,9 @@ pub async fn deliveries(
             id: state.ids.delivery(d.id),
             subscriber: state.ids.subscriber(d.subscriber),
             channel: d.channel.as_str().to_string(),
-            to: mask(d.channel, &d.address),
+            to: d
+                .address
+                .map_or_else(|| "(erased)".into(), |a| mask(d.channel, &a)),
             status: d.status.as_str().to_string(),
             attempts: d.attempts,
             error: d.error,
@@ -495,11 +511,23 @@ pub async fn deliveries(
     Ok(Json(DeliveryPage { deliveries, next }))
 }
 
+/// The push service of a browser subscription, which is all it tells a person.
+fn push_service(subscription: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(subscription)
+        .ok()
+        .and_then(|s| url::Url::parse(s["endpoint"].as_str()?).ok())
+        .and_then(|u| u.host_str().map(|h| format!("push: {h}")))
+        .unwrap_or_else(|| "push".into())
+}
+
 fn mask(channel: Channel, address: &str) -> String {
     match channel {
         Channel::Sms => crate::model::phone::mask_for_people(address),
         Channel::Email => crate::model::EmailAddress::parse(address)
             .map(|e| e.masked())
             .unwrap_or_else(|_| "•••".into()),
+        // A browser subscription says nothing a person could read; its push service is enough
+        // to tell one from another.
+        Channel::Push => push_service(address),
     }
 }

@@ -10,7 +10,9 @@ pub mod error;
 mod json;
 mod openapi;
 mod operations;
+mod pages;
 mod public;
+mod push;
 mod schedules;
 mod subscribers;
 mod topics;
@@ -50,11 +52,18 @@ pub struct AppState {
     /// Which account carries a tenant's messages, and what a segment costs there (dry runs).
     pub routing: crate::dispatch::Routing,
     pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::routing::Pricing>>,
+    /// Alert pages, unsubscribe and confirmation links.
+    pub links: crate::model::CitizenLinks,
+    /// The key browsers subscribe with (`applicationServerKey`), when Web Push is configured.
+    pub vapid_public_key: Option<String>,
 }
 
 impl AppState {
     pub fn new(db: PgPool, keys: KeyHasher, relay: Arc<Notify>, ids: PublicIds) -> Self {
+        let public_url = url::Url::parse("http://127.0.0.1:8080").expect("a URL");
         AppState {
+            links: crate::model::CitizenLinks::new(&keys.hash("citizen links"), ids.clone(), &public_url),
+            vapid_public_key: None,
             db,
             keys,
             relay,
@@ -64,7 +73,7 @@ impl AppState {
             metrics: Default::default(),
             clock: Default::default(),
             providers: Default::default(),
-            public_url: url::Url::parse("http://127.0.0.1:8080").expect("a URL"),
+            public_url,
             routing: Default::default(),
             pricing: Default::default(),
         }
@@ -92,6 +101,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(callbacks::inbound))
         .routes(routes!(public::subscribe))
         .routes(routes!(public::confirm))
+        .routes(routes!(push::subscribe, push::unsubscribe))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))
@@ -108,6 +118,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, document) = described_routes().split_for_parts();
     let document = Arc::new(openapi::finish(document));
     routes
+        .merge(pages::routes())
         .fallback(envelope::no_route)
         .layer(axum::Extension(document))
         .layer(DefaultBodyLimit::max(json::MAX_BODY))

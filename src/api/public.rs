@@ -61,7 +61,7 @@ pub struct Subscribed {
     topics: Vec<String>,
 }
 
-async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
+pub(super) async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
     let slug = Slug::parse(slug).map_err(|_| ApiError::not_found("commune"))?;
     store::tenants::find_by_slug(&state.db, slug.as_str())
         .await?
@@ -69,7 +69,7 @@ async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
 }
 
 /// Counts the request against the client's hourly allowance.
-async fn count_client(
+pub(super) async fn count_client(
     state: &AppState,
     tenant: &Tenant,
     client: SocketAddr,
@@ -95,6 +95,43 @@ async fn count_client(
 fn phone(text: &str, tenant: &Tenant) -> Result<PhoneNumber, ApiError> {
     PhoneNumber::parse_for_sms(text, tenant.region)
         .map_err(|e| ApiError::invalid("phone", e.to_string()))
+}
+
+/// The topics a citizen chose, with their slugs: the commune's default topics when they chose
+/// none; an error on `topics` when one is unknown or the commune has none.
+pub(super) async fn chosen_topics(
+    state: &AppState,
+    tenant: &Tenant,
+    slugs: Option<&[String]>,
+) -> Result<Vec<(TopicId, String)>, ApiError> {
+    let offered = store::topics::for_keywords(&state.db, tenant.id).await?;
+    let topics: Vec<(TopicId, String)> = match slugs {
+        Some(slugs) => {
+            let mut chosen = Vec::with_capacity(slugs.len());
+            for slug in slugs {
+                let slug = Slug::parse(slug).map_err(|e| ApiError::invalid("topics", e.to_string()))?;
+                let topic = offered.iter().find(|t| t.1 == slug.as_str()).ok_or_else(|| {
+                    ApiError::invalid("topics", format!("unknown topic {}", slug.as_str()))
+                })?;
+                if !chosen.iter().any(|(id, _)| *id == topic.0) {
+                    chosen.push((topic.0, topic.1.clone()));
+                }
+            }
+            chosen
+        }
+        None => offered
+            .into_iter()
+            .filter(|t| t.3)
+            .map(|t| (t.0, t.1))
+            .collect(),
+    };
+    if topics.is_empty() {
+        return Err(ApiError::invalid(
+            "topics",
+            "this commune has no topic to subscribe to",
+        ));
+    }
+    Ok(topics)
 }
 
 /// The code's keyed hash: the code itself is never stored.
@@ -127,36 +164,32 @@ pub async fn subscribe(
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     let tenant = tenant(&state, &slug).await?;
     count_client(&state, &tenant, client).await?;
-    let phone = phone(&body.phone, &tenant)?;
-    let topics: Vec<TopicId> = match &body.topics {
-        Some(slugs) => {
-            let slugs = slugs
-                .iter()
-                .map(|s| Slug::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::invalid("topics", e.to_string()))?;
-            store::topics::resolve(&state.db, tenant.id, &slugs)
-                .await?
-                .map_err(|missing| {
-                    ApiError::invalid("topics", format!("unknown topic {}", missing.join(", ")))
-                })?
-        }
-        None => store::topics::for_keywords(&state.db, tenant.id)
-            .await?
-            .into_iter()
-            .filter(|t| t.3)
-            .map(|t| t.0)
-            .collect(),
-    };
-    if topics.is_empty() {
-        return Err(ApiError::invalid(
-            "topics",
-            "this commune has no topic to subscribe to",
-        ));
-    }
+    request_code(&state, &tenant, &body.phone, body.topics.as_deref()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Pending {
+            status: "code_sent",
+            expires_in: CODE_MINUTES * 60,
+        }),
+    ))
+}
+
+/// Texts a confirmation code to the number for these topics (the default ones when none).
+pub(super) async fn request_code(
+    state: &AppState,
+    tenant: &Tenant,
+    phone_text: &str,
+    topics: Option<&[String]>,
+) -> Result<(), ApiError> {
+    let phone = phone(phone_text, tenant)?;
+    let topics: Vec<TopicId> = chosen_topics(state, tenant, topics)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let expires_at = chrono::Utc::now() + chrono::Duration::minutes(CODE_MINUTES);
-    let hash = code_hash(&state, &tenant, &phone, &code);
+    let hash = code_hash(state, tenant, &phone, &code);
     let recorded = store::confirmations::new_code(
         &state.db,
         tenant.id,
@@ -179,14 +212,7 @@ pub async fn subscribe(
         "{} : votre code de confirmation est {code}. Il expire dans {CODE_MINUTES} minutes.",
         tenant.name
     );
-    send_code(&state, &tenant, &phone, &text).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Pending {
-            status: "code_sent",
-            expires_in: CODE_MINUTES * 60,
-        }),
-    ))
+    send_code(state, tenant, &phone, &text).await
 }
 
 /// Texts the code through the commune's own SMS account (or the platform's).
@@ -245,15 +271,29 @@ pub async fn confirm(
 ) -> Result<Json<Subscribed>, ApiError> {
     let tenant = tenant(&state, &slug).await?;
     count_client(&state, &tenant, client).await?;
-    let phone = phone(&body.phone, &tenant)?;
-    let code = body.code.trim();
+    let topics = confirm_code(&state, &tenant, &body.phone, &body.code).await?;
+    Ok(Json(Subscribed {
+        status: "subscribed",
+        topics,
+    }))
+}
+
+/// Checks the code texted to the number and subscribes it; the topics' slugs.
+pub(super) async fn confirm_code(
+    state: &AppState,
+    tenant: &Tenant,
+    phone_text: &str,
+    code: &str,
+) -> Result<Vec<String>, ApiError> {
+    let phone = phone(phone_text, tenant)?;
+    let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid(
             "code",
             "the code is the 6 digits received by SMS",
         ));
     }
-    let hash = code_hash(&state, &tenant, &phone, code);
+    let hash = code_hash(state, tenant, &phone, code);
     let checked =
         store::confirmations::check(&state.db, tenant.id, phone.as_str(), &hash, TRIES_PER_CODE)
             .await?;
@@ -299,8 +339,5 @@ pub async fn confirm(
         "code confirmed on the public route",
     )
     .await?;
-    Ok(Json(Subscribed {
-        status: "subscribed",
-        topics: named.into_iter().map(|(_, slug)| slug).collect(),
-    }))
+    Ok(named.into_iter().map(|(_, slug)| slug).collect())
 }

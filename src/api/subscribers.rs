@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     model::{
-        EmailAddress, PhoneNumber, Slug, SubscriberId, TopicId,
+        Channel, EmailAddress, PhoneNumber, Slug, SubscriberId, TopicId,
         import::{self, MAX_TOPICS_PER_SUBSCRIBER},
     },
     store::{
@@ -77,6 +77,9 @@ pub struct ImportReport {
     created: u64,
     updated: u64,
     unchanged: u64,
+    /// Numbers and addresses left out because their owner opted out (STOP, an unsubscribe
+    /// link): only they can subscribe them again.
+    opted_out: u64,
     errors: Vec<ImportError>,
 }
 
@@ -115,6 +118,8 @@ impl AppState {
         (status = 200, description = "Already known; completed", body = Subscriber),
         (status = 400, description = "A field is invalid", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 409, description = "The number or address opted out; only its owner can \
+            subscribe it again", body = ErrorBody),
     ))]
 pub async fn add(
     State(state): State<AppState>,
@@ -160,6 +165,26 @@ pub async fn add(
         .map_err(|missing| {
             ApiError::invalid("topics", format!("unknown topic: {}", missing.join(", ")))
         })?;
+    // Someone who opted out comes back only by their own new consent.
+    if let Some(phone) = &phone
+        && store::erasure::opted_out(&state.db, caller.tenant, Channel::Sms, phone.as_str()).await?
+    {
+        return Err(ApiError::conflict(
+            "phone",
+            "this number asked to receive no more SMS (STOP): only its owner can subscribe it \
+             again (ALERTE by SMS, or the commune's page)",
+        ));
+    }
+    if let Some(email) = &email
+        && store::erasure::opted_out(&state.db, caller.tenant, Channel::Email, email.as_str())
+            .await?
+    {
+        return Err(ApiError::conflict(
+            "email",
+            "this address unsubscribed: only its owner can subscribe it again (the commune's \
+             page)",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     let incoming = Incoming {
         phone: phone.as_ref(),
@@ -341,6 +366,7 @@ pub async fn import(
         created: counts.created,
         updated: counts.updated,
         unchanged: counts.unchanged,
+        opted_out: counts.opted_out,
         errors,
     }))
 }

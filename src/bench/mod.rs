@@ -127,6 +127,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
                         .await?
                     }
                     Channel::Email => ceiling::smtp_rate(sink_port, sessions, 20_000)?,
+                    Channel::Push => anyhow::bail!("push is not benchmarked yet"),
                 };
                 let mut f =
                     run_alert(&db, &daemon.url, &key, &standin, channel, subscribers).await?;
@@ -191,7 +192,7 @@ async fn run_alert(
                 .unwrap_or(0) as f64
                 / 1000.0
         }),
-        Channel::Email => None,
+        Channel::Email | Channel::Push => None,
     };
     let mut figures = measure::figures(db, id, called_at, first_ms).await?;
     figures.channel = channel.as_str();

@@ -52,9 +52,11 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     let channels = args
         .channels
         .iter()
-        .map(|c| {
-            c.parse::<Channel>()
-                .map_err(|e| anyhow::anyhow!("--channels: {e}"))
+        .map(|c| match c.parse::<Channel>() {
+            Ok(Channel::Push) => Err(anyhow::anyhow!(
+                "--channels: push is not benchmarked yet; use sms and email"
+            )),
+            parsed => parsed.map_err(|e| anyhow::anyhow!("--channels: {e}")),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = bench::Options {

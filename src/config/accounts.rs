@@ -145,6 +145,22 @@ pub fn read(channel: Channel, section: toml::Table) -> Result<Vec<AccountConfig>
     Ok(accounts)
 }
 
+/// The Web Push account, from `[push]`: one per platform, since browsers subscribe with its
+/// VAPID public key.
+pub fn push(settings: toml::Table) -> Result<AccountConfig, ConfigError> {
+    let name = crate::dispatch::routing::PUSH_ACCOUNT;
+    let kind = registry::kind(Channel::Push, name)
+        .ok_or_else(|| invalid("push", "this build has no Web Push provider"))?;
+    let account = AccountConfig {
+        name: name.into(),
+        kind,
+        section: "push".into(),
+        settings: toml::Value::Table(settings),
+    };
+    (kind.check)(account.settings.clone()).map_err(|e| account.fault(e))?;
+    Ok(account)
+}
+
 /// Account names go into queue names and metric labels.
 fn check_name(name: &str) -> Result<(), String> {
     let fine = !name.is_empty()

@@ -61,6 +61,8 @@ pub struct Config {
     pub api_key_secret: Option<SecretString>,
     pub dispatch: Settings,
     pub scheduler: crate::scheduler::Settings,
+    /// How long citizens' addresses stay in past deliveries.
+    pub retention: crate::dispatch::retention::Settings,
     /// When a tenant's SMS go to its secondary account.
     pub failover: crate::dispatch::health::FailoverSettings,
     pub routing: Routing,
@@ -90,6 +92,10 @@ pub struct PushConfig {
 struct RawPush {
     vapid_private_key: Option<SecretString>,
     vapid_subject: Option<String>,
+    /// Longest wait for a push service's answer.
+    timeout_ms: Option<u64>,
+    /// Most requests in flight to push services at once.
+    max_connections: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +137,8 @@ struct RawConfig {
     dispatch: RawDispatch,
     #[serde(default)]
     scheduler: RawScheduler,
+    #[serde(default)]
+    retention: RawRetention,
     #[serde(default)]
     failover: crate::dispatch::health::FailoverSettings,
     #[serde(default)]
@@ -207,6 +215,23 @@ impl Default for RawDispatch {
 struct RawScheduler {
     grace_minutes: u64,
     tick_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRetention {
+    delivery_address_days: u64,
+    sweep_interval_ms: u64,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        let r = crate::dispatch::retention::Settings::default();
+        RawRetention {
+            delivery_address_days: r.delivery_addresses.as_secs() / 86_400,
+            sweep_interval_ms: r.sweep_interval.as_millis() as u64,
+        }
+    }
 }
 
 impl Default for RawScheduler {
@@ -313,9 +338,11 @@ fn env_value(
     Ok(Some(value.to_string()))
 }
 
-/// `[push]` checked: both keys or neither, a key on P-256, a subject push services accept.
-fn validate_push(raw: RawPush) -> Result<PushConfig, ConfigError> {
+/// `[push]` checked: both keys or neither, a key on P-256, a subject push services accept; and
+/// the account that sends with them.
+fn validate_push(raw: RawPush) -> Result<(PushConfig, AccountConfig), ConfigError> {
     use secrecy::ExposeSecret;
+    let (timeout_ms, max_connections) = (raw.timeout_ms, raw.max_connections);
     let (Some(key), Some(subject)) = (raw.vapid_private_key, raw.vapid_subject) else {
         return Err(invalid(
             "push",
@@ -334,11 +361,27 @@ fn validate_push(raw: RawPush) -> Result<PushConfig, ConfigError> {
             "must be a mailto: or https: URL (e.g. mailto:alertes@bras.fr)",
         ));
     }
-    Ok(PushConfig {
-        vapid_private_key: key,
-        vapid_subject: subject,
-        vapid_public_key: vapid.public_key_base64url(),
-    })
+    let mut settings = toml::Table::new();
+    settings.insert(
+        "vapid_private_key".into(),
+        key.expose_secret().to_string().into(),
+    );
+    settings.insert("vapid_subject".into(), subject.clone().into());
+    if let Some(ms) = timeout_ms {
+        settings.insert("timeout_ms".into(), (ms.min(i64::MAX as u64) as i64).into());
+    }
+    if let Some(n) = max_connections {
+        settings.insert("max_connections".into(), (n.min(i64::MAX as u64) as i64).into());
+    }
+    let account = accounts::push(settings)?;
+    Ok((
+        PushConfig {
+            vapid_private_key: key,
+            vapid_subject: subject,
+            vapid_public_key: vapid.public_key_base64url(),
+        },
+        account,
+    ))
 }
 
 /// `public_url` checked (http or https, a host, no query), or `http://` + the HTTP address.
@@ -460,6 +503,23 @@ impl RawConfig {
                 "must be between 100 and 60000 ms",
             ));
         }
+        let r = &self.retention;
+        if !(1..=3650).contains(&r.delivery_address_days) {
+            return Err(invalid(
+                "retention.delivery_address_days",
+                "must be between 1 and 3650 days",
+            ));
+        }
+        if r.sweep_interval_ms < 100 {
+            return Err(invalid(
+                "retention.sweep_interval_ms",
+                "must be at least 100 ms",
+            ));
+        }
+        let retention = crate::dispatch::retention::Settings {
+            delivery_addresses: Duration::from_secs(r.delivery_address_days * 86_400),
+            sweep_interval: ms(r.sweep_interval_ms),
+        };
         let scheduler = crate::scheduler::Settings {
             grace: Duration::from_secs(self.scheduler.grace_minutes * 60),
             tick: ms(self.scheduler.tick_ms),
@@ -501,7 +561,13 @@ impl RawConfig {
                 ));
             }
         }
-        let push = self.push.map(validate_push).transpose()?;
+        let push = match self.push.map(validate_push).transpose()? {
+            Some((push, account)) => {
+                accounts.push(account);
+                Some(push)
+            }
+            None => None,
+        };
         let f = &self.failover;
         if !(f.failure_share > 0.0 && f.failure_share <= 1.0) {
             return Err(invalid(
@@ -538,6 +604,7 @@ impl RawConfig {
             api_key_secret: self.api_key_secret,
             dispatch,
             scheduler,
+            retention,
             failover: self.failover,
             routing,
             limits: self.limits,

@@ -77,7 +77,7 @@ pub async fn estimate(
         };
     let settings = store::tenants::get(db, tenant).await?;
     intake::check_segments(alert, &settings.senders)?;
-    let (sms_recipients, email_recipients) =
+    let (sms_recipients, email_recipients, push_recipients) =
         store::alerts::recipients_by_channel(db, topic).await?;
     let mut channels = BTreeMap::new();
     for &channel in &alert.channels {
@@ -89,6 +89,7 @@ pub async fn estimate(
         );
         let (recipients, sms) = match channel {
             Channel::Email => (email_recipients, None),
+            Channel::Push => (push_recipients, None),
             Channel::Sms => {
                 let length = alert
                     .sms_length

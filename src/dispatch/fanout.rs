@@ -49,6 +49,16 @@ pub async fn handle(
                 channel,
             ),
         })
+        // Push without a VAPID key: no browser could have subscribed here, and nothing could
+        // send to one.
+        .filter(|route| {
+            let there = dispatcher.providers.get(route.channel, &route.provider).is_some();
+            if !there {
+                tracing::warn!(alert = %alert.id, channel = %route.channel,
+                    account = %route.provider, "no such account here; channel skipped");
+            }
+            there
+        })
         .collect();
     let started = Instant::now();
     // The first chunk is small so that the first messages leave at once; chunks then grow to

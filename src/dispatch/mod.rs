@@ -14,6 +14,7 @@ pub mod outcomes;
 pub mod providers;
 pub mod receipts;
 pub mod relay;
+pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod sender;
@@ -99,6 +100,8 @@ pub struct Dispatcher {
     pub public_url: url::Url,
     /// Provider accounts' health, for failing over to a tenant's secondary account.
     pub health: health::Health,
+    /// The alert pages and unsubscribe links messages carry.
+    pub links: crate::model::CitizenLinks,
 }
 
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is

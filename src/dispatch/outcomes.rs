@@ -94,6 +94,15 @@ async fn run(db: PgPool, owner: Uuid, mut inbox: mpsc::Receiver<Pending>) {
             store::deliveries::opt_out_recipients(&db, &opted_out)
         })
         .await;
+        let gone: Vec<DeliveryId> = transitions
+            .iter()
+            .filter(|t| t.gone)
+            .map(|t| t.id)
+            .collect();
+        until_done(&never, "forgetting gone push subscriptions", || {
+            store::push::forget_gone(&db, &gone)
+        })
+        .await;
         for (_, done) in batch.drain(..) {
             let _ = done.send(());
         }

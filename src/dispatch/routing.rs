@@ -51,6 +51,9 @@ fn default_email() -> String {
     "smtp".into()
 }
 
+/// The account that carries Web Push, configured by `[push]`.
+pub const PUSH_ACCOUNT: &str = "webpush";
+
 impl Default for Routing {
     fn default() -> Self {
         Routing {
@@ -67,6 +70,8 @@ impl Routing {
         match channel {
             Channel::Sms => own.and_then(|t| t.sms.as_deref()).unwrap_or(&self.sms),
             Channel::Email => own.and_then(|t| t.email.as_deref()).unwrap_or(&self.email),
+            // One VAPID identity for the platform: browsers subscribed with its public key.
+            Channel::Push => PUSH_ACCOUNT,
         }
     }
 

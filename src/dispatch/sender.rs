@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     broker::{Job, Publisher, Topology},
-    model::{AlertId, Channel, DeliveryId, DeliveryStatus},
+    model::{AlertId, Channel, DeliveryId, DeliveryStatus, Lane},
     store::{
         self,
         alerts::Alert,
@@ -50,8 +50,9 @@ impl Carrier {
         alert: &Alert,
         delivery: &Claimed,
         reference: &str,
-        public_url: &url::Url,
+        dispatcher: &Dispatcher,
     ) -> Outcome {
+        let public_url = &dispatcher.public_url;
         // Our reference rides in the URL too, for providers whose reports name only their own
         // id (Twilio signs the whole URL, so it cannot be altered).
         let status_callback = format!(
@@ -63,6 +64,11 @@ impl Carrier {
                 "status"
             )
         );
+        let channel = self.channel();
+        let link = (channel == Channel::Push).then(|| dispatcher.links.alert_url(alert.id));
+        let collapse_key = alert.id.0.simple().to_string();
+        let unsubscribe = (channel == Channel::Email)
+            .then(|| dispatcher.links.unsubscribe_url(delivery.subscriber));
         let message = Message {
             reference,
             to: &delivery.address,
@@ -72,6 +78,12 @@ impl Carrier {
             from: alert.senders.email_from.as_deref(),
             status_callback: Some(&status_callback),
             validity: (alert.expires_at - Utc::now()).to_std().ok(),
+            urgent: alert.lane == Lane::Urgent,
+            commune: Some(&alert.tenant_name),
+            link: link.as_deref(),
+            collapse_key: Some(&collapse_key),
+            unsubscribe: unsubscribe.as_deref(),
+            dkim: None,
         };
         self.0.provider.send(message).await
     }
@@ -330,7 +342,7 @@ async fn send_one<'a>(
         .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
     gauge.inc();
     let outcome = carrier
-        .send(alert, &delivery, &reference, &dispatcher.public_url)
+        .send(alert, &delivery, &reference, dispatcher)
         .await;
     gauge.dec();
     (delivery, Some(outcome))
@@ -369,8 +381,9 @@ fn settle(
         Outcome::Failed { class, reason } => (class, reason),
     };
     let opted_out = class == RetryClass::OptedOut;
+    let gone = class == RetryClass::Gone;
     let (kind, retry_after) = match class {
-        RetryClass::Permanent | RetryClass::OptedOut => ("permanent", None),
+        RetryClass::Permanent | RetryClass::OptedOut | RetryClass::Gone => ("permanent", None),
         RetryClass::Transient { retry_after } => ("transient", Some(retry_after)),
         RetryClass::RateLimited { retry_after } => ("rate_limited", Some(retry_after)),
     };
@@ -385,6 +398,7 @@ fn settle(
         answered_at: Some(now),
         failed_attempt: Some(attempt.clone()),
         opted_out,
+        gone,
         ..Transition::to(id, status)
     };
     let label = kind.replace('_', " ");

@@ -77,6 +77,7 @@ word_enum! {
     Channel, "channel" {
         Sms => "sms",
         Email => "email",
+        Push => "push",
     }
 }
 
@@ -86,6 +87,7 @@ impl From<Channel> for tocsin_providers::Channel {
         match channel {
             Channel::Sms => tocsin_providers::Channel::Sms,
             Channel::Email => tocsin_providers::Channel::Email,
+            Channel::Push => tocsin_providers::Channel::Push,
         }
     }
 }
@@ -95,6 +97,7 @@ impl From<tocsin_providers::Channel> for Channel {
         match channel {
             tocsin_providers::Channel::Sms => Channel::Sms,
             tocsin_providers::Channel::Email => Channel::Email,
+            tocsin_providers::Channel::Push => Channel::Push,
         }
     }
 }
@@ -220,7 +223,7 @@ mod tests {
 
     #[test]
     fn words_are_the_ones_the_database_uses() {
-        assert_eq!(Channel::WORDS, ["sms", "email"]);
+        assert_eq!(Channel::WORDS, ["sms", "email", "push"]);
         assert_eq!(Role::WORDS, ["admin", "sender"]);
         assert_eq!(
             DeliveryStatus::WORDS,
@@ -243,7 +246,7 @@ mod tests {
         let err = "fax".parse::<Channel>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown channel \"fax\"; valid values: sms, email"
+            "unknown channel \"fax\"; valid values: sms, email, push"
         );
         let err = "SMS".parse::<Channel>().unwrap_err();
         assert_eq!(err.value, "SMS");

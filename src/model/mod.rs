@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod channel;
+pub mod citizen_links;
 pub mod cron;
 pub mod email;
 /// The GSM-7 tables, shared with the SMS adapters.
@@ -17,11 +18,13 @@ pub mod local_time;
 pub mod phone;
 pub mod public_id;
 pub mod quiet_hours;
+pub mod sealed;
 pub mod slug;
 pub mod sms_text;
 pub mod text;
 
 pub use alert::{AlertDraft, FieldError, ValidAlert};
+pub use citizen_links::CitizenLinks;
 pub use channel::{Channel, DeliveryStatus, Lane, Role, UnknownValueError};
 pub use email::{EmailAddress, EmailError};
 pub use ids::{

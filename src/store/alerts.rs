@@ -12,6 +12,8 @@ pub struct Alert {
     pub id: AlertId,
     pub tenant_id: TenantId,
     pub tenant: String,
+    /// The commune's name, as citizens know it.
+    pub tenant_name: String,
     pub topic_id: TopicId,
     pub topic: String,
     pub lane: Lane,
@@ -55,7 +57,7 @@ pub struct NewAlert<'a> {
     pub starts_at: Option<DateTime<Utc>>,
 }
 
-const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, a.topic_id,
+const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, n.name AS tenant_name, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
@@ -68,6 +70,7 @@ struct AlertRow {
     id: uuid::Uuid,
     tenant_id: uuid::Uuid,
     tenant: String,
+    tenant_name: String,
     topic_id: uuid::Uuid,
     topic: String,
     lane: String,
@@ -96,6 +99,7 @@ fn from_row(row: AlertRow) -> Alert {
         id: AlertId(row.id),
         tenant_id: TenantId(row.tenant_id),
         tenant: row.tenant,
+        tenant_name: row.tenant_name,
         topic_id: TopicId(row.topic_id),
         topic: row.topic,
         lane: row.lane.parse().unwrap_or(Lane::Bulk),
@@ -128,35 +132,41 @@ pub async fn count_recipients(
     topic: TopicId,
     channels: &[Channel],
 ) -> Result<i64, DbError> {
-    let (sms, email) = (
+    let (sms, email, push) = (
         channels.contains(&Channel::Sms),
         channels.contains(&Channel::Email),
+        channels.contains(&Channel::Push),
     );
-    // Every subscriber has a phone number or an address (a CHECK says so): on both channels,
-    // every subscription counts, and the index alone answers, without visiting a million rows.
-    let query = if sms && email {
+    // Every subscriber has a phone number, an address or a browser (a CHECK says so): on every
+    // channel, every subscription counts, and the index alone answers, without visiting a
+    // million rows.
+    let query = if sms && email && push {
         sqlx::query_as("SELECT count(*) FROM subscriptions WHERE topic_id = $1").bind(topic.0)
     } else {
         sqlx::query_as(
             "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
              WHERE s.topic_id = $1
-               AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3))",
+               AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3)
+                    OR (b.push IS NOT NULL AND $4))",
         )
         .bind(topic.0)
         .bind(sms)
         .bind(email)
+        .bind(push)
     };
     let (count,): (i64,) = query.fetch_one(&mut **tx).await?;
     Ok(count)
 }
 
-/// Subscribers of the topic reachable by SMS (numbers that said STOP excluded) and by e-mail.
-pub async fn recipients_by_channel(pool: &PgPool, topic: TopicId) -> Result<(i64, i64), DbError> {
+/// Subscribers of the topic reachable by SMS, by e-mail and by push.
+pub async fn recipients_by_channel(
+    pool: &PgPool,
+    topic: TopicId,
+) -> Result<(i64, i64, i64), DbError> {
     sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE b.phone IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM sms_opt_outs o
-                    WHERE o.tenant_id = b.tenant_id AND o.phone = b.phone)),
-                count(*) FILTER (WHERE b.email IS NOT NULL)
+        "SELECT count(*) FILTER (WHERE b.phone IS NOT NULL),
+                count(*) FILTER (WHERE b.email IS NOT NULL),
+                count(*) FILTER (WHERE b.push IS NOT NULL)
          FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
          WHERE s.topic_id = $1",
     )

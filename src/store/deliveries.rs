@@ -61,7 +61,8 @@ pub async fn plan_range(
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
          SELECT $1, b.id, r.channel, r.provider,
-                CASE r.channel WHEN 'sms' THEN b.phone ELSE b.email END
+                CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
+                               ELSE b.push::text END
          FROM subscriptions s
          JOIN subscribers b ON b.id = s.subscriber_id
          CROSS JOIN UNNEST($5::text[], $6::text[]) AS r(channel, provider)
@@ -69,11 +70,10 @@ pub async fn plan_range(
            -- The same range on subscribers, or the planner reads all of them for every chunk
            -- (a sequential scan of a million rows, found with EXPLAIN ANALYZE).
            AND b.id > $3 AND b.id <= $4
-           AND CASE r.channel WHEN 'sms' THEN b.phone ELSE b.email END IS NOT NULL
-           -- A number that said STOP is never texted again by this tenant (migrations/0008).
-           AND NOT (r.channel = 'sms' AND EXISTS (
-                   SELECT 1 FROM sms_opt_outs o
-                   WHERE o.tenant_id = b.tenant_id AND o.phone = b.phone))
+           -- A number that said STOP was forgotten with it (store::erasure), and imports leave
+           -- it out: there is nothing to filter here.
+           AND CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
+                              ELSE b.push::text END IS NOT NULL
          ORDER BY b.id
          ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
          RETURNING id, channel, provider",
@@ -127,6 +127,7 @@ fn into_planned(rows: Vec<(i64, String, String)>) -> Vec<Planned> {
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: DeliveryId,
+    pub subscriber: crate::model::SubscriberId,
     pub address: String,
     /// Attempts so far, this one included.
     pub attempts: i32,
@@ -152,7 +153,7 @@ pub async fn claim(
     lease: Lease,
 ) -> Result<Vec<Claimed>, DbError> {
     let ids = sorted(ids);
-    let rows: Vec<(i64, String, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<(i64, i64, String, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE deliveries
          SET status = 'sending', owner = $2, lease_until = now() + $3 * interval '1 millisecond',
              attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
@@ -160,7 +161,9 @@ pub async fn claim(
            AND (status = 'queued'
                 OR (status = 'retrying' AND next_attempt_at <= now() + interval '{DUE_SLACK}')
                 OR (status = 'sending' AND lease_until < now()))
-         RETURNING id, address, attempts"
+           -- Its subscriber left while it was being sent (store::erasure::sweep).
+           AND address IS NOT NULL
+         RETURNING id, subscriber_id, address, attempts"
     )))
     .bind(&ids)
     .bind(lease.owner)
@@ -169,8 +172,9 @@ pub async fn claim(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, address, attempts)| Claimed {
+        .map(|(id, subscriber, address, attempts)| Claimed {
             id: DeliveryId(id),
+            subscriber: crate::model::SubscriberId(subscriber),
             address,
             attempts,
         })
@@ -287,6 +291,8 @@ pub struct Transition {
     pub remember_id_for: Option<&'static str>,
     /// The provider said the recipient opted out: the number goes on the tenant's opt-out list.
     pub opted_out: bool,
+    /// The push service said the browser's subscription is gone: it is forgotten.
+    pub gone: bool,
 }
 
 impl Transition {
@@ -301,6 +307,7 @@ impl Transition {
             failed_attempt: None,
             remember_id_for: None,
             opted_out: false,
+            gone: false,
         }
     }
 }
@@ -424,7 +431,8 @@ pub struct Listed {
     pub id: DeliveryId,
     pub subscriber: crate::model::SubscriberId,
     pub channel: Channel,
-    pub address: String,
+    /// None once erased (the subscriber left, or the retention period passed).
+    pub address: Option<String>,
     pub status: DeliveryStatus,
     pub attempts: i32,
     pub error: Option<String>,
@@ -443,7 +451,7 @@ pub async fn list(
         i64,
         i64,
         String,
-        String,
+        Option<String>,
         String,
         i32,
         Option<String>,
@@ -505,23 +513,24 @@ pub async fn remember_provider_ids(
     apply_early_reports(pool).await
 }
 
-/// Puts the numbers of these SMS deliveries on their tenant's opt-out list: the provider said
-/// the recipient opted out (STOP, blacklist) and Tocsin must not text them again either.
+/// The provider said these recipients opted out (they replied STOP to it): as with a STOP sent
+/// to Tocsin, their numbers are forgotten and go on the opt-out list.
 pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {
     if ids.is_empty() {
         return Ok(0);
     }
     let ids: Vec<i64> = ids.iter().map(|d| d.0).collect();
-    let done = sqlx::query(
-        "INSERT INTO sms_opt_outs (tenant_id, phone)
-         SELECT DISTINCT a.tenant_id, d.address FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.id = ANY($1) AND d.channel = 'sms'
-         ON CONFLICT (tenant_id, phone) DO NOTHING",
+    let numbers: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT DISTINCT a.tenant_id, d.address FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.id = ANY($1) AND d.channel = 'sms' AND d.address IS NOT NULL",
     )
     .bind(&ids)
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(done.rows_affected())
+    for (tenant, number) in &numbers {
+        super::subscribers::stop_number(pool, crate::model::TenantId(*tenant), number).await?;
+    }
+    Ok(numbers.len() as u64)
 }
 
 /// The delivery a provider's message id is, if known.

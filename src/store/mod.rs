@@ -1,10 +1,13 @@
 //! PostgreSQL access: one module per table family, plain sqlx queries, no business rules.
 
 pub mod alerts;
+pub mod branding;
 pub mod confirmations;
 pub mod deliveries;
+pub mod erasure;
 pub mod outbox;
 pub mod platform;
+pub mod push;
 pub mod rates;
 pub mod schedules;
 pub mod subscribers;

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::DbError;
-use crate::model::{EmailAddress, PhoneNumber, SubscriberId, TenantId, TopicId};
+use super::{DbError, erasure};
+use crate::model::{Channel, EmailAddress, PhoneNumber, SubscriberId, TenantId, TopicId};
 
 #[derive(Debug, Clone)]
 pub struct Subscriber {
@@ -66,6 +66,9 @@ pub struct ImportCounts {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Numbers and addresses left out because the citizen opted out of them (STOP, an
+    /// unsubscribe link): only the citizen can subscribe them again.
+    pub opted_out: u64,
 }
 
 /// Adds a subscriber, or completes the one who already has this phone number or e-mail address
@@ -125,6 +128,11 @@ pub async fn import(
         copy.send(buffer).await?;
     }
     copy.finish().await?;
+    let opted_out = if source == Source::Citizen {
+        0
+    } else {
+        leave_out_opted_out(tx, tenant).await?
+    };
 
     // New subscribers get their ids here, so that their rows and subscriptions need no join
     // back on their addresses.
@@ -208,11 +216,45 @@ pub async fn import(
         created: created as u64,
         updated: updated as u64,
         unchanged: unchanged as u64,
+        opted_out,
     })
 }
 
+/// Drops from `import_rows` the numbers and addresses on the tenant's opt-out list (rows left
+/// with neither go), and counts them. Tenants without opt-outs pay nothing for it.
+async fn leave_out_opted_out(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+) -> Result<u64, DbError> {
+    let (dropped,): (i64,) = sqlx::query_as(
+        "WITH flagged AS (
+             SELECT line,
+                    phone IS NOT NULL AND EXISTS (SELECT 1 FROM opt_outs o
+                        WHERE o.tenant_id = $1 AND o.channel = 'sms'
+                          AND o.address_hash = address_hash(phone)) AS phone_out,
+                    email IS NOT NULL AND EXISTS (SELECT 1 FROM opt_outs o
+                        WHERE o.tenant_id = $1 AND o.channel = 'email'
+                          AND o.address_hash = address_hash(email)) AS email_out
+             FROM import_rows
+             WHERE EXISTS (SELECT 1 FROM opt_outs WHERE tenant_id = $1)),
+         cleared AS (
+             UPDATE import_rows r
+             SET phone = CASE WHEN f.phone_out THEN NULL ELSE r.phone END,
+                 email = CASE WHEN f.email_out THEN NULL ELSE r.email END
+             FROM flagged f WHERE f.line = r.line AND (f.phone_out OR f.email_out))
+         SELECT COALESCE(sum(phone_out::int + email_out::int), 0) FROM flagged",
+    )
+    .bind(tenant.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM import_rows WHERE phone IS NULL AND email IS NULL")
+        .execute(&mut **tx)
+        .await?;
+    Ok(dropped as u64)
+}
+
 /// Imports, upserts and removals of one tenant's subscribers take turns.
-async fn lock_tenant(tx: &mut Transaction<'_, Postgres>, tenant: TenantId) -> Result<(), DbError> {
+pub(super) async fn lock_tenant(tx: &mut Transaction<'_, Postgres>, tenant: TenantId) -> Result<(), DbError> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
         .bind(tenant.0)
         .execute(&mut **tx)
@@ -306,23 +348,15 @@ pub async fn get(
     Ok(page.into_iter().find(|s| s.id == id))
 }
 
-/// Removes a subscriber and their subscriptions (no foreign key cascades to them: see
-/// migrations/0002); false when the tenant has no such subscriber. Past delivery rows stay, for
-/// the alerts' reports.
+/// Removes a subscriber, their subscriptions and every address of theirs (see
+/// [`erasure::forget`]); false when the tenant has no such subscriber. Past delivery rows stay
+/// for the alerts' reports, without the address.
 pub async fn remove(pool: &PgPool, tenant: TenantId, id: SubscriberId) -> Result<bool, DbError> {
     let mut tx = pool.begin().await?;
     lock_tenant(&mut tx, tenant).await?;
-    let (removed,): (i64,) = sqlx::query_as(
-        "WITH gone AS (DELETE FROM subscribers WHERE tenant_id = $1 AND id = $2 RETURNING id),
-              unsubscribed AS (DELETE FROM subscriptions s USING gone WHERE s.subscriber_id = gone.id)
-         SELECT count(*) FROM gone",
-    )
-    .bind(tenant.0)
-    .bind(id.0)
-    .fetch_one(&mut *tx)
-    .await?;
+    let removed = erasure::forget(&mut tx, tenant, id, &Channel::ALL).await?;
     tx.commit().await?;
-    Ok(removed == 1)
+    Ok(removed)
 }
 
 /// How a citizen gave their consent for their number.
@@ -345,34 +379,66 @@ pub async fn subscribe_by_phone(
     consent: PhoneConsent,
     message: &str,
 ) -> Result<SubscriberId, DbError> {
-    let mut tx = pool.begin().await?;
+    let method = match consent {
+        PhoneConsent::Keyword => "sms_keyword",
+        PhoneConsent::Code => "sms_code",
+    };
     let incoming = Incoming {
         phone: Some(phone),
         email: None,
         topics: topics.iter().map(|(id, _)| *id).collect(),
     };
+    subscribe_citizen(pool, tenant, incoming, topics, method, message).await
+}
+
+/// A citizen confirmed their address with the link sent to it: as [`subscribe_by_phone`].
+pub async fn subscribe_by_email(
+    pool: &PgPool,
+    tenant: TenantId,
+    email: &EmailAddress,
+    topics: &[(TopicId, String)],
+    evidence: &str,
+) -> Result<SubscriberId, DbError> {
+    let incoming = Incoming {
+        phone: None,
+        email: Some(email),
+        topics: topics.iter().map(|(id, _)| *id).collect(),
+    };
+    subscribe_citizen(pool, tenant, incoming, topics, "email_link", evidence).await
+}
+
+/// A citizen subscribed one address of theirs (`incoming` holds one): it comes off the opt-out
+/// list, is added or completed, and the consent is recorded with its evidence.
+async fn subscribe_citizen(
+    pool: &PgPool,
+    tenant: TenantId,
+    incoming: Incoming<'_>,
+    topics: &[(TopicId, String)],
+    method: &str,
+    evidence: &str,
+) -> Result<SubscriberId, DbError> {
+    let (channel, address) = match (incoming.phone, incoming.email) {
+        (Some(phone), _) => (Channel::Sms, phone.as_str().to_string()),
+        (None, Some(email)) => (Channel::Email, email.as_str().to_string()),
+        (None, None) => return Err(DbError::Protocol("a citizen without an address".into())),
+    };
+    let mut tx = pool.begin().await?;
+    erasure::opt_back_in(&mut tx, tenant, channel, &address).await?;
     let id = upsert(&mut tx, tenant, incoming, Source::Citizen)
         .await?
         .id();
-    sqlx::query("DELETE FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2")
-        .bind(tenant.0)
-        .bind(phone.as_str())
-        .execute(&mut *tx)
-        .await?;
     let slugs: Vec<&str> = topics.iter().map(|(_, slug)| slug.as_str()).collect();
-    let evidence: String = message.chars().take(320).collect();
+    let evidence: String = evidence.chars().take(320).collect();
     sqlx::query(
         "INSERT INTO consents (tenant_id, subscriber_id, channel, address, method, topics,
                                evidence)
-         VALUES ($1, $2, 'sms', $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(tenant.0)
     .bind(id.0)
-    .bind(phone.as_str())
-    .bind(match consent {
-        PhoneConsent::Keyword => "sms_keyword",
-        PhoneConsent::Code => "sms_code",
-    })
+    .bind(channel.as_str())
+    .bind(&address)
+    .bind(method)
     .bind(&slugs)
     .bind(evidence)
     .execute(&mut *tx)
@@ -381,36 +447,71 @@ pub async fn subscribe_by_phone(
     Ok(id)
 }
 
-/// A citizen said STOP by SMS: their number leaves every topic of the tenant (a subscriber who
-/// also has an address keeps it, without the number) and goes on the opt-out list, which
-/// fan-out honours whatever an import or the API lists later.
+/// The subscriber of the tenant with this address, if any.
+pub async fn by_email(
+    pool: &PgPool,
+    tenant: TenantId,
+    email: &EmailAddress,
+) -> Result<Option<SubscriberId>, DbError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM subscribers WHERE tenant_id = $1 AND lower(email) = lower($2)",
+    )
+    .bind(tenant.0)
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id,)| SubscriberId(id)))
+}
+
+/// The subscriber leaves e-mail altogether (an unsubscribe link): the address is forgotten and
+/// its keyed hash goes on the opt-out list. Returns their tenant when they had an address.
+pub async fn unsubscribe_email(
+    pool: &PgPool,
+    subscriber: SubscriberId,
+) -> Result<Option<TenantId>, DbError> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT tenant_id, email FROM subscribers WHERE id = $1 AND email IS NOT NULL",
+    )
+    .bind(subscriber.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((tenant, email)) = row else {
+        return Ok(None);
+    };
+    let tenant = TenantId(tenant);
+    lock_tenant(&mut tx, tenant).await?;
+    erasure::forget(&mut tx, tenant, subscriber, &[Channel::Email]).await?;
+    erasure::opt_out(&mut tx, tenant, Channel::Email, &email).await?;
+    tx.commit().await?;
+    Ok(Some(tenant))
+}
+
+/// A citizen said STOP by SMS: their number is forgotten (a subscriber who also has an address
+/// keeps it, without the number) and its keyed hash goes on the opt-out list, which imports and
+/// the API honour until the citizen subscribes again themself.
 pub async fn stop_by_sms(
     pool: &PgPool,
     tenant: TenantId,
     phone: &PhoneNumber,
 ) -> Result<(), DbError> {
+    stop_number(pool, tenant, phone.as_str()).await
+}
+
+/// [`stop_by_sms`] for a number known to be E.164 (one Tocsin texted).
+pub async fn stop_number(pool: &PgPool, tenant: TenantId, phone: &str) -> Result<(), DbError> {
     let mut tx = pool.begin().await?;
     lock_tenant(&mut tx, tenant).await?;
-    sqlx::query(
-        "WITH gone AS (DELETE FROM subscribers
-                       WHERE tenant_id = $1 AND phone = $2 AND email IS NULL RETURNING id),
-              unsubscribed AS (DELETE FROM subscriptions s USING gone
-                               WHERE s.subscriber_id = gone.id)
-         UPDATE subscribers SET phone = NULL
-         WHERE tenant_id = $1 AND phone = $2 AND email IS NOT NULL",
-    )
-    .bind(tenant.0)
-    .bind(phone.as_str())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO sms_opt_outs (tenant_id, phone) VALUES ($1, $2)
-         ON CONFLICT (tenant_id, phone) DO UPDATE SET at = now()",
-    )
-    .bind(tenant.0)
-    .bind(phone.as_str())
-    .execute(&mut *tx)
-    .await?;
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM subscribers WHERE tenant_id = $1 AND phone = $2")
+            .bind(tenant.0)
+            .bind(phone)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((id,)) = found {
+        erasure::forget(&mut tx, tenant, SubscriberId(id), &[Channel::Sms]).await?;
+    }
+    erasure::opt_out(&mut tx, tenant, Channel::Sms, phone).await?;
     tx.commit().await?;
     Ok(())
 }

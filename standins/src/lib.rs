@@ -4,5 +4,6 @@
 //! answer as fast as the machine allows. Nothing here is part of a deployment.
 
 pub mod ovh;
+pub mod push;
 pub mod smsmode;
 pub mod twilio;

@@ -11,6 +11,8 @@ mod bad_input;
 mod bench;
 /// The `tocsin` command line, run as a user would.
 mod cli;
+/// Citizens' page and links: e-mail double opt-in, one-click unsubscribe, erasure (RGPD).
+mod citizens;
 /// A crashed instance loses nothing; what it had in flight may be sent twice, no more.
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
@@ -27,6 +29,8 @@ mod outage;
 mod phone;
 /// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
 mod pipeline;
+/// Browsers subscribe and get alerts by Web Push, encrypted and signed; gone ones are forgotten.
+mod push;
 /// Provider refusals are recorded as failures with their reason.
 mod provider_failures;
 /// Provider accounts' rates hold across instances; urgent alerts go first.

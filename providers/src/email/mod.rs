@@ -1,7 +1,10 @@
 //! E-mail adapters.
 
+mod dkim;
 pub mod simulator;
 pub mod smtp;
+
+pub use dkim::DkimKey;
 
 /// Checks a From mailbox as a commune gives it (`Mairie de Bras <alertes@bras.fr>`): one line,
 /// a mailbox lettre can put in a header.

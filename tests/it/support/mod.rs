@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use postgres::PrivatePostgres;
 pub use process::ServeProcess;
-pub use smtp::SmtpServer;
+pub use smtp::{ReceivedMail, SmtpServer};
 pub use tocsin_standins::smsmode::SmsmodeStandin;
 
 pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

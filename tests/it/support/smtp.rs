@@ -18,6 +18,12 @@ pub struct ReceivedMail {
     pub rcpt_tos: Vec<String>,
     /// The whole message as received (headers and body).
     pub data: String,
+    /// The plain-text body, decoded.
+    #[serde(default)]
+    pub text: String,
+    /// The headers, decoded (the first of each name).
+    #[serde(default)]
+    pub headers: std::collections::HashMap<String, String>,
 }
 
 pub struct SmtpServer {

@@ -1,12 +1,15 @@
 """A real SMTP server (aiosmtpd) for Tocsin's integration tests.
 
 It listens on 127.0.0.1 on a free port, prints `READY <port>` once listening, then one JSON line
-per accepted message on stdout: {"mail_from", "rcpt_tos", "data"}. Recipients whose local part
+per accepted message on stdout: {"mail_from", "rcpt_tos", "data", "text", "headers"} (text:
+the decoded plain-text body). Recipients whose local part
 starts with "refuse" are refused with 550, as a real server refuses an unknown mailbox; those
 starting with "busy" get 451, a temporary refusal.
 """
 
 import asyncio
+import email
+import email.policy
 import json
 import sys
 
@@ -25,7 +28,14 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.content.decode("utf-8", errors="replace")
-        line = json.dumps({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "data": data})
+        # Decoded as a mail client would: the text part (quoted-printable or base64 undone) and
+        # the headers, so that tests can read links without decoding transfer encodings.
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        headers = {name: str(value) for name, value in message.items()}
+        line = json.dumps({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                           "data": data, "text": text, "headers": headers})
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         return "250 Message accepted for delivery"

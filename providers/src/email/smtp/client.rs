@@ -24,6 +24,15 @@ use crate::{BoxFuture, ConfigError, Message as Outgoing, Outcome, Provider};
 /// The header that carries Tocsin's reference, so bounces can be matched to a delivery.
 const REFERENCE_HEADER: &str = "X-Tocsin-Reference";
 const MAX_REFERENCE_LEN: usize = 200;
+/// A header line holds at most 998 octets (RFC 5322 §2.1.1): room for the URL, its name and
+/// its angle brackets.
+const MAX_UNSUBSCRIBE_LEN: usize = 900;
+/// What one-click unsubscription posts (RFC 8058 §3.1).
+const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
+/// Ends the text when the recipient can unsubscribe, before the URL. "-- " is the signature
+/// separator mail clients recognise (RFC 3676 §4.3).
+const UNSUBSCRIBE_FOOTER: &str = "\n\n-- \nVous recevez ce message parce que vous êtes inscrit \
+                                  aux alertes de votre commune.\nPour vous désinscrire : ";
 
 /// Sends e-mail through one SMTP relay. Cheap to share behind an `Arc`.
 pub struct SmtpEmail {
@@ -77,6 +86,7 @@ impl SmtpEmail {
         let email = self.build(&message)?;
         let message_id = message_id_of(&email);
         let envelope = email.envelope().clone();
+        // Exactly the bytes a DKIM signature covers: nothing may change `email` after `build`.
         let raw = email.formatted();
 
         let deadline = Instant::now() + self.timeout;
@@ -114,8 +124,10 @@ impl SmtpEmail {
         }
     }
 
-    /// A plain-text UTF-8 message with our reference header and a Message-ID of our own.
-    fn build(&self, message: &Outgoing<'_>) -> Result<Message, SmtpError> {
+    /// A plain-text UTF-8 message with our reference header and a Message-ID of our own; with
+    /// one-click unsubscription (RFC 8058) and a footer saying how when the recipient has an
+    /// unsubscribe URL; DKIM-signed when the commune has a key, once every header is set.
+    pub(super) fn build(&self, message: &Outgoing<'_>) -> Result<Message, SmtpError> {
         let to: Address = message
             .to
             .parse()
@@ -146,8 +158,9 @@ impl SmtpEmail {
             })
             .collect();
         let message_id = format!("<{id_part}.{:016x}@{domain}>", rand::rng().random::<u64>());
+        let unsubscribe = message.unsubscribe.map(check_unsubscribe).transpose()?;
 
-        Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject)
@@ -156,11 +169,47 @@ impl SmtpEmail {
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str(REFERENCE_HEADER),
                 reference.to_owned(),
-            ))
-            .body(message.text.to_owned())
-            .map_err(|e| {
-                SmtpError::Unsendable(super::error::clean_text(&e.to_string(), message.to))
-            })
+            ));
+        let text = match unsubscribe {
+            Some(url) => {
+                builder = builder
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{url}>"),
+                    ))
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        ONE_CLICK.to_owned(),
+                    ));
+                format!("{}{UNSUBSCRIBE_FOOTER}{url}", message.text.trim_end())
+            }
+            None => message.text.to_owned(),
+        };
+        let mut email = builder.body(text).map_err(|e| {
+            SmtpError::Unsendable(super::error::clean_text(&e.to_string(), message.to))
+        })?;
+        if let Some(key) = message.dkim {
+            key.sign(&mut email).map_err(SmtpError::Unsendable)?;
+        }
+        Ok(email)
+    }
+}
+
+/// An unsubscribe URL fit for `List-Unsubscribe: <…>`: absolute http(s) with a host, visible
+/// ASCII only, so no CR or LF can start a header of its own and no `>` can end the brackets.
+/// RFC 8058 asks for HTTPS; mailbox providers ignore a plain http one.
+fn check_unsubscribe(url: &str) -> Result<&str, SmtpError> {
+    let visible = url.len() <= MAX_UNSUBSCRIBE_LEN
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>');
+    // Checked first: `Url::parse` would silently drop CR, LF and tabs.
+    if !visible {
+        return Err(SmtpError::InvalidUnsubscribe);
+    }
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.has_host() => Ok(url),
+        _ => Err(SmtpError::InvalidUnsubscribe),
     }
 }
 

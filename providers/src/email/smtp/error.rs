@@ -23,6 +23,9 @@ pub enum SmtpError {
     /// Our reference cannot be a header value.
     #[error("reference is not a header value (visible ASCII, at most 200 characters)")]
     InvalidReference,
+    /// The recipient's unsubscribe URL cannot go in `List-Unsubscribe`.
+    #[error("unsubscribe URL is not an http(s) URL of visible ASCII, at most 900 characters")]
+    InvalidUnsubscribe,
     /// The tenant's From is not a mailbox (it is checked when set: only a changed rule brings
     /// this).
     #[error("the From of this commune is not a valid mailbox")]
@@ -115,6 +118,7 @@ impl SmtpError {
             SmtpError::InvalidRecipient
             | SmtpError::InvalidReference
             | SmtpError::InvalidFrom
+            | SmtpError::InvalidUnsubscribe
             | SmtpError::Unsendable(_)
             | SmtpError::Refused { .. } => RetryClass::Permanent,
             SmtpError::Deferred { .. }
@@ -247,7 +251,11 @@ mod tests {
             deferred.retry_class(),
             RetryClass::Transient { retry_after: None }
         );
-        for e in [SmtpError::InvalidRecipient, SmtpError::InvalidReference] {
+        for e in [
+            SmtpError::InvalidRecipient,
+            SmtpError::InvalidReference,
+            SmtpError::InvalidUnsubscribe,
+        ] {
             assert_eq!(e.retry_class(), RetryClass::Permanent);
         }
         for e in [

@@ -2,6 +2,7 @@
 //! not), how each reply is classified, and that `max_connections` really caps open sessions. The
 //! real SMTP server is exercised by the main crate's integration tests.
 
+mod dkim;
 mod relay;
 
 use std::{

@@ -1,0 +1,882 @@
+//! The citizens' web pages: a commune's page (`/c/{tenant}`) with its forms, which work
+//! without JavaScript, the e-mail confirmation and unsubscribe links, the alert pages
+//! (`/a/{alert}`) and the files the page needs. Rendering is `crate::web`'s; this is the HTTP
+//! side: reading forms, applying the same rules as the JSON routes, answering in French.
+//!
+//! No answer tells whether a number or an address is subscribed: asking to subscribe or to
+//! leave gets the same words either way.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{ConnectInfo, Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{Datelike, Timelike, Utc};
+use serde::Deserialize;
+use tocsin_providers::{Message, Outcome};
+
+use super::{
+    AppState,
+    error::ApiError,
+    public::{self, tenant},
+};
+use crate::{
+    model::{Channel, EmailAddress, citizen_links::EmailConfirmation},
+    store::{self, tenants::Tenant},
+    web::{
+        self,
+        pages::{
+            AlertPage, Commune, CommunePage, Field, Form, FormAction, FormValues, MessagePage,
+            Notice, PhoneStep, Topic,
+        },
+    },
+};
+
+/// How long an e-mail confirmation link stays good.
+const CONFIRMATION_HOURS: i64 = 48;
+/// E-mails (confirmations, unsubscribe links) one address may be sent per hour.
+const EMAILS_PER_ADDRESS_HOUR: i32 = 3;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/c/{tenant}", get(commune_page))
+        .route("/c/{tenant}/manifest.webmanifest", get(manifest))
+        .route("/c/{tenant}/sw.js", get(service_worker))
+        .route("/c/{tenant}/logo", get(logo))
+        .route("/c/{tenant}/phone", axum::routing::post(phone_form))
+        .route("/c/{tenant}/phone/confirm", axum::routing::post(phone_confirm_form))
+        .route("/c/{tenant}/email", axum::routing::post(email_form))
+        .route(
+            "/c/{tenant}/email/confirm",
+            get(email_confirm_page).post(email_confirm),
+        )
+        .route("/c/{tenant}/leave", axum::routing::post(leave_form))
+        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/a/{alert}", get(alert_page))
+        .route("/assets/{name}", get(asset))
+}
+
+/// A page, with the headers every page carries.
+fn html(status: StatusCode, body: String, csp: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn not_found() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        web::pages::not_found_page(),
+        web::pages::content_security_policy(None),
+    )
+}
+
+/// A commune as its pages show it.
+struct Shown {
+    tenant: Tenant,
+    colour: Option<String>,
+    has_logo: bool,
+}
+
+impl Shown {
+    fn commune(&self) -> Commune<'_> {
+        Commune {
+            slug: &self.tenant.slug,
+            name: &self.tenant.name,
+            colour: self.colour.as_deref(),
+            has_logo: self.has_logo,
+        }
+    }
+}
+
+async fn shown(state: &AppState, slug: &str) -> Result<Option<Shown>, ApiError> {
+    let tenant = match tenant(state, slug).await {
+        Ok(tenant) => tenant,
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let branding = store::branding::get(&state.db, tenant.id).await?;
+    Ok(Some(Shown {
+        tenant,
+        colour: branding.colour,
+        has_logo: branding.has_logo,
+    }))
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body; `topics` may repeat.
+struct FormBody(Vec<(String, String)>);
+
+impl FormBody {
+    fn parse(body: &[u8]) -> Self {
+        FormBody(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// What the page shows after a form: a step, an error on a field, or a notice.
+#[derive(Default)]
+struct Showing<'a> {
+    phone_step: Option<&'a str>,
+    errors: Vec<(String, String)>,
+    notice: Option<Notice<'a>>,
+    form: Option<Form>,
+    values: FormValues<'a>,
+}
+
+async fn render(
+    state: &AppState,
+    shown: &Shown,
+    status: StatusCode,
+    outcome: Showing<'_>,
+) -> Result<Response, ApiError> {
+    let offered = store::topics::for_keywords(&state.db, shown.tenant.id).await?;
+    let topics: Vec<Topic> = offered
+        .iter()
+        .map(|t| Topic {
+            slug: &t.1,
+            name: &t.2,
+            by_default: t.3,
+        })
+        .collect();
+    let errors: Vec<Field> = outcome
+        .errors
+        .iter()
+        .map(|(name, message)| Field { name, message })
+        .collect();
+    let commune = shown.commune();
+    let page = CommunePage {
+        commune,
+        topics: &topics,
+        vapid_public_key: state.vapid_public_key.as_deref(),
+        phone_step: match outcome.phone_step {
+            Some(phone) => PhoneStep::AskCode { phone },
+            None => PhoneStep::AskNumber,
+        },
+        errors: &errors,
+        notice: outcome.notice,
+        values: outcome.values,
+        form: outcome.form,
+    };
+    Ok(html(
+        status,
+        web::pages::commune_page(&page),
+        web::pages::content_security_policy(Some(&commune)),
+    ))
+}
+
+async fn commune_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    render(&state, &shown, StatusCode::OK, Showing::default()).await
+}
+
+/// The French words for an error of the shared citizen routes, on the field the page shows.
+fn in_french(error: &ApiError) -> (String, String) {
+    let field = error.field.clone().unwrap_or_else(|| "form".into());
+    let message = match (error.code, field.as_str()) {
+        ("invalid_field", "phone") => {
+            "Ce numéro n’est pas un numéro de téléphone mobile valide (par exemple 06 12 34 56 78)."
+                .to_string()
+        }
+        ("invalid_field", "code") => "Le code est fait des 6 chiffres reçus par SMS.".into(),
+        ("invalid_field", "topics") => "Choisissez au moins un thème proposé.".into(),
+        ("invalid_field", "email") => {
+            "Cette adresse e-mail n’est pas valide (par exemple prenom.nom@exemple.fr).".into()
+        }
+        ("code_wrong", _) => "Ce code n’est pas le bon. Vérifiez le SMS reçu.".into(),
+        ("code_expired", _) => "Ce code n’est plus valable : demandez-en un nouveau.".into(),
+        ("too_many_attempts", _) => {
+            "Trop de codes erronés : demandez un nouveau code.".into()
+        }
+        ("too_many_codes", _) => {
+            "Trop de codes envoyés à ce numéro : réessayez dans une heure.".into()
+        }
+        ("too_many_requests", _) => "Trop de demandes : réessayez dans une heure.".into(),
+        ("unavailable", _) => {
+            "Le service ne peut pas envoyer de message pour le moment : réessayez dans quelques \
+             minutes."
+                .into()
+        }
+        _ => "La demande n’a pas pu aboutir : réessayez.".into(),
+    };
+    (field, message)
+}
+
+fn status_of(error: &ApiError) -> StatusCode {
+    if error.status.is_server_error() && error.code != "unavailable" {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        error.status
+    }
+}
+
+/// A form's error shown on the page, or the error itself when it is not the citizen's.
+async fn form_error(
+    state: &AppState,
+    shown: &Shown,
+    error: ApiError,
+    outcome: Showing<'_>,
+) -> Result<Response, ApiError> {
+    if error.status == StatusCode::INTERNAL_SERVER_ERROR {
+        return Err(error);
+    }
+    let status = status_of(&error);
+    let outcome = Showing {
+        errors: vec![in_french(&error)],
+        ..outcome
+    };
+    render(state, shown, status, outcome).await
+}
+
+/// `None` (the default topics) when the form sent none; the page always sends its boxes.
+fn topics_of(form: &FormBody) -> Option<Vec<String>> {
+    let topics = form.all("topics");
+    (!topics.is_empty()).then_some(topics)
+}
+
+async fn phone_form(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let form = FormBody::parse(&body);
+    let phone = form.get("phone").trim();
+    let topics = form.all("topics");
+    let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let values = FormValues {
+        phone,
+        topics: &chosen,
+        ..Default::default()
+    };
+    let asked = match public::count_client(&state, &shown.tenant, client).await {
+        Ok(()) => public::request_code(&state, &shown.tenant, phone, topics_of(&form).as_deref()).await,
+        Err(e) => Err(e),
+    };
+    match asked {
+        Ok(()) => {
+            let outcome = Showing {
+                phone_step: Some(phone),
+                notice: Some(Notice::Info(
+                    "Un code de confirmation vous a été envoyé par SMS. Il est valable 10 minutes.",
+                )),
+                form: Some(Form::PhoneConfirm),
+                values,
+                ..Default::default()
+            };
+            render(&state, &shown, StatusCode::OK, outcome).await
+        }
+        Err(error) => {
+            let outcome = Showing {
+                form: Some(Form::Phone),
+                values,
+                ..Default::default()
+            };
+            form_error(&state, &shown, error, outcome).await
+        }
+    }
+}
+
+async fn phone_confirm_form(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let form = FormBody::parse(&body);
+    let (phone, code) = (form.get("phone").trim(), form.get("code").trim());
+    let values = FormValues {
+        phone,
+        code,
+        ..Default::default()
+    };
+    let confirmed = match public::count_client(&state, &shown.tenant, client).await {
+        Ok(()) => public::confirm_code(&state, &shown.tenant, phone, code).await,
+        Err(e) => Err(e),
+    };
+    match confirmed {
+        Ok(_) => {
+            let outcome = Showing {
+                notice: Some(Notice::Success(
+                    "Votre numéro est inscrit : vous recevrez les alertes par SMS. Pour ne plus \
+                     les recevoir, répondez STOP à l’une d’elles.",
+                )),
+                ..Default::default()
+            };
+            render(&state, &shown, StatusCode::OK, outcome).await
+        }
+        Err(error) => {
+            // A wrong code leaves the code step open; anything else starts again.
+            let again = matches!(error.code, "code_wrong" | "invalid_field")
+                && error.field.as_deref() == Some("code");
+            let outcome = Showing {
+                phone_step: again.then_some(phone),
+                form: Some(if again { Form::PhoneConfirm } else { Form::Phone }),
+                values,
+                ..Default::default()
+            };
+            form_error(&state, &shown, error, outcome).await
+        }
+    }
+}
+
+/// Counts one e-mail to `email` against its hourly allowance (a keyed hash stands for the
+/// address in the counter); false when it is used up.
+async fn count_address(state: &AppState, tenant: &Tenant, email: &EmailAddress) -> Result<bool, ApiError> {
+    let key = hex::encode(state.keys.hash(&format!(
+        "email-requests:{}",
+        email.as_str().to_lowercase()
+    )));
+    Ok(store::confirmations::count_client_request(
+        &state.db,
+        tenant.id,
+        &format!("email:{key}"),
+        EMAILS_PER_ADDRESS_HOUR,
+    )
+    .await?)
+}
+
+/// Sends an e-mail of the commune (its own From and account) to a citizen.
+async fn send_email(
+    state: &AppState,
+    tenant: &Tenant,
+    to: &EmailAddress,
+    subject: &str,
+    text: &str,
+) -> Result<(), ApiError> {
+    let name = state.routing.account_for(
+        &state.providers,
+        &tenant.slug,
+        &tenant.senders,
+        Channel::Email,
+    );
+    let account = state
+        .providers
+        .get(Channel::Email, &name)
+        .ok_or_else(|| ApiError::unavailable("no e-mail account"))?;
+    let reference = format!("cit_{}", uuid::Uuid::now_v7().simple());
+    let message = Message {
+        reference: &reference,
+        to: to.as_str(),
+        subject,
+        text,
+        from: tenant.senders.email_from.as_deref(),
+        ..Default::default()
+    };
+    match account.provider.send(message).await {
+        Outcome::Accepted { .. } => Ok(()),
+        Outcome::Failed { reason, .. } => {
+            tracing::warn!(tenant = %tenant.slug, %reason, "citizen e-mail not sent");
+            Err(ApiError::unavailable("the e-mail could not be sent"))
+        }
+    }
+}
+
+async fn email_form(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let form = FormBody::parse(&body);
+    let typed = form.get("email").trim();
+    let topics = form.all("topics");
+    let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let values = FormValues {
+        email: typed,
+        topics: &chosen,
+        ..Default::default()
+    };
+    let failed = |error: ApiError| Showing {
+        errors: vec![in_french(&error)],
+        form: Some(Form::Email),
+        values,
+        ..Default::default()
+    };
+    if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
+        let status = status_of(&error);
+        return render(&state, &shown, status, failed(error)).await;
+    }
+    let email = match EmailAddress::parse(typed) {
+        Ok(email) => email,
+        Err(e) => {
+            let error = ApiError::invalid("email", e.to_string());
+            return render(&state, &shown, StatusCode::BAD_REQUEST, failed(error)).await;
+        }
+    };
+    let topics = match public::chosen_topics(&state, &shown.tenant, topics_of(&form).as_deref()).await {
+        Ok(topics) => topics,
+        Err(error) => {
+            let status = status_of(&error);
+            return render(&state, &shown, status, failed(error)).await;
+        }
+    };
+    // Sent only within the address's allowance; the page says the same either way, so that it
+    // tells nobody whether the address is known or was asked for already.
+    if count_address(&state, &shown.tenant, &email).await? {
+        let confirmation = EmailConfirmation {
+            tenant: shown.tenant.id,
+            email: email.as_str().to_string(),
+            topics: topics.into_iter().map(|(_, slug)| slug).collect(),
+            expires_at: Utc::now() + chrono::Duration::hours(CONFIRMATION_HOURS),
+        };
+        let link = state.links.confirmation_url(&shown.tenant.slug, &confirmation);
+        let text = format!(
+            "Bonjour,\n\nVous avez demandé à recevoir par e-mail les alertes de {name}.\n\n\
+             Pour confirmer, ouvrez ce lien (valable {CONFIRMATION_HOURS} heures) :\n{link}\n\n\
+             Si vous n’avez rien demandé, ignorez ce message : vous ne recevrez rien.\n",
+            name = shown.tenant.name
+        );
+        let subject = format!("Confirmez votre inscription aux alertes de {}", shown.tenant.name);
+        if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
+            let status = status_of(&error);
+            return render(&state, &shown, status, failed(error)).await;
+        }
+    }
+    let outcome = Showing {
+        notice: Some(Notice::Info(
+            "Si cette adresse est valide, vous allez recevoir un e-mail pour confirmer votre \
+             inscription. Le lien qu’il contient est valable 48 heures.",
+        )),
+        ..Default::default()
+    };
+    render(&state, &shown, StatusCode::OK, outcome).await
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+fn message(shown: &Shown, status: StatusCode, title: &str, text: &str, action: Option<FormAction<'_>>) -> Response {
+    let commune = shown.commune();
+    html(
+        status,
+        web::pages::message_page(&MessagePage {
+            commune,
+            title,
+            text,
+            action,
+        }),
+        web::pages::content_security_policy(Some(&commune)),
+    )
+}
+
+/// The confirmation a token carries, when it is genuine, for this tenant and still good.
+fn confirmation_for(state: &AppState, shown: &Shown, token: &str) -> Option<EmailConfirmation> {
+    state
+        .links
+        .confirmation(token)
+        .filter(|c| c.tenant == shown.tenant.id && c.expires_at > Utc::now())
+}
+
+const LINK_EXPIRED: &str = "Ce lien n’est plus valable (il l’est 48 heures) ou il est incomplet. \
+    Vous pouvez refaire votre demande sur la page de la commune.";
+
+/// A confirmation link opened: a button confirms, so that a mail scanner following links
+/// subscribes nobody.
+async fn email_confirm_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let token = query.token.unwrap_or_default();
+    let Some(confirmation) = confirmation_for(&state, &shown, &token) else {
+        return Ok(message(&shown, StatusCode::BAD_REQUEST, "Lien expiré", LINK_EXPIRED, None));
+    };
+    let url = format!("/c/{}/email/confirm", shown.tenant.slug);
+    let text = format!(
+        "Confirmez-vous vouloir recevoir les alertes de {} à l’adresse {} ?",
+        shown.tenant.name, confirmation.email
+    );
+    let hidden = [("token", token.as_str())];
+    Ok(message(
+        &shown,
+        StatusCode::OK,
+        "Confirmer votre inscription",
+        &text,
+        Some(FormAction {
+            url: &url,
+            button: "Confirmer mon inscription",
+            hidden: &hidden,
+        }),
+    ))
+}
+
+async fn email_confirm(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let form = FormBody::parse(&body);
+    let Some(confirmation) = confirmation_for(&state, &shown, form.get("token")) else {
+        return Ok(message(&shown, StatusCode::BAD_REQUEST, "Lien expiré", LINK_EXPIRED, None));
+    };
+    let email = EmailAddress::parse(&confirmation.email)
+        .map_err(|_| ApiError::internal("a signed confirmation holds an invalid address"))?;
+    // Topics removed since the link was sent are left out.
+    let offered = store::topics::for_keywords(&state.db, shown.tenant.id).await?;
+    let topics: Vec<_> = offered
+        .into_iter()
+        .filter(|t| confirmation.topics.contains(&t.1))
+        .map(|t| (t.0, t.1))
+        .collect();
+    store::subscribers::subscribe_by_email(
+        &state.db,
+        shown.tenant.id,
+        &email,
+        &topics,
+        "address confirmed with the link sent to it",
+    )
+    .await?;
+    Ok(message(
+        &shown,
+        StatusCode::OK,
+        "Inscription confirmée",
+        "Votre adresse est inscrite : vous recevrez les alertes de la commune par e-mail. Chaque \
+         message contient un lien pour vous désinscrire.",
+        None,
+    ))
+}
+
+async fn leave_form(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    let form = FormBody::parse(&body);
+    let typed = form.get("email").trim();
+    let values = FormValues {
+        email: typed,
+        ..Default::default()
+    };
+    let failed = |error: ApiError| Showing {
+        errors: vec![in_french(&error)],
+        form: Some(Form::Leave),
+        values,
+        ..Default::default()
+    };
+    if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
+        let status = status_of(&error);
+        return render(&state, &shown, status, failed(error)).await;
+    }
+    let email = match EmailAddress::parse(typed) {
+        Ok(email) => email,
+        Err(e) => {
+            let error = ApiError::invalid("email", e.to_string());
+            return render(&state, &shown, StatusCode::BAD_REQUEST, failed(error)).await;
+        }
+    };
+    if let Some(subscriber) = store::subscribers::by_email(&state.db, shown.tenant.id, &email).await?
+        && count_address(&state, &shown.tenant, &email).await?
+    {
+        let link = state.links.unsubscribe_url(subscriber);
+        let text = format!(
+            "Bonjour,\n\nVous avez demandé à ne plus recevoir les alertes de {name} par e-mail.\n\n\
+             Pour vous désinscrire, ouvrez ce lien :\n{link}\n\n\
+             Si vous n’avez rien demandé, ignorez ce message : rien ne change.\n",
+            name = shown.tenant.name
+        );
+        let subject = format!("Désinscription des alertes de {}", shown.tenant.name);
+        if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
+            let status = status_of(&error);
+            return render(&state, &shown, status, failed(error)).await;
+        }
+    }
+    let outcome = Showing {
+        notice: Some(Notice::Info(
+            "Si cette adresse est inscrite, vous allez recevoir un e-mail contenant un lien pour \
+             vous désinscrire.",
+        )),
+        ..Default::default()
+    };
+    render(&state, &shown, StatusCode::OK, outcome).await
+}
+
+/// The commune of an unsubscribe token's subscriber, when the token is genuine.
+async fn unsubscriber(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(crate::model::SubscriberId, Option<Shown>)>, ApiError> {
+    let Some(subscriber) = state.links.unsubscriber(token) else {
+        return Ok(None);
+    };
+    let slug: Option<(String,)> = sqlx::query_as(
+        "SELECT t.slug FROM subscribers s JOIN tenants t ON t.id = s.tenant_id WHERE s.id = $1",
+    )
+    .bind(subscriber.0)
+    .fetch_optional(&state.db)
+    .await?;
+    let shown = match slug {
+        Some((slug,)) => shown(state, &slug).await?,
+        None => None,
+    };
+    Ok(Some((subscriber, shown)))
+}
+
+const UNSUBSCRIBED: &str = "Vous ne recevrez plus les alertes de la commune par e-mail, et votre \
+    adresse a été effacée. Vous pouvez vous réinscrire à tout moment sur la page de la commune.";
+
+/// An unsubscribe link opened: a button unsubscribes, so that a link scanner does not.
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    match unsubscriber(&state, &token).await? {
+        None => Ok(not_found()),
+        // Already gone (unsubscribed before): say so.
+        Some((_, None)) => Ok(html(
+            StatusCode::OK,
+            web::pages::not_found_page(),
+            web::pages::content_security_policy(None),
+        )),
+        Some((_, Some(shown))) => {
+            let url = format!("/u/{token}");
+            Ok(message(
+                &shown,
+                StatusCode::OK,
+                "Se désinscrire",
+                &format!(
+                    "Ne plus recevoir par e-mail les alertes de {} ?",
+                    shown.tenant.name
+                ),
+                Some(FormAction {
+                    url: &url,
+                    button: "Me désinscrire",
+                    hidden: &[],
+                }),
+            ))
+        }
+    }
+}
+
+/// The one-click unsubscribe (RFC 8058: a POST of `List-Unsubscribe=One-Click`, no cookie, no
+/// login), also the button of the page above.
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some((subscriber, shown)) = unsubscriber(&state, &token).await? else {
+        return Ok(not_found());
+    };
+    store::subscribers::unsubscribe_email(&state.db, subscriber).await?;
+    Ok(match shown {
+        Some(shown) => message(&shown, StatusCode::OK, "Désinscription faite", UNSUBSCRIBED, None),
+        None => html(
+            StatusCode::OK,
+            web::pages::not_found_page(),
+            web::pages::content_security_policy(None),
+        ),
+    })
+}
+
+async fn manifest(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/manifest+json")],
+        web::pages::manifest(&shown.commune()),
+    )
+        .into_response())
+}
+
+async fn service_worker(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    if shown(&state, &slug).await?.is_none() {
+        return Ok(not_found());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // A new version reaches browsers at their next visit.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        web::assets::service_worker(),
+    )
+        .into_response())
+}
+
+async fn logo(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, ApiError> {
+    let Some(shown) = shown(&state, &slug).await? else {
+        return Ok(not_found());
+    };
+    match store::branding::logo(&state.db, shown.tenant.id).await? {
+        Some((bytes, kind)) => Ok((
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            bytes,
+        )
+            .into_response()),
+        None => Ok(not_found()),
+    }
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match web::assets::asset(&name) {
+        Some((bytes, kind)) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => not_found(),
+    }
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+const MONTHS: [&str; 12] = [
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+    "octobre", "novembre", "décembre",
+];
+
+/// "lundi 30 novembre 2026 à 19:00", in the commune's time zone.
+fn french_time(at: chrono::DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let local = at.with_timezone(&zone);
+    format!(
+        "{} {} {} {} à {:02}:{:02}",
+        WEEKDAYS[local.weekday().num_days_from_monday() as usize],
+        local.day(),
+        MONTHS[local.month0() as usize],
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// An alert's public page, once it has started; cancelled alerts and those still waiting for
+/// their hour are not shown.
+async fn alert_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Ok(id) = id.trim_start_matches("alr_").parse::<uuid::Uuid>() else {
+        return Ok(not_found());
+    };
+    let Some(alert) = store::alerts::get_for_dispatch(&state.db, crate::model::AlertId(id)).await?
+    else {
+        return Ok(not_found());
+    };
+    let now = state.clock.now();
+    let started = alert.starts_at.unwrap_or(alert.created_at);
+    if alert.cancelled_at.is_some() || started > now {
+        return Ok(not_found());
+    }
+    let Some(shown) = shown(&state, &alert.tenant).await? else {
+        return Ok(not_found());
+    };
+    let sent_at = french_time(started, shown.tenant.clock.time_zone);
+    let commune = shown.commune();
+    let page = AlertPage {
+        commune,
+        subject: &alert.subject,
+        text: &alert.body,
+        sent_at: &sent_at,
+        urgent: alert.lane == crate::model::Lane::Urgent,
+        expired: alert.expires_at <= now,
+    };
+    Ok(html(
+        StatusCode::OK,
+        web::pages::alert_page(&page),
+        web::pages::content_security_policy(Some(&commune)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_in_french_in_the_commune_s_zone() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T18:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            french_time(at, chrono_tz::Europe::Paris),
+            "lundi 30 novembre 2026 à 19:00"
+        );
+        assert_eq!(
+            french_time(at, chrono_tz::Indian::Reunion),
+            "lundi 30 novembre 2026 à 22:00"
+        );
+    }
+
+    #[test]
+    fn forms_keep_repeated_topics() {
+        let form = FormBody::parse(b"phone=06+12&topics=a&topics=b&code=%C3%A9");
+        assert_eq!(form.get("phone"), "06 12");
+        assert_eq!(form.all("topics"), ["a", "b"]);
+        assert_eq!(form.get("code"), "é");
+        assert_eq!(form.get("missing"), "");
+    }
+}
