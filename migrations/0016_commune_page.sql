@@ -6,4 +6,5 @@ ALTER TABLE tenants
     ADD COLUMN logo bytea,
     ADD COLUMN logo_type text,
     ADD COLUMN dkim_selector text,
+    ADD COLUMN dkim_domain text,
     ADD COLUMN dkim_key_sealed bytea;

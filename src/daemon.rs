@@ -23,7 +23,7 @@ use crate::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
-    model::{CitizenLinks, Lane, PublicIds},
+    model::{CitizenLinks, Lane, PublicIds, sealed::Sealer},
     scheduler::Scheduler,
     store,
 };
@@ -79,6 +79,9 @@ pub async fn run_with_clock(
         ids.clone(),
         &config.public_url,
     );
+    let dkim = Arc::new(dispatch::dkim::DkimKeys::new(Sealer::new(
+        secret.expose_secret().as_bytes(),
+    )));
     let keys = KeyHasher::new(secret);
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
@@ -99,6 +102,7 @@ pub async fn run_with_clock(
         public_url: config.public_url.clone(),
         health: dispatch::health::Health::new(config.failover.clone()),
         links: links.clone(),
+        dkim: dkim.clone(),
         limits: dispatch::limits::Limits::new(
             &db,
             &config.limits,
@@ -159,6 +163,7 @@ pub async fn run_with_clock(
     state.routing = config.routing.clone();
     state.pricing = Arc::new(config.pricing.clone());
     state.links = links;
+    state.dkim = dkim;
     state.vapid_public_key = config.push.as_ref().map(|p| p.vapid_public_key.clone());
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");

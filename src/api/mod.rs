@@ -56,6 +56,8 @@ pub struct AppState {
     pub links: crate::model::CitizenLinks,
     /// The key browsers subscribe with (`applicationServerKey`), when Web Push is configured.
     pub vapid_public_key: Option<String>,
+    /// Communes' DKIM keys, which sign the e-mail the pages send.
+    pub dkim: Arc<crate::dispatch::dkim::DkimKeys>,
 }
 
 impl AppState {
@@ -64,6 +66,9 @@ impl AppState {
         AppState {
             links: crate::model::CitizenLinks::new(&keys.hash("citizen links"), ids.clone(), &public_url),
             vapid_public_key: None,
+            dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(
+                crate::model::sealed::Sealer::new(&keys.hash("sealed secrets")),
+            )),
             db,
             keys,
             relay,
@@ -87,6 +92,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::add, subscribers::list))
         .routes(routes!(subscribers::import))
         .routes(routes!(subscribers::get, subscribers::remove))
+        .routes(routes!(subscribers::export))
         .routes(routes!(alerts::create))
         .routes(routes!(alerts::status))
         .routes(routes!(alerts::cancel))

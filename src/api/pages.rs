@@ -400,12 +400,14 @@ async fn send_email(
         .get(Channel::Email, &name)
         .ok_or_else(|| ApiError::unavailable("no e-mail account"))?;
     let reference = format!("cit_{}", uuid::Uuid::now_v7().simple());
+    let dkim = state.dkim.of(&state.db, tenant.id).await;
     let message = Message {
         reference: &reference,
         to: to.as_str(),
         subject,
         text,
         from: tenant.senders.email_from.as_deref(),
+        dkim: dkim.as_deref(),
         ..Default::default()
     };
     match account.provider.send(message).await {
@@ -685,7 +687,7 @@ async fn unsubscribe_page(
         // Already gone (unsubscribed before): say so.
         Some((_, None)) => Ok(html(
             StatusCode::OK,
-            web::pages::not_found_page(),
+            web::pages::unsubscribed_page(),
             web::pages::content_security_policy(None),
         )),
         Some((_, Some(shown))) => {
@@ -722,7 +724,7 @@ async fn unsubscribe(
         Some(shown) => message(&shown, StatusCode::OK, "Désinscription faite", UNSUBSCRIBED, None),
         None => html(
             StatusCode::OK,
-            web::pages::not_found_page(),
+            web::pages::unsubscribed_page(),
             web::pages::content_security_policy(None),
         ),
     })

@@ -272,6 +272,66 @@ pub async fn get(
     Ok(Json(state.subscriber_view(subscriber)))
 }
 
+/// Everything Tocsin holds about a subscriber (right of access, RGPD art. 15).
+#[derive(Serialize, ToSchema)]
+pub struct SubscriberExport {
+    subscriber: Subscriber,
+    /// When, how and for which topics they agreed, per channel; withdrawn ones without address.
+    #[schema(value_type = Vec<Object>)]
+    consents: Vec<store::subscribers::Consent>,
+    /// The messages sent to them: alert, channel, address (until erased), status, time.
+    deliveries: Vec<ExportedDelivery>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedDelivery {
+    alert: String,
+    channel: String,
+    address: Option<String>,
+    status: String,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+/// A subscriber's data as JSON: their addresses, topics, consents and the messages sent to
+/// them (admin; `tocsin subscribers export ID`).
+#[utoipa::path(get, operation_id = "export_subscriber", path = "/v1/subscribers/{id}/export",
+    tag = "subscribers",
+    params(("id" = String, Path, description = "`sub_…`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The subscriber's data", body = SubscriberExport),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "No such subscriber", body = ErrorBody),
+    ))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SubscriberExport>, ApiError> {
+    caller.require_admin()?;
+    let id = state.subscriber_id("id", &id)?;
+    let subscriber = store::subscribers::get(&state.db, caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("subscriber"))?;
+    let consents = store::subscribers::consents(&state.db, caller.tenant, id).await?;
+    let deliveries = store::subscribers::received(&state.db, caller.tenant, id)
+        .await?
+        .into_iter()
+        .map(|d| ExportedDelivery {
+            alert: d.alert.to_string(),
+            channel: d.channel,
+            address: d.address,
+            status: d.status,
+            sent_at: d.sent_at,
+        })
+        .collect();
+    Ok(Json(SubscriberExport {
+        subscriber: state.subscriber_view(subscriber),
+        consents,
+        deliveries,
+    }))
+}
+
 /// Remove a subscriber and their subscriptions (admin).
 #[utoipa::path(delete, operation_id = "remove_subscriber", path = "/v1/subscribers/{id}", tag = "subscribers",
     params(("id" = String, Path, description = "`sub_…`")),

@@ -55,6 +55,19 @@ pub enum SubscribersCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Show a subscriber: addresses, topics, and their consents (when, how, for what).
+    Show {
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Print everything held about a subscriber as JSON (right of access): addresses, topics,
+    /// consents and the messages sent to them.
+    Export {
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Remove a subscriber by id (sub_…).
     Remove {
         id: String,
@@ -336,6 +349,49 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
                     );
                 }
                 eprintln!("{} subscribers", all.len());
+            }
+        }
+        SubscribersCommand::Export { id, api: args } => {
+            let api = Api::new(&args)?;
+            print_json(&api.get(&format!("/v1/subscribers/{id}/export")).await?);
+        }
+        SubscribersCommand::Show { id, api: args } => {
+            let api = Api::new(&args)?;
+            let data = api.get(&format!("/v1/subscribers/{id}/export")).await?;
+            if args.json {
+                print_json(&json!({ "subscriber": data["subscriber"], "consents": data["consents"] }));
+            } else {
+                let s = &data["subscriber"];
+                println!("{}", s["id"].as_str().unwrap_or_default());
+                println!("  phone   {}", s["phone"].as_str().unwrap_or("-"));
+                println!("  e-mail  {}", s["email"].as_str().unwrap_or("-"));
+                let topics: Vec<&str> = s["topics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                println!("  topics  {}", topics.join(", "));
+                println!("  consents:");
+                for c in data["consents"].as_array().into_iter().flatten() {
+                    let topics: Vec<&str> = c["topics"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let withdrawn = c["withdrawn_at"]
+                        .as_str()
+                        .map(|at| format!(", withdrawn {at}"))
+                        .unwrap_or_default();
+                    println!(
+                        "    {} {:<5} {:<12} {}{withdrawn}",
+                        c["at"].as_str().unwrap_or_default(),
+                        c["channel"].as_str().unwrap_or_default(),
+                        c["method"].as_str().unwrap_or_default(),
+                        topics.join(", "),
+                    );
+                }
             }
         }
         SubscribersCommand::Remove { id, api: args } => {

@@ -60,6 +60,25 @@ pub enum TenantCommand {
         /// MQ, GF, YT, PM, NC, PF…
         #[arg(long)]
         region: Option<String>,
+        /// The commune's logo on its page: a PNG, JPEG or WebP file of at most 200 kB, or `none`.
+        #[arg(long)]
+        logo: Option<String>,
+        /// The commune's colour on its page (`#005a9c`), or `default`: it must keep a 4.5:1
+        /// contrast with white (WCAG 2.1 AA), else it is refused.
+        #[arg(long, visible_alias = "color")]
+        colour: Option<String>,
+        /// The DKIM selector of the commune's key (`tocsin` → `tocsin._domainkey.DOMAIN`), with
+        /// --dkim-key or --dkim-generate. The domain is that of the tenant's e-mail From.
+        #[arg(long)]
+        dkim_selector: Option<String>,
+        /// A PEM file of the commune's DKIM private key (RSA, 2048 bits or more), stored sealed
+        /// under the server's secret and never printed; `none` stops signing.
+        #[arg(long, conflicts_with = "dkim_generate")]
+        dkim_key: Option<String>,
+        /// Make a new 2048-bit DKIM key for the commune; `tenant show` prints the DNS record to
+        /// publish.
+        #[arg(long)]
+        dkim_generate: bool,
     },
     /// Show a tenant's settings.
     Show {
@@ -186,8 +205,21 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             email_from,
             max_sms_segments,
             region,
+            logo,
+            colour,
+            dkim_selector,
+            dkim_key,
+            dkim_generate,
         } => {
             let config = load(path)?;
+            let logo = logo.as_deref().map(read_logo).transpose()?;
+            let colour = or_default(colour)
+                .map(|c| {
+                    c.map(|c| crate::web::colour::check_brand_colour(&c).map(|c| c.to_string()))
+                        .transpose()
+                })
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--colour: {e}"))?;
             let region = region
                 .as_deref()
                 .map(crate::model::phone::Region::parse)
@@ -242,12 +274,38 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && change.email_from.is_none()
                 && change.max_sms_segments.is_none()
                 && change.region.is_none()
+                && logo.is_none()
+                && colour.is_none()
+                && dkim_key.is_none()
+                && !dkim_generate
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
             let db = database(&config).await?;
             if !store::tenants::update(&db, &slug, &change).await? {
                 bail!("no tenant {slug:?}");
+            }
+            if let Some(logo) = &logo {
+                let logo = logo.as_ref().map(|(bytes, kind)| (bytes.as_slice(), *kind));
+                store::branding::set_logo(&db, &slug, logo).await?;
+            }
+            if let Some(colour) = &colour {
+                store::branding::set_colour(&db, &slug, colour.as_deref()).await?;
+            }
+            let pem = match (dkim_key.as_deref().map(str::trim), dkim_generate) {
+                (Some("none"), _) => {
+                    store::branding::set_dkim(&db, &slug, None).await?;
+                    None
+                }
+                (Some(file), _) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("--dkim-key: cannot read {file}"))?,
+                ),
+                (None, true) => Some(tocsin_providers::email::DkimKey::generate_pem()),
+                (None, false) => None,
+            };
+            if let Some(pem) = pem {
+                set_dkim(&config, &db, &slug, dkim_selector.as_deref(), &pem).await?;
             }
             eprintln!("tenant {slug} updated");
             show_tenant(&config, &db, &slug, false).await
@@ -330,6 +388,96 @@ fn or_default(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| (v.trim() != "default").then_some(v.trim().to_string()))
 }
 
+/// Checks a DKIM key for the tenant's From domain and stores it sealed.
+async fn set_dkim(
+    config: &Config,
+    db: &sqlx::PgPool,
+    slug: &str,
+    selector: Option<&str>,
+    pem: &str,
+) -> anyhow::Result<()> {
+    let selector = selector.context("--dkim-selector: name the key's selector (e.g. tocsin)")?;
+    let tenant = store::tenants::find_by_slug(db, slug)
+        .await?
+        .with_context(|| format!("no tenant {slug:?}"))?;
+    let from = tenant.senders.email_from.as_deref().context(
+        "--dkim-key: set the commune's own From first (--email-from): DKIM signs for its domain",
+    )?;
+    // `Name <local@domain>` or a bare address: the domain is what follows the last `@`.
+    let domain = from
+        .trim()
+        .trim_end_matches('>')
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.to_string())
+        .context("the tenant's From has no domain")?;
+    let key = tocsin_providers::email::DkimKey::new(selector, &domain, pem)
+        .map_err(|e| anyhow::anyhow!("--dkim-key: {e}"))?;
+    let secret = config
+        .api_key_secret
+        .as_ref()
+        .context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set: keys are sealed with it")?;
+    let sealer = crate::model::sealed::Sealer::new(secret.expose_secret().as_bytes());
+    let sealed = sealer.seal(
+        &crate::dispatch::dkim::seal_context(tenant.id),
+        pem.as_bytes(),
+    );
+    let dkim = store::branding::Dkim {
+        selector: key.selector().to_string(),
+        domain: key.domain().to_string(),
+        sealed_key: sealed,
+    };
+    store::branding::set_dkim(db, slug, Some(&dkim)).await?;
+    Ok(())
+}
+
+/// The DNS TXT record of the tenant's DKIM key, when it has one that opens here.
+async fn dkim_record(
+    config: &Config,
+    db: &sqlx::PgPool,
+    tenant: crate::model::TenantId,
+) -> anyhow::Result<Option<(String, String)>> {
+    let Some(secret) = &config.api_key_secret else {
+        return Ok(None);
+    };
+    let keys = crate::dispatch::dkim::DkimKeys::new(crate::model::sealed::Sealer::new(
+        secret.expose_secret().as_bytes(),
+    ));
+    Ok(keys.of(db, tenant).await.map(|key| key.dns_record()))
+}
+
+/// Biggest logo accepted: it is served with every page view.
+const MAX_LOGO_BYTES: usize = 200 * 1024;
+
+/// `--logo FILE` read and checked by its content (`none` removes it): a PNG, JPEG or WebP image;
+/// SVG is refused, as it can carry scripts.
+fn read_logo(given: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+    if given.trim() == "none" {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(given).with_context(|| format!("--logo: cannot read {given}"))?;
+    anyhow::ensure!(
+        bytes.len() <= MAX_LOGO_BYTES,
+        "--logo: {given} is {} kB; at most {} kB",
+        bytes.len() / 1024,
+        MAX_LOGO_BYTES / 1024
+    );
+    let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "image/jpeg"
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        anyhow::bail!("--logo: {given} is not a PNG, JPEG or WebP image");
+    };
+    Ok(Some((bytes, kind)))
+}
+
+/// The commune's public page.
+fn page_url(config: &Config, slug: &str) -> String {
+    format!("{}/c/{slug}", config.public_url.as_str().trim_end_matches('/'))
+}
+
 async fn show_tenant(
     config: &Config,
     db: &sqlx::PgPool,
@@ -341,6 +489,7 @@ async fn show_tenant(
         .with_context(|| format!("no tenant {slug:?}"))?;
     let quiet = tenant.clock.quiet_hours.map(|q| q.to_string());
     let senders = &tenant.senders;
+    let dkim = dkim_record(config, db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -365,6 +514,10 @@ async fn show_tenant(
             "email_from": senders.email_from,
             "max_sms_segments": senders.max_sms_segments,
             "callbacks": callbacks(config, &tenant.callback_token),
+            "page": page_url(config, &tenant.slug),
+            "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
+                "dns_name": name, "dns_type": "TXT", "dns_value": value,
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {
@@ -385,6 +538,14 @@ async fn show_tenant(
             "  e-mail       account {email_account}, From {}",
             own(&senders.email_from)
         );
+        println!("  page         {}", page_url(config, &tenant.slug));
+        match &dkim {
+            Some((name, value)) => {
+                println!("  DKIM         publish this DNS record:");
+                println!("               {name} TXT \"{value}\"");
+            }
+            None => println!("  DKIM         none (e-mail unsigned)"),
+        }
     }
     Ok(())
 }

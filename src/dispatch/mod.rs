@@ -2,6 +2,7 @@
 //! row; the relay publishes the outbox; fan-out plans delivery rows and announces them in
 //! batches; senders claim, send and record; receipts close the loop.
 
+pub mod dkim;
 pub mod estimate;
 pub mod fanout;
 pub mod health;
@@ -102,6 +103,8 @@ pub struct Dispatcher {
     pub health: health::Health,
     /// The alert pages and unsubscribe links messages carry.
     pub links: crate::model::CitizenLinks,
+    /// Communes' DKIM keys, which sign their e-mail.
+    pub dkim: Arc<dkim::DkimKeys>,
 }
 
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is

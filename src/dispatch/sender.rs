@@ -11,7 +11,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream::FuturesUnordered};
-use tocsin_providers::{Account, Message, Outcome, RetryClass};
+use tocsin_providers::{Account, Message, Outcome, RetryClass, email::DkimKey};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -51,6 +51,7 @@ impl Carrier {
         delivery: &Claimed,
         reference: &str,
         dispatcher: &Dispatcher,
+        dkim: Option<&DkimKey>,
     ) -> Outcome {
         let public_url = &dispatcher.public_url;
         // Our reference rides in the URL too, for providers whose reports name only their own
@@ -83,7 +84,7 @@ impl Carrier {
             link: link.as_deref(),
             collapse_key: Some(&collapse_key),
             unsubscribe: unsubscribe.as_deref(),
-            dkim: None,
+            dkim,
         };
         self.0.provider.send(message).await
     }
@@ -197,6 +198,11 @@ async fn send_all(
     let diverted = secondary_for(dispatcher, carrier, alert);
     let carrier = diverted.as_ref().unwrap_or(carrier);
     let limiter = dispatcher.limits.of(carrier.name());
+    // The commune's e-mail is signed for its own domain when it has a key.
+    let dkim = match carrier.channel() {
+        Channel::Email => dispatcher.dkim.of(db, alert.tenant_id).await,
+        _ => None,
+    };
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
@@ -212,7 +218,14 @@ async fn send_all(
             let Some(delivery) = ready.pop_front() else {
                 break;
             };
-            in_flight.push(send_one(dispatcher, carrier, &limiter, alert, delivery));
+            in_flight.push(send_one(
+                dispatcher,
+                carrier,
+                &limiter,
+                alert,
+                dkim.as_deref(),
+                delivery,
+            ));
         }
         if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
             if Utc::now() >= alert.expires_at {
@@ -317,6 +330,7 @@ async fn send_one<'a>(
     carrier: &'a Carrier,
     limiter: &'a AccountLimiter,
     alert: &'a Alert,
+    dkim: Option<&'a DkimKey>,
     delivery: Claimed,
 ) -> (Claimed, Option<Outcome>) {
     let _slot = limiter.slot(alert.lane).await;
@@ -342,7 +356,7 @@ async fn send_one<'a>(
         .with_label_values(&[carrier.channel().as_str(), carrier.name()]);
     gauge.inc();
     let outcome = carrier
-        .send(alert, &delivery, &reference, dispatcher)
+        .send(alert, &delivery, &reference, dispatcher, dkim)
         .await;
     gauge.dec();
     (delivery, Some(outcome))

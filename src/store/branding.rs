@@ -58,29 +58,42 @@ pub async fn logo(pool: &PgPool, tenant: TenantId) -> Result<Option<(Vec<u8>, St
     Ok(row.and_then(|(logo, kind)| Some((logo?, kind?))))
 }
 
-/// Sets (or with None, removes) the DKIM selector and the sealed private key.
-pub async fn set_dkim(
-    pool: &PgPool,
-    slug: &str,
-    dkim: Option<(&str, &[u8])>,
-) -> Result<bool, DbError> {
+/// A commune's DKIM signing setup: selector, domain and sealed private key.
+#[derive(Debug, Clone)]
+pub struct Dkim {
+    pub selector: String,
+    pub domain: String,
+    pub sealed_key: Vec<u8>,
+}
+
+/// Sets (or with None, removes) the DKIM setup.
+pub async fn set_dkim(pool: &PgPool, slug: &str, dkim: Option<&Dkim>) -> Result<bool, DbError> {
     let done = sqlx::query(
-        "UPDATE tenants SET dkim_selector = $2, dkim_key_sealed = $3 WHERE slug = $1",
+        "UPDATE tenants SET dkim_selector = $2, dkim_domain = $3, dkim_key_sealed = $4
+         WHERE slug = $1",
     )
     .bind(slug)
-    .bind(dkim.map(|d| d.0))
-    .bind(dkim.map(|d| d.1))
+    .bind(dkim.map(|d| d.selector.as_str()))
+    .bind(dkim.map(|d| d.domain.as_str()))
+    .bind(dkim.map(|d| d.sealed_key.as_slice()))
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The DKIM selector and sealed key of a tenant, when set.
-pub async fn dkim(pool: &PgPool, tenant: TenantId) -> Result<Option<(String, Vec<u8>)>, DbError> {
-    let row: Option<(Option<String>, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT dkim_selector, dkim_key_sealed FROM tenants WHERE id = $1")
-            .bind(tenant.0)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.and_then(|(selector, key)| Some((selector?, key?))))
+/// The DKIM setup of a tenant, when set.
+pub async fn dkim(pool: &PgPool, tenant: TenantId) -> Result<Option<Dkim>, DbError> {
+    let row: Option<(Option<String>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT dkim_selector, dkim_domain, dkim_key_sealed FROM tenants WHERE id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(selector, domain, key)| {
+        Some(Dkim {
+            selector: selector?,
+            domain: domain?,
+            sealed_key: key?,
+        })
+    }))
 }

@@ -515,3 +515,95 @@ pub async fn stop_number(pool: &PgPool, tenant: TenantId, phone: &str) -> Result
     tx.commit().await?;
     Ok(())
 }
+
+/// One consent as recorded: when, how, on which channel, for which topics.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Consent {
+    pub channel: String,
+    /// The number or address it was given for; null once withdrawn.
+    pub address: Option<String>,
+    /// `sms_keyword`, `sms_code`, `email_link`, `browser` or `commune`.
+    pub method: String,
+    pub topics: Vec<String>,
+    pub evidence: Option<String>,
+    pub at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+/// A subscriber's consents, oldest first.
+pub async fn consents(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: SubscriberId,
+) -> Result<Vec<Consent>, DbError> {
+    type Row = (
+        String,
+        Option<String>,
+        String,
+        Vec<String>,
+        Option<String>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT channel, address, method, topics, evidence, at, withdrawn_at FROM consents
+         WHERE tenant_id = $1 AND subscriber_id = $2 ORDER BY at, id",
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(channel, address, method, topics, evidence, at, withdrawn_at)| Consent {
+                channel,
+                address,
+                method,
+                topics,
+                evidence,
+                at,
+                withdrawn_at,
+            },
+        )
+        .collect())
+}
+
+/// One message sent to a subscriber, as their export lists it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub alert: crate::model::AlertId,
+    pub channel: String,
+    pub address: Option<String>,
+    pub status: String,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Every delivery to a subscriber. Deliveries have no index on the subscriber (planning pays
+/// for none): this reads the table, which a right-of-access request, rare, can afford.
+pub async fn received(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: SubscriberId,
+) -> Result<Vec<Received>, DbError> {
+    let rows: Vec<(uuid::Uuid, String, Option<String>, String, Option<DateTime<Utc>>)> =
+        sqlx::query_as(
+            "SELECT d.alert_id, d.channel, d.address, d.status, d.sent_at
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE d.subscriber_id = $2 AND a.tenant_id = $1 ORDER BY d.id",
+        )
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(alert, channel, address, status, sent_at)| Received {
+            alert: crate::model::AlertId(alert),
+            channel,
+            address,
+            status,
+            sent_at,
+        })
+        .collect())
+}

@@ -292,6 +292,23 @@ pub fn not_found_page() -> String {
     )
 }
 
+/// An unsubscribe link followed again, once its subscriber is gone: nothing is left to do, and
+/// nothing tells which commune it was.
+pub fn unsubscribed_page() -> String {
+    let main = "<h1>Désinscription faite</h1>\n<p>Cette adresse ne reçoit plus d’alertes par \
+                e-mail et a été effacée. Pour recevoir de nouveau les alertes, inscrivez-vous \
+                sur la page de votre commune.</p>\n";
+    layout(
+        &Layout {
+            title: "Désinscription faite",
+            commune: None,
+            home: false,
+            push: false,
+        },
+        main,
+    )
+}
+
 /// What the page frame needs to know.
 struct Layout<'a> {
     /// Plain text; escaped here.

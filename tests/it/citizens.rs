@@ -253,6 +253,12 @@ async fn the_retention_period_erases_delivery_addresses_and_a_removed_subscriber
         .as_str()
         .unwrap()
         .to_string();
+    // Right of access: their data, consents and messages, as JSON.
+    let export = mairie.get(&format!("/v1/subscribers/{jean}/export")).await;
+    assert_eq!(export.status, StatusCode::OK, "{:?}", export.body);
+    assert_eq!(export.body["subscriber"]["email"], "jean@example.fr");
+    assert_eq!(export.body["consents"][0]["method"], "commune", "{:?}", export.body);
+    assert_eq!(export.body["deliveries"].as_array().unwrap().len(), 2, "{:?}", export.body);
     let removed = mairie.delete(&format!("/v1/subscribers/{jean}")).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{:?}", removed.body);
     for trace in ["jean@example.fr", "12345678"] {

@@ -9,6 +9,9 @@ mod auth;
 mod bad_input;
 /// The benchmark, on a small commune.
 mod bench;
+/// The citizens' page in headless Chromium: e-mail and notifications as a citizen uses them, and
+/// an accessibility audit (axe-core) of every page and error state.
+mod browser;
 /// The `tocsin` command line, run as a user would.
 mod cli;
 /// Citizens' page and links: e-mail double opt-in, one-click unsubscribe, erasure (RGPD).

@@ -37,10 +37,10 @@ use rsa::{
     traits::PublicKeyParts,
 };
 
-/// The size of a generated key: what mailbox providers expect (RFC 8301 §3.2 accepts 1024 bits
-/// and recommends 2048; Gmail and Microsoft ask for 2048).
+/// The size of a generated key: what mailbox providers expect (RFC 8301 §3.2 requires at least
+/// 1024 bits and recommends 2048, as Google does).
 const GENERATED_BITS: usize = 2048;
-/// The smallest key accepted: 1024-bit keys are no longer trusted by the large providers.
+/// The smallest key accepted: a 1024-bit key still verifies but is considered weak.
 const MIN_BITS: u64 = 2048;
 /// The largest key accepted: the `rsa` crate reads no larger, and signing cost grows fast.
 const MAX_BITS: u64 = 4096;

@@ -1,0 +1,184 @@
+// The browser's push service, played by Tocsin's stand-in (tocsin_standins::push).
+//
+// Why: Chromium's PushManager.subscribe() asks Google's push service (FCM) for an endpoint, and
+// FCM cannot be reached from the test machine, nor would we want a test to depend on it. So the
+// one thing a real browser gets from its push service, the subscription (an endpoint and the
+// browser's keys), comes from the stand-in instead: the Rust test has the stand-in make it with
+// the daemon's VAPID key, passes it here, and `installPushService` makes the page's
+// PushManager.subscribe() and getSubscription() return it as a real PushSubscription. The
+// stand-in keeps the matching private key, so it receives, checks and decrypts what Tocsin
+// pushes exactly as the push service and the browser would together (RFC 8030, 8291, 8292).
+//
+// Everything else stays real Chromium: the notification permission, the service worker's
+// registration and activation, the page's POST of subscription.toJSON(), and, once the stand-in
+// has decrypted a message, its delivery to the real service worker through the DevTools
+// protocol (ServiceWorker.deliverPushMessage), which fires the worker's `push` event as an
+// arriving message does.
+//
+// Known limit: the replacement keeps one subscription per origin (in localStorage), where
+// Chromium keeps one per service-worker registration; the page has one registration.
+
+// Runs in the page before its own scripts (context.addInitScript). `given` is the stand-in's
+// subscription as `JSON.stringify(subscription)` gives it: {endpoint, expirationTime, keys}.
+export function installPushService(given) {
+  const STORED = "tocsin-test:push-subscription";
+  const ASKED = "tocsin-test:application-server-keys";
+
+  const fromBase64url = (text) => {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  };
+  const toBase64url = (bytes) =>
+    btoa(String.fromCharCode(...new Uint8Array(bytes)))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+  // BufferSource or base64url string, as PushSubscriptionOptionsInit allows.
+  const keyOf = (key) => {
+    if (typeof key === "string") {
+      return fromBase64url(key);
+    }
+    if (ArrayBuffer.isView(key)) {
+      return new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+    }
+    return new Uint8Array(key);
+  };
+
+  // A PushSubscription (its prototype, so `instanceof` holds) with the stand-in's values.
+  const subscription = (applicationServerKey) => {
+    const keys = { p256dh: given.keys.p256dh, auth: given.keys.auth };
+    const made = Object.create(PushSubscription.prototype);
+    Object.defineProperties(made, {
+      endpoint: { value: given.endpoint, enumerable: true },
+      expirationTime: { value: null, enumerable: true },
+      options: {
+        value: Object.freeze({
+          userVisibleOnly: true,
+          applicationServerKey: fromBase64url(applicationServerKey).buffer,
+        }),
+        enumerable: true,
+      },
+      getKey: {
+        value: (name) => (name in keys ? fromBase64url(keys[name]).buffer : null),
+      },
+      toJSON: {
+        value: () => ({ endpoint: given.endpoint, expirationTime: null, keys: { ...keys } }),
+      },
+      unsubscribe: {
+        value: async () => {
+          const had = localStorage.getItem(STORED) !== null;
+          localStorage.removeItem(STORED);
+          return had;
+        },
+      },
+    });
+    return made;
+  };
+
+  const stored = () => localStorage.getItem(STORED);
+
+  // What Chromium's PushManager checks before asking its push service, with its errors.
+  async function subscribe(options = {}) {
+    if (options.userVisibleOnly !== true) {
+      throw new DOMException(
+        "Chrome currently only supports the Push API for subscriptions that will result in " +
+          "user-visible messages.",
+        "NotAllowedError",
+      );
+    }
+    if (!options.applicationServerKey) {
+      throw new DOMException("missing applicationServerKey", "AbortError");
+    }
+    if (Notification.permission !== "granted") {
+      throw new DOMException("Registration failed - permission denied", "NotAllowedError");
+    }
+    const key = toBase64url(keyOf(options.applicationServerKey));
+    const asked = JSON.parse(localStorage.getItem(ASKED) || "[]");
+    asked.push(key);
+    localStorage.setItem(ASKED, JSON.stringify(asked));
+    const existing = stored();
+    if (existing !== null && existing !== key) {
+      throw new DOMException(
+        "Registration failed - A subscription with a different applicationServerKey (or " +
+          "gcm_sender_id) already exists; to change the applicationServerKey, unsubscribe then " +
+          "resubscribe.",
+        "InvalidStateError",
+      );
+    }
+    localStorage.setItem(STORED, key);
+    return subscription(key);
+  }
+
+  async function getSubscription() {
+    const key = stored();
+    return key === null ? null : subscription(key);
+  }
+
+  for (const [name, value] of Object.entries({ subscribe, getSubscription })) {
+    Object.defineProperty(PushManager.prototype, name, {
+      value,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+// The applicationServerKeys the page subscribed with (base64url), in order.
+export async function askedKeys(page) {
+  return page.evaluate(() =>
+    JSON.parse(localStorage.getItem("tocsin-test:application-server-keys") || "[]"),
+  );
+}
+
+// Delivers `data` (the decrypted message) to the service worker whose scope is `scope`, as the
+// browser does when its push service hands it a message, and returns the registration's id.
+export async function deliverPush(context, page, origin, scope, data, timeoutMs) {
+  const cdp = await context.newCDPSession(page);
+  const registrations = new Map();
+  cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations: updated }) => {
+    for (const registration of updated) {
+      registrations.set(registration.registrationId, registration);
+    }
+  });
+  await cdp.send("ServiceWorker.enable");
+  const deadline = Date.now() + timeoutMs;
+  let found;
+  while (!found) {
+    found = [...registrations.values()].find((r) => r.scopeURL === scope && !r.isDeleted);
+    if (!found) {
+      if (Date.now() > deadline) {
+        const known = [...registrations.values()].map((r) => r.scopeURL);
+        throw new Error(`no service worker registered for ${scope}; registrations: ${known}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await cdp.send("ServiceWorker.deliverPushMessage", {
+    origin,
+    registrationId: found.registrationId,
+    data,
+  });
+  await cdp.detach();
+  return found.registrationId;
+}
+
+// The notifications the service worker of `scope` shows now.
+export async function notifications(page, scope) {
+  return page.evaluate(async (scope) => {
+    const registration = await navigator.serviceWorker.getRegistration(scope);
+    if (!registration) {
+      throw new Error(`no registration for ${scope}`);
+    }
+    const shown = await registration.getNotifications();
+    return shown.map((n) => ({
+      title: n.title,
+      body: n.body,
+      tag: n.tag,
+      lang: n.lang,
+      icon: n.icon,
+      requireInteraction: n.requireInteraction,
+      data: n.data,
+    }));
+  }, scope);
+}
