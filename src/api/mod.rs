@@ -64,7 +64,11 @@ impl AppState {
     pub fn new(db: PgPool, keys: KeyHasher, relay: Arc<Notify>, ids: PublicIds) -> Self {
         let public_url = url::Url::parse("http://127.0.0.1:8080").expect("a URL");
         AppState {
-            links: crate::model::CitizenLinks::new(&keys.hash("citizen links"), ids.clone(), &public_url),
+            links: crate::model::CitizenLinks::new(
+                &keys.hash("citizen links"),
+                ids.clone(),
+                &public_url,
+            ),
             vapid_public_key: None,
             dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(
                 crate::model::sealed::Sealer::new(&keys.hash("sealed secrets")),

@@ -49,7 +49,10 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{tenant}/sw.js", get(service_worker))
         .route("/c/{tenant}/logo", get(logo))
         .route("/c/{tenant}/phone", axum::routing::post(phone_form))
-        .route("/c/{tenant}/phone/confirm", axum::routing::post(phone_confirm_form))
+        .route(
+            "/c/{tenant}/phone/confirm",
+            axum::routing::post(phone_confirm_form),
+        )
         .route("/c/{tenant}/email", axum::routing::post(email_form))
         .route(
             "/c/{tenant}/email/confirm",
@@ -224,9 +227,7 @@ fn in_french(error: &ApiError) -> (String, String) {
         }
         ("code_wrong", _) => "Ce code n’est pas le bon. Vérifiez le SMS reçu.".into(),
         ("code_expired", _) => "Ce code n’est plus valable : demandez-en un nouveau.".into(),
-        ("too_many_attempts", _) => {
-            "Trop de codes erronés : demandez un nouveau code.".into()
-        }
+        ("too_many_attempts", _) => "Trop de codes erronés : demandez un nouveau code.".into(),
         ("too_many_codes", _) => {
             "Trop de codes envoyés à ce numéro : réessayez dans une heure.".into()
         }
@@ -241,14 +242,6 @@ fn in_french(error: &ApiError) -> (String, String) {
     (field, message)
 }
 
-fn status_of(error: &ApiError) -> StatusCode {
-    if error.status.is_server_error() && error.code != "unavailable" {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        error.status
-    }
-}
-
 /// A form's error shown on the page, or the error itself when it is not the citizen's.
 async fn form_error(
     state: &AppState,
@@ -259,7 +252,7 @@ async fn form_error(
     if error.status == StatusCode::INTERNAL_SERVER_ERROR {
         return Err(error);
     }
-    let status = status_of(&error);
+    let status = error.status;
     let outcome = Showing {
         errors: vec![in_french(&error)],
         ..outcome
@@ -292,7 +285,9 @@ async fn phone_form(
         ..Default::default()
     };
     let asked = match public::count_client(&state, &shown.tenant, client).await {
-        Ok(()) => public::request_code(&state, &shown.tenant, phone, topics_of(&form).as_deref()).await,
+        Ok(()) => {
+            public::request_code(&state, &shown.tenant, phone, topics_of(&form).as_deref()).await
+        }
         Err(e) => Err(e),
     };
     match asked {
@@ -356,7 +351,11 @@ async fn phone_confirm_form(
                 && error.field.as_deref() == Some("code");
             let outcome = Showing {
                 phone_step: again.then_some(phone),
-                form: Some(if again { Form::PhoneConfirm } else { Form::Phone }),
+                form: Some(if again {
+                    Form::PhoneConfirm
+                } else {
+                    Form::Phone
+                }),
                 values,
                 ..Default::default()
             };
@@ -367,11 +366,16 @@ async fn phone_confirm_form(
 
 /// Counts one e-mail to `email` against its hourly allowance (a keyed hash stands for the
 /// address in the counter); false when it is used up.
-async fn count_address(state: &AppState, tenant: &Tenant, email: &EmailAddress) -> Result<bool, ApiError> {
-    let key = hex::encode(state.keys.hash(&format!(
-        "email-requests:{}",
-        email.as_str().to_lowercase()
-    )));
+async fn count_address(
+    state: &AppState,
+    tenant: &Tenant,
+    email: &EmailAddress,
+) -> Result<bool, ApiError> {
+    let key = hex::encode(
+        state
+            .keys
+            .hash(&format!("email-requests:{}", email.as_str().to_lowercase())),
+    );
     Ok(store::confirmations::count_client_request(
         &state.db,
         tenant.id,
@@ -437,30 +441,28 @@ async fn email_form(
         topics: &chosen,
         ..Default::default()
     };
-    let failed = |error: ApiError| Showing {
-        errors: vec![in_french(&error)],
+    let showing = || Showing {
         form: Some(Form::Email),
         values,
         ..Default::default()
     };
     if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
-        let status = status_of(&error);
-        return render(&state, &shown, status, failed(error)).await;
+        return form_error(&state, &shown, error, showing()).await;
     }
     let email = match EmailAddress::parse(typed) {
         Ok(email) => email,
         Err(e) => {
             let error = ApiError::invalid("email", e.to_string());
-            return render(&state, &shown, StatusCode::BAD_REQUEST, failed(error)).await;
+            return form_error(&state, &shown, error, showing()).await;
         }
     };
-    let topics = match public::chosen_topics(&state, &shown.tenant, topics_of(&form).as_deref()).await {
-        Ok(topics) => topics,
-        Err(error) => {
-            let status = status_of(&error);
-            return render(&state, &shown, status, failed(error)).await;
-        }
-    };
+    let topics =
+        match public::chosen_topics(&state, &shown.tenant, topics_of(&form).as_deref()).await {
+            Ok(topics) => topics,
+            Err(error) => {
+                return form_error(&state, &shown, error, showing()).await;
+            }
+        };
     // Sent only within the address's allowance; the page says the same either way, so that it
     // tells nobody whether the address is known or was asked for already.
     if count_address(&state, &shown.tenant, &email).await? {
@@ -470,17 +472,21 @@ async fn email_form(
             topics: topics.into_iter().map(|(_, slug)| slug).collect(),
             expires_at: Utc::now() + chrono::Duration::hours(CONFIRMATION_HOURS),
         };
-        let link = state.links.confirmation_url(&shown.tenant.slug, &confirmation);
+        let link = state
+            .links
+            .confirmation_url(&shown.tenant.slug, &confirmation);
         let text = format!(
             "Bonjour,\n\nVous avez demandé à recevoir par e-mail les alertes de {name}.\n\n\
              Pour confirmer, ouvrez ce lien (valable {CONFIRMATION_HOURS} heures) :\n{link}\n\n\
              Si vous n’avez rien demandé, ignorez ce message : vous ne recevrez rien.\n",
             name = shown.tenant.name
         );
-        let subject = format!("Confirmez votre inscription aux alertes de {}", shown.tenant.name);
+        let subject = format!(
+            "Confirmez votre inscription aux alertes de {}",
+            shown.tenant.name
+        );
         if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
-            let status = status_of(&error);
-            return render(&state, &shown, status, failed(error)).await;
+            return form_error(&state, &shown, error, showing()).await;
         }
     }
     let outcome = Showing {
@@ -498,7 +504,13 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn message(shown: &Shown, status: StatusCode, title: &str, text: &str, action: Option<FormAction<'_>>) -> Response {
+fn message(
+    shown: &Shown,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    action: Option<FormAction<'_>>,
+) -> Response {
     let commune = shown.commune();
     html(
         status,
@@ -535,7 +547,13 @@ async fn email_confirm_page(
     };
     let token = query.token.unwrap_or_default();
     let Some(confirmation) = confirmation_for(&state, &shown, &token) else {
-        return Ok(message(&shown, StatusCode::BAD_REQUEST, "Lien expiré", LINK_EXPIRED, None));
+        return Ok(message(
+            &shown,
+            StatusCode::BAD_REQUEST,
+            "Lien expiré",
+            LINK_EXPIRED,
+            None,
+        ));
     };
     let url = format!("/c/{}/email/confirm", shown.tenant.slug);
     let text = format!(
@@ -566,7 +584,13 @@ async fn email_confirm(
     };
     let form = FormBody::parse(&body);
     let Some(confirmation) = confirmation_for(&state, &shown, form.get("token")) else {
-        return Ok(message(&shown, StatusCode::BAD_REQUEST, "Lien expiré", LINK_EXPIRED, None));
+        return Ok(message(
+            &shown,
+            StatusCode::BAD_REQUEST,
+            "Lien expiré",
+            LINK_EXPIRED,
+            None,
+        ));
     };
     let email = EmailAddress::parse(&confirmation.email)
         .map_err(|_| ApiError::internal("a signed confirmation holds an invalid address"))?;
@@ -610,24 +634,23 @@ async fn leave_form(
         email: typed,
         ..Default::default()
     };
-    let failed = |error: ApiError| Showing {
-        errors: vec![in_french(&error)],
+    let showing = || Showing {
         form: Some(Form::Leave),
         values,
         ..Default::default()
     };
     if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
-        let status = status_of(&error);
-        return render(&state, &shown, status, failed(error)).await;
+        return form_error(&state, &shown, error, showing()).await;
     }
     let email = match EmailAddress::parse(typed) {
         Ok(email) => email,
         Err(e) => {
             let error = ApiError::invalid("email", e.to_string());
-            return render(&state, &shown, StatusCode::BAD_REQUEST, failed(error)).await;
+            return form_error(&state, &shown, error, showing()).await;
         }
     };
-    if let Some(subscriber) = store::subscribers::by_email(&state.db, shown.tenant.id, &email).await?
+    if let Some(subscriber) =
+        store::subscribers::by_email(&state.db, shown.tenant.id, &email).await?
         && count_address(&state, &shown.tenant, &email).await?
     {
         let link = state.links.unsubscribe_url(subscriber);
@@ -639,8 +662,7 @@ async fn leave_form(
         );
         let subject = format!("Désinscription des alertes de {}", shown.tenant.name);
         if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
-            let status = status_of(&error);
-            return render(&state, &shown, status, failed(error)).await;
+            return form_error(&state, &shown, error, showing()).await;
         }
     }
     let outcome = Showing {
@@ -721,7 +743,13 @@ async fn unsubscribe(
     };
     store::subscribers::unsubscribe_email(&state.db, subscriber).await?;
     Ok(match shown {
-        Some(shown) => message(&shown, StatusCode::OK, "Désinscription faite", UNSUBSCRIBED, None),
+        Some(shown) => message(
+            &shown,
+            StatusCode::OK,
+            "Désinscription faite",
+            UNSUBSCRIBED,
+            None,
+        ),
         None => html(
             StatusCode::OK,
             web::pages::unsubscribed_page(),
@@ -762,7 +790,10 @@ async fn service_worker(
         .into_response())
 }
 
-async fn logo(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, ApiError> {
+async fn logo(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
@@ -798,8 +829,18 @@ const WEEKDAYS: [&str; 7] = [
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
 ];
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 /// "lundi 30 novembre 2026 à 19:00", in the commune's time zone.

@@ -109,10 +109,14 @@ pub(super) async fn chosen_topics(
         Some(slugs) => {
             let mut chosen = Vec::with_capacity(slugs.len());
             for slug in slugs {
-                let slug = Slug::parse(slug).map_err(|e| ApiError::invalid("topics", e.to_string()))?;
-                let topic = offered.iter().find(|t| t.1 == slug.as_str()).ok_or_else(|| {
-                    ApiError::invalid("topics", format!("unknown topic {}", slug.as_str()))
-                })?;
+                let slug =
+                    Slug::parse(slug).map_err(|e| ApiError::invalid("topics", e.to_string()))?;
+                let topic = offered
+                    .iter()
+                    .find(|t| t.1 == slug.as_str())
+                    .ok_or_else(|| {
+                        ApiError::invalid("topics", format!("unknown topic {}", slug.as_str()))
+                    })?;
                 if !chosen.iter().any(|(id, _)| *id == topic.0) {
                     chosen.push((topic.0, topic.1.clone()));
                 }

@@ -359,7 +359,9 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
             let api = Api::new(&args)?;
             let data = api.get(&format!("/v1/subscribers/{id}/export")).await?;
             if args.json {
-                print_json(&json!({ "subscriber": data["subscriber"], "consents": data["consents"] }));
+                print_json(
+                    &json!({ "subscriber": data["subscriber"], "consents": data["consents"] }),
+                );
             } else {
                 let s = &data["subscriber"];
                 println!("{}", s["id"].as_str().unwrap_or_default());

@@ -14,6 +14,8 @@ use crate::{
     store,
 };
 
+// Parsed once per run: the size of its biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum TenantCommand {
     /// Create a tenant: `tocsin tenant create bras-sur-meuse --name "Bras-sur-Meuse"`.
@@ -475,7 +477,10 @@ fn read_logo(given: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
 
 /// The commune's public page.
 fn page_url(config: &Config, slug: &str) -> String {
-    format!("{}/c/{slug}", config.public_url.as_str().trim_end_matches('/'))
+    format!(
+        "{}/c/{slug}",
+        config.public_url.as_str().trim_end_matches('/')
+    )
 }
 
 async fn show_tenant(

@@ -371,7 +371,10 @@ fn validate_push(raw: RawPush) -> Result<(PushConfig, AccountConfig), ConfigErro
         settings.insert("timeout_ms".into(), (ms.min(i64::MAX as u64) as i64).into());
     }
     if let Some(n) = max_connections {
-        settings.insert("max_connections".into(), (n.min(i64::MAX as u64) as i64).into());
+        settings.insert(
+            "max_connections".into(),
+            (n.min(i64::MAX as u64) as i64).into(),
+        );
     }
     let account = accounts::push(settings)?;
     Ok((

@@ -14,10 +14,12 @@ use crate::{
     store::{self, branding::Dkim},
 };
 
+/// An opened key and the sealed key it was opened from (to see a change).
+type Opened = (Vec<u8>, Arc<DkimKey>);
+
 pub struct DkimKeys {
     sealer: Sealer,
-    /// By tenant: the sealed key it was opened from (to see a change), and the key.
-    opened: Mutex<HashMap<TenantId, (Vec<u8>, Arc<DkimKey>)>>,
+    opened: Mutex<HashMap<TenantId, Opened>>,
 }
 
 /// Where a tenant's sealed DKIM key belongs: sealed for one tenant, it opens for no other.

@@ -52,7 +52,10 @@ pub async fn handle(
         // Push without a VAPID key: no browser could have subscribed here, and nothing could
         // send to one.
         .filter(|route| {
-            let there = dispatcher.providers.get(route.channel, &route.provider).is_some();
+            let there = dispatcher
+                .providers
+                .get(route.channel, &route.provider)
+                .is_some();
             if !there {
                 tracing::warn!(alert = %alert.id, channel = %route.channel,
                     account = %route.provider, "no such account here; channel skipped");

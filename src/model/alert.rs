@@ -318,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn a_minimal_draft_gets_both_channels_bulk_lane_and_a_subject() {
+    fn a_minimal_draft_gets_every_channel_bulk_lane_and_a_subject() {
         let alert = draft("  Coupure d'eau demain de 8h a 12h.\nMerci.  ")
             .validate()
             .unwrap();
@@ -329,7 +329,10 @@ mod tests {
             "Information : Coupure d'eau demain de 8h a 12h."
         );
         assert_eq!(alert.lane, Lane::Bulk);
-        assert_eq!(alert.channels, [Channel::Sms, Channel::Email]);
+        assert_eq!(
+            alert.channels,
+            [Channel::Sms, Channel::Email, Channel::Push]
+        );
         let length = alert.sms_length.unwrap();
         assert_eq!(
             (length.encoding, length.units, length.segments),
@@ -386,13 +389,13 @@ mod tests {
             field_error(&d),
             FieldError::new(
                 "channels",
-                "unknown channel \"fax\"; valid channels: sms, email"
+                "unknown channel \"fax\"; valid channels: sms, email, push"
             )
         );
         d.channels = Some(vec![]);
         assert_eq!(
             field_error(&d).to_string(),
-            "channels: at least one channel is required; valid channels: sms, email"
+            "channels: at least one channel is required; valid channels: sms, email, push"
         );
     }
 
@@ -492,7 +495,7 @@ mod tests {
         let base = draft("Crue : évacuez les quais.");
         let same = AlertDraft {
             text: "  Crue : évacuez les quais. ".into(),
-            channels: Some(vec!["email".into(), "SMS".into()]),
+            channels: Some(vec!["push".into(), "email".into(), "SMS".into()]),
             ..base.clone()
         };
         let fp = |d: &AlertDraft| d.validate().unwrap().fingerprint;

@@ -24,8 +24,8 @@ pub mod sms_text;
 pub mod text;
 
 pub use alert::{AlertDraft, FieldError, ValidAlert};
-pub use citizen_links::CitizenLinks;
 pub use channel::{Channel, DeliveryStatus, Lane, Role, UnknownValueError};
+pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};
 pub use ids::{
     AlertId, ApiKeyId, DeliveryId, IdParseError, ScheduleId, SubscriberId, TenantId, TopicId,

@@ -57,7 +57,8 @@ pub struct NewAlert<'a> {
     pub starts_at: Option<DateTime<Utc>>,
 }
 
-const SELECT_ALERT: &str = "SELECT a.id, a.tenant_id, n.slug AS tenant, n.name AS tenant_name, a.topic_id,
+const SELECT_ALERT: &str =
+    "SELECT a.id, a.tenant_id, n.slug AS tenant, n.name AS tenant_name, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,

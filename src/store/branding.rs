@@ -83,7 +83,8 @@ pub async fn set_dkim(pool: &PgPool, slug: &str, dkim: Option<&Dkim>) -> Result<
 
 /// The DKIM setup of a tenant, when set.
 pub async fn dkim(pool: &PgPool, tenant: TenantId) -> Result<Option<Dkim>, DbError> {
-    let row: Option<(Option<String>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+    type Row = (Option<String>, Option<String>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT dkim_selector, dkim_domain, dkim_key_sealed FROM tenants WHERE id = $1",
     )
     .bind(tenant.0)

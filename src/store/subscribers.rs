@@ -254,7 +254,10 @@ async fn leave_out_opted_out(
 }
 
 /// Imports, upserts and removals of one tenant's subscribers take turns.
-pub(super) async fn lock_tenant(tx: &mut Transaction<'_, Postgres>, tenant: TenantId) -> Result<(), DbError> {
+pub(super) async fn lock_tenant(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+) -> Result<(), DbError> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
         .bind(tenant.0)
         .execute(&mut **tx)
@@ -383,12 +386,7 @@ pub async fn subscribe_by_phone(
         PhoneConsent::Keyword => "sms_keyword",
         PhoneConsent::Code => "sms_code",
     };
-    let incoming = Incoming {
-        phone: Some(phone),
-        email: None,
-        topics: topics.iter().map(|(id, _)| *id).collect(),
-    };
-    subscribe_citizen(pool, tenant, incoming, topics, method, message).await
+    subscribe_citizen(pool, tenant, Own::Phone(phone), topics, method, message).await
 }
 
 /// A citizen confirmed their address with the link sent to it: as [`subscribe_by_phone`].
@@ -399,31 +397,55 @@ pub async fn subscribe_by_email(
     topics: &[(TopicId, String)],
     evidence: &str,
 ) -> Result<SubscriberId, DbError> {
-    let incoming = Incoming {
-        phone: None,
-        email: Some(email),
-        topics: topics.iter().map(|(id, _)| *id).collect(),
-    };
-    subscribe_citizen(pool, tenant, incoming, topics, "email_link", evidence).await
+    subscribe_citizen(
+        pool,
+        tenant,
+        Own::Email(email),
+        topics,
+        "email_link",
+        evidence,
+    )
+    .await
 }
 
-/// A citizen subscribed one address of theirs (`incoming` holds one): it comes off the opt-out
-/// list, is added or completed, and the consent is recorded with its evidence.
+/// The number or address a citizen subscribes themself.
+enum Own<'a> {
+    Phone(&'a PhoneNumber),
+    Email(&'a EmailAddress),
+}
+
+/// A citizen subscribed one address of theirs: it comes off the opt-out list, is added or
+/// completed, and the consent is recorded with its evidence.
 async fn subscribe_citizen(
     pool: &PgPool,
     tenant: TenantId,
-    incoming: Incoming<'_>,
+    own: Own<'_>,
     topics: &[(TopicId, String)],
     method: &str,
     evidence: &str,
 ) -> Result<SubscriberId, DbError> {
-    let (channel, address) = match (incoming.phone, incoming.email) {
-        (Some(phone), _) => (Channel::Sms, phone.as_str().to_string()),
-        (None, Some(email)) => (Channel::Email, email.as_str().to_string()),
-        (None, None) => return Err(DbError::Protocol("a citizen without an address".into())),
+    let (channel, address, incoming) = match own {
+        Own::Phone(phone) => (
+            Channel::Sms,
+            phone.as_str(),
+            Incoming {
+                phone: Some(phone),
+                email: None,
+                topics: topics.iter().map(|(id, _)| *id).collect(),
+            },
+        ),
+        Own::Email(email) => (
+            Channel::Email,
+            email.as_str(),
+            Incoming {
+                phone: None,
+                email: Some(email),
+                topics: topics.iter().map(|(id, _)| *id).collect(),
+            },
+        ),
     };
     let mut tx = pool.begin().await?;
-    erasure::opt_back_in(&mut tx, tenant, channel, &address).await?;
+    erasure::opt_back_in(&mut tx, tenant, channel, address).await?;
     let id = upsert(&mut tx, tenant, incoming, Source::Citizen)
         .await?
         .id();
@@ -437,7 +459,7 @@ async fn subscribe_citizen(
     .bind(tenant.0)
     .bind(id.0)
     .bind(channel.as_str())
-    .bind(&address)
+    .bind(address)
     .bind(method)
     .bind(&slugs)
     .bind(evidence)
@@ -586,16 +608,22 @@ pub async fn received(
     tenant: TenantId,
     id: SubscriberId,
 ) -> Result<Vec<Received>, DbError> {
-    let rows: Vec<(uuid::Uuid, String, Option<String>, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as(
-            "SELECT d.alert_id, d.channel, d.address, d.status, d.sent_at
+    type Row = (
+        uuid::Uuid,
+        String,
+        Option<String>,
+        String,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.alert_id, d.channel, d.address, d.status, d.sent_at
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE d.subscriber_id = $2 AND a.tenant_id = $1 ORDER BY d.id",
-        )
-        .bind(tenant.0)
-        .bind(id.0)
-        .fetch_all(pool)
-        .await?;
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(alert, channel, address, status, sent_at)| Received {

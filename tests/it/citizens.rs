@@ -25,7 +25,9 @@ async fn start(env: &Env) -> Daemon {
 
 /// The daemon's URL for a link under [`PUBLIC_URL`].
 fn local(daemon: &Daemon, link: &str) -> String {
-    let path = link.strip_prefix(PUBLIC_URL).expect("a link under the public URL");
+    let path = link
+        .strip_prefix(PUBLIC_URL)
+        .expect("a link under the public URL");
     format!("{}{path}", daemon.url)
 }
 
@@ -33,11 +35,7 @@ fn link_in(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no link {prefix} in {text}"));
-    text[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    text[start..].split_whitespace().next().unwrap().to_string()
 }
 
 async fn post_form(url: &str, body: &str) -> (StatusCode, String) {
@@ -63,7 +61,10 @@ async fn mail_to(env: &Env, to: &str, n: usize) -> Vec<ReceivedMail> {
         if mails.len() >= n {
             return mails;
         }
-        assert!(std::time::Instant::now() < deadline, "{n} mails to {to}: {mails:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} mails to {to}: {mails:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -104,26 +105,40 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     mairie.topic("intemperies").await;
 
     // The page, in French, with its forms.
-    let page = reqwest::get(format!("{}/c/bras", daemon.url)).await.unwrap();
+    let page = reqwest::get(format!("{}/c/bras", daemon.url))
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'self'"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains("lang=\"fr\""));
     assert!(html.contains("action=\"/c/bras/email\""), "{html}");
 
     // Subscribing by e-mail: nothing until the link is followed and confirmed.
-    let (status, html) =
-        post_form(&format!("{}/c/bras/email", daemon.url), "email=marie%40example.fr&topics=intemperies").await;
+    let (status, html) = post_form(
+        &format!("{}/c/bras/email", daemon.url),
+        "email=marie%40example.fr&topics=intemperies",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Si cette adresse est valide"), "{html}");
     let confirmation = &mail_to(&env, "marie@example.fr", 1).await[0];
-    let link = link_in(&confirmation.text, &format!("{PUBLIC_URL}/c/bras/email/confirm?token="));
+    let link = link_in(
+        &confirmation.text,
+        &format!("{PUBLIC_URL}/c/bras/email/confirm?token="),
+    );
     let opened = reqwest::get(local(&daemon, &link)).await.unwrap();
     assert_eq!(opened.status(), StatusCode::OK);
     let button = opened.text().await.unwrap();
     assert!(button.contains("Confirmer mon inscription"), "{button}");
-    assert!(found_anywhere(&env, "marie@example.fr").await.is_empty(), "not before confirming");
+    assert!(
+        found_anywhere(&env, "marie@example.fr").await.is_empty(),
+        "not before confirming"
+    );
     let token = link.split("token=").nth(1).unwrap();
     let (status, html) = post_form(
         &format!("{}/c/bras/email/confirm", daemon.url),
@@ -133,27 +148,43 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Inscription confirmée"), "{html}");
     let db = env.db.pool().await;
-    let (method,): (String,) = sqlx::query_as("SELECT method FROM consents WHERE channel = 'email'")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let (method,): (String,) =
+        sqlx::query_as("SELECT method FROM consents WHERE channel = 'email'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(method, "email_link");
 
     // An alert e-mail carries the one-click unsubscribe headers and a link in its text.
     let id = mairie
-        .alert(json!({ "topic": "intemperies", "channels": ["email"], "subject": "Orages",
-                       "text": "Vigilance orange orages cette nuit." }))
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["email"], "subject": "Orages",
+                       "text": "Vigilance orange orages cette nuit." }),
+        )
         .await;
     mairie.wait_completed(&id).await;
     let alert_mail = mail_to(&env, "marie@example.fr", 2).await.pop().unwrap();
-    let header = alert_mail.headers.get("List-Unsubscribe").expect("List-Unsubscribe");
+    let header = alert_mail
+        .headers
+        .get("List-Unsubscribe")
+        .expect("List-Unsubscribe");
     let unsubscribe = header.trim_matches(|c| c == '<' || c == '>').to_string();
-    assert!(unsubscribe.starts_with(&format!("{PUBLIC_URL}/u/")), "{header}");
+    assert!(
+        unsubscribe.starts_with(&format!("{PUBLIC_URL}/u/")),
+        "{header}"
+    );
     assert_eq!(
-        alert_mail.headers.get("List-Unsubscribe-Post").map(String::as_str),
+        alert_mail
+            .headers
+            .get("List-Unsubscribe-Post")
+            .map(String::as_str),
         Some("List-Unsubscribe=One-Click")
     );
-    assert!(alert_mail.text.contains(&unsubscribe), "{}", alert_mail.text);
+    assert!(
+        alert_mail.text.contains(&unsubscribe),
+        "{}",
+        alert_mail.text
+    );
 
     // A link scanner's GET unsubscribes nobody; the one-click POST does, without cookies.
     let scanned = reqwest::get(local(&daemon, &unsubscribe)).await.unwrap();
@@ -164,24 +195,32 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
         .await
         .unwrap();
     assert_eq!(subscribers, 1);
-    let (status, html) = post_form(&local(&daemon, &unsubscribe), "List-Unsubscribe=One-Click").await;
+    let (status, html) =
+        post_form(&local(&daemon, &unsubscribe), "List-Unsubscribe=One-Click").await;
     assert_eq!(status, StatusCode::OK, "{html}");
 
     // Forgotten everywhere, past deliveries included once the sweep has run.
-    eventually("the address erased everywhere", Duration::from_secs(10), || async {
-        found_anywhere(&env, "marie@example.fr").await.is_empty()
-    })
+    eventually(
+        "the address erased everywhere",
+        Duration::from_secs(10),
+        || async { found_anywhere(&env, "marie@example.fr").await.is_empty() },
+    )
     .await;
-    let (erased,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM deliveries WHERE address IS NULL")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-    assert_eq!(erased, 1, "the delivery stays for the report, without its address");
+    let (erased,): (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries WHERE address IS NULL")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        erased, 1,
+        "the delivery stays for the report, without its address"
+    );
 
     // The commune's lists cannot bring her back; her own new consent can.
     let added = mairie
-        .post("/v1/subscribers", json!({ "email": "marie@example.fr", "topics": ["intemperies"] }))
+        .post(
+            "/v1/subscribers",
+            json!({ "email": "marie@example.fr", "topics": ["intemperies"] }),
+        )
         .await;
     assert_eq!(added.status, StatusCode::CONFLICT, "{:?}", added.body);
     assert_eq!(added.body["error"]["field"], "email");
@@ -198,8 +237,16 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     assert!(found_anywhere(&env, "marie@example.fr").await.is_empty());
 
     // Leaving asks nothing that tells whether an address is known.
-    let (_, known) = post_form(&format!("{}/c/bras/leave", daemon.url), "email=paul%40example.fr").await;
-    let (_, unknown) = post_form(&format!("{}/c/bras/leave", daemon.url), "email=nobody%40example.fr").await;
+    let (_, known) = post_form(
+        &format!("{}/c/bras/leave", daemon.url),
+        "email=paul%40example.fr",
+    )
+    .await;
+    let (_, unknown) = post_form(
+        &format!("{}/c/bras/leave", daemon.url),
+        "email=nobody%40example.fr",
+    )
+    .await;
     assert!(known.contains("Si cette adresse est inscrite"), "{known}");
     assert_eq!(strip_values(&known), strip_values(&unknown));
     daemon.stop().await;
@@ -207,7 +254,8 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
 
 /// A page without what the citizen typed, to compare two answers.
 fn strip_values(html: &str) -> String {
-    html.replace("paul@example.fr", "").replace("nobody@example.fr", "")
+    html.replace("paul@example.fr", "")
+        .replace("nobody@example.fr", "")
 }
 
 #[tokio::test]
@@ -216,8 +264,16 @@ async fn the_retention_period_erases_delivery_addresses_and_a_removed_subscriber
     let daemon = start(&env).await;
     let mairie: Client = env.tenant(&daemon, "bras").await;
     mairie.topic("intemperies").await;
-    mairie.subscriber(Some("+33612345678"), Some("jean@example.fr"), &["intemperies"]).await;
-    mairie.subscriber(Some("+33698765432"), None, &["intemperies"]).await;
+    mairie
+        .subscriber(
+            Some("+33612345678"),
+            Some("jean@example.fr"),
+            &["intemperies"],
+        )
+        .await;
+    mairie
+        .subscriber(Some("+33698765432"), None, &["intemperies"])
+        .await;
     let id = mairie
         .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" }))
         .await;
@@ -240,7 +296,10 @@ async fn the_retention_period_erases_delivery_addresses_and_a_removed_subscriber
     .await;
     let report = mairie.get(&format!("/v1/alerts/{id}")).await;
     assert_eq!(report.body["counts"]["sms"]["sent"], 2, "{:?}", report.body);
-    assert_eq!(found_anywhere(&env, "98765432").await, ["subscribers.phone", "consents.address"]);
+    assert_eq!(
+        found_anywhere(&env, "98765432").await,
+        ["subscribers.phone", "consents.address"]
+    );
 
     // Removed by the commune: no number or address of theirs anywhere.
     let list = mairie.get("/v1/subscribers").await;
@@ -257,8 +316,17 @@ async fn the_retention_period_erases_delivery_addresses_and_a_removed_subscriber
     let export = mairie.get(&format!("/v1/subscribers/{jean}/export")).await;
     assert_eq!(export.status, StatusCode::OK, "{:?}", export.body);
     assert_eq!(export.body["subscriber"]["email"], "jean@example.fr");
-    assert_eq!(export.body["consents"][0]["method"], "commune", "{:?}", export.body);
-    assert_eq!(export.body["deliveries"].as_array().unwrap().len(), 2, "{:?}", export.body);
+    assert_eq!(
+        export.body["consents"][0]["method"], "commune",
+        "{:?}",
+        export.body
+    );
+    assert_eq!(
+        export.body["deliveries"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        export.body
+    );
     let removed = mairie.delete(&format!("/v1/subscribers/{jean}")).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{:?}", removed.body);
     for trace in ["jean@example.fr", "12345678"] {

@@ -584,16 +584,28 @@ async fn a_commune_s_alert_e_mails_are_dkim_signed_for_its_own_domain() {
     let daemon = env.start().await;
     let mairie = env.tenant(&daemon, "bras").await;
     mairie.topic("intemperies").await;
-    mairie.subscriber(None, Some("marie@example.fr"), &["intemperies"]).await;
+    mairie
+        .subscriber(None, Some("marie@example.fr"), &["intemperies"])
+        .await;
     let out = tocsin(
         &env,
         &[],
         &[
-            "tenant", "update", "bras", "--email-from", "Mairie de Bras <alertes@bras-sur-meuse.fr>",
-            "--dkim-selector", "tocsin", "--dkim-generate",
+            "tenant",
+            "update",
+            "bras",
+            "--email-from",
+            "Mairie de Bras <alertes@bras-sur-meuse.fr>",
+            "--dkim-selector",
+            "tocsin",
+            "--dkim-generate",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = tocsin(&env, &[], &["tenant", "show", "bras", "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     let name = shown["dkim"]["dns_name"].as_str().unwrap().to_string();
@@ -611,13 +623,27 @@ async fn a_commune_s_alert_e_mails_are_dkim_signed_for_its_own_domain() {
     assert!(!sealed.windows(7).any(|w| w == b"PRIVATE"));
 
     let id = mairie
-        .alert(json!({ "topic": "intemperies", "channels": ["email"], "subject": "Crue",
-                       "text": "La Meuse déborde : évitez les berges." }))
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["email"], "subject": "Crue",
+                       "text": "La Meuse déborde : évitez les berges." }),
+        )
         .await;
     mairie.wait_completed(&id).await;
-    let mail = env.smtp.wait_for(1, Duration::from_secs(10)).await.remove(0);
+    let mail = env
+        .smtp
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .remove(0);
     let signature = mail.headers.get("DKIM-Signature").expect("signed");
-    for header in ["from", "to", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post"] {
+    for header in [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
         assert!(
             signature.to_ascii_lowercase().contains(header),
             "{header} not signed: {signature}"

@@ -12,10 +12,10 @@ mod bench;
 /// The citizens' page in headless Chromium: e-mail and notifications as a citizen uses them, and
 /// an accessibility audit (axe-core) of every page and error state.
 mod browser;
-/// The `tocsin` command line, run as a user would.
-mod cli;
 /// Citizens' page and links: e-mail double opt-in, one-click unsubscribe, erasure (RGPD).
 mod citizens;
+/// The `tocsin` command line, run as a user would.
+mod cli;
 /// A crashed instance loses nothing; what it had in flight may be sent twice, no more.
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
@@ -32,10 +32,10 @@ mod outage;
 mod phone;
 /// A mayor's alert reaches every subscriber by SMS and e-mail, and the report counts right.
 mod pipeline;
-/// Browsers subscribe and get alerts by Web Push, encrypted and signed; gone ones are forgotten.
-mod push;
 /// Provider refusals are recorded as failures with their reason.
 mod provider_failures;
+/// Browsers subscribe and get alerts by Web Push, encrypted and signed; gone ones are forgotten.
+mod push;
 /// Provider accounts' rates hold across instances; urgent alerts go first.
 mod rate_limits;
 /// Providers' delivery reports move deliveries; forged ones change nothing.

@@ -161,9 +161,14 @@ async fn citizens_join_and_leave_by_sms_and_a_stop_holds_against_the_commune_s_l
     assert_eq!(text_in(&url, "33611111111", "Arrêt").await, StatusCode::OK);
     assert!(replies_to(&env, "33611111111", 2).await[1].contains("vous ne recevrez plus"));
     assert!(topics_of_now(&mairie, "+33611111111").await.is_empty());
-    mairie
-        .subscriber(Some("06 11 11 11 11"), None, &["intemperies"])
+    let added = mairie
+        .post(
+            "/v1/subscribers",
+            json!({ "phone": "06 11 11 11 11", "topics": ["intemperies"] }),
+        )
         .await;
+    assert_eq!(added.status, StatusCode::CONFLICT, "{}", added.body);
+    assert_eq!(added.body["error"]["field"], "phone");
     let import = mairie
         .post_raw(
             "/v1/subscribers/import",
@@ -172,6 +177,7 @@ async fn citizens_join_and_leave_by_sms_and_a_stop_holds_against_the_commune_s_l
         )
         .await;
     assert_eq!(import.status, StatusCode::OK, "{}", import.body);
+    assert_eq!(import.body["opted_out"], 1, "{}", import.body);
     assert!(
         alert_reaches(&env, &mairie, "intemperies").await.is_empty(),
         "never texted after STOP"

@@ -42,7 +42,11 @@ async fn setup() -> Setup {
     }
 }
 
-async fn join(daemon: &Daemon, browser: &BrowserSubscription, topics: Value) -> (StatusCode, Value) {
+async fn join(
+    daemon: &Daemon,
+    browser: &BrowserSubscription,
+    topics: Value,
+) -> (StatusCode, Value) {
     let subscription: Value = serde_json::from_str(&browser.json()).unwrap();
     let response = reqwest::Client::new()
         .post(format!("{}/c/bras/push", daemon.url))
@@ -50,7 +54,10 @@ async fn join(daemon: &Daemon, browser: &BrowserSubscription, topics: Value) -> 
         .send()
         .await
         .unwrap();
-    (response.status(), response.json().await.unwrap_or(Value::Null))
+    (
+        response.status(),
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 async fn push_subscribers(env: &Env) -> i64 {
@@ -73,20 +80,28 @@ async fn a_browser_gets_alerts_encrypted_and_signed_and_a_gone_subscription_is_f
     } = setup().await;
     let kept = service.subscribe_with_key(&vapid_public);
     let dropped = service.subscribe_with_key(&vapid_public);
-    assert_eq!(join(&daemon, &kept, json!(["intemperies"])).await.0, StatusCode::CREATED);
+    assert_eq!(
+        join(&daemon, &kept, json!(["intemperies"])).await.0,
+        StatusCode::CREATED
+    );
     let (status, body) = join(&daemon, &dropped, json!(["intemperies", "collecte"])).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["topics"], json!(["intemperies", "collecte"]));
     // The same browser again (a reload): one subscriber still.
-    assert_eq!(join(&daemon, &kept, json!(["intemperies"])).await.0, StatusCode::CREATED);
+    assert_eq!(
+        join(&daemon, &kept, json!(["intemperies"])).await.0,
+        StatusCode::CREATED
+    );
     assert_eq!(push_subscribers(&env).await, 2);
 
     // The push service has forgotten the second browser.
     service.forget(&dropped);
     let id = mairie
-        .alert(json!({ "topic": "intemperies", "urgent": true, "channels": ["push"],
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["push"],
                        "subject": "Vigilance orange", "text": "Orages violents cette nuit",
-                       "expires_in": 7200 }))
+                       "expires_in": 7200 }),
+        )
         .await;
     let report = mairie.wait_completed(&id).await;
     assert_eq!(report["counts"]["push"]["sent"], 1, "{report}");
@@ -107,14 +122,22 @@ async fn a_browser_gets_alerts_encrypted_and_signed_and_a_gone_subscription_is_f
     assert_eq!(payload["commune"], "bras", "{payload}");
     assert_eq!(payload["subject"], "Vigilance orange");
     assert_eq!(payload["text"], "Orages violents cette nuit");
-    assert!(payload["url"].as_str().unwrap().contains("/a/"), "{payload}");
-    assert_eq!(message.vapid_subject.as_deref(), Some("mailto:alertes@bras.fr"));
+    assert!(
+        payload["url"].as_str().unwrap().contains("/a/"),
+        "{payload}"
+    );
+    assert_eq!(
+        message.vapid_subject.as_deref(),
+        Some("mailto:alertes@bras.fr")
+    );
     assert_eq!(message.vapid_key, vapid_public);
 
     // 410: forgotten, and never written to again.
-    eventually("the gone subscription forgotten", Duration::from_secs(10), || async {
-        push_subscribers(&env).await == 1
-    })
+    eventually(
+        "the gone subscription forgotten",
+        Duration::from_secs(10),
+        || async { push_subscribers(&env).await == 1 },
+    )
     .await;
     let before = service.request_count();
     let id = mairie
@@ -151,16 +174,23 @@ async fn push_services_that_slow_down_or_fail_are_retried_and_bad_subscriptions_
     let flaky = service.subscribe_with_key(&vapid_public);
     let too_big = service.subscribe_with_key(&vapid_public);
     for browser in [&slow, &flaky, &too_big] {
-        assert_eq!(join(&daemon, browser, json!(["intemperies"])).await.0, StatusCode::CREATED);
+        assert_eq!(
+            join(&daemon, browser, json!(["intemperies"])).await.0,
+            StatusCode::CREATED
+        );
     }
     service.answer_next(&slow, [Answer::status(429).retry_after("1")]);
     service.answer_next(&flaky, [Answer::status(503)]);
     service.answer(&too_big, Answer::status(413));
     let id = mairie
-        .alert(json!({ "topic": "intemperies", "urgent": true, "channels": ["push"],
-                       "text": "Crue de la Meuse" }))
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["push"],
+                       "text": "Crue de la Meuse" }),
+        )
         .await;
-    let report = mairie.wait_completed_within(&id, Duration::from_secs(60)).await;
+    let report = mairie
+        .wait_completed_within(&id, Duration::from_secs(60))
+        .await;
     assert_eq!(report["counts"]["push"]["sent"], 2, "{report}");
     assert_eq!(report["counts"]["push"]["failed"], 1, "{report}");
     assert_eq!(service.received(&slow).len(), 1);
@@ -171,9 +201,18 @@ async fn push_services_that_slow_down_or_fail_are_retried_and_bad_subscriptions_
     // Subscriptions a browser could not have made are refused, naming the field.
     let good: Value = serde_json::from_str(&slow.json()).unwrap();
     let cases = [
-        ("subscription.endpoint", json!({"endpoint": "http://push.example.com/x", "keys": good["keys"]})),
-        ("subscription.keys.p256dh", json!({"endpoint": good["endpoint"], "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}})),
-        ("subscription.keys.auth", json!({"endpoint": good["endpoint"], "keys": {"p256dh": good["keys"]["p256dh"], "auth": "c2hvcnQ"}})),
+        (
+            "subscription.endpoint",
+            json!({"endpoint": "http://push.example.com/x", "keys": good["keys"]}),
+        ),
+        (
+            "subscription.keys.p256dh",
+            json!({"endpoint": good["endpoint"], "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}}),
+        ),
+        (
+            "subscription.keys.auth",
+            json!({"endpoint": good["endpoint"], "keys": {"p256dh": good["keys"]["p256dh"], "auth": "c2hvcnQ"}}),
+        ),
     ];
     for (field, subscription) in cases {
         let response = reqwest::Client::new()
@@ -190,9 +229,17 @@ async fn push_services_that_slow_down_or_fail_are_retried_and_bad_subscriptions_
     let plain = Daemon::start(env.config()).await;
     let other = mairie.at(&plain.url);
     let refused = other
-        .post("/v1/alerts", json!({ "topic": "intemperies", "channels": ["push"], "text": "x" }))
+        .post(
+            "/v1/alerts",
+            json!({ "topic": "intemperies", "channels": ["push"], "text": "x" }),
+        )
         .await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{:?}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        refused.body
+    );
     assert_eq!(refused.body["error"]["field"], "channels");
     plain.stop().await;
     daemon.stop().await;
