@@ -74,11 +74,12 @@ async fn one_error_shape(response: Response, request_id: &str) -> Response {
         // A 503 says what is away in its own words; the cause stays in the log.
         return response;
     }
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+    // Our own answers: JSON errors of the API, and the citizens' pages, which say what went
+    // wrong in French on the page itself.
+    let ours = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+    });
+    if ours {
         return response;
     }
     if status.is_server_error() {

@@ -59,6 +59,8 @@ pub struct Subscriber {
     /// E.164.
     phone: Option<String>,
     email: Option<String>,
+    /// A browser subscribed on the commune's page: its push service (`fcm.googleapis.com`).
+    push_service: Option<String>,
     topics: Vec<String>,
     created_at: DateTime<Utc>,
 }
@@ -98,6 +100,7 @@ impl AppState {
             id: self.ids.subscriber(s.id),
             phone: s.phone,
             email: s.email,
+            push_service: s.push_service,
             topics: s.topics,
             created_at: s.created_at,
         }

@@ -11,6 +11,8 @@ pub struct Subscriber {
     pub id: SubscriberId,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// For a browser: its push service's host (the endpoint itself is a secret of the browser).
+    pub push_service: Option<String>,
     pub topics: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -304,6 +306,7 @@ type SubscriberRow = (
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
     Vec<String>,
     DateTime<Utc>,
 );
@@ -316,7 +319,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Subscriber>, DbError> {
     let rows: Vec<SubscriberRow> = sqlx::query_as(
-        "SELECT b.id, b.phone, b.email,
+        "SELECT b.id, b.phone, b.email, b.push ->> 'endpoint',
                 COALESCE(array_agg(t.slug ORDER BY t.slug) FILTER (WHERE t.slug IS NOT NULL), '{}'),
                 b.created_at
          FROM subscribers b
@@ -332,13 +335,17 @@ pub async fn list(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, phone, email, topics, created_at)| Subscriber {
-            id: SubscriberId(id),
-            phone,
-            email,
-            topics,
-            created_at,
-        })
+        .map(
+            |(id, phone, email, endpoint, topics, created_at)| Subscriber {
+                id: SubscriberId(id),
+                phone,
+                email,
+                push_service: endpoint
+                    .and_then(|e| Some(url::Url::parse(&e).ok()?.host_str()?.to_string())),
+                topics,
+                created_at,
+            },
+        )
         .collect())
 }
 

@@ -117,6 +117,11 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     let html = page.text().await.unwrap();
     assert!(html.contains("lang=\"fr\""));
     assert!(html.contains("action=\"/c/bras/email\""), "{html}");
+    let missing = reqwest::get(format!("{}/c/nowhere", daemon.url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Page introuvable"));
 
     // Subscribing by e-mail: nothing until the link is followed and confirmed.
     let (status, html) = post_form(
@@ -332,5 +337,62 @@ async fn the_retention_period_erases_delivery_addresses_and_a_removed_subscriber
     for trace in ["jean@example.fr", "12345678"] {
         assert!(found_anywhere(&env, trace).await.is_empty(), "{trace}");
     }
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_subscribes_a_phone_without_javascript_once_its_code_comes_back() {
+    let env = Env::new().await;
+    let daemon = start(&env).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    let form = |path: &str| format!("{}/c/bras/{path}", daemon.url);
+
+    // A number that is not a mobile: the page says so, in French, on the field.
+    let (status, html) = post_form(&form("phone"), "phone=123&topics=intemperies").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(
+        html.contains("n’est pas un numéro de téléphone mobile valide"),
+        "{html}"
+    );
+
+    let (status, html) = post_form(&form("phone"), "phone=06+12+34+56+78&topics=intemperies").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("action=\"/c/bras/phone/confirm\""), "{html}");
+    let sms = env
+        .smsmode
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .remove(0);
+    assert_eq!(sms.to, "33612345678");
+    let code = sms
+        .text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .unwrap_or_else(|| panic!("a 6-digit code in {:?}", sms.text))
+        .to_string();
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, html) = post_form(
+        &form("phone/confirm"),
+        &format!("phone=06+12+34+56+78&code={wrong}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Ce code n’est pas le bon"), "{html}");
+    let (status, html) = post_form(
+        &form("phone/confirm"),
+        &format!("phone=06+12+34+56+78&code={code}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Votre numéro est inscrit"), "{html}");
+    let list = mairie.get("/v1/subscribers").await;
+    assert_eq!(list.body["subscribers"][0]["phone"], "+33612345678");
+    assert_eq!(
+        list.body["subscribers"][0]["topics"],
+        json!(["intemperies"])
+    );
     daemon.stop().await;
 }

@@ -93,6 +93,12 @@ async fn a_browser_gets_alerts_encrypted_and_signed_and_a_gone_subscription_is_f
         StatusCode::CREATED
     );
     assert_eq!(push_subscribers(&env).await, 2);
+    let listed = mairie.get("/v1/subscribers").await;
+    assert_eq!(
+        listed.body["subscribers"][0]["push_service"], "127.0.0.1",
+        "{}",
+        listed.body
+    );
 
     // The push service has forgotten the second browser.
     service.forget(&dropped);
