@@ -4,6 +4,7 @@
 mod callback;
 mod config_error;
 pub mod email;
+mod http;
 pub mod outcome;
 mod provider;
 pub mod push;

@@ -6,6 +6,5 @@ pub mod simulator;
 pub mod smsmode;
 pub mod twilio;
 
-mod http;
 mod sender;
 pub use sender::check_sender;

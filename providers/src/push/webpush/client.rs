@@ -9,10 +9,11 @@ use std::{
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::sync::Semaphore;
 
+use crate::http::{error_chain, parse_retry_after};
+
 use super::{
     ValidatedWebPushConfig,
     error::{WebPushError, detail},
-    http::{error_chain, parse_retry_after},
     request::{payload, topic, ttl, urgency},
     subscription::{self, Subscription},
     vapid::VapidTokens,
@@ -129,7 +130,6 @@ impl WebPush {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()),
-            SystemTime::now(),
         );
         // A body that cannot be read is like an empty one: the status still decides.
         let body = response.bytes().await.unwrap_or_default();

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::http::MAX_TIMEOUT_MS;
+use crate::http::MAX_TIMEOUT_MS;
 use crate::{ConfigError, push::crypto::VapidKey};
 
 /// `[push.webpush]`: the application server's VAPID identity (RFC 8292) and how hard to push.

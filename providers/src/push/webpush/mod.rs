@@ -10,7 +10,6 @@
 mod client;
 mod config;
 mod error;
-mod http;
 mod request;
 mod subscription;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! [`Outcome`]. The same signed calls, without a body, fetch the citizens' SMS
 //! ([`super::incoming`]).
 
-use crate::sms::http::error_chain;
+use crate::http::error_chain;
 use std::{fmt, future::Future, time::Duration};
 
 use reqwest::{

@@ -1,6 +1,6 @@
 //! Configuration of the OVHcloud SMS adapter, and its validation.
 
-use crate::sms::http::MAX_TIMEOUT_MS;
+use crate::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -201,7 +201,7 @@ fn check_service_name(name: &str) -> Result<(), ConfigError> {
 
 /// The base URL, checked, with a trailing slash so that joining keeps its path prefix.
 fn base_url(raw: &str) -> Result<Url, ConfigError> {
-    crate::sms::http::api_root(raw, "the application and consumer keys")
+    crate::http::api_root(raw, "the application and consumer keys")
 }
 
 /// Who the SMS comes from when the message names no sender of its own.

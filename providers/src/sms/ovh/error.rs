@@ -2,7 +2,7 @@
 //! (sms-providers.md §3.3 for the HTTP statuses, §0 for "not sent" versus "uncertain"); the same
 //! failures when fetching citizens' SMS ([`OvhError::incoming_reason`]).
 
-pub(crate) use crate::sms::http::parse_retry_after;
+pub(crate) use crate::http::parse_retry_after;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -326,7 +326,7 @@ pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sms::http::MAX_RETRY_AFTER;
+    use crate::http::MAX_RETRY_AFTER;
 
     const TO: &str = "+33612345678";
 
@@ -590,16 +590,5 @@ mod tests {
         let reason = echoed.incoming_reason("GET x");
         assert!(!reason.contains("612345678"), "{reason}");
         assert!(reason.ends_with("(check service_name)"), "{reason}");
-    }
-
-    #[test]
-    fn retry_after_is_seconds_and_capped() {
-        assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after(Some("999999")), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(parse_retry_after(None), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The smsmode REST client: one shared connection pool, a cap on requests in flight, and the
 //! translation of each answer into an [`Outcome`].
 
-use crate::sms::http::error_chain;
+use crate::http::error_chain;
 use std::fmt;
 
 use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};

@@ -1,6 +1,6 @@
 //! Configuration of the smsmode adapter, and its validation.
 
-use crate::sms::http::MAX_TIMEOUT_MS;
+use crate::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -126,7 +126,7 @@ impl SmsmodeConfig {
 
 /// `{base_url}/sms/v1/messages`, keeping any path prefix of the base.
 fn messages_url(base_url: &str) -> Result<Url, ConfigError> {
-    crate::sms::http::api_root(base_url, "api_key")?
+    crate::http::api_root(base_url, "api_key")?
         .join("sms/v1/messages")
         .map_err(|e| ConfigError::new("base_url", format!("cannot append the API path: {e}")))
 }

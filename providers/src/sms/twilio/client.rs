@@ -1,7 +1,7 @@
 //! The Twilio REST client: one shared connection pool, a cap on requests in flight, and the
 //! translation of each answer into an [`Outcome`] (sms-providers.md §2.1, §2.2).
 
-use crate::sms::http::error_chain;
+use crate::http::error_chain;
 use std::{fmt, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};

@@ -1,6 +1,6 @@
 //! Configuration of the Twilio adapter, and its validation.
 
-use crate::sms::http::MAX_TIMEOUT_MS;
+use crate::http::MAX_TIMEOUT_MS;
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -287,7 +287,7 @@ fn validate_callback_url(raw: &str) -> Result<String, ConfigError> {
 /// base.
 fn messages_url(base_url: &str, account_sid: &str) -> Result<Url, ConfigError> {
     // The SID was checked (letters and digits only), so it needs no escaping.
-    crate::sms::http::api_root(base_url, "auth_token or api_key_sid")?
+    crate::http::api_root(base_url, "auth_token or api_key_sid")?
         .join(&format!("2010-04-01/Accounts/{account_sid}/Messages.json"))
         .map_err(|e| ConfigError::new("base_url", format!("cannot append the API path: {e}")))
 }

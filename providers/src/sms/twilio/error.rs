@@ -1,7 +1,7 @@
 //! Everything that can go wrong with one Twilio send, and what each failure means for a retry
 //! (sms-providers.md §2.2 for Twilio's codes, §0 for "not sent" versus "uncertain").
 
-pub(crate) use crate::sms::http::parse_retry_after;
+pub(crate) use crate::http::parse_retry_after;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -216,13 +216,12 @@ pub(crate) fn describe_delivery_error(status: &str, code: Option<u32>) -> String
 /// Makes provider text safe for a reason: one line, bounded, with the recipient's number and any
 /// other long digit run (a phone number in any format) masked.
 pub(crate) fn clean_text(text: &str, recipient: &str) -> String {
-    crate::sms::http::mask_numbers(text, recipient, MIN_MASKED_DIGITS, MAX_FIELD_CHARS)
+    crate::http::mask_numbers(text, recipient, MIN_MASKED_DIGITS, MAX_FIELD_CHARS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sms::http::MAX_RETRY_AFTER;
 
     const TO: &str = "+33612345678";
 
@@ -499,16 +498,5 @@ mod tests {
         let reason = http(400, &body).to_string();
         assert!(!reason.contains('\n'));
         assert!(reason.chars().count() < 260, "{}", reason.len());
-    }
-
-    #[test]
-    fn retry_after_is_seconds_and_capped() {
-        assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after(Some("999999")), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(parse_retry_after(None), None);
     }
 }

@@ -1,16 +1,31 @@
-//! What every SMS adapter over HTTP shares: reading `Retry-After`, and telling a transport
-//! failure's causes without the URL.
+//! What every adapter over HTTP shares (SMS providers, push services): reading `Retry-After`,
+//! telling a transport failure's causes without the URL, bounds and checks of settings.
 
-use std::{error::Error, time::Duration};
+use std::{
+    error::Error,
+    time::{Duration, SystemTime},
+};
 
 /// The longest `Retry-After` honoured; a larger value is more likely a bug than a plan.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// `Retry-After` in seconds (an HTTP date is rare from these APIs and is ignored), capped at
-/// [`MAX_RETRY_AFTER`].
+/// `Retry-After` as delay-seconds or as an HTTP date (RFC 9110 §10.2.3; push services send
+/// both), capped at [`MAX_RETRY_AFTER`]; a date already past means now. Unreadable: `None`.
 pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    let seconds: u64 = value?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+    retry_after_at(value, SystemTime::now())
+}
+
+/// [`parse_retry_after`] as of `now`.
+pub(crate) fn retry_after_at(value: Option<&str>, now: SystemTime) -> Option<Duration> {
+    let value = value?.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
 /// The causes of an error, outermost first, without the URL (reqwest's own message is only
@@ -26,7 +41,19 @@ pub(crate) fn error_chain(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     if parts.is_empty() {
-        parts.push(error.to_string());
+        // reqwest's own message names the URL; say only what kind of failure it was.
+        parts.push(
+            if error.is_timeout() {
+                "timed out"
+            } else if error.is_connect() {
+                "connection failed"
+            } else if error.is_body() {
+                "request or response body failed"
+            } else {
+                "request failed"
+            }
+            .to_owned(),
+        );
     }
     parts.join(": ")
 }
@@ -106,5 +133,43 @@ pub(crate) fn mask_numbers(
         format!("{cut}…")
     } else {
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_caps_them() {
+        assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(Some("0")), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(Some("999999")), Some(MAX_RETRY_AFTER));
+        for bad in [
+            Some("-5"),
+            Some("soon"),
+            None,
+            Some("Sun, 32 Nov 1994 08:49:37 GMT"),
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_an_http_date_relative_to_now() {
+        let at = |unix: u64| UNIX_EPOCH + Duration::from_secs(unix);
+        let date = Some("Wed, 21 Oct 2015 07:28:00 GMT");
+        let unix = 1_445_412_480;
+        assert_eq!(
+            retry_after_at(date, at(unix - 120)),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(retry_after_at(date, at(unix + 5)), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after_at(date, at(unix - 86_400)),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 }
