@@ -18,7 +18,7 @@ use axum::{
 };
 use chrono::{Datelike, Timelike, Utc};
 use serde::Deserialize;
-use tocsin_providers::{Message, Outcome};
+use tocsin_providers::Message;
 
 use super::{
     AppState,
@@ -385,7 +385,7 @@ async fn count_address(
     .await?)
 }
 
-/// Sends an e-mail of the commune (its own From and account) to a citizen.
+/// Sends an e-mail of the commune (its own From, account and DKIM key) to a citizen.
 async fn send_email(
     state: &AppState,
     tenant: &Tenant,
@@ -393,16 +393,6 @@ async fn send_email(
     subject: &str,
     text: &str,
 ) -> Result<(), ApiError> {
-    let name = state.routing.account_for(
-        &state.providers,
-        &tenant.slug,
-        &tenant.senders,
-        Channel::Email,
-    );
-    let account = state
-        .providers
-        .get(Channel::Email, &name)
-        .ok_or_else(|| ApiError::unavailable("no e-mail account"))?;
     let reference = format!("cit_{}", uuid::Uuid::now_v7().simple());
     let dkim = state.dkim.of(&state.db, tenant.id).await;
     let message = Message {
@@ -414,13 +404,20 @@ async fn send_email(
         dkim: dkim.as_deref(),
         ..Default::default()
     };
-    match account.provider.send(message).await {
-        Outcome::Accepted { .. } => Ok(()),
-        Outcome::Failed { reason, .. } => {
-            tracing::warn!(tenant = %tenant.slug, %reason, "citizen e-mail not sent");
-            Err(ApiError::unavailable("the e-mail could not be sent"))
-        }
-    }
+    public::send_for(state, tenant, Channel::Email, message)
+        .await
+        .map_err(|()| ApiError::unavailable("the e-mail could not be sent"))
+}
+
+/// The address of an e-mail form, once the client is within its allowance.
+async fn read_email(
+    state: &AppState,
+    shown: &Shown,
+    client: SocketAddr,
+    typed: &str,
+) -> Result<EmailAddress, ApiError> {
+    public::count_client(state, &shown.tenant, client).await?;
+    EmailAddress::parse(typed).map_err(|e| ApiError::invalid("email", e.to_string()))
 }
 
 async fn email_form(
@@ -446,15 +443,9 @@ async fn email_form(
         values,
         ..Default::default()
     };
-    if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
-        return form_error(&state, &shown, error, showing()).await;
-    }
-    let email = match EmailAddress::parse(typed) {
+    let email = match read_email(&state, &shown, client, typed).await {
         Ok(email) => email,
-        Err(e) => {
-            let error = ApiError::invalid("email", e.to_string());
-            return form_error(&state, &shown, error, showing()).await;
-        }
+        Err(error) => return form_error(&state, &shown, error, showing()).await,
     };
     let topics =
         match public::chosen_topics(&state, &shown.tenant, topics_of(&form).as_deref()).await {
@@ -639,15 +630,9 @@ async fn leave_form(
         values,
         ..Default::default()
     };
-    if let Err(error) = public::count_client(&state, &shown.tenant, client).await {
-        return form_error(&state, &shown, error, showing()).await;
-    }
-    let email = match EmailAddress::parse(typed) {
+    let email = match read_email(&state, &shown, client, typed).await {
         Ok(email) => email,
-        Err(e) => {
-            let error = ApiError::invalid("email", e.to_string());
-            return form_error(&state, &shown, error, showing()).await;
-        }
+        Err(error) => return form_error(&state, &shown, error, showing()).await,
     };
     if let Some(subscriber) =
         store::subscribers::by_email(&state.db, shown.tenant.id, &email).await?

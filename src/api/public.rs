@@ -226,16 +226,6 @@ async fn send_code(
     phone: &PhoneNumber,
     text: &str,
 ) -> Result<(), ApiError> {
-    let name = state.routing.account_for(
-        &state.providers,
-        &tenant.slug,
-        &tenant.senders,
-        Channel::Sms,
-    );
-    let account = state
-        .providers
-        .get(Channel::Sms, &name)
-        .ok_or_else(|| ApiError::unavailable("no SMS account to send the code"))?;
     let reference = format!("cnf_{}", uuid::Uuid::now_v7().simple());
     let message = Message {
         reference: &reference,
@@ -244,13 +234,32 @@ async fn send_code(
         sender: tenant.senders.sms_sender.as_deref(),
         ..Default::default()
     };
+    send_for(state, tenant, Channel::Sms, message)
+        .await
+        .map_err(|()| ApiError::unavailable("the code could not be sent: try again in a moment"))
+}
+
+/// Sends a message of the commune to one citizen (a code, a confirmation link) through the
+/// account that carries its messages on `channel`; the failure is logged, its reason kept from
+/// the citizen.
+pub(super) async fn send_for(
+    state: &AppState,
+    tenant: &Tenant,
+    channel: Channel,
+    message: Message<'_>,
+) -> Result<(), ()> {
+    let name = state
+        .routing
+        .account_for(&state.providers, &tenant.slug, &tenant.senders, channel);
+    let Some(account) = state.providers.get(channel, &name) else {
+        tracing::warn!(tenant = %tenant.slug, %channel, account = %name, "no such account here");
+        return Err(());
+    };
     match account.provider.send(message).await {
         Outcome::Accepted { .. } => Ok(()),
         Outcome::Failed { reason, .. } => {
-            tracing::warn!(tenant = %tenant.slug, %reason, "confirmation code not sent");
-            Err(ApiError::unavailable(
-                "the code could not be sent: try again in a moment",
-            ))
+            tracing::warn!(tenant = %tenant.slug, %channel, %reason, "citizen message not sent");
+            Err(())
         }
     }
 }
