@@ -142,14 +142,23 @@ pub fn code_for(status: StatusCode) -> &'static str {
 }
 
 /// The path as logs may show it: a callback's secret token (`/cb/{provider}/{token}/…`), which
-/// authenticates a tenant's provider, is masked.
+/// authenticates a tenant's provider, and a citizen's unsubscribe token (`/u/{token}`), which
+/// unsubscribes them, are masked. (Query strings, where confirmation links carry an address,
+/// are never logged.)
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     let mut parts: Vec<&str> = path.split('/').collect();
-    if parts.get(1) == Some(&"cb") && parts.len() > 3 {
-        parts[3] = "•••";
-        return parts.join("/").into();
+    let secret = match parts.get(1) {
+        Some(&"cb") if parts.len() > 3 => Some(3),
+        Some(&"u") if parts.len() > 2 => Some(2),
+        _ => None,
+    };
+    match secret {
+        Some(at) => {
+            parts[at] = "•••";
+            parts.join("/").into()
+        }
+        None => path.into(),
     }
-    path.into()
 }
 
 /// Answers a path no route matches.
@@ -178,5 +187,7 @@ mod tests {
         assert_eq!(loggable_path("/cb/ovh/8f3a0c1d2e"), "/cb/ovh/•••");
         assert_eq!(loggable_path("/v1/alerts/alr_1"), "/v1/alerts/alr_1");
         assert_eq!(loggable_path("/cb"), "/cb");
+        assert_eq!(loggable_path("/u/sub_abc.mac"), "/u/•••");
+        assert_eq!(loggable_path("/u"), "/u");
     }
 }
