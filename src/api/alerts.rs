@@ -73,19 +73,22 @@ pub async fn create(
     ApiJson(draft): ApiJson<AlertDraft>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let alert = draft
+    let mut alert = draft
         .validate()
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    // Asked for by name, push must be there; by default, it reaches whoever subscribed.
-    if draft.channels.is_some()
-        && alert.channels.contains(&Channel::Push)
+    // Push only where this platform offers it: asked for by name, it must be; by default, the
+    // alert goes to the channels there are.
+    if alert.channels.contains(&Channel::Push)
         && state.providers.get(Channel::Push, PUSH_ACCOUNT).is_none()
     {
-        return Err(ApiError::invalid(
-            "channels",
-            "this platform sends no browser notifications: configure [push] \
-             (TOCSIN_VAPID_PRIVATE_KEY, TOCSIN_VAPID_SUBJECT)",
-        ));
+        if draft.channels.is_some() {
+            return Err(ApiError::invalid(
+                "channels",
+                "this platform sends no browser notifications: configure [push] \
+                 (TOCSIN_VAPID_PRIVATE_KEY, TOCSIN_VAPID_SUBJECT)",
+            ));
+        }
+        alert.channels.retain(|&c| c != Channel::Push);
     }
     if query.dry_run.unwrap_or(false) {
         let context = estimate::Context {

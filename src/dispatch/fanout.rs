@@ -49,15 +49,15 @@ pub async fn handle(
                 channel,
             ),
         })
-        // Push without a VAPID key: no browser could have subscribed here, and nothing could
-        // send to one.
+        // Push without a VAPID key (a schedule made before the key was removed): no browser
+        // could have subscribed here, and nothing could send to one.
         .filter(|route| {
             let there = dispatcher
                 .providers
                 .get(route.channel, &route.provider)
                 .is_some();
             if !there {
-                tracing::warn!(alert = %alert.id, channel = %route.channel,
+                tracing::info!(alert = %alert.id, channel = %route.channel,
                     account = %route.provider, "no such account here; channel skipped");
             }
             there
