@@ -23,7 +23,7 @@ import {
   tabTo,
   TIMEOUT_MS,
 } from "./lib.mjs";
-import { askedKeys, deliverPush, installPushService, notifications } from "./push-service.mjs";
+import { askedKeys, deliverPush, installPushService } from "./push-service.mjs";
 
 const communeUrl = () => `${need("BASE_URL")}/c/${need("SLUG")}`;
 const scope = () => `${communeUrl()}/`;
@@ -171,7 +171,7 @@ const steps = {
     await context.addInitScript(installPushService, JSON.parse(need("PUSH_SUBSCRIPTION")));
     const arrival = await openCommunePage(page);
     const arrivalStatus = (await page.locator("#push-status").innerText()).trim();
-    const registrationId = await deliverPush(
+    const { registrationId, shown } = await deliverPush(
       context,
       page,
       need("BASE_URL"),
@@ -179,15 +179,6 @@ const steps = {
       need("PUSH_PAYLOAD"),
       TIMEOUT_MS,
     );
-    let shown = [];
-    const deadline = Date.now() + TIMEOUT_MS;
-    while (shown.length === 0) {
-      if (Date.now() > deadline) {
-        throw new Error("the service worker showed no notification");
-      }
-      await page.waitForTimeout(50);
-      shown = await notifications(page, scope());
-    }
 
     await goto(page, need("ALERT_URL"));
     const alertText = (await page.locator("main").innerText()).trim();

@@ -31,10 +31,11 @@ export function need(name) {
   return value;
 }
 
-// Chromium, headless. With USER_DATA_DIR, a persistent profile: the service worker, its
-// registration and the page's storage outlive this process, for the next step to find.
+// Chromium, headless, with the profile in USER_DATA_DIR: the service worker, its registration
+// and the page's storage outlive this process, for the next step to find. Without it, a
+// temporary profile.
 export async function launch({ permissions = [] } = {}) {
-  const options = {
+  const context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR || "", {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     // As root in a container, Chromium's sandbox cannot start.
@@ -43,26 +44,12 @@ export async function launch({ permissions = [] } = {}) {
     timezoneId: "Europe/Paris",
     viewport: { width: 1280, height: 900 },
     timeout: TIMEOUT_MS,
-  };
-  let browser = null;
-  let context;
-  if (process.env.USER_DATA_DIR) {
-    context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR, options);
-  } else {
-    browser = await chromium.launch(options);
-    context = await browser.newContext(options);
-  }
+  });
   context.setDefaultTimeout(TIMEOUT_MS);
   if (permissions.length > 0) {
     await context.grantPermissions(permissions, { origin: need("BASE_URL") });
   }
-  const close = async () => {
-    await context.close();
-    if (browser) {
-      await browser.close();
-    }
-  };
-  return { context, close };
+  return { context, close: () => context.close() };
 }
 
 // A page that records what went wrong in it: uncaught exceptions, and console errors (a CSP
@@ -99,12 +86,20 @@ export async function goto(page, url) {
   return response;
 }
 
-// Submits the form holding `button` and waits for the page the server answers with.
+// Submits the form holding `button` and waits for the page the server answers with: a page,
+// whatever its status (a form in error answers 400 with the form again).
 export async function submit(page, button) {
   const [response] = await Promise.all([
     page.waitForNavigation({ waitUntil: "load" }),
     page.locator(button).click(),
   ]);
+  const type = (response && response.headers()["content-type"]) || "";
+  if (!type.startsWith("text/html")) {
+    const body = response ? (await response.text()).slice(0, 2000) : "";
+    throw new Error(
+      `${button} answered ${response ? response.status() : "nothing"}, not a page (${type}): ${body}`,
+    );
+  }
   return response;
 }
 
@@ -135,6 +130,7 @@ export async function audit(page, name) {
     const incomplete = result.incomplete.map((v) => ({
       id: v.id,
       targets: v.nodes.map((n) => n.target.join(" ")),
+      why: [...new Set(v.nodes.flatMap((n) => [...n.any, ...n.all, ...n.none].map((c) => c.message)))],
     }));
     return { violations, incomplete };
   }, AXE_TAGS);
@@ -163,16 +159,10 @@ export async function overflow(page) {
   });
 }
 
-// Tabs from the top of the page until the element `selector` has focus, recording each stop and
-// whether its focus can be seen (an outline or a box shadow: WCAG 2.4.7).
+// Tabs through a page just loaded, from its top, until the element `selector` has focus,
+// recording each stop and whether its focus can be seen (an outline or a box shadow: WCAG
+// 2.4.7).
 export async function tabTo(page, selector, maxStops = 60) {
-  // From the top: focus on nothing, as after loading.
-  await page.evaluate(() => {
-    if (document.activeElement) {
-      document.activeElement.blur();
-    }
-    window.scrollTo(0, 0);
-  });
   const stops = [];
   for (let i = 0; i < maxStops; i++) {
     await page.keyboard.press("Tab");

@@ -132,35 +132,88 @@ export async function askedKeys(page) {
 }
 
 // Delivers `data` (the decrypted message) to the service worker whose scope is `scope`, as the
-// browser does when its push service hands it a message, and returns the registration's id.
+// browser does when its push service hands it a message, and waits for the notification it
+// shows. Returns the registration's id and the notifications.
+//
+// The worker is started first, and the message delivered once it runs. Delivered to a stopped
+// worker, the message is now and then lost (about one run in twenty, the worker then running
+// and showing the same message when it is delivered again): the DevTools client attaching to
+// the starting worker races with the push event, a race of this harness, not of a push service.
+// ServiceWorker.deliverPushMessage answers before the worker has the message and says nothing
+// when it is lost, so what the protocol told of the worker is in the error if nothing shows.
 export async function deliverPush(context, page, origin, scope, data, timeoutMs) {
   const cdp = await context.newCDPSession(page);
   const registrations = new Map();
+  const log = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations: updated }) => {
     for (const registration of updated) {
       registrations.set(registration.registrationId, registration);
+      log.push(`registration ${JSON.stringify(registration)}`);
     }
   });
+  const versions = new Map();
+  cdp.on("ServiceWorker.workerVersionUpdated", ({ versions: updated }) => {
+    for (const v of updated) {
+      versions.set(v.versionId, v);
+      log.push(`version ${v.versionId} of ${v.registrationId}: ${v.status}, ${v.runningStatus}`);
+    }
+  });
+  cdp.on("ServiceWorker.workerErrorReported", ({ errorMessage }) => {
+    log.push(`worker error: ${JSON.stringify(errorMessage)}`);
+  });
+  const watch = (worker) =>
+    worker.on("console", (message) => log.push(`worker console: ${message.text()}`));
+  context.serviceWorkers().forEach(watch);
+  context.on("serviceworker", watch);
   await cdp.send("ServiceWorker.enable");
   const deadline = Date.now() + timeoutMs;
+  const since = Date.now();
+  const fail = async (what) => {
+    const permission = await page.evaluate(() => Notification.permission).catch((e) => e.message);
+    throw new Error(
+      `${what} (after ${Date.now() - since} ms; permission ${permission})\n  ${log.join("\n  ")}`,
+    );
+  };
   let found;
   while (!found) {
     found = [...registrations.values()].find((r) => r.scopeURL === scope && !r.isDeleted);
     if (!found) {
       if (Date.now() > deadline) {
-        const known = [...registrations.values()].map((r) => r.scopeURL);
-        throw new Error(`no service worker registered for ${scope}; registrations: ${known}`);
+        await fail(`no service worker registered for ${scope}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+  await cdp.send("ServiceWorker.startWorker", { scopeURL: scope });
+  const running = () =>
+    [...versions.values()].some(
+      (v) =>
+        v.registrationId === found.registrationId &&
+        v.status === "activated" &&
+        v.runningStatus === "running",
+    );
+  while (!running()) {
+    if (Date.now() > deadline) {
+      await fail(`the service worker of ${scope} did not start`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await cdp.send("ServiceWorker.deliverPushMessage", {
     origin,
     registrationId: found.registrationId,
     data,
   });
+  log.push(`delivered to ${found.registrationId}`);
+  let shown = [];
+  while (shown.length === 0) {
+    if (Date.now() > deadline) {
+      await fail("the service worker showed no notification");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    shown = await notifications(page, scope);
+  }
   await cdp.detach();
-  return found.registrationId;
+  return { registrationId: found.registrationId, shown };
 }
 
 // The notifications the service worker of `scope` shows now.

@@ -158,7 +158,7 @@ fn assert_accessible(step: &str, result: &Value) {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|rule| format!("{} on {}", rule["id"], rule["targets"]))
+            .map(|rule| format!("{} on {} ({})", rule["id"], rule["targets"], rule["why"]))
             .collect();
         eprintln!(
             "axe: {}: {} violations; to review by eye: {}",
@@ -410,6 +410,13 @@ async fn in_chromium_notifications_turned_on_from_the_page_show_the_alert_throug
         subscription.endpoint(),
         "{stored:?}"
     );
+    let listed = mairie.get("/v1/subscribers").await;
+    assert_eq!(
+        listed.body["subscribers"][0]["topics"],
+        json!(["intemperies"]),
+        "the topic ticked on the page: {}",
+        listed.body
+    );
 
     let text = "Crue de la Meuse : évacuez les berges avant 18 h.";
     let id = mairie
@@ -451,6 +458,10 @@ async fn in_chromium_notifications_turned_on_from_the_page_show_the_alert_throug
         )
         .await;
     assert_eq!(got["arrival"], "subscribed", "the browser remembers: {got}");
+    assert_eq!(
+        got["arrivalStatus"], "Les notifications sont activées sur ce navigateur.",
+        "{got}"
+    );
     let shown = got["notifications"].as_array().unwrap();
     assert_eq!(shown.len(), 1, "{got}");
     let notification = &shown[0];
@@ -516,6 +527,11 @@ async fn in_chromium_the_page_and_its_error_states_pass_axe_at_320_px_and_by_key
     // Keyboard: Tab from the top reaches the e-mail field, every stop on the way visibly focused.
     let keyboard = &page["keyboard"];
     assert_eq!(keyboard["reached"], true, "{keyboard}");
+    let first = keyboard["stops"][0]["label"].as_str().unwrap_or_default();
+    assert!(
+        first.contains("Aller au contenu"),
+        "the skip link first: {keyboard}"
+    );
     let hidden: Vec<&Value> = keyboard["stops"]
         .as_array()
         .unwrap()
