@@ -47,7 +47,9 @@ async function errorSummary(page) {
   return {
     title: await page.title(),
     summary: (await summary.innerText()).trim(),
-    links: await summary.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href"))),
+    links: await summary
+      .locator("a")
+      .evaluateAll((links) => links.map((a) => a.getAttribute("href"))),
   };
 }
 
@@ -100,7 +102,10 @@ const steps = {
     await openCommunePage(page);
     await page.locator("#email-address").fill("marie@exemple");
     await submit(page, '#email button[type="submit"]');
-    const email = { ...(await errorSummary(page)), field: await invalidField(page, "#email-address") };
+    const email = {
+      ...(await errorSummary(page)),
+      field: await invalidField(page, "#email-address"),
+    };
     narrow.emailError = await overflow(page);
     audits.push(await audit(page, "e-mail error"));
 
@@ -188,7 +193,15 @@ const steps = {
     const audits = [await audit(page, "alert page")];
     const screenshots = [await screenshot(page, "alert-page.png")];
     assertNoProblems(page);
-    return { arrival, arrivalStatus, registrationId, notifications: shown, alertText, audits, screenshots };
+    return {
+      arrival,
+      arrivalStatus,
+      registrationId,
+      notifications: shown,
+      alertText,
+      audits,
+      screenshots,
+    };
   },
 
   // Notifications turned off from the page.

@@ -20,7 +20,10 @@ const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 // axe.min.js, evaluated in the page through the DevTools protocol. Not `page.addScriptTag`: that
 // inserts an inline <script>, which the pages' CSP (script-src 'self') rightly refuses, and the
 // audit must see the pages as citizens get them, CSP included.
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const AXE_SOURCE = readFileSync(
+  createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+  "utf8",
+);
 
 // A required environment variable.
 export function need(name) {
@@ -80,7 +83,9 @@ export function assertNoProblems(page) {
 export async function goto(page, url) {
   const response = await page.goto(url, { waitUntil: "load" });
   if (!response || !response.ok()) {
-    const body = response ? `${response.status()}: ${(await response.text()).slice(0, 2000)}` : "no answer";
+    const body = response
+      ? `${response.status()}: ${(await response.text()).slice(0, 2000)}`
+      : "no answer";
     throw new Error(`GET ${url}: ${body}`);
   }
   return response;
@@ -95,10 +100,9 @@ export async function submit(page, button) {
   ]);
   const type = (response && response.headers()["content-type"]) || "";
   if (!type.startsWith("text/html")) {
+    const status = response ? response.status() : "nothing";
     const body = response ? (await response.text()).slice(0, 2000) : "";
-    throw new Error(
-      `${button} answered ${response ? response.status() : "nothing"}, not a page (${type}): ${body}`,
-    );
+    throw new Error(`${button} answered ${status}, not a page (${type}): ${body}`);
   }
   return response;
 }
@@ -130,7 +134,11 @@ export async function audit(page, name) {
     const incomplete = result.incomplete.map((v) => ({
       id: v.id,
       targets: v.nodes.map((n) => n.target.join(" ")),
-      why: [...new Set(v.nodes.flatMap((n) => [...n.any, ...n.all, ...n.none].map((c) => c.message)))],
+      why: [
+        ...new Set(
+          v.nodes.flatMap((n) => [...n.any, ...n.all, ...n.none].map((check) => check.message)),
+        ),
+      ],
     }));
     return { violations, incomplete };
   }, AXE_TAGS);
@@ -148,7 +156,8 @@ export async function overflow(page) {
       if (box.width > 0 && box.right > width + 0.5) {
         const id = element.id ? `#${element.id}` : "";
         const classes = element.classList.length ? `.${[...element.classList].join(".")}` : "";
-        wider.push(`${element.tagName.toLowerCase()}${id}${classes} (right edge ${Math.round(box.right)})`);
+        const name = `${element.tagName.toLowerCase()}${id}${classes}`;
+        wider.push(`${name} (right edge ${Math.round(box.right)})`);
       }
     }
     return {
@@ -177,7 +186,8 @@ export async function tabTo(page, selector, maxStops = 60) {
       const shadow = style.boxShadow !== "none" ? style.boxShadow : null;
       const label = (element.id && `#${element.id}`) ||
         `${element.tagName.toLowerCase()} "${(element.textContent || "").trim().slice(0, 40)}"`;
-      return { label, outline, shadow, visible: !!(outline || shadow), reached: element.matches(wanted) };
+      const visible = !!(outline || shadow);
+      return { label, outline, shadow, visible, reached: element.matches(wanted) };
     }, selector);
     if (stop) {
       stops.push(stop);

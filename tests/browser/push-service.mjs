@@ -15,8 +15,10 @@
 // protocol (ServiceWorker.deliverPushMessage), which fires the worker's `push` event as an
 // arriving message does.
 //
-// Known limit: the replacement keeps one subscription per origin (in localStorage), where
-// Chromium keeps one per service-worker registration; the page has one registration.
+// Known limits: the stand-in's subscription is made before the page asks for one, with the key
+// the test expects, so the test checks afterwards that the page asked with that very key (the
+// keys asked are recorded). The replacement keeps one subscription per origin (in localStorage),
+// where Chromium keeps one per service-worker registration; the page has one registration.
 
 // Runs in the page before its own scripts (context.addInitScript). `given` is the stand-in's
 // subscription as `JSON.stringify(subscription)` gives it: {endpoint, expirationTime, keys}.
@@ -135,12 +137,13 @@ export async function askedKeys(page) {
 // browser does when its push service hands it a message, and waits for the notification it
 // shows. Returns the registration's id and the notifications.
 //
-// The worker is started first, and the message delivered once it runs. Delivered to a stopped
-// worker, the message is now and then lost (about one run in twenty, the worker then running
-// and showing the same message when it is delivered again): the DevTools client attaching to
-// the starting worker races with the push event, a race of this harness, not of a push service.
-// ServiceWorker.deliverPushMessage answers before the worker has the message and says nothing
-// when it is lost, so what the protocol told of the worker is in the error if nothing shows.
+// The worker is started first, and the message delivered once it runs. Delivered through
+// DevTools to a stopped worker, the message was lost about one run in twenty (the worker then
+// running, and showing the same message when it was delivered again); most likely the DevTools
+// client attaching to the starting worker races with the push event. That is this harness's
+// race, not a push service's: sixty runs since, none lost. ServiceWorker.deliverPushMessage
+// answers before the worker has the message and says nothing when it is lost, so what the
+// protocol told of the worker is in the error if nothing shows.
 export async function deliverPush(context, page, origin, scope, data, timeoutMs) {
   const cdp = await context.newCDPSession(page);
   const registrations = new Map();

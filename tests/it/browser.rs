@@ -356,8 +356,7 @@ async fn in_chromium_a_citizen_subscribes_by_e_mail_confirms_gets_the_alert_and_
 }
 
 #[tokio::test]
-async fn in_chromium_notifications_turned_on_from_the_page_show_the_alert_through_the_service_worker()
- {
+async fn in_chromium_notifications_turned_on_from_the_page_show_the_alert_via_the_service_worker() {
     let Some(browser) = browser() else { return };
     let Commune {
         env,
