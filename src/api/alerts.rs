@@ -33,8 +33,10 @@ pub struct Accepted {
     id: AlertId,
     /// `accepted`, or `scheduled` when it starts later (asked for, or quiet hours).
     status: &'static str,
-    /// Subscribers of the topic reachable on at least one of the channels.
-    recipients: i32,
+    /// Subscribers of the topic reachable on at least one of the channels: `null` here, as the
+    /// alert is answered before a million subscribers are counted; fan-out counts them as it
+    /// plans, and `GET /v1/alerts/{id}` shows the count (final once `planned_at` is set).
+    recipients: Option<i32>,
     topic: String,
     urgent: bool,
     #[schema(value_type = Vec<String>)]
@@ -253,7 +255,9 @@ pub struct Report {
     topic: String,
     urgent: bool,
     subject: String,
-    recipients: i32,
+    /// Subscribers reachable on at least one of the channels, counted as fan-out plans (final
+    /// once `planned_at` is set); `null` before it starts.
+    recipients: Option<i32>,
     created_at: chrono::DateTime<chrono::Utc>,
     /// When it was asked to start.
     scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -301,14 +305,15 @@ pub async fn status(
     let alert = store::alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
-    let rows = store::alerts::delivery_counts(&state.db, id).await?;
-    let timings = store::alerts::timings(&state.db, id).await?;
-    Ok(Json(report(
-        alert,
-        &rows,
-        timings.into_iter().collect(),
-        state.clock.now(),
-    )))
+    let start = alert.starts_at.unwrap_or(alert.created_at);
+    let rows = store::tallies::counts(&state.db, id).await?;
+    let mut report = report(alert, &rows, BTreeMap::new(), state.clock.now());
+    let completed = report.status == "completed";
+    report.timings = store::alerts::timings(&state.db, id, start, completed)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Json(report))
 }
 
 /// Cancel an alert that has not started: a timed one before its hour, or one waiting for the end

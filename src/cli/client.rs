@@ -435,15 +435,11 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         .context("the API answered without an alert id")?
         .to_string();
     let summary = match accepted["starts_at"].as_str() {
+        // Recipients are counted as the alert is planned, after this answer: `status` tells.
         Some(start) => format!(
-            "alert {id} scheduled for {start}, {} recipients today; `tocsin cancel {id}` calls it \
-             off until then",
-            accepted["recipients"]
+            "alert {id} scheduled for {start}; `tocsin cancel {id}` calls it off until then"
         ),
-        None => format!(
-            "alert {id} accepted for {} recipients",
-            accepted["recipients"]
-        ),
+        None => format!("alert {id} accepted; `tocsin status {id}` follows it"),
     };
     if !args.wait {
         if args.api.json {
@@ -669,12 +665,15 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
         print_json(body);
         return;
     }
+    let recipients = match body["recipients"].as_i64() {
+        Some(n) => format!("{n} recipients"),
+        None => "recipients not counted yet".into(),
+    };
     println!(
-        "alert {}  [{}]  topic {}  {} recipients",
+        "alert {}  [{}]  topic {}  {recipients}",
         body["id"].as_str().unwrap_or_default(),
         body["status"].as_str().unwrap_or_default(),
         body["topic"].as_str().unwrap_or_default(),
-        body["recipients"]
     );
     if let Some(start) = body["starts_at"].as_str() {
         println!("  starts at {start}");

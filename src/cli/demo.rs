@@ -142,10 +142,7 @@ async fn rehearse(
         )
         .await?;
     let id = accepted["id"].as_str().context("no alert id")?.to_string();
-    println!(
-        "  urgent alert {id} accepted for {} recipients; sending…",
-        accepted["recipients"]
-    );
+    println!("  urgent alert {id} accepted; sending…");
     let done = client::wait_for_completion(&api, &id, true).await?;
     client::print_report(&done.body, false, Some(done.elapsed));
     for (channel, t) in done.body["timings"].as_object().into_iter().flatten() {

@@ -162,7 +162,7 @@ pub fn push(settings: toml::Table) -> Result<AccountConfig, ConfigError> {
 }
 
 /// Account names go into queue names and metric labels.
-fn check_name(name: &str) -> Result<(), String> {
+pub(super) fn check_name(name: &str) -> Result<(), String> {
     let fine = !name.is_empty()
         && name.len() <= 40
         && name

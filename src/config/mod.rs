@@ -404,6 +404,73 @@ fn public_url(given: Option<&str>, http_addr: &SocketAddr) -> Result<url::Url, C
     Ok(url)
 }
 
+/// `[sms.pools.NAME] accounts = [...]`: each pool's accounts must be SMS accounts configured
+/// here, and its name none of theirs.
+fn read_pools(
+    raw: Option<toml::Value>,
+    accounts: &[AccountConfig],
+    limits: &std::collections::HashMap<String, AccountLimit>,
+) -> Result<std::collections::BTreeMap<String, crate::dispatch::routing::Pool>, ConfigError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawPool {
+        accounts: Vec<String>,
+    }
+    let mut pools = std::collections::BTreeMap::new();
+    let Some(raw) = raw else {
+        return Ok(pools);
+    };
+    let toml::Value::Table(raw) = raw else {
+        return Err(invalid(
+            "sms.pools",
+            "must hold one table per pool: [sms.pools.NAME]",
+        ));
+    };
+    let is_sms_account = |name: &str| {
+        accounts
+            .iter()
+            .any(|a| a.channel() == tocsin_providers::Channel::Sms && a.name == name)
+    };
+    for (name, value) in raw {
+        let section = format!("sms.pools.{name}");
+        accounts::check_name(&name).map_err(|problem| invalid(&section, problem))?;
+        let pool: RawPool = value
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(&section, e.message().to_string()))?;
+        if is_sms_account(&name) {
+            return Err(invalid(
+                &section,
+                "an SMS account has this name already: name the pool differently",
+            ));
+        }
+        if pool.accounts.is_empty() {
+            return Err(invalid(
+                format!("{section}.accounts"),
+                "name at least one SMS account",
+            ));
+        }
+        let mut members = Vec::new();
+        for account in &pool.accounts {
+            if !is_sms_account(account) {
+                return Err(invalid(
+                    format!("{section}.accounts"),
+                    accounts::missing(tocsin_providers::Channel::Sms, account),
+                ));
+            }
+            if members.iter().any(|(m, _)| m == account) {
+                return Err(invalid(
+                    format!("{section}.accounts"),
+                    format!("{account:?} is named twice"),
+                ));
+            }
+            let rate = limits.get(account).and_then(|l| l.per_second);
+            members.push((account.clone(), rate));
+        }
+        pools.insert(name, crate::dispatch::routing::Pool::new(&members));
+    }
+    Ok(pools)
+}
+
 /// Sets `a.b.c` in a TOML table, creating the intermediate tables.
 fn set_path(table: &mut toml::Table, path: &str, value: String) {
     let mut parts: Vec<&str> = path.split('.').collect();
@@ -527,7 +594,9 @@ impl RawConfig {
             grace: Duration::from_secs(self.scheduler.grace_minutes * 60),
             tick: ms(self.scheduler.tick_ms),
         };
-        let mut accounts = accounts::read(tocsin_providers::Channel::Sms, self.sms)?;
+        let mut sms = self.sms;
+        let pools = sms.remove("pools");
+        let mut accounts = accounts::read(tocsin_providers::Channel::Sms, sms)?;
         accounts.extend(accounts::read(
             tocsin_providers::Channel::Email,
             self.email,
@@ -584,7 +653,8 @@ impl RawConfig {
                 "window_s, min_samples and probe_one_in must be at least 1",
             ));
         }
-        let routing = self.routing.unwrap_or_default();
+        let mut routing = self.routing.unwrap_or_default();
+        routing.pools = read_pools(pools, &accounts, &self.limits)?;
         for (channel, name) in routing.routes() {
             let channel = channel.into();
             if !accounts

@@ -40,28 +40,26 @@ pub async fn handle(
     let routes: Vec<ChannelRoute> = alert
         .channels
         .iter()
-        .map(|&channel| ChannelRoute {
-            channel,
-            provider: dispatcher.routing.account_for(
+        .map(|&channel| {
+            let mut accounts = dispatcher.routing.accounts_for(
                 &dispatcher.providers,
                 &alert.tenant,
                 &alert.senders,
                 channel,
-            ),
+            );
+            // Push without a VAPID key (a schedule made before the key was removed): no
+            // browser could have subscribed here, and nothing could send to one.
+            accounts.retain(|(account, _)| {
+                let there = dispatcher.providers.get(channel, account).is_some();
+                if !there {
+                    tracing::info!(alert = %alert.id, %channel, %account,
+                        "no such account here; left out");
+                }
+                there
+            });
+            ChannelRoute { channel, accounts }
         })
-        // Push without a VAPID key (a schedule made before the key was removed): no browser
-        // could have subscribed here, and nothing could send to one.
-        .filter(|route| {
-            let there = dispatcher
-                .providers
-                .get(route.channel, &route.provider)
-                .is_some();
-            if !there {
-                tracing::info!(alert = %alert.id, channel = %route.channel,
-                    account = %route.provider, "no such account here; channel skipped");
-            }
-            there
-        })
+        .filter(|route| !route.accounts.is_empty())
         .collect();
     let started = Instant::now();
     // The first chunk is small so that the first messages leave at once; chunks then grow to
@@ -108,6 +106,16 @@ pub async fn handle(
             None => break,
         }
         chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
+    }
+    // An earlier attempt may have counted part of the subscribers already.
+    if redelivered
+        && until_done(shutdown, "counting recipients", || {
+            store::alerts::recount_recipients(db, alert.id)
+        })
+        .await
+        .is_none()
+    {
+        return Handled::Abandoned;
     }
     if until_done(shutdown, "marking an alert planned", || {
         store::alerts::mark_planned(db, alert.id)

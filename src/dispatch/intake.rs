@@ -92,7 +92,6 @@ pub async fn write(
     let settings = store::tenants::get(&mut **tx, tenant).await?;
     check_segments(alert, &settings.senders)?;
     let (scheduled_at, starts) = start_of(alert, &settings.clock, now)?;
-    let recipients = store::alerts::count_recipients(tx, topic, &alert.channels).await?;
     let id = AlertId::new();
     let new = store::alerts::NewAlert {
         id,
@@ -106,7 +105,6 @@ pub async fn write(
         request_hash: &alert.fingerprint,
         expires_at: starts
             + chrono::Duration::from_std(alert.expires_in).unwrap_or(chrono::Duration::MAX),
-        recipients: i32::try_from(recipients).unwrap_or(i32::MAX),
         scheduled_at,
         starts_at: (starts > now).then_some(starts),
     };

@@ -32,6 +32,53 @@ pub struct Routing {
     /// Per-tenant choices, by tenant slug.
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantRouting>,
+    /// SMS account pools (`[sms.pools.NAME]`), usable wherever an SMS account is named: an
+    /// alert routed to a pool is spread over its accounts, each holding to its own rate limit.
+    #[serde(skip)]
+    pub pools: BTreeMap<String, Pool>,
+}
+
+/// Several SMS accounts carrying one alert at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// Each account with its share of the pool's messages, in slots out of the sum of shares
+    /// (at most about a thousand): in proportion to the accounts' `per_second` limits, equal
+    /// when one of them has none; reduced, so that equal accounts share 1:1.
+    pub shares: Vec<(String, u32)>,
+}
+
+impl Pool {
+    /// `accounts` with their rate limits (`None`: unlimited).
+    pub fn new(accounts: &[(String, Option<f64>)]) -> Pool {
+        let rates: Option<Vec<f64>> = accounts.iter().map(|(_, rate)| *rate).collect();
+        let shares: Vec<u32> = match rates {
+            Some(rates) => {
+                let smallest = rates.iter().copied().fold(f64::INFINITY, f64::min);
+                let scaled: Vec<u32> = rates
+                    .iter()
+                    .map(|rate| (rate / smallest * 10.0).round() as u32)
+                    .collect();
+                if scaled.iter().sum::<u32>() <= 1000 {
+                    scaled
+                } else {
+                    let total: f64 = rates.iter().sum();
+                    rates
+                        .iter()
+                        .map(|rate| ((rate / total * 1000.0).round() as u32).max(1))
+                        .collect()
+                }
+            }
+            None => vec![1; accounts.len()],
+        };
+        let common = shares.iter().copied().fold(0, gcd).max(1);
+        Pool {
+            shares: accounts
+                .iter()
+                .map(|(name, _)| name.clone())
+                .zip(shares.into_iter().map(|share| share / common))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -51,6 +98,10 @@ fn default_email() -> String {
     "smtp".into()
 }
 
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// The account that carries Web Push, configured by `[push]`.
 pub const PUSH_ACCOUNT: &str = "webpush";
 
@@ -60,6 +111,7 @@ impl Default for Routing {
             sms: default_sms(),
             email: default_email(),
             tenants: BTreeMap::new(),
+            pools: BTreeMap::new(),
         }
     }
 }
@@ -75,8 +127,36 @@ impl Routing {
         }
     }
 
-    /// The account carrying a tenant's messages on `channel`: its own SMS account when it names
-    /// one this platform configures, else the routing's.
+    /// The accounts carrying a tenant's alerts on `channel`, each with its share (slots out of
+    /// their sum): its own SMS account or pool when it names one this platform configures, else
+    /// the routing's.
+    pub fn accounts_for(
+        &self,
+        providers: &super::Providers,
+        tenant: &str,
+        senders: &TenantSenders,
+        channel: Channel,
+    ) -> Vec<(String, u32)> {
+        let name = match &senders.sms_account {
+            Some(own) if channel == Channel::Sms => {
+                if self.pools.contains_key(own) || providers.get(channel, own).is_some() {
+                    own.as_str()
+                } else {
+                    tracing::warn!(%tenant, account = %own,
+                        "the tenant's SMS account is not configured here; using the routing's");
+                    self.provider(tenant, channel)
+                }
+            }
+            _ => self.provider(tenant, channel),
+        };
+        match self.pools.get(name) {
+            Some(pool) if channel == Channel::Sms => pool.shares.clone(),
+            _ => vec![(name.to_string(), 1)],
+        }
+    }
+
+    /// The one account carrying a tenant's single messages on `channel` (a code, a reply, an
+    /// estimate's price): the first of a pool.
     pub fn account_for(
         &self,
         providers: &super::Providers,
@@ -84,27 +164,30 @@ impl Routing {
         senders: &TenantSenders,
         channel: Channel,
     ) -> String {
-        if channel == Channel::Sms
-            && let Some(own) = &senders.sms_account
-        {
-            if providers.get(channel, own).is_some() {
-                return own.clone();
-            }
-            tracing::warn!(%tenant, account = %own,
-                "the tenant's SMS account is not configured here; using the routing's");
-        }
-        self.provider(tenant, channel).to_string()
+        let mut accounts = self.accounts_for(providers, tenant, senders, channel);
+        accounts.swap_remove(0).0
     }
 
-    /// Every (channel, provider) pair some tenant may use.
+    /// Every (channel, account) pair some tenant may use, pools opened into their accounts.
     pub fn routes(&self) -> Vec<(Channel, &str)> {
-        let mut routes = vec![
+        let mut named = vec![
             (Channel::Sms, self.sms.as_str()),
             (Channel::Email, self.email.as_str()),
         ];
         for t in self.tenants.values() {
-            routes.extend(t.sms.as_deref().map(|p| (Channel::Sms, p)));
-            routes.extend(t.email.as_deref().map(|p| (Channel::Email, p)));
+            named.extend(t.sms.as_deref().map(|p| (Channel::Sms, p)));
+            named.extend(t.email.as_deref().map(|p| (Channel::Email, p)));
+        }
+        let mut routes = Vec::new();
+        for (channel, name) in named {
+            match self.pools.get(name) {
+                Some(pool) if channel == Channel::Sms => routes.extend(
+                    pool.shares
+                        .iter()
+                        .map(|(account, _)| (channel, account.as_str())),
+                ),
+                _ => routes.push((channel, name)),
+            }
         }
         routes.sort();
         routes.dedup();
@@ -134,5 +217,40 @@ mod tests {
         assert_eq!(routing.provider("bras", Channel::Email), "smtp");
         assert_eq!(routing.provider("verdun", Channel::Sms), "smsmode");
         assert_eq!(routing.routes().len(), 3);
+    }
+
+    #[test]
+    fn a_pool_shares_in_proportion_to_rates_or_equally() {
+        let pool = Pool::new(&[("a".into(), Some(100.0)), ("b".into(), Some(300.0))]);
+        assert_eq!(pool.shares, vec![("a".into(), 1), ("b".into(), 3)]);
+        let even = Pool::new(&[("a".into(), Some(200.0)), ("b".into(), Some(200.0))]);
+        assert_eq!(even.shares, vec![("a".into(), 1), ("b".into(), 1)]);
+        let odd = Pool::new(&[("a".into(), Some(20.0)), ("b".into(), Some(50.0))]);
+        assert_eq!(odd.shares, vec![("a".into(), 2), ("b".into(), 5)]);
+        let pool = Pool::new(&[("a".into(), Some(100.0)), ("b".into(), None)]);
+        assert_eq!(pool.shares, vec![("a".into(), 1), ("b".into(), 1)]);
+        let tiny = Pool::new(&[("a".into(), Some(1.0)), ("b".into(), Some(5000.0))]);
+        assert_eq!(tiny.shares[0].1, 1, "every account gets some share");
+        assert!(tiny.shares[1].1 <= 1000);
+    }
+
+    #[test]
+    fn routes_open_pools_into_their_accounts() {
+        let mut routing = Routing {
+            sms: "meuse".into(),
+            ..Default::default()
+        };
+        routing.pools.insert(
+            "meuse".into(),
+            Pool::new(&[("m1".into(), None), ("m2".into(), None)]),
+        );
+        assert_eq!(
+            routing.routes(),
+            vec![
+                (Channel::Sms, "m1"),
+                (Channel::Sms, "m2"),
+                (Channel::Email, "smtp")
+            ]
+        );
     }
 }

@@ -26,6 +26,7 @@ use super::Dispatcher;
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId, Lane},
+    store::tallies::Pending,
 };
 
 /// The advisory lock only one sweeper holds (any constant unique to Tocsin).
@@ -94,20 +95,33 @@ pub async fn sweep(
         return Ok(Swept::default());
     }
     let mut swept = Swept::default();
-    // Every query names the channels so that it reads deliveries_alert_status
-    // (alert, channel, status) for the open alerts only.
-    let channels: Vec<&str> = Channel::WORDS.to_vec();
+    // Deliveries have no index on their status (it would cost every status change an index
+    // write): the tallies tell which open alerts have rows in which state, and only those
+    // alerts' rows are read, through the (alert, subscriber, channel) key.
+    let pending = crate::store::tallies::pending_of_open_alerts(&mut *tx)
+        .await
+        .map_err(text)?;
+    let alerts_where = |wanted: fn(&Pending) -> bool| -> Vec<uuid::Uuid> {
+        let mut ids: Vec<uuid::Uuid> = pending
+            .iter()
+            .filter(|p| wanted(p))
+            .map(|p| p.alert.0)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
 
     let expired = sqlx::query(
         "UPDATE deliveries d
          SET status = 'expired', owner = NULL, lease_until = NULL, next_attempt_at = NULL,
              error = COALESCE(d.error, 'not sent before the alert expired'), updated_at = now()
          FROM alerts a
-         WHERE a.id = d.alert_id AND a.closed_at IS NULL AND a.expires_at <= now()
-           AND d.channel = ANY($1) AND d.status = ANY('{queued,retrying,sending}')
+         WHERE a.id = d.alert_id AND a.id = ANY($1) AND a.expires_at <= now()
+           AND d.status = ANY('{queued,retrying,sending}')
            AND (d.status <> 'sending' OR d.lease_until < now())",
     )
-    .bind(&channels)
+    .bind(alerts_where(|_| true))
     .execute(&mut *tx)
     .await
     .map_err(text)?;
@@ -117,8 +131,8 @@ pub async fn sweep(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
                                    updated_at = now()
-             WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-                          WHERE a.closed_at IS NULL AND d.channel = ANY($2)
+             WHERE id IN (SELECT d.id FROM deliveries d
+                          WHERE d.alert_id = ANY($2)
                             AND d.status = 'sending' AND d.lease_until < now()
                           ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
              RETURNING id, alert_id, channel, provider
@@ -127,7 +141,7 @@ pub async fn sweep(
          FROM moved m JOIN alerts a ON a.id = m.alert_id",
     )
     .bind(MAX_PER_RULE)
-    .bind(&channels)
+    .bind(alerts_where(|p| p.sending > 0))
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
@@ -136,8 +150,8 @@ pub async fn sweep(
     let overdue: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', next_attempt_at = NULL, updated_at = now()
-             WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-                          WHERE a.closed_at IS NULL AND d.channel = ANY($3)
+             WHERE id IN (SELECT d.id FROM deliveries d
+                          WHERE d.alert_id = ANY($3)
                             AND d.status = 'retrying'
                             AND d.next_attempt_at < now() - $2 * interval '1 millisecond'
                           ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
@@ -148,27 +162,30 @@ pub async fn sweep(
     )
     .bind(MAX_PER_RULE)
     .bind(millis(dispatcher.settings.sweep_interval))
-    .bind(&channels)
+    .bind(alerts_where(|p| p.retrying > 0))
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
     swept.retry_overdue = overdue.len() as u64;
 
-    let stale = stale_queued(dispatcher, &mut tx, channel).await?;
+    let stale = stale_queued(dispatcher, &mut tx, channel, &pending).await?;
     swept.stale_queued = stale.len() as u64;
 
+    // What the rules above changed is in the tallies already (their triggers ran in this
+    // transaction).
     let closed = sqlx::query(
         "UPDATE alerts a SET closed_at = now()
          WHERE a.closed_at IS NULL AND (a.planned_at IS NOT NULL OR a.expires_at <= now())
-           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id
-                           AND d.channel = ANY($1)
-                           AND d.status = ANY('{queued,sending,retrying}'))",
+           AND COALESCE((SELECT sum(t.n) FROM delivery_tallies t
+                         WHERE t.alert_id = a.id
+                           AND t.status = ANY('{queued,sending,retrying}')), 0) = 0",
     )
-    .bind(&channels)
     .execute(&mut *tx)
     .await
     .map_err(text)?;
     swept.closed = closed.rows_affected();
+
+    crate::store::tallies::fold(&mut *tx).await.map_err(text)?;
 
     let rows = lease_ended.into_iter().chain(overdue).chain(stale);
     announce(dispatcher, publisher, rows).await?;
@@ -202,36 +219,31 @@ async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Re
     Ok(())
 }
 
-/// Rule 3: queued rows untouched for `stale_after`, on routes whose send queue is empty.
+/// Rule 3: queued rows untouched for `stale_after` of planned alerts, on routes whose send queue
+/// is empty.
 async fn stale_queued(
     dispatcher: &Dispatcher,
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     channel: &lapin::Channel,
+    pending: &[Pending],
 ) -> Result<Vec<Row>, String> {
     let text = |e: sqlx::Error| e.to_string();
     let stale_after = millis(dispatcher.settings.stale_after);
-    let routes: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT DISTINCT d.channel, d.provider, a.lane
-         FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-         WHERE a.closed_at IS NULL AND a.planned_at IS NOT NULL
-           AND d.channel = ANY($2) AND d.status = 'queued'
-           AND d.updated_at < now() - $1 * interval '1 millisecond'",
-    )
-    .bind(stale_after)
-    .bind(Channel::WORDS.to_vec())
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(text)?;
-    let mut rows = Vec::new();
-    for (channel_name, provider, lane) in routes {
-        let (Ok(route_channel), Ok(route_lane)) = (channel_name.parse::<Channel>(), lane.parse())
-        else {
+    let mut by_route: BTreeMap<(Channel, &str, Lane), Vec<uuid::Uuid>> = BTreeMap::new();
+    for p in pending.iter().filter(|p| p.queued > 0 && p.planned) {
+        let Ok(route_channel) = p.channel.parse::<Channel>() else {
             continue;
         };
-        let queue =
-            dispatcher
-                .topology
-                .queue(&Topology::send_key(route_channel, &provider, route_lane));
+        by_route
+            .entry((route_channel, &p.provider, p.lane))
+            .or_default()
+            .push(p.alert.0);
+    }
+    let mut rows = Vec::new();
+    for ((route_channel, provider, lane), alerts) in by_route {
+        let queue = dispatcher
+            .topology
+            .queue(&Topology::send_key(route_channel, provider, lane));
         if ready_messages(channel, &queue).await? > 0 {
             // Its messages are still coming: these rows are a backlog, not strays.
             continue;
@@ -239,21 +251,21 @@ async fn stale_queued(
         let moved: Vec<Row> = sqlx::query_as(
             "WITH moved AS (
                  UPDATE deliveries SET updated_at = now()
-                 WHERE id IN (SELECT d.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-                              WHERE d.status = 'queued' AND d.channel = $2 AND d.provider = $3
-                                AND a.lane = $4 AND a.closed_at IS NULL
-                                AND a.planned_at IS NOT NULL
+                 WHERE id IN (SELECT d.id FROM deliveries d
+                              WHERE d.alert_id = ANY($4) AND d.status = 'queued'
+                                AND d.channel = $2 AND d.provider = $3
                                 AND d.updated_at < now() - $5 * interval '1 millisecond'
                               ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
                  RETURNING id, alert_id, channel, provider
              )
-             SELECT m.id, m.alert_id, m.channel, m.provider, $4 FROM moved m",
+             SELECT m.id, m.alert_id, m.channel, m.provider, $6 FROM moved m",
         )
         .bind(MAX_PER_RULE)
-        .bind(&channel_name)
-        .bind(&provider)
-        .bind(&lane)
+        .bind(route_channel.as_str())
+        .bind(provider)
+        .bind(&alerts)
         .bind(stale_after)
+        .bind(lane.as_str())
         .fetch_all(&mut **tx)
         .await
         .map_err(text)?;

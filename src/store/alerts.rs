@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::{DbError, tenants::TenantSenders};
-use crate::model::{AlertId, Channel, DeliveryStatus, Lane, TenantId, TopicId};
+use crate::model::{AlertId, Channel, Lane, TenantId, TopicId};
 
 /// An alert as stored.
 #[derive(Debug, Clone)]
@@ -20,7 +20,9 @@ pub struct Alert {
     pub channels: Vec<Channel>,
     pub subject: String,
     pub body: String,
-    pub recipients: i32,
+    /// Subscribers reachable on at least one of its channels, counted by fan-out as it plans
+    /// (the API answers before counting); `None` before planning starts.
+    pub recipients: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub planned_at: Option<DateTime<Utc>>,
     /// Fingerprint of the request that created it (NULL before it was recorded).
@@ -51,7 +53,6 @@ pub struct NewAlert<'a> {
     pub body: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub request_hash: &'a [u8],
-    pub recipients: i32,
     pub expires_at: DateTime<Utc>,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
@@ -78,7 +79,7 @@ struct AlertRow {
     channels: Vec<String>,
     subject: String,
     body: String,
-    recipients: i32,
+    recipients: Option<i32>,
     created_at: DateTime<Utc>,
     planned_at: Option<DateTime<Utc>>,
     request_hash: Option<Vec<u8>>,
@@ -127,38 +128,6 @@ fn from_row(row: AlertRow) -> Alert {
     }
 }
 
-/// How many subscribers of the topic can be reached on at least one of the channels.
-pub async fn count_recipients(
-    tx: &mut Transaction<'_, Postgres>,
-    topic: TopicId,
-    channels: &[Channel],
-) -> Result<i64, DbError> {
-    let (sms, email, push) = (
-        channels.contains(&Channel::Sms),
-        channels.contains(&Channel::Email),
-        channels.contains(&Channel::Push),
-    );
-    // Every subscriber has a phone number, an address or a browser (a CHECK says so): on every
-    // channel, every subscription counts, and the index alone answers, without visiting a
-    // million rows.
-    let query = if sms && email && push {
-        sqlx::query_as("SELECT count(*) FROM subscriptions WHERE topic_id = $1").bind(topic.0)
-    } else {
-        sqlx::query_as(
-            "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
-             WHERE s.topic_id = $1
-               AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3)
-                    OR (b.push IS NOT NULL AND $4))",
-        )
-        .bind(topic.0)
-        .bind(sms)
-        .bind(email)
-        .bind(push)
-    };
-    let (count,): (i64,) = query.fetch_one(&mut **tx).await?;
-    Ok(count)
-}
-
 /// Subscribers of the topic reachable by SMS, by e-mail and by push.
 pub async fn recipients_by_channel(
     pool: &PgPool,
@@ -185,9 +154,9 @@ pub async fn insert(
     let channels: Vec<&str> = alert.channels.iter().map(|c| c.as_str()).collect();
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
-                             idempotency_key, recipients, request_hash, expires_at,
-                             scheduled_at, starts_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             idempotency_key, request_hash, expires_at, scheduled_at,
+                             starts_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -198,7 +167,6 @@ pub async fn insert(
     .bind(alert.subject)
     .bind(alert.body)
     .bind(alert.idempotency_key)
-    .bind(alert.recipients)
     .bind(alert.request_hash)
     .bind(alert.expires_at)
     .bind(alert.scheduled_at)
@@ -266,21 +234,18 @@ pub async fn mark_planned(pool: &PgPool, id: AlertId) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Number of deliveries per channel and status.
-pub async fn delivery_counts(
-    pool: &PgPool,
-    id: AlertId,
-) -> Result<Vec<(Channel, DeliveryStatus, i64)>, DbError> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT channel, status, count(*) FROM deliveries WHERE alert_id = $1 GROUP BY 1, 2",
+/// Counts the alert's recipients again from its deliveries: after a fan-out that was
+/// interrupted, part of what it added may have been added before.
+pub async fn recount_recipients(pool: &PgPool, id: AlertId) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE alerts SET recipients = (SELECT count(DISTINCT subscriber_id) FROM deliveries
+                                         WHERE alert_id = $1)
+         WHERE id = $1",
     )
     .bind(id.0)
-    .fetch_all(pool)
+    .execute(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(c, s, n)| Some((c.parse().ok()?, s.parse().ok()?, n)))
-        .collect())
+    Ok(())
 }
 
 /// An alert by id, inside a transaction (intake reads back what it just wrote).
@@ -307,33 +272,43 @@ pub struct Timing {
     pub delivered_90_ms: Option<i64>,
 }
 
-pub async fn timings(pool: &PgPool, id: AlertId) -> Result<Vec<(Channel, Timing)>, DbError> {
-    /// Channel, then milliseconds to the first and last answers and to 90 % delivered.
-    type TimingRow = (String, Option<f64>, Option<f64>, Option<f64>);
-    let rows: Vec<TimingRow> = sqlx::query_as(
-        "SELECT d.channel,
-                EXTRACT(EPOCH FROM min(d.sent_at) - s.start)::float8 * 1000,
-                EXTRACT(EPOCH FROM max(d.sent_at) - s.start)::float8 * 1000,
-                EXTRACT(EPOCH FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY d.updated_at)
-                    FILTER (WHERE d.status = 'delivered') - s.start)::float8 * 1000
-         FROM deliveries d
-         JOIN (SELECT id, COALESCE(starts_at, created_at) AS start FROM alerts) s
-           ON s.id = d.alert_id
-         WHERE d.alert_id = $1 AND (d.sent_at IS NOT NULL OR d.status = 'delivered')
-         GROUP BY d.channel, s.start",
-    )
-    .bind(id.0)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
+/// The timings of an alert that started at `start`. The first and last answers come from the
+/// tallies; 90 % delivered needs every delivered row, so it is read only when `with_delivered`
+/// (once the alert has completed: a million rows read while sending would slow both).
+pub async fn timings(
+    pool: &PgPool,
+    id: AlertId,
+    start: DateTime<Utc>,
+    with_delivered: bool,
+) -> Result<Vec<(Channel, Timing)>, DbError> {
+    let answered = super::tallies::answered_between(pool, id).await?;
+    let mut delivered: Vec<(String, f64)> = Vec::new();
+    if with_delivered && !answered.is_empty() {
+        delivered = sqlx::query_as(
+            "SELECT channel,
+                    EXTRACT(EPOCH FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY updated_at)
+                        - $2)::float8 * 1000
+             FROM deliveries WHERE alert_id = $1 AND status = 'delivered' GROUP BY channel",
+        )
+        .bind(id.0)
+        .bind(start)
+        .fetch_all(pool)
+        .await?;
+    }
+    let ms = |at: DateTime<Utc>| (at - start).num_milliseconds();
+    Ok(answered
         .into_iter()
-        .filter_map(|(channel, first, last, delivered)| {
+        .map(|(channel, first, last)| {
+            let delivered_90_ms = delivered
+                .iter()
+                .find(|(c, _)| c == channel.as_str())
+                .map(|(_, ms)| ms.round() as i64);
             let timing = Timing {
-                first_sent_ms: first?.round() as i64,
-                last_sent_ms: last?.round() as i64,
-                delivered_90_ms: delivered.map(|ms| ms.round() as i64),
+                first_sent_ms: ms(first),
+                last_sent_ms: ms(last),
+                delivered_90_ms,
             };
-            Some((channel.parse().ok()?, timing))
+            (channel, timing)
         })
         .collect())
 }

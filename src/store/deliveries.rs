@@ -14,7 +14,8 @@ use crate::model::{AlertId, Channel, DeliveryId, DeliveryStatus, TopicId};
 #[derive(Debug, Clone)]
 pub struct ChannelRoute {
     pub channel: Channel,
-    pub provider: String,
+    /// Accounts with their shares (one account, or a pool's).
+    pub accounts: Vec<(String, u32)>,
 }
 
 /// A planned delivery waiting to be announced to a sender queue.
@@ -47,7 +48,7 @@ pub async fn chunk_bound(
 
 /// Plans the deliveries of the subscribers in `(after, upto]` in one statement. Rows that exist
 /// already are left alone (the unique key makes planning twice harmless); returns the rows this
-/// call created.
+/// call created, and adds their subscribers to the alert's recipients.
 pub async fn plan_range(
     pool: &PgPool,
     alert: AlertId,
@@ -56,16 +57,35 @@ pub async fn plan_range(
     upto: i64,
     routes: &[ChannelRoute],
 ) -> Result<Vec<Planned>, DbError> {
-    let channels: Vec<&str> = routes.iter().map(|r| r.channel.as_str()).collect();
-    let providers: Vec<&str> = routes.iter().map(|r| r.provider.as_str()).collect();
+    // One row per account of each route, owning the slots [low, high) of the route's `total`:
+    // a subscriber goes to the account whose slots its id falls in, so that each account of a
+    // pool gets its share. The id is first multiplied by a prime above any total, so that
+    // consecutive ids (a commune imported at once) fall in every account's slots in turn rather
+    // than in long runs.
+    let mut slots: (Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
+    for route in routes {
+        let total: u32 = route.accounts.iter().map(|(_, share)| share).sum();
+        let mut low = 0;
+        for (account, share) in &route.accounts {
+            slots.0.push(route.channel.as_str());
+            slots.1.push(account);
+            slots.2.push(i64::from(low));
+            slots.3.push(i64::from(low + share));
+            slots.4.push(i64::from(total.max(1)));
+            low += share;
+        }
+    }
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
+        "WITH planned AS (
+         INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
          SELECT $1, b.id, r.channel, r.provider,
                 CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
                                ELSE b.push::text END
          FROM subscriptions s
          JOIN subscribers b ON b.id = s.subscriber_id
-         CROSS JOIN UNNEST($5::text[], $6::text[]) AS r(channel, provider)
+         JOIN UNNEST($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
+              AS r(channel, provider, low, high, total)
+           ON (b.id * 10007) % r.total >= r.low AND (b.id * 10007) % r.total < r.high
          WHERE s.topic_id = $2 AND s.subscriber_id > $3 AND s.subscriber_id <= $4
            -- The same range on subscribers, or the planner reads all of them for every chunk
            -- (a sequential scan of a million rows, found with EXPLAIN ANALYZE).
@@ -76,14 +96,28 @@ pub async fn plan_range(
                               ELSE b.push::text END IS NOT NULL
          ORDER BY b.id
          ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
-         RETURNING id, channel, provider",
+         RETURNING id, channel, provider, subscriber_id
+         ),
+         -- The recipients are counted as they are planned (the API answered before counting),
+         -- in the same statement: a retried chunk cannot count twice what it planned once.
+         counted AS (
+             UPDATE alerts
+             SET recipients = LEAST(COALESCE(recipients, 0)
+                                    + (SELECT count(DISTINCT subscriber_id) FROM planned),
+                                    2147483647)
+             WHERE id = $1
+         )
+         SELECT id, channel, provider FROM planned",
     )
     .bind(alert.0)
     .bind(topic.0)
     .bind(after)
     .bind(upto)
-    .bind(&channels)
-    .bind(&providers)
+    .bind(&slots.0)
+    .bind(&slots.1)
+    .bind(&slots.2)
+    .bind(&slots.3)
+    .bind(&slots.4)
     .fetch_all(pool)
     .await?;
     Ok(into_planned(rows))

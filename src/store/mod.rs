@@ -11,6 +11,7 @@ pub mod push;
 pub mod rates;
 pub mod schedules;
 pub mod subscribers;
+pub mod tallies;
 pub mod tenants;
 pub mod topics;
 

@@ -116,7 +116,10 @@ async fn a_tenant_never_sees_another_tenants_data() {
     let theirs = verdun
         .post("/v1/alerts", json!({ "topic": "intemperies", "text": "x" }))
         .await;
-    assert_eq!(theirs.body["recipients"], 0);
+    let theirs = verdun
+        .wait_completed(theirs.body["id"].as_str().unwrap())
+        .await;
+    assert_eq!(theirs["recipients"], 0, "{theirs}");
     assert_eq!(bras.get(&format!("/v1/alerts/{id}")).await.status, 200);
     daemon.stop().await;
 }

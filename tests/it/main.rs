@@ -26,6 +26,8 @@ mod guarantees;
 /// What a hostile review found, each finding reproduced: one tenant cannot stall another, a
 /// reused idempotency key is refused, personal data and ids stay private, errors have one shape.
 mod hardening;
+/// The delivery ledger: tallies agree with the rows; status changes leave indexes alone.
+mod ledger;
 /// A broker outage delays an alert; it never loses it.
 mod outage;
 /// Citizens join and leave by SMS; a STOP holds.

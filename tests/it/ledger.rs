@@ -1,0 +1,135 @@
+//! The delivery ledger: the per-alert tallies always agree with the rows they count, whatever
+//! statement changed them, and status changes do not rewrite the table's indexes.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::PgPool;
+use tocsin::model::AlertId;
+
+use crate::support::{Env, eventually};
+
+/// `(channel, status, count)` read from the rows themselves, and from the tallies.
+async fn both_counts(
+    db: &PgPool,
+    alert: &AlertId,
+) -> (Vec<(String, String, i64)>, Vec<(String, String, i64)>) {
+    let rows = sqlx::query_as(
+        "SELECT channel, status, count(*) FROM deliveries WHERE alert_id = $1
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .bind(alert.0)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let tallies = sqlx::query_as(
+        "SELECT channel, status, sum(n)::bigint FROM delivery_tallies WHERE alert_id = $1
+         GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2",
+    )
+    .bind(alert.0)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    (rows, tallies)
+}
+
+#[tokio::test]
+async fn tallies_follow_every_change_and_status_changes_leave_indexes_alone() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.commune(&daemon.url, 40).await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue", "channels": ["sms"] }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 40, "{report}");
+    let alert: AlertId = id.parse().unwrap();
+    let db = env.db.pool().await;
+    let (rows, tallies) = both_counts(&db, &alert).await;
+    assert_eq!(rows, vec![("sms".into(), "sent".into(), 40)]);
+    assert_eq!(tallies, rows);
+
+    // Receipts one by one and in bulk, a row moved back, rows removed: each kind of statement
+    // keeps the tallies right.
+    for _ in 0..5 {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'delivered'
+             WHERE id = (SELECT min(id) FROM deliveries WHERE alert_id = $1 AND status = 'sent')",
+        )
+        .bind(alert.0)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "UPDATE deliveries SET status = 'failed' WHERE id IN
+             (SELECT id FROM deliveries WHERE alert_id = $1 AND status = 'sent' LIMIT 10)",
+    )
+    .bind(alert.0)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM deliveries WHERE id IN
+             (SELECT id FROM deliveries WHERE alert_id = $1 AND status = 'failed' LIMIT 3)",
+    )
+    .bind(alert.0)
+    .execute(&db)
+    .await
+    .unwrap();
+    let (rows, tallies) = both_counts(&db, &alert).await;
+    assert_eq!(
+        rows,
+        vec![
+            ("sms".into(), "delivered".into(), 5),
+            ("sms".into(), "failed".into(), 7),
+            ("sms".into(), "sent".into(), 25)
+        ]
+    );
+    assert_eq!(tallies, rows);
+    let report = mairie.get(&format!("/v1/alerts/{id}")).await.body;
+    assert_eq!(
+        report["counts"]["sms"],
+        json!({ "queued": 0, "retrying": 0, "sent": 25, "delivered": 5, "failed": 7, "expired": 0 })
+    );
+
+    // Folding (the sweeper's) leaves one row per group, with the same sums and answer times.
+    let before = tocsin::store::tallies::answered_between(&db, alert)
+        .await
+        .unwrap();
+    tocsin::store::tallies::fold(&db).await.unwrap();
+    let (rows_after, tallies_after) = both_counts(&db, &alert).await;
+    assert_eq!(tallies_after, rows_after);
+    let (kept,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM delivery_tallies WHERE alert_id = $1")
+            .bind(alert.0)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(kept, 3, "one row per status left");
+    let after = tocsin::store::tallies::answered_between(&db, alert)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after.len(), 1);
+
+    // No index covers a column a send changes: claims and outcomes were HOT updates. (Backends
+    // report their statistics when idle, within seconds.)
+    eventually(
+        "HOT updates of deliveries",
+        Duration::from_secs(30),
+        || async {
+            let (hot,): (i64,) = sqlx::query_as(
+                "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            hot > 0
+        },
+    )
+    .await;
+    daemon.stop().await;
+}
