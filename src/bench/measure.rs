@@ -1,36 +1,11 @@
-//! Reading one alert's figures back from PostgreSQL once every outcome is recorded.
+//! Reading one alert's figures back from PostgreSQL once every outcome is recorded: one read
+//! after the run, so that nothing here weighs on what is measured.
 
-use std::time::{Duration, Instant};
-
-use anyhow::bail;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::figures::RunFigures;
+use super::figures::{RunFigures, StatusLatency};
 use crate::model::AlertId;
-
-/// Waits until the alert is planned and no delivery is queued or being sent.
-pub async fn wait_until_done(db: &PgPool, alert: AlertId, timeout: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (done,): (bool,) = sqlx::query_as(
-            "SELECT a.planned_at IS NOT NULL AND NOT EXISTS (
-                 SELECT 1 FROM deliveries d
-                 WHERE d.alert_id = a.id AND d.status IN ('queued', 'sending'))
-             FROM alerts a WHERE a.id = $1",
-        )
-        .bind(alert.0)
-        .fetch_one(db)
-        .await?;
-        if done {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("alert {alert} not done after {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 type Row = (
     i64,
@@ -87,6 +62,7 @@ pub async fn figures(
         rate_overall: rate(deliveries as f64, p100),
         rate_steady: rate(deliveries as f64 * 0.8, p90 - p10),
         ceiling_rate: 0.0,
+        status: StatusLatency::of(Vec::new()),
         series: series
             .into_iter()
             .map(|(b, n)| (b as f64 * 100.0, n as u64))

@@ -1,27 +1,35 @@
 //! The benchmark: how fast a whole commune is warned, against the limits of this machine
 //! measured in the same run. It drives the real daemon (a `tocsin serve` child process) through
 //! the real RabbitMQ and PostgreSQL; SMS go to the smsmode stand-in, e-mail to postfix's
-//! smtp-sink.
+//! smtp-sink, Web Push to the push service stand-in. With `--accounts`, one more alert goes
+//! through a pool of rate-limited SMS accounts (pool.rs).
 
 mod ceiling;
 pub mod figures;
 mod measure;
 pub mod plot;
+pub mod pool;
 mod population;
 mod processes;
 pub mod report;
+mod status;
 pub mod targets;
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
 
 use anyhow::Context;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use tocsin_standins::smsmode::SmsmodeStandin;
+use tocsin_providers::push::crypto::VapidKey;
+use tocsin_standins::{push::PushStandin, smsmode::SmsmodeStandin};
 
 use self::{
-    figures::{Machine, RunFigures, SizeFigures},
+    figures::{Machine, PoolAccount, PoolRun, RunFigures, SizeFigures, StatusLatency},
+    pool::PoolOptions,
     processes::DaemonProcess,
 };
 use crate::{
@@ -32,23 +40,31 @@ use crate::{
 };
 
 const STANDIN_KEY: &str = "bench-smsmode-key";
+const SUBJECT: &str = "Alerte orange orages";
 const TEXT: &str =
     "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-midi. Evitez les deplacements.";
+const VAPID_SUBJECT: &str = "mailto:bench@example.org";
+/// The ceilings' measuring time.
+const CEILING_TIME: Duration = Duration::from_secs(2);
 
 pub struct Options {
     pub config: Option<PathBuf>,
     pub subscribers: Vec<u64>,
-    /// `sms`, `email` or both.
+    /// Any of `sms`, `email` and `push`.
     pub channels: Vec<Channel>,
     /// Runs per channel and size; `None`: 5 up to 10,000 subscribers, 3 up to 100,000, else 1.
+    /// The pool run is run this many times too, once by default.
     pub runs: Option<usize>,
     /// Where the daemon's log goes.
     pub log: PathBuf,
+    /// The pool run, when asked for.
+    pub pool: Option<PoolOptions>,
 }
 
 pub struct Results {
     pub machine: Machine,
     pub sizes: Vec<SizeFigures>,
+    pub pool: Vec<PoolRun>,
 }
 
 fn default_runs(subscribers: u64) -> usize {
@@ -57,6 +73,33 @@ fn default_runs(subscribers: u64) -> usize {
         10_001..=100_000 => 3,
         _ => 1,
     }
+}
+
+type Env = Vec<(&'static str, String)>;
+
+/// The configuration the daemon will read: `path`, then `env`, then this process's environment
+/// (which the child inherits).
+fn load_daemon_config(
+    path: Option<&Path>,
+    env: &Env,
+) -> Result<Config, crate::config::ConfigError> {
+    Config::load_with(path, |name| {
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    })
+}
+
+/// The stand-ins every run talks to, and how to reach the daemon's providers.
+struct Bench {
+    db: sqlx::PgPool,
+    hasher: KeyHasher,
+    sms: SmsmodeStandin,
+    push: PushStandin,
+    sink_port: u16,
+    env: Env,
+    log: PathBuf,
 }
 
 pub async fn run(options: Options) -> anyhow::Result<Results> {
@@ -69,11 +112,13 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     let db = store::connect(&database_url, 4).await?;
     store::migrate(&db).await?;
 
-    let standin = SmsmodeStandin::start_counting(STANDIN_KEY);
+    let sms = SmsmodeStandin::start_counting(STANDIN_KEY);
+    let push = PushStandin::start_counting().await;
     let (_sink, sink_port) = processes::start_smtp_sink().await?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let hasher = KeyHasher::new(SecretString::from(secret.clone()));
-    let env = vec![
+    let vapid = VapidKey::generate()?.private_key_base64url();
+    let env: Env = vec![
         ("TOCSIN_DATABASE_URL", database_url.clone()),
         (
             "TOCSIN_AMQP_URL",
@@ -87,116 +132,299 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         ("TOCSIN_SMS_PROVIDER", "smsmode".into()),
         ("TOCSIN_EMAIL_PROVIDER", "smtp".into()),
         ("TOCSIN_SMSMODE_API_KEY", STANDIN_KEY.into()),
-        ("TOCSIN_SMSMODE_URL", standin.base_url()),
+        ("TOCSIN_SMSMODE_URL", sms.base_url()),
         ("TOCSIN_SMTP_URL", format!("smtp://127.0.0.1:{sink_port}")),
         (
             "TOCSIN_EMAIL_FROM",
             "Mairie de Bras-sur-Meuse <alertes@bench.example.org>".into(),
         ),
+        (
+            "TOCSIN_VAPID_PRIVATE_KEY",
+            vapid.expose_secret().to_string(),
+        ),
+        ("TOCSIN_VAPID_SUBJECT", VAPID_SUBJECT.into()),
         ("TOCSIN_LOG", "warn".into()),
     ];
-    let daemon_config = Config::load_with(options.config.as_deref(), |name| {
-        env.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    })
-    .context("invalid configuration for the daemon")?;
+    let daemon_config = load_daemon_config(options.config.as_deref(), &env)
+        .context("invalid configuration for the daemon")?;
     let connections = account_connections(&daemon_config, "sms.smsmode")?.unwrap_or(32);
     let sessions = account_connections(&daemon_config, "email.smtp")?.unwrap_or(8);
-    let machine = machine(connections, sessions);
+    let push_connections = account_connections(&daemon_config, "push")?.unwrap_or(64);
+    let machine = machine(connections, sessions, push_connections);
+    let bench = Bench {
+        db,
+        hasher,
+        sms,
+        push,
+        sink_port,
+        env,
+        log: options.log.clone(),
+    };
+
+    let mut routes_configs = vec![daemon_config.clone()];
+    let mut pool_runs = Vec::new();
+    if let Some(pool) = options.pool {
+        // First, so that a configuration the daemon refuses stops the benchmark before the long
+        // runs rather than after them.
+        let standins: Vec<SmsmodeStandin> = (0..pool.accounts)
+            .map(|i| {
+                let standin = SmsmodeStandin::start_counting(&PoolOptions::api_key(i));
+                standin.limit_per_second(pool.standin_limit());
+                standin
+            })
+            .collect();
+        let file = pool::ConfigFile::write(options.config.as_deref(), &pool, &standins)?;
+        let mut env = bench.env.clone();
+        // The environment wins over the file: routing must name the pool here too.
+        env.retain(|(k, _)| *k != "TOCSIN_SMS_PROVIDER");
+        env.push(("TOCSIN_SMS_PROVIDER", pool::POOL.into()));
+        let pool_config = load_daemon_config(Some(&file.path), &env).context(
+            "the daemon refuses the pool's configuration (--accounts): [sms.pools] is needed",
+        )?;
+        routes_configs.push(pool_config);
+        let runs = options.runs.unwrap_or(1);
+        pool_runs = run_pool(&bench, &pool, &standins, &file.path, &env, runs).await?;
+    }
 
     let mut sizes = Vec::new();
     for &subscribers in &options.subscribers {
-        eprintln!("{subscribers} subscribers: creating the commune…");
-        let commune = population::create(&db, subscribers).await?;
-        let key = population::admin_key(&db, &hasher, &commune).await?;
-        let daemon = DaemonProcess::start(options.config.as_deref(), &env, &options.log).await?;
         let runs = options.runs.unwrap_or_else(|| default_runs(subscribers));
-        let mut figures = Vec::new();
-        for run in 1..=runs {
-            for &channel in &options.channels {
-                let ceiling = match channel {
-                    Channel::Sms => {
-                        ceiling::http_rate(
-                            &standin.base_url(),
-                            STANDIN_KEY,
-                            connections,
-                            Duration::from_secs(2),
-                        )
-                        .await?
-                    }
-                    Channel::Email => ceiling::smtp_rate(sink_port, sessions, 20_000)?,
-                    Channel::Push => anyhow::bail!("push is not benchmarked yet"),
-                };
-                let mut f =
-                    run_alert(&db, &daemon.url, &key, &standin, channel, subscribers).await?;
-                f.ceiling_rate = ceiling;
-                eprintln!(
-                    "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s",
-                    channel.as_str(),
-                    f.rate_overall,
-                    100.0 * f.rate_overall / ceiling,
-                    ceiling,
-                    f.first_delivery_ms,
-                    f.fanout_ms,
-                    f.p100_ms / 1000.0
-                );
-                figures.push(f);
-            }
-        }
-        let peak = daemon.peak_rss_bytes()?;
-        daemon.stop()?;
-        sizes.push(SizeFigures {
-            subscribers,
-            daemon_peak_rss_bytes: peak,
-            runs: figures,
-        });
+        let size = run_size(&bench, &options, &machine, subscribers, runs).await?;
+        sizes.push(size);
     }
-    db.close().await;
+    bench.db.close().await;
     // Leave the broker as it was: the benchmark's queues are its own.
     let topology = crate::broker::Topology::new(daemon_config.queue_prefix.clone())
         .with_retry_tiers(&daemon_config.dispatch.retry.delays);
-    let keys = topology.keys(daemon_config.account_routes());
+    let mut keys: Vec<String> = routes_configs
+        .iter()
+        .flat_map(|c| topology.keys(c.account_routes()))
+        .collect();
+    keys.sort();
+    keys.dedup();
     crate::broker::remove_topology(daemon_config.amqp_url.expose_secret(), &topology, &keys).await;
-    Ok(Results { machine, sizes })
+    Ok(Results {
+        machine,
+        sizes,
+        pool: pool_runs,
+    })
 }
 
-/// One alert on one channel, from the API call to the last outcome recorded.
-async fn run_alert(
-    db: &sqlx::PgPool,
-    url: &str,
-    key: &str,
-    standin: &SmsmodeStandin,
+/// Every run of every channel for one size of commune, with one daemon.
+async fn run_size(
+    bench: &Bench,
+    options: &Options,
+    machine: &Machine,
+    subscribers: u64,
+    runs: usize,
+) -> anyhow::Result<SizeFigures> {
+    eprintln!("{subscribers} subscribers: creating the commune…");
+    let slug = format!("bench-{subscribers}");
+    let commune = population::create(&bench.db, &slug, subscribers, &bench.push.base_url()).await?;
+    let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
+    let daemon = DaemonProcess::start(options.config.as_deref(), &bench.env, &bench.log).await?;
+    let body_len = ceiling::push_body_len(&commune.name, SUBJECT, TEXT, &daemon.url);
+    let shape = ceiling::PushShape::new(&bench.push.base_url(), VAPID_SUBJECT, body_len)?;
+    let mut figures = Vec::new();
+    for run in 1..=runs {
+        for &channel in &options.channels {
+            let ceiling = match channel {
+                Channel::Sms => {
+                    let (url, n) = (bench.sms.base_url(), machine.http_connections);
+                    ceiling::http_rate(&url, STANDIN_KEY, n, CEILING_TIME).await?
+                }
+                Channel::Email => {
+                    ceiling::smtp_rate(bench.sink_port, machine.smtp_sessions, 20_000)?
+                }
+                Channel::Push => {
+                    let (url, n) = (bench.push.base_url(), machine.push_connections);
+                    ceiling::push_rate(&url, &shape, n, CEILING_TIME).await?
+                }
+            };
+            bench.sms.reset();
+            bench.push.reset();
+            let first = || match channel {
+                Channel::Sms => bench.sms.first_accepted_at(),
+                Channel::Push => bench.push.first_accepted_at(),
+                Channel::Email => None,
+            };
+            let alert = Alert {
+                daemon: &daemon.url,
+                key: &key,
+                channel,
+                subscribers,
+                timeout: Duration::from_secs(60 + subscribers / 200),
+            };
+            let mut f = run_alert(&bench.db, &alert, first).await?;
+            f.ceiling_rate = ceiling;
+            eprintln!(
+                "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s, status {:.1} ms (p95 {:.1}, {} calls)",
+                channel.as_str(),
+                f.rate_overall,
+                100.0 * f.rate_overall / ceiling,
+                ceiling,
+                f.first_delivery_ms,
+                f.fanout_ms,
+                f.p100_ms / 1000.0,
+                f.status.median_ms,
+                f.status.p95_ms,
+                f.status.calls,
+            );
+            figures.push(f);
+        }
+    }
+    let peak = daemon.peak_rss_bytes()?;
+    daemon.stop()?;
+    Ok(SizeFigures {
+        subscribers,
+        daemon_peak_rss_bytes: peak,
+        runs: figures,
+    })
+}
+
+/// The pool run: a commune of its own, a daemon configured with the pool, `runs` alerts.
+async fn run_pool(
+    bench: &Bench,
+    pool: &PoolOptions,
+    standins: &[SmsmodeStandin],
+    config: &Path,
+    env: &Env,
+    runs: usize,
+) -> anyhow::Result<Vec<PoolRun>> {
+    let subscribers = pool.subscribers();
+    eprintln!(
+        "pool of {} accounts at {}/s each: creating a commune of {subscribers}…",
+        pool.accounts, pool.per_second
+    );
+    let commune =
+        population::create(&bench.db, "bench-pool", subscribers, &bench.push.base_url()).await?;
+    let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
+    let daemon = DaemonProcess::start(Some(config), env, &bench.log).await?;
+    let mut figures = Vec::new();
+    for run in 1..=runs {
+        standins.iter().for_each(SmsmodeStandin::reset);
+        let first = || standins.iter().filter_map(|s| s.first_accepted_at()).min();
+        let alert = Alert {
+            daemon: &daemon.url,
+            key: &key,
+            channel: Channel::Sms,
+            subscribers,
+            // Refusals go to the retry tiers (5 s, then 30 s): room for a few.
+            timeout: Duration::from_secs_f64(60.0 + 10.0 * pool::POOL_SECONDS),
+        };
+        let f = run_alert(&bench.db, &alert, first).await?;
+        let accounts: Vec<PoolAccount> = standins
+            .iter()
+            .enumerate()
+            .map(|(i, s)| PoolAccount {
+                name: PoolOptions::account_name(i),
+                accepted: s.accepted_count() as u64,
+                rate_limited: s.rate_limited_count() as u64,
+            })
+            .collect();
+        let accepted: u64 = accounts.iter().map(|a| a.accepted).sum();
+        let last = standins.iter().filter_map(|s| s.last_accepted_at()).max();
+        let span = match (first(), last) {
+            (Some(first), Some(last)) => last.duration_since(first).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        let rate_first_to_last = if span.is_zero() {
+            f64::NAN
+        } else {
+            accepted as f64 / span.as_secs_f64()
+        };
+        let run_figures = PoolRun {
+            subscribers,
+            per_second: pool.per_second,
+            accounts,
+            deliveries: f.deliveries,
+            failed: f.failed,
+            first_delivery_ms: f.first_delivery_ms,
+            p100_ms: f.p100_ms,
+            rate_steady: f.rate_steady,
+            rate_first_to_last,
+            status: f.status,
+            daemon_peak_rss_bytes: 0,
+        };
+        eprintln!(
+            "  pool run {run}/{runs}: {:>6.0}/s steady ({:.1} % of {:.0}/s), {:.0}/s first to last, accepted {}, 429s {}, status {:.1} ms (p95 {:.1})",
+            run_figures.rate_steady,
+            100.0 * run_figures.rate_steady / run_figures.limit(),
+            run_figures.limit(),
+            run_figures.rate_first_to_last,
+            join(run_figures.accounts.iter().map(|a| a.accepted)),
+            join(run_figures.accounts.iter().map(|a| a.rate_limited)),
+            run_figures.status.median_ms,
+            run_figures.status.p95_ms,
+        );
+        figures.push(run_figures);
+    }
+    let peak = daemon.peak_rss_bytes()?;
+    daemon.stop()?;
+    for f in &mut figures {
+        f.daemon_peak_rss_bytes = peak;
+    }
+    Ok(figures)
+}
+
+fn join(values: impl Iterator<Item = u64>) -> String {
+    values
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// One alert to send, and where.
+struct Alert<'a> {
+    daemon: &'a str,
+    key: &'a str,
     channel: Channel,
     subscribers: u64,
+    timeout: Duration,
+}
+
+/// One alert on one channel, from the API call until the API says nothing of it is left to
+/// send; `first_accepted` tells when the provider's side took the first message, where the
+/// benchmark can see it (the stand-ins, reset by the caller).
+async fn run_alert(
+    db: &sqlx::PgPool,
+    alert: &Alert<'_>,
+    first_accepted: impl Fn() -> Option<SystemTime>,
 ) -> anyhow::Result<RunFigures> {
-    standin.reset();
+    let Alert {
+        daemon,
+        key,
+        channel,
+        subscribers,
+        timeout,
+    } = *alert;
     let http = reqwest::Client::new();
     let called_at = Utc::now();
     let response = http
-        .post(format!("{url}/v1/alerts"))
+        .post(format!("{daemon}/v1/alerts"))
         .bearer_auth(key)
-        .json(&json!({ "topic": population::TOPIC, "urgent": true, "text": TEXT, "channels": [channel] }))
+        .json(&json!({
+            "topic": population::TOPIC, "urgent": true, "subject": SUBJECT, "text": TEXT,
+            "channels": [channel],
+        }))
         .send()
         .await?;
     let body: serde_json::Value = response.json().await?;
-    let id: AlertId = body["id"].as_str().context("no alert id")?.parse()?;
-    // Generous: a whole commune at a few hundred a second, at worst.
-    let timeout = Duration::from_secs(60 + subscribers / 200);
-    measure::wait_until_done(db, id, timeout).await?;
-    let first_ms = match channel {
-        Channel::Sms => standin.first_accepted_at().map(|t| {
-            (chrono::DateTime::<Utc>::from(t) - called_at)
-                .num_microseconds()
-                .unwrap_or(0) as f64
-                / 1000.0
-        }),
-        Channel::Email | Channel::Push => None,
-    };
+    let id: AlertId = body["id"]
+        .as_str()
+        .with_context(|| format!("no alert id in {body}"))?
+        .parse()?;
+    let latencies = status::follow(&http, daemon, key, id, channel, timeout).await?;
+    let first_ms = first_accepted().map(|t| {
+        (chrono::DateTime::<Utc>::from(t) - called_at)
+            .num_microseconds()
+            .unwrap_or(0) as f64
+            / 1000.0
+    });
     let mut figures = measure::figures(db, id, called_at, first_ms).await?;
     figures.channel = channel.as_str();
     figures.subscribers = subscribers;
+    figures.status = StatusLatency::of(latencies);
     // Each run starts from an empty table, as a commune's next alert would not, but it keeps
     // runs comparable.
     sqlx::query("TRUNCATE deliveries").execute(db).await?;
@@ -213,7 +441,7 @@ fn account_connections(config: &Config, section: &str) -> anyhow::Result<Option<
     Ok(built.provider.connections())
 }
 
-fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {
+fn machine(http_connections: usize, smtp_sessions: usize, push_connections: usize) -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -249,5 +477,6 @@ fn machine(http_connections: usize, smtp_sessions: usize) -> Machine {
         os,
         http_connections,
         smtp_sessions,
+        push_connections,
     }
 }

@@ -18,11 +18,12 @@ const BOTTOM: f64 = 46.0;
 /// About one point per pixel of the plot area: more would only make the file bigger.
 const MAX_POINTS: usize = 800;
 
-/// Okabe–Ito blue and vermillion: distinct for colour-blind readers too.
+/// Okabe–Ito blue, vermillion and bluish green: distinct for colour-blind readers too.
 fn colour(channel: &str) -> &'static str {
     match channel {
         "sms" => "#0072B2",
         "email" => "#D55E00",
+        "push" => "#009E73",
         _ => "#555555",
     }
 }
@@ -31,6 +32,7 @@ fn label(channel: &str) -> &str {
     match channel {
         "sms" => "SMS",
         "email" => "e-mail",
+        "push" => "Web Push",
         other => other,
     }
 }

@@ -1,8 +1,10 @@
-//! The benchmark's commune: a tenant with N subscribers, each with a phone number and an
-//! address, all following one topic; written in bulk, as an import of that size would be slow
-//! and is not what is measured.
+//! The benchmark's commune: a tenant with N subscribers, each with a phone number, an address
+//! and a browser subscribed to the push service stand-in, all following one topic; written in
+//! bulk, as an import of that size would be slow and is not what is measured.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sqlx::PgPool;
+use tocsin_providers::push::crypto::VapidKey;
 
 use crate::{
     model::{Role, Slug, TenantId, TopicId},
@@ -11,20 +13,45 @@ use crate::{
 
 pub const TOPIC: &str = "intemperies";
 
+/// Browser key pairs drawn for a commune. Drawing a million takes minutes and the push service
+/// never sees them (the daemon only encrypts to them); what must be unique is the endpoint.
+const BROWSER_KEYS: usize = 256;
+
 pub struct Commune {
     pub tenant: TenantId,
+    /// The tenant's name: the title of every push notification.
+    pub name: String,
 }
 
-pub async fn create(db: &PgPool, subscribers: u64) -> anyhow::Result<Commune> {
-    let slug = format!("bench-{subscribers}");
-    store::tenants::delete(db, &slug).await?;
-    let tenant =
-        store::tenants::create(db, &Slug::parse(&slug)?, &format!("Bench {subscribers}")).await?;
+/// Creates the commune `slug` (replacing one of that slug) with `subscribers` subscribers whose
+/// browsers are reached at `{push_base_url}/push/…`.
+pub async fn create(
+    db: &PgPool,
+    slug: &str,
+    subscribers: u64,
+    push_base_url: &str,
+) -> anyhow::Result<Commune> {
+    let name = format!("Bench {subscribers}");
+    store::tenants::delete(db, slug).await?;
+    let tenant = store::tenants::create(db, &Slug::parse(slug)?, &name).await?;
     let topic = store::topics::create(db, tenant, &Slug::parse(TOPIC)?, "Intempéries")
         .await?
         .id;
-    fill(db, tenant, topic, subscribers).await?;
-    Ok(Commune { tenant })
+    fill(db, tenant, topic, subscribers, push_base_url).await?;
+    Ok(Commune { tenant, name })
+}
+
+/// `BROWSER_KEYS` pairs of `keys.p256dh` (an uncompressed P-256 point) and `keys.auth` (16
+/// octets), base64url, as browsers give them.
+fn browser_keys() -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    (0..BROWSER_KEYS)
+        .map(|_| {
+            // A browser's ECDH pair is a P-256 pair like a VAPID key: drawn the same way.
+            let p256dh = VapidKey::generate()?.public_key_base64url();
+            let auth = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+            Ok((p256dh, auth))
+        })
+        .collect()
 }
 
 async fn fill(
@@ -32,15 +59,28 @@ async fn fill(
     tenant: TenantId,
     topic: TopicId,
     subscribers: u64,
+    push_base_url: &str,
 ) -> anyhow::Result<()> {
-    // Fictitious numbers (+33 6 1x xx xx xx) and reserved-domain addresses.
+    let (p256dh, auth) = browser_keys()?;
+    // Fictitious numbers (+33 6 1x xx xx xx), reserved-domain addresses, and a subscription in
+    // the shape of `JSON.stringify(subscription)` (migrations/0014, src/store/push.rs) whose
+    // endpoint is unique within the tenant, as the index on it requires.
     sqlx::query(
-        "INSERT INTO subscribers (tenant_id, phone, email)
-         SELECT $1, '+3361' || lpad(i::text, 8, '0'), 'habitant' || i || '@example.org'
+        "INSERT INTO subscribers (tenant_id, phone, email, push)
+         SELECT $1, '+3361' || lpad(i::text, 8, '0'), 'habitant' || i || '@example.org',
+                jsonb_build_object(
+                    'endpoint', $3 || '/push/bench-' || i,
+                    'expirationTime', NULL,
+                    'keys', jsonb_build_object(
+                        'p256dh', ($4::text[])[1 + i % cardinality($4::text[])],
+                        'auth', ($5::text[])[1 + i % cardinality($5::text[])]))
          FROM generate_series(1, $2::bigint) AS i",
     )
     .bind(tenant.0)
     .bind(subscribers as i64)
+    .bind(push_base_url.trim_end_matches('/'))
+    .bind(&p256dh)
+    .bind(&auth)
     .execute(db)
     .await?;
     sqlx::query(
@@ -65,4 +105,19 @@ pub async fn admin_key(
     let (key, hash) = hasher.generate();
     store::tenants::create_key(db, commune.tenant, Role::Admin, &hash).await?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use tocsin_providers::push::crypto::{parse_auth, parse_p256dh};
+
+    use super::*;
+
+    #[test]
+    fn browser_keys_are_what_the_adapter_reads() {
+        let (p256dh, auth) = browser_keys().unwrap();
+        assert_eq!((p256dh.len(), auth.len()), (BROWSER_KEYS, BROWSER_KEYS));
+        assert!(p256dh.iter().all(|k| parse_p256dh(k).is_ok()));
+        assert!(auth.iter().all(|a| parse_auth(a).is_ok()));
+    }
 }

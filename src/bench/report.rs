@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{
-    figures::{Machine, RunFigures, SizeFigures},
+    figures::{Machine, PoolAccount, PoolRun, RunFigures, SizeFigures},
     targets::{TargetCheck, Unit},
 };
 
@@ -48,7 +48,7 @@ impl Spread {
 /// per second.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// `sms` or `email`.
+    /// `sms`, `email` or `push`.
     pub channel: &'static str,
     pub subscribers: u64,
     pub runs: usize,
@@ -61,6 +61,9 @@ pub struct Summary {
     pub ceiling_rate: Spread,
     /// `rate_overall / ceiling_rate` of each run (a fraction, not a percentage).
     pub ceiling_share: Spread,
+    /// Each run's median and 95th percentile of the status calls made while it was sending.
+    pub status_median_ms: Spread,
+    pub status_p95_ms: Spread,
     /// Summed over the runs.
     pub deliveries: u64,
     pub failed: u64,
@@ -69,12 +72,14 @@ pub struct Summary {
     pub daemon_peak_rss_bytes: u64,
 }
 
-/// SMS first, then e-mail, then anything else by name: the order of every table and plot.
+/// SMS first, then e-mail, then push, then anything else by name: the order of every table
+/// and plot.
 pub(crate) fn channel_rank(channel: &str) -> (u8, &str) {
     match channel {
         "sms" => (0, ""),
         "email" => (1, ""),
-        other => (2, other),
+        "push" => (2, ""),
+        other => (3, other),
     }
 }
 
@@ -109,12 +114,87 @@ pub fn summarize(sizes: &[SizeFigures]) -> Vec<Summary> {
                 p100_ms: spread(|r| r.p100_ms),
                 ceiling_rate: spread(|r| r.ceiling_rate),
                 ceiling_share: spread(ceiling_share),
+                status_median_ms: spread(|r| r.status.median_ms),
+                status_p95_ms: spread(|r| r.status.p95_ms),
                 deliveries: runs.iter().map(|r| r.deliveries).sum(),
                 failed: runs.iter().map(|r| r.failed).sum(),
                 daemon_peak_rss_bytes: rss.unwrap_or(0),
             }
         })
         .collect()
+}
+
+/// Every pool run together: the pool of `--accounts` accounts at `--rate` each.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolSummary {
+    pub subscribers: u64,
+    pub runs: usize,
+    /// Each account's limit, per second.
+    pub per_second: f64,
+    /// The accounts' limits together, per second.
+    pub limit: f64,
+    pub rate_steady: Spread,
+    pub rate_first_to_last: Spread,
+    /// `rate_steady / limit` of each run.
+    pub share: Spread,
+    pub first_delivery_ms: Spread,
+    pub status_median_ms: Spread,
+    pub status_p95_ms: Spread,
+    /// Each account's acceptances and 429 answers, summed over the runs.
+    pub accounts: Vec<PoolAccount>,
+    /// 429 answers of every account in every run.
+    pub rate_limited: u64,
+    pub deliveries: u64,
+    pub failed: u64,
+    pub daemon_peak_rss_bytes: u64,
+}
+
+/// `None` when there was no pool run.
+pub fn summarize_pool(runs: &[PoolRun]) -> Option<PoolSummary> {
+    let first = runs.first()?;
+    let spread = |metric: fn(&PoolRun) -> f64| Spread::of(runs.iter().map(metric));
+    let mut accounts: Vec<PoolAccount> = first
+        .accounts
+        .iter()
+        .map(|a| PoolAccount {
+            accepted: 0,
+            rate_limited: 0,
+            ..a.clone()
+        })
+        .collect();
+    for run in runs {
+        for (sum, account) in accounts.iter_mut().zip(&run.accounts) {
+            sum.accepted += account.accepted;
+            sum.rate_limited += account.rate_limited;
+        }
+    }
+    Some(PoolSummary {
+        subscribers: first.subscribers,
+        runs: runs.len(),
+        per_second: first.per_second,
+        limit: first.limit(),
+        rate_steady: spread(|r| r.rate_steady),
+        rate_first_to_last: spread(|r| r.rate_first_to_last),
+        share: spread(|r| {
+            if r.limit() > 0.0 {
+                r.rate_steady / r.limit()
+            } else {
+                f64::NAN
+            }
+        }),
+        first_delivery_ms: spread(|r| r.first_delivery_ms),
+        status_median_ms: spread(|r| r.status.median_ms),
+        status_p95_ms: spread(|r| r.status.p95_ms),
+        rate_limited: runs.iter().map(PoolRun::rate_limited).sum(),
+        accounts,
+        deliveries: runs.iter().map(|r| r.deliveries).sum(),
+        failed: runs.iter().map(|r| r.failed).sum(),
+        daemon_peak_rss_bytes: runs
+            .iter()
+            .map(|r| r.daemon_peak_rss_bytes)
+            .max()
+            .unwrap_or(0),
+    })
 }
 
 fn ceiling_share(run: &RunFigures) -> f64 {
@@ -173,6 +253,7 @@ fn fmt_target_value(value: f64, unit: Unit, sep: &str) -> String {
         Unit::Share => format!("{} %", fmt_pct(value)),
         Unit::Millis => format!("{} ms", fmt_num(value, sep)),
         Unit::Bytes => format!("{} MB", group(value / MIB, 1, sep)),
+        Unit::Count => group(value, 0, sep),
     }
 }
 
@@ -186,7 +267,7 @@ fn target_cells(t: &TargetCheck, sep: &str) -> [String; 3] {
 
 /// The cells of one table row, shared by the text and Markdown renderers. The overall rate's
 /// spread is a cell of its own so that medians line up.
-fn row_cells(s: &Summary, sep: &str) -> [String; 12] {
+fn row_cells(s: &Summary, sep: &str) -> [String; 14] {
     let (min, max) = (
         fmt_num(s.rate_overall.min, sep),
         fmt_num(s.rate_overall.max, sep),
@@ -208,13 +289,15 @@ fn row_cells(s: &Summary, sep: &str) -> [String; 12] {
         fmt_num(s.fanout_ms.median, sep),
         fmt_secs(s.p90_ms.median, sep),
         fmt_secs(s.p100_ms.median, sep),
+        fmt_num(s.status_median_ms.median, sep),
+        fmt_num(s.status_p95_ms.median, sep),
         fmt_mib(s.daemon_peak_rss_bytes),
     ]
 }
 
 /// Column headers (text and Markdown) and text widths; in text, the fourth column (the spread)
 /// is the only left-aligned one.
-const TEXT_COLUMNS: [(&str, usize); 12] = [
+const TEXT_COLUMNS: [(&str, usize); 14] = [
     ("N", 9),
     ("runs", 4),
     ("deliveries/s", 12),
@@ -226,13 +309,20 @@ const TEXT_COLUMNS: [(&str, usize); 12] = [
     ("fan-out ms", 10),
     ("90 % s", 7),
     ("100 % s", 7),
-    ("peak RSS MB", 11),
+    ("status ms", 9),
+    ("p95 ms", 6),
+    ("peak MB", 7),
 ];
 
 fn text_row(cells: &[String]) -> String {
+    text_line(cells, &TEXT_COLUMNS, Some(3))
+}
+
+/// Cells right-aligned in their columns' widths, but for the `left` one.
+fn text_line(cells: &[String], columns: &[(&str, usize)], left: Option<usize>) -> String {
     let mut line = String::new();
-    for (i, (cell, (_, width))) in cells.iter().zip(TEXT_COLUMNS).enumerate() {
-        let cell = if i == 3 {
+    for (i, (cell, &(_, width))) in cells.iter().zip(columns).enumerate() {
+        let cell = if Some(i) == left {
             format!("{cell:<width$}")
         } else {
             format!("{cell:>width$}")
@@ -241,6 +331,73 @@ fn text_row(cells: &[String]) -> String {
         line.push_str("  ");
     }
     line.trim_end().to_string()
+}
+
+fn headers<const N: usize>(columns: &[(&str, usize); N]) -> [String; N] {
+    columns.map(|(header, _)| header.to_string())
+}
+
+/// The pool's table: one row for all its runs.
+const POOL_COLUMNS: [(&str, usize); 10] = [
+    ("N", 9),
+    ("runs", 4),
+    ("steady/s", 9),
+    ("first→last/s", 12),
+    ("share %", 7),
+    ("429s", 5),
+    ("first ms", 8),
+    ("status ms", 9),
+    ("p95 ms", 6),
+    ("peak MB", 7),
+];
+
+fn pool_cells(p: &PoolSummary, sep: &str) -> [String; 10] {
+    [
+        group(p.subscribers as f64, 0, sep),
+        p.runs.to_string(),
+        fmt_num(p.rate_steady.median, sep),
+        fmt_num(p.rate_first_to_last.median, sep),
+        fmt_pct(p.share.median),
+        group(p.rate_limited as f64, 0, sep),
+        fmt_num(p.first_delivery_ms.median, sep),
+        fmt_num(p.status_median_ms.median, sep),
+        fmt_num(p.status_p95_ms.median, sep),
+        fmt_mib(p.daemon_peak_rss_bytes),
+    ]
+}
+
+/// Each account of the pool: what its stand-in accepted and refused, over every run.
+const ACCOUNT_COLUMNS: [(&str, usize); 4] =
+    [("account", 9), ("accepted", 9), ("share %", 7), ("429s", 5)];
+
+fn account_cells(p: &PoolSummary, sep: &str) -> Vec<[String; 4]> {
+    let total: u64 = p.accounts.iter().map(|a| a.accepted).sum();
+    p.accounts
+        .iter()
+        .map(|a| {
+            let share = if total > 0 {
+                a.accepted as f64 / total as f64
+            } else {
+                f64::NAN
+            };
+            [
+                a.name.clone(),
+                group(a.accepted as f64, 0, sep),
+                fmt_pct(share),
+                group(a.rate_limited as f64, 0, sep),
+            ]
+        })
+        .collect()
+}
+
+fn pool_title(p: &PoolSummary, sep: &str) -> String {
+    format!(
+        "SMS pool — {} accounts × {}/s ({}/s together), each stand-in answering 429 past its \
+         limit; share of the limits together",
+        p.accounts.len(),
+        fmt_num(p.per_second, sep),
+        fmt_num(p.limit, sep),
+    )
 }
 
 fn machine_line(m: &Machine) -> String {
@@ -253,7 +410,11 @@ fn machine_line(m: &Machine) -> String {
         ..
     } = m;
     let gib = group(m.memory_bytes as f64 / (1024.0 * MIB), 1, "");
-    format!("{cores} cores, {gib} GiB, {cpu}, {os}; {http} HTTP connections, {smtp} SMTP sessions")
+    let push = m.push_connections;
+    format!(
+        "{cores} cores, {gib} GiB, {cpu}, {os}; {http} HTTP connections, {smtp} SMTP sessions, \
+         {push} push connections"
+    )
 }
 
 /// What each channel's ceiling is, so a reader knows what the share is a share of.
@@ -267,20 +428,43 @@ fn channel_title(channel: &str, m: &Machine) -> String {
             "E-mail — ceiling: smtp-source to the sink over {} sessions",
             m.smtp_sessions
         ),
+        "push" => format!(
+            "Web Push — ceiling: raw pushes of the same size to the push service stand-in over \
+             {} connections",
+            m.push_connections
+        ),
         other => other.to_string(),
     }
 }
 
 /// The fixed-width report for the terminal.
-pub fn render_text(machine: &Machine, summaries: &[Summary], targets: &[TargetCheck]) -> String {
+pub fn render_text(
+    machine: &Machine,
+    summaries: &[Summary],
+    pool: Option<&PoolSummary>,
+    targets: &[TargetCheck],
+) -> String {
     let mut lines = vec![format!("Tocsin benchmark on {}", machine_line(machine))];
     for table in summaries.chunk_by(|a, b| a.channel == b.channel) {
         lines.push(String::new());
         lines.push(channel_title(table[0].channel, machine));
-        lines.push(text_row(
-            &TEXT_COLUMNS.map(|(header, _)| header.to_string()),
-        ));
+        lines.push(text_row(&headers(&TEXT_COLUMNS)));
         lines.extend(table.iter().map(|s| text_row(&row_cells(s, " "))));
+    }
+    if let Some(pool) = pool {
+        lines.push(String::new());
+        lines.push(pool_title(pool, " "));
+        lines.push(text_line(&headers(&POOL_COLUMNS), &POOL_COLUMNS, None));
+        lines.push(text_line(&pool_cells(pool, " "), &POOL_COLUMNS, None));
+        let left = Some(0);
+        lines.push(text_line(
+            &headers(&ACCOUNT_COLUMNS),
+            &ACCOUNT_COLUMNS,
+            left,
+        ));
+        for cells in account_cells(pool, " ") {
+            lines.push(text_line(&cells, &ACCOUNT_COLUMNS, left));
+        }
     }
     if !targets.is_empty() {
         let met = targets.iter().filter(|t| t.pass).count();
@@ -296,11 +480,13 @@ pub fn render_text(machine: &Machine, summaries: &[Summary], targets: &[TargetCh
 }
 
 /// Everything, for the archive: raw runs with their series merged down to at most
-/// `JSON_SERIES_POINTS` points (`series_bucket_ms` says how wide each point now is).
+/// `JSON_SERIES_POINTS` points (`series_bucket_ms` says how wide each point now is), and the
+/// pool's runs and summary (`null` without a pool run).
 pub fn render_json(
     machine: &Machine,
     sizes: &[SizeFigures],
     summaries: &[Summary],
+    pool: (&[PoolRun], Option<&PoolSummary>),
     targets: &[TargetCheck],
 ) -> Value {
     let sizes: Vec<Value> = sizes
@@ -314,7 +500,15 @@ pub fn render_json(
             })
         })
         .collect();
-    json!({ "machine": machine, "sizes": sizes, "summaries": summaries, "targets": targets })
+    let (pool_runs, pool_summary) = pool;
+    let pool = pool_summary.map(|summary| json!({ "runs": pool_runs, "summary": summary }));
+    json!({
+        "machine": machine,
+        "sizes": sizes,
+        "summaries": summaries,
+        "pool": pool,
+        "targets": targets,
+    })
 }
 
 fn run_json(run: &RunFigures) -> Value {
@@ -357,11 +551,29 @@ fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A right-aligned Markdown table of `rows` under the headers of `columns`.
+fn md_table<const N: usize>(
+    lines: &mut Vec<String>,
+    columns: &[(&str, usize); N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) {
+    lines.push(format!(
+        "| {} |",
+        columns.map(|(header, _)| header).join(" | ")
+    ));
+    lines.push(format!("|{}", "--:|".repeat(N)));
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+        lines.push(format!("| {} |", cells.join(" | ")));
+    }
+}
+
 /// The same report as Markdown, for BENCHMARKS.md. Thousands are grouped with a narrow no-break
 /// space so table cells never wrap inside a number.
 pub fn render_markdown(
     machine: &Machine,
     summaries: &[Summary],
+    pool: Option<&PoolSummary>,
     targets: &[TargetCheck],
     taken_at: &str,
 ) -> String {
@@ -378,16 +590,21 @@ pub fn render_markdown(
             md_cell(&channel_title(table[0].channel, machine))
         ));
         lines.push(String::new());
-        lines.push(format!(
-            "| {} |",
-            TEXT_COLUMNS.map(|(header, _)| header).join(" | ")
-        ));
-        lines.push(format!("|{}", "--:|".repeat(TEXT_COLUMNS.len())));
-        lines.extend(
-            table
-                .iter()
-                .map(|s| format!("| {} |", row_cells(s, SEP).join(" | "))),
+        md_table(
+            &mut lines,
+            &TEXT_COLUMNS,
+            table.iter().map(|s| row_cells(s, SEP)),
         );
+    }
+    if let Some(pool) = pool {
+        lines.extend([
+            String::new(),
+            format!("### {}", md_cell(&pool_title(pool, SEP))),
+        ]);
+        lines.push(String::new());
+        md_table(&mut lines, &POOL_COLUMNS, [pool_cells(pool, SEP)]);
+        lines.push(String::new());
+        md_table(&mut lines, &ACCOUNT_COLUMNS, account_cells(pool, SEP));
     }
     if !targets.is_empty() {
         lines.extend([String::new(), "### Targets".into(), String::new()]);
@@ -406,150 +623,4 @@ pub fn render_markdown(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::bench::targets::check_targets;
-
-    pub(crate) const MB: u64 = 1 << 20;
-
-    /// A run whose every time and rate is derived from `rate`, so tests can tell runs apart.
-    pub(crate) fn run(channel: &'static str, n: u64, rate: f64, ceiling: f64) -> RunFigures {
-        let bucket = (rate / 10.0) as u64;
-        RunFigures {
-            channel,
-            subscribers: n,
-            deliveries: n,
-            failed: 1,
-            first_delivery_ms: 1000.0 / rate,
-            fanout_ms: n as f64 / rate,
-            p10_ms: 10.0,
-            p90_ms: 900.0,
-            p100_ms: 1000.0,
-            rate_overall: rate,
-            rate_steady: rate * 1.1,
-            ceiling_rate: ceiling,
-            series: (0..30).map(|i| (i as f64 * BUCKET_MS, bucket)).collect(),
-        }
-    }
-
-    pub(crate) fn size(n: u64, daemon_peak_rss_bytes: u64, runs: Vec<RunFigures>) -> SizeFigures {
-        SizeFigures {
-            subscribers: n,
-            daemon_peak_rss_bytes,
-            runs,
-        }
-    }
-
-    fn machine() -> Machine {
-        let (cpu, os, memory_bytes) = ("Test CPU".into(), "Linux 6.8".into(), 16 << 30);
-        Machine {
-            cores: 8,
-            memory_bytes,
-            cpu,
-            os,
-            http_connections: 64,
-            smtp_sessions: 16,
-        }
-    }
-
-    fn three(s: Spread) -> (f64, f64, f64) {
-        (s.median, s.min, s.max)
-    }
-
-    #[test]
-    fn spread_takes_the_middle_of_odd_and_the_mean_of_the_middle_two_of_even_counts() {
-        assert_eq!(three(Spread::of([3.0, 1.0, 2.0])), (2.0, 1.0, 3.0));
-        assert_eq!(three(Spread::of([4.0, 1.0, 3.0, 2.0])), (2.5, 1.0, 4.0));
-        assert_eq!(Spread::of([f64::NAN, 5.0, f64::INFINITY]).median, 5.0);
-        assert!(Spread::of([]).median.is_nan() && Spread::of([f64::NAN]).max.is_nan());
-    }
-
-    #[test]
-    fn summarize_groups_by_channel_then_subscribers_with_sms_first() {
-        let small = vec![
-            run("email", 1_000, 200.0, 400.0),
-            run("sms", 1_000, 300.0, 1000.0),
-            run("sms", 1_000, 100.0, 1000.0),
-            run("sms", 1_000, 200.0, 500.0),
-            run("email", 1_000, 400.0, 400.0),
-        ];
-        let big = vec![run("email", 100_000, 100.0, 0.0)];
-        let s = summarize(&[size(100_000, 150 * MB, big), size(1_000, 90 * MB, small)]);
-        let keys: Vec<_> = s.iter().map(|s| (s.channel, s.subscribers)).collect();
-        assert_eq!(keys, [("sms", 1_000), ("email", 1_000), ("email", 100_000)]);
-        assert_eq!((s[0].runs, s[0].deliveries, s[0].failed), (3, 3_000, 3));
-        assert_eq!(three(s[0].rate_overall), (200.0, 100.0, 300.0));
-        // Shares are taken run by run: 0.3, 0.1 and 0.4.
-        assert_eq!(three(s[0].ceiling_share), (0.3, 0.1, 0.4));
-        assert_eq!(three(s[1].rate_overall), (300.0, 200.0, 400.0));
-        assert_eq!(s[1].daemon_peak_rss_bytes, 90 * MB);
-        // A zero ceiling means the ceiling was not measured: the share is unknown, and misses.
-        assert!(s[2].ceiling_share.median.is_nan());
-        assert!(!check_targets(&s[2..])[0].pass);
-        assert!(summarize(&[]).is_empty());
-    }
-
-    #[test]
-    fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
-        let runs = vec![
-            run("sms", 100_000, 12_345.0, 50_000.0),
-            run("sms", 100_000, 11_000.0, 50_000.0),
-        ];
-        let summaries = summarize(&[size(100_000, 123 * MB, runs)]);
-        let text = render_text(&machine(), &summaries, &check_targets(&summaries));
-        for needle in [
-            "8 cores, 16.0 GiB, Test CPU, Linux 6.8; 64 HTTP connections",
-            "  100 000     2        11 672  (11 000–12 345)",
-            "PASS  Daemon peak memory, 100 000 subscribers: 123.0 MB < 200.0 MB",
-            "MISS  SMS share of the raw HTTP ceiling (median), 100 000 subscribers: 23.3 % ≥ 30.0 %",
-        ] {
-            assert!(text.contains(needle), "{needle:?} missing from\n{text}");
-        }
-        assert!(text.lines().all(|l| l.chars().count() < 150), "{text}");
-        // Grouped thousands, one decimal under 100, no "-0.0", and NaN said plainly.
-        assert_eq!(
-            (group(-0.04, 1, " "), group(-1234.5, 1, " ")),
-            ("0.0".into(), "-1 234.5".into())
-        );
-        assert_eq!(
-            (fmt_num(42.26, " "), fmt_num(f64::NAN, " ")),
-            ("42.3".into(), "n/a".into())
-        );
-    }
-
-    #[test]
-    fn json_keeps_raw_runs_with_at_most_200_series_points_and_the_same_total() {
-        let mut long = run("email", 1_000, 100.0, 200.0);
-        long.series = (0..1001).map(|i| (i as f64 * BUCKET_MS, 2)).collect();
-        let sizes = [size(1_000, 1, vec![long])];
-        let summaries = summarize(&sizes);
-        let v = render_json(&machine(), &sizes, &summaries, &check_targets(&summaries));
-        let json_run = &v["sizes"][0]["runs"][0];
-        let series = json_run["series"].as_array().unwrap();
-        let total: u64 = series.iter().map(|p| p[1].as_u64().unwrap()).sum();
-        let bucket_ms = json_run["series_bucket_ms"].as_f64();
-        assert_eq!((series.len(), total, bucket_ms), (167, 2002, Some(600.0)));
-        assert_eq!(json_run["rate_overall"], 100.0);
-        assert_eq!(v["summaries"][0]["channel"], "email");
-        assert_eq!(v["targets"][0]["unit"], "share");
-        assert_eq!(v["machine"]["cores"], 8);
-        let short = [(0.0, 1), (100.0, 2)];
-        assert_eq!(rebucket(&short, 200), (100.0, short.to_vec()));
-    }
-
-    #[test]
-    fn markdown_has_one_table_per_channel_and_the_targets() {
-        let runs = vec![
-            run("sms", 1_000, 400.0, 1000.0),
-            run("email", 1_000, 400.0, 1000.0),
-        ];
-        let summaries = summarize(&[size(1_000, 1, runs)]);
-        let targets = check_targets(&summaries);
-        let md = render_markdown(&machine(), &summaries, &targets, "2025-06-01");
-        assert!(md.starts_with("## 2025-06-01\n"));
-        assert_eq!(md.matches("| N | runs |").count(), 2);
-        assert!(md.contains("### SMS") && md.contains("### E-mail") && md.contains("### Targets"));
-        let row = "| 1\u{202F}000 | 1 | 400 |  | 440 | 1\u{202F}000 | 40.0 | 2.5 | 2.5 |";
-        assert!(md.contains(row), "{md}");
-    }
-}
+pub(crate) mod tests;

@@ -15,12 +15,20 @@ pub struct BenchArgs {
     /// Sizes of the commune, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
     subscribers: Vec<u64>,
-    /// Channels to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "sms,email")]
+    /// Channels to measure, comma-separated: sms, email, push.
+    #[arg(long, value_delimiter = ',', default_value = "sms,email,push")]
     channels: Vec<String>,
-    /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1).
+    /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1;
+    /// the pool run: 1).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: Option<u64>,
+    /// Also send one alert through a pool of this many SMS accounts, each held to --rate by its
+    /// stand-in (429 past it), with recipients for about 15 s of sending.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=32))]
+    accounts: Option<u64>,
+    /// Each pool account's limit, messages per second (with --accounts).
+    #[arg(long, requires = "accounts", default_value_t = 200.0)]
+    rate: f64,
     /// Print the figures as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -49,34 +57,52 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
             "warning: this is a debug build; benchmark a release build (cargo run --release -- bench)"
         );
     }
-    let channels = args
+    let mut channels = args
         .channels
         .iter()
-        .map(|c| match c.parse::<Channel>() {
-            Ok(Channel::Push) => Err(anyhow::anyhow!(
-                "--channels: push is not benchmarked yet; use sms and email"
-            )),
-            parsed => parsed.map_err(|e| anyhow::anyhow!("--channels: {e}")),
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|c| c.parse::<Channel>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--channels: {e}"))?;
+    // Each channel once, in the order given.
+    let mut seen = Vec::new();
+    channels.retain(|c| {
+        !seen.contains(c) && {
+            seen.push(*c);
+            true
+        }
+    });
+    anyhow::ensure!(
+        args.rate.is_finite() && args.rate >= 1.0,
+        "--rate: at least 1 message per second"
+    );
+    let pool = args.accounts.map(|accounts| bench::pool::PoolOptions {
+        accounts: accounts as usize,
+        per_second: args.rate,
+    });
     let options = bench::Options {
         config: config.map(Path::to_path_buf),
         subscribers: args.subscribers.clone(),
         channels,
         runs: args.runs.map(|r| r as usize),
         log: args.daemon_log.clone(),
+        pool,
     };
     let results = bench::run(options).await?;
     let summaries = report::summarize(&results.sizes);
-    let targets = targets::check_targets(&summaries);
+    let pool = report::summarize_pool(&results.pool);
+    let targets = targets::check_targets(&summaries, pool.as_ref());
     if args.json {
-        let value = report::render_json(&results.machine, &results.sizes, &summaries, &targets);
+        let value = report::render_json(
+            &results.machine,
+            &results.sizes,
+            &summaries,
+            (&results.pool, pool.as_ref()),
+            &targets,
+        );
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!(
-            "{}",
-            report::render_text(&results.machine, &summaries, &targets)
-        );
+        let text = report::render_text(&results.machine, &summaries, pool.as_ref(), &targets);
+        print!("{text}");
     }
     if let Some(path) = &args.plot {
         std::fs::write(path, plot::render_svg(&results.sizes))
@@ -85,7 +111,13 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.markdown {
         let taken_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-        let markdown = report::render_markdown(&results.machine, &summaries, &targets, &taken_at);
+        let markdown = report::render_markdown(
+            &results.machine,
+            &summaries,
+            pool.as_ref(),
+            &targets,
+            &taken_at,
+        );
         std::fs::write(path, markdown)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("results written to {}", path.display());

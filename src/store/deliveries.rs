@@ -62,16 +62,16 @@ pub async fn plan_range(
     // pool gets its share. The id is first multiplied by a prime above any total, so that
     // consecutive ids (a commune imported at once) fall in every account's slots in turn rather
     // than in long runs.
-    let mut slots: (Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
+    let mut slots = Slots::default();
     for route in routes {
         let total: u32 = route.accounts.iter().map(|(_, share)| share).sum();
         let mut low = 0;
         for (account, share) in &route.accounts {
-            slots.0.push(route.channel.as_str());
-            slots.1.push(account);
-            slots.2.push(i64::from(low));
-            slots.3.push(i64::from(low + share));
-            slots.4.push(i64::from(total.max(1)));
+            slots.channel.push(route.channel.as_str());
+            slots.account.push(account);
+            slots.low.push(i64::from(low));
+            slots.high.push(i64::from(low + share));
+            slots.total.push(i64::from(total.max(1)));
             low += share;
         }
     }
@@ -113,14 +113,24 @@ pub async fn plan_range(
     .bind(topic.0)
     .bind(after)
     .bind(upto)
-    .bind(&slots.0)
-    .bind(&slots.1)
-    .bind(&slots.2)
-    .bind(&slots.3)
-    .bind(&slots.4)
+    .bind(&slots.channel)
+    .bind(&slots.account)
+    .bind(&slots.low)
+    .bind(&slots.high)
+    .bind(&slots.total)
     .fetch_all(pool)
     .await?;
     Ok(into_planned(rows))
+}
+
+/// The accounts of each route with their slots, as columns for UNNEST.
+#[derive(Default)]
+struct Slots<'a> {
+    channel: Vec<&'a str>,
+    account: Vec<&'a str>,
+    low: Vec<i64>,
+    high: Vec<i64>,
+    total: Vec<i64>,
 }
 
 /// The still-queued deliveries of the subscribers in `(after, upto]`: after a crash during

@@ -4,6 +4,10 @@
 //! decrypting the `aes128gcm` body with the subscription's keys (RFC 8291), as the browser
 //! would. It records what it accepted and answers what the test scripts.
 //!
+//! For the benchmark, [`PushStandin::start_counting`] plays only the service, as fast as it
+//! can: it checks the shape of each request (method, encoding, VAPID parameters, `TTL`),
+//! answers 201 and counts, without verifying signatures or decrypting.
+//!
 //! Stricter than real services on purpose, where our adapter promises more: `TTL` must be a
 //! plain integer, `Urgency` and `Topic` must be valid when present, VAPID needs a `sub`, and
 //! the body must decrypt. Never part of a deployment: its endpoints are plain http.
@@ -21,9 +25,9 @@ use axum::{
     Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{any, post},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use secrecy::ExposeSecret;
@@ -164,6 +168,9 @@ struct Inner {
     received: Mutex<Vec<PushedMessage>>,
     rejections: Mutex<Vec<Rejection>>,
     requests: AtomicUsize,
+    /// Pushes answered 2xx since the start or the last reset, in both modes.
+    accepted: AtomicUsize,
+    first_accepted_at: Mutex<Option<SystemTime>>,
 }
 
 /// A running push service; the server stops when this is dropped.
@@ -181,6 +188,20 @@ impl Drop for PushStandin {
 impl PushStandin {
     /// Binds 127.0.0.1:0 and serves in a background task.
     pub async fn start() -> PushStandin {
+        Self::start_with(false).await
+    }
+
+    /// A push service for the benchmark: any `/push/{id}` is a subscription, and a request of
+    /// the right shape (POST, `Content-Encoding: aes128gcm`, `Authorization: vapid t=…, k=…`,
+    /// a valid `TTL`, a body of at most [`MAX_BODY_LEN`] octets) is answered 201 with a
+    /// `Location` and counted. Neither the signature nor the body is checked (the tests do
+    /// that with [`start`](Self::start)), nothing is kept but the count and the first
+    /// acceptance's time: memory stays flat whatever the volume.
+    pub async fn start_counting() -> PushStandin {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(counting: bool) -> PushStandin {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -191,11 +212,15 @@ impl PushStandin {
             received: Mutex::new(Vec::new()),
             rejections: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
+            first_accepted_at: Mutex::new(None),
         });
-        let app = Router::new()
-            .route("/push/{id}", post(push))
-            .fallback(not_found)
-            .with_state(inner.clone());
+        let router = if counting {
+            Router::new().route("/push/{id}", any(count))
+        } else {
+            Router::new().route("/push/{id}", post(push))
+        };
+        let app = router.fallback(not_found).with_state(inner.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .await
@@ -310,6 +335,25 @@ impl PushStandin {
     /// Every request so far, accepted or not.
     pub fn request_count(&self) -> usize {
         self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    /// Pushes accepted since the start or the last [`reset`](Self::reset).
+    pub fn accepted_count(&self) -> usize {
+        self.inner.accepted.load(Ordering::SeqCst)
+    }
+
+    /// When the first push since the start or the last reset was accepted.
+    pub fn first_accepted_at(&self) -> Option<SystemTime> {
+        *self.inner.first_accepted_at.lock().unwrap()
+    }
+
+    /// Forgets what was accepted and refused so far (between benchmark runs); subscriptions
+    /// and their scripted answers stay.
+    pub fn reset(&self) {
+        self.inner.received.lock().unwrap().clear();
+        self.inner.rejections.lock().unwrap().clear();
+        self.inner.accepted.store(0, Ordering::SeqCst);
+        *self.inner.first_accepted_at.lock().unwrap() = None;
     }
 
     /// Waits until at least `n` messages were accepted and returns them all; panics after
@@ -521,6 +565,7 @@ async fn push(
         return response;
     }
 
+    note_accepted(&inner);
     let message_id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>());
     let location = format!("{}/message/{message_id}", inner.base_url);
     let vapid_key = URL_SAFE_NO_PAD.encode(claims.public_key);
@@ -536,13 +581,180 @@ async fn push(
         vapid_key,
         at: Instant::now(),
     });
+    created(status, &location, pushed.ttl)
+}
+
+/// Counts an accepted push, noting when the first one came.
+fn note_accepted(inner: &Inner) -> usize {
+    let number = inner.accepted.fetch_add(1, Ordering::SeqCst);
+    if number == 0 {
+        inner
+            .first_accepted_at
+            .lock()
+            .unwrap()
+            .get_or_insert_with(SystemTime::now);
+    }
+    number
+}
+
+/// The answer to an accepted push: its message resource, and the TTL the service applies
+/// (here: the one asked, RFC 8030 §5.2).
+fn created(status: StatusCode, location: &str, ttl: u64) -> Response {
     let mut response = status.into_response();
-    if let Ok(location) = HeaderValue::from_str(&location) {
+    if let Ok(location) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    // RFC 8030 §5.2: the TTL the service applies (here: the one asked).
+    response.headers_mut().insert("ttl", HeaderValue::from(ttl));
     response
-        .headers_mut()
-        .insert("ttl", HeaderValue::from(pushed.ttl));
-    response
+}
+
+/// Whether `value` is `vapid` with non-empty `t` and `k` parameters (RFC 8292 §3), whatever
+/// they hold.
+fn vapid_shaped(value: &str) -> bool {
+    let Some((scheme, params)) = value.trim().split_once(char::is_whitespace) else {
+        return false;
+    };
+    let has = |name: &str| {
+        params.split(',').any(|param| {
+            param
+                .split_once('=')
+                .is_some_and(|(n, v)| n.trim().eq_ignore_ascii_case(name) && !v.trim().is_empty())
+        })
+    };
+    scheme.eq_ignore_ascii_case("vapid") && has("t") && has("k")
+}
+
+/// `/push/{id}` in counting mode: the request's shape checked, then 201 and a count.
+async fn count(
+    State(inner): State<Arc<Inner>>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
+    let known = Some(id.as_str());
+    if method != Method::POST {
+        return refuse(&inner, known, 405, "only POST creates a push message");
+    }
+    match single(&headers, "authorization") {
+        Ok(Some(value)) if vapid_shaped(value) => {}
+        Ok(_) => {
+            let problem = "VAPID Authorization (vapid t=…, k=…) is required";
+            return refuse(&inner, known, 401, problem);
+        }
+        Err(problem) => return refuse(&inner, known, 400, problem),
+    }
+    let pushed = match read_headers(&headers) {
+        Ok(pushed) => pushed,
+        Err(problem) => return refuse(&inner, known, 400, problem),
+    };
+    if single(&headers, "content-encoding") != Ok(Some("aes128gcm")) {
+        let problem = "Content-Encoding must be aes128gcm (RFC 8291 §4)";
+        return refuse(&inner, known, 415, problem);
+    }
+    if body.len() > MAX_BODY_LEN {
+        let problem = format!("the body is {} octets; at most {MAX_BODY_LEN}", body.len());
+        return refuse(&inner, known, 413, problem);
+    }
+    let number = note_accepted(&inner);
+    let location = format!("{}/message/{number}", inner.base_url);
+    created(StatusCode::CREATED, &location, pushed.ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A push in the shape the benchmark's daemon sends, with a body that is not ciphertext.
+    async fn send(
+        standin: &PushStandin,
+        method: &str,
+        headers: &[(&str, &str)],
+        body_len: usize,
+    ) -> (u16, Option<String>) {
+        let url = format!("{}/push/bench-1", standin.base_url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .body(vec![7u8; body_len]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let location = response.headers().get(header::LOCATION);
+        let location = location.map(|l| l.to_str().unwrap().to_owned());
+        (response.status().as_u16(), location)
+    }
+
+    const VALID: [(&str, &str); 4] = [
+        (
+            "authorization",
+            "vapid t=eyJ0eXAiOiJKV1QifQ.e30.c2ln, k=BPub",
+        ),
+        ("content-encoding", "aes128gcm"),
+        ("ttl", "86400"),
+        ("urgency", "high"),
+    ];
+
+    fn without(name: &str) -> Vec<(&'static str, &'static str)> {
+        VALID.into_iter().filter(|(n, _)| *n != name).collect()
+    }
+
+    #[tokio::test]
+    async fn counting_mode_accepts_well_shaped_pushes_without_decrypting_them() {
+        let standin = PushStandin::start_counting().await;
+        assert_eq!(standin.first_accepted_at(), None);
+        let before = SystemTime::now();
+        let (status, location) = send(&standin, "POST", &VALID, 400).await;
+        assert_eq!(status, 201);
+        let location = location.expect("a Location");
+        assert!(location.starts_with(&format!("{}/message/", standin.base_url())));
+        assert_eq!(send(&standin, "POST", &VALID, MAX_BODY_LEN).await.0, 201);
+        assert_eq!(standin.accepted_count(), 2);
+        assert!(standin.first_accepted_at().unwrap() >= before);
+        // Nothing is kept but the count.
+        assert!(standin.received_all().is_empty());
+
+        standin.reset();
+        assert_eq!(
+            (standin.accepted_count(), standin.first_accepted_at()),
+            (0, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn counting_mode_refuses_what_is_not_shaped_like_a_web_push() {
+        let standin = PushStandin::start_counting().await;
+        let refused = [
+            (send(&standin, "PUT", &VALID, 100).await, 405),
+            (
+                send(&standin, "POST", &without("authorization"), 100).await,
+                401,
+            ),
+            (send(&standin, "POST", &without("ttl"), 100).await, 400),
+            (
+                send(&standin, "POST", &without("content-encoding"), 100).await,
+                415,
+            ),
+            (send(&standin, "POST", &VALID, MAX_BODY_LEN + 1).await, 413),
+        ];
+        for (i, ((status, _), expected)) in refused.into_iter().enumerate() {
+            assert_eq!(status, expected, "case {i}");
+        }
+        let bearer = [("authorization", "Bearer abc"), VALID[1], VALID[2]];
+        assert_eq!(send(&standin, "POST", &bearer, 100).await.0, 401);
+        let no_key = [("authorization", "vapid t=abc"), VALID[1], VALID[2]];
+        assert_eq!(send(&standin, "POST", &no_key, 100).await.0, 401);
+        assert_eq!((standin.accepted_count(), standin.rejected_count()), (0, 7));
+    }
+
+    #[test]
+    fn vapid_parameters_are_read_in_any_order_and_case() {
+        assert!(vapid_shaped("vapid t=a.b.c, k=B"));
+        assert!(vapid_shaped("VAPID k=\"B\",t=a.b.c"));
+        assert!(!vapid_shaped("vapid t=, k=B"));
+        assert!(!vapid_shaped("vapid"));
+        assert!(!vapid_shaped("WebPush t=a, k=B"));
+    }
 }

@@ -7,15 +7,16 @@
 //! may also take `+33…`), because digits only is the format our adapter promises (§1.2.1).
 //!
 //! The integration tests use it to check what Tocsin sent; the benchmark uses it, counting
-//! instead of recording, as a provider that answers as fast as the machine allows.
+//! instead of recording, as a provider that answers as fast as the machine allows, and, with
+//! [`SmsmodeStandin::limit_per_second`], as an account that refuses what goes past its rate.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use axum::{
@@ -102,6 +103,56 @@ struct Inner {
     /// stumbling under load, for fault-injection tests.
     fail_one_in: AtomicU64,
     valid_requests: AtomicU64,
+    /// The key's rate limit, when one is set.
+    window: Mutex<Option<RateWindow>>,
+    /// Requests answered 429 by the rate limit.
+    rate_limited: AtomicUsize,
+    /// When the last SMS was accepted, in microseconds since the Unix epoch (0: none yet);
+    /// an atomic, not a lock, since every accepted request writes it.
+    last_accepted_micros: AtomicU64,
+}
+
+/// How long the rate limit looks back.
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// smsmode documents 429 but neither a figure nor a window (sms-providers.md §1.2.5): the
+/// stand-in plays the strictest usual reading, a sliding one-second window per API key. The
+/// rule: a request at instant `t` is let through when fewer than `per_second` requests of its
+/// key were let through at instants in `(t − 1 s, t]`; otherwise it is answered 429 and does
+/// not count, so a client that backs off is served again as soon as the oldest request it got
+/// through is a full second old. It applies right after authentication, before the body is
+/// read, as an API gateway's would. This stand-in serves one key, so the window is its own.
+#[derive(Debug)]
+struct RateWindow {
+    per_second: usize,
+    /// Instants of the requests let through within the last second, oldest first.
+    admitted: VecDeque<Instant>,
+}
+
+impl RateWindow {
+    fn new(per_second: usize) -> RateWindow {
+        RateWindow {
+            per_second,
+            admitted: VecDeque::with_capacity(per_second),
+        }
+    }
+
+    /// Whether a request at `now` passes; if so it counts from now on.
+    fn admit(&mut self, now: Instant) -> bool {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= WINDOW)
+        {
+            self.admitted.pop_front();
+        }
+        if self.admitted.len() < self.per_second {
+            self.admitted.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// A running stand-in; the server stops when this is dropped.
@@ -150,6 +201,9 @@ impl SmsmodeStandin {
             delay_ms: AtomicU64::new(0),
             fail_one_in: AtomicU64::new(0),
             valid_requests: AtomicU64::new(0),
+            window: Mutex::new(None),
+            rate_limited: AtomicUsize::new(0),
+            last_accepted_micros: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/sms/v1/messages", any(send_message))
@@ -183,21 +237,51 @@ impl SmsmodeStandin {
         *self.inner.first_accepted_at.lock().unwrap()
     }
 
-    /// Forgets what was accepted so far (between benchmark runs).
+    /// When the last SMS since the start or the last reset was accepted.
+    pub fn last_accepted_at(&self) -> Option<SystemTime> {
+        match self.inner.last_accepted_micros.load(Ordering::SeqCst) {
+            0 => None,
+            micros => Some(UNIX_EPOCH + Duration::from_micros(micros)),
+        }
+    }
+
+    /// Forgets what was accepted and refused so far (between benchmark runs), and what the rate
+    /// limit's window holds.
     pub fn reset(&self) {
         self.inner.received.lock().unwrap().clear();
         self.inner.accepted.store(0, Ordering::SeqCst);
         *self.inner.first_accepted_at.lock().unwrap() = None;
+        self.inner.last_accepted_micros.store(0, Ordering::SeqCst);
+        self.inner.rate_limited.store(0, Ordering::SeqCst);
+        if let Some(window) = self.inner.window.lock().unwrap().as_mut() {
+            window.admitted.clear();
+        }
     }
 
-    /// From now on, every accepted message's answer comes `delay` late, as a slow provider's
-    /// would; the message counts as received at once.
+    /// From now on, at most `per_second` requests of the key are let through in any sliding
+    /// second; the others get 429 with a problem-details body and no `Retry-After` (smsmode
+    /// documents none). See [`RateWindow`] for the exact rule.
+    pub fn limit_per_second(&self, per_second: usize) {
+        assert!(
+            per_second > 0,
+            "limit_per_second: 0 would refuse everything"
+        );
+        *self.inner.window.lock().unwrap() = Some(RateWindow::new(per_second));
+    }
+
+    /// Requests answered 429 by the rate limit since the start or the last reset.
+    pub fn rate_limited_count(&self) -> usize {
+        self.inner.rate_limited.load(Ordering::SeqCst)
+    }
+
     /// From now on, one valid request in `n` is answered 503 Service Unavailable and not sent
     /// (0 stops it): with 10, a tenth of all sends fail transiently.
     pub fn fail_one_in(&self, n: u64) {
         self.inner.fail_one_in.store(n, Ordering::SeqCst);
     }
 
+    /// From now on, every accepted message's answer comes `delay` late, as a slow provider's
+    /// would; the message counts as received at once.
     pub fn set_delay(&self, delay: Duration) {
         self.inner
             .delay_ms
@@ -301,6 +385,17 @@ async fn send_message(
             "Invalid API key"
         };
         return problem(401, "401.000", message, "");
+    }
+    let limited = {
+        let mut window = inner.window.lock().unwrap();
+        window
+            .as_mut()
+            .map(|w| (w.per_second, w.admit(Instant::now())))
+    };
+    if let Some((per_second, false)) = limited {
+        inner.rate_limited.fetch_add(1, Ordering::SeqCst);
+        let detail = format!("At most {per_second} requests per second for this API key");
+        return problem(429, "429.000", "Too many requests", &detail);
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -442,6 +537,14 @@ async fn send_message(
             .unwrap()
             .get_or_insert_with(SystemTime::now);
     }
+    if undeliverable.is_none() {
+        let micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_micros() as u64);
+        inner
+            .last_accepted_micros
+            .fetch_max(micros, Ordering::SeqCst);
+    }
     if undeliverable.is_none() && inner.record {
         inner.received.lock().unwrap().push(ReceivedSms {
             to: to.to_owned(),
@@ -520,4 +623,95 @@ fn parts(length: usize, single: usize, per_part: usize) -> usize {
 /// `2026-11-14T12:00:00`, UTC, in the shape of smsmode's `acceptedAt`.
 fn utc_now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_lets_r_through_refuses_the_next_and_slides() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut window = RateWindow::new(3);
+        assert!(window.admit(ms(0)) && window.admit(ms(0)) && window.admit(ms(400)));
+        assert!(!window.admit(ms(500)), "a fourth within the second");
+        assert!(
+            !window.admit(ms(999)),
+            "still within a second of the first two"
+        );
+        // The two at 0 ms are a full second old: two places free, the one at 400 ms still counts.
+        assert!(window.admit(ms(1000)) && window.admit(ms(1000)));
+        assert!(!window.admit(ms(1000)));
+        // Refusals did not count: at 1400 ms only the one at 400 ms has left.
+        assert!(window.admit(ms(1400)) && !window.admit(ms(1401)));
+    }
+
+    async fn send(standin: &SmsmodeStandin, key: &str, n: u32) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/sms/v1/messages", standin.base_url()))
+            .header("X-Api-Key", key)
+            .json(&json!({"recipient": {"to": format!("3361234{n:04}")}, "body": {"text": "Crue"}}))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_limited_key_gets_429_past_its_rate_and_is_served_again_a_second_later() {
+        let standin = SmsmodeStandin::start_counting("k");
+        standin.limit_per_second(5);
+        let started = Instant::now();
+        for n in 0..5 {
+            assert_eq!(send(&standin, "k", n).await.0, 201, "request {n}");
+        }
+        let (status, body) = send(&standin, "k", 5).await;
+        assert!(
+            started.elapsed() < WINDOW,
+            "too slow a machine for this test"
+        );
+        assert_eq!(status, 429);
+        assert_eq!(
+            (body["status"].as_str(), body["errorCode"].as_str()),
+            (Some("429"), Some("429.000"))
+        );
+        // A wrong key is refused before the limit, and does not use it up.
+        assert_eq!(send(&standin, "other", 6).await.0, 401);
+        tokio::time::sleep(WINDOW.saturating_sub(started.elapsed()) + Duration::from_millis(50))
+            .await;
+        assert_eq!(send(&standin, "k", 7).await.0, 201);
+        assert_eq!(
+            (standin.accepted_count(), standin.rate_limited_count()),
+            (6, 1)
+        );
+        let (first, last) = (
+            standin.first_accepted_at().unwrap(),
+            standin.last_accepted_at().unwrap(),
+        );
+        assert!(last.duration_since(first).unwrap() >= WINDOW);
+        standin.reset();
+        assert_eq!(
+            (standin.accepted_count(), standin.rate_limited_count()),
+            (0, 0)
+        );
+        assert_eq!(standin.last_accepted_at(), None);
+        assert_eq!(
+            send(&standin, "k", 8).await.0,
+            201,
+            "the reset emptied the window"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_limit_nothing_is_refused() {
+        let standin = SmsmodeStandin::start_counting("k");
+        for n in 0..20 {
+            assert_eq!(send(&standin, "k", n).await.0, 201);
+        }
+        assert_eq!(
+            (standin.accepted_count(), standin.rate_limited_count()),
+            (20, 0)
+        );
+    }
 }

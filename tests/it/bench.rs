@@ -5,7 +5,8 @@ use serde_json::Value;
 use crate::support::{ADMIN_URL, Env};
 
 /// The benchmark runs end to end on a small commune: the real daemon as a child process, the
-/// smsmode stand-in, postfix's smtp-sink, and a report whose figures add up.
+/// smsmode stand-in, postfix's smtp-sink, the push service stand-in, and a report whose figures
+/// add up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_measures_a_small_commune_on_both_channels() {
     let env = Env::new().await;
@@ -39,8 +40,13 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
 
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
     let runs = report["sizes"][0]["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2, "one SMS run and one e-mail run");
+    let channels: Vec<&str> = runs
+        .iter()
+        .map(|r| r["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["sms", "email", "push"], "one run per channel");
     for run in runs {
+        assert!(run["status"]["calls"].as_u64().unwrap() > 0, "{run}");
         assert_eq!(run["deliveries"], 300, "{run}");
         assert_eq!(run["failed"], 0, "{run}");
         let first = run["first_delivery_ms"].as_f64().unwrap();

@@ -5,9 +5,9 @@ use tocsin::dispatch::limits::AccountLimit;
 
 use crate::support::{Env, ServeProcess, eventually};
 
-/// Arrivals in every 10-second window that fits between the first and the last one.
-fn ten_second_windows(arrivals: &[Instant]) -> Vec<usize> {
-    let window = Duration::from_secs(10);
+/// Arrivals in every window of `window` that fits between the first and the last one, each
+/// starting at an arrival.
+fn windows(arrivals: &[Instant], window: Duration) -> Vec<usize> {
     let last = *arrivals.last().unwrap();
     arrivals
         .iter()
@@ -21,8 +21,9 @@ fn ten_second_windows(arrivals: &[Instant]) -> Vec<usize> {
         .collect()
 }
 
-/// Three instances sending one large alert stay within the account's rate (±5 % over 10-second
-/// windows at the stand-in), and all three send.
+/// Three instances sending one large alert stay within the account's rate in every second at
+/// the stand-in (as a provider counting strictly sees it), use at least 90 % of it over
+/// 10-second windows, and all three send.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_together_keep_to_the_accounts_rate() {
     const RATE: usize = 40;
@@ -45,21 +46,27 @@ async fn three_instances_together_keep_to_the_accounts_rate() {
 
     let mut arrivals: Vec<Instant> = env.smsmode.received().iter().map(|s| s.at).collect();
     arrivals.sort();
-    let windows = ten_second_windows(&arrivals);
-    assert!(!windows.is_empty(), "the alert took less than 10 s");
-    let (low, high) = (RATE * 10 * 95 / 100, RATE * 10 * 105 / 100);
-    let (min, max) = (
-        *windows.iter().min().unwrap(),
-        *windows.iter().max().unwrap(),
-    );
+    let tens = windows(&arrivals, Duration::from_secs(10));
+    assert!(!tens.is_empty(), "the alert took less than 10 s");
+    let (low, high) = (RATE * 10 * 90 / 100, RATE * 10);
+    let (min, max) = (*tens.iter().min().unwrap(), *tens.iter().max().unwrap());
+    let busiest_second = *windows(&arrivals, Duration::from_secs(1))
+        .iter()
+        .max()
+        .unwrap();
     eprintln!(
-        "{} windows of 10 s: {min} to {max} SMS (limit {})",
-        windows.len(),
+        "{} windows of 10 s: {min} to {max} SMS (limit {}); busiest second {busiest_second}",
+        tens.len(),
         RATE * 10
     );
     assert!(
         min >= low && max <= high,
         "10-second windows held {min} to {max} SMS; the rate allows {low} to {high}"
+    );
+    // Below 100 per second the bucket's two-token floor may let one more through.
+    assert!(
+        busiest_second <= RATE + 1,
+        "{busiest_second} SMS in one second; the account allows {RATE}"
     );
     let db = env.db.pool().await;
     let (owners,): (i64,) = sqlx::query_as("SELECT count(DISTINCT owner) FROM deliveries")
