@@ -9,6 +9,7 @@ use aes_gcm::{
     Aes128Gcm, KeyInit,
     aead::{Aead, Nonce},
 };
+use aws_lc_rs::agreement;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hkdf::Hkdf;
 use p256::{
@@ -242,7 +243,8 @@ pub fn encrypt(
     plaintext: &[u8],
     record_size: u32,
 ) -> Result<Vec<u8>, PushCryptoError> {
-    let ephemeral = SecretKey::try_generate().map_err(|_| PushCryptoError::Rng)?;
+    let ephemeral =
+        agreement::PrivateKey::generate(&agreement::ECDH_P256).map_err(|_| PushCryptoError::Rng)?;
     let salt = <[u8; 16]>::try_generate().map_err(|_| PushCryptoError::Rng)?;
     encrypt_with(
         &ephemeral,
@@ -257,7 +259,7 @@ pub fn encrypt(
 /// [`encrypt`] with the ephemeral key and salt given, so tests can replay RFC 8291 Appendix A.
 /// Production code must never reuse either.
 fn encrypt_with(
-    as_private: &SecretKey,
+    as_private: &agreement::PrivateKey,
     salt: &[u8; 16],
     ua_public: &[u8; 65],
     auth: &[u8; 16],
@@ -277,9 +279,23 @@ fn encrypt_with(
             needed,
         });
     }
-    let ua_key = parse_point("p256dh", ua_public)?;
-    let as_public = uncompressed(&as_private.public_key());
-    let ks = key_schedule(ecdh(as_private, &ua_key), auth, ua_public, &as_public, salt);
+    // Checked here for a clear error; AWS-LC checks the point again.
+    parse_point("p256dh", ua_public)?;
+    let as_public: [u8; 65] = as_private
+        .compute_public_key()
+        .ok()
+        .and_then(|key| key.as_ref().try_into().ok())
+        .ok_or(PushCryptoError::Rng)?;
+    let secret = agreement::agree(
+        as_private,
+        agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, ua_public),
+        PushCryptoError::NotOnCurve { field: "p256dh" },
+        |shared| {
+            <[u8; 32]>::try_from(shared)
+                .map_err(|_| PushCryptoError::NotOnCurve { field: "p256dh" })
+        },
+    )?;
+    let ks = key_schedule(secret, auth, ua_public, &as_public, salt);
 
     let mut padded = Vec::with_capacity(plaintext.len() + 1);
     padded.extend_from_slice(plaintext);

@@ -68,7 +68,11 @@ fn key_schedule_matches_rfc8291_appendix_a_step_by_step() {
 
 #[test]
 fn encrypt_reproduces_the_rfc8291_appendix_a_body() {
-    let as_private = SecretKey::from_slice(&b64(AS_PRIVATE)).unwrap();
+    let as_private = aws_lc_rs::agreement::PrivateKey::from_private_key(
+        &aws_lc_rs::agreement::ECDH_P256,
+        &b64(AS_PRIVATE),
+    )
+    .unwrap();
     let body = encrypt_with(
         &as_private,
         &arr(SALT),
