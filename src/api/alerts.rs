@@ -276,7 +276,8 @@ pub struct Report {
 }
 
 /// Milliseconds from the alert's start to the first and the last provider answer, and to when
-/// 90 % of the deliveries confirmed by receipts were delivered (null before any receipt).
+/// 90 % of the deliveries confirmed by receipts were delivered (null before any receipt, and
+/// while the alert is still sending: it reads every row of the alert).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Timing {
