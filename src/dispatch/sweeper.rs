@@ -231,11 +231,8 @@ async fn stale_queued(
     let stale_after = millis(dispatcher.settings.stale_after);
     let mut by_route: BTreeMap<(Channel, &str, Lane), Vec<uuid::Uuid>> = BTreeMap::new();
     for p in pending.iter().filter(|p| p.queued > 0 && p.planned) {
-        let Ok(route_channel) = p.channel.parse::<Channel>() else {
-            continue;
-        };
         by_route
-            .entry((route_channel, &p.provider, p.lane))
+            .entry((p.channel, &p.provider, p.lane))
             .or_default()
             .push(p.alert.0);
     }

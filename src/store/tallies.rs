@@ -48,7 +48,7 @@ pub async fn answered_between(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub alert: AlertId,
-    pub channel: String,
+    pub channel: Channel,
     pub provider: String,
     pub lane: Lane,
     /// Fan-out has planned all of it.
@@ -77,16 +77,18 @@ pub async fn pending_of_open_alerts<'e>(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(alert, channel, provider, lane, planned, queued, sending, retrying)| Pending {
-                alert: AlertId(alert),
-                channel,
-                provider,
-                lane: lane.parse().unwrap_or(Lane::Bulk),
-                planned,
-                queued,
-                sending,
-                retrying,
+        .filter_map(
+            |(alert, channel, provider, lane, planned, queued, sending, retrying)| {
+                Some(Pending {
+                    alert: AlertId(alert),
+                    channel: channel.parse().ok()?,
+                    provider,
+                    lane: lane.parse().ok()?,
+                    planned,
+                    queued,
+                    sending,
+                    retrying,
+                })
             },
         )
         .collect())
