@@ -134,6 +134,7 @@ pub async fn run_with_clock(
         let shutdown = shutdown.clone();
         tasks.spawn(async move { scheduler.run(&shutdown).await });
     }
+    tasks.spawn(dispatch::folding::run(db.clone(), shutdown.clone()));
     tasks.spawn(dispatch::retention::run(
         db.clone(),
         config.retention.clone(),

@@ -91,8 +91,15 @@ async fn fill(
     .bind(tenant.0)
     .execute(db)
     .await?;
-    sqlx::query("ANALYZE subscribers").execute(db).await?;
-    sqlx::query("ANALYZE subscriptions").execute(db).await?;
+    // A commune's subscribers arrive over months; written here all at once, they would leave
+    // PostgreSQL catching up (autovacuum, dirty pages) during the first alert's run.
+    for table in ["subscribers", "subscriptions"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+            .execute(db)
+            .await?;
+    }
+    // Needs a superuser or pg_checkpoint; without it, the run starts with the pages unwritten.
+    let _ = sqlx::query("CHECKPOINT").execute(db).await;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod dkim;
 pub mod estimate;
 pub mod fanout;
+pub mod folding;
 pub mod health;
 pub mod inbound;
 pub mod inbound_poll;

@@ -3,7 +3,8 @@
 //!
 //! The rules, applied every `sweep_interval`:
 //! 1. `sending` with an ended lease: its owner crashed or stalled. Back to `queued`, announced
-//!    again. The attempt stays counted: the provider may have taken the message.
+//!    again. The attempt stays counted: the provider may have taken the message. Found through
+//!    the lease rows of the batches (`store::leases`), not by reading the alerts' deliveries.
 //! 2. `retrying`, due for longer than a sweep interval: its retry message was lost or
 //!    dead-lettered. Back to `queued`, announced again.
 //! 3. `queued`, untouched for `stale_after`, of a planned alert, while its send queue holds no
@@ -127,12 +128,16 @@ pub async fn sweep(
     .map_err(text)?;
     swept.expired = expired.rows_affected();
 
+    // Ended leases are found through the batches' lease rows: only the deliveries of batches
+    // whose sender crashed or stalled are read.
     let lease_ended: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
                                    updated_at = now()
-             WHERE id IN (SELECT d.id FROM deliveries d
-                          WHERE d.alert_id = ANY($2)
+             WHERE id IN (SELECT d.id
+                          FROM batch_leases b CROSS JOIN unnest(b.deliveries) AS ended(id)
+                          JOIN deliveries d ON d.id = ended.id
+                          WHERE b.lease_until < now()
                             AND d.status = 'sending' AND d.lease_until < now()
                           ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
              RETURNING id, alert_id, channel, provider
@@ -141,11 +146,13 @@ pub async fn sweep(
          FROM moved m JOIN alerts a ON a.id = m.alert_id",
     )
     .bind(MAX_PER_RULE)
-    .bind(alerts_where(|p| p.sending > 0))
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
     swept.lease_ended = lease_ended.len() as u64;
+    crate::store::leases::remove_spent(&mut *tx)
+        .await
+        .map_err(text)?;
 
     let overdue: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
@@ -184,8 +191,6 @@ pub async fn sweep(
     .await
     .map_err(text)?;
     swept.closed = closed.rows_affected();
-
-    crate::store::tallies::fold(&mut *tx).await.map_err(text)?;
 
     let rows = lease_ended.into_iter().chain(overdue).chain(stale);
     announce(dispatcher, publisher, rows).await?;

@@ -245,20 +245,6 @@ pub async fn not_yet_due(
         .collect())
 }
 
-/// Extends the lease of the rows `owner` still sends.
-pub async fn renew(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<u64, DbError> {
-    let done = sqlx::query(
-        "UPDATE deliveries SET lease_until = now() + $3 * interval '1 millisecond'
-         WHERE id = ANY($1) AND owner = $2 AND status = 'sending'",
-    )
-    .bind(sorted(ids))
-    .bind(lease.owner)
-    .bind(millis(lease.length))
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
-}
-
 /// Hands back rows `owner` claimed but did not start sending (shutdown): queued again, the
 /// attempt not counted. Returns those released.
 pub async fn release(
@@ -303,7 +289,7 @@ fn sorted(ids: &[DeliveryId]) -> Vec<i64> {
     ids
 }
 
-fn millis(duration: Duration) -> i64 {
+pub(super) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -5,6 +5,7 @@ pub mod branding;
 pub mod confirmations;
 pub mod deliveries;
 pub mod erasure;
+pub mod leases;
 pub mod outbox;
 pub mod platform;
 pub mod push;

@@ -275,6 +275,7 @@ async fn two_claims_on_the_same_rows_never_share_one_and_a_lease_holds_until_it_
     // A redelivered message, seen by another instance: the rows stay with their owner.
     let ids = delivery_rows(&pool, 50).await;
     let short = lease(1_000);
+    let batch = store::leases::open(&pool, &ids, short).await.unwrap();
     assert_eq!(
         store::deliveries::claim(&pool, &ids, short)
             .await
@@ -292,7 +293,9 @@ async fn two_claims_on_the_same_rows_never_share_one_and_a_lease_holds_until_it_
     // Renewed, the lease holds past its first end; once it ends, another takes over.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        store::deliveries::renew(&pool, &ids, short).await.unwrap(),
+        store::leases::renew(&pool, batch, &ids, short)
+            .await
+            .unwrap(),
         50
     );
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -303,9 +306,13 @@ async fn two_claims_on_the_same_rows_never_share_one_and_a_lease_holds_until_it_
             .is_empty()
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // The batch's lease row ended with its rows still `sending`: it stays for the sweeper.
+    assert_eq!(store::leases::remove_spent(&pool).await.unwrap(), 0);
     let taken = store::deliveries::claim(&pool, &ids, other).await.unwrap();
     assert_eq!(taken.len(), 50);
     assert!(taken.iter().all(|c| c.attempts == 2));
+    // Taken over, nothing of it is left to put back: the row goes.
+    assert_eq!(store::leases::remove_spent(&pool).await.unwrap(), 1);
     pool.close().await;
 }
 
@@ -328,12 +335,18 @@ async fn the_sweeper_puts_stranded_deliveries_back_on_their_way() {
     mairie.wait_completed(&id).await;
     assert_eq!(env.smsmode.received().len(), 3);
 
-    // As if an instance died mid-send (lease over) and a batch was never announced.
+    // As if an instance died mid-send (its batch's lease over) and a batch was never
+    // announced.
     let db = env.db.pool().await;
     sqlx::query(
-        "UPDATE deliveries SET status = 'sending', owner = gen_random_uuid(),
-                               lease_until = now() - interval '1 second'
-         WHERE address = '+33611111111'",
+        "WITH stranded AS (
+             UPDATE deliveries SET status = 'sending', owner = gen_random_uuid(),
+                                   lease_until = now() - interval '1 second'
+             WHERE address = '+33611111111'
+             RETURNING id, owner
+         )
+         INSERT INTO batch_leases (owner, lease_until, deliveries)
+         SELECT owner, now() - interval '1 second', array_agg(id) FROM stranded GROUP BY owner",
     )
     .execute(&db)
     .await

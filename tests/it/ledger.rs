@@ -95,20 +95,29 @@ async fn tallies_follow_every_change_and_status_changes_leave_indexes_alone() {
         json!({ "queued": 0, "retrying": 0, "sent": 25, "delivered": 5, "failed": 7, "expired": 0 })
     );
 
-    // Folding (the sweeper's) leaves one row per group, with the same sums and answer times.
+    // The daemon folds the tallies every second: one row per group is left, with the same sums
+    // and answer times.
     let before = tocsin::store::tallies::answered_between(&db, alert)
         .await
         .unwrap();
-    tocsin::store::tallies::fold(&db).await.unwrap();
-    let (rows_after, tallies_after) = both_counts(&db, &alert).await;
-    assert_eq!(tallies_after, rows_after);
-    let (kept,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM delivery_tallies WHERE alert_id = $1")
+    eventually(
+        "the tallies folded into one row per status",
+        Duration::from_secs(10),
+        || async {
+            let (rows, folded): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), count(*) FILTER (WHERE folded) FROM delivery_tallies
+                 WHERE alert_id = $1",
+            )
             .bind(alert.0)
             .fetch_one(&db)
             .await
             .unwrap();
-    assert_eq!(kept, 3, "one row per status left");
+            (rows, folded) == (3, 3)
+        },
+    )
+    .await;
+    let (rows_after, tallies_after) = both_counts(&db, &alert).await;
+    assert_eq!(tallies_after, rows_after);
     let after = tocsin::store::tallies::answered_between(&db, alert)
         .await
         .unwrap();
