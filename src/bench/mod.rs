@@ -223,6 +223,9 @@ async fn run_size(
     let commune = population::create(&bench.db, &slug, subscribers, &bench.push.base_url()).await?;
     let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
     let daemon = DaemonProcess::start(options.config.as_deref(), &bench.env, &bench.log).await?;
+    for &channel in &options.channels {
+        warm_up(&bench.db, &daemon.url, &key, channel).await?;
+    }
     let body_len = ceiling::push_body_len(&commune.name, SUBJECT, TEXT, &daemon.url);
     let shape = ceiling::PushShape::new(&bench.push.base_url(), VAPID_SUBJECT, body_len)?;
     let mut figures = Vec::new();
@@ -400,20 +403,7 @@ async fn run_alert(
     } = *alert;
     let http = reqwest::Client::new();
     let called_at = Utc::now();
-    let response = http
-        .post(format!("{daemon}/v1/alerts"))
-        .bearer_auth(key)
-        .json(&json!({
-            "topic": population::TOPIC, "urgent": true, "subject": SUBJECT, "text": TEXT,
-            "channels": [channel],
-        }))
-        .send()
-        .await?;
-    let body: serde_json::Value = response.json().await?;
-    let id: AlertId = body["id"]
-        .as_str()
-        .with_context(|| format!("no alert id in {body}"))?
-        .parse()?;
+    let id = post_alert(&http, daemon, key, population::TOPIC, channel).await?;
     let latencies = status::follow(&http, daemon, key, id, channel, timeout).await?;
     let first_ms = first_accepted().map(|t| {
         (chrono::DateTime::<Utc>::from(t) - called_at)
@@ -429,6 +419,46 @@ async fn run_alert(
     // runs comparable.
     sqlx::query("TRUNCATE deliveries").execute(db).await?;
     Ok(figures)
+}
+
+/// One alert to a few subscribers, not measured: a daemon that has been running has its
+/// connections to PostgreSQL, RabbitMQ and the provider open and its statements prepared; the
+/// runs measure that daemon, not the first minutes of a new one.
+async fn warm_up(
+    db: &sqlx::PgPool,
+    daemon: &str,
+    key: &str,
+    channel: Channel,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let id = post_alert(&http, daemon, key, population::WARM_UP_TOPIC, channel).await?;
+    status::follow(&http, daemon, key, id, channel, Duration::from_secs(60)).await?;
+    sqlx::query("TRUNCATE deliveries").execute(db).await?;
+    Ok(())
+}
+
+/// An urgent alert to `topic` on one channel, through the API.
+async fn post_alert(
+    http: &reqwest::Client,
+    daemon: &str,
+    key: &str,
+    topic: &str,
+    channel: Channel,
+) -> anyhow::Result<AlertId> {
+    let response = http
+        .post(format!("{daemon}/v1/alerts"))
+        .bearer_auth(key)
+        .json(&json!({
+            "topic": topic, "urgent": true, "subject": SUBJECT, "text": TEXT,
+            "channels": [channel],
+        }))
+        .send()
+        .await?;
+    let body: serde_json::Value = response.json().await?;
+    Ok(body["id"]
+        .as_str()
+        .with_context(|| format!("no alert id in {body}"))?
+        .parse()?)
 }
 
 /// How many connections the daemon's account configured at `section` opens at most, so that the

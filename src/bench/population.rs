@@ -12,6 +12,9 @@ use crate::{
 };
 
 pub const TOPIC: &str = "intemperies";
+/// A topic of a few subscribers, for the alert that warms the daemon up before the runs.
+pub const WARM_UP_TOPIC: &str = "essai";
+const WARM_UP_SUBSCRIBERS: i64 = 10;
 
 /// Browser key pairs drawn for a commune. Drawing a million takes minutes and the push service
 /// never sees them (the daemon only encrypts to them); what must be unique is the endpoint.
@@ -37,7 +40,20 @@ pub async fn create(
     let topic = store::topics::create(db, tenant, &Slug::parse(TOPIC)?, "Intempéries")
         .await?
         .id;
+    let warm_up = store::topics::create(db, tenant, &Slug::parse(WARM_UP_TOPIC)?, "Essai")
+        .await?
+        .id;
     fill(db, tenant, topic, subscribers, push_base_url).await?;
+    sqlx::query(
+        "INSERT INTO subscriptions (topic_id, subscriber_id)
+         SELECT $1, id FROM subscribers WHERE tenant_id = $2 ORDER BY id LIMIT $3",
+    )
+    .bind(warm_up.0)
+    .bind(tenant.0)
+    .bind(WARM_UP_SUBSCRIBERS)
+    .execute(db)
+    .await?;
+    settle(db).await?;
     Ok(Commune { tenant, name })
 }
 
@@ -91,8 +107,12 @@ async fn fill(
     .bind(tenant.0)
     .execute(db)
     .await?;
-    // A commune's subscribers arrive over months; written here all at once, they would leave
-    // PostgreSQL catching up (autovacuum, dirty pages) during the first alert's run.
+    Ok(())
+}
+
+/// A commune's subscribers arrive over months; written here all at once, they would leave
+/// PostgreSQL catching up (autovacuum, dirty pages) during the first alert's run.
+async fn settle(db: &PgPool) -> anyhow::Result<()> {
     for table in ["subscribers", "subscriptions"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
             .execute(db)
