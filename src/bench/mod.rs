@@ -303,6 +303,7 @@ async fn run_pool(
         population::create(&bench.db, "bench-pool", subscribers, &bench.push.base_url()).await?;
     let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
     let daemon = DaemonProcess::start(Some(config), env, &bench.log).await?;
+    warm_up(&bench.db, &daemon.url, &key, Channel::Sms).await?;
     let mut figures = Vec::new();
     for run in 1..=runs {
         standins.iter().for_each(SmsmodeStandin::reset);
