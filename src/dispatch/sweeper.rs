@@ -128,8 +128,6 @@ pub async fn sweep(
     .map_err(text)?;
     swept.expired = expired.rows_affected();
 
-    // Ended leases are found through the batches' lease rows: only the deliveries of batches
-    // whose sender crashed or stalled are read.
     let lease_ended: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,

@@ -282,7 +282,7 @@ pub async fn expire_free(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbErr
     Ok(done.rows_affected())
 }
 
-fn sorted(ids: &[DeliveryId]) -> Vec<i64> {
+pub(super) fn sorted(ids: &[DeliveryId]) -> Vec<i64> {
     let mut ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     // Concurrent batched UPDATEs lock rows in id order, or they can deadlock.
     ids.sort_unstable();

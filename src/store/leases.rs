@@ -8,7 +8,7 @@ use sqlx::{PgExecutor, PgPool};
 
 use super::{
     DbError,
-    deliveries::{Lease, millis},
+    deliveries::{Lease, millis, sorted},
 };
 use crate::model::DeliveryId;
 
@@ -18,7 +18,6 @@ pub struct BatchLease(i64);
 
 /// Writes the lease row of a batch before any of its deliveries is claimed.
 pub async fn open(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<BatchLease, DbError> {
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO batch_leases (owner, lease_until, deliveries)
          VALUES ($1, now() + $2 * interval '1 millisecond', $3)
@@ -26,7 +25,7 @@ pub async fn open(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<Bat
     )
     .bind(lease.owner)
     .bind(millis(lease.length))
-    .bind(&ids)
+    .bind(sorted(ids))
     .fetch_one(pool)
     .await?;
     Ok(BatchLease(id))
@@ -39,7 +38,6 @@ pub async fn renew(
     ids: &[DeliveryId],
     lease: Lease,
 ) -> Result<u64, DbError> {
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     let done = sqlx::query(
         "WITH batch AS (
              UPDATE batch_leases SET lease_until = now() + $3 * interval '1 millisecond'
@@ -48,7 +46,7 @@ pub async fn renew(
          UPDATE deliveries SET lease_until = now() + $3 * interval '1 millisecond'
          WHERE id = ANY($1) AND owner = $2 AND status = 'sending'",
     )
-    .bind(&ids)
+    .bind(sorted(ids))
     .bind(lease.owner)
     .bind(millis(lease.length))
     .bind(batch.0)
