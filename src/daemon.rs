@@ -166,6 +166,9 @@ pub async fn run_with_clock(
     state.links = links;
     state.dkim = dkim;
     state.vapid_public_key = config.push.as_ref().map(|p| p.vapid_public_key.clone());
+    if let Some(push) = &config.push {
+        state.push_egress = push.egress.clone();
+    }
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
     let http =

@@ -3,6 +3,7 @@
 
 mod callback;
 mod config_error;
+pub mod egress;
 pub mod email;
 mod http;
 pub mod outcome;

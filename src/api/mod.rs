@@ -56,6 +56,8 @@ pub struct AppState {
     pub links: crate::model::CitizenLinks,
     /// The key browsers subscribe with (`applicationServerKey`), when Web Push is configured.
     pub vapid_public_key: Option<String>,
+    /// Which push endpoints browsers may subscribe with.
+    pub push_egress: tocsin_providers::egress::EgressPolicy,
     /// Communes' DKIM keys, which sign the e-mail the pages send.
     pub dkim: Arc<crate::dispatch::dkim::DkimKeys>,
 }
@@ -70,6 +72,7 @@ impl AppState {
                 &public_url,
             ),
             vapid_public_key: None,
+            push_egress: Default::default(),
             dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(
                 crate::model::sealed::Sealer::new(&keys.hash("sealed secrets")),
             )),

@@ -143,6 +143,8 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
             vapid.expose_secret().to_string(),
         ),
         ("TOCSIN_VAPID_SUBJECT", VAPID_SUBJECT.into()),
+        // The push stand-in listens on this machine.
+        ("TOCSIN_PUSH_ALLOW_LOOPBACK", "true".into()),
         ("TOCSIN_LOG", "warn".into()),
     ];
     let daemon_config = load_daemon_config(options.config.as_deref(), &env)

@@ -614,6 +614,12 @@ pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()>
     println!("  routes: {}", routes.join(", "));
     if let Some(push) = &config.push {
         println!("  Web Push: VAPID public key {}", push.vapid_public_key);
+        if push.egress.allows_loopback() {
+            println!(
+                "  warning: [push] allow_loopback is on: browsers may subscribe with endpoints \
+                 on this machine; for tests, the demo and the benchmark only"
+            );
+        }
     }
     if config.api_key_secret.is_none() {
         println!("  warning: api_key_secret is not set; `serve` and `key create` need it");

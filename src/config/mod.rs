@@ -30,7 +30,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_SMSMODE_URL", "sms.smsmode.base_url"),
     ("TOCSIN_VAPID_PRIVATE_KEY", "push.vapid_private_key"),
     ("TOCSIN_VAPID_SUBJECT", "push.vapid_subject"),
+    ("TOCSIN_PUSH_ALLOW_LOOPBACK", "push.allow_loopback"),
 ];
+
+/// Variables that hold `true` or `false`.
+const BOOLEAN_VARS: &[&str] = &["TOCSIN_PUSH_ALLOW_LOOPBACK"];
 
 /// Variables that may instead name a file holding the value (`TOCSIN_API_KEY_SECRET_FILE`), the
 /// convention of container secrets: the value then appears in no process listing or environment
@@ -85,6 +89,8 @@ pub struct PushConfig {
     pub vapid_subject: String,
     /// The public key derived from it: the `applicationServerKey` browsers subscribe with.
     pub vapid_public_key: String,
+    /// Which endpoints browsers may subscribe with (`allowed_hosts`, `allow_loopback`).
+    pub egress: tocsin_providers::egress::EgressPolicy,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +102,11 @@ struct RawPush {
     timeout_ms: Option<u64>,
     /// Most requests in flight to push services at once.
     max_connections: Option<u64>,
+    /// Host suffixes push endpoints may have; `["*"]` for any.
+    allowed_hosts: Option<Vec<String>>,
+    /// Endpoints on this machine allowed (tests, the demo, the benchmark).
+    #[serde(default)]
+    allow_loopback: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +301,13 @@ impl Config {
                 })?;
         for (name, key) in ENV_KEYS {
             if let Some(value) = env_value(name, &env)? {
+                let value = if BOOLEAN_VARS.contains(name) {
+                    toml::Value::Boolean(value.parse().map_err(|_| {
+                        invalid(*name, format!("must be true or false, not {value:?}"))
+                    })?)
+                } else {
+                    toml::Value::String(value)
+                };
                 set_path(&mut table, key, value);
             }
         }
@@ -343,6 +361,11 @@ fn env_value(
 fn validate_push(raw: RawPush) -> Result<(PushConfig, AccountConfig), ConfigError> {
     use secrecy::ExposeSecret;
     let (timeout_ms, max_connections) = (raw.timeout_ms, raw.max_connections);
+    let allowed_hosts = raw
+        .allowed_hosts
+        .unwrap_or_else(tocsin_providers::push::webpush::default_allowed_hosts);
+    let egress = tocsin_providers::egress::EgressPolicy::new(&allowed_hosts, raw.allow_loopback)
+        .map_err(|e| invalid("push.allowed_hosts", e))?;
     let (Some(key), Some(subject)) = (raw.vapid_private_key, raw.vapid_subject) else {
         return Err(invalid(
             "push",
@@ -376,12 +399,18 @@ fn validate_push(raw: RawPush) -> Result<(PushConfig, AccountConfig), ConfigErro
             (n.min(i64::MAX as u64) as i64).into(),
         );
     }
+    settings.insert(
+        "allowed_hosts".into(),
+        toml::Value::Array(allowed_hosts.into_iter().map(Into::into).collect()),
+    );
+    settings.insert("allow_loopback".into(), raw.allow_loopback.into());
     let account = accounts::push(settings)?;
     Ok((
         PushConfig {
             vapid_private_key: key,
             vapid_subject: subject,
             vapid_public_key: vapid.public_key_base64url(),
+            egress,
         },
         account,
     ))
@@ -472,7 +501,7 @@ fn read_pools(
 }
 
 /// Sets `a.b.c` in a TOML table, creating the intermediate tables.
-fn set_path(table: &mut toml::Table, path: &str, value: String) {
+fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
     let mut parts: Vec<&str> = path.split('.').collect();
     let last = parts.pop().expect("a key has at least one part");
     let mut current = table;
@@ -485,7 +514,7 @@ fn set_path(table: &mut toml::Table, path: &str, value: String) {
         }
         current = entry.as_table_mut().expect("just made a table");
     }
-    current.insert(last.to_string(), toml::Value::String(value));
+    current.insert(last.to_string(), value);
 }
 
 impl RawConfig {

@@ -20,6 +20,8 @@ mod cli;
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// Nothing the public sends makes Tocsin reach this machine or the host's networks.
+mod egress;
 /// Retries, expiry, leases, the sweeper and clean shutdowns: every recipient reached, nobody
 /// twice because of our own failure.
 mod guarantees;

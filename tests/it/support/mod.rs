@@ -159,9 +159,20 @@ impl Env {
         self.config_with(&[])
     }
 
-    /// The configuration, with some variables changed.
+    /// The configuration, with some variables changed. With a VAPID key, pushes may go to
+    /// loopback, where the tests' push services listen.
     pub fn config_with(&self, overrides: &[(&'static str, &str)]) -> Config {
-        self.load_config(None, overrides)
+        let mut overrides = overrides.to_vec();
+        if overrides
+            .iter()
+            .any(|(name, _)| *name == "TOCSIN_VAPID_PRIVATE_KEY")
+            && !overrides
+                .iter()
+                .any(|(name, _)| *name == "TOCSIN_PUSH_ALLOW_LOOPBACK")
+        {
+            overrides.push(("TOCSIN_PUSH_ALLOW_LOOPBACK", "true"));
+        }
+        self.load_config(None, &overrides)
     }
 
     /// The configuration, with a TOML file's settings under the variables.

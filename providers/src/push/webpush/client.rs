@@ -3,6 +3,7 @@
 
 use std::{
     fmt,
+    sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -13,13 +14,14 @@ use crate::http::{error_chain, parse_retry_after};
 
 use super::{
     ValidatedWebPushConfig,
-    error::{WebPushError, detail},
+    error::WebPushError,
     request::{payload, topic, ttl, urgency},
     subscription::{self, Subscription},
     vapid::VapidTokens,
 };
 use crate::{
     BoxFuture, ConfigError, Message, Outcome, Provider,
+    egress::{EgressPolicy, GuardedResolver, refusal_in},
     push::crypto::{DEFAULT_RECORD_SIZE, encrypt},
 };
 
@@ -27,6 +29,8 @@ use crate::{
 /// with the account's VAPID key (RFC 8292). Cheap to share behind an `Arc`.
 pub struct WebPush {
     http: reqwest::Client,
+    /// Where pushes may go: checked on each endpoint, and on each address connected to.
+    egress: EgressPolicy,
     tokens: VapidTokens,
     public_key: String,
     /// reqwest opens connections without bound under load; this caps requests in flight.
@@ -53,6 +57,10 @@ impl WebPush {
             // The endpoint is the push resource itself (RFC 8030 §5): a redirect is not ours
             // to follow with a signed, encrypted body.
             .redirect(reqwest::redirect::Policy::none())
+            // Connections go to the addresses the guarded resolver let through, and nowhere
+            // else: no proxy from the environment in between.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(config.egress.clone())))
             .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
@@ -60,6 +68,7 @@ impl WebPush {
             })?;
         Ok(WebPush {
             http,
+            egress: config.egress.clone(),
             public_key: config.public_key(),
             tokens: VapidTokens::new(config.vapid, config.subject),
             in_flight: Semaphore::new(config.max_connections),
@@ -76,8 +85,8 @@ impl WebPush {
     /// resource (`Location`) when the service gave one. A 2xx means the service took the
     /// message, not that a browser showed it.
     pub async fn submit(&self, message: Message<'_>) -> Result<Option<String>, WebPushError> {
-        let subscription =
-            subscription::parse(message.to).map_err(WebPushError::InvalidSubscription)?;
+        let subscription = subscription::parse(message.to, &self.egress)
+            .map_err(WebPushError::InvalidSubscription)?;
         let plaintext =
             payload(&message).map_err(|e| WebPushError::PayloadTooLarge { len: e.len })?;
         // A fresh ephemeral key and salt for each message (RFC 8291 §3.1, §3.4).
@@ -131,13 +140,12 @@ impl WebPush {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()),
         );
-        // A body that cannot be read is like an empty one: the status still decides.
-        let body = response.bytes().await.unwrap_or_default();
+        // The answer's body is never read: it is not ours to store or show (a push endpoint
+        // that reached some other service would make Tocsin a reader of it).
         Err(WebPushError::Http {
             host: subscription.host(),
             status: status.as_u16(),
             retry_after,
-            detail: detail(&body, &subscription.endpoint),
         })
     }
 }
@@ -152,6 +160,12 @@ fn unix_now() -> u64 {
 /// A failure before any HTTP status, described without the endpoint.
 fn transport_error(error: &reqwest::Error, subscription: &Subscription) -> WebPushError {
     let host = subscription.host();
+    if let Some(refused) = refusal_in(error) {
+        return WebPushError::Refused {
+            host,
+            reason: refused.to_string(),
+        };
+    }
     let chain = error_chain(error).replace(subscription.endpoint.as_str(), "<endpoint>");
     if error.is_connect() {
         // DNS failures, refused connections, TLS handshakes, connect timeouts: nothing sent.

@@ -11,7 +11,11 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::http::MAX_TIMEOUT_MS;
-use crate::{ConfigError, push::crypto::VapidKey};
+use crate::{
+    ConfigError,
+    egress::{DEFAULT_PUSH_HOSTS, EgressPolicy},
+    push::crypto::VapidKey,
+};
 
 /// `[push.webpush]`: the application server's VAPID identity (RFC 8292) and how hard to push.
 /// There is no URL to set: each message carries its own push service endpoint.
@@ -36,6 +40,19 @@ pub struct WebPushConfig {
     /// Apple) many requests share one connection.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Host suffixes a subscription's endpoint may have (`fcm.googleapis.com` takes
+    /// `fcm.googleapis.com` and its subdomains). Default: the push services browsers use
+    /// ([`DEFAULT_PUSH_HOSTS`]); `["*"]` lifts the list, the address checks still apply.
+    #[serde(default = "default_allowed_hosts")]
+    pub allowed_hosts: Vec<String>,
+    /// Lets endpoints on this machine (127.0.0.0/8, ::1, `localhost`) through, over http or
+    /// https on any port: for tests, the demo and the benchmark only. Default false.
+    #[serde(default)]
+    pub allow_loopback: bool,
+}
+
+pub fn default_allowed_hosts() -> Vec<String> {
+    DEFAULT_PUSH_HOSTS.iter().map(|h| h.to_string()).collect()
 }
 
 pub const fn default_timeout_ms() -> u64 {
@@ -54,6 +71,8 @@ impl WebPushConfig {
             vapid_subject: vapid_subject.into(),
             timeout_ms: default_timeout_ms(),
             max_connections: default_max_connections(),
+            allowed_hosts: default_allowed_hosts(),
+            allow_loopback: false,
         }
     }
 
@@ -82,7 +101,10 @@ impl WebPushConfig {
         if self.max_connections == 0 {
             return Err(ConfigError::new("max_connections", "must be at least 1"));
         }
+        let egress = EgressPolicy::new(&self.allowed_hosts, self.allow_loopback)
+            .map_err(|e| ConfigError::new("allowed_hosts", e))?;
         Ok(ValidatedWebPushConfig {
+            egress,
             vapid: Arc::new(vapid),
             subject,
             timeout: Duration::from_millis(self.timeout_ms),
@@ -117,6 +139,7 @@ fn check_subject(subject: &str) -> Result<(), ConfigError> {
 /// A [`WebPushConfig`] that passed [`WebPushConfig::validate`].
 #[derive(Clone)]
 pub struct ValidatedWebPushConfig {
+    pub(crate) egress: EgressPolicy,
     pub(crate) vapid: Arc<VapidKey>,
     pub(crate) subject: String,
     pub(crate) timeout: Duration,
@@ -128,6 +151,11 @@ impl ValidatedWebPushConfig {
     pub fn public_key(&self) -> String {
         self.vapid.public_key_base64url()
     }
+
+    /// Where this account's pushes may go.
+    pub fn egress(&self) -> &EgressPolicy {
+        &self.egress
+    }
 }
 
 impl fmt::Debug for WebPushConfig {
@@ -137,6 +165,8 @@ impl fmt::Debug for WebPushConfig {
             .field("vapid_subject", &self.vapid_subject)
             .field("timeout_ms", &self.timeout_ms)
             .field("max_connections", &self.max_connections)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("allow_loopback", &self.allow_loopback)
             .finish()
     }
 }
@@ -148,6 +178,7 @@ impl fmt::Debug for ValidatedWebPushConfig {
             .field("subject", &self.subject)
             .field("timeout", &self.timeout)
             .field("max_connections", &self.max_connections)
+            .field("egress", &self.egress)
             .finish()
     }
 }

@@ -5,9 +5,6 @@ use std::time::Duration;
 
 use crate::{RetryClass, push::crypto::PushCryptoError};
 
-/// Longest text kept from a push service's answer body.
-const MAX_DETAIL_CHARS: usize = 200;
-
 /// One failed push. Its `Display` is the operator-facing reason: it never holds the endpoint
 /// (a bearer capability) or the subscription's keys, only the push service's host.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -25,15 +22,17 @@ pub enum WebPushError {
     #[error("push encryption failed: {0}")]
     Crypto(PushCryptoError),
     /// The push service answered with a non-2xx status.
-    #[error("{}", describe_http(.host, *.status, .detail))]
+    #[error("{}", describe_http(.host, *.status))]
     Http {
         /// The push service's host (`fcm.googleapis.com`).
         host: String,
         status: u16,
         retry_after: Option<Duration>,
-        /// The start of the answer body, one line, with the endpoint masked.
-        detail: Option<String>,
     },
+    /// The endpoint's name resolved only to addresses Tocsin must not reach (egress.rs):
+    /// nothing was sent, and nothing will be.
+    #[error("push service {host} refused by the egress policy, not sent: {reason}")]
+    Refused { host: String, reason: String },
     /// No connection could be made (DNS, refused, TLS handshake): nothing was sent.
     #[error("push service {host} unreachable, not sent: {chain}")]
     Unreachable { host: String, chain: String },
@@ -69,9 +68,9 @@ impl WebPushError {
                 _ => RetryClass::Permanent,
             },
             WebPushError::Crypto(error) => error.retry_class(),
-            WebPushError::InvalidSubscription(_) | WebPushError::PayloadTooLarge { .. } => {
-                RetryClass::Permanent
-            }
+            WebPushError::InvalidSubscription(_)
+            | WebPushError::PayloadTooLarge { .. }
+            | WebPushError::Refused { .. } => RetryClass::Permanent,
             WebPushError::Unreachable { .. }
             | WebPushError::Timeout { .. }
             | WebPushError::Interrupted { .. } => RetryClass::Transient { retry_after: None },
@@ -80,8 +79,8 @@ impl WebPushError {
 }
 
 /// `push service fcm.googleapis.com answered 410 Gone: the subscription expired or was
-/// unsubscribed: <detail>`.
-fn describe_http(host: &str, status: u16, detail: &Option<String>) -> String {
+/// unsubscribed`: the status and what it means to Tocsin, never the answer's body.
+fn describe_http(host: &str, status: u16) -> String {
     let name = reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -91,10 +90,6 @@ fn describe_http(host: &str, status: u16, detail: &Option<String>) -> String {
     if let Some(meaning) = meaning(status) {
         text.push_str(": ");
         text.push_str(meaning);
-    }
-    if let Some(detail) = detail {
-        text.push_str(": ");
-        text.push_str(detail);
     }
     text
 }
@@ -116,42 +111,6 @@ fn meaning(status: u16) -> Option<&'static str> {
     })
 }
 
-/// The start of an error body, safe for a reason: one line, at most [`MAX_DETAIL_CHARS`],
-/// with the endpoint and each long piece of its path (the subscription's token) masked, since
-/// some services echo what they refused. `None` for an empty body.
-pub(crate) fn detail(body: &[u8], endpoint: &url::Url) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let mut text = text.replace(endpoint.as_str(), "<endpoint>");
-    let mut secrets: Vec<&str> = std::iter::once(endpoint.path())
-        .chain(endpoint.path().split(['/', ':']))
-        .chain(
-            endpoint
-                .query()
-                .into_iter()
-                .flat_map(|q| q.split(['&', '='])),
-        )
-        .filter(|piece| piece.len() >= 8)
-        .collect();
-    // The longest first, so that a piece inside another is not left half masked.
-    secrets.sort_by_key(|piece| std::cmp::Reverse(piece.len()));
-    for secret in secrets {
-        text = text.replace(secret, "<endpoint>");
-    }
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_DETAIL_CHARS)
-        .collect();
-    if text.chars().count() > MAX_DETAIL_CHARS {
-        out.push('…');
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +122,6 @@ mod tests {
             host: HOST.into(),
             status,
             retry_after: retry_after.map(Duration::from_secs),
-            detail: None,
         }
     }
 
@@ -274,29 +232,12 @@ mod tests {
     }
 
     #[test]
-    fn answer_bodies_are_cut_flattened_and_masked() {
-        let endpoint =
-            url::Url::parse("https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91bHun4MxP5eg")
-                .unwrap();
-        let body = format!(
-            "{{\"error\": \"NotRegistered\",\n \"endpoint\": \"{endpoint}\", \"token\": \
-             \"dQw4w9WgXcQ:APA91bHun4MxP5eg\", \"id\": \"APA91bHun4MxP5eg\"}}"
-        );
-        let text = detail(body.as_bytes(), &endpoint).unwrap();
-        assert!(!text.contains('\n'), "{text}");
-        for secret in ["dQw4w9WgXcQ", "APA91bHun4MxP5eg", "/fcm/send/"] {
-            assert!(!text.contains(secret), "{text}");
-        }
-        assert!(text.contains("NotRegistered"), "{text}");
-        assert_eq!(detail(b"  ", &endpoint), None);
-        let long = detail("x".repeat(500).as_bytes(), &endpoint).unwrap();
-        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS + 1);
-        let error = WebPushError::Http {
-            host: HOST.into(),
-            status: 400,
-            retry_after: None,
-            detail: Some(text),
+    fn a_refused_endpoint_is_never_retried() {
+        let refused = WebPushError::Refused {
+            host: "push.example.net".into(),
+            reason: "the push service's name points to this machine (loopback)".into(),
         };
-        assert!(error.to_string().contains("NotRegistered"), "{error}");
+        assert_eq!(refused.retry_class(), RetryClass::Permanent);
+        assert!(refused.to_string().contains("not sent"), "{refused}");
     }
 }

@@ -17,7 +17,7 @@ mod tests;
 mod vapid;
 
 pub use client::WebPush;
-pub use config::{ValidatedWebPushConfig, WebPushConfig};
+pub use config::{ValidatedWebPushConfig, WebPushConfig, default_allowed_hosts};
 pub use error::WebPushError;
 
 use std::sync::Arc;
