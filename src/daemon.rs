@@ -170,14 +170,40 @@ pub async fn run_with_clock(
         state.push_egress = push.egress.clone();
     }
     let app = api::router(state);
-    tracing::info!(addr = %listener.local_addr()?, "tocsin is up");
-    let http =
-        // Peer addresses bound what one client may ask of the public routes.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let public_limits = connection_limits(&config, &dispatcher.providers);
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        max_connections = public_limits.max_connections,
+        "tocsin is up"
+    );
+    let metrics = dispatcher.metrics.clone();
+    let refused = move |listener: &'static str| {
+        let metrics = metrics.clone();
+        move |why: api::serve::Refusal| metrics.connection_refused(listener, why.as_str())
+    };
+    if let Some(addr) = config.http.api_addr {
+        let api_listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %api_listener.local_addr()?, "the API's own listener is up");
+        let limits = api::serve::ServeLimits {
+            max_connections: config.http.api_max_connections,
+            ..public_limits.clone()
+        };
+        let (app, refused, shutdown) = (app.clone(), refused("api"), shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(error) =
+                api::serve::serve(api_listener, app, limits, refused, shutdown).await
+            {
+                tracing::error!(%error, "the API listener stopped");
+            }
+        });
+    }
+    let http = api::serve::serve(
+        listener,
+        app,
+        public_limits,
+        refused("public"),
+        shutdown.clone(),
+    );
     let result = http.await;
     shutdown.cancel();
     // Sends already started finish and are recorded, within the grace period; what is left then
@@ -195,6 +221,47 @@ pub async fn run_with_clock(
     let _ = tokio::time::timeout(grace, outcome_writer).await;
     db.close().await;
     result.map_err(StartError::Http)
+}
+
+/// How the public listener bounds its clients: `[http]`, with `max_connections` sized from
+/// the file limit when not set, so that a flood of connections cannot take the files that
+/// PostgreSQL, RabbitMQ, the providers and the API listener need.
+fn connection_limits(config: &Config, providers: &Providers) -> api::serve::ServeLimits {
+    // Systemd and most shells give 1,024 files by default and allow far more: take what is
+    // allowed.
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024) as usize;
+    let outbound = config.database_max_connections as usize
+        + providers
+            .accounts()
+            .map(|a| a.provider.connections().unwrap_or(32))
+            .sum::<usize>()
+        // The broker, the resolver, log files, the SMTP server of the citizen pages.
+        + 64;
+    let api = config
+        .http
+        .api_addr
+        .map_or(0, |_| config.http.api_max_connections);
+    let room = files.saturating_sub(outbound + api).max(16);
+    let max_connections = match config.http.max_connections {
+        Some(set) if set > room => {
+            tracing::warn!(
+                max_connections = set,
+                files,
+                room,
+                "[http] max_connections is more than the file limit leaves room for: raise the \
+                 limit (LimitNOFILE) or lower it"
+            );
+            set
+        }
+        Some(set) => set,
+        None => room,
+    };
+    api::serve::ServeLimits {
+        header_timeout: config.http.header_timeout,
+        body_timeout: config.http.body_timeout,
+        max_connections,
+        max_per_client: config.http.max_connections_per_client,
+    }
 }
 
 /// Builds every configured account; the simulators report receipts in-process.

@@ -33,7 +33,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                let message = format!("the body is larger than {MAX_BODY} bytes");
+                let message = "the body is larger than this route takes".to_owned();
                 ApiError::new(e.status(), "too_large", message).on("body")
             } else {
                 ApiError::invalid("body", e.body_text())

@@ -14,6 +14,7 @@ mod pages;
 mod public;
 mod push;
 mod schedules;
+pub mod serve;
 mod subscribers;
 mod topics;
 
@@ -127,6 +128,28 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(document)
 }
 
+/// Largest body read on the routes anyone may call without a key (the citizens' forms and
+/// JSON routes, one-click unsubscribe, providers' callbacks): what they take is a few hundred
+/// bytes, and a stranger must not make the daemon hold a megabyte per connection.
+pub const PUBLIC_MAX_BODY: usize = 64 * 1024;
+
+async fn limit_public_bodies(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let public = ["/c/", "/u/", "/a/", "/cb/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    if !public {
+        return next.run(request).await;
+    }
+    let request = request.map(|body| {
+        axum::body::Body::new(http_body_util::Limited::new(body, PUBLIC_MAX_BODY))
+    });
+    next.run(request).await
+}
+
 pub fn router(state: AppState) -> Router {
     let (routes, document) = described_routes().split_for_parts();
     let document = Arc::new(openapi::finish(document));
@@ -135,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(envelope::no_route)
         .layer(axum::Extension(document))
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
+        .layer(middleware::from_fn(limit_public_bodies))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(envelope::envelope))
         .with_state(state)

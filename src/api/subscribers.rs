@@ -35,6 +35,9 @@ use crate::{
 /// Largest CSV file an import takes, in bytes (about a million lines).
 pub const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
+/// Longest an import waits for the one before it to be read and parsed.
+const IMPORT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Imports parsed at once by the whole instance. Parsing a large register is CPU work done off
 /// the async workers; on two cores, more than one at a time would only slow every other request.
 pub fn import_permits() -> Arc<Semaphore> {
@@ -366,9 +369,10 @@ pub async fn remove(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The import report", body = ImportReport),
-        (status = 400, description = "Not UTF-8", body = ErrorBody),
+        (status = 400, description = "Not UTF-8, or not received whole", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
         (status = 413, description = "Larger than 64 MB", body = ErrorBody),
+        (status = 503, description = "Other imports are being read; try again", body = ErrorBody),
     ))]
 pub async fn import(
     State(state): State<AppState>,
@@ -376,15 +380,42 @@ pub async fn import(
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
     caller.require_admin()?;
+    // The permit comes before the body is read: one register in memory at a time, whatever
+    // number of imports are sent at once (each is up to 64 MB).
+    let permit = tokio::time::timeout(
+        IMPORT_QUEUE_WAIT,
+        state.import_permits.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "other imports are being read: try again in a minute",
+        )
+    })?
+    .map_err(ApiError::internal)?;
     let body = axum::body::to_bytes(body, MAX_IMPORT_BODY)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the CSV file is larger than {MAX_IMPORT_BODY} bytes"),
-            )
-            .on("body")
+        .map_err(|error| {
+            if std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>())
+            {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the CSV file is larger than {MAX_IMPORT_BODY} bytes"),
+                )
+                .on("body")
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "body_incomplete",
+                    "the CSV file was not received whole (interrupted, or slower than the \
+                     body deadline)",
+                )
+                .on("body")
+            }
         })?;
     let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let known: HashMap<String, TopicId> = store::topics::list(&state.db, caller.tenant)
@@ -393,12 +424,6 @@ pub async fn import(
         .map(|t| (t.slug, t.id))
         .collect();
     // Parsing is CPU work proportional to the file: off the async workers, one at a time.
-    let permit = state
-        .import_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
     let parsed = tokio::task::spawn_blocking(move || {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::invalid("body", "the CSV file must be UTF-8"))?;

@@ -3,6 +3,7 @@
 //! config/tocsin.example.toml.
 
 mod accounts;
+mod http;
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
@@ -10,6 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use accounts::AccountConfig;
+pub use http::HttpSettings;
 
 use crate::dispatch::{Routing, Settings, limits::AccountLimit};
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub database_max_connections: u32,
     pub amqp_url: SecretString,
     pub http_addr: SocketAddr,
+    /// How the HTTP listeners bound their clients, and the API's own listener.
+    pub http: HttpSettings,
     /// The base URL providers and citizens reach this platform at (callbacks are under it).
     pub public_url: url::Url,
     pub queue_prefix: String,
@@ -140,6 +144,8 @@ struct RawConfig {
     amqp_url: SecretString,
     #[serde(default = "default_http_addr")]
     http_addr: String,
+    #[serde(default)]
+    http: http::RawHttp,
     public_url: Option<String>,
     #[serde(default)]
     queue_prefix: String,
@@ -529,6 +535,7 @@ impl RawConfig {
             )
         })?;
         let public_url = public_url(self.public_url.as_deref(), &http_addr)?;
+        let http = self.http.validate(Some(&http_addr))?;
         if !self
             .queue_prefix
             .chars()
@@ -699,6 +706,7 @@ impl RawConfig {
         Ok(Config {
             database_url: self.database_url,
             database_max_connections: self.database_max_connections,
+            http,
             amqp_url: self.amqp_url,
             http_addr,
             public_url,

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub dead_letters: IntGauge,
     /// Messages ready (not yet taken) per work queue: how far behind consumers are.
     pub queue_ready: IntGaugeVec,
+    /// Connections closed at once because a listener or a client held its most.
+    pub connections_refused: IntCounterVec,
 }
 
 fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -100,7 +102,14 @@ impl Default for Metrics {
             )
             .expect("a valid metric"),
         );
+        let connections_refused = counters(
+            "tocsin_http_connections_refused_total",
+            "Connections closed on arrival: the listener (public, api) held max_connections, or \
+             the client max_connections_per_client",
+            &["listener", "limit"],
+        );
         Metrics {
+            connections_refused,
             registry,
             deliveries,
             retries,
@@ -115,6 +124,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    pub fn connection_refused(&self, listener: &str, limit: &str) {
+        self.connections_refused
+            .with_label_values(&[listener, limit])
+            .inc();
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

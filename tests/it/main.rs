@@ -49,3 +49,5 @@ mod scale_out;
 /// Schedules fire on the local clock exactly once, across instances, outages and DST nights;
 /// timed alerts wait for their hour and routine ones for the end of quiet hours.
 mod schedules;
+/// Slow and numerous clients cannot take the daemon down; the API keeps a reserve.
+mod slow_clients;

@@ -20,6 +20,26 @@ impl ServeProcess {
     /// the tests' dispatch settings followed by `toml` (more `[dispatch]` keys first, then any
     /// other section); returns once it answers.
     pub async fn start(env: &Env, toml: &str, extra: &[(&str, &str)]) -> ServeProcess {
+        Self::start_limited(env, toml, extra, None).await
+    }
+
+    /// [`ServeProcess::start`], with the process's open files limited to `files` (soft and
+    /// hard), as a host's `LimitNOFILE` would.
+    pub async fn start_with_file_limit(
+        env: &Env,
+        toml: &str,
+        extra: &[(&str, &str)],
+        files: u64,
+    ) -> ServeProcess {
+        Self::start_limited(env, toml, extra, Some(files)).await
+    }
+
+    async fn start_limited(
+        env: &Env,
+        toml: &str,
+        extra: &[(&str, &str)],
+        files: Option<u64>,
+    ) -> ServeProcess {
         let config = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
             config.path(),
@@ -31,7 +51,17 @@ impl ServeProcess {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        let mut command = match files {
+            // prlimit sets the limit, then runs the daemon in its place (same pid).
+            Some(files) => {
+                let mut command = Command::new("prlimit");
+                command.arg(format!("--nofile={files}:{files}"));
+                command.arg(env!("CARGO_BIN_EXE_tocsin"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_tocsin")),
+        };
+        let child = command
             .args(["--config", config.path().to_str().unwrap(), "serve"])
             .envs(env.vars())
             .envs(extra.iter().copied())
@@ -51,6 +81,25 @@ impl ServeProcess {
             url,
             _config: config,
         }
+    }
+
+    /// Files the daemon has open now.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the daemon's /proc fd")
+            .count()
+    }
+
+    /// The daemon's resident memory, in bytes (VmRSS).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the daemon's /proc status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status");
+        kb * 1024
     }
 
     /// SIGKILL: no shutdown at all, as a crash or an out-of-memory kill.

@@ -1,0 +1,232 @@
+//! Slow and numerous clients cannot take the daemon down: headers and bodies have deadlines,
+//! connections are capped in all and per client address below the file limit, and the API's own
+//! listener keeps answering while the public one is full.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+};
+
+use crate::support::{Daemon, Env, ServeProcess, eventually};
+
+/// A connection from `from` (a loopback address) that sends `bytes` and waits.
+async fn open_from(from: Ipv4Addr, to: SocketAddr, bytes: &[u8]) -> Option<TcpStream> {
+    let socket = TcpSocket::new_v4().ok()?;
+    socket.bind(SocketAddr::new(from.into(), 0)).ok()?;
+    let mut stream = tokio::time::timeout(Duration::from_secs(2), socket.connect(to))
+        .await
+        .ok()?
+        .ok()?;
+    stream.write_all(bytes).await.ok()?;
+    Some(stream)
+}
+
+/// What the server sends before closing, or `None` when it stays silent and open for `wait`.
+async fn answer_within(stream: &mut TcpStream, wait: Duration) -> Option<String> {
+    let mut buffer = vec![0u8; 1024];
+    match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+        Ok(Ok(n)) => Some(String::from_utf8_lossy(&buffer[..n]).into_owned()),
+        Ok(Err(_)) => Some(String::new()),
+        Err(_) => None,
+    }
+}
+
+fn address(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://").parse().unwrap()
+}
+
+const HALF_HEADER: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ";
+
+#[tokio::test]
+async fn late_headers_late_bodies_and_greedy_clients_are_cut_off() {
+    let env = Env::new().await;
+    let mut config = env.config();
+    config.http.header_timeout = Duration::from_millis(500);
+    config.http.body_timeout = Duration::from_millis(500);
+    config.http.max_connections_per_client = 3;
+    let daemon = Daemon::start(config).await;
+    env.tenant(&daemon, "bras").await.topic("intemperies").await;
+    let to = address(&daemon.url);
+    let client = Ipv4Addr::new(127, 0, 0, 7);
+
+    // Headers that never end: closed after the header deadline.
+    let mut slow = open_from(client, to, HALF_HEADER).await.unwrap();
+    let started = Instant::now();
+    let answer = answer_within(&mut slow, Duration::from_secs(5)).await;
+    assert!(answer.is_some(), "a half-sent header kept its connection");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A body that never ends: the request fails after the body deadline.
+    let mut slow = open_from(
+        client,
+        to,
+        b"POST /c/bras/subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"pho",
+    )
+    .await
+    .unwrap();
+    let answer = answer_within(&mut slow, Duration::from_secs(5)).await;
+    let answer = answer.expect("a half-sent body kept its connection");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "{answer}"
+    );
+
+    // A public route reads a few kilobytes, not the API's megabyte.
+    let large = reqwest::Client::new()
+        .post(format!("{}/c/bras/subscribe", daemon.url))
+        .header("content-type", "application/json")
+        .body(format!("{{\"phone\": \"{}\"}}", "0".repeat(100_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(large.status(), 413);
+
+    // Three connections from one address are its share; the fourth is turned away at once,
+    // another address is not.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(open_from(client, to, b"").await.unwrap());
+    }
+    let mut fourth = open_from(client, to, b"").await.unwrap();
+    let answer = answer_within(&mut fourth, Duration::from_millis(300)).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 503")),
+        "{answer:?}"
+    );
+    let mut other = open_from(
+        Ipv4Addr::new(127, 0, 0, 8),
+        to,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let answer = answer_within(&mut other, Duration::from_secs(2)).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200")),
+        "{answer:?}"
+    );
+    drop(held);
+}
+
+/// 2,400 half-open connections from 50 addresses against a daemon allowed 2,048 files: the
+/// public listener fills and turns the rest away, the daemon keeps its files for PostgreSQL,
+/// RabbitMQ and the provider, and an urgent alert sent to the API's own listener is taken at
+/// once and its first SMS leaves. The connections end at the header deadline and the memory
+/// they took is given back.
+#[tokio::test]
+async fn slow_clients_holding_more_connections_than_files_do_not_hold_up_an_urgent_alert() {
+    // This test holds thousands of sockets of its own.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let env = Env::new().await;
+    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let daemon = ServeProcess::start_with_file_limit(
+        &env,
+        &format!("\n[http]\napi_addr = \"127.0.0.1:{api_port}\"\n"),
+        &[],
+        2048,
+    )
+    .await;
+    let api_url = format!("http://127.0.0.1:{api_port}");
+    let mairie = env.commune(&api_url, 3).await;
+    let before = daemon.resident_bytes();
+
+    let public = address(&daemon.url);
+    // All at once, as a flood comes.
+    let mut opening = tokio::task::JoinSet::new();
+    for i in 0..2400u32 {
+        let from = Ipv4Addr::new(127, 0, 1, 10 + (i % 50) as u8);
+        opening.spawn(async move { open_from(from, public, HALF_HEADER).await });
+    }
+    let mut slow = Vec::new();
+    let mut not_connected = 0;
+    while let Some(opened) = opening.join_next().await {
+        match opened.unwrap() {
+            Some(stream) => slow.push(stream),
+            None => not_connected += 1,
+        }
+    }
+    // Connections over the cap were answered 503 and closed: count them from our side.
+    let mut turned_away = 0;
+    for stream in &mut slow {
+        if answer_within(stream, Duration::from_millis(1))
+            .await
+            .is_some()
+        {
+            turned_away += 1;
+        }
+    }
+    let during = daemon.resident_bytes();
+    let files = daemon.open_files();
+
+    let started = Instant::now();
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Crue de la Meuse : évacuez les quais." }),
+        )
+        .await;
+    let accepted_in = started.elapsed();
+    assert!(
+        accepted_in < Duration::from_secs(1),
+        "the urgent alert took {accepted_in:?} to be accepted"
+    );
+    env.smsmode.wait_for(1, Duration::from_secs(10)).await;
+    let first_sms_in = started.elapsed();
+    mairie.wait_completed(&id).await;
+    let metrics = reqwest::get(format!("{api_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused_line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("tocsin_http_connections_refused_total")
+                && l.contains("listener=\"public\"")
+        })
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "connections: {} held, {turned_away} turned away, {not_connected} not connected; the \
+         daemon's open files {files} of 2048; alert accepted in {accepted_in:?}, first SMS in \
+         {first_sms_in:?}; memory {} MB before, {} MB during; {refused_line}",
+        slow.len() - turned_away,
+        before / 1_000_000,
+        during / 1_000_000
+    );
+    assert!(
+        files < 2048 - 64,
+        "the daemon's files ran out ({files} open): nothing left for PostgreSQL or providers"
+    );
+    assert!(turned_away > 0, "2,400 connections fit under 2,048 files?");
+    assert!(!refused_line.is_empty(), "no refusal counted:\n{metrics}");
+
+    // The header deadline (10 s) ends every slow connection; the memory comes back.
+    drop(slow);
+    eventually(
+        "the daemon's memory back under 100 MB",
+        Duration::from_secs(30),
+        || async { daemon.resident_bytes() < 100_000_000 },
+    )
+    .await;
+    let answer = reqwest::get(format!("{}/healthz", daemon.url))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
