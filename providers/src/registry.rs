@@ -35,6 +35,10 @@ pub struct Kind {
     pub inbound: bool,
     /// It holds citizens' SMS for pickup instead (`Provider::fetch_inbound`): the daemon asks.
     pub holds_inbound: bool,
+    /// It reaches no one (a simulator): an account of it exists only when its section says
+    /// `enabled = true`, so that no commune is routed to it by mistake and believes it warned
+    /// its citizens.
+    pub rehearsal: bool,
 }
 
 impl std::fmt::Debug for Kind {

@@ -12,6 +12,10 @@ use crate::{ConfigError, Outcome, Receipt, ReceiptSink, ReceiptStatus};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatorConfig {
+    /// The simulator reaches no one: it can be routed to only when this is true (the demo,
+    /// tests, rehearsals). Default false.
+    #[serde(default)]
+    pub enabled: bool,
     /// Shortest simulated API call, in milliseconds. Default 20.
     #[serde(default = "default_min_delay_ms")]
     pub min_delay_ms: u64,
@@ -39,6 +43,7 @@ pub const fn default_receipt_delay_ms() -> u64 {
 impl Default for SimulatorConfig {
     fn default() -> Self {
         SimulatorConfig {
+            enabled: false,
             min_delay_ms: default_min_delay_ms(),
             max_delay_ms: default_max_delay_ms(),
             receipt_delay_ms: default_receipt_delay_ms(),

@@ -144,9 +144,8 @@ async fn limit_public_bodies(
     if !public {
         return next.run(request).await;
     }
-    let request = request.map(|body| {
-        axum::body::Body::new(http_body_util::Limited::new(body, PUBLIC_MAX_BODY))
-    });
+    let request = request
+        .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, PUBLIC_MAX_BODY)));
     next.run(request).await
 }
 

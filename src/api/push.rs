@@ -54,6 +54,8 @@ pub struct PushSubscribeRequest {
 pub struct PushLeaveRequest {
     /// The endpoint of the subscription that leaves.
     endpoint: String,
+    /// Its `keys.auth` secret: only the browser that subscribed holds it.
+    auth: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -95,6 +97,8 @@ fn check_endpoint(state: &AppState, endpoint: &str) -> Result<(), ApiError> {
     params(("tenant" = String, Path, description = "The commune's slug")),
     responses(
         (status = 201, description = "Subscribed", body = PushSubscribed),
+        (status = 409, description = "The endpoint is subscribed with another auth secret",
+            body = ErrorBody),
         (status = 400, description = "A field is invalid: an endpoint that is not a push \
             service's (https on 443, a listed host, no private or loopback address), keys that \
             are not a P-256 point and a 16-byte secret, an unknown topic", body = ErrorBody),
@@ -131,7 +135,16 @@ pub async fn subscribe(
         "endpoint": subscription.endpoint,
         "keys": { "p256dh": subscription.keys.p256dh, "auth": subscription.keys.auth },
     });
-    store::push::subscribe(&state.db, tenant.id, &stored, &topics).await?;
+    let subscribed = store::push::subscribe(&state.db, tenant.id, &stored, &topics).await?;
+    if subscribed.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "push_subscription_taken",
+            "this endpoint is subscribed with another auth secret: only the browser that \
+             subscribed it can change it",
+        )
+        .on("subscription.keys.auth"));
+    }
     Ok((
         StatusCode::CREATED,
         Json(PushSubscribed {
@@ -141,8 +154,8 @@ pub async fn subscribe(
     ))
 }
 
-/// Stop notifications in this browser: the subscription is forgotten. Answers 204 whether or
-/// not it was known.
+/// Stop notifications in this browser: the subscription is forgotten when its `auth` secret
+/// matches. Answers 204 whether or not it was known.
 #[utoipa::path(delete, operation_id = "push_unsubscribe", path = "/c/{tenant}/push",
     tag = "citizens", request_body = PushLeaveRequest,
     params(("tenant" = String, Path, description = "The commune's slug")),
@@ -166,6 +179,6 @@ pub async fn unsubscribe(
     if body.endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(ApiError::invalid("endpoint", "is too long"));
     }
-    store::push::unsubscribe(&state.db, tenant.id, &body.endpoint).await?;
+    store::push::unsubscribe(&state.db, tenant.id, &body.endpoint, &body.auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -221,6 +221,7 @@ mod tests {
         let env = |name: &str| match name {
             "TOCSIN_SMS_PROVIDER" => Some("pool-2".to_string()),
             "TOCSIN_EMAIL_PROVIDER" => Some("simulator".to_string()),
+            "TOCSIN_EMAIL_SIMULATOR_ENABLED" => Some("true".to_string()),
             _ => None,
         };
         let config = crate::config::Config::load_with(Some(&path), env).unwrap();

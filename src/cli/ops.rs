@@ -347,7 +347,7 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
 fn callbacks(config: &Config, token: &str) -> serde_json::Value {
     tocsin_providers::registry::KINDS
         .iter()
-        .filter(|k| k.channel == tocsin_providers::Channel::Sms && k.name != "simulator")
+        .filter(|k| k.channel == tocsin_providers::Channel::Sms && !k.rehearsal)
         .map(|k| {
             let url = |what| crate::dispatch::callback_url(&config.public_url, k.name, token, what);
             let mut urls = serde_json::json!({ "status": url("status") });
@@ -456,11 +456,20 @@ fn read_logo(given: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
     if given.trim() == "none" {
         return Ok(None);
     }
-    let bytes = std::fs::read(given).with_context(|| format!("--logo: cannot read {given}"))?;
+    // Read no more than the limit and one byte: a huge file, or /dev/zero, is refused without
+    // being read whole.
+    let mut bytes = Vec::with_capacity(MAX_LOGO_BYTES + 1);
+    std::fs::File::open(given)
+        .and_then(|file| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(file, MAX_LOGO_BYTES as u64 + 1),
+                &mut bytes,
+            )
+        })
+        .with_context(|| format!("--logo: cannot read {given}"))?;
     anyhow::ensure!(
         bytes.len() <= MAX_LOGO_BYTES,
-        "--logo: {given} is {} kB; at most {} kB",
-        bytes.len() / 1024,
+        "--logo: {given} is more than {} kB",
         MAX_LOGO_BYTES / 1024
     );
     let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -621,6 +630,13 @@ pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()>
             );
         }
     }
+    for account in config.accounts.iter().filter(|a| a.kind.rehearsal) {
+        println!(
+            "  warning: {} is enabled: it reaches no one, and any commune routed to it believes \
+             it warned its citizens; for rehearsals, the demo and tests only",
+            account.section
+        );
+    }
     if config.api_key_secret.is_none() {
         println!("  warning: api_key_secret is not set; `serve` and `key create` need it");
     }
@@ -668,4 +684,26 @@ pub async fn dead(path: Option<&Path>, command: DeadCommand) -> anyhow::Result<(
     }
     let _ = connection.close(200, "done".into()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_LOGO_BYTES, read_logo};
+
+    #[test]
+    fn a_logo_over_the_limit_is_refused_without_being_read_whole() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(MAX_LOGO_BYTES, 0);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &png).unwrap();
+        let path = file.path().to_str().unwrap();
+        assert_eq!(read_logo(path).unwrap().unwrap().1, "image/png");
+        png.push(0);
+        std::fs::write(file.path(), &png).unwrap();
+        let error = read_logo(path).unwrap_err().to_string();
+        assert!(error.contains("more than 200 kB"), "{error}");
+        // An endless file ends at the limit.
+        let error = read_logo("/dev/zero").unwrap_err().to_string();
+        assert!(error.contains("more than 200 kB"), "{error}");
+    }
 }

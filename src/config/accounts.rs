@@ -57,7 +57,8 @@ impl AccountConfig {
 }
 
 /// The accounts of one channel's section (`[sms]` or `[email]`), checked; the channel's
-/// simulator is always among them.
+/// simulator is among them when its section enables it (`enabled = true`), as is any account
+/// of a provider that reaches no one.
 pub fn read(channel: Channel, section: toml::Table) -> Result<Vec<AccountConfig>, ConfigError> {
     let prefix = channel.as_str();
     let known = || registry::names(channel).join(", ");
@@ -127,6 +128,11 @@ pub fn read(channel: Channel, section: toml::Table) -> Result<Vec<AccountConfig>
             settings: toml::Value::Table(toml::Table::new()),
         });
     }
+    // A simulator reaches no one: routable only where the configuration says so.
+    accounts.retain(|account| {
+        !account.kind.rehearsal
+            || account.settings.get("enabled") == Some(&toml::Value::Boolean(true))
+    });
     accounts.sort_by(|a, b| a.name.cmp(&b.name));
     for pair in accounts.windows(2) {
         if pair[0].name == pair[1].name {
@@ -180,13 +186,12 @@ pub fn missing(channel: Channel, name: &str) -> String {
     let prefix = channel.as_str();
     match registry::kind(channel, name) {
         Some(kind) => format!(
-            "routes to {name:?}, which is not configured: set [{prefix}.{name}] {}, or route \
-             to \"simulator\" to rehearse",
+            "routes to {name:?}, which is not configured: set [{prefix}.{name}] {}",
             kind.needs
         ),
         None => format!(
             "routes to {name:?}, which is not configured: add [{prefix}.accounts.{name}] with \
-             provider = one of {}, or route to \"simulator\" to rehearse",
+             provider = one of {}",
             registry::names(channel).join(", ")
         ),
     }

@@ -33,10 +33,16 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_VAPID_PRIVATE_KEY", "push.vapid_private_key"),
     ("TOCSIN_VAPID_SUBJECT", "push.vapid_subject"),
     ("TOCSIN_PUSH_ALLOW_LOOPBACK", "push.allow_loopback"),
+    ("TOCSIN_SMS_SIMULATOR_ENABLED", "sms.simulator.enabled"),
+    ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "email.simulator.enabled"),
 ];
 
 /// Variables that hold `true` or `false`.
-const BOOLEAN_VARS: &[&str] = &["TOCSIN_PUSH_ALLOW_LOOPBACK"];
+const BOOLEAN_VARS: &[&str] = &[
+    "TOCSIN_PUSH_ALLOW_LOOPBACK",
+    "TOCSIN_SMS_SIMULATOR_ENABLED",
+    "TOCSIN_EMAIL_SIMULATOR_ENABLED",
+];
 
 /// Variables that may instead name a file holding the value (`TOCSIN_API_KEY_SECRET_FILE`), the
 /// convention of container secrets: the value then appears in no process listing or environment
@@ -280,6 +286,9 @@ impl Config {
     pub fn load_simulated(path: Option<&Path>) -> Result<Config, ConfigError> {
         Self::load_with(path, |name| match name {
             "TOCSIN_SMS_PROVIDER" | "TOCSIN_EMAIL_PROVIDER" => Some("simulator".into()),
+            "TOCSIN_SMS_SIMULATOR_ENABLED" | "TOCSIN_EMAIL_SIMULATOR_ENABLED" => {
+                Some("true".into())
+            }
             _ => std::env::var(name).ok(),
         })
     }
@@ -745,14 +754,49 @@ mod tests {
         let names: Vec<&str> = config.accounts.iter().map(|a| a.section.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "sms.accounts.bras",
-                "sms.simulator",
-                "sms.smsmode",
-                "email.simulator",
-                "email.smtp"
-            ]
+            ["sms.accounts.bras", "sms.smsmode", "email.smtp"],
+            "the example enables no simulator"
         );
+    }
+
+    /// A simulator reaches no one: no commune can be routed to it unless the configuration
+    /// enables it, and then `config check` warns.
+    #[test]
+    fn simulators_are_routable_only_when_enabled() {
+        let err = load(&[("TOCSIN_SMS_PROVIDER", "simulator")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("routing.sms"), "{err}");
+        assert!(err.contains("enabled = true"), "{err}");
+        let config = load(
+            &[
+                ("TOCSIN_SMS_PROVIDER", "simulator"),
+                ("TOCSIN_SMS_SIMULATOR_ENABLED", "true"),
+                ("TOCSIN_SMTP_URL", "smtp://relay:25"),
+                ("TOCSIN_EMAIL_FROM", "Mairie <a@b.fr>"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.routing.sms, "simulator");
+        assert!(
+            !config
+                .accounts
+                .iter()
+                .any(|a| a.section == "email.simulator")
+        );
+        let named = load_toml(
+            "[routing]\nsms = \"rehearsal\"\nemail = \"rehearsal\"\n\
+             [sms.accounts.rehearsal]\nprovider = \"simulator\"\n\
+             [email.accounts.rehearsal]\nprovider = \"simulator\"\nenabled = true\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(named.starts_with("routing.sms"), "{named}");
+        let bad = load(&[("TOCSIN_SMS_SIMULATOR_ENABLED", "yes")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("must be true or false"), "{bad}");
     }
 
     #[test]
@@ -761,6 +805,7 @@ mod tests {
             &[
                 ("TOCSIN_HTTP_ADDR", "0.0.0.0:9000"),
                 ("TOCSIN_SMS_PROVIDER", "simulator"),
+                ("TOCSIN_SMS_SIMULATOR_ENABLED", "true"),
                 ("TOCSIN_SMTP_URL", "smtp://relay:25"),
                 ("TOCSIN_EMAIL_FROM", "Mairie <a@b.fr>"),
             ],
@@ -774,9 +819,15 @@ mod tests {
 
     #[test]
     fn routing_to_an_unconfigured_provider_names_the_key_and_the_fix() {
-        let err = load(&[("TOCSIN_EMAIL_PROVIDER", "simulator")], None)
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            &[
+                ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+                ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "true"),
+            ],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("routing.sms"), "{err}");
         assert!(err.contains("TOCSIN_SMSMODE_API_KEY"), "{err}");
     }
@@ -788,6 +839,7 @@ mod tests {
                 ("TOCSIN_SMSMODE_API_KEY", "k"),
                 ("TOCSIN_SMSMODE_URL", "not a url"),
                 ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+                ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "true"),
             ],
             None,
         )
@@ -801,12 +853,14 @@ mod tests {
         let vars = [
             ("TOCSIN_SMS_PROVIDER", "simulator"),
             ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+            ("TOCSIN_SMS_SIMULATOR_ENABLED", "true"),
+            ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "true"),
         ];
-        let short = [vars[0], vars[1], ("TOCSIN_API_KEY_SECRET", "x")];
+        let short = [&vars[..], &[("TOCSIN_API_KEY_SECRET", "x")]].concat();
         let err = load(&short, None).unwrap_err().to_string();
         assert!(err.starts_with("api_key_secret: is 1 bytes long"), "{err}");
         let fine = "k".repeat(MIN_API_KEY_SECRET_BYTES);
-        let long = [vars[0], vars[1], ("TOCSIN_API_KEY_SECRET", fine.as_str())];
+        let long = [&vars[..], &[("TOCSIN_API_KEY_SECRET", fine.as_str())]].concat();
         assert!(load(&long, None).is_ok());
     }
 
@@ -837,7 +891,7 @@ mod tests {
         let exposed = secrecy::ExposeSecret::expose_secret(config.api_key_secret.as_ref().unwrap())
             .to_string();
         assert_eq!(exposed, "s".repeat(40));
-        assert_eq!(config.accounts.len(), 4, "{:?}", config.accounts);
+        assert_eq!(config.accounts.len(), 2, "{:?}", config.accounts);
 
         let both = load(
             &[
@@ -870,6 +924,8 @@ mod tests {
             [routing]
             sms = "platform"
             email = "simulator"
+            [email.simulator]
+            enabled = true
             [routing.tenants.bras]
             sms = "bras"
             [sms.accounts.platform]
@@ -890,7 +946,6 @@ mod tests {
             [
                 ("bras", "smsmode"),
                 ("platform", "smsmode"),
-                ("simulator", "simulator"),
                 ("simulator", "simulator")
             ]
         );

@@ -8,9 +8,11 @@
 //! digits like the UUID ids. Decryption checks the kind and the zeros, so a made-up id, or a
 //! subscriber's id given as a delivery's, is refused rather than decoded into someone else's row.
 //!
-//! The old decimal forms (`sub_42`, `dlv_7`) are still read, for ids handed out before; they
-//! cannot be mistaken for the new form, which is always 32 digits long and the old never more
-//! than 19.
+//! A subscriber id is read in the opaque form only: the old decimal form (`sub_42`) let anyone
+//! with a key count the platform's subscribers by probing `after=sub_N`. The old decimal form of
+//! delivery references (`dlv_7`) is still read, for reports of messages sent before; it cannot
+//! be mistaken for the new form, which is always 32 digits long and the old never more than 19,
+//! and a report is authenticated by its callback token before any reference is read.
 
 use aes::{
     Aes128,
@@ -58,7 +60,7 @@ impl PublicIds {
         format!("{}{}", DeliveryId::PREFIX, self.seal(KIND_DELIVERY, id.0))
     }
 
-    /// Reads a subscriber id in its public form, or in the old decimal form.
+    /// Reads a subscriber id in its public form.
     pub fn parse_subscriber(&self, text: &str) -> Result<SubscriberId, IdParseError> {
         let error = IdParseError {
             prefix: SubscriberId::PREFIX,
@@ -69,8 +71,7 @@ impl PublicIds {
                 .open(KIND_SUBSCRIBER, body)
                 .map(SubscriberId)
                 .ok_or(error),
-            Some(_) => text.parse().map_err(|_| error),
-            None => Err(error),
+            _ => Err(error),
         }
     }
 
@@ -140,11 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn old_decimal_forms_are_still_read() {
+    fn decimal_subscriber_ids_are_refused_and_old_delivery_references_read() {
         let ids = ids();
-        assert_eq!(ids.parse_subscriber("sub_42"), Ok(SubscriberId(42)));
+        for counted in ["sub_42", "sub_1", "sub_042"] {
+            assert!(ids.parse_subscriber(counted).is_err(), "{counted}");
+        }
         assert_eq!(ids.parse_delivery("dlv_7"), Ok(DeliveryId(7)));
-        assert!(ids.parse_subscriber("sub_042").is_err());
     }
 
     #[test]

@@ -7,25 +7,30 @@ use super::{DbError, erasure, subscribers::lock_tenant};
 use crate::model::{Channel, DeliveryId, SubscriberId, TenantId, TopicId};
 
 /// Subscribes a browser to exactly these topics, its consent recorded: the same endpoint again
-/// (the page reloaded, new keys, other topics) updates the one subscriber.
+/// (the page reloaded, other topics) updates the one subscriber, but only when it comes with
+/// the subscription's `auth` secret, which only that browser holds: `None` otherwise.
 pub async fn subscribe(
     pool: &PgPool,
     tenant: TenantId,
     subscription: &serde_json::Value,
     topics: &[(TopicId, String)],
-) -> Result<SubscriberId, DbError> {
+) -> Result<Option<SubscriberId>, DbError> {
     let mut tx = pool.begin().await?;
     lock_tenant(&mut tx, tenant).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let upserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO subscribers (tenant_id, push) VALUES ($1, $2)
          ON CONFLICT (tenant_id, (push ->> 'endpoint')) WHERE push IS NOT NULL
          DO UPDATE SET push = EXCLUDED.push
+         WHERE subscribers.push -> 'keys' ->> 'auth' = EXCLUDED.push -> 'keys' ->> 'auth'
          RETURNING id",
     )
     .bind(tenant.0)
     .bind(subscription)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some((id,)) = upserted else {
+        return Ok(None);
+    };
     let ids: Vec<uuid::Uuid> = topics.iter().map(|(t, _)| t.0).collect();
     sqlx::query("DELETE FROM subscriptions WHERE subscriber_id = $1 AND topic_id <> ALL($2)")
         .bind(id)
@@ -54,18 +59,26 @@ pub async fn subscribe(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(SubscriberId(id))
+    Ok(Some(SubscriberId(id)))
 }
 
-/// The browser of this endpoint leaves: it is forgotten. False when no such subscription.
-pub async fn unsubscribe(pool: &PgPool, tenant: TenantId, endpoint: &str) -> Result<bool, DbError> {
+/// The browser of this endpoint leaves, proven by its `auth` secret: it is forgotten. False
+/// when no such subscription.
+pub async fn unsubscribe(
+    pool: &PgPool,
+    tenant: TenantId,
+    endpoint: &str,
+    auth: &str,
+) -> Result<bool, DbError> {
     let mut tx = pool.begin().await?;
     lock_tenant(&mut tx, tenant).await?;
     let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM subscribers WHERE tenant_id = $1 AND push ->> 'endpoint' = $2",
+        "SELECT id FROM subscribers
+         WHERE tenant_id = $1 AND push ->> 'endpoint' = $2 AND push -> 'keys' ->> 'auth' = $3",
     )
     .bind(tenant.0)
     .bind(endpoint)
+    .bind(auth)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = found else {

@@ -113,6 +113,7 @@ async fn a_push_endpoint_on_this_machine_is_refused_at_subscription_and_at_send(
             &[(TopicId(topic), "intemperies".into())],
         )
         .await
+        .unwrap()
         .unwrap();
     }
     let id = mairie

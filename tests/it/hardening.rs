@@ -219,7 +219,8 @@ async fn control_characters_are_refused_where_text_enters() {
 }
 
 /// Public ids tell nothing of the platform's size: subscriber ids and the delivery references
-/// given to providers and written in e-mail headers are opaque; old `sub_N` ids still work.
+/// given to providers and written in e-mail headers are opaque; decimal `sub_N` ids, which let
+/// a tenant count the platform's subscribers through `after=sub_N`, are refused.
 #[tokio::test]
 async fn ids_do_not_reveal_how_many_rows_the_platform_holds() {
     let env = Env::new().await;
@@ -244,15 +245,23 @@ async fn ids_do_not_reveal_how_many_rows_the_platform_holds() {
         200
     );
 
-    // The old decimal form, handed out before, still names the same subscriber.
+    // The decimal form names nothing, and cannot page through the platform's numbering.
     let db = env.db.pool().await;
     let (number,): (i64,) = sqlx::query_as("SELECT id FROM subscribers")
         .fetch_one(&db)
         .await
         .unwrap();
     let old = mairie.get(&format!("/v1/subscribers/sub_{number}")).await;
-    assert_eq!(old.status, 200, "{}", old.body);
-    assert_eq!(old.body["id"], id);
+    assert_eq!(old.status, 400, "{}", old.body);
+    for probe in [
+        format!("sub_{number}"),
+        "sub_1".to_owned(),
+        "sub_100000".to_owned(),
+    ] {
+        let page = mairie.get(&format!("/v1/subscribers?after={probe}")).await;
+        assert_eq!(page.status, 400, "{probe}: {}", page.body);
+        assert_eq!(page.body["error"]["field"], "after", "{}", page.body);
+    }
     // A made-up id is not found as someone else's.
     let forged = mairie
         .get("/v1/subscribers/sub_0123456789abcdef0123456789abcdef")

@@ -143,6 +143,8 @@ async fn simulated_providers_report_delivery() {
     let config = env.config_with(&[
         ("TOCSIN_SMS_PROVIDER", "simulator"),
         ("TOCSIN_EMAIL_PROVIDER", "simulator"),
+        ("TOCSIN_SMS_SIMULATOR_ENABLED", "true"),
+        ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "true"),
     ]);
     let daemon = crate::support::Daemon::start(config).await;
     let mairie = env.tenant(&daemon, "demo").await;

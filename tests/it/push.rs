@@ -155,14 +155,39 @@ async fn a_browser_gets_alerts_encrypted_and_signed_and_a_gone_subscription_is_f
     let routine = service.received(&kept);
     assert_eq!(routine.last().unwrap().urgency.as_deref(), Some("normal"));
 
-    // Leaving from the page: the browser is forgotten.
-    let left = reqwest::Client::new()
-        .delete(format!("{}/c/bras/push", daemon.url))
-        .json(&json!({ "endpoint": kept.endpoint() }))
+    // Whoever learns a browser's endpoint cannot take its subscription over nor end it: both
+    // need the subscription's auth secret, which only the browser holds.
+    let stranger = service.subscribe_with_key(&vapid_public);
+    let mut taken: Value = serde_json::from_str(&stranger.json()).unwrap();
+    taken["endpoint"] = json!(kept.endpoint());
+    let response = reqwest::Client::new()
+        .post(format!("{}/c/bras/push", daemon.url))
+        .json(&json!({ "subscription": taken, "topics": ["collecte"] }))
         .send()
         .await
         .unwrap();
-    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let leave = |auth: String| {
+        let url = format!("{}/c/bras/push", daemon.url);
+        let endpoint = kept.endpoint().to_owned();
+        async move {
+            reqwest::Client::new()
+                .delete(url)
+                .json(&json!({ "endpoint": endpoint, "auth": auth }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        leave(stranger.auth().to_owned()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(push_subscribers(&env).await, 1, "left without the secret");
+
+    // Leaving from the page, with the secret: the browser is forgotten.
+    assert_eq!(leave(kept.auth().to_owned()).await, StatusCode::NO_CONTENT);
     assert_eq!(push_subscribers(&env).await, 0);
     daemon.stop().await;
 }

@@ -197,6 +197,8 @@
     }
     announce(MESSAGES.unsubscribing, "busy");
     const { endpoint } = subscription;
+    // The auth secret proves to the server that this browser made the subscription.
+    const auth = subscription.toJSON().keys.auth;
     // Stop the notifications here first: that is what the citizen asked for, whether or not the
     // service hears about it (if not, the push service's 410 Gone tells it later).
     await subscription.unsubscribe();
@@ -205,7 +207,7 @@
       const response = await fetch(pushUrl, {
         method: "DELETE",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ endpoint }),
+        body: JSON.stringify({ endpoint, auth }),
       });
       told = response.ok || response.status === 404;
     } catch (error) {

@@ -33,6 +33,7 @@ mod tests {
     #[tokio::test]
     async fn accepts_and_reports_delivered() {
         let config = SimulatorEmailConfig {
+            enabled: true,
             min_delay_ms: 0,
             max_delay_ms: 2,
             receipt_delay_ms: 1,

@@ -24,10 +24,12 @@ pub const KIND: Kind = Kind {
             .map(drop)
     },
     build,
-    needs: "nothing",
+    needs: "enabled = true (TOCSIN_EMAIL_SIMULATOR_ENABLED=true): it reaches no one, for \
+            rehearsals, the demo and tests only",
     reports_by_id: false,
     inbound: false,
     holds_inbound: false,
+    rehearsal: true,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

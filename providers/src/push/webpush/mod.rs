@@ -39,6 +39,7 @@ pub const KIND: Kind = Kind {
     reports_by_id: false,
     inbound: false,
     holds_inbound: false,
+    rehearsal: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -47,6 +47,7 @@ pub const KIND: Kind = Kind {
     reports_by_id: true,
     inbound: false,
     holds_inbound: true,
+    rehearsal: false,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

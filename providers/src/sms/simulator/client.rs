@@ -36,6 +36,7 @@ mod tests {
     #[tokio::test]
     async fn accepts_within_the_configured_delay_and_reports_delivered() {
         let config = SimulatorSmsConfig {
+            enabled: true,
             min_delay_ms: 5,
             max_delay_ms: 10,
             receipt_delay_ms: 5,

@@ -20,10 +20,12 @@ pub const KIND: Kind = Kind {
     channel: Channel::Sms,
     check: |value| settings::<SimulatorSmsConfig>(value)?.validate().map(drop),
     build,
-    needs: "nothing",
+    needs: "enabled = true (TOCSIN_SMS_SIMULATOR_ENABLED=true): it reaches no one, for \
+            rehearsals, the demo and tests only",
     reports_by_id: false,
     inbound: false,
     holds_inbound: false,
+    rehearsal: true,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {
