@@ -394,7 +394,12 @@ async fn send_email(
     text: &str,
 ) -> Result<(), ApiError> {
     let reference = format!("cit_{}", uuid::Uuid::now_v7().simple());
-    let dkim = state.dkim.of(&state.db, tenant.id).await;
+    // Never unsigned when the commune has a key: the citizen can ask again in a moment.
+    let dkim = state
+        .dkim
+        .of(&state.db, tenant.id)
+        .await
+        .map_err(|_| ApiError::unavailable("the e-mail could not be sent"))?;
     let message = Message {
         reference: &reference,
         to: to.as_str(),

@@ -444,7 +444,13 @@ async fn dkim_record(
     let keys = crate::dispatch::dkim::DkimKeys::new(crate::model::sealed::Sealer::new(
         secret.expose_secret().as_bytes(),
     ));
-    Ok(keys.of(db, tenant).await.map(|key| key.dns_record()))
+    // A key that does not open here has no record to show (`tenant show` says it is set).
+    Ok(keys
+        .of(db, tenant)
+        .await
+        .ok()
+        .flatten()
+        .map(|key| key.dns_record()))
 }
 
 /// Biggest logo accepted: it is served with every page view.

@@ -52,8 +52,19 @@ impl Carrier {
         delivery: &Claimed,
         reference: &str,
         dispatcher: &Dispatcher,
-        dkim: Option<&DkimKey>,
+        dkim: Signing<'_>,
     ) -> Outcome {
+        let dkim = match dkim {
+            Ok(key) => key,
+            // Retried like any transient failure: the key may be readable again soon, and an
+            // alert that cannot be signed expires rather than going out unsigned.
+            Err(unavailable) => {
+                return Outcome::failed(
+                    RetryClass::Transient { retry_after: None },
+                    unavailable.to_string(),
+                );
+            }
+        };
         let public_url = &dispatcher.public_url;
         // Our reference rides in the URL too, for providers whose reports name only their own
         // id (Twilio signs the whole URL, so it cannot be altered).
@@ -90,6 +101,10 @@ impl Carrier {
         self.0.provider.send(message).await
     }
 }
+
+/// How a batch's e-mail is signed: with the commune's key, without (it has none), or not at
+/// all because its key is unavailable.
+type Signing<'a> = Result<Option<&'a DkimKey>, &'a super::dkim::DkimUnavailable>;
 
 /// Everything one batch needs besides its ids.
 pub struct Batch<'a> {
@@ -220,7 +235,7 @@ async fn send_all(
     // The commune's e-mail is signed for its own domain when it has a key.
     let dkim = match carrier.channel() {
         Channel::Email => dispatcher.dkim.of(db, alert.tenant_id).await,
-        _ => None,
+        _ => Ok(None),
     };
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = VecDeque::new();
@@ -242,7 +257,7 @@ async fn send_all(
                 carrier,
                 &limiter,
                 alert,
-                dkim.as_deref(),
+                dkim.as_ref().map(Option::as_deref),
                 delivery,
             ));
         }
@@ -350,7 +365,7 @@ async fn send_one<'a>(
     carrier: &'a Carrier,
     limiter: &'a AccountLimiter,
     alert: &'a Alert,
-    dkim: Option<&'a DkimKey>,
+    dkim: Signing<'a>,
     delivery: Claimed,
 ) -> (Claimed, Option<Outcome>) {
     let _slot = limiter.slot(alert.lane).await;

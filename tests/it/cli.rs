@@ -653,5 +653,30 @@ async fn a_commune_s_alert_e_mails_are_dkim_signed_for_its_own_domain() {
     // Altered in transit, it fails: the verifier is really checking.
     let altered = mail.data.replacen("Subject: Crue", "Subject: Crue!", 1);
     assert!(dkim_verifies(&altered, &name, &value).is_err());
+
+    // A key that no longer opens (damaged, or sealed under another server secret) never lets
+    // the commune's mail go out unsigned: it waits, is retried, and fails with the reason.
+    sqlx::query("UPDATE tenants SET dkim_key_sealed = set_byte(dkim_key_sealed, 20, 0)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["email"], "subject": "Crue",
+                       "text": "Second message." }),
+        )
+        .await;
+    let report = mairie
+        .wait_completed_within(&id, Duration::from_secs(60))
+        .await;
+    assert_eq!(report["counts"]["email"]["failed"], 1, "{report}");
+    let failed = mairie
+        .get(&format!("/v1/alerts/{id}/deliveries?status=failed"))
+        .await;
+    let reason = failed.body["deliveries"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("not sent unsigned"), "{}", failed.body);
+    assert_eq!(env.smtp.received().len(), 1, "an unsigned e-mail went out");
     daemon.stop().await;
 }

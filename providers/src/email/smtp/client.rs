@@ -83,7 +83,14 @@ impl SmtpEmail {
 
     /// Sends one e-mail; `Ok` holds the `Message-ID` it carried, which bounces quote.
     pub async fn submit(&self, message: Outgoing<'_>) -> Result<String, SmtpError> {
-        let email = self.build(&message)?;
+        let email = if message.dkim.is_some() && multi_threaded() {
+            // An RSA signature takes about a millisecond of CPU: the worker hands its other
+            // tasks to the runtime for that long, so that signing never holds up the API or
+            // other sends.
+            tokio::task::block_in_place(|| self.build(&message))?
+        } else {
+            self.build(&message)?
+        };
         let message_id = message_id_of(&email);
         let envelope = email.envelope().clone();
         // Exactly the bytes a DKIM signature covers: nothing may change `email` after `build`.
@@ -193,6 +200,12 @@ impl SmtpEmail {
         }
         Ok(email)
     }
+}
+
+/// `block_in_place` needs a runtime with other workers to hand tasks to.
+fn multi_threaded() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// An unsubscribe URL fit for `List-Unsubscribe: <…>`: absolute http(s) with a host, visible
