@@ -10,8 +10,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// never matches on strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryClass {
-    /// Worth trying again later (a 503, a refused connection, an SMTP 4xx).
+    /// Worth trying again later (a 503, a refused connection, an SMTP 4xx): nothing was sent.
     Transient { retry_after: Option<Duration> },
+    /// The provider may have taken the message (a timeout after the request was written, a
+    /// connection lost mid-request, a 500, 502 or 504): retried, since for an alert a
+    /// duplicate is better than a miss, but counted apart (a possible duplicate).
+    Uncertain,
     /// The provider asked us to slow down (HTTP 429, Vonage status 1).
     RateLimited { retry_after: Option<Duration> },
     /// Trying again will not help (a bad number, a refused mailbox, a wrong API key).
@@ -22,6 +26,17 @@ pub enum RetryClass {
     /// Permanent, because the address no longer exists (a browser's push subscription that its
     /// push service answers 404 or 410 for): Tocsin removes it and never uses it again.
     Gone,
+}
+
+impl RetryClass {
+    /// A transient failure becomes uncertain when the message may have been taken; a refusal
+    /// the provider stated stays what it is.
+    pub fn uncertain_if(self, uncertain: bool) -> RetryClass {
+        match self {
+            RetryClass::Transient { .. } if uncertain => RetryClass::Uncertain,
+            class => class,
+        }
+    }
 }
 
 /// The result of handing one message to a provider.

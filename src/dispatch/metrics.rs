@@ -24,6 +24,9 @@ pub struct Metrics {
     pub dead_letters: IntGauge,
     /// Messages ready (not yet taken) per work queue: how far behind consumers are.
     pub queue_ready: IntGaugeVec,
+    /// Sends whose outcome is uncertain (the provider may have taken them), retried: possible
+    /// duplicates.
+    pub uncertain_sends: IntCounterVec,
     /// Connections closed at once because a listener or a client held its most.
     pub connections_refused: IntCounterVec,
 }
@@ -102,6 +105,12 @@ impl Default for Metrics {
             )
             .expect("a valid metric"),
         );
+        let uncertain_sends = counters(
+            "tocsin_uncertain_sends_total",
+            "Sends the provider may have taken though it did not say so (a timeout after the \
+             request, a broken connection, a 500, 502 or 504): retried, possible duplicates",
+            &["channel", "provider"],
+        );
         let connections_refused = counters(
             "tocsin_http_connections_refused_total",
             "Connections closed on arrival: the listener (public, api) held max_connections, or \
@@ -109,6 +118,7 @@ impl Default for Metrics {
             &["listener", "limit"],
         );
         Metrics {
+            uncertain_sends,
             connections_refused,
             registry,
             deliveries,

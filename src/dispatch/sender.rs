@@ -333,14 +333,22 @@ impl Sent {
         outcome: Option<Outcome>,
     ) {
         if let Some(outcome) = &outcome {
-            let transient = matches!(
-                outcome,
-                Outcome::Failed {
-                    class: RetryClass::Transient { .. },
-                    ..
-                }
+            let class = match outcome {
+                Outcome::Failed { class, .. } => Some(*class),
+                Outcome::Accepted { .. } => None,
+            };
+            let failing = matches!(
+                class,
+                Some(RetryClass::Transient { .. } | RetryClass::Uncertain)
             );
-            dispatcher.health.record(carrier.name(), transient);
+            dispatcher.health.record(carrier.name(), failing);
+            if class == Some(RetryClass::Uncertain) {
+                dispatcher
+                    .metrics
+                    .uncertain_sends
+                    .with_label_values(&[carrier.channel().as_str(), carrier.name()])
+                    .inc();
+            }
         }
         let (transition, retry) = settle(dispatcher, carrier, alert, delivery, outcome);
         let labels = [carrier.channel().as_str(), carrier.name()];
@@ -434,6 +442,8 @@ fn settle(
     let (kind, retry_after) = match class {
         RetryClass::Permanent | RetryClass::OptedOut | RetryClass::Gone => ("permanent", None),
         RetryClass::Transient { retry_after } => ("transient", Some(retry_after)),
+        // Retried: for an alert a duplicate is better than a miss.
+        RetryClass::Uncertain => ("uncertain", Some(None)),
         RetryClass::RateLimited { retry_after } => ("rate_limited", Some(retry_after)),
     };
     let attempt = FailedAttempt {

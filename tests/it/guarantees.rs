@@ -429,9 +429,9 @@ async fn sigterm_mid_batch_sends_nothing_twice_and_exits_cleanly() {
     second.stop().await;
 }
 
-/// A provider that answers too slowly is tried again: the timeout is transient, and the
-/// recipient is reached once the provider is fast again. (A timed-out request may have gone
-/// through: that recipient may get the alert twice, the at-least-once promise.)
+/// A provider that answers too slowly is tried again, and the recipient is reached once the
+/// provider is fast again. A timed-out request may have gone through: the attempt is recorded
+/// as uncertain and counted (that recipient may get the alert twice, the at-least-once promise).
 #[tokio::test]
 async fn a_provider_that_times_out_is_tried_again() {
     let env = Env::new().await;
@@ -449,7 +449,7 @@ async fn a_provider_that_times_out_is_tried_again() {
     let db = env.db.pool().await;
     eventually("a timeout is recorded", Duration::from_secs(20), || async {
         let (n,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM delivery_attempts WHERE outcome = 'transient'")
+            sqlx::query_as("SELECT count(*) FROM delivery_attempts WHERE outcome = 'uncertain'")
                 .fetch_one(&db)
                 .await
                 .unwrap();
@@ -465,5 +465,17 @@ async fn a_provider_that_times_out_is_tried_again() {
             .await
             .unwrap();
     assert!(reason.contains("time"), "{reason}");
+    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("tocsin_uncertain_sends_total{channel=\"sms\"")),
+        "{metrics}"
+    );
     daemon.stop().await;
 }

@@ -114,7 +114,7 @@ impl SmtpError {
 
     /// What the dispatcher may do next.
     pub fn retry_class(&self) -> RetryClass {
-        match self {
+        let class = match self {
             SmtpError::InvalidRecipient
             | SmtpError::InvalidReference
             | SmtpError::InvalidFrom
@@ -126,7 +126,8 @@ impl SmtpError {
             | SmtpError::Busy(..)
             | SmtpError::Timeout(_)
             | SmtpError::Broken(_) => RetryClass::Transient { retry_after: None },
-        }
+        };
+        class.uncertain_if(self.is_uncertain())
     }
 
     /// True when the relay may have taken the message despite the failure.
@@ -261,10 +262,14 @@ mod tests {
         for e in [
             SmtpError::Unreachable(String::new()),
             SmtpError::Busy(8, Duration::from_secs(1)),
+        ] {
+            assert_eq!(e.retry_class(), RetryClass::Transient { retry_after: None });
+        }
+        for e in [
             SmtpError::Timeout(Duration::from_secs(1)),
             SmtpError::Broken(String::new()),
         ] {
-            assert_eq!(e.retry_class(), RetryClass::Transient { retry_after: None });
+            assert_eq!(e.retry_class(), RetryClass::Uncertain);
         }
         assert!(SmtpError::Timeout(Duration::from_secs(1)).is_uncertain());
         assert!(!SmtpError::Unreachable(String::new()).is_uncertain());

@@ -45,12 +45,22 @@ pub enum WebPushError {
 }
 
 impl WebPushError {
+    /// True when the push service may have taken the message: no answer after the request was
+    /// sent, a connection broken mid-request, or a 500, 502 or 504 (a 503 says it was not).
+    pub fn is_uncertain(&self) -> bool {
+        match self {
+            WebPushError::Timeout { .. } | WebPushError::Interrupted { .. } => true,
+            WebPushError::Http { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
+        }
+    }
+
     /// What the dispatcher may do next (web-push.md §2.2). 404 and 410 mean the subscription is
     /// gone for good; 429 asks us to slow down; 5xx, 408 and transport failures are worth
     /// another try (a duplicate is harmless: the `Topic` replaces an undelivered one); every
     /// other refusal will be refused again.
     pub fn retry_class(&self) -> RetryClass {
-        match self {
+        let class = match self {
             WebPushError::Http {
                 status,
                 retry_after,
@@ -74,7 +84,8 @@ impl WebPushError {
             WebPushError::Unreachable { .. }
             | WebPushError::Timeout { .. }
             | WebPushError::Interrupted { .. } => RetryClass::Transient { retry_after: None },
-        }
+        };
+        class.uncertain_if(self.is_uncertain())
     }
 }
 
@@ -154,13 +165,18 @@ mod tests {
     }
 
     #[test]
-    fn server_errors_are_transient_with_their_retry_after() {
-        for status in [500, 502, 503, 504] {
+    fn server_errors_are_transient_with_their_retry_after_or_uncertain() {
+        assert_eq!(
+            http(503, Some(5)).retry_class(),
+            RetryClass::Transient {
+                retry_after: Some(Duration::from_secs(5))
+            }
+        );
+        // Anything but a 503 may come after the service took the message.
+        for status in [500, 502, 504] {
             assert_eq!(
                 http(status, Some(5)).retry_class(),
-                RetryClass::Transient {
-                    retry_after: Some(Duration::from_secs(5))
-                },
+                RetryClass::Uncertain,
                 "{status}"
             );
         }
@@ -196,21 +212,27 @@ mod tests {
 
     #[test]
     fn transport_failures_are_transient() {
-        for error in [
-            WebPushError::Timeout { host: HOST.into() },
-            WebPushError::Unreachable {
-                host: HOST.into(),
-                chain: "connection refused".into(),
-            },
-            WebPushError::Interrupted {
-                host: HOST.into(),
-                chain: "reset".into(),
-            },
+        for (error, class) in [
+            (
+                WebPushError::Timeout { host: HOST.into() },
+                RetryClass::Uncertain,
+            ),
+            (
+                WebPushError::Unreachable {
+                    host: HOST.into(),
+                    chain: "connection refused".into(),
+                },
+                RetryClass::Transient { retry_after: None },
+            ),
+            (
+                WebPushError::Interrupted {
+                    host: HOST.into(),
+                    chain: "reset".into(),
+                },
+                RetryClass::Uncertain,
+            ),
         ] {
-            assert_eq!(
-                error.retry_class(),
-                RetryClass::Transient { retry_after: None }
-            );
+            assert_eq!(error.retry_class(), class, "{error}");
             assert!(error.to_string().contains(HOST), "{error}");
         }
     }

@@ -64,7 +64,7 @@ impl OvhError {
     /// improves on retry. 429 asks us to slow down; 503 means not processed; other 5xx may have
     /// been processed.
     pub fn retry_class(&self) -> RetryClass {
-        match self {
+        let class = match self {
             OvhError::InvalidRecipient | OvhError::RefusedNumber => RetryClass::Permanent,
             OvhError::Http {
                 status,
@@ -85,7 +85,8 @@ impl OvhError {
             | OvhError::Unreachable(_)
             | OvhError::Timeout
             | OvhError::Interrupted(_) => RetryClass::Transient { retry_after: None },
-        }
+        };
+        class.uncertain_if(self.is_uncertain())
     }
 
     /// True when the SMS may have gone out despite the failure (timeout after the write, broken
@@ -495,9 +496,9 @@ mod tests {
     }
 
     #[test]
-    fn a_500_is_transient_but_uncertain() {
+    fn a_500_is_retried_as_uncertain() {
         let error = http(500, r#"{"message":"Internal server error"}"#);
-        assert_eq!(error.retry_class(), TRANSIENT);
+        assert_eq!(error.retry_class(), RetryClass::Uncertain);
         assert!(error.is_uncertain());
         assert_eq!(
             error.to_string(),
@@ -518,7 +519,7 @@ mod tests {
 
     #[test]
     fn transport_failures_say_whether_the_sms_may_have_gone() {
-        assert_eq!(OvhError::Timeout.retry_class(), TRANSIENT);
+        assert_eq!(OvhError::Timeout.retry_class(), RetryClass::Uncertain);
         assert!(OvhError::Timeout.is_uncertain());
         assert!(OvhError::Interrupted("reset".into()).is_uncertain());
         let refused = OvhError::Unreachable("Connection refused".into());

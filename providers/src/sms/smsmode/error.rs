@@ -55,7 +55,7 @@ impl SmsmodeError {
     /// wrong key or channel: none improves on retry. 429 asks us to slow down; 503 means not
     /// processed; other 5xx may have been processed (§1.2.2).
     pub fn retry_class(&self) -> RetryClass {
-        match self {
+        let class = match self {
             SmsmodeError::InvalidRecipient | SmsmodeError::ReferenceTooLong { .. } => {
                 RetryClass::Permanent
             }
@@ -80,7 +80,8 @@ impl SmsmodeError {
             SmsmodeError::Unreachable(_) | SmsmodeError::Timeout | SmsmodeError::Interrupted(_) => {
                 RetryClass::Transient { retry_after: None }
             }
-        }
+        };
+        class.uncertain_if(self.is_uncertain())
     }
 
     /// True when the SMS may have gone out despite the failure (timeout after the write, broken
@@ -230,12 +231,12 @@ mod tests {
         for s in [400, 404, 405, 406, 415, 401, 403, 301] {
             assert_eq!(http(s, "").retry_class(), RetryClass::Permanent, "{s}");
         }
-        for s in [500, 502, 503, 504] {
-            assert_eq!(
-                http(s, "").retry_class(),
-                RetryClass::Transient { retry_after: None },
-                "{s}"
-            );
+        assert_eq!(
+            http(503, "").retry_class(),
+            RetryClass::Transient { retry_after: None }
+        );
+        for s in [500, 502, 504] {
+            assert_eq!(http(s, "").retry_class(), RetryClass::Uncertain, "{s}");
         }
         assert_eq!(
             http(429, "").retry_class(),

@@ -61,7 +61,7 @@ impl TwilioError {
     /// process the request); 20003 is a wrong credential and every 21xxx a refusal of this
     /// message, as is any other 4xx; 503 means not processed; other 5xx may have been.
     pub fn retry_class(&self) -> RetryClass {
-        match self {
+        let class = match self {
             TwilioError::InvalidRecipient => RetryClass::Permanent,
             TwilioError::Http {
                 status,
@@ -92,7 +92,8 @@ impl TwilioError {
             TwilioError::Unreachable(_) | TwilioError::Timeout | TwilioError::Interrupted(_) => {
                 RetryClass::Transient { retry_after: None }
             }
-        }
+        };
+        class.uncertain_if(self.is_uncertain())
     }
 
     /// True when the SMS may have gone out despite the failure (timeout after the write, broken
@@ -429,10 +430,10 @@ mod tests {
     }
 
     #[test]
-    fn server_errors_are_transient_but_uncertain() {
+    fn server_errors_but_503_are_uncertain() {
         for status in [500, 502, 504] {
             let error = http(status, "<html>oops</html>");
-            assert_eq!(error.retry_class(), NOT_SENT, "{status}");
+            assert_eq!(error.retry_class(), RetryClass::Uncertain, "{status}");
             assert!(error.is_uncertain(), "{status}");
             assert_eq!(
                 error.to_string(),
@@ -449,10 +450,13 @@ mod tests {
         for error in [
             TwilioError::Timeout,
             TwilioError::Interrupted("reset".into()),
-            TwilioError::Unreachable("refused".into()),
         ] {
-            assert_eq!(error.retry_class(), NOT_SENT);
+            assert_eq!(error.retry_class(), RetryClass::Uncertain);
         }
+        assert_eq!(
+            TwilioError::Unreachable("refused".into()).retry_class(),
+            NOT_SENT
+        );
         assert_eq!(
             TwilioError::InvalidRecipient.retry_class(),
             RetryClass::Permanent

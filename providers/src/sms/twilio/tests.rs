@@ -434,14 +434,14 @@ async fn service_unavailable_is_transient_and_not_sent() {
 }
 
 #[tokio::test]
-async fn server_errors_are_transient_but_uncertain() {
+async fn server_errors_but_503_are_uncertain() {
     for status in [500, 502, 504] {
         let server = fake(Duration::ZERO, move || {
             (StatusCode::from_u16(status).unwrap(), "<html>oops</html>").into_response()
         })
         .await;
         let (class, reason) = failure(send(&client(&server.base_url, |_| {})).await);
-        assert_eq!(class, RetryClass::Transient { retry_after: None });
+        assert_eq!(class, RetryClass::Uncertain);
         assert_eq!(
             reason,
             format!("twilio HTTP {status}: <html>oops</html>: uncertain (may have been sent)")
@@ -457,7 +457,7 @@ async fn a_timeout_after_the_write_is_uncertain() {
     .await;
     let sms = client(&server.base_url, |c| c.timeout_ms = 200);
     let (class, reason) = failure(send(&sms).await);
-    assert_eq!(class, RetryClass::Transient { retry_after: None });
+    assert_eq!(class, RetryClass::Uncertain);
     assert_eq!(
         reason,
         "twilio did not answer in time: uncertain (may have been sent)"
