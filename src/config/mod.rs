@@ -3,6 +3,7 @@
 //! config/tocsin.example.toml.
 
 mod accounts;
+mod public;
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
@@ -74,6 +75,10 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// The VAPID key that signs Web Push requests, when set.
     pub push: Option<PushConfig>,
+    /// Caps on what the public can make the platform send.
+    pub public_limits: crate::dispatch::public_caps::PublicLimits,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// `[push]`: the application server's VAPID identity (RFC 8292).
@@ -153,6 +158,10 @@ struct RawConfig {
     #[serde(default)]
     email: toml::Table,
     push: Option<RawPush>,
+    #[serde(default)]
+    public: public::RawPublic,
+    #[serde(default)]
+    http: public::RawHttp,
 }
 
 fn default_database_url() -> SecretString {
@@ -653,6 +662,8 @@ impl RawConfig {
                 "window_s, min_samples and probe_one_in must be at least 1",
             ));
         }
+        let public_limits = self.public.validate()?;
+        let trusted_proxies = self.http.trusted_proxies()?;
         let mut routing = self.routing.unwrap_or_default();
         routing.pools = read_pools(pools, &accounts, &self.limits)?;
         for (channel, name) in routing.routes() {
@@ -684,6 +695,8 @@ impl RawConfig {
             pricing: self.pricing,
             accounts,
             push,
+            public_limits,
+            trusted_proxies,
         })
     }
 }

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub dead_letters: IntGauge,
     /// Messages ready (not yet taken) per work queue: how far behind consumers are.
     pub queue_ready: IntGaugeVec,
+    /// Public requests refused by a cap, by route and cap (`dispatch::public_caps`).
+    pub public_limit_hits: IntCounterVec,
 }
 
 fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -56,6 +58,11 @@ impl Default for Metrics {
             "tocsin_rate_limit_waits_total",
             "Sends that waited for the provider account's rate",
             &["provider"],
+        );
+        let public_limit_hits = counters(
+            "tocsin_public_limit_hits_total",
+            "Public requests (codes, e-mails, replies) refused by a cap, by route and cap",
+            &["route", "limit"],
         );
         let in_flight = register(
             &registry,
@@ -110,6 +117,7 @@ impl Default for Metrics {
             outbox_age,
             dead_letters,
             queue_ready,
+            public_limit_hits,
         }
     }
 }
