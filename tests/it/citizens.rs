@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{Client, Daemon, Env, ReceivedMail, eventually};
+use crate::support::{Client, Daemon, Env, PageVisitor, ReceivedMail, eventually};
 
 const PUBLIC_URL: &str = "https://alertes.example.fr";
 
@@ -38,15 +38,11 @@ fn link_in(text: &str, prefix: &str) -> String {
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
+/// Posts a form of a commune's page (`{base}/c/{tenant}/…`) as a browser that opened the page.
 async fn post_form(url: &str, body: &str) -> (StatusCode, String) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
+    let (base, path) = url.split_at(url.find("/c/").expect("a commune's URL"));
+    let tenant = path.split('/').nth(2).unwrap();
+    PageVisitor::open(base, tenant).await.post(path, body).await
 }
 
 async fn mail_to(env: &Env, to: &str, n: usize) -> Vec<ReceivedMail> {

@@ -20,6 +20,8 @@ mod cli;
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// Toll fraud through the public routes: caps, countries, client addresses, cross-site posts.
+mod fraud;
 /// Retries, expiry, leases, the sweeper and clean shutdowns: every recipient reached, nobody
 /// twice because of our own failure.
 mod guarantees;
