@@ -18,4 +18,5 @@ ALTER TABLE tenants ADD COLUMN sms_countries text[] NOT NULL
     DEFAULT '{FR,RE,GP,MQ,GF,YT,PM,NC,PF,WF,BL,MF}';
 
 -- Per-client request counts move to public_counters (keyed by a hash, not the address).
-DROP TABLE public_requests;
+-- public_requests stays while instances of the previous version may still run beside new ones
+-- (a rolling upgrade): a later migration drops it. Its rows are an hour's counts at most.
