@@ -375,6 +375,49 @@ async fn a_stranger_s_wrong_guesses_cannot_lock_a_citizen_s_code_out() {
     assert_eq!(confirm(&citizen, &code).await, StatusCode::OK);
     let listed = mairie.get("/v1/subscribers").await.body;
     assert_eq!(listed["subscribers"][0]["phone"], "+33655000001");
+
+    // The stranger's 5 counted tries and 15 more on three other numbers make 20 this hour: the
+    // next one is refused whatever the number.
+    let mut statuses = Vec::new();
+    for n in 2..=5 {
+        for _ in 0..5 {
+            let status = stranger
+                .post(format!("{}/c/bras/confirm", daemon.url))
+                .json(&json!({ "phone": format!("06550000{n:02}"), "code": wrong }))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            statuses.push(status.as_u16());
+        }
+    }
+    assert_eq!(statuses[..15], [400; 15]);
+    assert_eq!(statuses[15..], [429; 5]);
+    daemon.stop().await;
+}
+
+/// The platform's hourly cap holds over every commune together.
+#[tokio::test]
+async fn the_platform_s_cap_holds_across_communes() {
+    let env = Env::new().await;
+    let daemon = Daemon::start(env.config_with_file(
+        "[public]
+platform_per_hour = 4
+",
+    ))
+    .await;
+    for slug in ["bras", "dun"] {
+        commune(&env, &daemon, slug).await;
+    }
+    let mut statuses = Vec::new();
+    for n in 0..6u32 {
+        let tenant = if n % 2 == 0 { "bras" } else { "dun" };
+        let phone = format!("06 56 00 00 {n:02}");
+        statuses.push(ask_code(&client_at(n), &daemon, tenant, &phone).await);
+    }
+    settle().await;
+    assert_eq!(statuses, [202, 202, 202, 202, 429, 429]);
+    assert_eq!(codes(&env).len(), 4);
     daemon.stop().await;
 }
 
