@@ -496,3 +496,50 @@ async fn variants_of_one_address_get_three_e_mails_an_hour_from_the_whole_platfo
     assert_eq!(to.len(), 3, "{to:?}");
     daemon.stop().await;
 }
+
+/// A commune's hour refills when the hour is over; its day does not.
+#[tokio::test]
+async fn a_commune_s_hourly_cap_refills_and_its_daily_cap_holds() {
+    let env = Env::new().await;
+    let daemon = Daemon::start(
+        env.config_with_file("[public]\nper_commune_hour = 2\nper_commune_day = 3\n"),
+    )
+    .await;
+    commune(&env, &daemon, "bras").await;
+    let mut statuses = Vec::new();
+    let mut ask = |n: u32| {
+        let phone = format!("06 57 00 00 {n:02}");
+        let (http, daemon) = (client_at(n), &daemon);
+        async move { ask_code(&http, daemon, "bras", &phone).await }
+    };
+    for n in 0..3 {
+        statuses.push(ask(n).await);
+    }
+    // An hour later (the hour's window ended), the day still counts what was sent.
+    sqlx::query(
+        "UPDATE public_counters SET window_end = now() - interval '1 second'
+         WHERE scope = 'sms_commune_hour'",
+    )
+    .execute(&env.db.pool().await)
+    .await
+    .unwrap();
+    for n in 3..5 {
+        statuses.push(ask(n).await);
+    }
+    settle().await;
+    assert_eq!(statuses, [202, 202, 429, 202, 429]);
+    assert_eq!(codes(&env).len(), 3);
+    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tocsin_public_limit_hits_total{limit=\"commune_hour\",route=\"subscribe\"} 1",
+        "tocsin_public_limit_hits_total{limit=\"commune_day\",route=\"subscribe\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+    daemon.stop().await;
+}
