@@ -507,7 +507,7 @@ async fn a_commune_s_hourly_cap_refills_and_its_daily_cap_holds() {
     .await;
     commune(&env, &daemon, "bras").await;
     let mut statuses = Vec::new();
-    let mut ask = |n: u32| {
+    let ask = |n: u32| {
         let phone = format!("06 57 00 00 {n:02}");
         let (http, daemon) = (client_at(n), &daemon);
         async move { ask_code(&http, daemon, "bras", &phone).await }
