@@ -83,6 +83,13 @@ pub async fn run_with_clock(
         secret.expose_secret().as_bytes(),
     )));
     let keys = KeyHasher::new(secret);
+    let metrics = Arc::new(dispatch::metrics::Metrics::default());
+    let public_caps = Arc::new(dispatch::public_caps::PublicCaps::new(
+        db.clone(),
+        &keys.hash("public caps"),
+        config.public_limits.clone(),
+        metrics.clone(),
+    ));
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
     let instance = uuid::Uuid::now_v7();
@@ -97,7 +104,8 @@ pub async fn run_with_clock(
         ids: ids.clone(),
         instance,
         outcomes,
-        metrics: Arc::new(dispatch::metrics::Metrics::default()),
+        metrics,
+        public_caps: public_caps.clone(),
         clock: clock.clone(),
         public_url: config.public_url.clone(),
         health: dispatch::health::Health::new(config.failover.clone()),
@@ -165,6 +173,8 @@ pub async fn run_with_clock(
     state.pricing = Arc::new(config.pricing.clone());
     state.links = links;
     state.dkim = dkim;
+    state.public_caps = public_caps;
+    state.trusted_proxies = Arc::new(config.http.trusted_proxies.clone());
     state.vapid_public_key = config.push.as_ref().map(|p| p.vapid_public_key.clone());
     if let Some(push) = &config.push {
         state.push_egress = push.egress.clone();
@@ -261,6 +271,7 @@ fn connection_limits(config: &Config, providers: &Providers) -> api::serve::Serv
         body_timeout: config.http.body_timeout,
         max_connections,
         max_per_client: config.http.max_connections_per_client,
+        trusted_proxies: Arc::new(config.http.trusted_proxies.clone()),
     }
 }
 

@@ -111,7 +111,9 @@ pub async fn inbound(
         .await?;
     let mut answer = None;
     for sms in messages {
-        let reply = crate::dispatch::inbound::handle(&state.db, &tenant, &sms).await?;
+        let handled =
+            crate::dispatch::inbound::handle(&state.db, &state.public_caps, &tenant, &sms).await?;
+        let Some(reply) = handled else { continue };
         match account.provider.answer_inbound(&reply) {
             Some(in_answer) if answer.is_none() => answer = Some(in_answer),
             _ => {

@@ -5,6 +5,7 @@
 mod alerts;
 pub mod auth;
 mod callbacks;
+mod client;
 mod envelope;
 pub mod error;
 mod json;
@@ -61,6 +62,10 @@ pub struct AppState {
     pub push_egress: tocsin_providers::egress::EgressPolicy,
     /// Communes' DKIM keys, which sign the e-mail the pages send.
     pub dkim: Arc<crate::dispatch::dkim::DkimKeys>,
+    /// Caps on what the public routes can make the platform send.
+    pub public_caps: Arc<crate::dispatch::public_caps::PublicCaps>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (`[http] trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -74,6 +79,13 @@ impl AppState {
             ),
             vapid_public_key: None,
             push_egress: Default::default(),
+            public_caps: Arc::new(crate::dispatch::public_caps::PublicCaps::new(
+                db.clone(),
+                &keys.hash("public caps"),
+                Default::default(),
+                Default::default(),
+            )),
+            trusted_proxies: Default::default(),
             dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(
                 crate::model::sealed::Sealer::new(&keys.hash("sealed secrets")),
             )),

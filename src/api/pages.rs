@@ -4,15 +4,14 @@
 //! side: reading forms, applying the same rules as the JSON routes, answering in French.
 //!
 //! No answer tells whether a number or an address is subscribed: asking to subscribe or to
-//! leave gets the same words either way.
-
-use std::net::SocketAddr;
+//! leave gets the same words, in the same time, either way (e-mails go after the answer).
+//! The forms refuse other sites' posts and carry a token bound to a cookie (`client.rs`).
 
 use axum::{
     Router,
     body::Bytes,
-    extract::{ConnectInfo, Path, Query, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -22,6 +21,7 @@ use tocsin_providers::Message;
 
 use super::{
     AppState,
+    client::{self, PublicClient},
     error::ApiError,
     public::{self, tenant},
 };
@@ -39,8 +39,31 @@ use crate::{
 
 /// How long an e-mail confirmation link stays good.
 const CONFIRMATION_HOURS: i64 = 48;
-/// E-mails (confirmations, unsubscribe links) one address may be sent per hour.
-const EMAILS_PER_ADDRESS_HOUR: i32 = 3;
+
+/// The form cookie of the page's visitor, and whether it is new (to be set with the answer).
+struct FormSession {
+    cookie: String,
+    fresh: bool,
+}
+
+impl FormSession {
+    fn of(headers: &HeaderMap) -> Self {
+        match client::form_cookie(headers) {
+            Some(cookie) => FormSession {
+                cookie,
+                fresh: false,
+            },
+            None => Self::new(),
+        }
+    }
+
+    fn new() -> Self {
+        FormSession {
+            cookie: client::new_form_cookie(),
+            fresh: true,
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -164,9 +187,11 @@ struct Showing<'a> {
 async fn render(
     state: &AppState,
     shown: &Shown,
+    session: &FormSession,
     status: StatusCode,
     outcome: Showing<'_>,
 ) -> Result<Response, ApiError> {
+    let form_token = client::form_token(state, &session.cookie);
     let offered = store::topics::for_keywords(&state.db, shown.tenant.id).await?;
     let topics: Vec<Topic> = offered
         .iter()
@@ -194,22 +219,52 @@ async fn render(
         notice: outcome.notice,
         values: outcome.values,
         form: outcome.form,
+        form_token: &form_token,
     };
-    Ok(html(
+    let mut response = html(
         status,
         web::pages::commune_page(&page),
         web::pages::content_security_policy(Some(&commune)),
-    ))
+    );
+    if session.fresh
+        && let Ok(cookie) = HeaderValue::from_str(&client::set_form_cookie(&session.cookie))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// A form whose token does not go with the visitor's cookie (a post from elsewhere, or a page
+/// kept open across a cookie's loss): the page again, with a new token, and nothing done.
+async fn stale_form(state: &AppState, shown: &Shown, form: Form) -> Result<Response, ApiError> {
+    let outcome = Showing {
+        errors: vec![(
+            "form".into(),
+            "Ce formulaire a expiré : la page a été rechargée, envoyez-le à nouveau.".into(),
+        )],
+        form: Some(form),
+        ..Default::default()
+    };
+    render(
+        state,
+        shown,
+        &FormSession::new(),
+        StatusCode::FORBIDDEN,
+        outcome,
+    )
+    .await
 }
 
 async fn commune_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
-    render(&state, &shown, StatusCode::OK, Showing::default()).await
+    let session = FormSession::of(&headers);
+    render(&state, &shown, &session, StatusCode::OK, Showing::default()).await
 }
 
 /// The French words for an error of the shared citizen routes, on the field the page shows.
@@ -225,9 +280,23 @@ fn in_french(error: &ApiError) -> (String, String) {
         ("invalid_field", "email") => {
             "Cette adresse e-mail n’est pas valide (par exemple prenom.nom@exemple.fr).".into()
         }
-        ("code_wrong", _) => "Ce code n’est pas le bon. Vérifiez le SMS reçu.".into(),
-        ("code_expired", _) => "Ce code n’est plus valable : demandez-en un nouveau.".into(),
-        ("too_many_attempts", _) => "Trop de codes erronés : demandez un nouveau code.".into(),
+        ("country_not_served", _) => {
+            "La commune n’envoie pas de SMS vers ce pays ou ce service : donnez un numéro de \
+             mobile de France ou des outre-mer."
+                .into()
+        }
+        ("code_wrong", _) => {
+            "Ce code n’est pas le bon ou n’est plus valable : vérifiez le SMS reçu, ou demandez \
+             un nouveau code."
+                .into()
+        }
+        ("too_many_attempts", _) => {
+            "Trop de codes essayés : demandez un nouveau code, ou réessayez dans une heure.".into()
+        }
+        ("too_many_emails", _) => {
+            "Trop d’e-mails envoyés à cette adresse : réessayez dans une heure.".into()
+        }
+        ("busy", _) => "Trop de demandes reçues pour le moment : réessayez dans une heure.".into(),
         ("too_many_codes", _) => {
             "Trop de codes envoyés à ce numéro : réessayez dans une heure.".into()
         }
@@ -246,6 +315,7 @@ fn in_french(error: &ApiError) -> (String, String) {
 async fn form_error(
     state: &AppState,
     shown: &Shown,
+    session: &FormSession,
     error: ApiError,
     outcome: Showing<'_>,
 ) -> Result<Response, ApiError> {
@@ -257,7 +327,7 @@ async fn form_error(
         errors: vec![in_french(&error)],
         ..outcome
     };
-    render(state, shown, status, outcome).await
+    render(state, shown, session, status, outcome).await
 }
 
 /// `None` (the default topics) when the form sent none; the page always sends its boxes.
@@ -269,13 +339,18 @@ fn topics_of(form: &FormBody) -> Option<Vec<String>> {
 async fn phone_form(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
     let form = FormBody::parse(&body);
+    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
+        return stale_form(&state, &shown, Form::Phone).await;
+    }
+    let session = FormSession::of(&headers);
     let phone = form.get("phone").trim();
     let topics = form.all("topics");
     let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -284,9 +359,11 @@ async fn phone_form(
         topics: &chosen,
         ..Default::default()
     };
-    let asked = match public::count_client(&state, &shown.tenant, client).await {
+    let route = "phone_form";
+    let asked = match public::count_client(&state, &shown.tenant, &client, route).await {
         Ok(()) => {
-            public::request_code(&state, &shown.tenant, phone, topics_of(&form).as_deref()).await
+            let topics = topics_of(&form);
+            public::request_code(&state, &shown.tenant, route, phone, topics.as_deref()).await
         }
         Err(e) => Err(e),
     };
@@ -301,7 +378,7 @@ async fn phone_form(
                 values,
                 ..Default::default()
             };
-            render(&state, &shown, StatusCode::OK, outcome).await
+            render(&state, &shown, &session, StatusCode::OK, outcome).await
         }
         Err(error) => {
             let outcome = Showing {
@@ -309,7 +386,7 @@ async fn phone_form(
                 values,
                 ..Default::default()
             };
-            form_error(&state, &shown, error, outcome).await
+            form_error(&state, &shown, &session, error, outcome).await
         }
     }
 }
@@ -317,21 +394,27 @@ async fn phone_form(
 async fn phone_confirm_form(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
     let form = FormBody::parse(&body);
+    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
+        return stale_form(&state, &shown, Form::Phone).await;
+    }
+    let session = FormSession::of(&headers);
     let (phone, code) = (form.get("phone").trim(), form.get("code").trim());
     let values = FormValues {
         phone,
         code,
         ..Default::default()
     };
-    let confirmed = match public::count_client(&state, &shown.tenant, client).await {
-        Ok(()) => public::confirm_code(&state, &shown.tenant, phone, code).await,
+    let route = "phone_confirm_form";
+    let confirmed = match public::count_client(&state, &shown.tenant, &client, route).await {
+        Ok(()) => public::confirm_code(&state, &shown.tenant, route, &client, phone, code).await,
         Err(e) => Err(e),
     };
     match confirmed {
@@ -343,7 +426,7 @@ async fn phone_confirm_form(
                 )),
                 ..Default::default()
             };
-            render(&state, &shown, StatusCode::OK, outcome).await
+            render(&state, &shown, &session, StatusCode::OK, outcome).await
         }
         Err(error) => {
             // A wrong code leaves the code step open; anything else starts again.
@@ -359,30 +442,9 @@ async fn phone_confirm_form(
                 values,
                 ..Default::default()
             };
-            form_error(&state, &shown, error, outcome).await
+            form_error(&state, &shown, &session, error, outcome).await
         }
     }
-}
-
-/// Counts one e-mail to `email` against its hourly allowance (a keyed hash stands for the
-/// address in the counter); false when it is used up.
-async fn count_address(
-    state: &AppState,
-    tenant: &Tenant,
-    email: &EmailAddress,
-) -> Result<bool, ApiError> {
-    let key = hex::encode(
-        state
-            .keys
-            .hash(&format!("email-requests:{}", email.as_str().to_lowercase())),
-    );
-    Ok(store::confirmations::count_client_request(
-        &state.db,
-        tenant.id,
-        &format!("email:{key}"),
-        EMAILS_PER_ADDRESS_HOUR,
-    )
-    .await?)
 }
 
 /// Sends an e-mail of the commune (its own From, account and DKIM key) to a citizen.
@@ -418,23 +480,53 @@ async fn send_email(
 async fn read_email(
     state: &AppState,
     shown: &Shown,
-    client: SocketAddr,
+    client: &PublicClient,
+    route: &'static str,
     typed: &str,
 ) -> Result<EmailAddress, ApiError> {
-    public::count_client(state, &shown.tenant, client).await?;
+    public::count_client(state, &shown.tenant, client, route).await?;
     EmailAddress::parse(typed).map_err(|e| ApiError::invalid("email", e.to_string()))
+}
+
+/// Sends an e-mail to a citizen after the page answered, within the address's, the commune's
+/// and the platform's caps: the answer takes the same time and says the same words whatever
+/// happens here, so that it tells nobody whether the address is known.
+fn send_after_answering(
+    state: &AppState,
+    tenant: &Tenant,
+    route: &'static str,
+    email: EmailAddress,
+    subject: String,
+    text: String,
+) {
+    let (state, tenant) = (state.clone(), tenant.clone());
+    tokio::spawn(async move {
+        match state.public_caps.email(route, tenant.id, &email).await {
+            Ok(()) => {
+                // A failure is logged where the provider's answer is read.
+                let _ = send_email(&state, &tenant, &email, &subject, &text).await;
+            }
+            Err(crate::dispatch::public_caps::CapError::Hit(_)) => {}
+            Err(error) => tracing::warn!(%route, %error, "citizen e-mail not sent"),
+        }
+    });
 }
 
 async fn email_form(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
     let form = FormBody::parse(&body);
+    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
+        return stale_form(&state, &shown, Form::Email).await;
+    }
+    let session = FormSession::of(&headers);
     let typed = form.get("email").trim();
     let topics = form.all("topics");
     let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -448,43 +540,38 @@ async fn email_form(
         values,
         ..Default::default()
     };
-    let email = match read_email(&state, &shown, client, typed).await {
+    let route = "email_form";
+    let email = match read_email(&state, &shown, &client, route, typed).await {
         Ok(email) => email,
-        Err(error) => return form_error(&state, &shown, error, showing()).await,
+        Err(error) => return form_error(&state, &shown, &session, error, showing()).await,
     };
     let topics =
         match public::chosen_topics(&state, &shown.tenant, topics_of(&form).as_deref()).await {
             Ok(topics) => topics,
             Err(error) => {
-                return form_error(&state, &shown, error, showing()).await;
+                return form_error(&state, &shown, &session, error, showing()).await;
             }
         };
-    // Sent only within the address's allowance; the page says the same either way, so that it
-    // tells nobody whether the address is known or was asked for already.
-    if count_address(&state, &shown.tenant, &email).await? {
-        let confirmation = EmailConfirmation {
-            tenant: shown.tenant.id,
-            email: email.as_str().to_string(),
-            topics: topics.into_iter().map(|(_, slug)| slug).collect(),
-            expires_at: Utc::now() + chrono::Duration::hours(CONFIRMATION_HOURS),
-        };
-        let link = state
-            .links
-            .confirmation_url(&shown.tenant.slug, &confirmation);
-        let text = format!(
-            "Bonjour,\n\nVous avez demandé à recevoir par e-mail les alertes de {name}.\n\n\
-             Pour confirmer, ouvrez ce lien (valable {CONFIRMATION_HOURS} heures) :\n{link}\n\n\
-             Si vous n’avez rien demandé, ignorez ce message : vous ne recevrez rien.\n",
-            name = shown.tenant.name
-        );
-        let subject = format!(
-            "Confirmez votre inscription aux alertes de {}",
-            shown.tenant.name
-        );
-        if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
-            return form_error(&state, &shown, error, showing()).await;
-        }
-    }
+    let confirmation = EmailConfirmation {
+        tenant: shown.tenant.id,
+        email: email.as_str().to_string(),
+        topics: topics.into_iter().map(|(_, slug)| slug).collect(),
+        expires_at: Utc::now() + chrono::Duration::hours(CONFIRMATION_HOURS),
+    };
+    let link = state
+        .links
+        .confirmation_url(&shown.tenant.slug, &confirmation);
+    let text = format!(
+        "Bonjour,\n\nVous avez demandé à recevoir par e-mail les alertes de {name}.\n\n\
+         Pour confirmer, ouvrez ce lien (valable {CONFIRMATION_HOURS} heures) :\n{link}\n\n\
+         Si vous n’avez rien demandé, ignorez ce message : vous ne recevrez rien.\n",
+        name = shown.tenant.name
+    );
+    let subject = format!(
+        "Confirmez votre inscription aux alertes de {}",
+        shown.tenant.name
+    );
+    send_after_answering(&state, &shown.tenant, route, email, subject, text);
     let outcome = Showing {
         notice: Some(Notice::Info(
             "Si cette adresse est valide, vous allez recevoir un e-mail pour confirmer votre \
@@ -492,7 +579,7 @@ async fn email_form(
         )),
         ..Default::default()
     };
-    render(&state, &shown, StatusCode::OK, outcome).await
+    render(&state, &shown, &session, StatusCode::OK, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -573,8 +660,10 @@ async fn email_confirm_page(
 async fn email_confirm(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    client::refuse_cross_site(&headers, &state.public_url)?;
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
@@ -618,13 +707,18 @@ async fn email_confirm(
 async fn leave_form(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(shown) = shown(&state, &slug).await? else {
         return Ok(not_found());
     };
     let form = FormBody::parse(&body);
+    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
+        return stale_form(&state, &shown, Form::Leave).await;
+    }
+    let session = FormSession::of(&headers);
     let typed = form.get("email").trim();
     let values = FormValues {
         email: typed,
@@ -635,26 +729,32 @@ async fn leave_form(
         values,
         ..Default::default()
     };
-    let email = match read_email(&state, &shown, client, typed).await {
+    let route = "leave_form";
+    let email = match read_email(&state, &shown, &client, route, typed).await {
         Ok(email) => email,
-        Err(error) => return form_error(&state, &shown, error, showing()).await,
+        Err(error) => return form_error(&state, &shown, &session, error, showing()).await,
     };
-    if let Some(subscriber) =
-        store::subscribers::by_email(&state.db, shown.tenant.id, &email).await?
-        && count_address(&state, &shown.tenant, &email).await?
-    {
-        let link = state.links.unsubscribe_url(subscriber);
+    // Looked up after answering: an unknown address is answered as fast as a known one.
+    let (later, tenant) = (state.clone(), shown.tenant.clone());
+    tokio::spawn(async move {
+        let subscriber = match store::subscribers::by_email(&later.db, tenant.id, &email).await {
+            Ok(Some(subscriber)) => subscriber,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%route, %error, "unsubscribe e-mail not sent");
+                return;
+            }
+        };
+        let link = later.links.unsubscribe_url(subscriber);
         let text = format!(
             "Bonjour,\n\nVous avez demandé à ne plus recevoir les alertes de {name} par e-mail.\n\n\
              Pour vous désinscrire, ouvrez ce lien :\n{link}\n\n\
              Si vous n’avez rien demandé, ignorez ce message : rien ne change.\n",
-            name = shown.tenant.name
+            name = tenant.name
         );
-        let subject = format!("Désinscription des alertes de {}", shown.tenant.name);
-        if let Err(error) = send_email(&state, &shown.tenant, &email, &subject, &text).await {
-            return form_error(&state, &shown, error, showing()).await;
-        }
-    }
+        let subject = format!("Désinscription des alertes de {}", tenant.name);
+        send_after_answering(&later, &tenant, route, email, subject, text);
+    });
     let outcome = Showing {
         notice: Some(Notice::Info(
             "Si cette adresse est inscrite, vous allez recevoir un e-mail contenant un lien pour \
@@ -662,7 +762,7 @@ async fn leave_form(
         )),
         ..Default::default()
     };
-    render(&state, &shown, StatusCode::OK, outcome).await
+    render(&state, &shown, &session, StatusCode::OK, outcome).await
 }
 
 /// The commune of an unsubscribe token's subscriber, when the token is genuine.

@@ -1,33 +1,28 @@
 //! `/c/{tenant}/…`: what citizens reach without a key. A number given here gets a 6-digit code
 //! by SMS and is subscribed only once the code comes back, so that nobody can subscribe someone
-//! else's number. Codes expire; tries are bounded per number and per client address; answers
-//! never tell whether a number is already subscribed.
-
-use std::net::SocketAddr;
+//! else's number. Codes expire; only numbers of the commune's countries that can receive SMS
+//! get one; what the public can make the platform send is capped (`dispatch::public_caps`);
+//! tries are counted per code and per client, so that a stranger cannot lock a citizen out;
+//! answers never tell whether a number is already subscribed or has a code waiting.
 
 use axum::{
     Json,
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
 use tocsin_providers::{Message, Outcome};
 use utoipa::ToSchema;
 
-use super::{AppState, ErrorBody, error::ApiError, json::ApiJson};
+use super::{AppState, ErrorBody, client::PublicClient, error::ApiError, json::ApiJson};
 use crate::{
+    dispatch::public_caps::{CapError, Limit},
     model::{Channel, PhoneNumber, Slug, TopicId},
-    store::{self, confirmations::Checked, subscribers::PhoneConsent, tenants::Tenant},
+    store::{self, subscribers::PhoneConsent, tenants::Tenant},
 };
 
 /// How long a code stays good.
 const CODE_MINUTES: i64 = 10;
-/// Codes a number may be sent per hour.
-const CODES_PER_NUMBER_HOUR: i32 = 3;
-/// Wrong codes tried before a code is spent.
-const TRIES_PER_CODE: i32 = 5;
-/// Public requests one client address may make per tenant and hour.
-const REQUESTS_PER_CLIENT_HOUR: i32 = 30;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,33 +63,63 @@ pub(super) async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiEr
         .ok_or_else(|| ApiError::not_found("commune"))
 }
 
-/// Counts the request against the client's hourly allowance.
+/// Counts the request against the client's hourly allowance for the commune.
 pub(super) async fn count_client(
     state: &AppState,
     tenant: &Tenant,
-    client: SocketAddr,
+    client: &PublicClient,
+    route: &'static str,
 ) -> Result<(), ApiError> {
-    let within = store::confirmations::count_client_request(
-        &state.db,
-        tenant.id,
-        &client.ip().to_string(),
-        REQUESTS_PER_CLIENT_HOUR,
-    )
-    .await?;
-    if within {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+    state
+        .public_caps
+        .client_request(route, tenant.id, &client.key)
+        .await
+        .map_err(refused)
+}
+
+/// A cap hit, as the caller sees it: 429 with the field at fault when it is the citizen's.
+pub(super) fn refused(error: CapError) -> ApiError {
+    let limit = match error {
+        CapError::Hit(limit) => limit,
+        CapError::Db(error) => return error.into(),
+    };
+    let too_many =
+        |code, message: &str| ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+    match limit {
+        Limit::Client => too_many(
             "too_many_requests",
             "too many requests from this address: try again in an hour",
-        ))
+        ),
+        Limit::Number | Limit::Replies => too_many(
+            "too_many_codes",
+            "too many codes sent to this number: try again in an hour",
+        )
+        .on("phone"),
+        Limit::Address => too_many(
+            "too_many_emails",
+            "too many e-mails sent to this address: try again in an hour",
+        )
+        .on("email"),
+        Limit::CommuneHour | Limit::CommuneDay | Limit::Platform => too_many(
+            "busy",
+            "too many messages asked of this commune or platform: try again later",
+        ),
+        Limit::CodeTries | Limit::ClientTries => too_many(
+            "too_many_attempts",
+            "too many codes tried: ask for a new one, or try again in an hour",
+        )
+        .on("code"),
     }
 }
 
+/// A number the commune's public routes may text: a mobile of one of its countries.
 fn phone(text: &str, tenant: &Tenant) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse_for_sms(text, tenant.region)
-        .map_err(|e| ApiError::invalid("phone", e.to_string()))
+    let number = PhoneNumber::parse_for_sms(text, tenant.region)
+        .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
+    tenant.sms_countries.check(&number).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "country_not_served", e.to_string()).on("phone")
+    })?;
+    Ok(number)
 }
 
 /// The topics a citizen chose, with their slugs: the commune's default topics when they chose
@@ -154,21 +179,30 @@ fn code_hash(state: &AppState, tenant: &Tenant, phone: &PhoneNumber, code: &str)
     params(("tenant" = String, Path, description = "The commune's slug")),
     responses(
         (status = 202, description = "A code was texted to the number", body = Pending),
-        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 400, description = "A field is invalid, or the number is not a mobile of a \
+            country the commune texts (`country_not_served`)", body = ErrorBody),
+        (status = 403, description = "A request from another site", body = ErrorBody),
         (status = 404, description = "No such commune", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address, or codes to this \
-            number", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address, codes to this \
+            number, or messages asked of this commune or platform", body = ErrorBody),
         (status = 503, description = "The code could not be sent now", body = ErrorBody),
     ))]
 pub async fn subscribe(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
     ApiJson(body): ApiJson<SubscribeRequest>,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     let tenant = tenant(&state, &slug).await?;
-    count_client(&state, &tenant, client).await?;
-    request_code(&state, &tenant, &body.phone, body.topics.as_deref()).await?;
+    count_client(&state, &tenant, &client, "subscribe").await?;
+    request_code(
+        &state,
+        &tenant,
+        "subscribe",
+        &body.phone,
+        body.topics.as_deref(),
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Pending {
@@ -182,6 +216,7 @@ pub async fn subscribe(
 pub(super) async fn request_code(
     state: &AppState,
     tenant: &Tenant,
+    route: &'static str,
     phone_text: &str,
     topics: Option<&[String]>,
 ) -> Result<(), ApiError> {
@@ -194,24 +229,20 @@ pub(super) async fn request_code(
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let expires_at = chrono::Utc::now() + chrono::Duration::minutes(CODE_MINUTES);
     let hash = code_hash(state, tenant, &phone, &code);
-    let recorded = store::confirmations::new_code(
+    state
+        .public_caps
+        .code(route, tenant.id, &phone)
+        .await
+        .map_err(refused)?;
+    store::confirmations::new_code(
         &state.db,
         tenant.id,
         phone.as_str(),
         &hash,
         &topics,
         expires_at,
-        CODES_PER_NUMBER_HOUR,
     )
     .await?;
-    if !recorded {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
-            "too many codes sent to this number: try again in an hour",
-        )
-        .on("phone"));
-    }
     let text = format!(
         "{} : votre code de confirmation est {code}. Il expire dans {CODE_MINUTES} minutes.",
         tenant.name
@@ -271,30 +302,36 @@ pub(super) async fn send_for(
     params(("tenant" = String, Path, description = "The commune's slug")),
     responses(
         (status = 200, description = "Subscribed", body = Subscribed),
-        (status = 400, description = "Wrong or expired code, or an invalid field", body = ErrorBody),
+        (status = 400, description = "A wrong code, or none waiting (`code_wrong`: the two are \
+            not told apart), or an invalid field", body = ErrorBody),
+        (status = 403, description = "A request from another site", body = ErrorBody),
         (status = 404, description = "No such commune", body = ErrorBody),
-        (status = 429, description = "Too many wrong codes, or requests from this address",
-            body = ErrorBody),
+        (status = 429, description = "Too many codes tried by this client, or requests from \
+            this address", body = ErrorBody),
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
     ApiJson(body): ApiJson<ConfirmRequest>,
 ) -> Result<Json<Subscribed>, ApiError> {
     let tenant = tenant(&state, &slug).await?;
-    count_client(&state, &tenant, client).await?;
-    let topics = confirm_code(&state, &tenant, &body.phone, &body.code).await?;
+    count_client(&state, &tenant, &client, "confirm").await?;
+    let topics = confirm_code(&state, &tenant, "confirm", &client, &body.phone, &body.code).await?;
     Ok(Json(Subscribed {
         status: "subscribed",
         topics,
     }))
 }
 
-/// Checks the code texted to the number and subscribes it; the topics' slugs.
+/// Checks the code texted to the number and subscribes it; the topics' slugs. Tries are
+/// counted per code and client, and per client: a stranger's guesses cannot spend the
+/// citizen's.
 pub(super) async fn confirm_code(
     state: &AppState,
     tenant: &Tenant,
+    route: &'static str,
+    client: &PublicClient,
     phone_text: &str,
     code: &str,
 ) -> Result<Vec<String>, ApiError> {
@@ -306,36 +343,29 @@ pub(super) async fn confirm_code(
             "the code is the 6 digits received by SMS",
         ));
     }
+    let pending = store::confirmations::pending_code(&state.db, tenant.id, phone.as_str()).await?;
+    state
+        .public_caps
+        .code_try(
+            route,
+            tenant.id,
+            &phone,
+            pending.as_deref().unwrap_or("none"),
+            &client.key,
+        )
+        .await
+        .map_err(refused)?;
     let hash = code_hash(state, tenant, &phone, code);
-    let checked =
-        store::confirmations::check(&state.db, tenant.id, phone.as_str(), &hash, TRIES_PER_CODE)
-            .await?;
-    let topics = match checked {
-        Checked::Confirmed(topics) => topics,
-        Checked::Wrong { attempts_left } => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "code_wrong",
-                format!("wrong code; {attempts_left} tries left"),
-            )
-            .on("code"));
-        }
-        Checked::Expired | Checked::NoCode => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "code_expired",
-                "no valid code for this number: ask for a new one",
-            )
-            .on("code"));
-        }
-        Checked::TooManyAttempts => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many wrong codes: ask for a new one",
-            )
-            .on("code"));
-        }
+    let Some(topics) =
+        store::confirmations::redeem(&state.db, tenant.id, phone.as_str(), &hash).await?
+    else {
+        // The same answer whether a code waits or not: it tells nobody that this number asked.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "code_wrong",
+            "wrong or expired code: check the SMS received, or ask for a new code",
+        )
+        .on("code"));
     };
     let named: Vec<(TopicId, String)> = store::topics::for_keywords(&state.db, tenant.id)
         .await?

@@ -1,11 +1,9 @@
 //! `/c/{tenant}/push`: a browser joins or leaves a commune's alerts with its push subscription
 //! (the `PushSubscription` JSON the page's script gets from the browser).
 
-use std::net::SocketAddr;
-
 use axum::{
     Json,
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
@@ -14,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::{
     AppState, ErrorBody,
+    client::PublicClient,
     error::ApiError,
     json::ApiJson,
     public::{chosen_topics, count_client, tenant},
@@ -102,6 +101,7 @@ fn check_endpoint(state: &AppState, endpoint: &str) -> Result<(), ApiError> {
         (status = 400, description = "A field is invalid: an endpoint that is not a push \
             service's (https on 443, a listed host, no private or loopback address), keys that \
             are not a P-256 point and a 16-byte secret, an unknown topic", body = ErrorBody),
+        (status = 403, description = "A request from another site", body = ErrorBody),
         (status = 404, description = "No such commune, or no notifications on this platform",
             body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody),
@@ -109,12 +109,12 @@ fn check_endpoint(state: &AppState, endpoint: &str) -> Result<(), ApiError> {
 pub async fn subscribe(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
     ApiJson(body): ApiJson<PushSubscribeRequest>,
 ) -> Result<(StatusCode, Json<PushSubscribed>), ApiError> {
     offered(&state)?;
     let tenant = tenant(&state, &slug).await?;
-    count_client(&state, &tenant, client).await?;
+    count_client(&state, &tenant, &client, "push").await?;
     let subscription = body.subscription;
     check_endpoint(&state, &subscription.endpoint)?;
     crypto::parse_p256dh(&subscription.keys.p256dh).map_err(|e| {
@@ -162,6 +162,7 @@ pub async fn subscribe(
     responses(
         (status = 204, description = "Not subscribed any more"),
         (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 403, description = "A request from another site", body = ErrorBody),
         (status = 404, description = "No such commune, or no notifications on this platform",
             body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody),
@@ -169,12 +170,12 @@ pub async fn subscribe(
 pub async fn unsubscribe(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: PublicClient,
     ApiJson(body): ApiJson<PushLeaveRequest>,
 ) -> Result<StatusCode, ApiError> {
     offered(&state)?;
     let tenant = tenant(&state, &slug).await?;
-    count_client(&state, &tenant, client).await?;
+    count_client(&state, &tenant, &client, "push").await?;
     // Leaving needs no policy check: a subscription made under another policy may still leave.
     if body.endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(ApiError::invalid("endpoint", "is too long"));

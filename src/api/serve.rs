@@ -39,6 +39,9 @@ pub struct ServeLimits {
     pub max_connections: usize,
     /// Connections open at once from one client address (an IPv6 client by its /64).
     pub max_per_client: usize,
+    /// Reverse proxies (`[http] trusted_proxies`): many clients share their address, so the
+    /// per-client cap does not apply to them.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 /// Largest request head and read buffer per connection (hyper's default is about 400 kB).
@@ -56,7 +59,11 @@ pub async fn serve(
     refused: impl Fn(Refusal) + Send + Sync + 'static,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let gate = Arc::new(Gate::new(limits.max_connections, limits.max_per_client));
+    let gate = Arc::new(Gate::new(
+        limits.max_connections,
+        limits.max_per_client,
+        limits.trusted_proxies.clone(),
+    ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -155,6 +162,7 @@ impl Refusal {
 struct Gate {
     max: usize,
     max_per_client: usize,
+    proxies: Arc<Vec<ipnet::IpNet>>,
     open: Mutex<Open>,
 }
 
@@ -171,10 +179,11 @@ struct Admitted {
 }
 
 impl Gate {
-    fn new(max: usize, max_per_client: usize) -> Self {
+    fn new(max: usize, max_per_client: usize, proxies: Arc<Vec<ipnet::IpNet>>) -> Self {
         Gate {
             max,
             max_per_client,
+            proxies,
             open: Mutex::default(),
         }
     }
@@ -185,8 +194,9 @@ impl Gate {
         if open.total >= self.max {
             return Err(Refusal::Full);
         }
+        let proxy = self.proxies.iter().any(|net| net.contains(&address));
         let of_client = open.by_client.entry(client).or_default();
-        if *of_client >= self.max_per_client {
+        if *of_client >= self.max_per_client && !proxy {
             return Err(Refusal::ClientFull);
         }
         *of_client += 1;
@@ -278,7 +288,7 @@ mod tests {
 
     /// Which of `clients`' connections a gate admits, all held open.
     fn gate_admits(max: usize, max_per_client: usize, clients: &[SocketAddr]) -> Vec<bool> {
-        let gate = Arc::new(Gate::new(max, max_per_client));
+        let gate = Arc::new(Gate::new(max, max_per_client, Arc::default()));
         let mut held = Vec::new();
         clients
             .iter()
@@ -325,8 +335,23 @@ mod tests {
     }
 
     #[test]
+    fn a_trusted_proxy_is_not_one_client() {
+        let proxy = "10.1.2.3".parse().unwrap();
+        let gate = Arc::new(Gate::new(
+            10,
+            2,
+            Arc::new(vec!["10.0.0.0/8".parse().unwrap()]),
+        ));
+        let held: Vec<_> = (0..5).map(|_| gate.admit(proxy)).collect();
+        assert!(held.iter().all(Result::is_ok));
+        let other = "192.0.2.7".parse().unwrap();
+        let _two = (gate.admit(other).unwrap(), gate.admit(other).unwrap());
+        assert_eq!(gate.admit(other).err(), Some(Refusal::ClientFull));
+    }
+
+    #[test]
     fn places_are_given_back() {
-        let gate = Arc::new(Gate::new(1, 1));
+        let gate = Arc::new(Gate::new(1, 1, Arc::default()));
         let first = gate.admit("127.0.0.2".parse().unwrap()).unwrap();
         assert_eq!(
             gate.admit("127.0.0.2".parse().unwrap()).err(),

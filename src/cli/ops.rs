@@ -62,6 +62,11 @@ pub enum TenantCommand {
         /// MQ, GF, YT, PM, NC, PF…
         #[arg(long)]
         region: Option<String>,
+        /// The countries and territories its public routes (page, codes) and SMS keywords may
+        /// text, as ISO 3166 codes: `FR,RE,GP,MQ,GF,YT,PM,NC,PF,WF,BL,MF` (France and its
+        /// overseas, the default). Numbers it adds itself (API, imports) are not limited by it.
+        #[arg(long)]
+        sms_countries: Option<String>,
         /// The commune's logo on its page: a PNG, JPEG or WebP file of at most 200 kB, or `none`.
         #[arg(long)]
         logo: Option<String>,
@@ -207,6 +212,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             email_from,
             max_sms_segments,
             region,
+            sms_countries,
             logo,
             colour,
             dkim_selector,
@@ -227,6 +233,11 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 .map(crate::model::phone::Region::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+            let sms_countries = sms_countries
+                .as_deref()
+                .map(crate::model::SmsCountries::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--sms-countries: {e}"))?;
             let sms_account = sms_account_setting(&config, sms_account, "--sms-account")?;
             let sms_secondary = sms_account_setting(&config, sms_secondary, "--sms-secondary")?;
             let sms_sender = or_default(sms_sender)
@@ -267,6 +278,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 email_from,
                 max_sms_segments,
                 region,
+                sms_countries,
             };
             if change.time_zone.is_none()
                 && change.quiet_hours.is_none()
@@ -276,6 +288,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && change.email_from.is_none()
                 && change.max_sms_segments.is_none()
                 && change.region.is_none()
+                && change.sms_countries.is_none()
                 && logo.is_none()
                 && colour.is_none()
                 && dkim_key.is_none()
@@ -526,6 +539,7 @@ async fn show_tenant(
             "name": tenant.name,
             "timezone": tenant.clock.time_zone.name(),
             "region": tenant.region.code(),
+            "sms_countries": tenant.sms_countries.codes(),
             "quiet_hours": quiet,
             "sms_account": sms_account,
             "sms_secondary": senders.sms_secondary,
@@ -549,6 +563,7 @@ async fn show_tenant(
             tenant.region.code()
         );
         println!("  quiet hours  {}", quiet.as_deref().unwrap_or("none"));
+        println!("  public SMS   to {} only", tenant.sms_countries);
         println!(
             "  SMS          account {sms_account}, sender {}, at most {} segments",
             own(&senders.sms_sender),

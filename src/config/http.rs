@@ -1,5 +1,5 @@
-//! `[http]`: how the HTTP listeners bound their clients (connections, deadlines) and where the
-//! API's own listener is.
+//! `[http]`: how the HTTP listeners bound their clients (connections, deadlines), where the
+//! API's own listener is, and which proxies name the client.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -10,6 +10,8 @@ use super::{ConfigError, invalid};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHttp {
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     api_addr: Option<String>,
     max_connections: Option<usize>,
     #[serde(default = "default_max_connections_per_client")]
@@ -25,6 +27,7 @@ pub(super) struct RawHttp {
 impl Default for RawHttp {
     fn default() -> Self {
         RawHttp {
+            trusted_proxies: Vec::new(),
             api_addr: None,
             max_connections: None,
             max_connections_per_client: default_max_connections_per_client(),
@@ -51,6 +54,9 @@ const fn default_body_timeout_ms() -> u64 {
 /// `[http]`, checked.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client; their own address is no
+    /// client's, so the per-client connection cap does not count them either.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A second listener for the API (and everything else), with connections of its own: the
     /// reserve that keeps the API answering when the public listener is full.
     pub api_addr: Option<SocketAddr>,
@@ -73,10 +79,29 @@ impl Default for HttpSettings {
 }
 
 impl RawHttp {
+    /// CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or single addresses.
+    fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                let text = text.trim();
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "http.trusted_proxies",
+                            format!("{text:?} is not a CIDR such as 10.0.0.0/8 or an address"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
     pub(super) fn validate(
         self,
         http_addr: Option<&SocketAddr>,
     ) -> Result<HttpSettings, ConfigError> {
+        let trusted_proxies = self.trusted_proxies()?;
         let api_addr = match self.api_addr {
             None => None,
             Some(text) => {
@@ -118,6 +143,7 @@ impl RawHttp {
             }
         };
         Ok(HttpSettings {
+            trusted_proxies,
             api_addr,
             max_connections: self.max_connections,
             max_connections_per_client: self.max_connections_per_client,

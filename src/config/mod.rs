@@ -4,6 +4,7 @@
 
 mod accounts;
 mod http;
+mod public;
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
@@ -88,6 +89,8 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// The VAPID key that signs Web Push requests, when set.
     pub push: Option<PushConfig>,
+    /// Caps on what the public can make the platform send.
+    pub public_limits: crate::dispatch::public_caps::PublicLimits,
 }
 
 /// `[push]`: the application server's VAPID identity (RFC 8292).
@@ -176,6 +179,8 @@ struct RawConfig {
     #[serde(default)]
     email: toml::Table,
     push: Option<RawPush>,
+    #[serde(default)]
+    public: public::RawPublic,
 }
 
 fn default_database_url() -> SecretString {
@@ -698,6 +703,7 @@ impl RawConfig {
                 "window_s, min_samples and probe_one_in must be at least 1",
             ));
         }
+        let public_limits = self.public.validate()?;
         let mut routing = self.routing.unwrap_or_default();
         routing.pools = read_pools(pools, &accounts, &self.limits)?;
         for (channel, name) in routing.routes() {
@@ -730,6 +736,7 @@ impl RawConfig {
             pricing: self.pricing,
             accounts,
             push,
+            public_limits,
         })
     }
 }

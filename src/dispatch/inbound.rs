@@ -1,10 +1,17 @@
 //! Citizens texting the commune's number: ALERTE subscribes them (to the default topics, or the
 //! one they name), STOP takes them off for good, anything else gets the help reply. Each gets a
-//! short answer in French.
+//! short answer in French, within caps (`public_caps`): a number texting again and again, or
+//! many numbers at once, cannot make the platform answer without end.
+//!
+//! The numbering-plan checks of `POST /v1/subscribers` and the commune's countries apply here
+//! too: a fixed line, a premium-rate or satellite number, a number of a country the commune
+//! does not text, is neither subscribed nor answered (the reason is logged). STOP is honoured
+//! from any number: the commune may have added a number its public routes would refuse.
 
 use sqlx::PgPool;
 use tocsin_providers::{Account, Inbound, Message, Outcome};
 
+use super::public_caps::{CapError, PublicCaps};
 use crate::{
     model::{
         PhoneNumber,
@@ -13,20 +20,36 @@ use crate::{
     store::{self, tenants::Tenant},
 };
 
-/// Acts on one SMS and returns the reply to send back.
-pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<String, sqlx::Error> {
+/// Whether the commune's public side may text this number, and why not.
+fn textable(tenant: &Tenant, phone: &PhoneNumber) -> Result<(), String> {
+    phone.check_mobile().map_err(|e| e.to_string())?;
+    tenant.sms_countries.check(phone).map_err(|e| e.to_string())
+}
+
+/// Acts on one SMS and returns the reply to send back, if one may be sent.
+pub async fn handle(
+    db: &PgPool,
+    caps: &PublicCaps,
+    tenant: &Tenant,
+    sms: &Inbound,
+) -> Result<Option<String>, sqlx::Error> {
     let commune = tenant.name.as_str();
     let Ok(phone) = PhoneNumber::parse(&sms.from) else {
-        tracing::warn!(tenant = %tenant.slug, "inbound SMS from an unreadable number");
-        return Ok(keywords::reply_help(commune));
+        tracing::warn!(tenant = %tenant.slug, "inbound SMS from an unreadable number: no reply");
+        return Ok(None);
     };
-    Ok(match keywords::read(&sms.text) {
+    let textable = textable(tenant, &phone);
+    let reply = match keywords::read(&sms.text) {
         Keyword::Stop => {
             store::subscribers::stop_by_sms(db, tenant.id, &phone).await?;
             tracing::info!(tenant = %tenant.slug, "a number said STOP");
             keywords::reply_stopped(commune)
         }
         Keyword::Subscribe { topic } => {
+            if let Err(reason) = &textable {
+                tracing::warn!(tenant = %tenant.slug, %reason, "SMS subscription refused");
+                return Ok(None);
+            }
             let topics = store::topics::for_keywords(db, tenant.id).await?;
             let chosen: Vec<_> = match &topic {
                 Some(word) => topics
@@ -42,7 +65,8 @@ pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<Strin
             };
             if chosen.is_empty() {
                 let all: Vec<&_> = topics.iter().collect();
-                return Ok(keywords::reply_unknown_topic(commune, &slugs(&all)));
+                let reply = keywords::reply_unknown_topic(commune, &slugs(&all));
+                return within_caps(caps, tenant, &phone, reply).await;
             }
             let pairs: Vec<_> = chosen.iter().map(|t| (t.0, t.1.clone())).collect();
             let consent = store::subscribers::PhoneConsent::Keyword;
@@ -54,7 +78,27 @@ pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<Strin
             keywords::reply_subscribed(commune, &slugs(&chosen))
         }
         Keyword::Unknown => keywords::reply_help(commune),
-    })
+    };
+    if let Err(reason) = textable {
+        tracing::info!(tenant = %tenant.slug, %reason, "no reply to an inbound SMS");
+        return Ok(None);
+    }
+    within_caps(caps, tenant, &phone, reply).await
+}
+
+/// The reply, when the number's and the commune's caps allow one more (a hit is logged and
+/// counted where it is taken).
+async fn within_caps(
+    caps: &PublicCaps,
+    tenant: &Tenant,
+    phone: &PhoneNumber,
+    reply: String,
+) -> Result<Option<String>, sqlx::Error> {
+    match caps.reply(tenant.id, phone).await {
+        Ok(()) => Ok(Some(reply)),
+        Err(CapError::Hit(_)) => Ok(None),
+        Err(CapError::Db(error)) => Err(error),
+    }
 }
 
 /// Sends a reply as an SMS of its own; a failure is logged (the citizen can text again).

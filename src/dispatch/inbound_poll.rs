@@ -72,8 +72,9 @@ async fn handle_pending(
     };
     let messages = account.provider.fetch_inbound().await?;
     for sms in messages {
-        match inbound::handle(&dispatcher.db, tenant, &sms).await {
-            Ok(reply) => inbound::send_reply(account, &sms.from, &reply).await,
+        match inbound::handle(&dispatcher.db, &dispatcher.public_caps, tenant, &sms).await {
+            Ok(Some(reply)) => inbound::send_reply(account, &sms.from, &reply).await,
+            Ok(None) => {}
             Err(error) => {
                 tracing::error!(account = %account.name, %error,
                     "an inbound SMS fetched from the provider could not be recorded")

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub uncertain_sends: IntCounterVec,
     /// Connections closed at once because a listener or a client held its most.
     pub connections_refused: IntCounterVec,
+    /// Public requests refused by a cap, by route and cap (`dispatch::public_caps`).
+    pub public_limit_hits: IntCounterVec,
 }
 
 fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -61,6 +63,11 @@ impl Default for Metrics {
             "tocsin_rate_limit_waits_total",
             "Sends that waited for the provider account's rate",
             &["provider"],
+        );
+        let public_limit_hits = counters(
+            "tocsin_public_limit_hits_total",
+            "Public requests (codes, e-mails, replies) refused by a cap, by route and cap",
+            &["route", "limit"],
         );
         let in_flight = register(
             &registry,
@@ -129,6 +136,7 @@ impl Default for Metrics {
             outbox_age,
             dead_letters,
             queue_ready,
+            public_limit_hits,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod metrics;
 pub mod outcomes;
 pub mod providers;
+pub mod public_caps;
 pub mod receipts;
 pub mod relay;
 pub mod retention;
@@ -106,6 +107,8 @@ pub struct Dispatcher {
     pub links: crate::model::CitizenLinks,
     /// Communes' DKIM keys, which sign their e-mail.
     pub dkim: Arc<dkim::DkimKeys>,
+    /// Caps on what the public can make the platform send (codes, e-mails, replies).
+    pub public_caps: Arc<public_caps::PublicCaps>,
 }
 
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is

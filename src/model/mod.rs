@@ -20,6 +20,7 @@ pub mod public_id;
 pub mod quiet_hours;
 pub mod sealed;
 pub mod slug;
+pub mod sms_countries;
 pub mod sms_text;
 pub mod text;
 
@@ -35,6 +36,7 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use public_id::PublicIds;
 pub use quiet_hours::QuietHours;
 pub use slug::{Slug, SlugError};
+pub use sms_countries::SmsCountries;
 pub use sms_text::{
     MAX_SMS_SEGMENTS, SmsEncoding, SmsLength, SmsTextError, sms_length, validate_sms_text,
 };

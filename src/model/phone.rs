@@ -203,6 +203,14 @@ impl PhoneNumber {
         Err(PhoneError::CannotReceiveSms { kind })
     }
 
+    /// The country or territory whose numbering plan the number belongs to (`FR`, `RE`, `YT`,
+    /// `GB`…); `None` for numbers of no country (satellite services, +881, +870) and numbers
+    /// the plans do not know.
+    pub fn region(&self) -> Option<Region> {
+        let number = phonenumber::parse(None, &self.0).ok()?;
+        number.country().id().map(Region)
+    }
+
     /// The E.164 form, e.g. `+33612345678`.
     pub fn as_str(&self) -> &str {
         &self.0

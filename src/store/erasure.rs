@@ -184,8 +184,6 @@ pub async fn sweep(pool: &PgPool, retention: Duration) -> Result<Swept, DbError>
     )
     .execute(pool)
     .await?;
-    sqlx::query("DELETE FROM public_requests WHERE window_start < now() - interval '1 hour'")
-        .execute(pool)
-        .await?;
+    super::public_counters::purge(pool).await?;
     Ok(Swept { left, aged })
 }

@@ -8,6 +8,7 @@ pub mod erasure;
 pub mod leases;
 pub mod outbox;
 pub mod platform;
+pub mod public_counters;
 pub mod push;
 pub mod rates;
 pub mod schedules;

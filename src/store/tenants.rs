@@ -5,7 +5,9 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::DbError;
-use crate::model::{ApiKeyId, QuietHours, Role, Slug, TenantId, local_time, phone::Region};
+use crate::model::{
+    ApiKeyId, QuietHours, Role, Slug, SmsCountries, TenantId, local_time, phone::Region,
+};
 
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -18,6 +20,8 @@ pub struct Tenant {
     pub callback_token: String,
     /// Where it is, for numbers written in national form.
     pub region: Region,
+    /// The countries its public routes and SMS keywords may text.
+    pub sms_countries: SmsCountries,
 }
 
 /// Whom a tenant's messages come from, beyond the platform's defaults.
@@ -68,11 +72,12 @@ struct TenantRow {
     callback_token: String,
     max_sms_segments: i32,
     region: String,
+    sms_countries: Vec<String>,
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
         sms_account, sms_secondary, sms_sender, email_from, callback_token, max_sms_segments,
-        region
+        region, sms_countries
      FROM tenants";
 
 fn from_row(row: TenantRow) -> Tenant {
@@ -109,6 +114,7 @@ fn from_row(row: TenantRow) -> Tenant {
         callback_token: row.callback_token,
         // Checked when written, like the time zone.
         region: Region::parse(&row.region).unwrap_or(Region::FRANCE),
+        sms_countries: SmsCountries::from_stored(&row.sms_countries),
     }
 }
 
@@ -160,6 +166,7 @@ pub struct SettingsChange {
     pub email_from: Option<Option<String>>,
     pub max_sms_segments: Option<i32>,
     pub region: Option<Region>,
+    pub sms_countries: Option<SmsCountries>,
 }
 
 /// Applies the change; false when there is no such tenant.
@@ -177,7 +184,8 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
              email_from = CASE WHEN $10 THEN $11 ELSE email_from END,
              max_sms_segments = COALESCE($12, max_sms_segments),
              region = COALESCE($13, region),
-             sms_secondary = CASE WHEN $14 THEN $15 ELSE sms_secondary END
+             sms_secondary = CASE WHEN $14 THEN $15 ELSE sms_secondary END,
+             sms_countries = COALESCE($16, sms_countries)
          WHERE slug = $1",
     )
     .bind(slug)
@@ -195,6 +203,7 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(change.region.map(Region::code))
     .bind(change.sms_secondary.is_some())
     .bind(change.sms_secondary.clone().flatten())
+    .bind(change.sms_countries.as_ref().map(SmsCountries::codes))
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -84,6 +84,9 @@ pub struct CommunePage<'a> {
     /// field (`phone`, `code`, or `email` and `topics` of the e-mail subscription); with no
     /// error either, `values` are not shown.
     pub form: Option<Form>,
+    /// The token every form carries, bound to the visitor's cookie (a post from another site
+    /// cannot have it).
+    pub form_token: &'a str,
 }
 
 /// Where the SMS subscription stands.

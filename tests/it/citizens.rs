@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{Client, Daemon, Env, ReceivedMail, eventually};
+use crate::support::{Client, Daemon, Env, PageVisitor, ReceivedMail, eventually};
 
 const PUBLIC_URL: &str = "https://alertes.example.fr";
 
@@ -38,7 +38,14 @@ fn link_in(text: &str, prefix: &str) -> String {
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
+/// Posts a form: one of a commune's page (`{base}/c/{tenant}/…`) as a browser that opened the
+/// page; any other (the one-click unsubscribe) as a mail client does, with nothing else.
 async fn post_form(url: &str, body: &str) -> (StatusCode, String) {
+    if let Some(at) = url.find("/c/") {
+        let (base, path) = url.split_at(at);
+        let tenant = path.split('/').nth(2).unwrap();
+        return PageVisitor::open(base, tenant).await.post(path, body).await;
+    }
     let response = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -242,16 +249,13 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     assert!(found_anywhere(&env, "marie@example.fr").await.is_empty());
 
     // Leaving asks nothing that tells whether an address is known.
-    let (_, known) = post_form(
-        &format!("{}/c/bras/leave", daemon.url),
-        "email=paul%40example.fr",
-    )
-    .await;
-    let (_, unknown) = post_form(
-        &format!("{}/c/bras/leave", daemon.url),
-        "email=nobody%40example.fr",
-    )
-    .await;
+    let visitor = PageVisitor::open(&daemon.url, "bras").await;
+    let (_, known) = visitor
+        .post("/c/bras/leave", "email=paul%40example.fr")
+        .await;
+    let (_, unknown) = visitor
+        .post("/c/bras/leave", "email=nobody%40example.fr")
+        .await;
     assert!(known.contains("Si cette adresse est inscrite"), "{known}");
     assert_eq!(strip_values(&known), strip_values(&unknown));
     daemon.stop().await;

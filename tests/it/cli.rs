@@ -314,6 +314,7 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
         ("--sms-sender", "St-Paul", "only letters"),
         ("--sms-account", "saint-paul", "no SMS account"),
         ("--email-from", "mairie", "not a mailbox"),
+        ("--sms-countries", "RE,XX", "\"XX\" is not a region"),
     ] {
         let refused = tocsin(&env, &[], &["tenant", "update", "saint-paul", flag, value]);
         let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -337,6 +338,8 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
             "STPAUL974",
             "--email-from",
             "Mairie de Saint-Paul <alertes@saintpaul.re>",
+            "--sms-countries",
+            "re, fr",
         ],
     ));
     let shown: Value = serde_json::from_str(&ok(tocsin(
@@ -349,6 +352,7 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
     assert_eq!(shown["quiet_hours"], "21:30-07:00");
     assert_eq!(shown["sms_account"], "smsmode", "the routing's");
     assert_eq!(shown["sms_sender"], "STPAUL974");
+    assert_eq!(shown["sms_countries"], json!(["RE", "FR"]));
     assert_eq!(
         shown["email_from"],
         "Mairie de Saint-Paul <alertes@saintpaul.re>"
@@ -364,6 +368,23 @@ async fn a_mayor_sets_up_a_weekly_reminder_from_the_command_line() {
         ("TOCSIN_API_KEY", key.trim()),
     ];
     ok(tocsin(&env, &client, &["topics", "add", "dechets"]));
+    // Its page texts codes to Réunion and metropolitan mobiles only.
+    let guadeloupe = reqwest::Client::new()
+        .post(format!("{}/c/saint-paul/subscribe", daemon.url))
+        .json(&json!({ "phone": "0690 01 23 45" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guadeloupe.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: Value = guadeloupe.json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "country_not_served", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of GP"),
+        "{refused}"
+    );
 
     let created: Value = serde_json::from_str(&ok(tocsin(
         &env,

@@ -22,6 +22,8 @@ mod crash;
 mod dead_letter;
 /// Nothing the public sends makes Tocsin reach this machine or the host's networks.
 mod egress;
+/// Toll fraud through the public routes: caps, countries, client addresses, cross-site posts.
+mod fraud;
 /// Retries, expiry, leases, the sweeper and clean shutdowns: every recipient reached, nobody
 /// twice because of our own failure.
 mod guarantees;

@@ -248,6 +248,7 @@ fn topics_fieldset(page: &CommunePage<'_>, prefix: &str, state: State<'_>) -> St
 
 fn sms_section(page: &CommunePage<'_>) -> String {
     let slug = escape(page.commune.slug);
+    let token = escape(page.form_token);
     let mut out = "<section id=\"sms\" aria-labelledby=\"sms-titre\">\n\
                    <h2 id=\"sms-titre\">Recevoir les alertes par SMS</h2>\n"
         .to_owned();
@@ -255,7 +256,7 @@ fn sms_section(page: &CommunePage<'_>) -> String {
         PhoneStep::AskNumber => {
             let state = State::of(page, Form::Phone);
             out.push_str(&format!(
-                "<form method=\"post\" action=\"/c/{slug}/phone\">\n"
+                "<form method=\"post\" action=\"/c/{slug}/phone\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
             ));
             out.push_str(&input(&Input {
                 id: "sms-phone",
@@ -278,6 +279,7 @@ fn sms_section(page: &CommunePage<'_>) -> String {
             out.push_str(&format!(
                 "<p>Un code de confirmation a été envoyé par SMS au {}.</p>\n\
                  <form method=\"post\" action=\"/c/{slug}/phone/confirm\">\n\
+                 <input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n\
                  <input type=\"hidden\" name=\"phone\" value=\"{}\">\n",
                 escape(phone),
                 escape(phone)
@@ -304,11 +306,12 @@ fn sms_section(page: &CommunePage<'_>) -> String {
 
 fn email_section(page: &CommunePage<'_>) -> String {
     let slug = escape(page.commune.slug);
+    let token = escape(page.form_token);
     let state = State::of(page, Form::Email);
     let mut out = format!(
         "<section id=\"email\" aria-labelledby=\"email-titre\">\n\
          <h2 id=\"email-titre\">Recevoir les alertes par e-mail</h2>\n\
-         <form method=\"post\" action=\"/c/{slug}/email\">\n"
+         <form method=\"post\" action=\"/c/{slug}/email\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
     );
     out.push_str(&input(&Input {
         id: "email-address",
@@ -367,12 +370,13 @@ fn push_section(page: &CommunePage<'_>, key: &str) -> String {
 
 fn leave_section(page: &CommunePage<'_>) -> String {
     let slug = escape(page.commune.slug);
+    let token = escape(page.form_token);
     let state = State::of(page, Form::Leave);
     let mut out = format!(
         "<section id=\"desinscription\" aria-labelledby=\"desinscription-titre\">\n\
          <h2 id=\"desinscription-titre\">Se désinscrire</h2>\n\
          <h3>E-mail</h3>\n\
-         <form method=\"post\" action=\"/c/{slug}/leave\">\n"
+         <form method=\"post\" action=\"/c/{slug}/leave\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
     );
     out.push_str(&input(&Input {
         id: "leave-email",

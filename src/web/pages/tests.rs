@@ -34,6 +34,7 @@ pub(super) fn page<'a>() -> CommunePage<'a> {
         notice: None,
         values: FormValues::default(),
         form: None,
+        form_token: "0123abcd",
     }
 }
 
@@ -277,6 +278,7 @@ fn everything_from_outside_is_escaped() {
             notice: Some(Notice::Info("<script>")),
             values,
             form: Some(Form::Email),
+            form_token: "\"><script>",
         }),
         alert_page(&AlertPage {
             commune: evil,

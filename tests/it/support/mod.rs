@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod forms;
 mod postgres;
 mod process;
 mod smtp;
@@ -27,6 +28,7 @@ use tocsin::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use forms::PageVisitor;
 pub use postgres::PrivatePostgres;
 pub use process::ServeProcess;
 pub use smtp::{ReceivedMail, SmtpServer};
