@@ -618,6 +618,19 @@ fn confirmation_for(state: &AppState, shown: &Shown, token: &str) -> Option<Emai
 const LINK_EXPIRED: &str = "Ce lien n’est plus valable (il l’est 48 heures) ou il est incomplet. \
     Vous pouvez refaire votre demande sur la page de la commune.";
 
+const LINK_USED: &str = "Ce lien a déjà servi : l’adresse a été confirmée. Pour changer vos \
+    thèmes, refaites une demande sur la page de la commune.";
+
+fn link_used(shown: &Shown) -> Response {
+    message(
+        shown,
+        StatusCode::GONE,
+        "Lien déjà utilisé",
+        LINK_USED,
+        None,
+    )
+}
+
 /// A confirmation link opened: a button confirms, so that a mail scanner following links
 /// subscribes nobody.
 async fn email_confirm_page(
@@ -638,6 +651,9 @@ async fn email_confirm_page(
             None,
         ));
     };
+    if store::confirmations::link_spent(&state.db, &state.links.link_hash(&token)).await? {
+        return Ok(link_used(&shown));
+    }
     let url = format!("/c/{}/email/confirm", shown.tenant.slug);
     let text = format!(
         "Confirmez-vous vouloir recevoir les alertes de {} à l’adresse {} ?",
@@ -668,7 +684,8 @@ async fn email_confirm(
         return Ok(not_found());
     };
     let form = FormBody::parse(&body);
-    let Some(confirmation) = confirmation_for(&state, &shown, form.get("token")) else {
+    let token = form.get("token");
+    let Some(confirmation) = confirmation_for(&state, &shown, token) else {
         return Ok(message(
             &shown,
             StatusCode::BAD_REQUEST,
@@ -677,6 +694,10 @@ async fn email_confirm(
             None,
         ));
     };
+    let hash = state.links.link_hash(token);
+    if store::confirmations::link_spent(&state.db, &hash).await? {
+        return Ok(link_used(&shown));
+    }
     let email = EmailAddress::parse(&confirmation.email)
         .map_err(|_| ApiError::internal("a signed confirmation holds an invalid address"))?;
     // Topics removed since the link was sent are left out.
@@ -694,6 +715,8 @@ async fn email_confirm(
         "address confirmed with the link sent to it",
     )
     .await?;
+    // Spent once the subscription is made (two clicks at once subscribe once: it is an upsert).
+    store::confirmations::spend_link(&state.db, &hash, confirmation.expires_at).await?;
     Ok(message(
         &shown,
         StatusCode::OK,

@@ -1,8 +1,10 @@
 //! The links Tocsin gives citizens: an alert's public page, the one-click unsubscribe link of
-//! every e-mail, and the link that confirms an e-mail address. Unsubscribe and confirmation
-//! links carry a MAC under a key derived from the server's secret, so that they need no table
-//! and cannot be forged; a confirmation link carries its address, so an address nobody
-//! confirmed is stored nowhere.
+//! every e-mail, and the link that confirms an e-mail address. Unsubscribe links carry a MAC
+//! under a key derived from the server's secret, so that they need no table and cannot be
+//! forged. A confirmation link carries what it confirms (the address, the topics) sealed with
+//! AES-256-GCM under another derived key: an address nobody confirmed is stored nowhere, and
+//! the link shows it to no one who reads the URL (a proxy's log, a browser's history). It is
+//! spent once used (`store::confirmations::spend_link`, by [`CitizenLinks::link_hash`]).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -10,14 +12,19 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::{AlertId, PublicIds, SubscriberId, TenantId};
+use super::{AlertId, PublicIds, SubscriberId, TenantId, sealed::Sealer};
 
 /// Bytes of MAC in a link: 128 bits, as many as a forger would have to guess.
 const MAC_BYTES: usize = 16;
 
+/// What a confirmation link's sealed content is bound to.
+const CONFIRMATION: &str = "confirm-email";
+
 #[derive(Clone)]
 pub struct CitizenLinks {
     key: Vec<u8>,
+    /// Seals what confirmation links carry.
+    sealer: Sealer,
     ids: PublicIds,
     /// `TOCSIN_PUBLIC_URL` without its trailing slash.
     base: String,
@@ -51,8 +58,10 @@ impl CitizenLinks {
     pub fn new(secret: &[u8], ids: PublicIds, public_url: &url::Url) -> Self {
         let mut derive = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
         derive.update(b"tocsin citizen links v1");
+        let key = derive.finalize().into_bytes().to_vec();
         CitizenLinks {
-            key: derive.finalize().into_bytes().to_vec(),
+            sealer: Sealer::new(&key),
+            key,
             ids,
             base: public_url.as_str().trim_end_matches('/').to_string(),
         }
@@ -103,15 +112,24 @@ impl CitizenLinks {
 
     /// The link that confirms an e-mail address.
     pub fn confirmation_url(&self, slug: &str, confirmation: &EmailConfirmation) -> String {
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(confirmation).expect("plain data"));
-        let tag = self.mac("confirm-email", &body);
-        format!("{}/c/{slug}/email/confirm?token={body}.{tag}", self.base)
+        let plain = serde_json::to_vec(confirmation).expect("plain data");
+        let token = URL_SAFE_NO_PAD.encode(self.sealer.seal(CONFIRMATION, &plain));
+        format!("{}/c/{slug}/email/confirm?token={token}", self.base)
     }
 
     /// What a confirmation token asks, if it is genuine; the caller checks its expiry.
     pub fn confirmation(&self, token: &str) -> Option<EmailConfirmation> {
-        let body = self.verify("confirm-email", token)?;
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+        let sealed = URL_SAFE_NO_PAD.decode(token).ok()?;
+        serde_json::from_slice(&self.sealer.open(CONFIRMATION, &sealed)?).ok()
+    }
+
+    /// What a single-use link is remembered by once spent: a keyed hash, so the table of spent
+    /// links holds nothing a link could be rebuilt from.
+    pub fn link_hash(&self, token: &str) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(b"spent link\0");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().to_vec()
     }
 }
 
@@ -157,9 +175,16 @@ mod tests {
         let url = links.confirmation_url("bras", &asked);
         let token = url.split("token=").nth(1).unwrap();
         assert!(url.starts_with("https://alertes.example.fr/c/bras/email/confirm?token="));
-        assert_eq!(links.confirmation(token), Some(asked));
-        let tampered = token.replacen('e', "f", 1);
-        assert_eq!(links.confirmation(&tampered), None);
+        assert_eq!(links.confirmation(token), Some(asked.clone()));
+        // Nothing of the address can be read from the link, even decoded.
+        let decoded = URL_SAFE_NO_PAD.decode(token).unwrap();
+        assert!(!url.contains("marie") && !String::from_utf8_lossy(&decoded).contains("marie"));
+        // Two links for the same request differ (a fresh nonce each).
+        assert_ne!(links.confirmation_url("bras", &asked), url);
+        let mut tampered = decoded.clone();
+        tampered[20] ^= 1;
+        assert_eq!(links.confirmation(&URL_SAFE_NO_PAD.encode(tampered)), None);
+        assert_eq!(super::tests::links(b"other").confirmation(token), None);
         // A token of one purpose is no token of the other.
         let unsubscribe = links.unsubscribe_token(SubscriberId(1));
         assert_eq!(links.confirmation(&unsubscribe), None);

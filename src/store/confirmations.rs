@@ -75,3 +75,33 @@ pub async fn redeem(
     .await?;
     Ok(row.map(|(topics,)| topics.into_iter().map(TopicId).collect()))
 }
+
+/// Spends a single-use link (by its keyed hash): true the first time, false once used. Links
+/// past their expiry are forgotten here too, since they are refused before this is asked.
+pub async fn spend_link(
+    pool: &PgPool,
+    link_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let (spent,): (bool,) = sqlx::query_as(
+        "WITH purge AS (DELETE FROM used_links WHERE expires_at < now()),
+              spent AS (INSERT INTO used_links (link_hash, expires_at) VALUES ($1, $2)
+                        ON CONFLICT DO NOTHING RETURNING 1)
+         SELECT EXISTS (SELECT 1 FROM spent)",
+    )
+    .bind(link_hash)
+    .bind(expires_at)
+    .fetch_one(pool)
+    .await?;
+    Ok(spent)
+}
+
+/// True when a single-use link was already spent.
+pub async fn link_spent(pool: &PgPool, link_hash: &[u8]) -> Result<bool, DbError> {
+    let (spent,): (bool,) =
+        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM used_links WHERE link_hash = $1)")
+            .bind(link_hash)
+            .fetch_one(pool)
+            .await?;
+    Ok(spent)
+}

@@ -159,6 +159,22 @@ async fn a_citizen_joins_by_e_mail_from_the_page_leaves_in_one_click_and_is_forg
     .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Inscription confirmée"), "{html}");
+    // The link shows the address to no one who reads the URL, and serves once.
+    assert!(!link.contains("marie"), "{link}");
+    for again in [
+        post_form(
+            &format!("{}/c/bras/email/confirm", daemon.url),
+            &format!("token={token}"),
+        )
+        .await,
+        {
+            let opened = reqwest::get(local(&daemon, &link)).await.unwrap();
+            (opened.status(), opened.text().await.unwrap())
+        },
+    ] {
+        assert_eq!(again.0, StatusCode::GONE, "{}", again.1);
+        assert!(again.1.contains("déjà servi"), "{}", again.1);
+    }
     let db = env.db.pool().await;
     let (method,): (String,) =
         sqlx::query_as("SELECT method FROM consents WHERE channel = 'email'")
