@@ -1,6 +1,9 @@
 //! Citizens texting the commune's number: ALERTE subscribes them (to the default topics, or the
 //! one they name), STOP takes them off for good, anything else gets the help reply. Each gets a
 //! short answer in French.
+//!
+//! The SMS is outside text: it is cleaned of control characters and bounded before anything
+//! reads, stores or logs it.
 
 use sqlx::PgPool;
 use tocsin_providers::{Account, Inbound, Message, Outcome};
@@ -9,12 +12,20 @@ use crate::{
     model::{
         PhoneNumber,
         keywords::{self, Keyword},
+        text::from_outside,
     },
     store::{self, tenants::Tenant},
 };
 
+/// Most characters of a citizen's SMS kept: ten concatenated parts, more than any keyword needs.
+const MAX_INBOUND_CHARS: usize = 1600;
+
 /// Acts on one SMS and returns the reply to send back.
 pub async fn handle(db: &PgPool, tenant: &Tenant, sms: &Inbound) -> Result<String, sqlx::Error> {
+    let sms = &Inbound {
+        from: from_outside(&sms.from, 32),
+        text: from_outside(&sms.text, MAX_INBOUND_CHARS),
+    };
     let commune = tenant.name.as_str();
     let Ok(phone) = PhoneNumber::parse(&sms.from) else {
         tracing::warn!(tenant = %tenant.slug, "inbound SMS from an unreadable number");

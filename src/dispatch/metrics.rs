@@ -24,6 +24,9 @@ pub struct Metrics {
     pub dead_letters: IntGauge,
     /// Messages ready (not yet taken) per work queue: how far behind consumers are.
     pub queue_ready: IntGaugeVec,
+    /// Rows the outcome writer could not write as they were (bad data, a constraint), by step:
+    /// each was written as failed with the reason, or left for its lease to end.
+    pub outcome_write_errors: IntCounterVec,
 }
 
 fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -100,8 +103,14 @@ impl Default for Metrics {
             )
             .expect("a valid metric"),
         );
+        let outcome_write_errors = counters(
+            "tocsin_outcome_write_errors_total",
+            "Rows whose outcome could not be written as it was (bad data, a constraint), by step",
+            &["step"],
+        );
         Metrics {
             registry,
+            outcome_write_errors,
             deliveries,
             retries,
             in_flight,

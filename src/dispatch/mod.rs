@@ -20,6 +20,7 @@ pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod sender;
+mod settle;
 pub mod sweeper;
 mod worker;
 

@@ -303,10 +303,33 @@ pub struct FailedAttempt {
     pub reason: String,
 }
 
+/// The claim an outcome answers, which fences its write: the owner and the attempt number the
+/// claim gave the row. Every claim counts an attempt, so once the row is taken over (by another
+/// instance, or by this one for another batch, after the lease ended) a late outcome of the
+/// earlier claim matches nothing and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub owner: Uuid,
+    pub attempt: i32,
+}
+
+impl Fence {
+    /// The fence of a delivery claimed under `lease`.
+    pub fn of(delivery: &Claimed, lease: &Lease) -> Fence {
+        Fence {
+            owner: lease.owner,
+            attempt: delivery.attempts,
+        }
+    }
+}
+
 /// The result of one send or one receipt, ready to be written.
 #[derive(Debug, Clone)]
 pub struct Transition {
     pub id: DeliveryId,
+    /// For a send's outcome: the claim it answers (required by [`record_outcomes`]). Receipts
+    /// have none.
+    pub fence: Option<Fence>,
     pub status: DeliveryStatus,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
@@ -329,6 +352,7 @@ impl Transition {
     pub fn to(id: DeliveryId, status: DeliveryStatus) -> Self {
         Transition {
             id,
+            fence: None,
             status,
             provider_message_id: None,
             error: None,
@@ -342,28 +366,33 @@ impl Transition {
     }
 }
 
-/// Records one owner's outcomes, and their failed attempts, in one statement. Only rows still
-/// `sending` under that owner change: a receipt that arrived first is not overwritten, nor is a
-/// row that another instance took over after the lease ended.
-pub async fn record_outcomes(
-    pool: &PgPool,
-    owner: Uuid,
-    outcomes: &[Transition],
-) -> Result<u64, DbError> {
-    update_from(pool, outcomes, &["sending"], Some(owner)).await
+/// Records sends' outcomes, and their failed attempts, in one statement. Only rows still
+/// `sending` under the claim each outcome answers (its [`Fence`]) change: a receipt that arrived
+/// first is not overwritten, nor is a row taken over after its lease ended. An outcome without
+/// a fence changes nothing.
+pub async fn record_outcomes(pool: &PgPool, outcomes: &[Transition]) -> Result<u64, DbError> {
+    update_from(pool, outcomes, &["sending"], Fenced::Yes).await
 }
 
 /// Records delivery receipts: a row moves on from `sending` or `sent` only.
 pub async fn record_receipts(pool: &PgPool, receipts: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, receipts, &["sending", "sent"], None).await
+    update_from(pool, receipts, &["sending", "sent"], Fenced::No).await
 }
 
-/// Applies `changes` to the rows still in one of the `from` states (and of `owner`, if given).
+/// Whether a change applies only under the claim it names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fenced {
+    Yes,
+    No,
+}
+
+/// Applies `changes` to the rows still in one of the `from` states (and under their claim's
+/// fence, if `fenced`).
 async fn update_from(
     pool: &PgPool,
     changes: &[Transition],
     from: &[&str],
-    owner: Option<Uuid>,
+    fenced: Fenced,
 ) -> Result<u64, DbError> {
     if changes.is_empty() {
         return Ok(0);
@@ -379,6 +408,8 @@ async fn update_from(
     let errors: Vec<Option<&str>> = changes.iter().map(|t| t.error.as_deref()).collect();
     let answered: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.answered_at).collect();
     let due: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.next_attempt_at).collect();
+    let owners: Vec<Option<Uuid>> = changes.iter().map(|t| t.fence.map(|f| f.owner)).collect();
+    let claims: Vec<Option<i32>> = changes.iter().map(|t| t.fence.map(|f| f.attempt)).collect();
     let failed: Vec<&Transition> = changes
         .iter()
         .copied()
@@ -395,13 +426,7 @@ async fn update_from(
     let failed_outcomes: Vec<&str> = failed.iter().map(|t| attempt(t).outcome).collect();
     let failed_reasons: Vec<String> = failed.iter().map(|t| attempt(t).reason).collect();
     let (updated,): (i64,) = sqlx::query_as(
-        "WITH attempts AS (
-             INSERT INTO delivery_attempts (delivery_id, attempt, at, provider, outcome, reason)
-             SELECT * FROM UNNEST($8::bigint[], $9::int[], $10::timestamptz[], $11::text[],
-                                  $12::text[], $13::text[])
-             ON CONFLICT DO NOTHING
-         ),
-         updated AS (
+        "WITH updated AS (
              UPDATE deliveries d
              SET status = u.status,
                  provider_message_id = COALESCE(u.message_id, d.provider_message_id),
@@ -411,10 +436,20 @@ async fn update_from(
                  lease_until = NULL,
                  updated_at = now()
              FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[],
-                         $7::timestamptz[])
-                  AS u(id, status, message_id, error, answered_at, due)
-             WHERE d.id = u.id AND d.status = ANY($5) AND ($14::uuid IS NULL OR d.owner = $14)
+                         $7::timestamptz[], $15::uuid[], $16::int[])
+                  AS u(id, status, message_id, error, answered_at, due, owner, claim)
+             WHERE d.id = u.id AND d.status = ANY($5)
+               AND (NOT $14 OR (d.owner = u.owner AND d.attempts = u.claim))
              RETURNING d.id
+         ),
+         attempts AS (
+             INSERT INTO delivery_attempts (delivery_id, attempt, at, provider, outcome, reason)
+             SELECT * FROM UNNEST($8::bigint[], $9::int[], $10::timestamptz[], $11::text[],
+                                  $12::text[], $13::text[])
+                      AS f(id, attempt, at, provider, outcome, reason)
+             -- A fenced write records the attempt only where its claim still held the row.
+             WHERE NOT $14 OR f.id IN (SELECT id FROM updated)
+             ON CONFLICT DO NOTHING
          )
          SELECT count(*) FROM updated",
     )
@@ -431,7 +466,9 @@ async fn update_from(
     .bind(&failed_providers)
     .bind(&failed_outcomes)
     .bind(&failed_reasons)
-    .bind(owner)
+    .bind(fenced == Fenced::Yes)
+    .bind(&owners)
+    .bind(&claims)
     .fetch_one(pool)
     .await?;
     Ok(updated as u64)
