@@ -67,7 +67,7 @@ async fn a_provider_answering_a_nul_in_message_ids_fails_those_rows_only_and_the
     assert_eq!(failed.len(), bad);
     for (error, message_id) in &failed {
         assert!(
-            error.contains("message id holds the control character U+0000"),
+            error.contains("message id contains the control character U+0000"),
             "{error}"
         );
         assert_eq!(message_id, &None, "a corrupt id is not stored");
@@ -260,13 +260,13 @@ async fn callbacks_and_inbound_sms_with_nul_and_endless_values_are_answered_and_
     endless_id["messageId"] = json!("9".repeat(900_000));
     endless_id.as_object_mut().unwrap().remove("refClient");
     let nul_detail = sent[1].status_callback("UNDELIVERABLE", Some("BLACK\u{0}LISTED\nERROR x"));
-    let endless_detail = sent[2].status_callback("UNDELIVERABLE", Some(&"é".repeat(1_000_000)));
+    let endless_detail = sent[2].status_callback("UNDELIVERABLE", Some(&"é".repeat(200_000)));
     let forged_line = sent[0].status_callback("READ\n2026-12-05T01:00:00Z ERROR forged", None);
     for (what, body) in [
         ("a NUL in messageId", nul_id),
         ("a 900 kB messageId", endless_id),
         ("a NUL and a line break in status.detail", nul_detail),
-        ("a 1 MB status.detail", endless_detail),
+        ("a 400 kB status.detail", endless_detail),
         ("a line break in status.value", forged_line),
     ] {
         assert_eq!(post(status.clone(), body).await, StatusCode::OK, "{what}");
