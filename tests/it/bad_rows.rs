@@ -312,6 +312,77 @@ async fn callbacks_and_inbound_sms_with_nul_and_endless_values_are_answered_and_
     daemon.stop().await;
 }
 
+/// Regression: OVH's replies were deleted there as soon as they were read, so a STOP fetched
+/// while PostgreSQL refused to record it was lost. Now it stays at OVH until it is recorded,
+/// and is answered once, after.
+#[tokio::test]
+async fn a_stop_fetched_from_ovh_while_it_cannot_be_recorded_stays_there_until_it_is() {
+    use tocsin_standins::ovh::OvhStandin;
+    let env = Env::new().await;
+    let (ak, secret, ck, service) = ("ovh-app", "ovh-secret", "ovh-consumer", "sms-ab12345-1");
+    let ovh = OvhStandin::start(ak, secret, ck, service);
+    let mut config = env.config_with_file(&format!(
+        r#"
+        [sms.accounts.bras-ovh]
+        provider = "ovh"
+        application_key = "{ak}"
+        application_secret = "{secret}"
+        consumer_key = "{ck}"
+        service_name = "{service}"
+        sender_for_response = true
+        base_url = "{}"
+        "#,
+        ovh.base_url()
+    ));
+    config.dispatch.inbound_poll = Duration::from_millis(200);
+    let daemon = crate::support::Daemon::start(config).await;
+    env.tenant(&daemon, "bras").await;
+    let db = env.db.pool().await;
+    let change = tocsin::store::tenants::SettingsChange {
+        sms_account: Some(Some("bras-ovh".into())),
+        ..Default::default()
+    };
+    tocsin::store::tenants::update(&db, "bras", &change)
+        .await
+        .unwrap();
+
+    // The opt-out list cannot be written: every attempt to record the STOP fails.
+    sqlx::query("ALTER TABLE opt_outs RENAME TO opt_outs_away")
+        .execute(&db)
+        .await
+        .unwrap();
+    ovh.receive("+33611223344", "STOP");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        ovh.incoming_count(),
+        1,
+        "left at OVH while it cannot be recorded"
+    );
+    assert!(
+        ovh.received().is_empty(),
+        "not answered before it is recorded"
+    );
+
+    sqlx::query("ALTER TABLE opt_outs_away RENAME TO opt_outs")
+        .execute(&db)
+        .await
+        .unwrap();
+    let replies = ovh.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        replies[0].message.contains("vous ne recevrez plus"),
+        "{replies:?}"
+    );
+    assert_eq!(ovh.incoming_count(), 0, "removed once recorded");
+    let (opted_out,): (i64,) = sqlx::query_as("SELECT count(*) FROM opt_outs")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(opted_out, 1, "the STOP holds");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(ovh.received().len(), 1, "answered once");
+    daemon.stop().await;
+}
+
 async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<DeliveryId> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
