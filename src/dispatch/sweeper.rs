@@ -14,6 +14,8 @@
 //! 5. An alert planned, with nothing left pending: closed.
 //! 6. A delivery report kept because its message's id was not known yet, now known: applied
 //!    (the report and the id may have crossed each other).
+//! 7. An opt-out a provider reported while its commune's subscribers were locked by an import:
+//!    applied once the lock is free (`store::pending_opt_outs`).
 //!
 //! Each rule commits on its own: one that fails rolls back alone and the next sweep tries it
 //! again, while the others (expiry and closing above all) still apply. A rule's announcements
@@ -47,6 +49,7 @@ pub struct Swept {
     pub expired: u64,
     pub closed: u64,
     pub early_reports: u64,
+    pub pending_opt_outs: u64,
 }
 
 /// Sweeps every `sweep_interval` until `stop`.
@@ -191,6 +194,12 @@ async fn sweep_rules(
     swept.early_reports = counted(
         "early reports",
         crate::store::deliveries::apply_early_reports(&dispatcher.db)
+            .await
+            .map_err(text),
+    );
+    swept.pending_opt_outs = counted(
+        "pending opt-outs",
+        crate::store::pending_opt_outs::apply_free(&dispatcher.db)
             .await
             .map_err(text),
     );

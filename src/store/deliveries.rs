@@ -581,7 +581,9 @@ pub async fn remember_provider_ids(
 }
 
 /// The provider said these recipients opted out (they replied STOP to it): as with a STOP sent
-/// to Tocsin, their numbers are forgotten and go on the opt-out list.
+/// to Tocsin, their numbers are forgotten and go on the opt-out list, at once or, while their
+/// commune's subscribers are locked by an import, as soon as it ends (`pending_opt_outs`):
+/// the caller (the outcome writer, serving every commune) never waits for an import.
 pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {
     if ids.is_empty() {
         return Ok(0);
@@ -595,7 +597,8 @@ pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64
     .fetch_all(pool)
     .await?;
     for (tenant, number) in &numbers {
-        super::subscribers::stop_number(pool, crate::model::TenantId(*tenant), number).await?;
+        let tenant = crate::model::TenantId(*tenant);
+        super::pending_opt_outs::stop_or_keep(pool, tenant, number).await?;
     }
     Ok(numbers.len() as u64)
 }

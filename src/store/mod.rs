@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod erasure;
 pub mod leases;
 pub mod outbox;
+pub mod pending_opt_outs;
 pub mod platform;
 pub mod push;
 pub mod rates;

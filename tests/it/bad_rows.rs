@@ -383,6 +383,76 @@ async fn a_stop_fetched_from_ovh_while_it_cannot_be_recorded_stays_there_until_i
     daemon.stop().await;
 }
 
+/// Regression: a provider's report that a recipient opted out waited for the commune's
+/// subscriber lock, which an import holds for its whole transaction, and the outcomes of every
+/// commune waited behind it. Now the opt-out waits on its own and is applied once the import
+/// ends; another commune's alert goes out meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commune_s_import_never_holds_up_another_s_outcomes() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let bras = env.tenant(&daemon, "bras").await;
+    bras.topic("intemperies").await;
+    bras.subscriber(Some("0611111111"), None, &["intemperies"])
+        .await;
+    bras.subscriber(Some("0622222222"), None, &["intemperies"])
+        .await;
+    let meuse = env.tenant(&daemon, "meuse").await;
+    meuse.topic("intemperies").await;
+    meuse
+        .subscriber(Some("0633333333"), None, &["intemperies"])
+        .await;
+    env.smsmode
+        .undeliverable_recipient("33611111111", "BLACKLISTED");
+    let db = env.db.pool().await;
+
+    // An import of Bras holds its subscribers' lock for as long as it runs.
+    let mut import = db.begin().await.unwrap();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM tenants
+         WHERE slug = 'bras'",
+    )
+    .execute(&mut *import)
+    .await
+    .unwrap();
+    let alert = json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                        "text": "Crue : évacuez les quais." });
+    let id = bras.alert(alert.clone()).await;
+    let report = bras.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["failed"], 1, "{report}");
+    // Meuse's alert goes out while Bras' import still runs.
+    let id = meuse.alert(alert).await;
+    let report = meuse
+        .wait_completed_within(&id, Duration::from_secs(10))
+        .await;
+    assert_eq!(report["counts"]["sms"]["sent"], 1, "{report}");
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&db).await.unwrap();
+            n
+        }
+    };
+    assert_eq!(count("SELECT count(*) FROM pending_opt_outs").await, 1);
+    assert_eq!(count("SELECT count(*) FROM opt_outs").await, 0);
+
+    // The import ends: the STOP the provider reported holds.
+    import.rollback().await.unwrap();
+    eventually(
+        "the opt-out is applied",
+        Duration::from_secs(10),
+        || async { count("SELECT count(*) FROM opt_outs").await == 1 },
+    )
+    .await;
+    assert_eq!(count("SELECT count(*) FROM pending_opt_outs").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM subscribers WHERE phone = '+33611111111'").await,
+        0,
+        "the number is forgotten"
+    );
+    daemon.stop().await;
+}
+
 async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<DeliveryId> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
