@@ -78,6 +78,7 @@ pub async fn send_reply(account: &Account, to: &str, reply: &str) {
         ..Default::default()
     };
     if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
+        let reason = from_outside(&reason, crate::model::text::MAX_REASON_CHARS);
         tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
     }
 }
