@@ -245,6 +245,7 @@ async fn send_all(
                 alert,
                 dkim.as_deref(),
                 delivery,
+                [shutdown, lease_lost],
             ));
         }
         if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
@@ -267,7 +268,16 @@ async fn send_all(
         }
         tokio::select! {
             done = in_flight.next(), if !in_flight.is_empty() => {
-                let (delivery, outcome) = done.expect("not empty");
+                let (delivery, sending) = done.expect("not empty");
+                let outcome = match sending {
+                    Sending::Answered(outcome) => Some(outcome),
+                    Sending::PastDeadline => None,
+                    // Released with the others not started.
+                    Sending::NotStarted => {
+                        ready.push_back(delivery);
+                        continue;
+                    }
+                };
                 let fence = Fence::of(&delivery, &lease);
                 sent.record(dispatcher, carrier, alert, &delivery, fence, outcome).await;
             }
@@ -346,8 +356,17 @@ impl Sent {
     }
 }
 
+/// What became of one send.
+enum Sending {
+    Answered(Outcome),
+    /// The alert's deadline passed before the send could start.
+    PastDeadline,
+    /// Shutdown came, or the batch's lease was lost, while it waited for its slot or token.
+    NotStarted,
+}
+
 /// One send: a connection slot and a token of the account's rate first, then the provider,
-/// unless the alert's deadline passed meanwhile (`None`).
+/// unless meanwhile the alert's deadline passed, shutdown came or the lease was lost (`stops`).
 async fn send_one<'a>(
     dispatcher: &'a Dispatcher,
     carrier: &'a Carrier,
@@ -355,7 +374,8 @@ async fn send_one<'a>(
     alert: &'a Alert,
     dkim: Option<&'a DkimKey>,
     delivery: Claimed,
-) -> (Claimed, Option<Outcome>) {
+    stops: [&'a CancellationToken; 2],
+) -> (Claimed, Sending) {
     let _slot = limiter.slot(alert.lane).await;
     let waited = limiter.token(alert.lane).await;
     let metrics = &dispatcher.metrics;
@@ -369,9 +389,13 @@ async fn send_one<'a>(
             .with_label_values(&[carrier.name()])
             .inc_by(waited.as_secs_f64());
     }
-    // Checked at the last moment: a retry may come back, or a token arrive, after the deadline.
+    // Checked at the last moment: a retry may come back, or a token arrive, after the deadline;
+    // and a send that waited for its slot past a lost lease could go twice.
     if Utc::now() >= alert.expires_at {
-        return (delivery, None);
+        return (delivery, Sending::PastDeadline);
+    }
+    if stops.iter().any(|stop| stop.is_cancelled()) {
+        return (delivery, Sending::NotStarted);
     }
     let reference = dispatcher.ids.delivery(delivery.id);
     let gauge = metrics
@@ -382,7 +406,7 @@ async fn send_one<'a>(
         .send(alert, &delivery, &reference, dispatcher, dkim)
         .await;
     gauge.dec();
-    (delivery, Some(outcome))
+    (delivery, Sending::Answered(outcome))
 }
 
 /// Parks the retries in their tiers: one message per tier, carrying the ids that wait there,

@@ -33,39 +33,23 @@ pub const MAX_ID_CHARS: usize = 128;
 /// Text that came from outside (a provider's answer or report, a citizen's SMS), made safe to
 /// store and to log: PostgreSQL refuses NUL, and a line break or an escape sequence in a log
 /// line lets the sender forge a line of its own. Every control character, line separator and
-/// bidirectional control becomes a space, runs of whitespace collapse into one space, and the
-/// text is cut to `max_chars` characters (the last of which is then `…`).
+/// bidirectional control becomes a space, everything else is kept as it came (a consent's
+/// evidence is what the citizen sent), and the text is cut to `max_chars` characters (the last
+/// of which is then `…`).
 pub fn from_outside(text: &str, max_chars: usize) -> String {
-    let mut clean = String::with_capacity(text.len().min(4 * max_chars));
-    let mut kept = 0;
-    let mut space = false;
-    for c in text.chars() {
-        let blank = c.is_control()
-            || c.is_whitespace()
-            || is_layout_control(c)
-            || matches!(c, '\u{2028}' | '\u{2029}');
-        if blank {
-            space = !clean.is_empty();
-            continue;
+    let safe = |c: char| {
+        if c.is_control() || is_layout_control(c) || matches!(c, '\u{2028}' | '\u{2029}') {
+            ' '
+        } else {
+            c
         }
-        if space {
-            clean.push(' ');
-            kept += 1;
-            space = false;
-        }
-        if kept + 1 > max_chars {
-            // Room for the mark that says the text was cut.
-            if max_chars > 0 {
-                while kept + 1 > max_chars {
-                    clean.pop();
-                    kept -= 1;
-                }
-                clean.push('…');
-            }
-            return clean;
-        }
-        clean.push(c);
-        kept += 1;
+    };
+    let mut chars = text.chars().map(safe);
+    let mut clean: String = chars.by_ref().take(max_chars).collect();
+    if chars.next().is_some() && max_chars > 0 {
+        // Room for the mark that says the text was cut.
+        clean.pop();
+        clean.push('…');
     }
     clean
 }
@@ -206,8 +190,9 @@ mod tests {
         );
         assert_eq!(
             from_outside("  \r\n\u{1b}[2J a\u{202E}b \t ", 50),
-            "[2J a b"
+            "     [2J a b   "
         );
+        assert_eq!(from_outside("  Alerte ", 50), "  Alerte ");
         assert_eq!(from_outside("Numéro invalide", 100), "Numéro invalide");
         let long = "é".repeat(1_000_000);
         let cut = from_outside(&long, 500);
@@ -216,6 +201,7 @@ mod tests {
         assert_eq!(from_outside("abc", 3), "abc");
         assert_eq!(from_outside("abcd", 3), "ab…");
         assert_eq!(from_outside("ab cd", 3), "ab…");
+        assert_eq!(from_outside("abcd", 1), "…");
         assert_eq!(from_outside("abc", 0), "");
         for nasty in ["a\0b", "x\ny", "\u{85}z", "\u{2028}", "\u{9b}31m"] {
             let clean = from_outside(nasty, 10);

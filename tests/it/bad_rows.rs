@@ -308,7 +308,7 @@ async fn callbacks_and_inbound_sms_with_nul_and_endless_values_are_answered_and_
             .fetch_one(&db)
             .await
             .unwrap();
-    assert_eq!(evidence.as_deref(), Some("Alerte"));
+    assert_eq!(evidence.as_deref(), Some("Alerte   "));
     daemon.stop().await;
 }
 
@@ -450,6 +450,46 @@ async fn a_commune_s_import_never_holds_up_another_s_outcomes() {
         0,
         "the number is forgotten"
     );
+    daemon.stop().await;
+}
+
+/// A sender whose lease renewal fails starts no more sends of that batch: past the lease's end
+/// the sweeper gives its rows to another sender, and a send started then would go twice. Here
+/// every renewal fails and each send takes a second, so a batch (250 rows, 32 at a time)
+/// outlasts its lease (2 s) many times over: still every recipient gets the alert once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_whose_lease_cannot_be_renewed_starts_no_more_sends_of_that_batch() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.commune(&daemon.url, 300).await;
+    let db = env.db.pool().await;
+    // Renewals fail; opening, claiming and recording work.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'renewal refused by the test'; END $$;
+         CREATE TRIGGER refuse_renewal BEFORE UPDATE ON batch_leases
+             FOR EACH ROW EXECUTE FUNCTION refuse_renewal();",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    env.smsmode.set_delay(Duration::from_secs(1));
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Crue : évacuez les quais." }),
+        )
+        .await;
+    let report = mairie
+        .wait_completed_within(&id, Duration::from_secs(120))
+        .await;
+    assert_eq!(report["counts"]["sms"]["sent"], 300, "{report}");
+    let received = env.smsmode.received();
+    let mut to: Vec<&str> = received.iter().map(|s| s.to.as_str()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(to.len(), 300, "every recipient reached");
+    assert_eq!(received.len(), 300, "nobody twice");
     daemon.stop().await;
 }
 
