@@ -33,6 +33,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 type Pending = (Transition, oneshot::Sender<()>);
 
+/// One step's write of some rows.
+type WriteRows<T> = for<'a> fn(&'a PgPool, &'a [T]) -> BoxFuture<'a, Result<u64, DbError>>;
+
 #[derive(Clone)]
 pub struct OutcomeWriter {
     inbox: mpsc::Sender<Pending>,
@@ -150,7 +153,7 @@ async fn write_rows<'r, T: Sync>(
     db: &PgPool,
     what: &str,
     rows: &'r [T],
-    write: for<'a> fn(&'a PgPool, &'a [T]) -> BoxFuture<'a, Result<u64, DbError>>,
+    write: WriteRows<T>,
 ) -> Vec<(&'r T, DbError)> {
     if rows.is_empty() {
         return Vec::new();
