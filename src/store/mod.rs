@@ -16,6 +16,7 @@ pub mod subscribers;
 pub mod tallies;
 pub mod tenants;
 pub mod topics;
+pub mod transitions;
 
 use std::time::Duration;
 
