@@ -493,6 +493,79 @@ async fn a_sender_whose_lease_cannot_be_renewed_starts_no_more_sends_of_that_bat
     daemon.stop().await;
 }
 
+/// Regression: the sweeper's rules shared one transaction, so one failing rule rolled back
+/// expiry and closing for every alert. Here the rule of ended leases fails at every sweep (its
+/// table is away): an alert past its deadline still expires what is left and closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sweeper_rule_does_not_undo_expiry_and_closing() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.commune(&daemon.url, 3).await;
+    env.smsmode.fail_recipient("33600000001", 503);
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Crue : évacuez les quais." }),
+        )
+        .await;
+    let db = env.db.pool().await;
+    eventually(
+        "a delivery is retrying",
+        Duration::from_secs(20),
+        || async {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'retrying'")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            n == 1
+        },
+    )
+    .await;
+    sqlx::raw_sql(
+        "ALTER TABLE batch_leases RENAME TO batch_leases_away;
+         UPDATE alerts SET expires_at = now();",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["expired"], 1, "{report}");
+    eventually("the alert is closed", Duration::from_secs(10), || async {
+        let (closed,): (bool,) = sqlx::query_as("SELECT closed_at IS NOT NULL FROM alerts")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        closed
+    })
+    .await;
+    sqlx::query("ALTER TABLE batch_leases_away RENAME TO batch_leases")
+        .execute(&db)
+        .await
+        .unwrap();
+    daemon.stop().await;
+}
+
+/// Every session of the daemon's pool has its bounds; the migrations' own session does not.
+#[tokio::test]
+async fn the_pool_s_sessions_are_bounded() {
+    let db = TestDb::new().await;
+    let pool = store::connect(&db.url, 2).await.unwrap();
+    store::migrate(&pool).await.unwrap();
+    for (setting, bound) in [
+        ("statement_timeout", "5min"),
+        ("lock_timeout", "30s"),
+        ("idle_in_transaction_session_timeout", "1min"),
+    ] {
+        let (value,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(value, bound, "{setting}");
+    }
+    pool.close().await;
+}
+
 async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<DeliveryId> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
