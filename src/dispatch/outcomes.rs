@@ -149,7 +149,7 @@ async fn write(db: &PgPool, metrics: &Metrics, transitions: &[Transition]) {
 /// Writes `rows` with `write`, trying again while the error is transient. When the write is
 /// refused for another reason, each row is written alone; returns the rows still refused, with
 /// their error.
-async fn write_rows<'r, T: Sync>(
+pub(super) async fn write_rows<'r, T: Sync>(
     db: &PgPool,
     what: &str,
     rows: &'r [T],

@@ -12,7 +12,6 @@ use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus}
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::until_done;
 use crate::{
     model::{
         DeliveryStatus, PublicIds,
@@ -53,10 +52,20 @@ pub async fn run(
             .drain(..)
             .filter_map(|receipt| transition(&ids, receipt))
             .collect();
-        until_done(&shutdown, "recording receipts", || {
-            store::deliveries::record_receipts(&db, &transitions)
-        })
-        .await;
+        // As for outcomes: a receipt PostgreSQL refuses whatever the wait is left out (logged),
+        // and the others are recorded.
+        let writing =
+            super::outcomes::write_rows(&db, "recording receipts", &transitions, |db, rows| {
+                Box::pin(store::deliveries::record_receipts(db, rows))
+            });
+        let refused = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            refused = writing => refused,
+        };
+        for (receipt, error) in refused {
+            tracing::error!(delivery = receipt.id.0, error = %store::describe(&error),
+                "a receipt was refused and left out");
+        }
     }
 }
 
