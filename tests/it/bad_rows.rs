@@ -455,8 +455,9 @@ async fn a_commune_s_import_never_holds_up_another_s_outcomes() {
 
 /// A sender whose lease renewal fails starts no more sends of that batch: past the lease's end
 /// the sweeper gives its rows to another sender, and a send started then would go twice. Here
-/// every renewal fails and each send takes a second, so a batch (250 rows, 32 at a time)
-/// outlasts its lease (2 s) many times over: still every recipient gets the alert once.
+/// every renewal fails and each send takes 600 ms, so a batch (250 rows, 32 at a time) would
+/// outlast its lease (2 s): still every recipient gets the alert once. (A send started just
+/// before the failed renewal must end within the rest of the lease: 600 ms leave a margin.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_whose_lease_cannot_be_renewed_starts_no_more_sends_of_that_batch() {
     let env = Env::new().await;
@@ -473,7 +474,7 @@ async fn a_sender_whose_lease_cannot_be_renewed_starts_no_more_sends_of_that_bat
     .execute(&db)
     .await
     .unwrap();
-    env.smsmode.set_delay(Duration::from_secs(1));
+    env.smsmode.set_delay(Duration::from_millis(600));
     let id = mairie
         .alert(
             json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
