@@ -93,7 +93,7 @@ pub async fn run_with_clock(
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
     let instance = uuid::Uuid::now_v7();
-    let (outcomes, outcome_writer) = OutcomeWriter::start(db.clone(), instance);
+    let (outcomes, outcome_writer) = OutcomeWriter::start(db.clone(), metrics.clone());
     let dispatcher = Arc::new(Dispatcher {
         db: db.clone(),
         topology: Topology::new(config.queue_prefix.clone())

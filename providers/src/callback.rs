@@ -99,6 +99,14 @@ pub struct Inbound {
     pub text: String,
 }
 
+/// A citizen's SMS a provider holds for pickup, with the provider's id for it: it stays there
+/// until the daemon recorded it and removes it ([`crate::Provider::remove_inbound`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldInbound {
+    pub id: String,
+    pub sms: Inbound,
+}
+
 /// `+` and digits: what every provider's "from" becomes (smsmode gives digits only).
 pub(crate) fn e164_of(number: &str) -> Option<String> {
     let digits = number.trim().trim_start_matches('+');

@@ -13,7 +13,9 @@ pub mod registry;
 mod simulated;
 pub mod sms;
 
-pub use callback::{Callback, CallbackError, Inbound, MessageRef, Report, ReportStatus};
+pub use callback::{
+    Callback, CallbackError, HeldInbound, Inbound, MessageRef, Report, ReportStatus,
+};
 pub use config_error::ConfigError;
 pub use outcome::{BoxFuture, Outcome, Receipt, ReceiptSink, ReceiptStatus, RetryClass};
 pub use provider::{Channel, Message, Provider};

@@ -1,6 +1,6 @@
 //! The one trait every adapter implements, whatever its channel, and the message it carries.
 
-use crate::{BoxFuture, Callback, CallbackError, Inbound, Outcome, Report};
+use crate::{BoxFuture, Callback, CallbackError, HeldInbound, Inbound, Outcome, Report};
 
 /// How a message reaches a citizen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,11 +85,19 @@ pub trait Provider: Send + Sync + 'static {
         Err(CallbackError::Unsupported)
     }
 
-    /// Fetches the citizens' SMS this account holds for pickup, removing them from the provider
-    /// once read: for providers that pass none on by callback (OVH documents no push format, and
-    /// a pull API). Providers that call back have nothing here.
-    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<Inbound>, String>> {
+    /// Reads the citizens' SMS this account holds for pickup, oldest first, leaving them at the
+    /// provider: for providers that pass none on by callback (OVH documents no push format, and
+    /// a pull API). The daemon records each, then removes it ([`Provider::remove_inbound`]), so
+    /// that a database hiccup never loses one. Providers that call back have nothing here.
+    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<HeldInbound>, String>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Removes one SMS that [`Provider::fetch_inbound`] gave, by its id, once recorded; one that
+    /// is gone already counts as removed.
+    fn remove_inbound<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        let _ = id;
+        Box::pin(async { Ok(()) })
     }
 
     /// The answer to an inbound-SMS callback, as `(content type, body)`, when this provider

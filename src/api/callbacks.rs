@@ -3,7 +3,8 @@
 //! the tenant's secret token in the path authenticates providers that do not sign (smsmode,
 //! OVH), and those that sign (Twilio) are checked by their adapter. A forged or unknown caller
 //! gets 403 and changes nothing; a report about a message we do not know gets 200, so that the
-//! provider stops retrying, and is logged.
+//! provider stops retrying, and is logged. What providers send is outside text: `receipts` and
+//! `inbound` clean and bound it before it is stored or logged.
 
 use axum::{
     body::Bytes,
@@ -16,6 +17,7 @@ use tocsin_providers::{Account, Callback, CallbackError, MessageRef, Report};
 use super::{AppState, ErrorBody, error::ApiError};
 use crate::{
     dispatch::receipts,
+    model::text::{MAX_REASON_CHARS, from_outside},
     store::{self, tenants::Tenant},
 };
 
@@ -200,10 +202,14 @@ async fn read<T>(
     }
     Err(match refusal {
         Some(CallbackError::Forged(reason)) => {
+            // The reason may quote what the caller sent: cleaned, so it cannot forge a log line.
+            let reason = from_outside(&reason, MAX_REASON_CHARS);
             tracing::warn!(%provider, tenant = %tenant.slug, %reason, "forged callback refused");
             forbidden()
         }
-        Some(CallbackError::Malformed(reason)) => ApiError::invalid("body", reason),
+        Some(CallbackError::Malformed(reason)) => {
+            ApiError::invalid("body", from_outside(&reason, MAX_REASON_CHARS))
+        }
         _ => ApiError::not_found("callback"),
     })
 }

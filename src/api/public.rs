@@ -289,6 +289,8 @@ pub(super) async fn send_for(
     match account.provider.send(message).await {
         Outcome::Accepted { .. } => Ok(()),
         Outcome::Failed { reason, .. } => {
+            let reason =
+                crate::model::text::from_outside(&reason, crate::model::text::MAX_REASON_CHARS);
             tracing::warn!(tenant = %tenant.slug, %channel, %reason, "citizen message not sent");
             Err(())
         }

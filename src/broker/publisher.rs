@@ -1,4 +1,9 @@
 //! Publishing with publisher confirms: a publish counts only once the broker confirmed it.
+//!
+//! Every publish is bounded in time ([`CONFIRM_TIMEOUT`]): a broker that stops confirming (a
+//! memory or disk alarm blocks publishers, a node is partitioned) makes the publish fail, so
+//! that a caller holding a PostgreSQL transaction open meanwhile (the sweeper, the relay) rolls
+//! it back and tries later instead of holding its locks for as long as the broker is stuck.
 
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection,
@@ -18,7 +23,12 @@ pub enum PublishError {
     Nacked,
     #[error("no queue is bound to routing key {0:?}")]
     Unroutable(String),
+    #[error("the broker did not confirm within {0:?}")]
+    Unconfirmed(Duration),
 }
+
+/// The longest a publish waits for the broker to take its messages and confirm them.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Publisher {
@@ -87,6 +97,19 @@ impl Publisher {
     }
 
     async fn publish(
+        &self,
+        exchange: &str,
+        messages: &[(&str, &[u8])],
+        headers: FieldTable,
+        expiration: Option<Duration>,
+    ) -> Result<(), PublishError> {
+        let publishing = self.publish_unbounded(exchange, messages, headers, expiration);
+        tokio::time::timeout(CONFIRM_TIMEOUT, publishing)
+            .await
+            .unwrap_or(Err(PublishError::Unconfirmed(CONFIRM_TIMEOUT)))
+    }
+
+    async fn publish_unbounded(
         &self,
         exchange: &str,
         messages: &[(&str, &[u8])],

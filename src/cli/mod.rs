@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod demo;
+mod log_line;
 mod ops;
 mod schedule;
 
@@ -141,11 +142,16 @@ fn init_logging(format: LogFormat, quiet: bool) {
         "info,tower_http=warn,sqlx=warn,lapin=warn"
     };
     let filter = EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            // Colours only for a person at a terminal; a journal gets plain, escaped lines.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            builder
+                .with_ansi(ansi)
+                .with_writer(log_line::SingleLineStderr { ansi })
+                .init()
+        }
+        LogFormat::Json => builder.json().with_writer(std::io::stderr).init(),
     }
 }

@@ -597,6 +597,17 @@ impl RawConfig {
         if d.max_attempts == 0 {
             return Err(invalid("dispatch.max_attempts", "must be at least 1"));
         }
+        let urgent_ms = crate::dispatch::retry::URGENT_MAX_WAIT.as_millis();
+        if !d
+            .retry_delays_ms
+            .iter()
+            .any(|&ms| u128::from(ms) <= urgent_ms)
+        {
+            return Err(invalid(
+                "dispatch.retry_delays_ms",
+                "give at least one delay of at most 60000 ms: urgent alerts never wait longer",
+            ));
+        }
         if d.lease_ms < 1000 {
             return Err(invalid("dispatch.lease_ms", "must be at least 1000 ms"));
         }

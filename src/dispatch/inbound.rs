@@ -7,6 +7,9 @@
 //! too: a fixed line, a premium-rate or satellite number, a number of a country the commune
 //! does not text, is neither subscribed nor answered (the reason is logged). STOP is honoured
 //! from any number: the commune may have added a number its public routes would refuse.
+//!
+//! The SMS is outside text: it is cleaned of control characters and bounded before anything
+//! reads, stores or logs it.
 
 use sqlx::PgPool;
 use tocsin_providers::{Account, Inbound, Message, Outcome};
@@ -16,9 +19,13 @@ use crate::{
     model::{
         PhoneNumber,
         keywords::{self, Keyword},
+        text::from_outside,
     },
     store::{self, tenants::Tenant},
 };
+
+/// Most characters of a citizen's SMS kept: ten concatenated parts, more than any keyword needs.
+const MAX_INBOUND_CHARS: usize = 1600;
 
 /// Whether the commune's public side may text this number, and why not.
 fn textable(tenant: &Tenant, phone: &PhoneNumber) -> Result<(), String> {
@@ -33,6 +40,10 @@ pub async fn handle(
     tenant: &Tenant,
     sms: &Inbound,
 ) -> Result<Option<String>, sqlx::Error> {
+    let sms = &Inbound {
+        from: from_outside(&sms.from, 32),
+        text: from_outside(&sms.text, MAX_INBOUND_CHARS),
+    };
     let commune = tenant.name.as_str();
     let Ok(phone) = PhoneNumber::parse(&sms.from) else {
         tracing::warn!(tenant = %tenant.slug, "inbound SMS from an unreadable number: no reply");
@@ -111,6 +122,7 @@ pub async fn send_reply(account: &Account, to: &str, reply: &str) {
         ..Default::default()
     };
     if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
+        let reason = from_outside(&reason, crate::model::text::MAX_REASON_CHARS);
         tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
     }
 }

@@ -2,10 +2,18 @@
 //! `inbound_poll`, each SMS account is asked for them, one instance at a time per account (a
 //! PostgreSQL advisory lock), and each is handled as if it had come by callback, for the
 //! tenant the account serves.
+//!
+//! Each SMS is removed from the provider only once it was recorded: a database hiccup leaves it
+//! there for the next poll, so that a STOP is never lost. The SMS of one fetch are handled in
+//! order and the first that cannot be recorded stops the round (a later START must not overtake
+//! an earlier STOP). Its reply is sent once it is removed, so that an SMS read again is not
+//! answered twice.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+
+use tocsin_providers::HeldInbound;
 
 use super::{Dispatcher, inbound};
 use crate::{model::Channel, store};
@@ -41,10 +49,14 @@ async fn poll(dispatcher: &Dispatcher, account: &tocsin_providers::Account) -> R
         return Ok(());
     }
     let result = handle_pending(dispatcher, account).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended('inbound:' || $1, 0))")
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended('inbound:' || $1, 0))")
         .bind(&account.name)
         .execute(&mut *lock)
         .await;
+    if unlocked.is_err() {
+        // Closed rather than pooled with the lock still held.
+        let _ = sqlx::Connection::close(lock.detach()).await;
+    }
     result
 }
 
@@ -70,15 +82,26 @@ async fn handle_pending(
     let [tenant] = served.as_slice() else {
         return Ok(());
     };
-    let messages = account.provider.fetch_inbound().await?;
-    for sms in messages {
-        match inbound::handle(&dispatcher.db, &dispatcher.public_caps, tenant, &sms).await {
-            Ok(Some(reply)) => inbound::send_reply(account, &sms.from, &reply).await,
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(account = %account.name, %error,
-                    "an inbound SMS fetched from the provider could not be recorded")
+    let held = account.provider.fetch_inbound().await?;
+    for HeldInbound { id, sms } in held {
+        let reply =
+            match inbound::handle(&dispatcher.db, &dispatcher.public_caps, tenant, &sms).await {
+                Ok(reply) => reply,
+                Err(error) => {
+                    tracing::warn!(account = %account.name, %error,
+                    "an inbound SMS could not be recorded; left at the provider for the next poll");
+                    return Ok(());
+                }
+            };
+        match account.provider.remove_inbound(&id).await {
+            Ok(()) => {
+                if let Some(reply) = reply {
+                    inbound::send_reply(account, &sms.from, &reply).await;
+                }
             }
+            Err(reason) => tracing::warn!(account = %account.name, %reason,
+                "an inbound SMS was recorded but not removed at the provider; the next poll \
+                 reads it again"),
         }
     }
     Ok(())

@@ -31,6 +31,9 @@ pub struct Metrics {
     pub connections_refused: IntCounterVec,
     /// Public requests refused by a cap, by route and cap (`dispatch::public_caps`).
     pub public_limit_hits: IntCounterVec,
+    /// Rows the outcome writer could not write as they were (bad data, a constraint), by step:
+    /// each was written as failed with the reason, or left for its lease to end.
+    pub outcome_write_errors: IntCounterVec,
 }
 
 fn register<T: Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -124,10 +127,16 @@ impl Default for Metrics {
              the client max_connections_per_client",
             &["listener", "limit"],
         );
+        let outcome_write_errors = counters(
+            "tocsin_outcome_write_errors_total",
+            "Rows whose outcome could not be written as it was (bad data, a constraint), by step",
+            &["step"],
+        );
         Metrics {
             uncertain_sends,
             connections_refused,
             registry,
+            outcome_write_errors,
             deliveries,
             retries,
             in_flight,

@@ -21,6 +21,7 @@ pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod sender;
+mod settle;
 pub mod sweeper;
 mod worker;
 

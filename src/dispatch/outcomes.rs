@@ -3,26 +3,38 @@
 //!
 //! A sender hands each outcome to the writer and, before acknowledging its batch, waits until
 //! the writer says they are durable.
+//!
+//! One bad row never stops the writer, nor the senders waiting on it. Errors are classified
+//! ([`store::is_transient`]): while PostgreSQL is away (or a write lost a race) the write is tried
+//! again with backoff, for as long as it takes, since a send already made must be recorded or it
+//! is made again. Any other error (bad data, a constraint) would fail for ever: the rows of that
+//! write are then written one at a time, and a row still refused is written as failed with the
+//! reason (or, in the steps after the outcome, left out), logged once and counted in
+//! `tocsin_outcome_write_errors_total`; the others go on.
 
-use std::time::Duration;
+use std::{future::Future, sync::Arc, time::Duration};
 
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use super::until_done;
+use super::metrics::Metrics;
 use crate::{
-    model::DeliveryId,
-    store::{self, deliveries::Transition},
+    model::{DeliveryId, DeliveryStatus},
+    store::{self, DbError, deliveries::Transition},
 };
 
 /// Longest an outcome waits for others to share its write.
 const LINGER: Duration = Duration::from_millis(5);
 /// Most outcomes in one write.
 const MAX_WRITE: usize = 500;
+/// Longest pause between two tries while the database is away.
+const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 type Pending = (Transition, oneshot::Sender<()>);
+
+/// One step's write of some rows.
+type WriteRows<T> = for<'a> fn(&'a PgPool, &'a [T]) -> BoxFuture<'a, Result<u64, DbError>>;
 
 #[derive(Clone)]
 pub struct OutcomeWriter {
@@ -33,8 +45,9 @@ pub struct OutcomeWriter {
 pub struct Recorded(oneshot::Receiver<()>);
 
 impl Recorded {
-    /// True when written; false only if the writer stopped first (the process is going down, and
-    /// the delivery will be claimed again when its lease ends).
+    /// True when written (or, for a row PostgreSQL refuses whatever the wait, settled as well as
+    /// it can be: see the module's doc); false only if the writer stopped first (the process is
+    /// going down, and the delivery will be claimed again when its lease ends).
     pub async fn durable(self) -> bool {
         self.0.await.is_ok()
     }
@@ -42,10 +55,13 @@ impl Recorded {
 
 impl OutcomeWriter {
     /// Starts the writer; it runs until every handle is dropped and what they sent is written.
-    /// Outcomes are those of deliveries `owner` claimed.
-    pub fn start(db: PgPool, owner: Uuid) -> (OutcomeWriter, tokio::task::JoinHandle<()>) {
+    /// Each outcome carries the claim it answers ([`store::deliveries::Fence`]).
+    pub fn start(
+        db: PgPool,
+        metrics: Arc<Metrics>,
+    ) -> (OutcomeWriter, tokio::task::JoinHandle<()>) {
         let (inbox, receiver) = mpsc::channel(4 * MAX_WRITE);
-        let task = tokio::spawn(run(db, owner, receiver));
+        let task = tokio::spawn(run(db, metrics, receiver));
         (OutcomeWriter { inbox }, task)
     }
 
@@ -57,10 +73,7 @@ impl OutcomeWriter {
     }
 }
 
-async fn run(db: PgPool, owner: Uuid, mut inbox: mpsc::Receiver<Pending>) {
-    // Once sent, an outcome must be written even during shutdown, or a restart would send it
-    // again: writes are retried until they succeed.
-    let never = CancellationToken::new();
+async fn run(db: PgPool, metrics: Arc<Metrics>, mut inbox: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_WRITE);
     while let Some(first) = inbox.recv().await {
         batch.push(first);
@@ -73,38 +86,151 @@ async fn run(db: PgPool, owner: Uuid, mut inbox: mpsc::Receiver<Pending>) {
             }
         }
         let transitions: Vec<Transition> = batch.iter().map(|(t, _)| t.clone()).collect();
-        until_done(&never, "recording outcomes", || {
-            store::deliveries::record_outcomes(&db, owner, &transitions)
-        })
-        .await;
-        let ids: Vec<(&str, &str, DeliveryId)> = transitions
-            .iter()
-            .filter_map(|t| Some((t.remember_id_for?, t.provider_message_id.as_deref()?, t.id)))
-            .collect();
-        until_done(&never, "remembering provider ids", || {
-            store::deliveries::remember_provider_ids(&db, &ids)
-        })
-        .await;
-        let opted_out: Vec<DeliveryId> = transitions
-            .iter()
-            .filter(|t| t.opted_out)
-            .map(|t| t.id)
-            .collect();
-        until_done(&never, "recording opt-outs", || {
-            store::deliveries::opt_out_recipients(&db, &opted_out)
-        })
-        .await;
-        let gone: Vec<DeliveryId> = transitions
-            .iter()
-            .filter(|t| t.gone)
-            .map(|t| t.id)
-            .collect();
-        until_done(&never, "forgetting gone push subscriptions", || {
-            store::push::forget_gone(&db, &gone)
-        })
-        .await;
+        write(&db, &metrics, &transitions).await;
         for (_, done) in batch.drain(..) {
             let _ = done.send(());
         }
     }
+}
+
+/// Writes one batch of outcomes and what follows from them.
+async fn write(db: &PgPool, metrics: &Metrics, transitions: &[Transition]) {
+    let refused = write_rows(db, "recording outcomes", transitions, |db, rows| {
+        Box::pin(store::deliveries::record_outcomes(db, rows))
+    })
+    .await;
+    for (transition, error) in refused {
+        record_unwritable(db, metrics, transition, &error).await;
+    }
+
+    let ids: Vec<(&str, &str, DeliveryId)> = transitions
+        .iter()
+        .filter_map(|t| Some((t.remember_id_for?, t.provider_message_id.as_deref()?, t.id)))
+        .collect();
+    let refused = write_rows(db, "remembering provider ids", &ids, |db, rows| {
+        Box::pin(store::deliveries::remember_provider_ids(db, rows))
+    })
+    .await;
+    for ((_, _, id), error) in refused {
+        // Its reports are kept as early reports, and dropped after a day.
+        left_out(metrics, "provider_id", *id, &error);
+    }
+
+    let opted_out: Vec<DeliveryId> = transitions
+        .iter()
+        .filter(|t| t.opted_out)
+        .map(|t| t.id)
+        .collect();
+    let refused = write_rows(db, "recording opt-outs", &opted_out, |db, rows| {
+        Box::pin(store::deliveries::opt_out_recipients(db, rows))
+    })
+    .await;
+    for (id, error) in refused {
+        left_out(metrics, "opt_out", *id, &error);
+    }
+
+    let gone: Vec<DeliveryId> = transitions
+        .iter()
+        .filter(|t| t.gone)
+        .map(|t| t.id)
+        .collect();
+    let refused = write_rows(
+        db,
+        "forgetting gone push subscriptions",
+        &gone,
+        |db, rows| Box::pin(store::push::forget_gone(db, rows)),
+    )
+    .await;
+    for (id, error) in refused {
+        left_out(metrics, "push_gone", *id, &error);
+    }
+}
+
+/// Writes `rows` with `write`, trying again while the error is transient. When the write is
+/// refused for another reason, each row is written alone; returns the rows still refused, with
+/// their error.
+pub(super) async fn write_rows<'r, T: Sync>(
+    db: &PgPool,
+    what: &str,
+    rows: &'r [T],
+    write: WriteRows<T>,
+) -> Vec<(&'r T, DbError)> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let error = match until_not_transient(what, || write(db, rows)).await {
+        Ok(_) => return Vec::new(),
+        Err(error) => error,
+    };
+    if let [row] = rows {
+        return vec![(row, error)];
+    }
+    tracing::warn!(error = %store::describe(&error), rows = rows.len(),
+        "{what} refused; writing the rows one at a time");
+    let mut refused = Vec::new();
+    for row in rows.chunks(1) {
+        if let Err(error) = until_not_transient(what, || write(db, row)).await {
+            refused.push((&row[0], error));
+        }
+    }
+    refused
+}
+
+/// Runs `attempt` until it succeeds or fails with an error that waiting will not cure.
+async fn until_not_transient<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbError>>,
+{
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if store::is_transient(&error) => {
+                tracing::warn!(%error, retry_in = ?pause, "{what} failed");
+            }
+            Err(error) => return Err(error),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
+/// An outcome PostgreSQL refuses as it is: the delivery is written as failed with the reason,
+/// without the provider's values. If even that is refused, the row is left `sending`: its lease
+/// ends and the sweeper puts it back on its way (it may then be sent again).
+async fn record_unwritable(db: &PgPool, metrics: &Metrics, outcome: &Transition, error: &DbError) {
+    metrics
+        .outcome_write_errors
+        .with_label_values(&["outcome"])
+        .inc();
+    let reason = format!(
+        "its outcome ({}) could not be recorded: {}",
+        outcome.status.as_str(),
+        store::describe(error)
+    );
+    tracing::error!(delivery = outcome.id.0, %reason, "an outcome was refused; recorded as failed");
+    let failed = Transition {
+        error: Some(reason),
+        answered_at: outcome.answered_at,
+        fence: outcome.fence,
+        ..Transition::to(outcome.id, DeliveryStatus::Failed)
+    };
+    if let Err(error) = until_not_transient("recording a failed outcome", || {
+        store::deliveries::record_outcomes(db, std::slice::from_ref(&failed))
+    })
+    .await
+    {
+        tracing::error!(delivery = outcome.id.0, error = %store::describe(&error),
+            "not even its failure could be recorded; the row comes back when its lease ends");
+    }
+}
+
+/// A row a step after the outcome could not write: left out, logged once and counted.
+fn left_out(metrics: &Metrics, step: &str, id: DeliveryId, error: &DbError) {
+    metrics
+        .outcome_write_errors
+        .with_label_values(&[step])
+        .inc();
+    tracing::error!(delivery = id.0, step, error = %store::describe(error), "a row was refused and left out");
 }

@@ -1,5 +1,9 @@
 //! Delivery receipts: what providers later say about messages they accepted, written in
 //! batches (a busy alert brings thousands a second).
+//!
+//! Everything in a receipt or a report is outside text: references and message ids are checked
+//! (one that is no usable id names no message of ours), reasons and unknown status values are
+//! cleaned of control characters and bounded before they are stored or logged.
 
 use std::time::Duration;
 
@@ -8,11 +12,16 @@ use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus}
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::until_done;
 use crate::{
-    model::{DeliveryStatus, PublicIds},
+    model::{
+        DeliveryStatus, PublicIds,
+        text::{MAX_ID_CHARS, MAX_REASON_CHARS, from_outside, outside_id},
+    },
     store::{self, deliveries::Transition},
 };
+
+/// Most characters of an unknown status value kept for the log.
+const MAX_STATUS_CHARS: usize = 64;
 
 const MAX_BATCH: usize = 1000;
 const LINGER: Duration = Duration::from_millis(50);
@@ -43,30 +52,67 @@ pub async fn run(
             .drain(..)
             .filter_map(|receipt| transition(&ids, receipt))
             .collect();
-        until_done(&shutdown, "recording receipts", || {
-            store::deliveries::record_receipts(&db, &transitions)
-        })
-        .await;
+        // As for outcomes: a receipt PostgreSQL refuses whatever the wait is left out (logged),
+        // and the others are recorded.
+        let writing =
+            super::outcomes::write_rows(&db, "recording receipts", &transitions, |db, rows| {
+                Box::pin(store::deliveries::record_receipts(db, rows))
+            });
+        let refused = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            refused = writing => refused,
+        };
+        for (receipt, error) in refused {
+            tracing::error!(delivery = receipt.id.0, error = %store::describe(&error),
+                "a receipt was refused and left out");
+        }
     }
 }
 
 fn transition(ids: &PublicIds, receipt: Receipt) -> Option<Transition> {
     let Ok(id) = ids.parse_delivery(&receipt.reference) else {
         tracing::warn!(
-            reference = receipt.reference,
+            reference = from_outside(&receipt.reference, MAX_ID_CHARS),
             "receipt for an unknown reference ignored"
         );
         return None;
     };
     let (status, error) = match receipt.status {
         ReceiptStatus::Delivered => (DeliveryStatus::Delivered, None),
-        ReceiptStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
+        ReceiptStatus::Failed { reason } => (
+            DeliveryStatus::Failed,
+            Some(from_outside(&reason, MAX_REASON_CHARS)),
+        ),
     };
     Some(Transition {
-        provider_message_id: receipt.provider_message_id,
+        provider_message_id: receipt
+            .provider_message_id
+            .filter(|m| outside_id(m, MAX_ID_CHARS).is_ok()),
         error,
         ..Transition::to(id, status)
     })
+}
+
+/// A report made safe to store and log: its reasons and unknown values cleaned and bounded.
+/// `None` when the message it names is no usable id (a control character, an endless one): no
+/// message of ours has such an id, and storing it would fail.
+fn cleaned(report: Report, provider: &str) -> Option<Report> {
+    let (MessageRef::Reference(id) | MessageRef::ProviderId(id)) = &report.message;
+    if let Err(error) = outside_id(id, MAX_ID_CHARS) {
+        tracing::warn!(%provider, %error, "report naming an unusable message id ignored");
+        return None;
+    }
+    let reason = |reason: String| from_outside(&reason, MAX_REASON_CHARS);
+    let status = match report.status {
+        ReportStatus::Failed { reason: r } => ReportStatus::Failed { reason: reason(r) },
+        ReportStatus::Expired { reason: r } => ReportStatus::Expired { reason: reason(r) },
+        ReportStatus::OptedOut { reason: r } => ReportStatus::OptedOut { reason: reason(r) },
+        ReportStatus::Unknown(value) => {
+            ReportStatus::Unknown(from_outside(&value, MAX_STATUS_CHARS))
+        }
+        other => other,
+    };
+    Some(Report { status, ..report })
 }
 
 /// Records reports a provider sent for one tenant's messages. Only that tenant's deliveries
@@ -82,6 +128,9 @@ pub async fn record_reports(
 ) -> Result<(), sqlx::Error> {
     let mut transitions = Vec::new();
     for report in reports {
+        let Some(report) = cleaned(report, provider) else {
+            continue;
+        };
         let opted_out = matches!(report.status, ReportStatus::OptedOut { .. });
         let (status, error) = match report.status {
             ReportStatus::OptedOut { reason } => (DeliveryStatus::Failed, Some(reason)),

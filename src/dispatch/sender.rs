@@ -15,20 +15,16 @@ use tocsin_providers::{Account, Message, Outcome, RetryClass, email::DkimKey};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Dispatcher, Handled,
-    limits::AccountLimiter,
-    load_alert,
-    outcomes::Recorded,
-    retry::{GiveUp, Retry},
-    until_done,
+    Dispatcher, Handled, limits::AccountLimiter, load_alert, outcomes::Recorded, retry::Retry,
+    settle::settle, until_done,
 };
 use crate::{
     broker::{Job, Publisher, Topology},
-    model::{AlertId, Channel, DeliveryId, DeliveryStatus, Lane},
+    model::{AlertId, Channel, DeliveryId, Lane},
     store::{
         self,
         alerts::Alert,
-        deliveries::{Claimed, FailedAttempt, Lease, Transition},
+        deliveries::{Claimed, Fence, Lease},
         leases::BatchLease,
     },
 };
@@ -159,12 +155,14 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
         return Handled::Abandoned;
     };
     let renewing = CancellationToken::new();
+    let lease_lost = CancellationToken::new();
     tokio::spawn(renew_lease(
         db.clone(),
         batch_lease,
         ids.to_vec(),
         lease,
         renewing.clone(),
+        lease_lost.clone(),
     ));
     let _stop_renewing = renewing.drop_guard();
 
@@ -172,7 +170,7 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
         recorded,
         retries,
         unstarted,
-    }) = send_all(batch, &alert, ids, lease).await
+    }) = send_all(batch, &alert, ids, lease, &lease_lost).await
     else {
         return Handled::Abandoned;
     };
@@ -213,13 +211,16 @@ struct Sent {
 /// need and while earlier sends are still in flight, so that a slot never waits for a claim and
 /// a crash strands under a lease only what was in flight or just claimed; the rest of the batch
 /// stays free for whoever gets the message next. Each outcome goes to the writer as soon as it
-/// comes. At shutdown no new send starts; those in flight finish and are recorded, and what was
-/// claimed but not started is released. `None` when shutdown came while the database was away.
+/// comes. At shutdown, or once the lease could not be renewed (`lease_lost`: past its end
+/// another sender may take the rows), no new send starts; those in flight finish and are
+/// recorded, and what was claimed but not started is released. `None` when shutdown came while
+/// the database was away.
 async fn send_all(
     batch: &Batch<'_>,
     alert: &Alert,
     ids: &[DeliveryId],
     lease: Lease,
+    lease_lost: &CancellationToken,
 ) -> Option<Sent> {
     let Batch {
         dispatcher,
@@ -247,7 +248,7 @@ async fn send_all(
         unstarted: Vec::new(),
     };
     loop {
-        let stopping = shutdown.is_cancelled();
+        let stopping = shutdown.is_cancelled() || lease_lost.is_cancelled();
         while in_flight.len() < limit && !stopping {
             let Some(delivery) = ready.pop_front() else {
                 break;
@@ -259,6 +260,7 @@ async fn send_all(
                 alert,
                 dkim.as_ref().map(Option::as_deref),
                 delivery,
+                [shutdown, lease_lost],
             ));
         }
         if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
@@ -281,8 +283,18 @@ async fn send_all(
         }
         tokio::select! {
             done = in_flight.next(), if !in_flight.is_empty() => {
-                let (delivery, outcome) = done.expect("not empty");
-                sent.record(dispatcher, carrier, alert, &delivery, outcome).await;
+                let (delivery, sending) = done.expect("not empty");
+                let outcome = match sending {
+                    Sending::Answered(outcome) => Some(outcome),
+                    Sending::PastDeadline => None,
+                    // Released with the others not started.
+                    Sending::NotStarted => {
+                        ready.push_back(delivery);
+                        continue;
+                    }
+                };
+                let fence = Fence::of(&delivery, &lease);
+                sent.record(dispatcher, carrier, alert, &delivery, fence, outcome).await;
             }
             claimed = async { claiming.as_mut().expect("checked").await }, if claiming.is_some() => {
                 claiming = None;
@@ -330,6 +342,7 @@ impl Sent {
         carrier: &Carrier,
         alert: &Alert,
         delivery: &Claimed,
+        fence: Fence,
         outcome: Option<Outcome>,
     ) {
         if let Some(outcome) = &outcome {
@@ -350,7 +363,7 @@ impl Sent {
                     .inc();
             }
         }
-        let (transition, retry) = settle(dispatcher, carrier, alert, delivery, outcome);
+        let (transition, retry) = settle(dispatcher, carrier, alert, delivery, fence, outcome);
         let labels = [carrier.channel().as_str(), carrier.name()];
         dispatcher
             .metrics
@@ -366,8 +379,17 @@ impl Sent {
     }
 }
 
+/// What became of one send.
+enum Sending {
+    Answered(Outcome),
+    /// The alert's deadline passed before the send could start.
+    PastDeadline,
+    /// Shutdown came, or the batch's lease was lost, while it waited for its slot or token.
+    NotStarted,
+}
+
 /// One send: a connection slot and a token of the account's rate first, then the provider,
-/// unless the alert's deadline passed meanwhile (`None`).
+/// unless meanwhile the alert's deadline passed, shutdown came or the lease was lost (`stops`).
 async fn send_one<'a>(
     dispatcher: &'a Dispatcher,
     carrier: &'a Carrier,
@@ -375,7 +397,8 @@ async fn send_one<'a>(
     alert: &'a Alert,
     dkim: Signing<'a>,
     delivery: Claimed,
-) -> (Claimed, Option<Outcome>) {
+    stops: [&'a CancellationToken; 2],
+) -> (Claimed, Sending) {
     let _slot = limiter.slot(alert.lane).await;
     let waited = limiter.token(alert.lane).await;
     let metrics = &dispatcher.metrics;
@@ -389,9 +412,13 @@ async fn send_one<'a>(
             .with_label_values(&[carrier.name()])
             .inc_by(waited.as_secs_f64());
     }
-    // Checked at the last moment: a retry may come back, or a token arrive, after the deadline.
+    // Checked at the last moment: a retry may come back, or a token arrive, after the deadline;
+    // and a send that waited for its slot past a lost lease could go twice.
     if Utc::now() >= alert.expires_at {
-        return (delivery, None);
+        return (delivery, Sending::PastDeadline);
+    }
+    if stops.iter().any(|stop| stop.is_cancelled()) {
+        return (delivery, Sending::NotStarted);
     }
     let reference = dispatcher.ids.delivery(delivery.id);
     let gauge = metrics
@@ -402,93 +429,7 @@ async fn send_one<'a>(
         .send(alert, &delivery, &reference, dispatcher, dkim)
         .await;
     gauge.dec();
-    (delivery, Some(outcome))
-}
-
-/// Turns a provider's answer (or the deadline, for `None`) into the row's next state.
-fn settle(
-    dispatcher: &Dispatcher,
-    carrier: &Carrier,
-    alert: &Alert,
-    delivery: &Claimed,
-    outcome: Option<Outcome>,
-) -> (Transition, Option<Retry>) {
-    let now = Utc::now();
-    let id = delivery.id;
-    let Some(outcome) = outcome else {
-        let transition = Transition {
-            error: Some("not sent before the alert expired".into()),
-            ..Transition::to(id, DeliveryStatus::Expired)
-        };
-        return (transition, None);
-    };
-    let (class, reason) = match outcome {
-        Outcome::Accepted {
-            provider_message_id,
-        } => {
-            let kind = carrier.0.kind;
-            let transition = Transition {
-                provider_message_id,
-                answered_at: Some(now),
-                remember_id_for: kind.reports_by_id.then_some(kind.name),
-                ..Transition::to(id, DeliveryStatus::Sent)
-            };
-            return (transition, None);
-        }
-        Outcome::Failed { class, reason } => (class, reason),
-    };
-    let opted_out = class == RetryClass::OptedOut;
-    let gone = class == RetryClass::Gone;
-    let (kind, retry_after) = match class {
-        RetryClass::Permanent | RetryClass::OptedOut | RetryClass::Gone => ("permanent", None),
-        RetryClass::Transient { retry_after } => ("transient", Some(retry_after)),
-        // Retried: for an alert a duplicate is better than a miss.
-        RetryClass::Uncertain => ("uncertain", Some(None)),
-        RetryClass::RateLimited { retry_after } => ("rate_limited", Some(retry_after)),
-    };
-    let attempt = FailedAttempt {
-        attempt: delivery.attempts,
-        provider: carrier.name().to_string(),
-        outcome: kind,
-        reason: reason.clone(),
-    };
-    let failed = |status, error: String| Transition {
-        error: Some(error),
-        answered_at: Some(now),
-        failed_attempt: Some(attempt.clone()),
-        opted_out,
-        gone,
-        ..Transition::to(id, status)
-    };
-    let label = kind.replace('_', " ");
-    let Some(retry_after) = retry_after else {
-        return (
-            failed(DeliveryStatus::Failed, format!("{label}: {reason}")),
-            None,
-        );
-    };
-    let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
-    match dispatcher
-        .settings
-        .retry
-        .next(attempts, retry_after, now, alert.expires_at)
-    {
-        Ok(retry) => {
-            let transition = Transition {
-                next_attempt_at: Some(retry.at),
-                ..failed(DeliveryStatus::Retrying, format!("{label}: {reason}"))
-            };
-            (transition, Some(retry))
-        }
-        Err(GiveUp::Exhausted) => {
-            let error = format!("{label}: {reason} (gave up after {attempts} attempts)");
-            (failed(DeliveryStatus::Failed, error), None)
-        }
-        Err(GiveUp::PastDeadline) => {
-            let error = format!("{label}: {reason} (the alert expires before another attempt)");
-            (failed(DeliveryStatus::Expired, error), None)
-        }
-    }
+    (delivery, Sending::Answered(outcome))
 }
 
 /// Parks the retries in their tiers: one message per tier, carrying the ids that wait there,
@@ -556,8 +497,8 @@ async fn park(
     .is_some()
 }
 
-/// At shutdown: the deliveries not started (released, or never claimed) are announced again, so
-/// that another instance sends them at once.
+/// At shutdown or once the lease is lost: the deliveries not started (released, or never
+/// claimed) are announced again, so that another sender sends them at once.
 async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -> bool {
     let key = Topology::send_key(batch.carrier.channel(), batch.carrier.name(), alert.lane);
     let job = Job::SendBatchV1 {
@@ -575,13 +516,17 @@ async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -
         .is_ok()
 }
 
-/// Keeps the batch's lease alive while it is being sent: every third of the lease.
+/// Keeps the batch's lease alive while it is being sent: every third of the lease. When a
+/// renewal fails, the lease may end before the batch does and another sender take its rows:
+/// `lost` tells the batch to start no more sends (those under way finish, and their outcomes
+/// are fenced by their claim).
 async fn renew_lease(
     db: sqlx::PgPool,
     batch: BatchLease,
     ids: Vec<DeliveryId>,
     lease: Lease,
     done: CancellationToken,
+    lost: CancellationToken,
 ) {
     let every = lease.length / 3;
     loop {
@@ -590,7 +535,9 @@ async fn renew_lease(
             _ = tokio::time::sleep(every) => {}
         }
         if let Err(error) = store::leases::renew(&db, batch, &ids, lease).await {
-            tracing::warn!(%error, "could not renew a lease");
+            tracing::warn!(%error, "could not renew a batch's lease; no more sends start in it");
+            lost.cancel();
+            return;
         }
     }
 }

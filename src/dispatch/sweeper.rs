@@ -14,13 +14,18 @@
 //! 5. An alert planned, with nothing left pending: closed.
 //! 6. A delivery report kept because its message's id was not known yet, now known: applied
 //!    (the report and the id may have crossed each other).
+//! 7. An opt-out a provider reported while its commune's subscribers were locked by an import:
+//!    applied once the lock is free (`store::pending_opt_outs`).
 //!
-//! Announcements are published (with confirms) before the changes commit; if publishing fails,
-//! nothing changed and the next sweep tries again.
+//! Each rule commits on its own: one that fails rolls back alone and the next sweep tries it
+//! again, while the others (expiry and closing above all) still apply. A rule's announcements
+//! are published (with confirms, bounded in time) before it commits; if publishing fails,
+//! nothing of that rule changed.
 
 use std::collections::BTreeMap;
 
 use lapin::{Connection, options::QueueDeclareOptions, types::FieldTable};
+use sqlx::{Acquire, PgConnection, Postgres, pool::PoolConnection};
 use tokio_util::sync::CancellationToken;
 
 use super::Dispatcher;
@@ -44,6 +49,7 @@ pub struct Swept {
     pub expired: u64,
     pub closed: u64,
     pub early_reports: u64,
+    pub pending_opt_outs: u64,
 }
 
 /// Sweeps every `sweep_interval` until `stop`.
@@ -79,27 +85,84 @@ pub async fn run(
 
 type Row = (i64, uuid::Uuid, String, String, String);
 
-/// One sweep; does nothing when another instance holds the sweeper's lock.
+/// The session that holds the sweeper's lock. Dropped without [`SweeperLock::release`] (the
+/// task aborted mid-sweep), its connection is closed rather than returned to the pool, so that
+/// the lock never stays with an idle pooled connection.
+struct SweeperLock(Option<PoolConnection<Postgres>>);
+
+impl SweeperLock {
+    fn session(&mut self) -> &mut PgConnection {
+        self.0.as_mut().expect("held until released")
+    }
+
+    async fn release(mut self) {
+        let Some(mut session) = self.0.take() else {
+            return;
+        };
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(SWEEPER_LOCK)
+            .execute(&mut *session)
+            .await;
+        if unlocked.is_err() {
+            let _ = sqlx::Connection::close(session.detach()).await;
+        }
+    }
+}
+
+impl Drop for SweeperLock {
+    fn drop(&mut self) {
+        if let Some(session) = self.0.take() {
+            // Closing the socket ends the session, and its lock with it.
+            drop(session.detach());
+        }
+    }
+}
+
+/// One sweep; does nothing when another instance holds the sweeper's lock. Each rule runs in a
+/// transaction of its own: one that fails (a lock timeout, a broker that does not confirm) is
+/// logged and rolled back alone, and the others (expiry and closing above all) still apply.
 pub async fn sweep(
     dispatcher: &Dispatcher,
     channel: &lapin::Channel,
     publisher: &Publisher,
 ) -> Result<Swept, String> {
     let text = |e: sqlx::Error| e.to_string();
-    let mut tx = dispatcher.db.begin().await.map_err(text)?;
-    let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+    let mut lock = SweeperLock(Some(dispatcher.db.acquire().await.map_err(text)?));
+    let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
         .bind(SWEEPER_LOCK)
-        .fetch_one(&mut *tx)
+        .fetch_one(lock.session())
         .await
         .map_err(text)?;
     if !ours {
+        // Nothing to unlock; the session goes back to the pool as it came.
+        let _ = lock.0.take();
         return Ok(Swept::default());
     }
+    let swept = sweep_rules(dispatcher, lock.session(), channel, publisher).await;
+    lock.release().await;
+    swept
+}
+
+/// Counts what a rule moved, or logs why it failed (the next sweep tries it again).
+fn counted(rule: &str, moved: Result<u64, String>) -> u64 {
+    moved.unwrap_or_else(|error| {
+        tracing::warn!(rule, %error, "a sweeper rule failed; the next sweep tries it again");
+        0
+    })
+}
+
+async fn sweep_rules(
+    dispatcher: &Dispatcher,
+    session: &mut PgConnection,
+    channel: &lapin::Channel,
+    publisher: &Publisher,
+) -> Result<Swept, String> {
+    let text = |e: sqlx::Error| e.to_string();
     let mut swept = Swept::default();
     // Deliveries have no index on their status (it would cost every status change an index
     // write): the tallies tell which open alerts have rows in which state, and only those
     // alerts' rows are read, through the (alert, subscriber, channel) key.
-    let pending = crate::store::tallies::pending_of_open_alerts(&mut *tx)
+    let pending = crate::store::tallies::pending_of_open_alerts(&mut *session)
         .await
         .map_err(text)?;
     let alerts_where = |wanted: fn(&Pending) -> bool| -> Vec<uuid::Uuid> {
@@ -113,6 +176,38 @@ pub async fn sweep(
         ids
     };
 
+    swept.expired = counted("expiry", expire(session, &alerts_where(|_| true)).await);
+    swept.lease_ended = counted(
+        "ended leases",
+        lease_ended(dispatcher, session, publisher).await,
+    );
+    let retrying = alerts_where(|p| p.retrying > 0);
+    swept.retry_overdue = counted(
+        "overdue retries",
+        retry_overdue(dispatcher, session, publisher, &retrying).await,
+    );
+    swept.stale_queued = counted(
+        "stale queued",
+        stale_queued(dispatcher, session, channel, publisher, &pending).await,
+    );
+    swept.closed = counted("closing", close(session).await);
+    swept.early_reports = counted(
+        "early reports",
+        crate::store::deliveries::apply_early_reports(&dispatcher.db)
+            .await
+            .map_err(text),
+    );
+    swept.pending_opt_outs = counted(
+        "pending opt-outs",
+        crate::store::pending_opt_outs::apply_free(&dispatcher.db)
+            .await
+            .map_err(text),
+    );
+    Ok(swept)
+}
+
+/// Rule 4: what is still free to send of an alert past its deadline expires.
+async fn expire(session: &mut PgConnection, alerts: &[uuid::Uuid]) -> Result<u64, String> {
     let expired = sqlx::query(
         "UPDATE deliveries d
          SET status = 'expired', owner = NULL, lease_until = NULL, next_attempt_at = NULL,
@@ -122,13 +217,22 @@ pub async fn sweep(
            AND d.status = ANY('{queued,retrying,sending}')
            AND (d.status <> 'sending' OR d.lease_until < now())",
     )
-    .bind(alerts_where(|_| true))
-    .execute(&mut *tx)
+    .bind(alerts)
+    .execute(session)
     .await
-    .map_err(text)?;
-    swept.expired = expired.rows_affected();
+    .map_err(|e| e.to_string())?;
+    Ok(expired.rows_affected())
+}
 
-    let lease_ended: Vec<Row> = sqlx::query_as(
+/// Rule 1: `sending` under an ended lease, found through the batches' lease rows.
+async fn lease_ended(
+    dispatcher: &Dispatcher,
+    session: &mut PgConnection,
+    publisher: &Publisher,
+) -> Result<u64, String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let mut tx = session.begin().await.map_err(text)?;
+    let moved: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
                                    updated_at = now()
@@ -147,12 +251,22 @@ pub async fn sweep(
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
-    swept.lease_ended = lease_ended.len() as u64;
     crate::store::leases::remove_spent(&mut *tx)
         .await
         .map_err(text)?;
+    announce_then_commit(dispatcher, publisher, tx, moved).await
+}
 
-    let overdue: Vec<Row> = sqlx::query_as(
+/// Rule 2: `retrying`, due for longer than a sweep interval.
+async fn retry_overdue(
+    dispatcher: &Dispatcher,
+    session: &mut PgConnection,
+    publisher: &Publisher,
+    alerts: &[uuid::Uuid],
+) -> Result<u64, String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let mut tx = session.begin().await.map_err(text)?;
+    let moved: Vec<Row> = sqlx::query_as(
         "WITH moved AS (
              UPDATE deliveries SET status = 'queued', next_attempt_at = NULL, updated_at = now()
              WHERE id IN (SELECT d.id FROM deliveries d
@@ -167,17 +281,16 @@ pub async fn sweep(
     )
     .bind(MAX_PER_RULE)
     .bind(millis(dispatcher.settings.sweep_interval))
-    .bind(alerts_where(|p| p.retrying > 0))
+    .bind(alerts)
     .fetch_all(&mut *tx)
     .await
     .map_err(text)?;
-    swept.retry_overdue = overdue.len() as u64;
+    announce_then_commit(dispatcher, publisher, tx, moved).await
+}
 
-    let stale = stale_queued(dispatcher, &mut tx, channel, &pending).await?;
-    swept.stale_queued = stale.len() as u64;
-
-    // What the rules above changed is in the tallies already (their triggers ran in this
-    // transaction).
+/// Rule 5: alerts planned (or expired) with nothing left pending are closed. What the other
+/// rules changed is in the tallies already (their triggers ran as they committed).
+async fn close(session: &mut PgConnection) -> Result<u64, String> {
     let closed = sqlx::query(
         "UPDATE alerts a SET closed_at = now()
          WHERE a.closed_at IS NULL AND (a.planned_at IS NOT NULL OR a.expires_at <= now())
@@ -185,18 +298,24 @@ pub async fn sweep(
                          WHERE t.alert_id = a.id
                            AND t.status = ANY('{queued,sending,retrying}')), 0) = 0",
     )
-    .execute(&mut *tx)
+    .execute(session)
     .await
-    .map_err(text)?;
-    swept.closed = closed.rows_affected();
+    .map_err(|e| e.to_string())?;
+    Ok(closed.rows_affected())
+}
 
-    let rows = lease_ended.into_iter().chain(overdue).chain(stale);
-    announce(dispatcher, publisher, rows).await?;
-    tx.commit().await.map_err(text)?;
-    swept.early_reports = crate::store::deliveries::apply_early_reports(&dispatcher.db)
-        .await
-        .map_err(text)?;
-    Ok(swept)
+/// Announces what a rule moved (with confirms, bounded in time), then commits the rule: if
+/// publishing fails, the transaction rolls back and nothing changed.
+async fn announce_then_commit(
+    dispatcher: &Dispatcher,
+    publisher: &Publisher,
+    tx: sqlx::Transaction<'_, Postgres>,
+    moved: Vec<Row>,
+) -> Result<u64, String> {
+    let count = moved.len() as u64;
+    announce(dispatcher, publisher, moved.into_iter()).await?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(count)
 }
 
 /// Ready messages of every work queue and of the dead-letter queue, into the metrics.
@@ -226,11 +345,13 @@ async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Re
 /// is empty.
 async fn stale_queued(
     dispatcher: &Dispatcher,
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    session: &mut PgConnection,
     channel: &lapin::Channel,
+    publisher: &Publisher,
     pending: &[Pending],
-) -> Result<Vec<Row>, String> {
+) -> Result<u64, String> {
     let text = |e: sqlx::Error| e.to_string();
+    let mut tx = session.begin().await.map_err(text)?;
     let stale_after = millis(dispatcher.settings.stale_after);
     let mut by_route: BTreeMap<(Channel, &str, Lane), Vec<uuid::Uuid>> = BTreeMap::new();
     for p in pending.iter().filter(|p| p.queued > 0 && p.planned) {
@@ -266,12 +387,12 @@ async fn stale_queued(
         .bind(&alerts)
         .bind(stale_after)
         .bind(lane.as_str())
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(text)?;
         rows.extend(moved);
     }
-    Ok(rows)
+    announce_then_commit(dispatcher, publisher, tx, rows).await
 }
 
 async fn ready_messages(channel: &lapin::Channel, queue: &str) -> Result<u32, String> {

@@ -18,6 +18,60 @@ pub enum TextError {
     Formatting(u32),
     #[error("contains an RFC 2047 encoded word (=?…?=); give the text itself instead")]
     EncodedWord,
+    #[error("is {0} characters long, more than {1}")]
+    TooLong(usize, usize),
+    #[error("is empty")]
+    Empty,
+}
+
+/// Most characters kept of a provider's reason or error detail: enough for any documented one.
+pub const MAX_REASON_CHARS: usize = 500;
+/// Most characters of an identifier that comes from outside (a provider's message id, a
+/// reference in a callback): providers' ids are a few dozen characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// Text that came from outside (a provider's answer or report, a citizen's SMS), made safe to
+/// store and to log: PostgreSQL refuses NUL, and a line break or an escape sequence in a log
+/// line lets the sender forge a line of its own. Every control character, line separator and
+/// bidirectional control becomes a space, everything else is kept as it came (a consent's
+/// evidence is what the citizen sent), and the text is cut to `max_chars` characters (the last
+/// of which is then `…`).
+pub fn from_outside(text: &str, max_chars: usize) -> String {
+    let safe = |c: char| {
+        if c.is_control() || is_layout_control(c) || matches!(c, '\u{2028}' | '\u{2029}') {
+            ' '
+        } else {
+            c
+        }
+    };
+    let mut chars = text.chars().map(safe);
+    let mut clean: String = chars.by_ref().take(max_chars).collect();
+    if chars.next().is_some() && max_chars > 0 {
+        // Room for the mark that says the text was cut.
+        clean.pop();
+        clean.push('…');
+    }
+    clean
+}
+
+/// An identifier that came from outside, checked rather than cleaned: a cleaned id would name
+/// another message. Refuses an empty one, one longer than `max_chars`, and any control, space
+/// or layout character.
+pub fn outside_id(id: &str, max_chars: usize) -> Result<&str, TextError> {
+    if id.is_empty() {
+        return Err(TextError::Empty);
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|&c| c.is_control() || c.is_whitespace() || is_layout_control(c))
+    {
+        return Err(TextError::Control(c as u32));
+    }
+    let length = id.chars().count();
+    if length > max_chars {
+        return Err(TextError::TooLong(length, max_chars));
+    }
+    Ok(id)
 }
 
 /// Multi-line text (an alert's body): line breaks and tabs are fine, other controls are not.
@@ -125,5 +179,49 @@ mod tests {
             assert_eq!(check_line(&line), Ok(()), "{nasty:?} → {line:?}");
         }
         assert_eq!(to_safe_line("un\u{2028}deux"), "un deux");
+    }
+
+    #[test]
+    fn outside_text_holds_no_control_and_is_bounded() {
+        assert_eq!(from_outside("msg\0id", 50), "msg id");
+        assert_eq!(
+            from_outside("DELIVERED\n2026-12-05T01:00:00Z ERROR forged", 100),
+            "DELIVERED 2026-12-05T01:00:00Z ERROR forged"
+        );
+        assert_eq!(
+            from_outside("  \r\n\u{1b}[2J a\u{202E}b \t ", 50),
+            "     [2J a b   "
+        );
+        assert_eq!(from_outside("  Alerte ", 50), "  Alerte ");
+        assert_eq!(from_outside("Numéro invalide", 100), "Numéro invalide");
+        let long = "é".repeat(1_000_000);
+        let cut = from_outside(&long, 500);
+        assert_eq!(cut.chars().count(), 500);
+        assert!(cut.ends_with('…'));
+        assert_eq!(from_outside("abc", 3), "abc");
+        assert_eq!(from_outside("abcd", 3), "ab…");
+        assert_eq!(from_outside("ab cd", 3), "ab…");
+        assert_eq!(from_outside("abcd", 1), "…");
+        assert_eq!(from_outside("abc", 0), "");
+        for nasty in ["a\0b", "x\ny", "\u{85}z", "\u{2028}", "\u{9b}31m"] {
+            let clean = from_outside(nasty, 10);
+            assert!(
+                !clean.chars().any(char::is_control),
+                "{nasty:?} → {clean:?}"
+            );
+            assert_eq!(check_line(&clean), Ok(()), "{nasty:?} → {clean:?}");
+        }
+    }
+
+    #[test]
+    fn an_outside_id_is_refused_rather_than_cleaned() {
+        assert_eq!(outside_id("SM0123abc", 128), Ok("SM0123abc"));
+        assert_eq!(outside_id("ab\0cd", 128), Err(TextError::Control(0)));
+        assert_eq!(outside_id("ab\ncd", 128), Err(TextError::Control(10)));
+        assert_eq!(outside_id("", 128), Err(TextError::Empty));
+        assert_eq!(
+            outside_id(&"9".repeat(900_000), 128),
+            Err(TextError::TooLong(900_000, 128))
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Delivery rows: one per alert x subscriber x channel, planned before anything is sent, then
-//! claimed by a sender and given their outcome in batches.
+//! claimed by a sender and given their outcome in batches (`store::transitions`).
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::DbError;
+pub use super::transitions::{FailedAttempt, Fence, Transition, record_outcomes, record_receipts};
 use crate::model::{AlertId, Channel, DeliveryId, DeliveryStatus, TopicId};
 
 /// Where deliveries of one channel go for this alert.
@@ -293,150 +294,6 @@ pub(super) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A failed attempt, for `delivery_attempts`.
-#[derive(Debug, Clone)]
-pub struct FailedAttempt {
-    pub attempt: i32,
-    pub provider: String,
-    /// `transient`, `rate_limited` or `permanent`.
-    pub outcome: &'static str,
-    pub reason: String,
-}
-
-/// The result of one send or one receipt, ready to be written.
-#[derive(Debug, Clone)]
-pub struct Transition {
-    pub id: DeliveryId,
-    pub status: DeliveryStatus,
-    pub provider_message_id: Option<String>,
-    pub error: Option<String>,
-    /// When the provider answered the send; `None` for receipts.
-    pub answered_at: Option<DateTime<Utc>>,
-    /// For `retrying`: when the next attempt is due.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The attempt to record when it failed.
-    pub failed_attempt: Option<FailedAttempt>,
-    /// For a send accepted by a provider whose reports name only its own id: that provider, so
-    /// that the id is remembered (see [`remember_provider_ids`]).
-    pub remember_id_for: Option<&'static str>,
-    /// The provider said the recipient opted out: the number goes on the tenant's opt-out list.
-    pub opted_out: bool,
-    /// The push service said the browser's subscription is gone: it is forgotten.
-    pub gone: bool,
-}
-
-impl Transition {
-    pub fn to(id: DeliveryId, status: DeliveryStatus) -> Self {
-        Transition {
-            id,
-            status,
-            provider_message_id: None,
-            error: None,
-            answered_at: None,
-            next_attempt_at: None,
-            failed_attempt: None,
-            remember_id_for: None,
-            opted_out: false,
-            gone: false,
-        }
-    }
-}
-
-/// Records one owner's outcomes, and their failed attempts, in one statement. Only rows still
-/// `sending` under that owner change: a receipt that arrived first is not overwritten, nor is a
-/// row that another instance took over after the lease ended.
-pub async fn record_outcomes(
-    pool: &PgPool,
-    owner: Uuid,
-    outcomes: &[Transition],
-) -> Result<u64, DbError> {
-    update_from(pool, outcomes, &["sending"], Some(owner)).await
-}
-
-/// Records delivery receipts: a row moves on from `sending` or `sent` only.
-pub async fn record_receipts(pool: &PgPool, receipts: &[Transition]) -> Result<u64, DbError> {
-    update_from(pool, receipts, &["sending", "sent"], None).await
-}
-
-/// Applies `changes` to the rows still in one of the `from` states (and of `owner`, if given).
-async fn update_from(
-    pool: &PgPool,
-    changes: &[Transition],
-    from: &[&str],
-    owner: Option<Uuid>,
-) -> Result<u64, DbError> {
-    if changes.is_empty() {
-        return Ok(0);
-    }
-    let mut changes: Vec<&Transition> = changes.iter().collect();
-    changes.sort_unstable_by_key(|t| t.id.0);
-    let ids: Vec<i64> = changes.iter().map(|t| t.id.0).collect();
-    let statuses: Vec<&str> = changes.iter().map(|t| t.status.as_str()).collect();
-    let message_ids: Vec<Option<&str>> = changes
-        .iter()
-        .map(|t| t.provider_message_id.as_deref())
-        .collect();
-    let errors: Vec<Option<&str>> = changes.iter().map(|t| t.error.as_deref()).collect();
-    let answered: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.answered_at).collect();
-    let due: Vec<Option<DateTime<Utc>>> = changes.iter().map(|t| t.next_attempt_at).collect();
-    let failed: Vec<&Transition> = changes
-        .iter()
-        .copied()
-        .filter(|t| t.failed_attempt.is_some())
-        .collect();
-    let attempt = |t: &&Transition| t.failed_attempt.as_ref().expect("filtered on it").clone();
-    let failed_ids: Vec<i64> = failed.iter().map(|t| t.id.0).collect();
-    let failed_numbers: Vec<i32> = failed.iter().map(|t| attempt(t).attempt).collect();
-    let failed_at: Vec<DateTime<Utc>> = failed
-        .iter()
-        .map(|t| t.answered_at.unwrap_or_else(Utc::now))
-        .collect();
-    let failed_providers: Vec<String> = failed.iter().map(|t| attempt(t).provider).collect();
-    let failed_outcomes: Vec<&str> = failed.iter().map(|t| attempt(t).outcome).collect();
-    let failed_reasons: Vec<String> = failed.iter().map(|t| attempt(t).reason).collect();
-    let (updated,): (i64,) = sqlx::query_as(
-        "WITH attempts AS (
-             INSERT INTO delivery_attempts (delivery_id, attempt, at, provider, outcome, reason)
-             SELECT * FROM UNNEST($8::bigint[], $9::int[], $10::timestamptz[], $11::text[],
-                                  $12::text[], $13::text[])
-             ON CONFLICT DO NOTHING
-         ),
-         updated AS (
-             UPDATE deliveries d
-             SET status = u.status,
-                 provider_message_id = COALESCE(u.message_id, d.provider_message_id),
-                 error = COALESCE(u.error, d.error),
-                 sent_at = COALESCE(u.answered_at, d.sent_at),
-                 next_attempt_at = u.due,
-                 lease_until = NULL,
-                 updated_at = now()
-             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[],
-                         $7::timestamptz[])
-                  AS u(id, status, message_id, error, answered_at, due)
-             WHERE d.id = u.id AND d.status = ANY($5) AND ($14::uuid IS NULL OR d.owner = $14)
-             RETURNING d.id
-         )
-         SELECT count(*) FROM updated",
-    )
-    .bind(&ids)
-    .bind(&statuses)
-    .bind(&message_ids)
-    .bind(&errors)
-    .bind(from)
-    .bind(&answered)
-    .bind(&due)
-    .bind(&failed_ids)
-    .bind(&failed_numbers)
-    .bind(&failed_at)
-    .bind(&failed_providers)
-    .bind(&failed_outcomes)
-    .bind(&failed_reasons)
-    .bind(owner)
-    .fetch_one(pool)
-    .await?;
-    Ok(updated as u64)
-}
-
 /// Those of `ids` that are deliveries of the tenant's alerts.
 pub async fn of_tenant(
     pool: &PgPool,
@@ -544,7 +401,9 @@ pub async fn remember_provider_ids(
 }
 
 /// The provider said these recipients opted out (they replied STOP to it): as with a STOP sent
-/// to Tocsin, their numbers are forgotten and go on the opt-out list.
+/// to Tocsin, their numbers are forgotten and go on the opt-out list, at once or, while their
+/// commune's subscribers are locked by an import, as soon as it ends (`pending_opt_outs`):
+/// the caller (the outcome writer, serving every commune) never waits for an import.
 pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64, DbError> {
     if ids.is_empty() {
         return Ok(0);
@@ -558,7 +417,8 @@ pub async fn opt_out_recipients(pool: &PgPool, ids: &[DeliveryId]) -> Result<u64
     .fetch_all(pool)
     .await?;
     for (tenant, number) in &numbers {
-        super::subscribers::stop_number(pool, crate::model::TenantId(*tenant), number).await?;
+        let tenant = crate::model::TenantId(*tenant);
+        super::pending_opt_outs::stop_or_keep(pool, tenant, number).await?;
     }
     Ok(numbers.len() as u64)
 }

@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod erasure;
 pub mod leases;
 pub mod outbox;
+pub mod pending_opt_outs;
 pub mod platform;
 pub mod public_counters;
 pub mod push;
@@ -16,6 +17,7 @@ pub mod subscribers;
 pub mod tallies;
 pub mod tenants;
 pub mod topics;
+pub mod transitions;
 
 use std::time::Duration;
 
@@ -28,9 +30,29 @@ pub use sqlx::Error as DbError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Opens a pool. `max_connections` bounds what one instance may take from the server.
+/// The longest one statement may run: a backstop above the longest legitimate statement (a
+/// million-row import's insert), so that no statement holds its locks and connection for ever.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest a statement waits for a lock (row, table or advisory): it then fails with SQLSTATE
+/// 55P03, which callers treat as "try again later", instead of queueing behind a long import.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a transaction may stay open doing nothing (waiting on the broker, say): the
+/// server then ends the session and its locks go with it.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Opens a pool. `max_connections` bounds what one instance may take from the server. Every
+/// session it opens has the bounds above.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
     let options: PgConnectOptions = url.parse()?;
+    let ms = |bound: Duration| format!("{}ms", bound.as_millis());
+    let options = options.options([
+        ("statement_timeout", ms(STATEMENT_TIMEOUT)),
+        ("lock_timeout", ms(LOCK_TIMEOUT)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(IDLE_IN_TRANSACTION_TIMEOUT),
+        ),
+    ]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         // An alert often comes after days of quiet: keep a few connections open so that it
@@ -104,7 +126,21 @@ pub async fn recreate_database(url: &str) -> Result<(), DbError> {
 /// Applies pending migrations; safe to run from several instances at once (sqlx takes an
 /// advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    // A migration may rewrite a large table: the serving bounds do not apply to it. It runs on a
+    // connection of its own, so that the pool never hands out an unbounded session (later
+    // startup options override earlier ones).
+    let unbounded = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("statement_timeout", "0"), ("lock_timeout", "0")]);
+    let migrating = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(unbounded)
+        .await?;
+    let migrated = MIGRATOR.run(&migrating).await;
+    migrating.close().await;
+    migrated
 }
 
 /// True when PostgreSQL is out of reach (no connection to be had, one broken, or the server
@@ -118,6 +154,34 @@ pub fn is_unavailable(error: &DbError) -> bool {
             code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
+    }
+}
+
+/// True when trying the same statement again later may succeed: PostgreSQL is out of reach
+/// ([`is_unavailable`]), or the statement lost a race it may win next time (a deadlock, a
+/// serialization failure, a lock or statement timeout, the server short of resources). Anything
+/// else (bad data, a constraint, a limit) fails again whatever the wait.
+pub fn is_transient(error: &DbError) -> bool {
+    if is_unavailable(error) {
+        return true;
+    }
+    // 40001 serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available,
+    // 57014 query_canceled (statement_timeout), class 53: insufficient resources.
+    matches!(error, DbError::Database(e) if e.code().is_some_and(|code| {
+        matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "57014") || code.starts_with("53")
+    }))
+}
+
+/// A short description of a database error for a row's reason: its SQLSTATE and message, which
+/// name no value (values go to the error's detail, left out).
+pub fn describe(error: &DbError) -> String {
+    match error {
+        DbError::Database(e) => format!(
+            "SQLSTATE {}: {}",
+            e.code().as_deref().unwrap_or("?"),
+            crate::model::text::from_outside(e.message(), 200)
+        ),
+        other => crate::model::text::from_outside(&other.to_string(), 200),
     }
 }
 

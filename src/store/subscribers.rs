@@ -214,6 +214,9 @@ pub async fn import(
     .bind(source.evidence())
     .fetch_one(&mut **tx)
     .await?;
+    // Opt-outs reported while this import held the lock: applied before it commits, so that
+    // none of its rows outlives a STOP.
+    super::pending_opt_outs::apply_locked(tx, tenant).await?;
     Ok(ImportCounts {
         created: created as u64,
         updated: updated as u64,
@@ -531,18 +534,28 @@ pub async fn stop_by_sms(
 pub async fn stop_number(pool: &PgPool, tenant: TenantId, phone: &str) -> Result<(), DbError> {
     let mut tx = pool.begin().await?;
     lock_tenant(&mut tx, tenant).await?;
+    stop_locked(&mut tx, tenant, phone).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The number leaves: its subscriber forgets it and it goes on the opt-out list. The caller
+/// holds the tenant's lock ([`lock_tenant`]).
+pub(super) async fn stop_locked(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: TenantId,
+    phone: &str,
+) -> Result<(), DbError> {
     let found: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM subscribers WHERE tenant_id = $1 AND phone = $2")
             .bind(tenant.0)
             .bind(phone)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     if let Some((id,)) = found {
-        erasure::forget(&mut tx, tenant, SubscriberId(id), &[Channel::Sms]).await?;
+        erasure::forget(tx, tenant, SubscriberId(id), &[Channel::Sms]).await?;
     }
-    erasure::opt_out(&mut tx, tenant, Channel::Sms, phone).await?;
-    tx.commit().await?;
-    Ok(())
+    erasure::opt_out(tx, tenant, Channel::Sms, phone).await
 }
 
 /// One consent as recorded: when, how, on which channel, for which topics.

@@ -102,6 +102,9 @@ struct Inner {
     /// When above 0, one valid request in this many is answered 503 (not sent): a provider
     /// stumbling under load, for fault-injection tests.
     fail_one_in: AtomicU64,
+    /// When above 0, one valid request in this many is accepted (and sent) but answered with a
+    /// `messageId` holding a NUL character: a provider whose answer is corrupt.
+    nul_message_id_one_in: AtomicU64,
     valid_requests: AtomicU64,
     /// The key's rate limit, when one is set.
     window: Mutex<Option<RateWindow>>,
@@ -200,6 +203,7 @@ impl SmsmodeStandin {
             requests: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
             fail_one_in: AtomicU64::new(0),
+            nul_message_id_one_in: AtomicU64::new(0),
             valid_requests: AtomicU64::new(0),
             window: Mutex::new(None),
             rate_limited: AtomicUsize::new(0),
@@ -278,6 +282,13 @@ impl SmsmodeStandin {
     /// (0 stops it): with 10, a tenth of all sends fail transiently.
     pub fn fail_one_in(&self, n: u64) {
         self.inner.fail_one_in.store(n, Ordering::SeqCst);
+    }
+
+    /// From now on, one valid request in `n` is accepted and sent as any other, but its answer's
+    /// `messageId` holds a NUL character (U+0000, `\u0000` in the JSON) in place of a hyphen;
+    /// 0 stops it. The answer is otherwise the usual 201 message resource.
+    pub fn nul_message_id_one_in(&self, n: u64) {
+        self.inner.nul_message_id_one_in.store(n, Ordering::SeqCst);
     }
 
     /// From now on, every accepted message's answer comes `delay` late, as a slow provider's
@@ -493,7 +504,11 @@ async fn send_message(
         return problem(503, "503.000", "Service temporarily unavailable", "");
     }
 
-    let message_id = uuid::Uuid::now_v7().to_string();
+    let mut message_id = uuid::Uuid::now_v7().to_string();
+    let nul_one_in = inner.nul_message_id_one_in.load(Ordering::SeqCst);
+    if nul_one_in > 0 && number % nul_one_in == 0 {
+        message_id = message_id.replacen('-', "\0", 1);
+    }
     let now = utc_now();
     let (encoding, length, parts) = encoding_of(text);
     let mut status = json!({"deliveryDate": now, "value": "ENROUTE"});

@@ -516,9 +516,10 @@ async fn the_adapter_fetches_received_sms_and_the_stand_in_then_holds_none() {
     let sms = adapter(&standin, |_| {});
     let provider: &dyn Provider = &sms;
 
+    let held = provider.fetch_inbound().await.unwrap();
     assert_eq!(
-        provider.fetch_inbound().await,
-        Ok(vec![
+        held.iter().map(|h| h.sms.clone()).collect::<Vec<_>>(),
+        [
             Inbound {
                 from: TO.into(),
                 text: "STOP".into()
@@ -527,8 +528,13 @@ async fn the_adapter_fetches_received_sms_and_the_stand_in_then_holds_none() {
                 from: "+33698765432".into(),
                 text: "ALERTE bien reçue".into()
             },
-        ])
+        ]
     );
+    // Read, not taken: they wait at OVH until the daemon recorded them.
+    assert_eq!(standin.incoming_count(), 2);
+    for h in &held {
+        provider.remove_inbound(&h.id).await.unwrap();
+    }
     assert_eq!(standin.incoming_count(), 0);
     // One list, then a read and a delete for each.
     assert_eq!(standin.incoming_request_count(), 5);

@@ -7,6 +7,9 @@ mod support;
 mod auth;
 /// Bad input gets a clear error and loses nothing.
 mod bad_input;
+/// One bad row never stops an instance: corrupt provider answers, refused writes, fenced
+/// outcomes, outside text cleaned before it is stored.
+mod bad_rows;
 /// The benchmark, on a small commune.
 mod bench;
 /// The citizens' page in headless Chromium: e-mail and notifications as a citizen uses them, and

@@ -84,3 +84,28 @@ async fn without_a_limit_nothing_is_refused() {
         (20, 0)
     );
 }
+
+#[tokio::test]
+async fn one_answer_in_n_carries_a_nul_in_its_message_id_and_is_otherwise_the_usual_201() {
+    let standin = SmsmodeStandin::start("k");
+    standin.nul_message_id_one_in(3);
+    let mut answers = Vec::new();
+    for n in 0..6 {
+        answers.push(send(&standin, "k", n).await);
+    }
+    let corrupt: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, body))| body["messageId"].as_str().unwrap().contains('\0'))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(corrupt, [2, 5]);
+    for (status, body) in &answers {
+        assert_eq!(*status, 201);
+        assert_eq!(body["status"]["value"], "ENROUTE");
+        assert_eq!(body["messageId"].as_str().unwrap().chars().count(), 36);
+    }
+    // Sent all the same: the provider took every one.
+    assert_eq!(standin.received().len(), 6);
+    assert!(standin.received()[2].message_id.contains('\0'));
+}

@@ -24,7 +24,8 @@ use super::{
 };
 use crate::sms::gsm7::is_gsm7;
 use crate::{
-    BoxFuture, Callback, CallbackError, ConfigError, Inbound, Message, Outcome, Provider, Report,
+    BoxFuture, Callback, CallbackError, ConfigError, HeldInbound, Message, Outcome, Provider,
+    Report,
 };
 
 /// Longest `tag` we send. OVH documents no limit for this campaign tag (sms-providers.md
@@ -466,9 +467,13 @@ impl Provider for OvhSms {
     }
 
     /// OVH documents no push format for replies, only its pull API (§3.5): each SMS waiting at
-    /// OVH is read, then deleted there.
-    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<Inbound>, String>> {
+    /// OVH is read, and deleted there once the daemon recorded it.
+    fn fetch_inbound(&self) -> BoxFuture<'_, Result<Vec<HeldInbound>, String>> {
         Box::pin(self.fetch_incoming())
+    }
+
+    fn remove_inbound<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.remove_incoming(id))
     }
 }
 

@@ -3,21 +3,21 @@
 //! `GET …/incoming/{id}` (one SMS) and `DELETE …/incoming/{id}` (sms-providers.md §3.5), all
 //! signed like the jobs (§3.1).
 //!
-//! Each SMS is deleted at OVH right after it was read, so that no later fetch returns it again.
-//! Once one is deleted, a fetch no longer fails as a whole: when a later call fails, the SMS
-//! taken so far are returned (the failure is logged) and the others wait at OVH for the next
-//! fetch, since failing would lose SMS that OVH no longer holds. For the same reason an SMS whose
-//! `DELETE` may have gone through (a timeout, a 5xx other than 503) is returned: read twice
-//! rather than lost. Two processes fetching the same account at once may both return an SMS.
+//! A fetch only reads: each SMS stays at OVH until the daemon recorded it and asks for its
+//! removal ([`OvhSms::remove_incoming`]), so that a database hiccup between the two never loses
+//! one (a STOP above all); an SMS whose removal failed is read again by the next fetch. When a
+//! read fails after others succeeded, those read are returned and the rest wait at OVH. Only an
+//! SMS from a sender that is no phone number is deleted by the fetch itself: it is passed on to
+//! no one. Two processes fetching the same account at once may both return an SMS.
 
 use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
 use super::{OvhError, OvhSms, error::clean_text};
-use crate::{Inbound, callback::e164_of};
+use crate::{HeldInbound, Inbound, callback::e164_of};
 
-/// Most SMS taken by one fetch (two requests each); the others wait at OVH for the next one.
+/// Most SMS taken by one fetch (one request each); the others wait at OVH for the next one.
 pub(crate) const MAX_PER_FETCH: usize = 100;
 
 /// The calls, as named in reasons (the id and the account are left out).
@@ -34,17 +34,10 @@ struct IncomingSms {
     sender: Option<String>,
 }
 
-/// Why taking one SMS stopped the fetch.
-struct Stop {
-    reason: String,
-    /// The SMS, when it was read and its deletion may have gone through.
-    read: Option<Inbound>,
-}
-
 impl OvhSms {
-    /// Reads the SMS waiting at OVH, oldest id first, deleting each once read. `Err` only when
-    /// nothing was taken off OVH; its reason holds no credential and no phone number.
-    pub(super) async fn fetch_incoming(&self) -> Result<Vec<Inbound>, String> {
+    /// Reads the SMS waiting at OVH, oldest id first, leaving them there. `Err` only when none
+    /// could be read; its reason holds no credential and no phone number.
+    pub(super) async fn fetch_incoming(&self) -> Result<Vec<HeldInbound>, String> {
         let list = self
             .call_without_body(Method::GET, self.incoming_url())
             .await
@@ -64,31 +57,45 @@ impl OvhSms {
             ids.truncate(MAX_PER_FETCH);
         }
 
-        let mut taken = Vec::new();
+        let mut read = Vec::new();
         for id in ids {
-            match self.take(id).await {
-                Ok(Some(sms)) => taken.push(sms),
+            match self.read(id).await {
+                Ok(Some(sms)) => read.push(HeldInbound {
+                    id: id.to_string(),
+                    sms,
+                }),
                 Ok(None) => {}
-                Err(stop) => {
-                    taken.extend(stop.read);
-                    if taken.is_empty() {
-                        return Err(stop.reason);
-                    }
+                Err(reason) if read.is_empty() => return Err(reason),
+                Err(reason) => {
                     tracing::warn!(
-                        reason = %stop.reason,
-                        taken = taken.len(),
-                        "stopped taking SMS from OVH; the others wait there for the next fetch"
+                        %reason,
+                        read = read.len(),
+                        "stopped reading SMS from OVH; the others wait there for the next fetch"
                     );
                     break;
                 }
             }
         }
-        Ok(taken)
+        Ok(read)
     }
 
-    /// Reads SMS `id`, then deletes it at OVH. `Ok(None)`: nothing for Tocsin (gone already,
-    /// unreadable, or from a sender that is no phone number).
-    async fn take(&self, id: u64) -> Result<Option<Inbound>, Stop> {
+    /// Removes SMS `id` (as [`fetch_incoming`](Self::fetch_incoming) gave it) from OVH; one
+    /// that is gone already counts as removed.
+    pub(super) async fn remove_incoming(&self, id: &str) -> Result<(), String> {
+        let id: u64 = id
+            .parse()
+            .map_err(|_| format!("{DELETE}: not an id OVH gave"))?;
+        let url = entry_url(self.incoming_url(), id);
+        match self.call_without_body(Method::DELETE, &url).await {
+            Ok(_) => Ok(()),
+            Err(error) if is_gone(&error) => Ok(()),
+            Err(error) => Err(error.incoming_reason(DELETE)),
+        }
+    }
+
+    /// Reads SMS `id`. `Ok(None)`: nothing for Tocsin (gone already, unreadable, or from a
+    /// sender that is no phone number).
+    async fn read(&self, id: u64) -> Result<Option<Inbound>, String> {
         let url = entry_url(self.incoming_url(), id);
         let body = match self.call_without_body(Method::GET, &url).await {
             Ok(body) => body,
@@ -99,12 +106,7 @@ impl OvhSms {
                 );
                 return Ok(None);
             }
-            Err(error) => {
-                return Err(Stop {
-                    reason: error.incoming_reason(READ),
-                    read: None,
-                });
-            }
+            Err(error) => return Err(error.incoming_reason(READ)),
         };
         let sms: IncomingSms = match serde_json::from_slice(&body) {
             Ok(sms) => sms,
@@ -119,45 +121,23 @@ impl OvhSms {
                 return Ok(None);
             }
         };
-        let from = sms.sender.as_deref().and_then(sender_e164);
-
-        match self.call_without_body(Method::DELETE, &url).await {
-            Ok(_) => {}
-            Err(error) if is_gone(&error) => {
-                tracing::debug!(
-                    id,
-                    "OVH's incoming SMS was deleted meanwhile by another fetch"
-                );
-                return Ok(None);
-            }
-            Err(error) => {
-                let read = match (from, error.is_uncertain()) {
-                    (Some(from), true) => Some(Inbound {
-                        from,
-                        text: sms.message,
-                    }),
-                    _ => None,
-                };
-                return Err(Stop {
-                    reason: error.incoming_reason(DELETE),
-                    read,
-                });
-            }
-        }
-
-        match from {
+        match sms.sender.as_deref().and_then(sender_e164) {
             Some(from) => Ok(Some(Inbound {
                 from,
                 text: sms.message,
             })),
             None => {
-                // Deleted all the same: no reply can reach it, and keeping it would have every
-                // fetch read it again. Neither the sender nor the text is logged.
+                // Deleted at once: no reply can reach it, and keeping it would have every fetch
+                // read it again. Neither the sender nor the text is logged.
                 tracing::warn!(
                     id,
                     "an incoming SMS at OVH has a sender that is no phone number; deleted there, \
                      not passed on"
                 );
+                if let Err(error) = self.call_without_body(Method::DELETE, &url).await {
+                    tracing::warn!(id, reason = %error.incoming_reason(DELETE),
+                        "could not delete it; the next fetch tries again");
+                }
                 Ok(None)
             }
         }

@@ -10,9 +10,9 @@
 //! a campaign tag in OVH's history.
 //!
 //! Replies (ALERTE, STOP): OVH documents no push format, so they are fetched from its pull API
-//! (`fetch_inbound`: `GET …/incoming`, each read, then deleted). Known limit: OVH's own STOP
-//! notifications (`stopCallBack`) are not read; OVH blacklists numbers that replied STOP and
-//! later jobs to them fail.
+//! (`fetch_inbound`: `GET …/incoming`, each read; `remove_inbound` deletes one once the daemon
+//! recorded it). Known limit: OVH's own STOP notifications (`stopCallBack`) are not read; OVH
+//! blacklists numbers that replied STOP and later jobs to them fail.
 
 mod auth;
 mod client;
