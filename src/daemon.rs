@@ -23,7 +23,7 @@ use crate::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
-    model::{CitizenLinks, Lane, PublicIds, sealed::Sealer},
+    model::{CallbackTokens, CitizenLinks, Lane, PublicIds, sealed::Sealer},
     scheduler::Scheduler,
     store,
 };
@@ -82,6 +82,7 @@ pub async fn run_with_clock(
     let dkim = Arc::new(dispatch::dkim::DkimKeys::new(Sealer::new(
         secret.expose_secret().as_bytes(),
     )));
+    let callback_tokens = CallbackTokens::new(secret.expose_secret().as_bytes());
     let keys = KeyHasher::new(secret);
     let metrics = Arc::new(dispatch::metrics::Metrics::default());
     let public_caps = Arc::new(dispatch::public_caps::PublicCaps::new(
@@ -110,6 +111,7 @@ pub async fn run_with_clock(
         public_url: config.public_url.clone(),
         health: dispatch::health::Health::new(config.failover.clone()),
         links: links.clone(),
+        callback_tokens: callback_tokens.clone(),
         dkim: dkim.clone(),
         limits: dispatch::limits::Limits::new(
             &db,
@@ -172,6 +174,7 @@ pub async fn run_with_clock(
     state.routing = config.routing.clone();
     state.pricing = Arc::new(config.pricing.clone());
     state.links = links;
+    state.callback_tokens = callback_tokens;
     state.dkim = dkim;
     state.public_caps = public_caps;
     state.trusted_proxies = Arc::new(config.http.trusted_proxies.clone());

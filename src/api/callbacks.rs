@@ -181,9 +181,16 @@ async fn read<T>(
     read: impl Fn(&dyn tocsin_providers::Provider, &Callback<'_>) -> Result<T, CallbackError>,
 ) -> Result<(Tenant, Account, T), ApiError> {
     let forbidden = || ApiError::forbidden("not a callback of this platform's providers");
-    let tenant = store::tenants::find_by_callback_token(&state.db, token)
-        .await?
-        .ok_or_else(forbidden)?;
+    let tenant = match state.callback_tokens.verify(token) {
+        Some((tenant, version)) => {
+            store::tenants::find_by_callback_version(&state.db, tenant, version).await?
+        }
+        None => {
+            let hash = crate::model::callback_tokens::legacy_hash(token);
+            store::tenants::find_by_legacy_callback(&state.db, &hash).await?
+        }
+    }
+    .ok_or_else(forbidden)?;
     let mut refusal = None;
     let mut found = false;
     for account in state

@@ -56,6 +56,8 @@ pub struct AppState {
     pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::routing::Pricing>>,
     /// Alert pages, unsubscribe and confirmation links.
     pub links: crate::model::CitizenLinks,
+    /// What authenticates providers' callbacks.
+    pub callback_tokens: crate::model::CallbackTokens,
     /// The key browsers subscribe with (`applicationServerKey`), when Web Push is configured.
     pub vapid_public_key: Option<String>,
     /// Which push endpoints browsers may subscribe with.
@@ -77,6 +79,7 @@ impl AppState {
                 ids.clone(),
                 &public_url,
             ),
+            callback_tokens: crate::model::CallbackTokens::new(&keys.hash("callback tokens")),
             vapid_public_key: None,
             push_egress: Default::default(),
             public_caps: Arc::new(crate::dispatch::public_caps::PublicCaps::new(

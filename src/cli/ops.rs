@@ -86,6 +86,10 @@ pub enum TenantCommand {
         /// publish.
         #[arg(long)]
         dkim_generate: bool,
+        /// A new secret in the tenant's callback URLs: the URLs given to providers before stop
+        /// working (set the new ones, which `tenant show` prints, at each provider).
+        #[arg(long)]
+        rotate_callback_token: bool,
     },
     /// Show a tenant's settings.
     Show {
@@ -218,6 +222,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             dkim_selector,
             dkim_key,
             dkim_generate,
+            rotate_callback_token,
         } => {
             let config = load(path)?;
             let logo = logo.as_deref().map(read_logo).transpose()?;
@@ -293,6 +298,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && colour.is_none()
                 && dkim_key.is_none()
                 && !dkim_generate
+                && !rotate_callback_token
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
@@ -321,6 +327,13 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             };
             if let Some(pem) = pem {
                 set_dkim(&config, &db, &slug, dkim_selector.as_deref(), &pem).await?;
+            }
+            if rotate_callback_token {
+                store::tenants::rotate_callback_token(&db, &slug).await?;
+                eprintln!(
+                    "tenant {slug}: new callback URLs below; give them to each provider, the \
+                     old ones are refused from now on"
+                );
             }
             eprintln!("tenant {slug} updated");
             show_tenant(&config, &db, &slug, false).await
@@ -357,7 +370,14 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
 
 /// The URLs to give each SMS provider, for this tenant: where its delivery reports go, and
 /// where citizens' SMS to the commune's number go for providers that pass them on.
-fn callbacks(config: &Config, token: &str) -> serde_json::Value {
+fn callbacks(config: &Config, tenant: &store::tenants::Tenant) -> serde_json::Value {
+    // Derived, never stored: only a holder of the server's secret can print it.
+    let Some(secret) = &config.api_key_secret else {
+        return serde_json::Value::Null;
+    };
+    let token = crate::model::CallbackTokens::new(secret.expose_secret().as_bytes())
+        .token(tenant.id, tenant.callback_token_version);
+    let token = token.as_str();
     tocsin_providers::registry::KINDS
         .iter()
         .filter(|k| k.channel == tocsin_providers::Channel::Sms && !k.rehearsal)
@@ -547,7 +567,7 @@ async fn show_tenant(
             "email_account": email_account,
             "email_from": senders.email_from,
             "max_sms_segments": senders.max_sms_segments,
-            "callbacks": callbacks(config, &tenant.callback_token),
+            "callbacks": callbacks(config, &tenant),
             "page": page_url(config, &tenant.slug),
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
@@ -574,6 +594,20 @@ async fn show_tenant(
             own(&senders.email_from)
         );
         println!("  page         {}", page_url(config, &tenant.slug));
+        match callbacks(config, &tenant) {
+            serde_json::Value::Object(urls) => {
+                println!("  callbacks    give each provider its URLs:");
+                for (provider, urls) in urls {
+                    for (what, url) in urls.as_object().into_iter().flatten() {
+                        println!(
+                            "               {provider} {what}: {}",
+                            url.as_str().unwrap_or("")
+                        );
+                    }
+                }
+            }
+            _ => println!("  callbacks    set api_key_secret to print them"),
+        }
         match &dkim {
             Some((name, value)) => {
                 println!("  DKIM         publish this DNS record:");

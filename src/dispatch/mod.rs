@@ -106,6 +106,8 @@ pub struct Dispatcher {
     pub health: health::Health,
     /// The alert pages and unsubscribe links messages carry.
     pub links: crate::model::CitizenLinks,
+    /// The tokens of the URLs providers call back.
+    pub callback_tokens: crate::model::CallbackTokens,
     /// Communes' DKIM keys, which sign their e-mail.
     pub dkim: Arc<dkim::DkimKeys>,
     /// Caps on what the public can make the platform send (codes, e-mails, replies).

@@ -44,6 +44,19 @@ pub struct OutcomeWriter {
 /// Resolves once the outcome is in PostgreSQL.
 pub struct Recorded(oneshot::Receiver<()>);
 
+/// Awaiting a `Recorded` is awaiting [`Recorded::durable`]: senders keep them in a
+/// `FuturesUnordered` to count the outcomes not yet written.
+impl std::future::Future for Recorded {
+    type Output = bool;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<bool> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.is_ok())
+    }
+}
+
 impl Recorded {
     /// True when written (or, for a row PostgreSQL refuses whatever the wait, settled as well as
     /// it can be: see the module's doc); false only if the writer stopped first (the process is

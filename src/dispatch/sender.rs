@@ -69,7 +69,9 @@ impl Carrier {
             super::callback_url(
                 public_url,
                 self.0.kind.name,
-                &alert.callback_token,
+                &dispatcher
+                    .callback_tokens
+                    .token(alert.tenant_id, alert.callback_token_version),
                 "status"
             )
         );
@@ -167,15 +169,19 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
     let _stop_renewing = renewing.drop_guard();
 
     let Some(Sent {
-        recorded,
+        mut unwritten,
+        writer_gone,
         retries,
         unstarted,
     }) = send_all(batch, &alert, ids, lease, &lease_lost).await
     else {
         return Handled::Abandoned;
     };
-    for done in recorded {
-        if !done.durable().await {
+    if writer_gone {
+        return Handled::Abandoned;
+    }
+    while let Some(written) = unwritten.next().await {
+        if !written {
             // The writer is gone (the process is ending): the rows come back with their lease.
             return Handled::Abandoned;
         }
@@ -202,7 +208,12 @@ const CLAIM_WINDOW: usize = 128;
 /// What sending a batch left: outcomes on their way to the database, retries to schedule once
 /// they are there, and deliveries not started because of shutdown.
 struct Sent {
-    recorded: Vec<Recorded>,
+    /// Outcomes handed to the writer and not yet written. A crash resends what was sent but
+    /// not written, so a batch holds at most `sends_per_batch` of them: no send starts while
+    /// the writer is that far behind.
+    unwritten: FuturesUnordered<Recorded>,
+    /// The writer stopped before writing one (the process is ending).
+    writer_gone: bool,
     retries: Vec<(DeliveryId, Retry)>,
     unstarted: Vec<DeliveryId>,
 }
@@ -243,13 +254,16 @@ async fn send_all(
     let mut in_flight = FuturesUnordered::new();
     let mut claiming: Option<PendingClaim<'_>> = None;
     let mut sent = Sent {
-        recorded: Vec::new(),
+        unwritten: FuturesUnordered::new(),
+        writer_gone: false,
         retries: Vec::new(),
         unstarted: Vec::new(),
     };
     loop {
-        let stopping = shutdown.is_cancelled() || lease_lost.is_cancelled();
-        while in_flight.len() < limit && !stopping {
+        let stopping = shutdown.is_cancelled() || lease_lost.is_cancelled() || sent.writer_gone;
+        // In flight and sent-but-unwritten are each held to `limit`: what a crash can send
+        // twice stays bounded even when the writer falls behind.
+        while in_flight.len() < limit && sent.unwritten.len() < limit && !stopping {
             let Some(delivery) = ready.pop_front() else {
                 break;
             };
@@ -299,6 +313,11 @@ async fn send_all(
             claimed = async { claiming.as_mut().expect("checked").await }, if claiming.is_some() => {
                 claiming = None;
                 ready.extend(claimed?);
+            }
+            written = sent.unwritten.next(), if !sent.unwritten.is_empty() => {
+                if written == Some(false) {
+                    sent.writer_gone = true;
+                }
             }
             else => break,
         }
@@ -374,7 +393,7 @@ impl Sent {
             dispatcher.metrics.retries.with_label_values(&labels).inc();
             self.retries.push((delivery.id, retry));
         }
-        self.recorded
+        self.unwritten
             .push(dispatcher.outcomes.record(transition).await);
     }
 }

@@ -5,6 +5,7 @@
 //! API, the workers and the CLI check input the same way.
 
 pub mod alert;
+pub mod callback_tokens;
 pub mod channel;
 pub mod citizen_links;
 pub mod cron;
@@ -25,6 +26,7 @@ pub mod sms_text;
 pub mod text;
 
 pub use alert::{AlertDraft, FieldError, ValidAlert};
+pub use callback_tokens::CallbackTokens;
 pub use channel::{Channel, DeliveryStatus, Lane, Role, UnknownValueError};
 pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};

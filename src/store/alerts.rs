@@ -39,8 +39,8 @@ pub struct Alert {
     /// How its tenant's messages go out, read with the alert so that a change applies to the
     /// next batch, without a restart.
     pub senders: TenantSenders,
-    /// The secret of its tenant's callback URLs.
-    pub callback_token: String,
+    /// The version of its tenant's callback token (`model::callback_tokens`).
+    pub callback_token_version: i32,
 }
 
 pub struct NewAlert<'a> {
@@ -63,7 +63,7 @@ const SELECT_ALERT: &str =
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
-        n.callback_token,
+        n.callback_token_version,
         n.max_sms_segments
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
 
@@ -92,7 +92,7 @@ struct AlertRow {
     sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
-    callback_token: String,
+    callback_token_version: i32,
     max_sms_segments: i32,
 }
 
@@ -124,7 +124,7 @@ fn from_row(row: AlertRow) -> Alert {
             email_from: row.email_from,
             max_sms_segments: row.max_sms_segments,
         },
-        callback_token: row.callback_token,
+        callback_token_version: row.callback_token_version,
     }
 }
 

@@ -16,8 +16,8 @@ pub struct Tenant {
     pub name: String,
     pub clock: LocalClock,
     pub senders: TenantSenders,
-    /// The secret part of the URLs providers call back.
-    pub callback_token: String,
+    /// The version of the token in the URLs providers call back (`model::callback_tokens`).
+    pub callback_token_version: i32,
     /// Where it is, for numbers written in national form.
     pub region: Region,
     /// The countries its public routes and SMS keywords may text.
@@ -69,14 +69,14 @@ struct TenantRow {
     sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
-    callback_token: String,
+    callback_token_version: i32,
     max_sms_segments: i32,
     region: String,
     sms_countries: Vec<String>,
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
-        sms_account, sms_secondary, sms_sender, email_from, callback_token, max_sms_segments,
+        sms_account, sms_secondary, sms_sender, email_from, callback_token_version, max_sms_segments,
         region, sms_countries
      FROM tenants";
 
@@ -111,7 +111,7 @@ fn from_row(row: TenantRow) -> Tenant {
             email_from: row.email_from,
             max_sms_segments: row.max_sms_segments,
         },
-        callback_token: row.callback_token,
+        callback_token_version: row.callback_token_version,
         // Checked when written, like the time zone.
         region: Region::parse(&row.region).unwrap_or(Region::FRANCE),
         sms_countries: SmsCountries::from_stored(&row.sms_countries),
@@ -128,15 +128,48 @@ pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Tenant>, D
     Ok(row.map(from_row))
 }
 
-/// The tenant whose callback URLs hold this secret.
-pub async fn find_by_callback_token(pool: &PgPool, token: &str) -> Result<Option<Tenant>, DbError> {
+/// The tenant whose callback token is at this version (an older version names nobody).
+pub async fn find_by_callback_version(
+    pool: &PgPool,
+    tenant: TenantId,
+    version: i32,
+) -> Result<Option<Tenant>, DbError> {
     let row: Option<TenantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT_TENANT} WHERE callback_token = $1"
+        "{SELECT_TENANT} WHERE id = $1 AND callback_token_version = $2"
     )))
-    .bind(token)
+    .bind(tenant.0)
+    .bind(version)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(from_row))
+}
+
+/// The tenant a token of the old random form belonged to, by its hash, until it is rotated.
+pub async fn find_by_legacy_callback(
+    pool: &PgPool,
+    hash: &[u8],
+) -> Result<Option<Tenant>, DbError> {
+    let row: Option<TenantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_TENANT} WHERE legacy_callback_token_hash = $1"
+    )))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(from_row))
+}
+
+/// A new callback token for the tenant: the version goes up (every token given before is
+/// refused from now on, the old random one too). The new version; `None` when no such tenant.
+pub async fn rotate_callback_token(pool: &PgPool, slug: &str) -> Result<Option<i32>, DbError> {
+    let row: Option<(i32,)> = sqlx::query_as(
+        "UPDATE tenants SET callback_token_version = callback_token_version + 1,
+                            legacy_callback_token_hash = NULL
+         WHERE slug = $1 RETURNING callback_token_version",
+    )
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(version,)| version))
 }
 
 /// A tenant by id.

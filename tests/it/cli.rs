@@ -701,3 +701,71 @@ async fn a_commune_s_alert_e_mails_are_dkim_signed_for_its_own_domain() {
     assert_eq!(env.smtp.received().len(), 1, "an unsigned e-mail went out");
     daemon.stop().await;
 }
+
+/// The secret of a tenant's callback URLs is stored nowhere: `tenant show` derives it from the
+/// server's secret, a copy of the database does not hold it, and rotating it refuses the URLs
+/// given to providers before (the old random form, kept as a hash since the upgrade, included).
+#[tokio::test]
+async fn a_callback_token_is_stored_nowhere_and_rotates() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    env.tenant(&daemon, "bras").await;
+    let status_path = |env: &Env| {
+        let shown = ok(tocsin(env, &[], &["tenant", "show", "bras", "--json"]));
+        let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        let url = shown["callbacks"]["smsmode"]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        url::Url::parse(&url).unwrap().path().to_owned()
+    };
+    // Accepted (400: the body is no report) or refused (403: the token is not one of ours).
+    let call = |path: String| {
+        let url = format!("{}{path}", daemon.url);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!("not a report"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let first = status_path(&env);
+    assert_eq!(call(first.clone()).await, 400, "{first}");
+    let token = first.split('/').nth(3).unwrap().to_owned();
+    let db = env.db.pool().await;
+    let (row,): (String,) =
+        sqlx::query_as("SELECT row_to_json(t)::text FROM tenants t WHERE slug = 'bras'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let mac = token.rsplit('.').next().unwrap();
+    assert!(!row.contains(mac), "the token is in the database: {row}");
+
+    // A token of the old random form, as the upgrade kept it (its SHA-256), still works.
+    let legacy = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    sqlx::query(
+        "UPDATE tenants SET legacy_callback_token_hash = sha256(convert_to($1, 'UTF8'))
+         WHERE slug = 'bras'",
+    )
+    .bind(legacy)
+    .execute(&db)
+    .await
+    .unwrap();
+    let legacy_path = first.replace(&token, legacy);
+    assert_eq!(call(legacy_path.clone()).await, 400);
+
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "bras", "--rotate-callback-token"],
+    ));
+    let rotated = status_path(&env);
+    assert_ne!(rotated, first);
+    assert_eq!(call(rotated).await, 400);
+    assert_eq!(call(first).await, 403, "the token before rotation");
+    assert_eq!(call(legacy_path).await, 403, "the old random token");
+    daemon.stop().await;
+}

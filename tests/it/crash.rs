@@ -4,8 +4,9 @@ use serde_json::json;
 
 use crate::support::{Client, Env, ServeProcess, Vhost, eventually};
 
-/// In-flight bound of the crashed instance below: `sender_concurrency` × `sends_per_batch` on
-/// the one busy queue (urgent SMS), since outcomes are recorded as they come.
+/// The crashed instance below works one queue (urgent SMS): what it can have sent without
+/// writing it is, per batch, `sends_per_batch` in flight and as many sent but not yet written
+/// (the sender starts no send past that), times `sender_concurrency` batches.
 const BATCH: usize = 10;
 const CONCURRENCY: usize = 1;
 const SENDS_PER_BATCH: usize = 5;
@@ -47,11 +48,11 @@ async fn a_crash_mid_send_loses_nothing_and_resends_at_most_what_was_in_flight()
     assert_eq!(report["counts"]["sms"]["sent"], 40, "{report}");
 
     let duplicates = duplicates_among(&env, 40);
-    let in_flight = SENDS_PER_BATCH * CONCURRENCY;
+    let unwritten = 2 * SENDS_PER_BATCH * CONCURRENCY;
     assert!(
-        duplicates <= in_flight,
-        "{duplicates} SMS sent twice; at most {in_flight} were in flight ({before_crash} requests \
-         before the crash)"
+        duplicates <= unwritten,
+        "{duplicates} SMS sent twice; at most {unwritten} were sent and not written \
+         ({before_crash} requests before the crash)"
     );
     let db = env.db.pool().await;
     let (retried,): (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries WHERE attempts > 1")
@@ -76,6 +77,66 @@ async fn a_crash_mid_send_loses_nothing_and_resends_at_most_what_was_in_flight()
         leases == 0
     })
     .await;
+    daemon.stop().await;
+}
+
+/// The bound holds when the writer falls behind: outcome writes made slow (a trigger sleeps on
+/// each row that becomes sent), a fast provider, one batch of 60. At any moment, the SMS the
+/// provider received but the ledger does not hold as sent — what a crash would send again —
+/// stay within `sends_per_batch` in flight plus as many unwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sent_but_unwritten_outcomes_stay_bounded_when_the_writer_falls_behind() {
+    const SENDS: usize = 4;
+    let env = Env::new().await;
+    let daemon = crate::support::Daemon::start(env.config_with_file(&format!(
+        "[dispatch]\nbatch_size = 60\nsender_concurrency = 1\nsends_per_batch = {SENDS}\n"
+    )))
+    .await;
+    let mairie = env.commune(&daemon.url, 60).await;
+    let db = env.db.pool().await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION slow_outcome() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN PERFORM pg_sleep(0.15); RETURN NEW; END $$;
+         CREATE TRIGGER slow_outcome BEFORE UPDATE ON deliveries FOR EACH ROW
+             WHEN (OLD.status = 'sending' AND NEW.status = 'sent')
+             EXECUTE FUNCTION slow_outcome();",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue", "channels": ["sms"] }),
+        )
+        .await;
+    let mut widest = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(6) {
+        // The ledger first: a row it holds as sent was received before.
+        let (written,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'sent'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        let received = env.smsmode.request_count();
+        widest = widest.max(received.saturating_sub(written as usize));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sqlx::raw_sql("DROP TRIGGER slow_outcome ON deliveries")
+        .execute(&db)
+        .await
+        .unwrap();
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 60, "{report}");
+    eprintln!(
+        "writer behind: at most {widest} SMS received and not written (bound {})",
+        2 * SENDS
+    );
+    assert!(
+        widest <= 2 * SENDS,
+        "{widest} SMS were received by the provider and not written: a crash would send them \
+         again"
+    );
     daemon.stop().await;
 }
 
@@ -115,12 +176,13 @@ async fn large_alert_on_two_instances(
 
 /// The promise at scale: two instances share a 20,000-recipient alert while a tenth of provider
 /// calls fail transiently; each is killed (SIGKILL) once and replaced. Every recipient gets the
-/// alert, and the duplicates stay within what was in flight at the two kills
-/// (`sender_concurrency` × `sends_per_batch` each), under 2 % of the alert.
+/// alert, and the duplicates stay within what was sent and not written at the two kills
+/// (2 × `sender_concurrency` × `sends_per_batch` each: in flight, and sent but not yet
+/// written), under 2 % of the alert.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_kills_during_a_large_alert_with_failing_provider_calls_lose_nothing() {
     let defaults = tocsin::dispatch::Settings::default();
-    let in_flight_per_kill = defaults.sender_concurrency as usize * defaults.sends_per_batch;
+    let unwritten_per_kill = 2 * defaults.sender_concurrency as usize * defaults.sends_per_batch;
     let env = Env::new().await;
     let (mut a, mut b, mairie, id) = large_alert_on_two_instances(&env, &[]).await;
 
@@ -148,12 +210,12 @@ async fn two_kills_during_a_large_alert_with_failing_provider_calls_lose_nothing
     eprintln!(
         "{RECIPIENTS} recipients, two kills, 1 call in 10 failing: {duplicates} duplicates \
          (bound {})",
-        2 * in_flight_per_kill
+        2 * unwritten_per_kill
     );
     assert!(
-        duplicates <= 2 * in_flight_per_kill && duplicates * 50 <= RECIPIENTS,
-        "{duplicates} sent twice; at most {} were in flight at the two kills",
-        2 * in_flight_per_kill
+        duplicates <= 2 * unwritten_per_kill && duplicates * 50 <= RECIPIENTS,
+        "{duplicates} sent twice; at most {} were sent and not written at the two kills",
+        2 * unwritten_per_kill
     );
 }
 

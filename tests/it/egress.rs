@@ -140,6 +140,10 @@ async fn a_push_endpoint_on_this_machine_is_refused_at_subscription_and_at_send(
         "the listener on loopback was reached"
     );
     daemon.stop().await;
+    sqlx::query("DELETE FROM subscribers WHERE push IS NOT NULL")
+        .execute(&db)
+        .await
+        .unwrap();
 
     // `allow_loopback` is the only way to reach it: the same browser, the same listener.
     let (daemon, vapid_public) = start_daemon(&env, "true").await;

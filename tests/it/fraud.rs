@@ -69,11 +69,7 @@ async fn commune(env: &Env, daemon: &Daemon, slug: &str) -> Client {
 }
 
 async fn inbound_url(env: &Env, daemon: &Daemon, slug: &str) -> String {
-    let (token,): (String,) = sqlx::query_as("SELECT callback_token FROM tenants WHERE slug = $1")
-        .bind(slug)
-        .fetch_one(&env.db.pool().await)
-        .await
-        .unwrap();
+    let token = env.callback_token(slug).await;
     format!("{}/cb/smsmode/{token}/inbound", daemon.url)
 }
 

@@ -8,15 +8,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Client, Env};
 
-/// The tenant's callback token, read where `tocsin tenant show --json` reads it.
+/// The tenant's callback token, as `tocsin tenant show --json` derives it.
 async fn token_of(env: &Env, slug: &str) -> String {
-    let db = env.db.pool().await;
-    let (token,): (String,) = sqlx::query_as("SELECT callback_token FROM tenants WHERE slug = $1")
-        .bind(slug)
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    token
+    env.callback_token(slug).await
 }
 
 /// What smsmode POSTs when a citizen replies (§1.2.4): a message resource with `direction: MO`.

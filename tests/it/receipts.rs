@@ -109,12 +109,7 @@ async fn smsmode_reports_move_deliveries_and_forged_ones_change_nothing() {
         StatusCode::FORBIDDEN
     );
     env.tenant(&daemon, "voisine").await;
-    let db = env.db.pool().await;
-    let (other_token,): (String,) =
-        sqlx::query_as("SELECT callback_token FROM tenants WHERE slug = 'voisine'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let other_token = env.callback_token("voisine").await;
     let crossed = status_path(2).replace(&token, &other_token);
     assert_eq!(post(crossed, delivered_2).await.0, StatusCode::OK);
     let (status, body) = post(status_path(2), json!("not a report")).await;
@@ -309,12 +304,7 @@ async fn ovh_sends_non_commercial_sms_and_its_reports_find_their_delivery() {
     );
 
     // OVH's callBack is the account's: the tenant's URL, by GET, with OVH's id.
-    let db = env.db.pool().await;
-    let (token,): (String,) =
-        sqlx::query_as("SELECT callback_token FROM tenants WHERE slug = 'bras'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let token = env.callback_token("bras").await;
     let url = format!("{}/cb/ovh/{token}/status", daemon.url);
     for (sms, ptt) in sent.iter().zip([4, 5, 1, 99]) {
         assert_eq!(

@@ -235,6 +235,17 @@ impl Env {
         key
     }
 
+    /// The tenant's callback token, derived from the server's secret as the daemon derives it.
+    pub async fn callback_token(&self, slug: &str) -> String {
+        let db = self.db.pool().await;
+        let tenant = store::tenants::find_by_slug(&db, slug)
+            .await
+            .unwrap()
+            .expect("the tenant");
+        tocsin::model::CallbackTokens::new(self.secret.as_bytes())
+            .token(tenant.id, tenant.callback_token_version)
+    }
+
     /// The commune "bras" with the topic "intemperies" and `n` subscribers by phone
     /// (06 00 00 00 00, 06 00 00 00 01…), made through the API at `url`; its admin client.
     pub async fn commune(&self, url: &str, n: usize) -> Client {
