@@ -36,6 +36,8 @@ pub enum StartError {
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("platform keys: {0}")]
+    Keys(#[from] store::platform::KeyError),
     #[error(
         "api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it"
     )]
@@ -63,25 +65,34 @@ pub async fn run_with_clock(
     shutdown: CancellationToken,
     clock: Clock,
 ) -> Result<(), StartError> {
-    let db = store::connect_existing(
-        config.database_url.expose_secret(),
-        config.database_max_connections,
-    )
-    .await?;
-    store::migrate(&db).await?;
-    let ids = PublicIds::new(&store::platform::public_ids_key(&db).await?);
     let secret = config
         .api_key_secret
         .clone()
         .ok_or(StartError::NoKeySecret)?;
+    let sealer = Sealer::new(secret.expose_secret().as_bytes());
+    // Migrations first, on a connection of their own; then the platform's keys, sealed under
+    // the server's secret, which every session of the pool needs (the opt-out key).
+    let (ids_key, opt_out_key) = {
+        let bootstrap = store::connect_existing(config.database_url.expose_secret(), 1).await?;
+        store::migrate(&bootstrap).await?;
+        let ids_key = store::platform::public_ids_key(&bootstrap, &sealer).await?;
+        let opt_out_key = store::platform::opt_out_key(&bootstrap, &sealer).await?;
+        bootstrap.close().await;
+        (ids_key, opt_out_key)
+    };
+    let db = store::connect_with_opt_out_key(
+        config.database_url.expose_secret(),
+        config.database_max_connections,
+        &opt_out_key,
+    )
+    .await?;
+    let ids = PublicIds::new(&ids_key);
     let links = CitizenLinks::new(
         secret.expose_secret().as_bytes(),
         ids.clone(),
         &config.public_url,
     );
-    let dkim = Arc::new(dispatch::dkim::DkimKeys::new(Sealer::new(
-        secret.expose_secret().as_bytes(),
-    )));
+    let dkim = Arc::new(dispatch::dkim::DkimKeys::new(sealer));
     let callback_tokens = CallbackTokens::new(secret.expose_secret().as_bytes());
     let keys = KeyHasher::new(secret);
     let metrics = Arc::new(dispatch::metrics::Metrics::default());

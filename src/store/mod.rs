@@ -43,7 +43,29 @@ pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Opens a pool. `max_connections` bounds what one instance may take from the server. Every
 /// session it opens has the bounds above.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
-    let options: PgConnectOptions = url.parse()?;
+    connect_with(url, max_connections, None).await
+}
+
+/// [`connect`], each session holding the key of the opt-out list's hashes (the SQL function
+/// `address_hash` reads it; a session without it fails rather than hash with no key). It is a
+/// startup option: it appears in no statement, log line or `pg_stat_activity` row.
+pub async fn connect_with_opt_out_key(
+    url: &str,
+    max_connections: u32,
+    key: &[u8],
+) -> Result<PgPool, DbError> {
+    connect_with(url, max_connections, Some(key)).await
+}
+
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    opt_out_key: Option<&[u8]>,
+) -> Result<PgPool, DbError> {
+    let mut options: PgConnectOptions = url.parse()?;
+    if let Some(key) = opt_out_key {
+        options = options.options([("tocsin.opt_out_key", hex::encode(key))]);
+    }
     let ms = |bound: Duration| format!("{}ms", bound.as_millis());
     let options = options.options([
         ("statement_timeout", ms(STATEMENT_TIMEOUT)),

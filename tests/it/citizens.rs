@@ -416,3 +416,65 @@ async fn the_page_subscribes_a_phone_without_javascript_once_its_code_comes_back
     );
     daemon.stop().await;
 }
+
+/// The opt-out list keeps keyed hashes of numbers and addresses; a copy of the database must
+/// not hold the key, or every French mobile number could be tried against them in minutes. The
+/// platform's keys are sealed under the server's secret at start-up; a session without the key
+/// cannot hash; a daemon with another secret refuses to start rather than read wrong keys.
+#[tokio::test]
+async fn the_database_alone_holds_no_key_to_the_opt_out_list() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    mairie
+        .subscriber(Some("0612345678"), None, &["intemperies"])
+        .await;
+    // The citizen texts STOP: the number goes on the opt-out list as a keyed hash.
+    let token = env.callback_token("bras").await;
+    let stop = reqwest::Client::new()
+        .post(format!("{}/cb/smsmode/{token}/inbound", daemon.url))
+        .json(
+            &json!({"messageId": "mo-1", "type": "SMS", "direction": "MO",
+                      "from": "33612345678", "recipient": {"to": "36034"},
+                      "body": {"text": "STOP"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), StatusCode::OK);
+    let db = env.db.pool().await;
+    let (clear, hashes): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM platform_keys WHERE key IS NOT NULL),
+                (SELECT count(*) FROM opt_outs)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(clear, 0, "a platform key in clear");
+    assert_eq!(hashes, 1, "the removed number is on the opt-out list");
+    let tried = sqlx::query("SELECT address_hash('+33612345678')")
+        .execute(&db)
+        .await;
+    assert!(tried.is_err(), "a session without the key hashed a number");
+    // The opt-out holds: the commune cannot add the number back.
+    let again = mairie
+        .post(
+            "/v1/subscribers",
+            json!({ "phone": "06 12 34 56 78", "topics": ["intemperies"] }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    daemon.stop().await;
+
+    let other_secret = hex::encode(rand::random::<[u8; 32]>());
+    let refused = tocsin::daemon::run(
+        env.config_with(&[("TOCSIN_API_KEY_SECRET", &other_secret)]),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("does not open"), "{refused}");
+}
