@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tocsin::{
     dispatch::{metrics::Metrics, outcomes::OutcomeWriter},
-    model::{DeliveryId, DeliveryStatus},
+    model::DeliveryStatus,
     store::{
         self,
         deliveries::{Fence, Lease, Transition},
@@ -110,7 +110,7 @@ async fn an_outcome_postgres_refuses_fails_its_own_row_and_the_others_are_writte
     let db = TestDb::new().await;
     let pool = db.pool().await;
     store::migrate(&pool).await.unwrap();
-    let ids = delivery_rows(&pool, 200).await;
+    let ids = crate::support::delivery_rows(&pool, 200).await;
     let lease = Lease {
         owner: uuid::Uuid::now_v7(),
         length: Duration::from_secs(60),
@@ -176,7 +176,7 @@ async fn a_late_outcome_of_a_claim_taken_over_changes_nothing() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
     store::migrate(&pool).await.unwrap();
-    let ids = delivery_rows(&pool, 10).await;
+    let ids = crate::support::delivery_rows(&pool, 10).await;
     let lease = Lease {
         owner: uuid::Uuid::now_v7(),
         length: Duration::from_millis(300),
@@ -328,34 +328,9 @@ async fn callbacks_and_inbound_sms_with_nul_and_endless_values_are_answered_and_
 /// and is answered once, after.
 #[tokio::test]
 async fn a_stop_fetched_from_ovh_while_it_cannot_be_recorded_stays_there_until_it_is() {
-    use tocsin_standins::ovh::OvhStandin;
     let env = Env::new().await;
-    let (ak, secret, ck, service) = ("ovh-app", "ovh-secret", "ovh-consumer", "sms-ab12345-1");
-    let ovh = OvhStandin::start(ak, secret, ck, service);
-    let mut config = env.config_with_file(&format!(
-        r#"
-        [sms.accounts.bras-ovh]
-        provider = "ovh"
-        application_key = "{ak}"
-        application_secret = "{secret}"
-        consumer_key = "{ck}"
-        service_name = "{service}"
-        sender_for_response = true
-        base_url = "{}"
-        "#,
-        ovh.base_url()
-    ));
-    config.dispatch.inbound_poll = Duration::from_millis(200);
-    let daemon = crate::support::Daemon::start(config).await;
-    env.tenant(&daemon, "bras").await;
+    let (ovh, daemon, _) = env.commune_on_ovh().await;
     let db = env.db.pool().await;
-    let change = tocsin::store::tenants::SettingsChange {
-        sms_account: Some(Some("bras-ovh".into())),
-        ..Default::default()
-    };
-    tocsin::store::tenants::update(&db, "bras", &change)
-        .await
-        .unwrap();
 
     // The opt-out list cannot be written: every attempt to record the STOP fails.
     sqlx::query("ALTER TABLE opt_outs RENAME TO opt_outs_away")
@@ -576,18 +551,4 @@ async fn the_pool_s_sessions_are_bounded() {
         assert_eq!(value, bound, "{setting}");
     }
     pool.close().await;
-}
-
-async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<DeliveryId> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
-         SELECT $1, g, 'sms', 'smsmode', '+336' || lpad(g::text, 8, '0')
-         FROM generate_series(1, $2) g RETURNING id",
-    )
-    .bind(uuid::Uuid::now_v7())
-    .bind(n)
-    .fetch_all(db)
-    .await
-    .unwrap();
-    rows.into_iter().map(|(id,)| DeliveryId(id)).collect()
 }

@@ -2,7 +2,7 @@ use std::{collections::HashMap, time::Duration};
 
 use serde_json::json;
 use tocsin::{
-    model::{DeliveryId, Role},
+    model::Role,
     store::{
         self,
         deliveries::{Claimed, Lease},
@@ -226,20 +226,6 @@ async fn nothing_is_sent_after_the_alert_expires() {
     daemon.stop().await;
 }
 
-async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<DeliveryId> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
-         SELECT $1, g, 'sms', 'smsmode', '+336' || lpad(g::text, 8, '0')
-         FROM generate_series(1, $2) g RETURNING id",
-    )
-    .bind(uuid::Uuid::now_v7())
-    .bind(n)
-    .fetch_all(db)
-    .await
-    .unwrap();
-    rows.into_iter().map(|(id,)| DeliveryId(id)).collect()
-}
-
 fn ids_of(claimed: &[Claimed]) -> Vec<i64> {
     let mut ids: Vec<i64> = claimed.iter().map(|c| c.id.0).collect();
     ids.sort_unstable();
@@ -258,7 +244,7 @@ async fn two_claims_on_the_same_rows_never_share_one_and_a_lease_holds_until_it_
         length: Duration::from_millis(length_ms),
     };
     for _ in 0..20 {
-        let ids = delivery_rows(&pool, 500).await;
+        let ids = crate::support::delivery_rows(&pool, 500).await;
         let (a, b) = (lease(60_000), lease(60_000));
         let (first, second) = tokio::join!(
             store::deliveries::claim(&pool, &ids, a),
@@ -273,7 +259,7 @@ async fn two_claims_on_the_same_rows_never_share_one_and_a_lease_holds_until_it_
     }
 
     // A redelivered message, seen by another instance: the rows stay with their owner.
-    let ids = delivery_rows(&pool, 50).await;
+    let ids = crate::support::delivery_rows(&pool, 50).await;
     let short = lease(1_000);
     let batch = store::leases::open(&pool, &ids, short).await.unwrap();
     assert_eq!(

@@ -724,35 +724,9 @@ async fn sms_fail_over_to_the_secondary_account_and_come_back() {
 /// them for the commune the account serves, answers through the account, and OVH keeps none.
 #[tokio::test]
 async fn replies_held_by_ovh_are_fetched_and_acted_on() {
-    use tocsin_standins::ovh::OvhStandin;
     let env = Env::new().await;
-    let (ak, secret, ck, service) = ("ovh-app", "ovh-secret", "ovh-consumer", "sms-ab12345-1");
-    let ovh = OvhStandin::start(ak, secret, ck, service);
-    let mut config = env.config_with_file(&format!(
-        r#"
-        [sms.accounts.bras-ovh]
-        provider = "ovh"
-        application_key = "{ak}"
-        application_secret = "{secret}"
-        consumer_key = "{ck}"
-        service_name = "{service}"
-        sender_for_response = true
-        base_url = "{}"
-        "#,
-        ovh.base_url()
-    ));
-    config.dispatch.inbound_poll = Duration::from_millis(200);
-    let daemon = crate::support::Daemon::start(config).await;
-    let mairie = env.tenant(&daemon, "bras").await;
+    let (ovh, daemon, mairie) = env.commune_on_ovh().await;
     mairie.topic("intemperies").await;
-    let db = env.db.pool().await;
-    let change = tocsin::store::tenants::SettingsChange {
-        sms_account: Some(Some("bras-ovh".into())),
-        ..Default::default()
-    };
-    tocsin::store::tenants::update(&db, "bras", &change)
-        .await
-        .unwrap();
 
     ovh.receive("+33611223344", "Alerte");
     ovh.receive("0033655667788", "bonjour");

@@ -49,6 +49,23 @@ pub fn dispatch_toml() -> String {
     )
 }
 
+/// `n` rows of a made-up alert, straight into the ledger, for tests of the store's statements.
+pub async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<tocsin::model::DeliveryId> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
+         SELECT $1, g, 'sms', 'smsmode', '+336' || lpad(g::text, 8, '0')
+         FROM generate_series(1, $2) g RETURNING id",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(n)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(id,)| tocsin::model::DeliveryId(id))
+        .collect()
+}
+
 /// A name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -233,6 +250,38 @@ impl Env {
             .await
             .unwrap();
         key
+    }
+
+    /// A daemon with the OVH account `bras-ovh` (a stand-in of its API), asking it for replies
+    /// every 200 ms, and the commune "bras" texting through it: the stand-in, the daemon and the
+    /// commune's admin client.
+    pub async fn commune_on_ovh(&self) -> (tocsin_standins::ovh::OvhStandin, Daemon, Client) {
+        let (ak, secret, ck, service) = ("ovh-app", "ovh-secret", "ovh-consumer", "sms-ab12345-1");
+        let ovh = tocsin_standins::ovh::OvhStandin::start(ak, secret, ck, service);
+        let mut config = self.config_with_file(&format!(
+            r#"
+            [sms.accounts.bras-ovh]
+            provider = "ovh"
+            application_key = "{ak}"
+            application_secret = "{secret}"
+            consumer_key = "{ck}"
+            service_name = "{service}"
+            sender_for_response = true
+            base_url = "{}"
+            "#,
+            ovh.base_url()
+        ));
+        config.dispatch.inbound_poll = Duration::from_millis(200);
+        let daemon = Daemon::start(config).await;
+        let mairie = self.tenant(&daemon, "bras").await;
+        let change = store::tenants::SettingsChange {
+            sms_account: Some(Some("bras-ovh".into())),
+            ..Default::default()
+        };
+        store::tenants::update(&self.db.pool().await, "bras", &change)
+            .await
+            .unwrap();
+        (ovh, daemon, mairie)
     }
 
     /// The tenant's callback token, derived from the server's secret as the daemon derives it.
