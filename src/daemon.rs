@@ -247,6 +247,10 @@ pub async fn run_with_clock(
     result.map_err(StartError::Http)
 }
 
+/// The most connections the public listener holds when `[http] max_connections` is not set,
+/// whatever room the file limit leaves.
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
 /// How the public listener bounds its clients: `[http]`, with `max_connections` sized from
 /// the file limit when not set, so that a flood of connections cannot take the files that
 /// PostgreSQL, RabbitMQ, the providers and the API listener need.
@@ -278,7 +282,9 @@ fn connection_limits(config: &Config, providers: &Providers) -> api::serve::Serv
             set
         }
         Some(set) => set,
-        None => room,
+        // A host whose hard limit is a million files would otherwise hold a million idle
+        // connections' buffers: memory runs out before files do.
+        None => room.min(DEFAULT_MAX_CONNECTIONS),
     };
     api::serve::ServeLimits {
         header_timeout: config.http.header_timeout,
