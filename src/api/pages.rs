@@ -234,6 +234,27 @@ async fn render(
     Ok(response)
 }
 
+/// A form posted to a commune's page, its token checked against the visitor's cookie: the
+/// commune, the fields and the visitor's session; or, as `Err`, the answer to give at once (no
+/// such commune, or a stale form shown again). Every form of the page goes through here, so none
+/// can skip the check.
+async fn posted(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    form: Form,
+) -> Result<Result<(Shown, FormBody, FormSession), Response>, ApiError> {
+    let Some(shown) = shown(state, slug).await? else {
+        return Ok(Err(not_found()));
+    };
+    let fields = FormBody::parse(body);
+    if !client::form_token_ok(state, headers, fields.get(client::FORM_TOKEN_FIELD)) {
+        return stale_form(state, &shown, form).await.map(Err);
+    }
+    Ok(Ok((shown, fields, FormSession::of(headers))))
+}
+
 /// A form whose token does not go with the visitor's cookie (a post from elsewhere, or a page
 /// kept open across a cookie's loss): the page again, with a new token, and nothing done.
 async fn stale_form(state: &AppState, shown: &Shown, form: Form) -> Result<Response, ApiError> {
@@ -343,14 +364,10 @@ async fn phone_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(shown) = shown(&state, &slug).await? else {
-        return Ok(not_found());
+    let (shown, form, session) = match posted(&state, &slug, &headers, &body, Form::Phone).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    let form = FormBody::parse(&body);
-    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
-        return stale_form(&state, &shown, Form::Phone).await;
-    }
-    let session = FormSession::of(&headers);
     let phone = form.get("phone").trim();
     let topics = form.all("topics");
     let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -398,14 +415,10 @@ async fn phone_confirm_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(shown) = shown(&state, &slug).await? else {
-        return Ok(not_found());
+    let (shown, form, session) = match posted(&state, &slug, &headers, &body, Form::Phone).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    let form = FormBody::parse(&body);
-    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
-        return stale_form(&state, &shown, Form::Phone).await;
-    }
-    let session = FormSession::of(&headers);
     let (phone, code) = (form.get("phone").trim(), form.get("code").trim());
     let values = FormValues {
         phone,

@@ -79,14 +79,10 @@ pub(super) async fn email_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(shown) = shown(&state, &slug).await? else {
-        return Ok(not_found());
+    let (shown, form, session) = match posted(&state, &slug, &headers, &body, Form::Email).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    let form = FormBody::parse(&body);
-    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
-        return stale_form(&state, &shown, Form::Email).await;
-    }
-    let session = FormSession::of(&headers);
     let typed = form.get("email").trim();
     let topics = form.all("topics");
     let chosen: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -269,14 +265,10 @@ pub(super) async fn leave_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(shown) = shown(&state, &slug).await? else {
-        return Ok(not_found());
+    let (shown, form, session) = match posted(&state, &slug, &headers, &body, Form::Leave).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    let form = FormBody::parse(&body);
-    if !client::form_token_ok(&state, &headers, form.get(client::FORM_TOKEN_FIELD)) {
-        return stale_form(&state, &shown, Form::Leave).await;
-    }
-    let session = FormSession::of(&headers);
     let typed = form.get("email").trim();
     let values = FormValues {
         email: typed,
