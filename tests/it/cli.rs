@@ -769,3 +769,32 @@ async fn a_callback_token_is_stored_nowhere_and_rotates() {
     assert_eq!(call(legacy_path).await, 403, "the old random token");
     daemon.stop().await;
 }
+
+/// What must never run in production is named by `config check` while it is on: a simulator a
+/// commune may be routed to (it reaches no one), and push endpoints allowed on this machine.
+#[tokio::test]
+async fn config_check_warns_while_a_simulator_or_loopback_pushes_are_enabled() {
+    let env = Env::new().await;
+    let plain = ok(tocsin(&env, &[], &["config", "check"]));
+    assert!(!plain.contains("warning"), "{plain}");
+    let key = tocsin_providers::push::crypto::VapidKey::generate().unwrap();
+    let private = secrecy::ExposeSecret::expose_secret(&key.private_key_base64url()).to_string();
+    let risky = ok(tocsin(
+        &env,
+        &[
+            ("TOCSIN_SMS_SIMULATOR_ENABLED", "true"),
+            ("TOCSIN_VAPID_PRIVATE_KEY", &private),
+            ("TOCSIN_VAPID_SUBJECT", "mailto:alertes@bras.fr"),
+            ("TOCSIN_PUSH_ALLOW_LOOPBACK", "true"),
+        ],
+        &["config", "check"],
+    ));
+    assert!(
+        risky.contains("warning: sms.simulator is enabled"),
+        "{risky}"
+    );
+    assert!(
+        risky.contains("warning: [push] allow_loopback is on"),
+        "{risky}"
+    );
+}
