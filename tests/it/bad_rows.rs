@@ -82,12 +82,7 @@ async fn a_provider_answering_a_nul_in_message_ids_fails_those_rows_only_and_the
         closed
     })
     .await;
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&daemon.url).await;
     let writes_refused = metrics
         .lines()
         .filter(|l| l.starts_with("tocsin_outcome_write_errors_total{"))

@@ -35,31 +35,29 @@ async fn ask_code(http: &reqwest::Client, daemon: &Daemon, tenant: &str, phone: 
         .as_u16()
 }
 
-/// The codes the stand-in carried so far, by recipient (digits).
-fn codes(env: &Env) -> Vec<String> {
+/// The SMS of one kind the stand-in carried so far (our references start with `prefix`), by
+/// recipient (digits).
+fn carried(env: &Env, prefix: &str) -> Vec<String> {
     env.smsmode
         .received()
         .into_iter()
         .filter(|m| {
             m.ref_client
                 .as_deref()
-                .is_some_and(|r| r.starts_with("cnf_"))
+                .is_some_and(|r| r.starts_with(prefix))
         })
         .map(|m| m.to)
         .collect()
 }
 
+/// The confirmation codes carried so far.
+fn codes(env: &Env) -> Vec<String> {
+    carried(env, "cnf_")
+}
+
+/// The replies to citizens' SMS carried so far.
 fn replies(env: &Env) -> Vec<String> {
-    env.smsmode
-        .received()
-        .into_iter()
-        .filter(|m| {
-            m.ref_client
-                .as_deref()
-                .is_some_and(|r| r.starts_with("rep_"))
-        })
-        .map(|m| m.to)
-        .collect()
+    carried(env, "rep_")
 }
 
 async fn commune(env: &Env, daemon: &Daemon, slug: &str) -> Client {
@@ -270,12 +268,7 @@ async fn the_fraud_script_sends_no_sms_past_the_caps() {
     assert_eq!(subscribed_by_sms, 0);
 
     // Every hit is counted, by route and cap, with no number in sight.
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&daemon.url).await;
     for line in [
         "tocsin_public_limit_hits_total{limit=\"commune_hour\",route=\"subscribe\"} 400",
         "tocsin_public_limit_hits_total{limit=\"number\",route=\"subscribe\"} 5",
@@ -525,12 +518,7 @@ async fn a_commune_s_hourly_cap_refills_and_its_daily_cap_holds() {
     settle().await;
     assert_eq!(statuses, [202, 202, 429, 202, 429]);
     assert_eq!(codes(&env).len(), 3);
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&daemon.url).await;
     for line in [
         "tocsin_public_limit_hits_total{limit=\"commune_hour\",route=\"subscribe\"} 1",
         "tocsin_public_limit_hits_total{limit=\"commune_day\",route=\"subscribe\"} 1",

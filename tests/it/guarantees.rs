@@ -125,12 +125,7 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     assert_eq!(bad.body["error"]["field"], "status");
 
     // What operators graph, without tenants or addresses in it.
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&daemon.url).await;
     for line in [
         r#"tocsin_deliveries_total{channel="sms",outcome="sent",provider="smsmode"} 3"#,
         r#"tocsin_deliveries_total{channel="sms",outcome="retrying",provider="smsmode"} 3"#,
@@ -152,12 +147,7 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
         "the sweeper measured the queues",
         Duration::from_secs(5),
         || async {
-            let text = reqwest::get(format!("{}/metrics", daemon.url))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = crate::support::metrics(&daemon.url).await;
             text.contains("tocsin_dead_letters 0")
                 && text
                     .contains(r#"tocsin_queue_ready_messages{queue="send.sms.smsmode.urgent"} 0"#)
@@ -451,12 +441,7 @@ async fn a_provider_that_times_out_is_tried_again() {
             .await
             .unwrap();
     assert!(reason.contains("time"), "{reason}");
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&daemon.url).await;
     assert!(
         metrics
             .lines()

@@ -188,12 +188,7 @@ async fn slow_clients_holding_more_connections_than_files_do_not_hold_up_an_urge
     env.smsmode.wait_for(1, Duration::from_secs(10)).await;
     let first_sms_in = started.elapsed();
     mairie.wait_completed(&id).await;
-    let metrics = reqwest::get(format!("{api_url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::metrics(&api_url).await;
     let refused_line = metrics
         .lines()
         .find(|l| {

@@ -49,6 +49,16 @@ pub fn dispatch_toml() -> String {
     )
 }
 
+/// The daemon's `/metrics` page at `base` (its URL), as Prometheus reads it.
+pub async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("the daemon answers /metrics")
+        .text()
+        .await
+        .unwrap()
+}
+
 /// `n` rows of a made-up alert, straight into the ledger, for tests of the store's statements.
 pub async fn delivery_rows(db: &sqlx::PgPool, n: i64) -> Vec<tocsin::model::DeliveryId> {
     let rows: Vec<(i64,)> = sqlx::query_as(
