@@ -23,7 +23,7 @@ use crate::{
         self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
         sender::{Batch, Carrier},
     },
-    model::{CallbackTokens, CitizenLinks, Lane, PublicIds, sealed::Sealer},
+    model::{CallbackTokens, CitizenLinks, Lane, PublicIds, keys::KeyRing},
     scheduler::Scheduler,
     store,
 };
@@ -36,8 +36,8 @@ pub enum StartError {
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("platform keys: {0}")]
-    Keys(#[from] store::platform::KeyError),
+    #[error("keys: {0}")]
+    Keys(#[from] store::key_versions::KeyError),
     #[error(
         "api_key_secret (TOCSIN_API_KEY_SECRET) is not set: API keys cannot be checked without it"
     )]
@@ -65,20 +65,17 @@ pub async fn run_with_clock(
     shutdown: CancellationToken,
     clock: Clock,
 ) -> Result<(), StartError> {
-    let secret = config
-        .api_key_secret
-        .clone()
-        .ok_or(StartError::NoKeySecret)?;
-    let sealer = Sealer::new(secret.expose_secret().as_bytes());
-    // Migrations first, on a connection of their own; then the platform's keys, sealed under
-    // the server's secret, which every session of the pool needs (the opt-out key).
-    let (ids_key, opt_out_key) = {
+    let secrets = config.server_secrets().ok_or(StartError::NoKeySecret)?;
+    // Migrations first, on a connection of their own; then the key ring and the platform's
+    // keys, sealed under it, which every session of the pool needs (the opt-out key).
+    let (ring, ids_key, opt_out_key) = {
         let bootstrap = store::connect_existing(config.database_url.expose_secret(), 1).await?;
         store::migrate(&bootstrap).await?;
-        let ids_key = store::platform::public_ids_key(&bootstrap, &sealer).await?;
-        let opt_out_key = store::platform::opt_out_key(&bootstrap, &sealer).await?;
+        let ring = store::key_versions::open(&bootstrap, secrets).await?;
+        let ids_key = store::platform::public_ids_key(&bootstrap, &ring).await?;
+        let opt_out_key = store::platform::opt_out_key(&bootstrap, &ring).await?;
         bootstrap.close().await;
-        (ids_key, opt_out_key)
+        (ring, ids_key, opt_out_key)
     };
     let db = store::connect_with_opt_out_key(
         config.database_url.expose_secret(),
@@ -87,18 +84,14 @@ pub async fn run_with_clock(
     )
     .await?;
     let ids = PublicIds::new(&ids_key);
-    let links = CitizenLinks::new(
-        secret.expose_secret().as_bytes(),
-        ids.clone(),
-        &config.public_url,
-    );
-    let dkim = Arc::new(dispatch::dkim::DkimKeys::new(sealer));
-    let callback_tokens = CallbackTokens::new(secret.expose_secret().as_bytes());
-    let keys = KeyHasher::new(secret);
+    let links = CitizenLinks::new(ring.clone(), ids.clone(), &config.public_url);
+    let dkim = Arc::new(dispatch::dkim::DkimKeys::new(ring.clone()));
+    let callback_tokens = CallbackTokens::new(ring.clone());
+    let keys = KeyHasher::new(ring.clone());
     let metrics = Arc::new(dispatch::metrics::Metrics::default());
     let public_caps = Arc::new(dispatch::public_caps::PublicCaps::new(
         db.clone(),
-        &keys.hash("public caps"),
+        ring.clone(),
         config.public_limits.clone(),
         metrics.clone(),
     ));
@@ -156,6 +149,12 @@ pub async fn run_with_clock(
         tasks.spawn(async move { scheduler.run(&shutdown).await });
     }
     tasks.spawn(dispatch::folding::run(db.clone(), shutdown.clone()));
+    tasks.spawn(follow_key_versions(
+        db.clone(),
+        config.clone(),
+        ring,
+        shutdown.clone(),
+    ));
     tasks.spawn(dispatch::retention::run(
         db.clone(),
         config.retention.clone(),
@@ -245,6 +244,42 @@ pub async fn run_with_clock(
     let _ = tokio::time::timeout(grace, outcome_writer).await;
     db.close().await;
     result.map_err(StartError::Http)
+}
+
+/// How often a running daemon looks for a rotation or a retirement of key versions.
+const KEY_VERSIONS_POLL: Duration = Duration::from_secs(30);
+
+/// Keeps the ring as the database says: after `tocsin secrets rotate`, new links, callback URLs
+/// and key hashes are made with the new version, and after `tocsin secrets retire` the old ones
+/// stop opening, within [`KEY_VERSIONS_POLL`].
+async fn follow_key_versions(
+    db: sqlx::PgPool,
+    config: Config,
+    ring: KeyRing,
+    shutdown: CancellationToken,
+) {
+    let secrets = config.server_secrets().expect("checked at start");
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(KEY_VERSIONS_POLL) => {}
+        }
+        match store::key_versions::read(&db, secrets).await {
+            Ok(read) => {
+                if read.live() != ring.live() || read.current() != ring.current() {
+                    tracing::info!(
+                        current = read.current(),
+                        live = ?read.live(),
+                        "key versions changed"
+                    );
+                }
+                ring.replace(&read);
+            }
+            // Keep the ring held: an instance configured without the new secret goes on making
+            // what opens under the old version, until that version is retired.
+            Err(error) => tracing::error!(%error, "key versions not read"),
+        }
+    }
 }
 
 /// The most connections the public listener holds when `[http] max_connections` is not set,

@@ -1,44 +1,74 @@
-//! API keys: generated once, stored as an HMAC-SHA-256 under the server's secret, and resolved
+//! API keys: generated once, stored as an HMAC-SHA-256 under a key of the key ring, and resolved
 //! to one tenant and one role on every request.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use super::{AppState, error::ApiError};
 use crate::{
-    model::{Role, TenantId},
+    model::{
+        Role, TenantId,
+        keys::{KeyHash, KeyRing, Purpose},
+    },
     store,
 };
 
 const KEY_PREFIX: &str = "tsk_";
 
-/// Hashes API keys under the server's secret: a stolen table of hashes does not let anyone
-/// check guesses without the secret too.
-#[derive(Clone)]
+/// Hashes API keys under a key of the ring: a stolen table of hashes does not let anyone check
+/// guesses without the server's secret too.
+#[derive(Clone, Debug)]
 pub struct KeyHasher {
-    secret: SecretString,
+    keys: KeyRing,
 }
 
 impl KeyHasher {
-    pub fn new(secret: SecretString) -> Self {
-        KeyHasher { secret }
+    pub fn new(keys: KeyRing) -> Self {
+        KeyHasher { keys }
     }
 
-    pub fn hash(&self, key: &str) -> Vec<u8> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(key.as_bytes());
-        mac.finalize().into_bytes().to_vec()
+    /// The ring the hashes are made under.
+    pub fn ring(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The hash a new key is stored as: under the current version.
+    pub fn hash(&self, key: &str) -> KeyHash {
+        let (version, secret) = self.keys.current_key(Purpose::ApiKeys);
+        KeyHash {
+            version,
+            hash: mac(&secret, key),
+        }
+    }
+
+    /// The hashes a stored key may have: one per version still in the ring, the current first.
+    pub fn candidates(&self, key: &str) -> Vec<KeyHash> {
+        self.keys
+            .live()
+            .into_iter()
+            .filter_map(|version| {
+                let secret = self.keys.key(Purpose::ApiKeys, version)?;
+                Some(KeyHash {
+                    version,
+                    hash: mac(&secret, key),
+                })
+            })
+            .collect()
     }
 
     /// A new random key (256 bits) and its hash. The key is shown once and never stored.
-    pub fn generate(&self) -> (String, Vec<u8>) {
+    pub fn generate(&self) -> (String, KeyHash) {
         let key = format!("{KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()));
         let hash = self.hash(&key);
         (key, hash)
     }
+}
+
+fn mac(secret: &[u8], key: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(key.as_bytes());
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Who is calling: resolved from `Authorization: Bearer <key>`.
@@ -78,11 +108,17 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <API key>\""))?;
-        let grant = store::tenants::find_key(&state.db, &state.keys.hash(key))
+        let grant = store::tenants::find_key(&state.db, &state.keys.candidates(key))
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
         if grant.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this API key was revoked"));
+        }
+        // A key stored under an older version moves to the current one on its first use, so
+        // that retiring the old version leaves only the keys nobody used since the rotation.
+        let current = state.keys.hash(key);
+        if grant.key_version != current.version {
+            store::tenants::rehash_key(&state.db, grant.key_id, &current).await?;
         }
         Ok(Caller {
             tenant: grant.tenant_id,
@@ -96,12 +132,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hash_depends_on_the_secret() {
-        let a = KeyHasher::new("one".to_string().into());
-        let b = KeyHasher::new("two".to_string().into());
+    fn the_hash_depends_on_the_secret_and_the_version() {
+        let a = KeyHasher::new(KeyRing::for_secret(b"one"));
+        let b = KeyHasher::new(KeyRing::for_secret(b"two"));
         let (key, hash) = a.generate();
         assert!(key.starts_with(KEY_PREFIX));
         assert_eq!(a.hash(&key), hash);
-        assert_ne!(b.hash(&key), hash);
+        assert_ne!(b.hash(&key).hash, hash.hash);
+        // Current version first, then the legacy one (the secret itself as HMAC key).
+        let candidates = a.candidates(&key);
+        assert_eq!(candidates[0], hash);
+        assert_eq!(candidates[1].version, 0);
+        assert_eq!(candidates[1].hash, mac(b"one", &key));
     }
 }

@@ -13,6 +13,7 @@ use axum::{
 use ipnet::IpNet;
 
 use super::{AppState, error::ApiError};
+use crate::model::keys::{Purpose, same_tag};
 
 /// The cookie a form token is bound to (double submit: a page elsewhere can neither read it nor
 /// set it, so it cannot forge the token that goes with it).
@@ -176,23 +177,31 @@ pub fn set_form_cookie(value: &str) -> String {
     format!("{FORM_COOKIE}={value}; Path=/c/; HttpOnly; SameSite=Strict")
 }
 
-/// The token a form carries with this cookie.
-pub fn form_token(state: &AppState, cookie: &str) -> String {
-    hex::encode(&state.keys.hash(&format!("form-token:{cookie}"))[..16])
+fn form_token_message(cookie: &str) -> Vec<u8> {
+    format!("form-token:{cookie}").into_bytes()
 }
 
-/// Whether a form's token goes with the cookie the request carries.
+/// The token a form carries with this cookie.
+pub fn form_token(state: &AppState, cookie: &str) -> String {
+    let mac = state
+        .keys
+        .ring()
+        .mac(Purpose::CitizenCodes, &form_token_message(cookie));
+    hex::encode(&mac[..16])
+}
+
+/// Whether a form's token goes with the cookie the request carries (under any live key version:
+/// a page loaded before a rotation still submits).
 pub fn form_token_ok(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
     let Some(cookie) = form_cookie(headers) else {
         return false;
     };
-    let expected = form_token(state, &cookie);
-    expected.len() == token.len()
-        && expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    state
+        .keys
+        .ring()
+        .macs(Purpose::CitizenCodes, &form_token_message(&cookie))
+        .iter()
+        .any(|mac| same_tag(&hex::encode(&mac[..16]), token))
 }
 
 #[cfg(test)]

@@ -74,24 +74,18 @@ impl AppState {
     pub fn new(db: PgPool, keys: KeyHasher, relay: Arc<Notify>, ids: PublicIds) -> Self {
         let public_url = url::Url::parse("http://127.0.0.1:8080").expect("a URL");
         AppState {
-            links: crate::model::CitizenLinks::new(
-                &keys.hash("citizen links"),
-                ids.clone(),
-                &public_url,
-            ),
-            callback_tokens: crate::model::CallbackTokens::new(&keys.hash("callback tokens")),
+            links: crate::model::CitizenLinks::new(keys.ring().clone(), ids.clone(), &public_url),
+            callback_tokens: crate::model::CallbackTokens::new(keys.ring().clone()),
             vapid_public_key: None,
             push_egress: Default::default(),
             public_caps: Arc::new(crate::dispatch::public_caps::PublicCaps::new(
                 db.clone(),
-                &keys.hash("public caps"),
+                keys.ring().clone(),
                 Default::default(),
                 Default::default(),
             )),
             trusted_proxies: Default::default(),
-            dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(
-                crate::model::sealed::Sealer::new(&keys.hash("sealed secrets")),
-            )),
+            dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(keys.ring().clone())),
             db,
             keys,
             relay,

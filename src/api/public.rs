@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::{AppState, ErrorBody, client::PublicClient, error::ApiError, json::ApiJson};
 use crate::{
     dispatch::public_caps::{CapError, Limit},
-    model::{Channel, PhoneNumber, Slug, TopicId},
+    model::{Channel, PhoneNumber, Slug, TopicId, keys::Purpose},
     store::{self, subscribers::PhoneConsent, tenants::Tenant},
 };
 
@@ -163,13 +163,14 @@ pub(super) async fn chosen_topics(
     Ok(topics)
 }
 
-/// The code's keyed hash: the code itself is never stored.
-fn code_hash(state: &AppState, tenant: &Tenant, phone: &PhoneNumber, code: &str) -> Vec<u8> {
-    state.keys.hash(&format!(
-        "phone-code:{}:{}:{code}",
-        tenant.id,
-        phone.as_str()
-    ))
+/// The code's keyed hashes, under each live key version (the current first): the code itself
+/// is never stored, and a code texted just before a rotation still redeems.
+fn code_hashes(state: &AppState, tenant: &Tenant, phone: &PhoneNumber, code: &str) -> Vec<Vec<u8>> {
+    let message = format!("phone-code:{}:{}:{code}", tenant.id, phone.as_str());
+    state
+        .keys
+        .ring()
+        .macs(Purpose::CitizenCodes, message.as_bytes())
 }
 
 /// Ask for alerts by SMS: a 6-digit code is texted to the number; nothing is subscribed before
@@ -228,7 +229,7 @@ pub(super) async fn request_code(
         .collect();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let expires_at = chrono::Utc::now() + chrono::Duration::minutes(CODE_MINUTES);
-    let hash = code_hash(state, tenant, &phone, &code);
+    let hash = code_hashes(state, tenant, &phone, &code).swap_remove(0);
     state
         .public_caps
         .code(route, tenant.id, &phone)
@@ -357,9 +358,9 @@ pub(super) async fn confirm_code(
         )
         .await
         .map_err(refused)?;
-    let hash = code_hash(state, tenant, &phone, code);
+    let hashes = code_hashes(state, tenant, &phone, code);
     let Some(topics) =
-        store::confirmations::redeem(&state.db, tenant.id, phone.as_str(), &hash).await?
+        store::confirmations::redeem(&state.db, tenant.id, phone.as_str(), &hashes).await?
     else {
         // The same answer whether a code waits or not: it tells nobody that this number asked.
         return Err(ApiError::new(

@@ -22,7 +22,7 @@ use std::{
 
 use anyhow::Context;
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tocsin_providers::push::crypto::VapidKey;
 use tocsin_standins::{push::PushStandin, smsmode::SmsmodeStandin};
@@ -116,7 +116,11 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     let push = PushStandin::start_counting().await;
     let (_sink, sink_port) = processes::start_smtp_sink().await?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
-    let hasher = KeyHasher::new(SecretString::from(secret.clone()));
+    let secrets = store::key_versions::Secrets {
+        current: secret.as_bytes(),
+        previous: None,
+    };
+    let hasher = KeyHasher::new(store::key_versions::open(&db, secrets).await?);
     let vapid = VapidKey::generate()?.private_key_base64url();
     let env: Env = vec![
         ("TOCSIN_DATABASE_URL", database_url.clone()),

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     ApiArgs,
     client::{self, Api},
-    ops,
+    keys,
 };
 use crate::{
     api::KeyHasher,
@@ -43,12 +43,10 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (database_url, amqp_url) = (config.database_url.clone(), config.amqp_url.clone());
-    let hasher = KeyHasher::new(
-        config
-            .api_key_secret
-            .clone()
-            .expect("the demo sets a secret"),
-    );
+    let secret = config
+        .api_key_secret
+        .clone()
+        .expect("the demo sets a secret");
     let topology =
         Topology::new(config.queue_prefix.clone()).with_retry_tiers(&config.dispatch.retry.delays);
     let keys = topology.keys(config.account_routes());
@@ -66,7 +64,7 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     let rehearsal = rehearse(
         &url,
         database_url.expose_secret(),
-        &hasher,
+        &secret,
         args.subscribers,
     );
     // A daemon that stops early (it could not start) ends the demo with its own error.
@@ -100,7 +98,7 @@ fn demo_config(mut config: Config) -> anyhow::Result<Config> {
 async fn rehearse(
     url: &str,
     database_url: &str,
-    hasher: &KeyHasher,
+    secret: &SecretString,
     subscribers: u32,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -108,7 +106,12 @@ async fn rehearse(
     let db = store::connect(database_url, 2).await?;
     let slug = Slug::parse(TENANT).expect("a valid slug");
     store::tenants::create(&db, &slug, "Bras-sur-Meuse (démo)").await?;
-    let (key, _) = ops::create_key(&db, hasher, TENANT, Role::Admin).await?;
+    let secrets = store::key_versions::Secrets {
+        current: secret.expose_secret().as_bytes(),
+        previous: None,
+    };
+    let hasher = KeyHasher::new(store::key_versions::open(&db, secrets).await?);
+    let (key, _) = keys::create_key(&db, &hasher, TENANT, Role::Admin).await?;
     db.close().await;
     let api = Api::new(&ApiArgs {
         url: url.to_string(),

@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod demo;
+mod keys;
 mod log_line;
 mod ops;
 mod schedule;
@@ -46,7 +47,10 @@ enum Command {
     Tenant(ops::TenantCommand),
     /// Manage API keys.
     #[command(subcommand)]
-    Key(ops::KeyCommand),
+    Key(keys::KeyCommand),
+    /// Rotate the keys derived from the server's secret, and retire the old ones.
+    #[command(subcommand)]
+    Secrets(keys::SecretsCommand),
     /// Check the configuration.
     #[command(subcommand)]
     Config(ops::ConfigCommand),
@@ -119,7 +123,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => ops::migrate(config).await,
         Command::Serve => ops::serve(config).await,
         Command::Tenant(command) => ops::tenant(config, command).await,
-        Command::Key(command) => ops::key(config, command).await,
+        Command::Key(command) => keys::key(config, command).await,
+        Command::Secrets(command) => keys::secrets(config, command).await,
         Command::Config(command) => ops::config(config, command),
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),

@@ -8,9 +8,8 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    api::KeyHasher,
     config::Config,
-    model::{ApiKeyId, QuietHours, Role, Slug},
+    model::{QuietHours, Slug, keys::KeyRing},
     store,
 };
 
@@ -101,21 +100,6 @@ pub enum TenantCommand {
 }
 
 #[derive(Subcommand)]
-pub enum KeyCommand {
-    /// Create an API key and print it, alone, on stdout; it is shown only this once.
-    Create {
-        /// Slug of the tenant the key belongs to.
-        #[arg(long)]
-        tenant: String,
-        /// admin (manages topics and subscribers, and sends) or sender (sends and reads status).
-        #[arg(long)]
-        role: String,
-    },
-    /// Revoke an API key by its id (printed on stderr by `key create`).
-    Revoke { id: String },
-}
-
-#[derive(Subcommand)]
 pub enum DeadCommand {
     /// Show the messages in the dead-letter queue, with the queue they died in and why; they
     /// stay in it.
@@ -152,12 +136,12 @@ pub enum ConfigCommand {
     Check,
 }
 
-fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+pub(super) fn load(path: Option<&Path>) -> anyhow::Result<Config> {
     Config::load(path).context("invalid configuration")
 }
 
 /// The configured database, which must exist (only `migrate` creates it), migrated.
-async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+pub(super) async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let pool = store::connect_existing(config.database_url.expose_secret(), 2).await?;
     store::migrate(&pool)
         .await
@@ -370,12 +354,16 @@ async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::R
 
 /// The URLs to give each SMS provider, for this tenant: where its delivery reports go, and
 /// where citizens' SMS to the commune's number go for providers that pass them on.
-fn callbacks(config: &Config, tenant: &store::tenants::Tenant) -> serde_json::Value {
+fn callbacks(
+    config: &Config,
+    ring: Option<&KeyRing>,
+    tenant: &store::tenants::Tenant,
+) -> serde_json::Value {
     // Derived, never stored: only a holder of the server's secret can print it.
-    let Some(secret) = &config.api_key_secret else {
+    let Some(ring) = ring else {
         return serde_json::Value::Null;
     };
-    let token = crate::model::CallbackTokens::new(secret.expose_secret().as_bytes())
+    let token = crate::model::CallbackTokens::new(ring.clone())
         .token(tenant.id, tenant.callback_token_version);
     let token = token.as_str();
     tocsin_providers::registry::KINDS
@@ -447,13 +435,9 @@ async fn set_dkim(
         .context("the tenant's From has no domain")?;
     let key = tocsin_providers::email::DkimKey::new(selector, &domain, pem)
         .map_err(|e| anyhow::anyhow!("--dkim-key: {e}"))?;
-    let secret = config
-        .api_key_secret
-        .as_ref()
-        .context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set: keys are sealed with it")?;
-    let sealer = crate::model::sealed::Sealer::new(secret.expose_secret().as_bytes());
-    let sealed = sealer.seal(
-        &crate::dispatch::dkim::seal_context(tenant.id),
+    let ring = super::keys::ring(config, db).await?;
+    let sealed = ring.seal(
+        &crate::model::sealed::dkim_context(tenant.id),
         pem.as_bytes(),
     );
     let dkim = store::branding::Dkim {
@@ -467,16 +451,14 @@ async fn set_dkim(
 
 /// The DNS TXT record of the tenant's DKIM key, when it has one that opens here.
 async fn dkim_record(
-    config: &Config,
+    ring: Option<&KeyRing>,
     db: &sqlx::PgPool,
     tenant: crate::model::TenantId,
 ) -> anyhow::Result<Option<(String, String)>> {
-    let Some(secret) = &config.api_key_secret else {
+    let Some(ring) = ring else {
         return Ok(None);
     };
-    let keys = crate::dispatch::dkim::DkimKeys::new(crate::model::sealed::Sealer::new(
-        secret.expose_secret().as_bytes(),
-    ));
+    let keys = crate::dispatch::dkim::DkimKeys::new(ring.clone());
     // A key that does not open here has no record to show (`tenant show` says it is set).
     Ok(keys
         .of(db, tenant)
@@ -542,7 +524,11 @@ async fn show_tenant(
         .with_context(|| format!("no tenant {slug:?}"))?;
     let quiet = tenant.clock.quiet_hours.map(|q| q.to_string());
     let senders = &tenant.senders;
-    let dkim = dkim_record(config, db, tenant.id).await?;
+    let ring = match config.api_key_secret {
+        Some(_) => Some(super::keys::ring(config, db).await?),
+        None => None,
+    };
+    let dkim = dkim_record(ring.as_ref(), db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -567,7 +553,7 @@ async fn show_tenant(
             "email_account": email_account,
             "email_from": senders.email_from,
             "max_sms_segments": senders.max_sms_segments,
-            "callbacks": callbacks(config, &tenant),
+            "callbacks": callbacks(config, ring.as_ref(), &tenant),
             "page": page_url(config, &tenant.slug),
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
@@ -594,7 +580,7 @@ async fn show_tenant(
             own(&senders.email_from)
         );
         println!("  page         {}", page_url(config, &tenant.slug));
-        match callbacks(config, &tenant) {
+        match callbacks(config, ring.as_ref(), &tenant) {
             serde_json::Value::Object(urls) => {
                 println!("  callbacks    give each provider its URLs:");
                 for (provider, urls) in urls {
@@ -617,51 +603,6 @@ async fn show_tenant(
         }
     }
     Ok(())
-}
-
-pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()> {
-    let config = load(path)?;
-    let hasher = KeyHasher::new(
-        config
-            .api_key_secret
-            .clone()
-            .context("api_key_secret (TOCSIN_API_KEY_SECRET) is not set")?,
-    );
-    match command {
-        KeyCommand::Create { tenant, role } => {
-            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let db = database(&config).await?;
-            let (key, id) = create_key(&db, &hasher, &tenant, role).await?;
-            println!("{key}");
-            eprintln!(
-                "API key {id} ({}) created for {tenant}; it is shown only once",
-                role.as_str()
-            );
-        }
-        KeyCommand::Revoke { id } => {
-            let id: ApiKeyId = id.parse().map_err(|e| anyhow::anyhow!("key id: {e}"))?;
-            let db = database(&config).await?;
-            if !store::tenants::revoke_key(&db, id).await? {
-                bail!("no live API key {id}");
-            }
-            eprintln!("API key {id} revoked");
-        }
-    }
-    Ok(())
-}
-
-/// Creates a key for a tenant: shared by `key create` and the demo.
-pub async fn create_key(
-    db: &sqlx::PgPool,
-    hasher: &KeyHasher,
-    tenant: &str,
-    role: Role,
-) -> anyhow::Result<(String, ApiKeyId)> {
-    let found = store::tenants::find_by_slug(db, tenant).await?;
-    let tenant = found.with_context(|| format!("no tenant {tenant:?}"))?;
-    let (key, hash) = hasher.generate();
-    let id = store::tenants::create_key(db, tenant.id, role, &hash).await?;
-    Ok((key, id))
 }
 
 pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_PUBLIC_URL", "public_url"),
     ("TOCSIN_QUEUE_PREFIX", "queue_prefix"),
     ("TOCSIN_API_KEY_SECRET", "api_key_secret"),
+    ("TOCSIN_API_KEY_SECRET_PREVIOUS", "api_key_secret_previous"),
     ("TOCSIN_SMS_PROVIDER", "routing.sms"),
     ("TOCSIN_EMAIL_PROVIDER", "routing.email"),
     ("TOCSIN_SMTP_URL", "email.smtp.url"),
@@ -52,6 +53,7 @@ pub const SECRET_VARS: &[&str] = &[
     "TOCSIN_DATABASE_URL",
     "TOCSIN_AMQP_URL",
     "TOCSIN_API_KEY_SECRET",
+    "TOCSIN_API_KEY_SECRET_PREVIOUS",
     "TOCSIN_SMTP_URL",
     "TOCSIN_SMSMODE_API_KEY",
     "TOCSIN_VAPID_PRIVATE_KEY",
@@ -72,8 +74,12 @@ pub struct Config {
     /// The base URL providers and citizens reach this platform at (callbacks are under it).
     pub public_url: url::Url,
     pub queue_prefix: String,
-    /// Key of the HMAC that API keys are stored under; `serve` and `key create` need it.
+    /// The server's secret, every key is derived from (`model::keys`); `serve` and `key create`
+    /// need it.
     pub api_key_secret: Option<SecretString>,
+    /// The secret `api_key_secret` replaces, while a rotation to it is under way (`tocsin secrets
+    /// rotate`): what was made under it keeps opening until `tocsin secrets retire`.
+    pub api_key_secret_previous: Option<SecretString>,
     pub dispatch: Settings,
     pub scheduler: crate::scheduler::Settings,
     /// How long citizens' addresses stay in past deliveries.
@@ -159,6 +165,7 @@ struct RawConfig {
     #[serde(default)]
     queue_prefix: String,
     api_key_secret: Option<SecretString>,
+    api_key_secret_previous: Option<SecretString>,
     #[serde(default)]
     dispatch: RawDispatch,
     #[serde(default)]
@@ -273,6 +280,18 @@ impl Default for RawScheduler {
 }
 
 impl Config {
+    /// The server's secrets, which every key derives from; `None` without `api_key_secret`.
+    pub fn server_secrets(&self) -> Option<crate::store::key_versions::Secrets<'_>> {
+        use secrecy::ExposeSecret;
+        Some(crate::store::key_versions::Secrets {
+            current: self.api_key_secret.as_ref()?.expose_secret().as_bytes(),
+            previous: self
+                .api_key_secret_previous
+                .as_ref()
+                .map(|s| s.expose_secret().as_bytes()),
+        })
+    }
+
     /// Every (channel, account) pair configured: the send queues a daemon declares.
     pub fn account_routes(&self) -> Vec<(crate::model::Channel, &str)> {
         self.accounts
@@ -560,17 +579,27 @@ impl RawConfig {
                 "may hold only letters, digits, '.', '_' and '-'",
             ));
         }
-        if let Some(secret) = &self.api_key_secret {
+        for (field, secret) in [
+            ("api_key_secret", &self.api_key_secret),
+            ("api_key_secret_previous", &self.api_key_secret_previous),
+        ] {
+            let Some(secret) = secret else { continue };
             let len = secrecy::ExposeSecret::expose_secret(secret).len();
             if len < MIN_API_KEY_SECRET_BYTES {
                 return Err(invalid(
-                    "api_key_secret",
+                    field,
                     format!(
                         "is {len} bytes long; at least {MIN_API_KEY_SECRET_BYTES} are needed \
                          (for example `openssl rand -hex 32`)"
                     ),
                 ));
             }
+        }
+        if self.api_key_secret.is_none() && self.api_key_secret_previous.is_some() {
+            return Err(invalid(
+                "api_key_secret_previous",
+                "is set without api_key_secret: the previous secret is kept beside a new one",
+            ));
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));
@@ -738,6 +767,7 @@ impl RawConfig {
             public_url,
             queue_prefix: self.queue_prefix,
             api_key_secret: self.api_key_secret,
+            api_key_secret_previous: self.api_key_secret_previous,
             dispatch,
             scheduler,
             retention,

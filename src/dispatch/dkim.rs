@@ -10,27 +10,26 @@ use sqlx::PgPool;
 use tocsin_providers::email::DkimKey;
 
 use crate::{
-    model::{TenantId, sealed::Sealer},
+    model::{
+        TenantId,
+        keys::{KeyRing, Sealed},
+        sealed::dkim_context,
+    },
     store::{self, branding::Dkim},
 };
 
 /// An opened key and the sealed key it was opened from (to see a change).
-type Opened = (Vec<u8>, Arc<DkimKey>);
+type Opened = (Sealed, Arc<DkimKey>);
 
 pub struct DkimKeys {
-    sealer: Sealer,
+    keys: KeyRing,
     opened: Mutex<HashMap<TenantId, Opened>>,
 }
 
-/// Where a tenant's sealed DKIM key belongs: sealed for one tenant, it opens for no other.
-pub fn seal_context(tenant: TenantId) -> String {
-    format!("dkim:{tenant}")
-}
-
 impl DkimKeys {
-    pub fn new(sealer: Sealer) -> Self {
+    pub fn new(keys: KeyRing) -> Self {
         DkimKeys {
-            sealer,
+            keys,
             opened: Mutex::default(),
         }
     }
@@ -62,7 +61,7 @@ impl DkimKeys {
         {
             return Ok(key.clone());
         }
-        let pem = self.sealer.open(&seal_context(tenant), &dkim.sealed_key);
+        let pem = self.keys.open(&dkim_context(tenant), &dkim.sealed_key);
         let key = pem
             .and_then(|pem| String::from_utf8(pem).ok())
             .and_then(|pem| DkimKey::new(&dkim.selector, &dkim.domain, &pem).ok());

@@ -12,7 +12,10 @@ use sqlx::PgPool;
 
 use super::metrics::Metrics;
 use crate::{
-    model::{Channel, EmailAddress, PhoneNumber, TenantId},
+    model::{
+        Channel, EmailAddress, PhoneNumber, TenantId,
+        keys::{KeyRing, Purpose},
+    },
     store::{self, public_counters::Counter},
 };
 
@@ -91,24 +94,26 @@ impl Limit {
 /// The caps, their counters and the metric of their hits.
 pub struct PublicCaps {
     db: PgPool,
-    /// Key of the hashes numbers, addresses and clients are counted under.
-    key: Vec<u8>,
+    /// Keys of the hashes numbers, addresses and clients are counted under (the current one:
+    /// counters are by the hour and the day, so a rotation only starts them again).
+    keys: KeyRing,
     pub limits: PublicLimits,
     metrics: Arc<Metrics>,
 }
 
 impl PublicCaps {
-    pub fn new(db: PgPool, key: &[u8], limits: PublicLimits, metrics: Arc<Metrics>) -> Self {
+    pub fn new(db: PgPool, keys: KeyRing, limits: PublicLimits, metrics: Arc<Metrics>) -> Self {
         PublicCaps {
             db,
-            key: key.to_vec(),
+            keys,
             limits,
             metrics,
         }
     }
 
     fn hashed(&self, what: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        let (_, key) = self.keys.current_key(Purpose::PublicCaps);
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
         mac.update(what.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }

@@ -14,6 +14,7 @@ pub mod email;
 pub use tocsin_providers::sms::gsm7 as gsm7_table;
 pub mod ids;
 pub mod import;
+pub mod keys;
 pub mod keywords;
 pub mod local_time;
 pub mod phone;

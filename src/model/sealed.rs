@@ -1,15 +1,26 @@
-//! Secrets of communes kept in the database (their DKIM private keys), sealed with AES-256-GCM
-//! under a key derived from the server's secret: a copy of the database alone does not give
-//! them away, and a sealed value moved to another tenant's row does not open.
+//! AES-256-GCM sealing of what must not be readable from a copy of the database (DKIM private
+//! keys, the platform's own keys, what confirmation links carry), under a key of the key ring
+//! (`model::keys`). A sealed value is bound to its place: moved to another tenant's row, it does
+//! not open.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit,
     aead::{Aead, Nonce, Payload},
 };
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+
+use super::TenantId;
 
 const NONCE_BYTES: usize = 12;
+
+/// Where a tenant's sealed DKIM key belongs: sealed for one tenant, it opens for no other.
+pub fn dkim_context(tenant: TenantId) -> String {
+    format!("dkim:{tenant}")
+}
+
+/// Where a platform key belongs (`store::platform`).
+pub fn platform_key_context(name: &str) -> String {
+    format!("platform key {name}")
+}
 
 #[derive(Clone)]
 pub struct Sealer {
@@ -23,12 +34,10 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    /// `secret` is the server's secret (`api_key_secret`).
-    pub fn new(secret: &[u8]) -> Self {
-        let mut derive = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-        derive.update(b"tocsin sealed secrets v1");
+    /// `key` is a 32-byte key of the key ring.
+    pub fn new(key: &[u8]) -> Self {
         Sealer {
-            key: derive.finalize().into_bytes().into(),
+            key: key.try_into().expect("keys of the ring are 32 bytes"),
         }
     }
 
@@ -73,7 +82,7 @@ mod tests {
 
     #[test]
     fn opens_only_with_the_same_secret_and_context() {
-        let sealer = Sealer::new(b"server secret");
+        let sealer = Sealer::new(&[1; 32]);
         let sealed = sealer.seal("dkim:a", b"-----BEGIN PRIVATE KEY-----");
         assert!(!sealed.windows(5).any(|w| w == b"BEGIN"));
         assert_eq!(
@@ -81,7 +90,7 @@ mod tests {
             Some(b"-----BEGIN PRIVATE KEY-----".as_slice())
         );
         assert_eq!(sealer.open("dkim:b", &sealed), None);
-        assert_eq!(Sealer::new(b"other").open("dkim:a", &sealed), None);
+        assert_eq!(Sealer::new(&[2; 32]).open("dkim:a", &sealed), None);
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(sealer.open("dkim:a", &altered), None);

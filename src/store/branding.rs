@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 
 use super::DbError;
-use crate::model::TenantId;
+use crate::model::{TenantId, keys::Sealed};
 
 /// A commune's page settings.
 #[derive(Debug, Clone, Default)]
@@ -63,19 +63,21 @@ pub async fn logo(pool: &PgPool, tenant: TenantId) -> Result<Option<(Vec<u8>, St
 pub struct Dkim {
     pub selector: String,
     pub domain: String,
-    pub sealed_key: Vec<u8>,
+    pub sealed_key: Sealed,
 }
 
 /// Sets (or with None, removes) the DKIM setup.
 pub async fn set_dkim(pool: &PgPool, slug: &str, dkim: Option<&Dkim>) -> Result<bool, DbError> {
     let done = sqlx::query(
-        "UPDATE tenants SET dkim_selector = $2, dkim_domain = $3, dkim_key_sealed = $4
+        "UPDATE tenants SET dkim_selector = $2, dkim_domain = $3, dkim_key_sealed = $4,
+                dkim_key_version = coalesce($5, 0)
          WHERE slug = $1",
     )
     .bind(slug)
     .bind(dkim.map(|d| d.selector.as_str()))
     .bind(dkim.map(|d| d.domain.as_str()))
-    .bind(dkim.map(|d| d.sealed_key.as_slice()))
+    .bind(dkim.map(|d| d.sealed_key.bytes.as_slice()))
+    .bind(dkim.map(|d| d.sealed_key.version))
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -83,18 +85,22 @@ pub async fn set_dkim(pool: &PgPool, slug: &str, dkim: Option<&Dkim>) -> Result<
 
 /// The DKIM setup of a tenant, when set.
 pub async fn dkim(pool: &PgPool, tenant: TenantId) -> Result<Option<Dkim>, DbError> {
-    type Row = (Option<String>, Option<String>, Option<Vec<u8>>);
+    type Row = (Option<String>, Option<String>, Option<Vec<u8>>, i32);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT dkim_selector, dkim_domain, dkim_key_sealed FROM tenants WHERE id = $1",
+        "SELECT dkim_selector, dkim_domain, dkim_key_sealed, dkim_key_version
+         FROM tenants WHERE id = $1",
     )
     .bind(tenant.0)
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(selector, domain, key)| {
+    Ok(row.and_then(|(selector, domain, key, version)| {
         Some(Dkim {
             selector: selector?,
             domain: domain?,
-            sealed_key: key?,
+            sealed_key: Sealed {
+                version,
+                bytes: key?,
+            },
         })
     }))
 }

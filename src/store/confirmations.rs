@@ -53,24 +53,25 @@ pub async fn pending_code(
     Ok(row.map(|(at,)| at.timestamp_micros().to_string()))
 }
 
-/// Uses the number's code when `code_hash` is its hash and it is still good: the topics asked
-/// for. A used code cannot serve twice. `None` for a wrong, expired or missing code alike.
+/// Uses the number's code when one of `code_hashes` is its hash (one per key version) and it is
+/// still good: the topics asked for. A used code cannot serve twice. `None` for a wrong, expired
+/// or missing code alike.
 pub async fn redeem(
     pool: &PgPool,
     tenant: TenantId,
     phone: &str,
-    code_hash: &[u8],
+    code_hashes: &[Vec<u8>],
 ) -> Result<Option<Vec<TopicId>>, DbError> {
     // Compared in SQL: both sides are HMACs under the platform's key, so how long the
     // comparison takes tells a guesser nothing about the code.
     let row: Option<(Vec<uuid::Uuid>,)> = sqlx::query_as(
         "UPDATE phone_confirmations SET code_hash = '\\x00', expires_at = now()
-         WHERE tenant_id = $1 AND phone = $2 AND code_hash = $3 AND expires_at > now()
+         WHERE tenant_id = $1 AND phone = $2 AND code_hash = ANY($3) AND expires_at > now()
          RETURNING topics",
     )
     .bind(tenant.0)
     .bind(phone)
-    .bind(code_hash)
+    .bind(code_hashes)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(topics,)| topics.into_iter().map(TopicId).collect()))

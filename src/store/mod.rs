@@ -5,6 +5,7 @@ pub mod branding;
 pub mod confirmations;
 pub mod deliveries;
 pub mod erasure;
+pub mod key_versions;
 pub mod leases;
 pub mod outbox;
 pub mod pending_opt_outs;

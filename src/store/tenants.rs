@@ -6,7 +6,10 @@ use sqlx::PgPool;
 
 use super::DbError;
 use crate::model::{
-    ApiKeyId, QuietHours, Role, Slug, SmsCountries, TenantId, local_time, phone::Region,
+    ApiKeyId, QuietHours, Role, Slug, SmsCountries, TenantId,
+    keys::{KeyHash, KeyVersion},
+    local_time,
+    phone::Region,
 };
 
 #[derive(Debug, Clone)]
@@ -249,39 +252,76 @@ pub struct KeyGrant {
     pub tenant_id: TenantId,
     pub role: Role,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The key version its hash was made with.
+    pub key_version: KeyVersion,
 }
 
 pub async fn create_key(
     pool: &PgPool,
     tenant: TenantId,
     role: Role,
-    key_hash: &[u8],
+    key: &KeyHash,
 ) -> Result<ApiKeyId, DbError> {
     let id = ApiKeyId::new();
-    sqlx::query("INSERT INTO api_keys (id, tenant_id, role, key_hash) VALUES ($1, $2, $3, $4)")
-        .bind(id.0)
-        .bind(tenant.0)
-        .bind(role.as_str())
-        .bind(key_hash)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, role, key_hash, key_version)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(tenant.0)
+    .bind(role.as_str())
+    .bind(&key.hash)
+    .bind(key.version)
+    .execute(pool)
+    .await?;
     Ok(id)
 }
 
-pub async fn find_key(pool: &PgPool, key_hash: &[u8]) -> Result<Option<KeyGrant>, DbError> {
-    let row: Option<(uuid::Uuid, uuid::Uuid, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT id, tenant_id, role, revoked_at FROM api_keys WHERE key_hash = $1")
-            .bind(key_hash)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.and_then(|(id, tenant, role, revoked_at)| {
-        Some(KeyGrant {
-            key_id: ApiKeyId(id),
-            tenant_id: TenantId(tenant),
-            role: role.parse().ok()?,
-            revoked_at,
-        })
-    }))
+/// The key stored under one of these hashes (one per key version).
+pub async fn find_key(pool: &PgPool, candidates: &[KeyHash]) -> Result<Option<KeyGrant>, DbError> {
+    type Row = (
+        uuid::Uuid,
+        uuid::Uuid,
+        String,
+        Option<DateTime<Utc>>,
+        i32,
+        Vec<u8>,
+    );
+    let hashes: Vec<&[u8]> = candidates.iter().map(|c| c.hash.as_slice()).collect();
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, tenant_id, role, revoked_at, key_version, key_hash
+         FROM api_keys WHERE key_hash = ANY($1)",
+    )
+    .bind(&hashes)
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.and_then(|(id, tenant, role, revoked_at, version, hash)| {
+            // The hash must be the one of its own version.
+            candidates
+                .iter()
+                .any(|c| c.version == version && c.hash == hash)
+                .then_some(())?;
+            Some(KeyGrant {
+                key_id: ApiKeyId(id),
+                tenant_id: TenantId(tenant),
+                role: role.parse().ok()?,
+                revoked_at,
+                key_version: version,
+            })
+        }),
+    )
+}
+
+/// Stores a key under a newer version's hash.
+pub async fn rehash_key(pool: &PgPool, key: ApiKeyId, hash: &KeyHash) -> Result<(), DbError> {
+    sqlx::query("UPDATE api_keys SET key_hash = $2, key_version = $3 WHERE id = $1")
+        .bind(key.0)
+        .bind(&hash.hash)
+        .bind(hash.version)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Revokes a key; false when no such live key exists.

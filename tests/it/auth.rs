@@ -22,7 +22,9 @@ async fn missing_wrong_and_revoked_keys_are_refused() {
 
     // A key hashed under another server secret does not open anything either.
     let db = env.db.pool().await;
-    let foreign = tocsin::api::KeyHasher::new("another-secret".to_string().into());
+    let foreign = tocsin::api::KeyHasher::new(tocsin::model::keys::KeyRing::for_secret(
+        b"another secret of at least 32 bytes",
+    ));
     let (foreign_key, foreign_hash) = foreign.generate();
     let tenant = tocsin::store::tenants::find_by_slug(&db, "bras")
         .await

@@ -476,5 +476,5 @@ async fn the_database_alone_holds_no_key_to_the_opt_out_list() {
     .await
     .unwrap_err()
     .to_string();
-    assert!(refused.contains("does not open"), "{refused}");
+    assert!(refused.contains("derives from another secret"), "{refused}");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::support::Env;
 
 /// Runs the `tocsin` binary with this test's environment, as an operator's script would.
-fn tocsin(env: &Env, extra: &[(&str, &str)], args: &[&str]) -> Output {
+pub fn tocsin(env: &Env, extra: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
     command
         .args(args)
@@ -23,7 +23,7 @@ fn tocsin(env: &Env, extra: &[(&str, &str)], args: &[&str]) -> Output {
     command.output().expect("the tocsin binary runs")
 }
 
-fn ok(output: Output) -> String {
+pub fn ok(output: Output) -> String {
     assert!(
         output.status.success(),
         "stdout: {}\nstderr: {}",
@@ -576,7 +576,7 @@ async fn a_vapid_key_pair_is_generated_and_read_back_from_the_environment() {
 
 /// Verifies a received message's DKIM signature with dkimpy, an independent verifier, against
 /// the TXT record `name` → `value` (no DNS here).
-fn dkim_verifies(message: &str, name: &str, value: &str) -> Result<(), String> {
+pub fn dkim_verifies(message: &str, name: &str, value: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("message.eml");
     std::fs::write(&path, message).unwrap();

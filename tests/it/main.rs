@@ -54,5 +54,8 @@ mod scale_out;
 /// Schedules fire on the local clock exactly once, across instances, outages and DST nights;
 /// timed alerts wait for their hour and routine ones for the end of quiet hours.
 mod schedules;
+/// A new server secret is rolled in without breaking what was made under the old one, which
+/// then ends when retired.
+mod secrets;
 /// Slow and numerous clients cannot take the daemon down; the API keeps a reserve.
 mod slow_clients;

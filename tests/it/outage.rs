@@ -59,7 +59,14 @@ async fn a_postgres_restart_mid_alert_loses_nothing() {
     let tenant = tocsin::store::tenants::create(&db, &slug, "Bras")
         .await
         .unwrap();
-    let hasher = tocsin::api::KeyHasher::new(env.secret.clone().into());
+    let secrets = tocsin::store::key_versions::Secrets {
+        current: env.secret.as_bytes(),
+        previous: None,
+    };
+    let ring = tocsin::store::key_versions::open(&db, secrets)
+        .await
+        .unwrap();
+    let hasher = tocsin::api::KeyHasher::new(ring);
     let (key, hash) = hasher.generate();
     tocsin::store::tenants::create_key(&db, tenant, tocsin::model::Role::Admin, &hash)
         .await
@@ -128,5 +135,75 @@ async fn a_postgres_restart_mid_alert_loses_nothing() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    daemon.stop().await;
+}
+
+/// A broker that stops answering (a memory alarm blocks publishers, a partition) while the
+/// relay publishes an alert: the relay gives up after its confirm timeout and rolls back, so no
+/// database transaction of the daemon stays open with the outbox rows locked for as long as the
+/// broker is stuck; once the broker answers again, the alert goes out, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_broker_never_holds_a_database_transaction_open() {
+    use std::time::{Duration, Instant};
+
+    use crate::support::{PausedLink, eventually};
+
+    let env = Env::new().await;
+    let link = PausedLink::to("127.0.0.1:5672").await;
+    let through_link = format!("amqp://guest:guest@127.0.0.1:{}/%2f", link.port);
+    let daemon = Daemon::start(env.config_with(&[("TOCSIN_AMQP_URL", &through_link)])).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    for i in 0..5 {
+        mairie
+            .subscriber(Some(&format!("06123456{i:02}")), None, &["intemperies"])
+            .await;
+    }
+    let http = reqwest::Client::new();
+    eventually(
+        "the daemon reaches the broker",
+        Duration::from_secs(20),
+        || {
+            let request = http.get(format!("{}/readyz", daemon.url)).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        },
+    )
+    .await;
+
+    link.pause();
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Crue" }),
+        )
+        .await;
+    // Watch the daemon's sessions for well past the confirm timeout (10 s).
+    let db = env.db.pool().await;
+    let (watched, mut longest) = (Instant::now(), 0f64);
+    while watched.elapsed() < Duration::from_secs(25) {
+        let (age,): (f64,) = sqlx::query_as(
+            "SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8
+             FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        longest = longest.max(age);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.smsmode.request_count(), 0, "the broker was stuck");
+    assert!(
+        longest < 15.0,
+        "a transaction stayed open {longest:.1} s while the broker was stuck"
+    );
+
+    link.resume();
+    let report = mairie
+        .wait_completed_within(&id, Duration::from_secs(90))
+        .await;
+    assert_eq!(report["counts"]["sms"]["sent"], 5, "{report}");
+    assert_eq!(env.smsmode.request_count(), 5, "each recipient once");
     daemon.stop().await;
 }

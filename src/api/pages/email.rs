@@ -182,7 +182,8 @@ pub(super) async fn email_confirm_page(
             None,
         ));
     };
-    if store::confirmations::link_spent(&state.db, &state.links.link_hash(&token)).await? {
+    let hash = state.links.link_hash(&token).unwrap_or_default();
+    if store::confirmations::link_spent(&state.db, &hash).await? {
         return Ok(link_used(&shown));
     }
     let url = format!("/c/{}/email/confirm", shown.tenant.slug);
@@ -225,7 +226,8 @@ pub(super) async fn email_confirm(
             None,
         ));
     };
-    let hash = state.links.link_hash(token);
+    // A token that opened (above) is of a live version: it has a hash.
+    let hash = state.links.link_hash(token).unwrap_or_default();
     if store::confirmations::link_spent(&state.db, &hash).await? {
         return Ok(link_used(&shown));
     }

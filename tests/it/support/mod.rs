@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod forms;
+mod paused_link;
 mod postgres;
 mod process;
 mod smtp;
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use forms::PageVisitor;
+pub use paused_link::PausedLink;
 pub use postgres::PrivatePostgres;
 pub use process::ServeProcess;
 pub use smtp::{ReceivedMail, SmtpServer};
@@ -250,7 +252,7 @@ impl Env {
 
     pub async fn key(&self, tenant: &str, role: Role) -> String {
         let db = self.db.pool().await;
-        let hasher = KeyHasher::new(self.secret.clone().into());
+        let hasher = KeyHasher::new(self.key_ring().await);
         let tenant = store::tenants::find_by_slug(&db, tenant)
             .await
             .unwrap()
@@ -301,8 +303,18 @@ impl Env {
             .await
             .unwrap()
             .expect("the tenant");
-        tocsin::model::CallbackTokens::new(self.secret.as_bytes())
+        tocsin::model::CallbackTokens::new(self.key_ring().await)
             .token(tenant.id, tenant.callback_token_version)
+    }
+
+    /// The key ring of this test's database, as `tocsin` commands open it.
+    pub async fn key_ring(&self) -> tocsin::model::keys::KeyRing {
+        let db = self.db.pool().await;
+        let secrets = store::key_versions::Secrets {
+            current: self.secret.as_bytes(),
+            previous: None,
+        };
+        store::key_versions::open(&db, secrets).await.unwrap()
     }
 
     /// The commune "bras" with the topic "intemperies" and `n` subscribers by phone
