@@ -71,11 +71,19 @@ fn mac(secret: &[u8], key: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Who is calling: resolved from `Authorization: Bearer <key>`.
+/// The header naming the tenant a call acts on, when the key's node is a group or the platform:
+/// a commune (or group) of its subtree. Without it, a call acts on the key's own node.
+pub const TENANT_HEADER: &str = "tocsin-tenant";
+
+/// Who is calling: resolved from `Authorization: Bearer <key>`, and the tenant it acts on.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The tenant the call acts on: the key's node, or one of its subtree named by
+    /// [`TENANT_HEADER`].
     pub tenant: TenantId,
     pub role: Role,
+    /// The node the key's role was given on.
+    pub node: TenantId,
 }
 
 impl Caller {
@@ -120,9 +128,25 @@ impl FromRequestParts<AppState> for Caller {
         if grant.key_version != current.version {
             store::tenants::rehash_key(&state.db, grant.key_id, &current).await?;
         }
+        let node = grant.tenant_id;
+        let tenant = match parts.headers.get(TENANT_HEADER) {
+            None => node,
+            Some(named) => {
+                // Anything outside the key's subtree does not exist, as far as it can tell.
+                let slug = named.to_str().unwrap_or_default().trim();
+                let outside = || ApiError::not_found(&format!("tenant {slug:?}"));
+                if slug.is_empty() || slug.len() > 64 {
+                    return Err(outside());
+                }
+                store::tree::find_in_subtree(&state.db, node, slug)
+                    .await?
+                    .ok_or_else(outside)?
+            }
+        };
         Ok(Caller {
-            tenant: grant.tenant_id,
+            tenant,
             role: grant.role,
+            node,
         })
     }
 }

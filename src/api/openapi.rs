@@ -1,5 +1,6 @@
 //! The parts of the OpenAPI document that no single route declares: its title, the API-key
-//! scheme, and the answers every authenticated route may give (401, 500).
+//! scheme, the `Tocsin-Tenant` header and the answers every authenticated route may give (401,
+//! 500).
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use utoipa::{
     OpenApi,
     openapi::{
         self, Components, ContentBuilder, RefOr, ResponseBuilder,
+        path::{ParameterBuilder, ParameterIn},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -19,7 +21,9 @@ use super::error::{ErrorBody, ErrorDetail};
         title = "Tocsin",
         description = "Alerts from a commune to its citizens by SMS and e-mail. Every route but \
                        /healthz and /openapi.json takes `Authorization: Bearer <API key>`; the \
-                       key decides the tenant and the role (admin or sender). Every error is \
+                       key decides the tenant and the role (admin or sender). A key given on a \
+                       group or the platform acts on a tenant of its subtree named by the \
+                       `Tocsin-Tenant` header (its slug). Every error is \
                        `{\"error\": {\"code\", \"message\", \"field\"}}`; every answer carries \
                        `X-Request-Id`.",
         license(name = "AGPL-3.0-or-later")
@@ -91,6 +95,24 @@ pub fn finish(mut document: openapi::OpenApi) -> openapi::OpenApi {
                 responses
                     .entry("401".into())
                     .or_insert_with(|| error("Missing, unknown or revoked API key").into());
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(RefOr::T(
+                    ParameterBuilder::new()
+                        .name("Tocsin-Tenant")
+                        .parameter_in(ParameterIn::Header)
+                        .description(Some(
+                            "The slug of the tenant to act on, for a key given on a group or the \
+                             platform: one of its subtree (404 for any other). Default: the \
+                             key's own tenant.",
+                        ))
+                        .schema(Some(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::Type::String),
+                        ))
+                        .build(),
+                ));
             }
             responses.entry("500".into()).or_insert_with(|| {
                 error("Internal error; `error.reference` is the request id to quote").into()

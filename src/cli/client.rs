@@ -142,6 +142,8 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     key: Option<String>,
+    /// Sent as `Tocsin-Tenant`.
+    tenant: Option<String>,
 }
 
 impl Api {
@@ -155,6 +157,7 @@ impl Api {
             http,
             base,
             key: args.api_key.clone(),
+            tenant: args.tenant.clone(),
         })
     }
 
@@ -163,10 +166,14 @@ impl Api {
             .key
             .as_deref()
             .context("no API key: pass --api-key or set TOCSIN_API_KEY")?;
-        Ok(self
+        let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(key))
+            .bearer_auth(key);
+        if let Some(tenant) = &self.tenant {
+            request = request.header("Tocsin-Tenant", tenant);
+        }
+        Ok(request)
     }
 
     /// Sends and returns the status and JSON body; an API error becomes a readable error.

@@ -116,6 +116,7 @@ async fn rehearse(
     let api = Api::new(&ApiArgs {
         url: url.to_string(),
         api_key: Some(key),
+        tenant: None,
         json: false,
     })?;
     println!("  daemon up after {:.2} s", started.elapsed().as_secs_f64());

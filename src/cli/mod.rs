@@ -8,6 +8,7 @@ mod keys;
 mod log_line;
 mod ops;
 mod schedule;
+mod tree;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -93,6 +94,10 @@ pub struct ApiArgs {
     /// API key of the tenant (printed once by `tocsin key create`).
     #[arg(long, env = "TOCSIN_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// With a key given on a group or the platform: the slug of the tenant of its subtree to
+    /// act on (sent as `Tocsin-Tenant`). Default: the key's own tenant.
+    #[arg(long, env = "TOCSIN_TENANT")]
+    tenant: Option<String>,
     /// Print the API's JSON answer, for scripts.
     #[arg(long)]
     json: bool,

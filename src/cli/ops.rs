@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::Config,
-    model::{QuietHours, Slug, keys::KeyRing},
+    model::{QuietHours, keys::KeyRing},
     store,
 };
 
@@ -17,13 +17,34 @@ use crate::{
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Create a tenant: `tocsin tenant create bras-sur-meuse --name "Bras-sur-Meuse"`.
+    /// Create a tenant: `tocsin tenant create bras-sur-meuse --name "Bras-sur-Meuse"
+    /// --parent cc-verdun`, `tocsin tenant create cc-verdun --kind group --name "CA du Grand
+    /// Verdun"`.
     Create {
         /// Short identifier: lower-case letters, digits and dashes.
         slug: String,
         /// Display name.
         #[arg(long)]
         name: String,
+        /// commune, or group (a département, an intercommunality, a syndicat: it has members).
+        #[arg(long, default_value = "commune")]
+        kind: String,
+        /// The group it belongs to; the platform when not given.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Move a tenant, with everything below it, under another group (or the platform):
+    /// `tocsin tenant move charny-sur-meuse --parent cc-argonne`.
+    Move {
+        slug: String,
+        #[arg(long)]
+        parent: String,
+    },
+    /// Show the tree of tenants: the platform, its groups and their communes.
+    Tree {
+        /// One JSON document (a list, parents before members), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Change a tenant's settings, at once, without a restart:
     /// `tocsin tenant update bras-sur-meuse --timezone Europe/Paris --quiet-hours 21:00-08:00`,
@@ -189,7 +210,14 @@ async fn wait_for_signal() {
 
 pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Result<()> {
     match command {
-        TenantCommand::Create { slug, name } => create_tenant(path, &slug, &name).await,
+        TenantCommand::Create {
+            slug,
+            name,
+            kind,
+            parent,
+        } => super::tree::create(path, &slug, &name, &kind, parent.as_deref()).await,
+        TenantCommand::Move { slug, parent } => super::tree::move_to(path, &slug, &parent).await,
+        TenantCommand::Tree { json } => super::tree::show(path, json).await,
         TenantCommand::Update {
             slug,
             timezone,
@@ -327,28 +355,6 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             let db = database(&config).await?;
             show_tenant(&config, &db, &slug, json).await
         }
-    }
-}
-
-async fn create_tenant(path: Option<&Path>, slug: &str, name: &str) -> anyhow::Result<()> {
-    let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("tenant slug: {e}"))?;
-    let name = name.trim();
-    if name.is_empty() {
-        bail!("--name must not be empty");
-    }
-    crate::model::text::check_line(name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
-    let config = load(path)?;
-    let db = database(&config).await?;
-    match store::tenants::create(&db, &slug, name).await {
-        Ok(id) => {
-            println!("{id}");
-            eprintln!("tenant {} created", slug.as_str());
-            Ok(())
-        }
-        Err(e) if store::is_unique_violation(&e) => {
-            bail!("tenant {:?} already exists", slug.as_str())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

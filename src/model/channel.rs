@@ -111,6 +111,16 @@ word_enum! {
     }
 }
 
+word_enum! {
+    /// Where a tenant stands in the tree: the platform (the host) at the root, groups
+    /// (départements, intercommunalities, syndicats) at any depth below it, communes as leaves.
+    TenantKind, "tenant kind" {
+        Platform => "platform",
+        Group => "group",
+        Commune => "commune",
+    }
+}
+
 impl Role {
     /// May manage topics, subscribers, imports and API keys.
     pub const fn can_manage(self) -> bool {
@@ -217,6 +227,7 @@ mod tests {
         }
         check(&Channel::ALL);
         check(&Role::ALL);
+        check(&TenantKind::ALL);
         check(&DeliveryStatus::ALL);
         check(&Lane::ALL);
     }

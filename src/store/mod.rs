@@ -19,6 +19,7 @@ pub mod tallies;
 pub mod tenants;
 pub mod topics;
 pub mod transitions;
+pub mod tree;
 
 use std::time::Duration;
 

@@ -49,14 +49,18 @@ pub struct LocalClock {
     pub quiet_hours: Option<QuietHours>,
 }
 
+/// Creates a commune under the platform (`store::tree::create` places a tenant elsewhere).
 pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<TenantId, DbError> {
     let id = TenantId::new();
-    sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)")
-        .bind(id.0)
-        .bind(slug.as_str())
-        .bind(name)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tenants (id, slug, name, parent_id)
+         SELECT $1, $2, $3, id FROM tenants WHERE kind = 'platform'",
+    )
+    .bind(id.0)
+    .bind(slug.as_str())
+    .bind(name)
+    .execute(pool)
+    .await?;
     Ok(id)
 }
 

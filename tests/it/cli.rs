@@ -637,10 +637,11 @@ async fn a_commune_s_alert_e_mails_are_dkim_signed_for_its_own_domain() {
     let all = String::from_utf8_lossy(&shown.to_string().into_bytes()).into_owned();
     assert!(!all.contains("PRIVATE KEY"));
     let db = env.db.pool().await;
-    let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT dkim_key_sealed FROM tenants")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let (sealed,): (Vec<u8>,) =
+        sqlx::query_as("SELECT dkim_key_sealed FROM tenants WHERE slug = 'bras'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert!(!sealed.windows(7).any(|w| w == b"PRIVATE"));
 
     let id = mairie

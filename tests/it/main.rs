@@ -59,3 +59,5 @@ mod schedules;
 mod secrets;
 /// Slow and numerous clients cannot take the daemon down; the API keeps a reserve.
 mod slow_clients;
+/// The tenant tree: a role on a node holds on its subtree and nowhere else.
+mod territory;

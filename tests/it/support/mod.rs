@@ -463,6 +463,8 @@ impl Drop for Daemon {
 pub struct Client {
     pub url: String,
     pub key: String,
+    /// Sent as `Tocsin-Tenant`: the tenant of the key's subtree the calls act on.
+    pub tenant: Option<String>,
     http: reqwest::Client,
 }
 
@@ -477,7 +479,16 @@ impl Client {
         Client {
             url: url.to_string(),
             key: key.to_string(),
+            tenant: None,
             http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same key, acting on another tenant of its subtree.
+    pub fn acting_on(&self, slug: &str) -> Client {
+        Client {
+            tenant: Some(slug.to_string()),
+            ..self.clone()
         }
     }
 
@@ -491,6 +502,10 @@ impl Client {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let request = match &self.tenant {
+            Some(slug) => request.header("Tocsin-Tenant", slug),
+            None => request,
+        };
         let response = request
             .bearer_auth(&self.key)
             .send()
