@@ -92,6 +92,10 @@ pub async fn create(
         }
         alert.channels.retain(|&c| c != Channel::Push);
     }
+    if let Some(communes) = alert.communes.clone() {
+        let dry_run = query.dry_run.unwrap_or(false);
+        return super::group_alerts::create(&state, &caller, &alert, &communes, key, dry_run).await;
+    }
     if query.dry_run.unwrap_or(false) {
         let context = estimate::Context {
             db: &state.db,
@@ -142,7 +146,7 @@ pub async fn create(
     Ok(response)
 }
 
-fn intake_error(error: IntakeError) -> ApiError {
+pub(super) fn intake_error(error: IntakeError) -> ApiError {
     match error {
         IntakeError::UnknownTopic(topic) => {
             ApiError::invalid("topic", format!("unknown topic {topic}"))
@@ -226,6 +230,11 @@ pub struct AlertDraftSchema {
     /// spaces): more characters per SMS segment.
     #[schema(default = false)]
     gsm7: Option<bool>,
+    /// For a key of a group (or the platform): `"all"` or the slugs of member communes. Each
+    /// commune's subscribers of the topic (by slug) get the alert with the commune's own sender
+    /// and From, once per channel for a citizen of several; the answer is a `GroupReport`.
+    #[schema(value_type = Option<Object>)]
+    communes: Option<serde_json::Value>,
 }
 
 /// Deliveries of one channel by state.
@@ -245,19 +254,30 @@ pub struct Counts {
     expired: i64,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.queued += other.queued;
+        self.retrying += other.retrying;
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.expired += other.expired;
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Report {
     #[schema(value_type = String)]
     id: AlertId,
     /// `scheduled` (waiting for its start), `cancelled`, `pending`, `planning`, `sending` or
     /// `completed`.
-    status: &'static str,
+    pub(super) status: &'static str,
     topic: String,
     urgent: bool,
     subject: String,
     /// Subscribers reachable on at least one of the channels, counted as fan-out plans (final
     /// once `planned_at` is set); `null` before it starts.
-    recipients: Option<i32>,
+    pub(super) recipients: Option<i32>,
     created_at: chrono::DateTime<chrono::Utc>,
     /// When it was asked to start.
     scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -269,10 +289,18 @@ pub struct Report {
     expires_at: chrono::DateTime<chrono::Utc>,
     /// Per channel (`sms`, `email`).
     #[schema(value_type = BTreeMap<String, Counts>)]
-    counts: BTreeMap<Channel, Counts>,
+    pub(super) counts: BTreeMap<Channel, Counts>,
     /// Per channel: when providers answered the first and the last delivery.
     #[schema(value_type = BTreeMap<String, Timing>)]
     timings: BTreeMap<Channel, store::alerts::Timing>,
+    /// For a commune's part of a group's alert: the group that sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_by: Option<String>,
+    /// For a commune's part of a group's alert: the group alert (`alr_…`), which the group
+    /// follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    group_alert: Option<AlertId>,
 }
 
 /// Milliseconds from the alert's start to the first and the last provider answer, and to when
@@ -291,7 +319,8 @@ pub struct Timing {
     params(("id" = String, Path, description = "`alr_…`")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The report", body = Report),
+        (status = 200, description = "The report; for a group's alert to its member communes, \
+            a `GroupReport`", body = Report),
         (status = 400, description = "Not an alert id", body = ErrorBody),
         (status = 404, description = "No such alert", body = ErrorBody),
     ))]
@@ -299,14 +328,20 @@ pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Report>, ApiError> {
+) -> Result<Response, ApiError> {
     let id: AlertId = id
         .parse()
         .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
-    let alert = store::alerts::get(&state.db, caller.tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("alert"))?;
-    let start = alert.starts_at.unwrap_or(alert.created_at);
+    let Some(alert) = store::alerts::get(&state.db, caller.tenant, id).await? else {
+        let group = super::group_alerts::report(&state, caller.tenant, id).await?;
+        return Ok(Json(group).into_response());
+    };
+    Ok(Json(full_report(&state, alert).await?).into_response())
+}
+
+/// An alert's report with its counts and timings.
+pub(super) async fn full_report(state: &AppState, alert: Alert) -> Result<Report, ApiError> {
+    let (id, start) = (alert.id, alert.starts_at.unwrap_or(alert.created_at));
     let rows = store::tallies::counts(&state.db, id).await?;
     let mut report = report(alert, &rows, BTreeMap::new(), state.clock.now());
     let completed = report.status == "completed";
@@ -314,7 +349,7 @@ pub async fn status(
         .await?
         .into_iter()
         .collect();
-    Ok(Json(report))
+    Ok(report)
 }
 
 /// Cancel an alert that has not started: a timed one before its hour, or one waiting for the end
@@ -333,33 +368,43 @@ pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Report>, ApiError> {
+) -> Result<Response, ApiError> {
     let id: AlertId = id
         .parse()
         .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
-    let alert = store::alerts::get(&state.db, caller.tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("alert"))?;
+    let Some(alert) = store::alerts::get(&state.db, caller.tenant, id).await? else {
+        let group = super::group_alerts::cancel(&state, caller.tenant, id).await?;
+        return Ok(Json(group).into_response());
+    };
     if alert.cancelled_at.is_none() {
         let mut tx = state.db.begin().await?;
-        if !store::outbox::withdraw(&mut tx, id).await? {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "already_started",
-                "the alert has started: it can no longer be cancelled",
-            ));
-        }
-        store::alerts::mark_cancelled(&mut tx, id).await?;
+        withdraw(&mut tx, id).await?;
         tx.commit().await?;
         tracing::info!(alert = %id, "alert cancelled");
     }
     let alert = store::alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
-    Ok(Json(report(alert, &[], BTreeMap::new(), state.clock.now())))
+    Ok(Json(report(alert, &[], BTreeMap::new(), state.clock.now())).into_response())
 }
 
-fn report(
+/// Withdraws an alert that has not started, in `tx`; 409 when it has.
+pub(super) async fn withdraw(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: AlertId,
+) -> Result<(), ApiError> {
+    if !store::outbox::withdraw(tx, id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_started",
+            "the alert has started: it can no longer be cancelled",
+        ));
+    }
+    store::alerts::mark_cancelled(tx, id).await?;
+    Ok(())
+}
+
+pub(super) fn report(
     alert: Alert,
     rows: &[(Channel, DeliveryStatus, i64)],
     timings: BTreeMap<Channel, store::alerts::Timing>,
@@ -413,6 +458,8 @@ fn report(
         expires_at: alert.expires_at,
         counts,
         timings,
+        sent_by: alert.sent_by,
+        group_alert: alert.group_alert_id,
     }
 }
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod client;
 mod envelope;
 pub mod error;
+mod group_alerts;
 mod json;
 mod openapi;
 mod operations;

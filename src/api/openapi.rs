@@ -13,7 +13,10 @@ use utoipa::{
     },
 };
 
-use super::error::{ErrorBody, ErrorDetail};
+use super::{
+    error::{ErrorBody, ErrorDetail},
+    group_alerts::{CommuneReport, GroupReport},
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +31,7 @@ use super::error::{ErrorBody, ErrorDetail};
                        `X-Request-Id`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, GroupReport, CommuneReport)),
     tags(
         (name = "topics", description = "What citizens subscribe to"),
         (name = "subscribers", description = "Citizens and their subscriptions (admin keys only)"),

@@ -188,6 +188,7 @@ pub async fn create(
         expires_in: body.expires_in,
         scheduled_at: None,
         gsm7: body.gsm7,
+        communes: None,
     };
     let valid = alert
         .validate()

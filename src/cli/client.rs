@@ -114,6 +114,10 @@ pub struct SendArgs {
     /// characters per SMS; with --dry-run, segments before and after are shown.
     #[arg(long)]
     gsm7: bool,
+    /// With a group's key: `all`, or the member communes' slugs separated by commas. Each
+    /// commune's subscribers of the topic get it from their commune's own sender.
+    #[arg(long)]
+    communes: Option<String>,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -419,7 +423,7 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
 
 pub async fn send(args: SendArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.api)?;
-    let body = json!({
+    let mut body = json!({
         "topic": args.topic,
         "text": args.text,
         "subject": args.subject,
@@ -429,6 +433,17 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "scheduled_at": args.at,
         "gsm7": args.gsm7,
     });
+    if let Some(communes) = &args.communes {
+        body["communes"] = match communes.trim() {
+            "all" => json!("all"),
+            list => json!(list.split(',').map(str::trim).collect::<Vec<_>>()),
+        };
+    }
+    if args.dry_run && args.communes.is_some() {
+        let (_, estimates) = api.post("/v1/alerts?dry_run=true", &body).await?;
+        print_json(&estimates);
+        return Ok(());
+    }
     if args.dry_run {
         return dry_run(&api, body, &args).await;
     }
@@ -713,6 +728,20 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
             line.push_str(&format!("; 90 % of delivered within {p90:.2} s"));
         }
         println!("{line}");
+    }
+    for commune in body["communes"].as_array().into_iter().flatten() {
+        let part = &commune["report"];
+        println!(
+            "  {:<20} {} [{}] {} recipients",
+            commune["commune"].as_str().unwrap_or_default(),
+            part["id"].as_str().unwrap_or_default(),
+            part["status"].as_str().unwrap_or_default(),
+            part["recipients"].as_i64().unwrap_or(0)
+        );
+    }
+    for commune in body["left_out"].as_array().into_iter().flatten() {
+        let commune = commune.as_str().unwrap_or_default();
+        println!("  {commune:<20} left out: no such topic");
     }
     if let Some(elapsed) = elapsed {
         println!(

@@ -143,8 +143,16 @@ async fn plan(
     redelivered: bool,
 ) -> Result<Vec<Planned>, sqlx::Error> {
     let db = &dispatcher.db;
-    let created =
-        store::deliveries::plan_range(db, alert.id, alert.topic_id, after, upto, routes).await?;
+    let created = store::deliveries::plan_range(
+        db,
+        alert.id,
+        alert.topic_id,
+        after,
+        upto,
+        routes,
+        alert.group_alert_id,
+    )
+    .await?;
     if redelivered {
         store::deliveries::queued_in_range(db, alert.id, after, upto).await
     } else {

@@ -64,7 +64,16 @@ pub async fn submit(
     {
         return replay(existing, alert);
     }
-    let Some(created) = write(&mut tx, tenant, topic, alert, idempotency_key, clock.now()).await?
+    let Some(created) = write(
+        &mut tx,
+        tenant,
+        topic,
+        alert,
+        idempotency_key,
+        None,
+        clock.now(),
+    )
+    .await?
     else {
         // Another request with the same key won the race; it holds the alert.
         drop(tx);
@@ -81,12 +90,14 @@ pub async fn submit(
 /// Writes the alert and the message that starts it in `tx`, as of `now`: at once, at the time it
 /// asks for, or, for a routine alert, when the tenant's quiet hours end. `None`, writing nothing,
 /// when the tenant already used the idempotency key. The caller commits, then wakes the relay.
+/// `group` names the group alert this is a commune's part of.
 pub async fn write(
     tx: &mut Transaction<'_, Postgres>,
     tenant: TenantId,
     topic: TopicId,
     alert: &ValidAlert,
     idempotency_key: Option<&str>,
+    group: Option<AlertId>,
     now: DateTime<Utc>,
 ) -> Result<Option<Alert>, IntakeError> {
     let settings = store::tenants::get(&mut **tx, tenant).await?;
@@ -107,6 +118,7 @@ pub async fn write(
             + chrono::Duration::from_std(alert.expires_in).unwrap_or(chrono::Duration::MAX),
         scheduled_at,
         starts_at: (starts > now).then_some(starts),
+        group_alert_id: group,
     };
     if !store::alerts::insert(tx, &new).await? {
         return Ok(None);

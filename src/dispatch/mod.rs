@@ -6,6 +6,7 @@ pub mod dkim;
 pub mod estimate;
 pub mod fanout;
 pub mod folding;
+pub mod group_intake;
 pub mod health;
 pub mod inbound;
 pub mod inbound_poll;

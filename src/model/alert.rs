@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::channel::{Channel, Lane};
+use super::communes::{CommuneChoice, Communes};
 use super::local_time::Moment;
 use super::slug::Slug;
 use super::sms_text::{SmsLength, to_gsm7, validate_sms_text};
@@ -57,6 +58,9 @@ pub struct AlertDraft {
     /// Rewrite the text to stay in GSM-7 (`ê` → `e`, `’` → `'`…): more characters per SMS.
     #[serde(default)]
     pub gsm7: bool,
+    /// For a group: the member communes it goes to (`"all"` or their slugs).
+    #[serde(default)]
+    pub communes: Option<Communes>,
 }
 
 /// An alert that passed validation.
@@ -77,6 +81,8 @@ pub struct ValidAlert {
     /// When it was asked to start; at once when absent.
     #[serde(skip)]
     pub scheduled_at: Option<Moment>,
+    /// For a group's alert: the member communes it goes to.
+    pub communes: Option<CommuneChoice>,
     /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
     /// two requests with one idempotency key must agree on it.
     pub fingerprint: [u8; 32],
@@ -156,6 +162,12 @@ impl AlertDraft {
             .map(|text| text.parse::<Moment>())
             .transpose()
             .map_err(|problem| FieldError::new("scheduled_at", problem))?;
+        let communes = self
+            .communes
+            .as_ref()
+            .map(Communes::validate)
+            .transpose()
+            .map_err(|problem| FieldError::new("communes", problem))?;
         let fingerprint = fingerprint(
             self,
             &topic,
@@ -163,6 +175,7 @@ impl AlertDraft {
             given_subject.as_deref(),
             &channels,
             scheduled_at,
+            communes.as_ref(),
         );
         let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
 
@@ -175,6 +188,7 @@ impl AlertDraft {
             sms_length,
             expires_in,
             scheduled_at,
+            communes,
             fingerprint,
         })
     }
@@ -222,6 +236,7 @@ fn fingerprint(
     subject: Option<&str>,
     channels: &[Channel],
     scheduled_at: Option<Moment>,
+    communes: Option<&CommuneChoice>,
 ) -> [u8; 32] {
     let AlertDraft {
         urgent,
@@ -248,6 +263,13 @@ fn fingerprint(
     }
     if gsm7 {
         canonical["gsm7"] = true.into();
+    }
+    match communes {
+        Some(CommuneChoice::All) => canonical["communes"] = "all".into(),
+        Some(CommuneChoice::Only(slugs)) => {
+            canonical["communes"] = slugs.iter().map(Slug::as_str).collect::<Vec<_>>().into();
+        }
+        None => {}
     }
     Sha256::digest(canonical.to_string().as_bytes()).into()
 }

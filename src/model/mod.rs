@@ -8,6 +8,7 @@ pub mod alert;
 pub mod callback_tokens;
 pub mod channel;
 pub mod citizen_links;
+pub mod communes;
 pub mod cron;
 pub mod email;
 /// The GSM-7 tables, shared with the SMS adapters.

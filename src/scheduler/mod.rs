@@ -226,9 +226,17 @@ impl Scheduler {
                 field: e.field,
                 message: e.message,
             })?;
-        let written = intake::write(tx, schedule.tenant_id, schedule.topic_id, &alert, None, now)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+        let written = intake::write(
+            tx,
+            schedule.tenant_id,
+            schedule.topic_id,
+            &alert,
+            None,
+            None,
+            now,
+        )
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
         Ok(written.id)
     }
 }

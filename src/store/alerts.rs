@@ -41,6 +41,10 @@ pub struct Alert {
     pub senders: TenantSenders,
     /// The version of its tenant's callback token (`model::callback_tokens`).
     pub callback_token_version: i32,
+    /// The group alert it is the commune's part of (`store::group_alerts`).
+    pub group_alert_id: Option<AlertId>,
+    /// The slug of the group that sent it, for a group alert's part.
+    pub sent_by: Option<String>,
 }
 
 pub struct NewAlert<'a> {
@@ -56,6 +60,7 @@ pub struct NewAlert<'a> {
     pub expires_at: DateTime<Utc>,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
+    pub group_alert_id: Option<AlertId>,
 }
 
 const SELECT_ALERT: &str =
@@ -64,8 +69,10 @@ const SELECT_ALERT: &str =
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
         n.callback_token_version,
-        n.max_sms_segments
-     FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id";
+        n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by
+     FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id
+     LEFT JOIN group_alerts g ON g.id = a.group_alert_id
+     LEFT JOIN tenants gt ON gt.id = g.tenant_id";
 
 #[derive(sqlx::FromRow)]
 struct AlertRow {
@@ -94,6 +101,8 @@ struct AlertRow {
     email_from: Option<String>,
     callback_token_version: i32,
     max_sms_segments: i32,
+    group_alert_id: Option<uuid::Uuid>,
+    sent_by: Option<String>,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -125,6 +134,8 @@ fn from_row(row: AlertRow) -> Alert {
             max_sms_segments: row.max_sms_segments,
         },
         callback_token_version: row.callback_token_version,
+        group_alert_id: row.group_alert_id.map(AlertId),
+        sent_by: row.sent_by,
     }
 }
 
@@ -155,8 +166,8 @@ pub async fn insert(
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
                              idempotency_key, request_hash, expires_at, scheduled_at,
-                             starts_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             starts_at, group_alert_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -171,6 +182,7 @@ pub async fn insert(
     .bind(alert.expires_at)
     .bind(alert.scheduled_at)
     .bind(alert.starts_at)
+    .bind(alert.group_alert_id.map(|g| g.0))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

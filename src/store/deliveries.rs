@@ -50,6 +50,10 @@ pub async fn chunk_bound(
 /// Plans the deliveries of the subscribers in `(after, upto]` in one statement. Rows that exist
 /// already are left alone (the unique key makes planning twice harmless); returns the rows this
 /// call created, and adds their subscribers to the alert's recipients.
+///
+/// For a commune's part of a group alert (`group`), an address another commune of the group
+/// planned already on a channel is left out: a citizen subscribed in two member communes gets the
+/// alert once per channel.
 pub async fn plan_range(
     pool: &PgPool,
     alert: AlertId,
@@ -57,6 +61,7 @@ pub async fn plan_range(
     after: i64,
     upto: i64,
     routes: &[ChannelRoute],
+    group: Option<AlertId>,
 ) -> Result<Vec<Planned>, DbError> {
     // One row per account of each route, owning the slots [low, high) of the route's `total`:
     // a subscriber goes to the account whose slots its id falls in, so that each account of a
@@ -76,12 +81,34 @@ pub async fn plan_range(
             low += share;
         }
     }
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "WITH planned AS (
-         INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
-         SELECT $1, b.id, r.channel, r.provider,
+    let statement = if group.is_some() {
+        PLAN_GROUP_PART
+    } else {
+        PLAN
+    };
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
+        .bind(alert.0)
+        .bind(topic.0)
+        .bind(after)
+        .bind(upto)
+        .bind(&slots.channel)
+        .bind(&slots.account)
+        .bind(&slots.low)
+        .bind(&slots.high)
+        .bind(&slots.total)
+        .bind(group.map(|g| g.0))
+        .fetch_all(pool)
+        .await?;
+    Ok(into_planned(rows))
+}
+
+/// The subscribers of the topic in `(after, upto]` on each route, with the account their id
+/// falls to and their address ($2 topic, $3 after, $4 upto, $5–$9 the slots).
+macro_rules! candidates {
+    () => {
+        "SELECT b.id AS subscriber_id, r.channel, r.provider,
                 CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
-                               ELSE b.push::text END
+                               ELSE b.push::text END AS address
          FROM subscriptions s
          JOIN subscribers b ON b.id = s.subscriber_id
          JOIN UNNEST($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
@@ -94,35 +121,62 @@ pub async fn plan_range(
            -- A number that said STOP was forgotten with it (store::erasure), and imports leave
            -- it out: there is nothing to filter here.
            AND CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
-                              ELSE b.push::text END IS NOT NULL
-         ORDER BY b.id
-         ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
-         RETURNING id, channel, provider, subscriber_id
-         ),
-         -- The recipients are counted as they are planned (the API answered before counting),
-         -- in the same statement: a retried chunk cannot count twice what it planned once.
-         counted AS (
+                              ELSE b.push::text END IS NOT NULL"
+    };
+}
+
+/// The recipients are counted as they are planned (the API answered before counting), in the
+/// same statement: a retried chunk cannot count twice what it planned once.
+macro_rules! count_planned {
+    () => {
+        "counted AS (
              UPDATE alerts
              SET recipients = LEAST(COALESCE(recipients, 0)
                                     + (SELECT count(DISTINCT subscriber_id) FROM planned),
                                     2147483647)
              WHERE id = $1
          )
-         SELECT id, channel, provider FROM planned",
-    )
-    .bind(alert.0)
-    .bind(topic.0)
-    .bind(after)
-    .bind(upto)
-    .bind(&slots.channel)
-    .bind(&slots.account)
-    .bind(&slots.low)
-    .bind(&slots.high)
-    .bind(&slots.total)
-    .fetch_all(pool)
-    .await?;
-    Ok(into_planned(rows))
+         SELECT id, channel, provider FROM planned"
+    };
 }
+
+/// Plans a chunk of an alert ($1); $10 is unused (NULL).
+const PLAN: &str = concat!(
+    "WITH candidates AS (",
+    candidates!(),
+    "), planned AS (
+         INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
+         SELECT $1, subscriber_id, channel, provider, address FROM candidates
+         ORDER BY subscriber_id
+         ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
+         RETURNING id, channel, provider, subscriber_id
+     ), ",
+    count_planned!()
+);
+
+/// Plans a chunk of a commune's part of the group alert $10: each address is first claimed for
+/// the group on its channel (by its keyed hash); only what this part claimed is planned. The
+/// claims and the rows commit together, and a second part claiming the same address waits on the
+/// first's key, then finds it taken. Claims go in one order, so that two parts cannot deadlock.
+const PLAN_GROUP_PART: &str = concat!(
+    "WITH candidates AS (",
+    candidates!(),
+    "), claimed AS (
+         INSERT INTO group_alert_recipients (group_alert_id, channel, address_hash)
+         SELECT $10, channel, address_hash(address) FROM candidates ORDER BY 2, 3
+         ON CONFLICT DO NOTHING
+         RETURNING channel, address_hash
+     ), planned AS (
+         INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
+         SELECT $1, c.subscriber_id, c.channel, c.provider, c.address
+         FROM candidates c
+         JOIN claimed k ON k.channel = c.channel AND k.address_hash = address_hash(c.address)
+         ORDER BY c.subscriber_id
+         ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
+         RETURNING id, channel, provider, subscriber_id
+     ), ",
+    count_planned!()
+);
 
 /// The accounts of each route with their slots, as columns for UNNEST.
 #[derive(Default)]

@@ -5,6 +5,7 @@ pub mod branding;
 pub mod confirmations;
 pub mod deliveries;
 pub mod erasure;
+pub mod group_alerts;
 pub mod key_versions;
 pub mod leases;
 pub mod outbox;

@@ -182,3 +182,12 @@ pub async fn find_in_subtree(
     let id = TenantId(id);
     Ok(within(pool, root, id).await?.then_some(id))
 }
+
+/// What kind of tenant this is.
+pub async fn kind_of(pool: &PgPool, tenant: TenantId) -> Result<TenantKind, DbError> {
+    let (kind,): (String,) = sqlx::query_as("SELECT kind FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_one(pool)
+        .await?;
+    Ok(kind.parse().unwrap_or(TenantKind::Commune))
+}

@@ -293,3 +293,186 @@ async fn a_role_on_a_node_holds_on_its_subtree_and_nowhere_else() {
     assert!(listed.contains("intemperies"), "{listed}");
     daemon.stop().await;
 }
+
+/// An intercommunality warns its member communes in one alert: each commune's subscribers of
+/// the topic get it from their commune's own sender, a citizen subscribed in two communes gets
+/// it once per channel, a commune of another group gets nothing; the group follows it per
+/// commune and in all, and each commune finds it in its history, marked as sent by the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_alert_reaches_its_member_communes_once_per_citizen() {
+    use std::time::Duration;
+
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    make_tree(&env);
+    let verdun = Client::new(&daemon.url, &env.key("cc-verdun", Role::Admin).await);
+    for (commune, sender) in [("bras", "MAIRIEBRAS"), ("charny", "CHARNY")] {
+        ok(tocsin(
+            &env,
+            &[],
+            &["tenant", "update", commune, "--sms-sender", sender],
+        ));
+        verdun.acting_on(commune).topic("intemperies").await;
+    }
+    let argonne = Client::new(&daemon.url, &env.key("cc-argonne", Role::Admin).await);
+    argonne.acting_on("clermont").topic("intemperies").await;
+    // Anne lives in Bras and works in Charny: she subscribed in both, with the same number
+    // and address.
+    let bras = verdun.acting_on("bras");
+    let charny = verdun.acting_on("charny");
+    bras.subscriber(Some("0600000001"), None, &["intemperies"])
+        .await;
+    bras.subscriber(
+        Some("0600000002"),
+        Some("anne@example.fr"),
+        &["intemperies"],
+    )
+    .await;
+    charny
+        .subscriber(
+            Some("0600000002"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
+        .await;
+    charny
+        .subscriber(Some("0600000003"), None, &["intemperies"])
+        .await;
+    argonne
+        .acting_on("clermont")
+        .subscriber(Some("0600000009"), None, &["intemperies"])
+        .await;
+
+    // What cannot be sent is refused before anything is, with the reason.
+    let alert = |communes: Value| {
+        json!({ "topic": "intemperies", "urgent": true, "text": "Crue de la Meuse : évitez les berges.",
+                "communes": communes })
+    };
+    let refused = verdun
+        .post("/v1/alerts", alert(json!(["bras", "clermont"])))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "communes");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("clermont is not a commune of this group")
+    );
+    let refused = verdun
+        .post("/v1/alerts", alert(json!(["bras", "belleville"])))
+        .await;
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no topic intemperies in belleville"),
+        "{}",
+        refused.body
+    );
+    let refused = bras.post("/v1/alerts", alert(json!("all"))).await;
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a commune has no member communes"),
+        "{}",
+        refused.body
+    );
+    let dry = verdun
+        .post("/v1/alerts?dry_run=true", alert(json!("all")))
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(dry.body["communes"][0]["commune"], "bras");
+    assert_eq!(
+        dry.body["communes"][0]["estimate"]["channels"]["sms"]["recipients"],
+        2
+    );
+    assert_eq!(dry.body["left_out"], json!(["belleville"]));
+    assert_eq!(env.smsmode.request_count(), 0);
+
+    let sent = verdun
+        .send(
+            reqwest::Client::new()
+                .post(format!("{}/v1/alerts", daemon.url))
+                .header("Idempotency-Key", "crue-1")
+                .json(&alert(json!("all"))),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let id = sent.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(sent.body["left_out"], json!(["belleville"]));
+    let parts: Vec<(String, String)> = sent.body["communes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["commune"].as_str().unwrap().to_owned(),
+                c["report"]["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        ["bras", "charny"]
+    );
+    // The same request again is the same alert.
+    let again = verdun
+        .send(
+            reqwest::Client::new()
+                .post(format!("{}/v1/alerts", daemon.url))
+                .header("Idempotency-Key", "crue-1")
+                .json(&alert(json!("all"))),
+        )
+        .await;
+    assert_eq!(again.body["id"], id.as_str());
+    assert_eq!(again.headers["Idempotent-Replayed"], "true");
+
+    let report = crate::support::eventually_value(Duration::from_secs(30), || async {
+        let report = verdun.get(&format!("/v1/alerts/{id}")).await.body;
+        (report["status"] == "completed").then_some(report)
+    })
+    .await;
+    let mut received: Vec<(String, String)> = env
+        .smsmode
+        .received()
+        .into_iter()
+        .map(|sms| (sms.to, sms.from.unwrap_or_default()))
+        .collect();
+    received.sort();
+    assert_eq!(received.len(), 3, "one SMS per number: {received:?}");
+    assert_eq!(received[0], ("33600000001".into(), "MAIRIEBRAS".into()));
+    assert_eq!(received[1].0, "33600000002");
+    assert_eq!(received[2], ("33600000003".into(), "CHARNY".into()));
+    let mails = env.smtp.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.smtp.received().len(),
+        1,
+        "Anne got one e-mail: {mails:?}"
+    );
+    assert_eq!(report["counts"]["sms"]["sent"], 3, "{report}");
+    assert_eq!(report["counts"]["email"]["sent"], 1, "{report}");
+    let per_commune: u64 = report["communes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["report"]["counts"]["sms"]["sent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_commune, 3, "{report}");
+
+    // Each commune finds its part in its history, marked as the group's; the group's alert is
+    // the group's own.
+    let bras_key = Client::new(&daemon.url, &env.key("bras", Role::Admin).await);
+    let part = bras_key.get(&format!("/v1/alerts/{}", parts[0].1)).await;
+    assert_eq!(part.status, 200, "{}", part.body);
+    assert_eq!(part.body["sent_by"], "cc-verdun");
+    assert_eq!(part.body["group_alert"], id.as_str());
+    assert_eq!(bras_key.get(&format!("/v1/alerts/{id}")).await.status, 404);
+    let too_late = verdun
+        .post(&format!("/v1/alerts/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(too_late.status, 409, "{}", too_late.body);
+    daemon.stop().await;
+}

@@ -698,3 +698,19 @@ impl Drop for Vhost {
             .output();
     }
 }
+
+/// Polls `check` until it gives a value, within `timeout`.
+pub async fn eventually_value<T, F, Fut>(timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
