@@ -235,6 +235,10 @@ pub struct AlertDraftSchema {
     /// and From, once per channel for a citizen of several; the answer is a `GroupReport`.
     #[schema(value_type = Option<Object>)]
     communes: Option<serde_json::Value>,
+    /// A drill: every message begins with "EXERCICE – " (`gsm7` makes the dash `-`), and the
+    /// alert counts apart from real ones.
+    #[schema(default = false)]
+    exercise: Option<bool>,
 }
 
 /// Deliveries of one channel by state.
@@ -293,6 +297,8 @@ pub struct Report {
     /// Per channel: when providers answered the first and the last delivery.
     #[schema(value_type = BTreeMap<String, Timing>)]
     timings: BTreeMap<Channel, store::alerts::Timing>,
+    /// A drill (`"exercise": true`): its messages begin with "EXERCICE – ".
+    exercise: bool,
     /// For a commune's part of a group's alert: the group that sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     sent_by: Option<String>,
@@ -458,6 +464,7 @@ pub(super) fn report(
         expires_at: alert.expires_at,
         counts,
         timings,
+        exercise: alert.exercise,
         sent_by: alert.sent_by,
         group_alert: alert.group_alert_id,
     }

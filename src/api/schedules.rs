@@ -189,6 +189,7 @@ pub async fn create(
         scheduled_at: None,
         gsm7: body.gsm7,
         communes: None,
+        exercise: false,
     };
     let valid = alert
         .validate()

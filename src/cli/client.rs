@@ -118,6 +118,9 @@ pub struct SendArgs {
     /// commune's subscribers of the topic get it from their commune's own sender.
     #[arg(long)]
     communes: Option<String>,
+    /// A drill: every message begins with "EXERCICE – ", and it counts apart from real alerts.
+    #[arg(long)]
+    exercise: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -432,6 +435,7 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "expires_in": args.expires,
         "scheduled_at": args.at,
         "gsm7": args.gsm7,
+        "exercise": args.exercise,
     });
     if let Some(communes) = &args.communes {
         body["communes"] = match communes.trim() {
@@ -697,6 +701,9 @@ pub fn print_report(body: &Value, json: bool, elapsed: Option<Duration>) {
         body["status"].as_str().unwrap_or_default(),
         body["topic"].as_str().unwrap_or_default(),
     );
+    if body["exercise"] == true {
+        println!("  exercise: its messages begin with \"EXERCICE – \"");
+    }
     if let Some(start) = body["starts_at"].as_str() {
         println!("  starts at {start}");
     }

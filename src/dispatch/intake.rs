@@ -119,6 +119,7 @@ pub async fn write(
         scheduled_at,
         starts_at: (starts > now).then_some(starts),
         group_alert_id: group,
+        exercise: alert.exercise,
     };
     if !store::alerts::insert(tx, &new).await? {
         return Ok(None);

@@ -61,7 +61,14 @@ pub struct AlertDraft {
     /// For a group: the member communes it goes to (`"all"` or their slugs).
     #[serde(default)]
     pub communes: Option<Communes>,
+    /// A drill: every message begins with [`EXERCISE_PREFIX`], and the alert counts apart.
+    #[serde(default)]
+    pub exercise: bool,
 }
+
+/// What every message of an exercise begins with, so that no citizen takes a drill for a
+/// disaster. Its dash is not GSM-7: `gsm7` rewrites it to `-`, as the dry run shows.
+pub const EXERCISE_PREFIX: &str = "EXERCICE – ";
 
 /// An alert that passed validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,6 +90,8 @@ pub struct ValidAlert {
     pub scheduled_at: Option<Moment>,
     /// For a group's alert: the member communes it goes to.
     pub communes: Option<CommuneChoice>,
+    /// A drill: its text and subject begin with [`EXERCISE_PREFIX`].
+    pub exercise: bool,
     /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
     /// two requests with one idempotency key must agree on it.
     pub fingerprint: [u8; 32],
@@ -113,11 +122,23 @@ impl AlertDraft {
             Slug::parse(&self.topic).map_err(|err| FieldError::new("topic", err.to_string()))?;
         let channels = parse_channels(self.channels.as_deref())?;
 
-        let text: String = self.text.trim().nfc().collect();
-        let text = if self.gsm7 { to_gsm7(&text) } else { text };
-        if text.is_empty() {
+        let given: String = self.text.trim().nfc().collect();
+        if given.is_empty() {
             return Err(FieldError::new("text", "text is empty"));
         }
+        let rewrite = |text: &str| {
+            if self.gsm7 {
+                to_gsm7(text)
+            } else {
+                text.to_owned()
+            }
+        };
+        let given = rewrite(&given);
+        let text = if self.exercise {
+            format!("{}{given}", rewrite(EXERCISE_PREFIX))
+        } else {
+            given.clone()
+        };
         check_body(&text).map_err(|err| FieldError::new("text", format!("text {err}")))?;
         let sms_length = if channels.contains(&Channel::Sms) {
             Some(validate_sms_text(&text).map_err(|err| FieldError::new("text", err.to_string()))?)
@@ -177,7 +198,12 @@ impl AlertDraft {
             scheduled_at,
             communes.as_ref(),
         );
-        let subject = given_subject.unwrap_or_else(|| derive_subject(&text, self.urgent));
+        let subject = given_subject.unwrap_or_else(|| derive_subject(&given, self.urgent));
+        let subject = if self.exercise {
+            format!("{EXERCISE_PREFIX}{subject}")
+        } else {
+            subject
+        };
 
         Ok(ValidAlert {
             topic,
@@ -189,6 +215,7 @@ impl AlertDraft {
             expires_in,
             scheduled_at,
             communes,
+            exercise: self.exercise,
             fingerprint,
         })
     }
@@ -242,6 +269,7 @@ fn fingerprint(
         urgent,
         expires_in,
         gsm7,
+        exercise,
         ..
     } = *draft;
     let mut canonical = serde_json::json!({
@@ -263,6 +291,9 @@ fn fingerprint(
     }
     if gsm7 {
         canonical["gsm7"] = true.into();
+    }
+    if exercise {
+        canonical["exercise"] = true.into();
     }
     match communes {
         Some(CommuneChoice::All) => canonical["communes"] = "all".into(),
@@ -337,6 +368,34 @@ mod tests {
 
     fn field_error(draft: &AlertDraft) -> FieldError {
         draft.validate().expect_err("draft should be refused")
+    }
+
+    #[test]
+    fn an_exercise_says_so_first_in_its_text_and_subject() {
+        let exercise = AlertDraft {
+            exercise: true,
+            urgent: true,
+            ..draft("Crue de la Meuse.")
+        };
+        let alert = exercise.validate().unwrap();
+        assert_eq!(alert.text, "EXERCICE – Crue de la Meuse.");
+        assert_eq!(alert.subject, "EXERCICE – Alerte : Crue de la Meuse.");
+        // The dash is UCS-2; the GSM-7 rewrite keeps the drill one segment cheaper.
+        assert_eq!(alert.sms_length.unwrap().encoding, SmsEncoding::Ucs2);
+        let rewritten = AlertDraft {
+            gsm7: true,
+            ..exercise.clone()
+        };
+        assert_eq!(
+            rewritten.validate().unwrap().text,
+            "EXERCICE - Crue de la Meuse."
+        );
+        // A drill and a real alert are different requests.
+        let real = AlertDraft {
+            exercise: false,
+            ..exercise
+        };
+        assert_ne!(real.validate().unwrap().fingerprint, alert.fingerprint);
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Alert {
     pub group_alert_id: Option<AlertId>,
     /// The slug of the group that sent it, for a group alert's part.
     pub sent_by: Option<String>,
+    /// A drill.
+    pub exercise: bool,
 }
 
 pub struct NewAlert<'a> {
@@ -61,6 +63,7 @@ pub struct NewAlert<'a> {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub group_alert_id: Option<AlertId>,
+    pub exercise: bool,
 }
 
 const SELECT_ALERT: &str =
@@ -69,7 +72,7 @@ const SELECT_ALERT: &str =
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
         n.callback_token_version,
-        n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by
+        n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by, a.exercise
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id
      LEFT JOIN group_alerts g ON g.id = a.group_alert_id
      LEFT JOIN tenants gt ON gt.id = g.tenant_id";
@@ -103,6 +106,7 @@ struct AlertRow {
     max_sms_segments: i32,
     group_alert_id: Option<uuid::Uuid>,
     sent_by: Option<String>,
+    exercise: bool,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -136,6 +140,7 @@ fn from_row(row: AlertRow) -> Alert {
         callback_token_version: row.callback_token_version,
         group_alert_id: row.group_alert_id.map(AlertId),
         sent_by: row.sent_by,
+        exercise: row.exercise,
     }
 }
 
@@ -166,8 +171,8 @@ pub async fn insert(
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
                              idempotency_key, request_hash, expires_at, scheduled_at,
-                             starts_at, group_alert_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             starts_at, group_alert_id, exercise)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -183,6 +188,7 @@ pub async fn insert(
     .bind(alert.scheduled_at)
     .bind(alert.starts_at)
     .bind(alert.group_alert_id.map(|g| g.0))
+    .bind(alert.exercise)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -323,3 +323,46 @@ async fn a_pool_of_accounts_shares_an_alert_by_their_rates() {
     );
     daemon.stop().await;
 }
+
+/// A drill with the commune's real subscribers: every message says EXERCICE first, and the
+/// report says it was one.
+#[tokio::test]
+async fn an_exercise_says_so_in_every_message() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    mairie
+        .subscriber(
+            Some("0612345678"),
+            Some("anne@example.fr"),
+            &["intemperies"],
+        )
+        .await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "exercise": true,
+                       "text": "Crue de la Meuse : évacuez le quai." }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["exercise"], true, "{report}");
+    let sms = env.smsmode.received();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(
+        sms[0].text,
+        "EXERCICE – Crue de la Meuse : évacuez le quai."
+    );
+    let mail = env
+        .smtp
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .remove(0);
+    assert!(mail.text.starts_with("EXERCICE – Crue"), "{}", mail.text);
+    assert!(
+        mail.headers["Subject"].starts_with("EXERCICE – Alerte"),
+        "{:?}",
+        mail.headers.get("Subject")
+    );
+    daemon.stop().await;
+}
