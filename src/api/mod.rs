@@ -19,6 +19,7 @@ mod schedules;
 pub mod serve;
 mod subscribers;
 mod topics;
+mod usage;
 
 use std::sync::{Arc, atomic::AtomicBool};
 
@@ -121,6 +122,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::resume))
         .routes(routes!(schedules::next))
         .routes(routes!(schedules::runs))
+        .routes(routes!(usage::month))
         .routes(routes!(callbacks::status, callbacks::status_by_get))
         .routes(routes!(callbacks::inbound))
         .routes(routes!(public::subscribe))

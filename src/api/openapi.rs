@@ -37,6 +37,7 @@ use super::{
         (name = "subscribers", description = "Citizens and their subscriptions (admin keys only)"),
         (name = "alerts", description = "Sending and following alerts"),
         (name = "schedules", description = "Recurring alerts on the commune's local clock"),
+        (name = "usage", description = "What a tenant and its subtree used, for re-invoicing"),
         (name = "operations", description = "For operators and tools"),
         (name = "callbacks", description = "For SMS providers: delivery reports, citizens' SMS"),
         (name = "citizens", description = "For citizens, without a key"),

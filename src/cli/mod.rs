@@ -9,6 +9,7 @@ mod log_line;
 mod ops;
 mod schedule;
 mod tree;
+mod usage;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -52,6 +53,8 @@ enum Command {
     /// Rotate the keys derived from the server's secret, and retire the old ones.
     #[command(subcommand)]
     Secrets(keys::SecretsCommand),
+    /// A month's usage per tenant, for re-invoicing: alerts, messages, SMS segments, cost.
+    Usage(usage::UsageArgs),
     /// Check the configuration.
     #[command(subcommand)]
     Config(ops::ConfigCommand),
@@ -130,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => ops::tenant(config, command).await,
         Command::Key(command) => keys::key(config, command).await,
         Command::Secrets(command) => keys::secrets(config, command).await,
+        Command::Usage(args) => usage::run(config, args).await,
         Command::Config(command) => ops::config(config, command),
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),

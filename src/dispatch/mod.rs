@@ -24,6 +24,7 @@ pub mod routing;
 pub mod sender;
 mod settle;
 pub mod sweeper;
+pub mod usage;
 mod worker;
 
 use std::{sync::Arc, time::Duration};

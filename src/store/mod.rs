@@ -21,6 +21,7 @@ pub mod tenants;
 pub mod topics;
 pub mod transitions;
 pub mod tree;
+pub mod usage;
 
 use std::time::Duration;
 

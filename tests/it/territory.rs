@@ -474,5 +474,74 @@ async fn a_group_alert_reaches_its_member_communes_once_per_citizen() {
         .post(&format!("/v1/alerts/{id}/cancel"), json!({}))
         .await;
     assert_eq!(too_late.status, 409, "{}", too_late.body);
+
+    // The month's usage, for re-invoicing: each commune's, the group's sum, as the stand-ins
+    // counted; the same once retention has erased every address.
+    let month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m")
+        .to_string();
+    let db = env.db.pool().await;
+    for erased in [false, true] {
+        if erased {
+            tocsin::store::erasure::sweep(&db, Duration::ZERO)
+                .await
+                .unwrap();
+            let (left,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM deliveries WHERE address IS NOT NULL")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            assert_eq!(left, 0);
+        }
+        let usage = verdun.get(&format!("/v1/usage?month={month}")).await;
+        assert_eq!(usage.status, 200, "{}", usage.body);
+        let row = |slug: &str| {
+            usage.body["tenants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["tenant"] == slug)
+                .unwrap_or_else(|| panic!("{slug} in {}", usage.body))
+                .clone()
+        };
+        let accepted = |row: &Value, channel: &str| {
+            row["channels"][channel]["sent"].as_i64().unwrap_or(0)
+                + row["channels"][channel]["delivered"].as_i64().unwrap_or(0)
+        };
+        let (group, bras, charny) = (row("cc-verdun"), row("bras"), row("charny"));
+        assert_eq!(group["alerts"]["urgent"], 2, "one per commune: {group}");
+        assert_eq!(accepted(&group, "sms"), 3, "{group}");
+        assert_eq!(accepted(&bras, "sms") + accepted(&charny, "sms"), 3);
+        assert_eq!(group["channels"]["sms"]["segments"], 3, "{group}");
+        assert_eq!(accepted(&group, "email"), 1, "{group}");
+        assert_eq!(usage.body["total"]["channels"], group["channels"]);
+        let tenants = usage.body["tenants"].as_array().unwrap();
+        assert!(
+            tenants.iter().all(|t| t["tenant"] != "clermont"),
+            "another branch in the report: {}",
+            usage.body
+        );
+    }
+    // The operator's view, at the account's price, for a spreadsheet.
+    let priced = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(priced.path(), "[pricing.smsmode]\nper_segment = 0.045\n").unwrap();
+    let config = priced.path().to_str().unwrap();
+    let csv = ok(tocsin(
+        &env,
+        &[("TOCSIN_CONFIG", config)],
+        &["usage", "--month", &month, "--csv"],
+    ));
+    let line = |slug: &str| {
+        csv.lines()
+            .find(|l| l.split(',').nth(1) == Some(slug))
+            .unwrap_or_else(|| panic!("{slug} in {csv}"))
+            .to_owned()
+    };
+    assert!(
+        line("cc-verdun").ends_with(",0.14,EUR"),
+        "3 segments at 0.045: {csv}"
+    );
+    assert!(line("platform").ends_with(",0.14,EUR"), "{csv}");
     daemon.stop().await;
 }
