@@ -122,6 +122,14 @@ pub async fn create(
         Submitted::Created(alert) => (alert, false),
         Submitted::Existing(alert) => (alert, true),
     };
+    if !replayed {
+        let details = serde_json::json!({
+            "topic": alert.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
+            "channels": alert.channels, "exercise": alert.exercise,
+            "scheduled_at": alert.scheduled_at,
+        });
+        super::audit::record(&state, &caller, "alert.created", alert.id, details).await;
+    }
     let body = Accepted {
         id: alert.id,
         status: if alert.starts_at.is_some() {
@@ -379,7 +387,7 @@ pub async fn cancel(
         .parse()
         .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
     let Some(alert) = store::alerts::get(&state.db, caller.tenant, id).await? else {
-        let group = super::group_alerts::cancel(&state, caller.tenant, id).await?;
+        let group = super::group_alerts::cancel(&state, &caller, id).await?;
         return Ok(Json(group).into_response());
     };
     if alert.cancelled_at.is_none() {
@@ -387,6 +395,14 @@ pub async fn cancel(
         withdraw(&mut tx, id).await?;
         tx.commit().await?;
         tracing::info!(alert = %id, "alert cancelled");
+        super::audit::record(
+            &state,
+            &caller,
+            "alert.cancelled",
+            id,
+            serde_json::json!({}),
+        )
+        .await;
     }
     let alert = store::alerts::get(&state.db, caller.tenant, id)
         .await?

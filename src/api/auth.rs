@@ -8,7 +8,7 @@ use sha2::Sha256;
 use super::{AppState, error::ApiError};
 use crate::{
     model::{
-        Role, TenantId,
+        ApiKeyId, Role, TenantId,
         keys::{KeyHash, KeyRing, Purpose},
     },
     store,
@@ -84,6 +84,10 @@ pub struct Caller {
     pub role: Role,
     /// The node the key's role was given on.
     pub node: TenantId,
+    /// The key, as the audit log names it.
+    pub key: ApiKeyId,
+    /// The request's id, as its answer and log lines carry it.
+    pub request_id: Option<String>,
 }
 
 impl Caller {
@@ -147,6 +151,11 @@ impl FromRequestParts<AppState> for Caller {
             tenant,
             role: grant.role,
             node,
+            key: grant.key_id,
+            request_id: parts
+                .extensions
+                .get::<super::envelope::RequestId>()
+                .map(|id| id.0.clone()),
         })
     }
 }

@@ -23,9 +23,14 @@ const MAX_REQUEST_ID: usize = 128;
 /// How much of a non-JSON error body (axum's own rejections are one line) is kept as message.
 const MAX_MESSAGE: usize = 4096;
 
-pub async fn envelope(request: Request, next: Next) -> Response {
+/// The request's id, for handlers (the audit log records it).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub async fn envelope(mut request: Request, next: Next) -> Response {
     let id =
         caller_request_id(&request).unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -80,6 +80,15 @@ pub(super) async fn create(
     )
     .await
     .map_err(intake_error)?;
+    if !submitted.replayed {
+        let group = &submitted.alert;
+        let details = serde_json::json!({
+            "topic": group.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
+            "channels": alert.channels, "exercise": alert.exercise,
+            "communes": group.members, "left_out": group.left_out,
+        });
+        super::audit::record(state, caller, "group_alert.created", group.id, details).await;
+    }
     let body = report_of(state, submitted.alert).await?;
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if submitted.replayed {
@@ -136,10 +145,10 @@ pub(super) async fn report(
 /// Cancels every commune's part, all or none: 409 when one has started.
 pub(super) async fn cancel(
     state: &AppState,
-    tenant: TenantId,
+    caller: &Caller,
     id: AlertId,
 ) -> Result<GroupReport, ApiError> {
-    let group = store::group_alerts::get(&state.db, tenant, id)
+    let group = store::group_alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
     let mut tx = state.db.begin().await?;
@@ -155,6 +164,8 @@ pub(super) async fn cancel(
     }
     tx.commit().await?;
     tracing::info!(alert = %id, communes = group.members.len(), "group alert cancelled");
+    let details = serde_json::json!({ "communes": group.members });
+    super::audit::record(state, caller, "group_alert.cancelled", id, details).await;
     report_of(state, group).await
 }
 

@@ -3,6 +3,7 @@
 //! (`openapi.rs`), so the document served at `/openapi.json` cannot miss one.
 
 mod alerts;
+mod audit;
 pub mod auth;
 mod callbacks;
 mod client;
@@ -123,6 +124,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::next))
         .routes(routes!(schedules::runs))
         .routes(routes!(usage::month))
+        .routes(routes!(audit::list))
         .routes(routes!(callbacks::status, callbacks::status_by_get))
         .routes(routes!(callbacks::inbound))
         .routes(routes!(public::subscribe))

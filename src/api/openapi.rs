@@ -38,6 +38,7 @@ use super::{
         (name = "alerts", description = "Sending and following alerts"),
         (name = "schedules", description = "Recurring alerts on the commune's local clock"),
         (name = "usage", description = "What a tenant and its subtree used, for re-invoicing"),
+        (name = "audit", description = "Who did what, append-only and chained"),
         (name = "operations", description = "For operators and tools"),
         (name = "callbacks", description = "For SMS providers: delivery reports, citizens' SMS"),
         (name = "citizens", description = "For citizens, without a key"),

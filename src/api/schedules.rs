@@ -223,7 +223,10 @@ pub async fn create(
     let schedule = store::schedules::create(&state.db, &new).await?;
     tracing::info!(schedule = %schedule.id, cron = %schedule.cron, tz = %schedule.time_zone,
         "schedule created");
-    Ok((StatusCode::CREATED, Json(view(schedule))))
+    let shown = view(schedule);
+    let details = serde_json::json!({ "topic": shown.topic, "cron": shown.cron });
+    super::audit::record(&state, &caller, "schedule.created", &shown.id, details).await;
+    Ok((StatusCode::CREATED, Json(shown)))
 }
 
 /// List the tenant's schedules.
@@ -271,6 +274,8 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     if store::schedules::remove(&state.db, caller.tenant, parse_id(&id)?).await? {
+        let details = serde_json::json!({});
+        super::audit::record(&state, &caller, "schedule.removed", &id, details).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("schedule"))
@@ -294,6 +299,14 @@ pub async fn pause(
     caller.require_admin()?;
     let schedule = find(&state, &caller, &id).await?;
     store::schedules::pause(&state.db, caller.tenant, schedule.id).await?;
+    super::audit::record(
+        &state,
+        &caller,
+        "schedule.paused",
+        &id,
+        serde_json::json!({}),
+    )
+    .await;
     Ok(Json(view(find(&state, &caller, &id).await?)))
 }
 
@@ -322,6 +335,14 @@ pub async fn resume(
         .and_then(|cron| cron.occurrences_after(zone_of(&schedule), now).next())
         .map(|o| o.at);
     store::schedules::resume(&state.db, caller.tenant, schedule.id, now, next_at).await?;
+    super::audit::record(
+        &state,
+        &caller,
+        "schedule.resumed",
+        &id,
+        serde_json::json!({}),
+    )
+    .await;
     Ok(Json(view(find(&state, &caller, &id).await?)))
 }
 

@@ -203,12 +203,15 @@ pub async fn add(
     let subscriber = store::subscribers::get(&state.db, caller.tenant, done.id())
         .await?
         .ok_or_else(|| ApiError::internal("subscriber vanished after upsert"))?;
-    let status = if matches!(done, Upserted::Created(_)) {
-        StatusCode::CREATED
+    let (status, action) = if matches!(done, Upserted::Created(_)) {
+        (StatusCode::CREATED, "subscriber.added")
     } else {
-        StatusCode::OK
+        (StatusCode::OK, "subscriber.updated")
     };
-    Ok((status, Json(state.subscriber_view(subscriber))))
+    let view = state.subscriber_view(subscriber);
+    let details = serde_json::json!({ "topics": body.topics });
+    super::audit::record(&state, &caller, action, &view.id, details).await;
+    Ok((status, Json(view)))
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -355,6 +358,9 @@ pub async fn remove(
     caller.require_admin()?;
     let id = state.subscriber_id("id", &id)?;
     if store::subscribers::remove(&state.db, caller.tenant, id).await? {
+        let shown = state.ids.subscriber(id);
+        let details = serde_json::json!({});
+        super::audit::record(&state, &caller, "subscriber.removed", shown, details).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("subscriber"))
@@ -449,6 +455,12 @@ pub async fn import(
     let counts = store::subscribers::import(&mut tx, caller.tenant, &incoming, source).await?;
     tx.commit().await?;
     errors.sort_by_key(|e| e.line);
+    // Counts, not the list: the log holds no personal data.
+    let details = serde_json::json!({
+        "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
+        "opted_out": counts.opted_out, "refused": errors.len(),
+    });
+    super::audit::record(&state, &caller, "subscribers.imported", "csv", details).await;
     Ok(Json(ImportReport {
         imported: counts.created + counts.updated + counts.unchanged,
         created: counts.created,

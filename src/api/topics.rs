@@ -77,7 +77,11 @@ pub async fn create(
         ));
     }
     match store::topics::create(&state.db, caller.tenant, &slug, name).await {
-        Ok(topic) => Ok((StatusCode::CREATED, Json(topic.into()))),
+        Ok(topic) => {
+            let details = serde_json::json!({ "name": name });
+            super::audit::record(&state, &caller, "topic.created", slug.as_str(), details).await;
+            Ok((StatusCode::CREATED, Json(topic.into())))
+        }
         Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
             "slug",
             format!("topic {:?} already exists", slug.as_str()),

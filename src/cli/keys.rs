@@ -63,6 +63,11 @@ pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()>
             let db = database(&config).await?;
             let hasher = KeyHasher::new(ring(&config, &db).await?);
             let (key, id) = create_key(&db, &hasher, &tenant, role).await?;
+            let node = store::tenants::find_by_slug(&db, &tenant)
+                .await?
+                .map(|t| t.id);
+            let details = serde_json::json!({ "role": role.as_str() });
+            super::audit::record(&db, node, "key.created", &id.to_string(), details).await?;
             println!("{key}");
             eprintln!(
                 "API key {id} ({}) created for {tenant}; it is shown only once",
@@ -75,6 +80,8 @@ pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()>
             if !store::tenants::revoke_key(&db, id).await? {
                 bail!("no live API key {id}");
             }
+            let details = serde_json::json!({});
+            super::audit::record(&db, None, "key.revoked", &id.to_string(), details).await?;
             eprintln!("API key {id} revoked");
         }
     }
@@ -124,6 +131,9 @@ pub async fn secrets(path: Option<&Path>, command: SecretsCommand) -> anyhow::Re
         }
         SecretsCommand::Rotate => {
             let rotation = key_versions::rotate(&db, secrets).await?;
+            let details = serde_json::json!({ "resealed": rotation.resealed });
+            let version = rotation.version.to_string();
+            super::audit::record(&db, None, "secrets.rotated", &version, details).await?;
             println!("key version {} is now current", rotation.version);
             println!(
                 "  {} stored secrets sealed under it (platform and DKIM keys)",
@@ -151,6 +161,14 @@ pub async fn secrets(path: Option<&Path>, command: SecretsCommand) -> anyhow::Re
                 return Ok(());
             }
             println!("key versions {:?} retired", retirement.retired);
+            let revoked: Vec<String> = retirement
+                .revoked_keys
+                .iter()
+                .map(|k| k.id.to_string())
+                .collect();
+            let details =
+                serde_json::json!({ "versions": retirement.retired, "revoked_keys": revoked });
+            super::audit::record(&db, None, "secrets.retired", "key versions", details).await?;
             for key in &retirement.revoked_keys {
                 println!(
                     "  API key {} ({}, {}) was not used since the rotation: revoked",

@@ -1,6 +1,7 @@
 //! The `tocsin` command line: operator commands talk to PostgreSQL directly, client commands to
 //! the HTTP API. Arguments become validated values before any I/O.
 
+mod audit;
 mod bench;
 mod client;
 mod demo;
@@ -53,6 +54,9 @@ enum Command {
     /// Rotate the keys derived from the server's secret, and retire the old ones.
     #[command(subcommand)]
     Secrets(keys::SecretsCommand),
+    /// The audit log: list its entries, verify its chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// A month's usage per tenant, for re-invoicing: alerts, messages, SMS segments, cost.
     Usage(usage::UsageArgs),
     /// Check the configuration.
@@ -134,6 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(command) => keys::key(config, command).await,
         Command::Secrets(command) => keys::secrets(config, command).await,
         Command::Usage(args) => usage::run(config, args).await,
+        Command::Audit(command) => audit::run(config, command).await,
         Command::Config(command) => ops::config(config, command),
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),

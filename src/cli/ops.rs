@@ -347,6 +347,29 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                      old ones are refused from now on"
                 );
             }
+            let changed: Vec<&str> = [
+                ("timezone", change.time_zone.is_some()),
+                ("quiet_hours", change.quiet_hours.is_some()),
+                ("sms_account", change.sms_account.is_some()),
+                ("sms_secondary", change.sms_secondary.is_some()),
+                ("sms_sender", change.sms_sender.is_some()),
+                ("email_from", change.email_from.is_some()),
+                ("max_sms_segments", change.max_sms_segments.is_some()),
+                ("region", change.region.is_some()),
+                ("sms_countries", change.sms_countries.is_some()),
+                ("logo", logo.is_some()),
+                ("colour", colour.is_some()),
+                ("dkim", dkim_key.is_some() || dkim_generate),
+                ("callback_token", rotate_callback_token),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
+            let tenant = store::tenants::find_by_slug(&db, &slug)
+                .await?
+                .map(|t| t.id);
+            let details = serde_json::json!({ "changed": changed });
+            super::audit::record(&db, tenant, "tenant.updated", &slug, details).await?;
             eprintln!("tenant {slug} updated");
             show_tenant(&config, &db, &slug, false).await
         }

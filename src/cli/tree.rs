@@ -30,6 +30,8 @@ pub async fn create(
     let config = load(path)?;
     let db = database(&config).await?;
     let id = tree::create(&db, &slug, name, kind, parent).await?;
+    let details = serde_json::json!({ "kind": kind, "parent": parent });
+    super::audit::record(&db, Some(id), "tenant.created", slug.as_str(), details).await?;
     println!("{id}");
     eprintln!(
         "{} {} created under {}",
@@ -44,6 +46,11 @@ pub async fn move_to(path: Option<&Path>, slug: &str, parent: &str) -> anyhow::R
     let config = load(path)?;
     let db = database(&config).await?;
     tree::move_to(&db, slug, parent).await?;
+    let moved = crate::store::tenants::find_by_slug(&db, slug)
+        .await?
+        .map(|t| t.id);
+    let details = serde_json::json!({ "parent": parent });
+    super::audit::record(&db, moved, "tenant.moved", slug, details).await?;
     eprintln!("{slug} is now under {parent}");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL access: one module per table family, plain sqlx queries, no business rules.
 
 pub mod alerts;
+pub mod audit;
 pub mod branding;
 pub mod confirmations;
 pub mod deliveries;

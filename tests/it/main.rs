@@ -3,6 +3,8 @@
 
 mod support;
 
+/// The audit log: every action recorded, chained, append-only, verified.
+mod audit;
 /// API keys: scoped to one tenant and one role; missing, wrong and revoked keys are refused.
 mod auth;
 /// Bad input gets a clear error and loses nothing.
