@@ -96,6 +96,13 @@ pub async fn create(
         let dry_run = query.dry_run.unwrap_or(false);
         return super::group_alerts::create(&state, &caller, &alert, &communes, key, dry_run).await;
     }
+    // Unknown, the topic is refused by intake (or the dry run) with its reason.
+    let topic =
+        store::topics::resolve(&state.db, caller.tenant, std::slice::from_ref(&alert.topic))
+            .await?
+            .ok()
+            .map(|ids| (caller.tenant, ids[0]));
+    let parts: Vec<_> = topic.into_iter().collect();
     if query.dry_run.unwrap_or(false) {
         let context = estimate::Context {
             db: &state.db,
@@ -106,8 +113,13 @@ pub async fn create(
         let estimate = estimate::estimate(&context, caller.tenant, &alert)
             .await
             .map_err(intake_error)?;
-        return Ok(Json(estimate).into_response());
+        let mut shown = serde_json::to_value(estimate).map_err(ApiError::internal)?;
+        shown["budgets"] =
+            serde_json::to_value(super::budget::lines(&state, &parts, &alert).await?)
+                .map_err(ApiError::internal)?;
+        return Ok(Json(shown).into_response());
     }
+    super::budget::refuse_routine_over(&state, &parts, &alert).await?;
     let submitted = intake::submit(
         &state.db,
         &state.relay,
@@ -118,11 +130,17 @@ pub async fn create(
     )
     .await
     .map_err(intake_error)?;
+    let valid = alert;
     let (alert, replayed) = match submitted {
         Submitted::Created(alert) => (alert, false),
         Submitted::Existing(alert) => (alert, true),
     };
     if !replayed {
+        let marked = parts
+            .iter()
+            .map(|&(tenant, topic)| (tenant, topic, alert.id))
+            .collect();
+        super::budget::mark_urgent_over(&state, marked, &valid);
         let details = serde_json::json!({
             "topic": alert.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
             "channels": alert.channels, "exercise": alert.exercise,
@@ -307,6 +325,8 @@ pub struct Report {
     timings: BTreeMap<Channel, store::alerts::Timing>,
     /// A drill (`"exercise": true`): its messages begin with "EXERCICE – ".
     exercise: bool,
+    /// An urgent alert sent although it went over a monthly budget (a routine one is refused).
+    over_budget: bool,
     /// For a commune's part of a group's alert: the group that sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     sent_by: Option<String>,
@@ -481,6 +501,7 @@ pub(super) fn report(
         counts,
         timings,
         exercise: alert.exercise,
+        over_budget: alert.over_budget,
         sent_by: alert.sent_by,
         group_alert: alert.group_alert_id,
     }

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     dispatch::{estimate, group_intake},
-    model::{AlertId, Channel, TenantId, TenantKind, ValidAlert, communes::CommuneChoice},
+    model::{AlertId, Channel, TenantId, TenantKind, TopicId, ValidAlert, communes::CommuneChoice},
     store::{self, group_alerts::GroupAlert},
 };
 
@@ -66,9 +66,14 @@ pub(super) async fn create(
             "a commune has no member communes: send without `communes`",
         ));
     }
+    let (members, left_out) = group_intake::members(&state.db, caller.tenant, alert, communes)
+        .await
+        .map_err(intake_error)?;
+    let parts: Vec<(TenantId, TopicId)> = members.iter().map(|m| (m.tenant, m.topic)).collect();
     if dry_run {
-        return estimates(state, caller.tenant, alert, communes).await;
+        return estimates(state, alert, &members, &left_out, &parts).await;
     }
+    super::budget::refuse_routine_over(state, &parts, alert).await?;
     let submitted = group_intake::submit(
         &state.db,
         &state.relay,
@@ -82,6 +87,14 @@ pub(super) async fn create(
     .map_err(intake_error)?;
     if !submitted.replayed {
         let group = &submitted.alert;
+        let marked = members
+            .iter()
+            .filter_map(|m| {
+                let (_, id) = group.members.iter().find(|(slug, _)| *slug == m.slug)?;
+                Some((m.tenant, m.topic, *id))
+            })
+            .collect();
+        super::budget::mark_urgent_over(state, marked, alert);
         let details = serde_json::json!({
             "topic": group.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
             "channels": alert.channels, "exercise": alert.exercise,
@@ -99,33 +112,34 @@ pub(super) async fn create(
     Ok(response)
 }
 
-/// The dry run of each commune's part, as `POST /v1/alerts?dry_run=true` gives it for one.
+/// The dry run of each commune's part, as `POST /v1/alerts?dry_run=true` gives it for one, and
+/// the budgets they meet.
 async fn estimates(
     state: &AppState,
-    group: TenantId,
     alert: &ValidAlert,
-    communes: &CommuneChoice,
+    members: &[group_intake::Part],
+    left_out: &[String],
+    parts: &[(TenantId, TopicId)],
 ) -> Result<Response, ApiError> {
-    let (parts, left_out) = group_intake::members(&state.db, group, alert, communes)
-        .await
-        .map_err(intake_error)?;
     let context = estimate::Context {
         db: &state.db,
         routing: &state.routing,
         providers: &state.providers,
         pricing: &state.pricing,
     };
-    let mut each = Vec::with_capacity(parts.len());
-    for part in parts {
-        let estimate = estimate::estimate(&context, part.tenant, alert)
+    let mut each = Vec::with_capacity(members.len());
+    for member in members {
+        let estimate = estimate::estimate(&context, member.tenant, alert)
             .await
             .map_err(intake_error)?;
-        each.push(serde_json::json!({ "commune": part.slug, "estimate": estimate }));
+        each.push(serde_json::json!({ "commune": member.slug, "estimate": estimate }));
     }
+    let budgets = super::budget::lines(state, parts, alert).await?;
     Ok(Json(serde_json::json!({
         "dry_run": true,
         "communes": each,
         "left_out": left_out,
+        "budgets": budgets,
     }))
     .into_response())
 }

@@ -5,6 +5,7 @@
 mod alerts;
 mod audit;
 pub mod auth;
+mod budget;
 mod callbacks;
 mod client;
 mod envelope;

@@ -110,6 +110,11 @@ pub enum TenantCommand {
         /// working (set the new ones, which `tenant show` prints, at each provider).
         #[arg(long)]
         rotate_callback_token: bool,
+        /// Monthly budgets: `sms=2000` (SMS segments), `email=5000`, `push=10000`; `sms=none`
+        /// lifts one, `none` all. A group's bounds the sum of its members'. Comma-separated or
+        /// repeated.
+        #[arg(long, value_delimiter = ',')]
+        budget: Vec<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -235,7 +240,10 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             dkim_key,
             dkim_generate,
             rotate_callback_token,
+            budget,
         } => {
+            let budgets = crate::dispatch::budget::parse_settings(&budget)
+                .map_err(|e| anyhow::anyhow!("--budget {e}"))?;
             let config = load(path)?;
             let logo = logo.as_deref().map(read_logo).transpose()?;
             let colour = or_default(colour)
@@ -311,6 +319,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && dkim_key.is_none()
                 && !dkim_generate
                 && !rotate_callback_token
+                && budgets.is_empty()
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
@@ -340,6 +349,14 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             if let Some(pem) = pem {
                 set_dkim(&config, &db, &slug, dkim_selector.as_deref(), &pem).await?;
             }
+            if !budgets.is_empty() {
+                let tenant = store::tenants::find_by_slug(&db, &slug)
+                    .await?
+                    .with_context(|| format!("no tenant {slug:?}"))?;
+                for &(channel, per_month) in &budgets {
+                    store::budgets::set(&db, tenant.id, channel, per_month).await?;
+                }
+            }
             if rotate_callback_token {
                 store::tenants::rotate_callback_token(&db, &slug).await?;
                 eprintln!(
@@ -361,6 +378,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 ("colour", colour.is_some()),
                 ("dkim", dkim_key.is_some() || dkim_generate),
                 ("callback_token", rotate_callback_token),
+                ("budget", !budgets.is_empty()),
             ]
             .into_iter()
             .filter_map(|(name, given)| given.then_some(name))
@@ -558,6 +576,7 @@ async fn show_tenant(
         None => None,
     };
     let dkim = dkim_record(ring.as_ref(), db, tenant.id).await?;
+    let budgets = store::budgets::of(db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -584,6 +603,7 @@ async fn show_tenant(
             "max_sms_segments": senders.max_sms_segments,
             "callbacks": callbacks(config, ring.as_ref(), &tenant),
             "page": page_url(config, &tenant.slug),
+            "budgets": budgets,
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
             })),
@@ -609,6 +629,10 @@ async fn show_tenant(
             own(&senders.email_from)
         );
         println!("  page         {}", page_url(config, &tenant.slug));
+        if !budgets.is_empty() {
+            let each: Vec<String> = budgets.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            println!("  budgets      per month: {}", each.join(", "));
+        }
         match callbacks(config, ring.as_ref(), &tenant) {
             serde_json::Value::Object(urls) => {
                 println!("  callbacks    give each provider its URLs:");

@@ -2,6 +2,7 @@
 //! row; the relay publishes the outbox; fan-out plans delivery rows and announces them in
 //! batches; senders claim, send and record; receipts close the loop.
 
+pub mod budget;
 pub mod dkim;
 pub mod estimate;
 pub mod fanout;

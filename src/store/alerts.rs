@@ -47,6 +47,8 @@ pub struct Alert {
     pub sent_by: Option<String>,
     /// A drill.
     pub exercise: bool,
+    /// An urgent alert sent over a budget (`dispatch::budget`).
+    pub over_budget: bool,
 }
 
 pub struct NewAlert<'a> {
@@ -72,7 +74,8 @@ const SELECT_ALERT: &str =
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
         n.callback_token_version,
-        n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by, a.exercise
+        n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by, a.exercise,
+        a.over_budget
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id
      LEFT JOIN group_alerts g ON g.id = a.group_alert_id
      LEFT JOIN tenants gt ON gt.id = g.tenant_id";
@@ -107,6 +110,7 @@ struct AlertRow {
     group_alert_id: Option<uuid::Uuid>,
     sent_by: Option<String>,
     exercise: bool,
+    over_budget: bool,
 }
 
 fn from_row(row: AlertRow) -> Alert {
@@ -141,6 +145,7 @@ fn from_row(row: AlertRow) -> Alert {
         group_alert_id: row.group_alert_id.map(AlertId),
         sent_by: row.sent_by,
         exercise: row.exercise,
+        over_budget: row.over_budget,
     }
 }
 

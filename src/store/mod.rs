@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod branding;
+pub mod budgets;
 pub mod confirmations;
 pub mod deliveries;
 pub mod erasure;

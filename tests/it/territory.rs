@@ -545,3 +545,114 @@ async fn a_group_alert_reaches_its_member_communes_once_per_citizen() {
     assert!(line("platform").ends_with(",0.14,EUR"), "{csv}");
     daemon.stop().await;
 }
+
+/// Monthly budgets: a routine alert that would go over its commune's budget, or its group's, is
+/// refused before anything is sent, with the figures; an urgent one is sent anyway and marked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_marked() {
+    use std::time::Duration;
+
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    make_tree(&env);
+    let verdun = Client::new(&daemon.url, &env.key("cc-verdun", Role::Admin).await);
+    let bras = verdun.acting_on("bras");
+    bras.topic("intemperies").await;
+    for i in 1..=3 {
+        bras.subscriber(Some(&format!("060000000{i}")), None, &["intemperies"])
+            .await;
+    }
+    // No quiet hours: routine alerts leave at once, whatever the hour of the test.
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "tenant",
+            "update",
+            "bras",
+            "--budget",
+            "sms=5",
+            "--quiet-hours",
+            "none",
+        ],
+    ));
+    let shown: Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "show", "bras", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["budgets"]["sms"], 5, "{shown}");
+    let routine = json!({ "topic": "intemperies", "channels": ["sms"], "text": "Collecte" });
+
+    // 3 segments of 5: sent.
+    let first = bras.alert(routine.clone()).await;
+    bras.wait_completed(&first).await;
+    assert_eq!(env.smsmode.request_count(), 3);
+
+    // 3 more would make 6 of 5: refused with the figures, and the dry run shows it.
+    let dry = bras.post("/v1/alerts?dry_run=true", routine.clone()).await;
+    let line = &dry.body["budgets"][0];
+    assert_eq!(
+        (
+            &line["tenant"],
+            &line["used"],
+            &line["this_alert"],
+            &line["left"]
+        ),
+        (&json!("bras"), &json!(3), &json!(3), &json!(-1)),
+        "{}",
+        dry.body
+    );
+    let refused = bras.post("/v1/alerts", routine.clone()).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "budget_exceeded");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("bras: this alert needs 3 SMS segments, 3 of its 5 this month are used"),
+        "{message}"
+    );
+
+    // Urgent: never held by a budget; sent, then marked.
+    let urgent = bras
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["sms"], "urgent": true,
+                       "text": "Crue" }),
+        )
+        .await;
+    bras.wait_completed(&urgent).await;
+    assert_eq!(
+        env.smsmode.request_count(),
+        6,
+        "nothing of the refused alert went out"
+    );
+    crate::support::eventually("the urgent alert marked", Duration::from_secs(10), || {
+        let bras = bras.clone();
+        let path = format!("/v1/alerts/{urgent}");
+        async move { bras.get(&path).await.body["over_budget"] == true }
+    })
+    .await;
+
+    // The group's budget bounds its communes' sum: 6 used below cc-verdun, 3 more of 7.
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "bras", "--budget", "none"],
+    ));
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "cc-verdun", "--budget", "sms=7"],
+    ));
+    let refused = bras.post("/v1/alerts", routine).await;
+    let message = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message
+            .contains("cc-verdun: this alert needs 3 SMS segments, 6 of its 7 this month are used"),
+        "{}",
+        refused.body
+    );
+    daemon.stop().await;
+}
