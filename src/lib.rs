@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod dispatch;
 pub mod model;
+pub mod proof;
 pub mod scheduler;
 pub mod store;
 pub mod web;

@@ -599,9 +599,10 @@ pub async fn deliveries(
             id: state.ids.delivery(d.id),
             subscriber: state.ids.subscriber(d.subscriber),
             channel: d.channel.as_str().to_string(),
-            to: d
-                .address
-                .map_or_else(|| "(erased)".into(), |a| mask(d.channel, &a)),
+            to: d.address.map_or_else(
+                || "(erased)".into(),
+                |a| crate::model::masked::address(d.channel, &a),
+            ),
             status: d.status.as_str().to_string(),
             attempts: d.attempts,
             error: d.error,
@@ -609,25 +610,4 @@ pub async fn deliveries(
         })
         .collect();
     Ok(Json(DeliveryPage { deliveries, next }))
-}
-
-/// The push service of a browser subscription, which is all it tells a person.
-fn push_service(subscription: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(subscription)
-        .ok()
-        .and_then(|s| url::Url::parse(s["endpoint"].as_str()?).ok())
-        .and_then(|u| u.host_str().map(|h| format!("push: {h}")))
-        .unwrap_or_else(|| "push".into())
-}
-
-fn mask(channel: Channel, address: &str) -> String {
-    match channel {
-        Channel::Sms => crate::model::phone::mask_for_people(address),
-        Channel::Email => crate::model::EmailAddress::parse(address)
-            .map(|e| e.masked())
-            .unwrap_or_else(|_| "•••".into()),
-        // A browser subscription says nothing a person could read; its push service is enough
-        // to tell one from another.
-        Channel::Push => push_service(address),
-    }
 }

@@ -8,6 +8,7 @@ mod demo;
 mod keys;
 mod log_line;
 mod ops;
+mod proof;
 mod schedule;
 mod tree;
 mod usage;
@@ -54,6 +55,9 @@ enum Command {
     /// Rotate the keys derived from the server's secret, and retire the old ones.
     #[command(subcommand)]
     Secrets(keys::SecretsCommand),
+    /// An alert's proof (`alert proof alr_… --pdf proof.pdf --csv recipients.csv`).
+    #[command(subcommand)]
+    Alert(proof::AlertCommand),
     /// The audit log: list its entries, verify its chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -139,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Secrets(command) => keys::secrets(config, command).await,
         Command::Usage(args) => usage::run(config, args).await,
         Command::Audit(command) => audit::run(config, command).await,
+        Command::Alert(command) => proof::run(config, command).await,
         Command::Config(command) => ops::config(config, command),
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),

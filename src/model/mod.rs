@@ -18,6 +18,7 @@ pub mod import;
 pub mod keys;
 pub mod keywords;
 pub mod local_time;
+pub mod masked;
 pub mod phone;
 pub mod public_id;
 pub mod quiet_hours;

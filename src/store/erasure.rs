@@ -152,7 +152,7 @@ pub struct Swept {
 pub async fn sweep(pool: &PgPool, retention: Duration) -> Result<Swept, DbError> {
     let left = sqlx::query(
         "UPDATE deliveries d
-         SET address = NULL,
+         SET address = NULL, address_masked = mask_address(d.channel, d.address),
              status = CASE WHEN d.status IN ('queued', 'retrying') THEN 'failed' ELSE d.status END,
              error = CASE WHEN d.status IN ('queued', 'retrying') THEN 'the subscriber left'
                           ELSE d.error END,
@@ -170,7 +170,7 @@ pub async fn sweep(pool: &PgPool, retention: Duration) -> Result<Swept, DbError>
         .execute(pool)
         .await?;
     let aged = sqlx::query(
-        "UPDATE deliveries SET address = NULL
+        "UPDATE deliveries SET address = NULL, address_masked = mask_address(channel, address)
          WHERE address IS NOT NULL AND status IN ('sent', 'delivered', 'failed', 'expired')
            AND updated_at < now() - $1 * interval '1 second'",
     )

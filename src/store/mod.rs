@@ -13,6 +13,7 @@ pub mod leases;
 pub mod outbox;
 pub mod pending_opt_outs;
 pub mod platform;
+pub mod proof;
 pub mod public_counters;
 pub mod push;
 pub mod rates;

@@ -141,3 +141,110 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
     assert_eq!(listed.as_array().unwrap().len(), 7);
     daemon.stop().await;
 }
+
+/// The text of a PDF, as `pdftotext` (poppler, an independent reader) reads it.
+fn pdf_text(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// After a flood, the mayor proves whom the alert reached: `tocsin alert proof` writes a PDF in
+/// French whose figures are the ledger's, with the alert's texts and audit entries, and a CSV of
+/// every recipient, masked; both stay the same once retention has erased the addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proof_of_an_alert_holds_the_ledger_s_figures_and_outlives_retention() {
+    use std::time::Duration;
+
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    for i in 1..=3 {
+        mairie
+            .subscriber(Some(&format!("061234567{i}")), None, &["intemperies"])
+            .await;
+    }
+    mairie
+        .subscriber(None, Some("anne@example.fr"), &["intemperies"])
+        .await;
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true,
+                       "text": "Crue de la Meuse : évitez les berges." }))
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    let dir = tempfile::tempdir().unwrap();
+    let prove = |name: &str| {
+        let (pdf, csv) = (
+            dir.path().join(format!("{name}.pdf")),
+            dir.path().join(format!("{name}.csv")),
+        );
+        ok(tocsin(
+            &env,
+            &[],
+            &[
+                "alert",
+                "proof",
+                &id,
+                "--pdf",
+                pdf.to_str().unwrap(),
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+        ));
+        (pdf_text(&pdf), std::fs::read_to_string(&csv).unwrap())
+    };
+    let (text, csv) = prove("before");
+    let sms = &report["counts"]["sms"];
+    let expected = format!(
+        "SMS : 3 prévus, {} envoyés, {} remis, 0 en échec, 0 expirés, 0 en attente",
+        sms["sent"], sms["delivered"]
+    );
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for wanted in [
+        "Preuve d’alerte — bras",
+        &format!("Alerte {id} (alerte urgente), thème « intemperies »"),
+        "SMS (1 segment(s), GSM-7) : Crue de la Meuse : évitez les berges.",
+        "Courriel, objet : Alerte : Crue de la Meuse : évitez les berges.",
+        "Personnes destinataires : 4",
+        &expected,
+        "Courriels : 1 prévus",
+        "100 % en",
+        "alert.created",
+        "Chaîne d’audit au moment de cette preuve",
+    ] {
+        assert!(
+            flat.contains(wanted),
+            "{wanted:?} not in the proof:\n{text}"
+        );
+    }
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(csv.contains(",sms,+33 6 ** ** ** 71,"), "{csv}");
+    assert!(csv.contains(",email,a•••@example.fr,"), "{csv}");
+    assert!(!csv.contains("612345671") && !text.contains("612345671"));
+
+    // Retention erases every address: the proof is the same.
+    let db = env.db.pool().await;
+    tocsin::store::erasure::sweep(&db, Duration::ZERO)
+        .await
+        .unwrap();
+    let (after, csv_after) = prove("after");
+    assert_eq!(csv_after, csv, "the recipients changed with retention");
+    let body = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.contains("Document produit le"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&after), body(&text));
+    daemon.stop().await;
+}
