@@ -62,15 +62,10 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Stored>, DbError> {
     sqlx::query_as(
-        "WITH RECURSIVE sub (id) AS (
-             SELECT id FROM tenants WHERE id = $1
-             UNION ALL
-             SELECT t.id FROM tenants t JOIN sub ON t.parent_id = sub.id
-         )
-         SELECT seq, at, actor, tenant, action, object, details, request_id,
+        "SELECT seq, at, actor, tenant, action, object, details, request_id,
                 encode(hash, 'hex') AS hash
          FROM audit_log
-         WHERE (tenant_id IN (SELECT id FROM sub)
+         WHERE (tenant_id IN (SELECT id FROM tenant_subtree($1))
                 OR (tenant_id IS NULL AND (SELECT parent_id IS NULL FROM tenants WHERE id = $1)))
            AND ($2::timestamptz IS NULL OR at >= $2) AND seq > $3
          ORDER BY seq LIMIT $4",

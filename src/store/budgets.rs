@@ -56,12 +56,8 @@ pub async fn with_ancestors(
     tenant: TenantId,
 ) -> Result<Vec<(TenantId, String)>, DbError> {
     let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "WITH RECURSIVE up (id, parent_id, depth) AS (
-             SELECT id, parent_id, 0 FROM tenants WHERE id = $1
-             UNION ALL
-             SELECT t.id, t.parent_id, up.depth + 1 FROM tenants t JOIN up ON t.id = up.parent_id
-         )
-         SELECT up.id, t.slug FROM up JOIN tenants t ON t.id = up.id ORDER BY up.depth",
+        "SELECT up.id, t.slug FROM tenant_ancestors($1) up JOIN tenants t ON t.id = up.id
+         ORDER BY up.depth",
     )
     .bind(tenant.0)
     .fetch_all(pool)
@@ -79,13 +75,9 @@ pub async fn used_this_month(
     root: TenantId,
 ) -> Result<Vec<(String, Channel, i64)>, DbError> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE sub (id) AS (
-             SELECT id FROM tenants WHERE id = $1
-             UNION ALL
-             SELECT t.id FROM tenants t JOIN sub ON t.parent_id = sub.id
-         )
-         SELECT a.body, c.channel, sum(c.n)::bigint
-         FROM alerts a JOIN sub ON sub.id = a.tenant_id JOIN tenants n ON n.id = a.tenant_id
+        "SELECT a.body, c.channel, sum(c.n)::bigint
+         FROM alerts a JOIN tenant_subtree($1) sub ON sub.id = a.tenant_id
+         JOIN tenants n ON n.id = a.tenant_id
          JOIN delivery_tallies c ON c.alert_id = a.id
          WHERE a.cancelled_at IS NULL AND c.status NOT IN ('failed', 'expired')
            AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone)

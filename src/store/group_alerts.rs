@@ -26,12 +26,7 @@ pub async fn communes_below(
     group: TenantId,
 ) -> Result<Vec<(TenantId, String)>, DbError> {
     let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "WITH RECURSIVE down (id) AS (
-             SELECT id FROM tenants WHERE id = $1
-             UNION ALL
-             SELECT t.id FROM tenants t JOIN down ON t.parent_id = down.id
-         )
-         SELECT t.id, t.slug FROM down JOIN tenants t ON t.id = down.id
+        "SELECT t.id, t.slug FROM tenant_subtree($1) down JOIN tenants t ON t.id = down.id
          WHERE t.kind = 'commune' ORDER BY t.slug",
     )
     .bind(group.0)

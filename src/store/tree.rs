@@ -153,12 +153,7 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Node>, DbError> {
 /// Whether `node` is `root` or below it.
 pub async fn within(pool: &PgPool, root: TenantId, node: TenantId) -> Result<bool, DbError> {
     let (found,): (bool,) = sqlx::query_as(
-        "WITH RECURSIVE up (id, parent_id) AS (
-             SELECT id, parent_id FROM tenants WHERE id = $2
-             UNION ALL
-             SELECT t.id, t.parent_id FROM tenants t JOIN up ON t.id = up.parent_id
-         )
-         SELECT EXISTS (SELECT 1 FROM up WHERE id = $1)",
+        "SELECT EXISTS (SELECT 1 FROM tenant_ancestors($2) WHERE id = $1)",
     )
     .bind(root.0)
     .bind(node.0)

@@ -38,13 +38,10 @@ pub async fn alerts_of_month(
         i64,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "WITH RECURSIVE sub (id) AS (
-             SELECT id FROM tenants WHERE id = $1
-             UNION ALL
-             SELECT t.id FROM tenants t JOIN sub ON t.parent_id = sub.id
-         ), month_alerts AS (
+        "WITH month_alerts AS (
              SELECT a.id, a.tenant_id, a.lane, a.exercise, a.body
-             FROM alerts a JOIN sub ON sub.id = a.tenant_id JOIN tenants n ON n.id = a.tenant_id
+             FROM alerts a JOIN tenant_subtree($1) sub ON sub.id = a.tenant_id
+             JOIN tenants n ON n.id = a.tenant_id
              WHERE a.cancelled_at IS NULL
                AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone) >= $2::timestamp
                AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone)
