@@ -12,7 +12,12 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, ErrorBody, auth::Caller, error::ApiError, json::ApiJson};
+use super::{
+    AppState, ErrorBody,
+    auth::{Allowed, Caller, ToSend},
+    error::ApiError,
+    json::ApiJson,
+};
 use crate::{
     dispatch::{
         estimate,
@@ -64,12 +69,13 @@ pub struct Accepted {
         (status = 200, description = "`dry_run=true`: what it would do; nothing created",
             body = EstimateSchema),
         (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 403, description = "The key's role may not send (reader, drafter)", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Idempotency key used for another request", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    SendingCaller(caller): SendingCaller,
     headers: HeaderMap,
     super::json::ApiQuery(query): super::json::ApiQuery<SendQuery>,
     ApiJson(draft): ApiJson<AlertDraft>,
@@ -170,6 +176,29 @@ pub async fn create(
             .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The caller of `POST /v1/alerts`, checked before the body is read: any role for a dry run
+/// (it creates nothing), a role that may send otherwise.
+pub struct SendingCaller(Caller);
+
+impl axum::extract::FromRequestParts<AppState> for SendingCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let dry_run = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == "dry_run=true"));
+        if !dry_run {
+            caller.require(crate::model::Permission::Send)?;
+        }
+        Ok(SendingCaller(caller))
+    }
 }
 
 pub(super) fn intake_error(error: IntakeError) -> ApiError {
@@ -395,12 +424,13 @@ pub(super) async fn full_report(state: &AppState, alert: Alert) -> Result<Report
     responses(
         (status = 200, description = "Cancelled (or it already was)", body = Report),
         (status = 400, description = "Not an alert id", body = ErrorBody),
+        (status = 403, description = "The key's role may not cancel (reader, drafter)", body = ErrorBody),
         (status = 404, description = "No such alert", body = ErrorBody),
         (status = 409, description = "It has started: too late to cancel", body = ErrorBody),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToSend>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: AlertId = id

@@ -5,7 +5,12 @@ use axum::{Json, extract::State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, auth::Caller, error::ApiError, json::ApiQuery};
+use super::{
+    AppState,
+    auth::{Allowed, Caller, ToAdminister},
+    error::ApiError,
+    json::ApiQuery,
+};
 use crate::store::{self, audit::Entry};
 
 /// Records what the caller did. The action is done already: an entry that cannot be written is
@@ -65,10 +70,9 @@ pub struct AuditPage {
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    caller.require_admin()?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));

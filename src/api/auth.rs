@@ -8,7 +8,7 @@ use sha2::Sha256;
 use super::{AppState, error::ApiError};
 use crate::{
     model::{
-        ApiKeyId, Role, TenantId,
+        ApiKeyId, Permission, Role, TenantId,
         keys::{KeyHash, KeyRing, Purpose},
     },
     store,
@@ -71,6 +71,48 @@ fn mac(secret: &[u8], key: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// What a route needs, as a type: its handler gets the caller only once the caller's role allows
+/// it, before the query or the body is read (a forbidden call learns nothing from validation).
+pub trait Need {
+    const PERMISSION: Permission;
+}
+
+/// Sending and cancelling alerts.
+pub struct ToSend;
+/// Subscribers.
+pub struct ToManageSubscribers;
+/// Topics, schedules, usage, the audit log.
+pub struct ToAdminister;
+
+impl Need for ToSend {
+    const PERMISSION: Permission = Permission::Send;
+}
+impl Need for ToManageSubscribers {
+    const PERMISSION: Permission = Permission::ManageSubscribers;
+}
+impl Need for ToAdminister {
+    const PERMISSION: Permission = Permission::Administer;
+}
+
+/// A caller whose role allows what `N` needs.
+pub struct Allowed<N> {
+    pub caller: Caller,
+    need: std::marker::PhantomData<N>,
+}
+
+impl<N: Need> FromRequestParts<AppState> for Allowed<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(N::PERMISSION)?;
+        Ok(Allowed {
+            caller,
+            need: std::marker::PhantomData,
+        })
+    }
+}
+
 /// The header naming the tenant a call acts on, when the key's node is a group or the platform:
 /// a commune (or group) of its subtree. Without it, a call acts on the key's own node.
 pub const TENANT_HEADER: &str = "tocsin-tenant";
@@ -91,15 +133,22 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Topics and subscribers are managed by admins only.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role.can_manage() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "this API key may send alerts but not manage topics or subscribers (role sender); use an admin key",
-            ))
+    /// 403 unless the caller's role allows `permission`, naming the role and what it lacks.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.allows(permission) {
+            return Ok(());
         }
+        let needed = match permission {
+            Permission::Send => "send or cancel alerts (roles sender and admin)",
+            Permission::ManageSubscribers => "manage subscribers (roles drafter and admin)",
+            Permission::Administer => {
+                "manage topics and schedules, or read usage and the audit log (role admin)"
+            }
+        };
+        Err(ApiError::forbidden(format!(
+            "this API key has the role {}: it may not {needed}",
+            self.role.as_str()
+        )))
     }
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::{
     AppState, ErrorBody,
-    auth::Caller,
+    auth::{Allowed, Caller, ToAdminister},
     error::ApiError,
     json::{ApiJson, ApiQuery},
 };
@@ -160,10 +160,9 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Schedule, A
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiJson(body): ApiJson<NewSchedule>,
 ) -> Result<(StatusCode, Json<ScheduleView>), ApiError> {
-    caller.require_admin()?;
     let cron: Cron = body
         .cron
         .parse()
@@ -269,10 +268,9 @@ pub async fn get(
     ))]
 pub async fn remove(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
     if store::schedules::remove(&state.db, caller.tenant, parse_id(&id)?).await? {
         let details = serde_json::json!({});
         super::audit::record(&state, &caller, "schedule.removed", &id, details).await;
@@ -293,10 +291,9 @@ pub async fn remove(
     ))]
 pub async fn pause(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    caller.require_admin()?;
     let schedule = find(&state, &caller, &id).await?;
     store::schedules::pause(&state.db, caller.tenant, schedule.id).await?;
     super::audit::record(
@@ -322,10 +319,9 @@ pub async fn pause(
     ))]
 pub async fn resume(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    caller.require_admin()?;
     let schedule = find(&state, &caller, &id).await?;
     let now = state.clock.now();
     let next_at = schedule

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState, ErrorBody,
-    auth::Caller,
+    auth::{Allowed, ToManageSubscribers},
     error::ApiError,
     json::{ApiJson, ApiQuery},
 };
@@ -129,10 +129,9 @@ impl AppState {
     ))]
 pub async fn add(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     ApiJson(body): ApiJson<NewSubscriber>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiError> {
-    caller.require_admin()?;
     let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let phone = non_empty(body.phone.as_deref())
         .map(|p| {
@@ -238,10 +237,9 @@ pub struct Page {
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<SubscriberPage>, ApiError> {
-    caller.require_admin()?;
     let after = page
         .after
         .as_deref()
@@ -270,10 +268,9 @@ pub async fn list(
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     Path(id): Path<String>,
 ) -> Result<Json<Subscriber>, ApiError> {
-    caller.require_admin()?;
     let id = state.subscriber_id("id", &id)?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, id)
         .await?
@@ -314,10 +311,9 @@ pub struct ExportedDelivery {
     ))]
 pub async fn export(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     Path(id): Path<String>,
 ) -> Result<Json<SubscriberExport>, ApiError> {
-    caller.require_admin()?;
     let id = state.subscriber_id("id", &id)?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, id)
         .await?
@@ -352,10 +348,9 @@ pub async fn export(
     ))]
 pub async fn remove(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
     let id = state.subscriber_id("id", &id)?;
     if store::subscribers::remove(&state.db, caller.tenant, id).await? {
         let shown = state.ids.subscriber(id);
@@ -382,10 +377,9 @@ pub async fn remove(
     ))]
 pub async fn import(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
-    caller.require_admin()?;
     // The permit comes before the body is read: one register in memory at a time, whatever
     // number of imports are sent at once (each is up to 64 MB).
     let permit = tokio::time::timeout(

@@ -5,7 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, auth::Caller, error::ApiError, json::ApiJson};
+use super::{
+    AppState,
+    auth::{Allowed, Caller, ToAdminister},
+    error::ApiError,
+    json::ApiJson,
+};
 use crate::{
     model::{Slug, text::check_line},
     store,
@@ -62,10 +67,9 @@ pub struct TopicList {
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiJson(body): ApiJson<NewTopic>,
 ) -> Result<(StatusCode, Json<Topic>), ApiError> {
-    caller.require_admin()?;
     let slug = Slug::parse(&body.slug).map_err(|e| ApiError::invalid("slug", e.to_string()))?;
     let name = body.name.as_deref().map(str::trim).unwrap_or_default();
     let name = if name.is_empty() { slug.as_str() } else { name };

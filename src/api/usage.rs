@@ -3,7 +3,12 @@
 use axum::{Json, extract::State};
 use utoipa::ToSchema;
 
-use super::{AppState, auth::Caller, error::ApiError, json::ApiQuery};
+use super::{
+    AppState,
+    auth::{Allowed, ToAdminister},
+    error::ApiError,
+    json::ApiQuery,
+};
 use crate::dispatch::usage;
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -41,10 +46,9 @@ pub struct UsageSchema {
     ))]
 pub async fn month(
     State(state): State<AppState>,
-    caller: Caller,
+    Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiQuery(query): ApiQuery<UsageQuery>,
 ) -> Result<Json<usage::UsageReport>, ApiError> {
-    caller.require_admin()?;
     let month = usage::parse_month(&query.month).map_err(|e| ApiError::invalid("month", e))?;
     Ok(Json(
         usage::report(&state.db, &state.pricing, caller.tenant, month).await?,

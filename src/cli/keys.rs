@@ -20,7 +20,8 @@ pub enum KeyCommand {
         /// Slug of the tenant the key belongs to.
         #[arg(long)]
         tenant: String,
-        /// admin (manages topics and subscribers, and sends) or sender (sends and reads status).
+        /// admin (everything of the tenant and those below it), sender (sends and cancels
+        /// alerts), drafter (manages subscribers) or reader (reads alerts and their reports).
         #[arg(long)]
         role: String,
     },

@@ -103,12 +103,26 @@ impl From<tocsin_providers::Channel> for Channel {
 }
 
 word_enum! {
-    /// What an API key may do. Both roles send alerts and read; only admins manage topics,
-    /// subscribers and keys.
+    /// What a key (and, with the console, a person) may do on the tenant its role was given on
+    /// and every tenant below it (see [`Permission`]).
     Role, "role" {
         Admin => "admin",
         Sender => "sender",
+        Drafter => "drafter",
+        Reader => "reader",
     }
+}
+
+/// What a call needs. Every role reads alerts, their reports and deliveries (addresses masked),
+/// topics and schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Send and cancel alerts: the elected official on duty.
+    Send,
+    /// Add, remove, import, list and export subscribers (personal data).
+    ManageSubscribers,
+    /// Topics, schedules, usage, the audit log: everything of the tenant.
+    Administer,
 }
 
 word_enum! {
@@ -122,19 +136,12 @@ word_enum! {
 }
 
 impl Role {
-    /// May manage topics, subscribers, imports and API keys.
-    pub const fn can_manage(self) -> bool {
-        matches!(self, Self::Admin)
-    }
-
-    /// May send alerts.
-    pub const fn can_send(self) -> bool {
-        true
-    }
-
-    /// May read alerts, deliveries and topics.
-    pub const fn can_read(self) -> bool {
-        true
+    pub const fn allows(self, permission: Permission) -> bool {
+        match permission {
+            Permission::Send => matches!(self, Self::Sender | Self::Admin),
+            Permission::ManageSubscribers => matches!(self, Self::Drafter | Self::Admin),
+            Permission::Administer => matches!(self, Self::Admin),
+        }
     }
 }
 
@@ -235,7 +242,7 @@ mod tests {
     #[test]
     fn words_are_the_ones_the_database_uses() {
         assert_eq!(Channel::WORDS, ["sms", "email", "push"]);
-        assert_eq!(Role::WORDS, ["admin", "sender"]);
+        assert_eq!(Role::WORDS, ["admin", "sender", "drafter", "reader"]);
         assert_eq!(
             DeliveryStatus::WORDS,
             [
@@ -271,12 +278,18 @@ mod tests {
     }
 
     #[test]
-    fn only_admins_manage_but_everyone_sends_and_reads() {
-        assert!(Role::Admin.can_manage());
-        assert!(!Role::Sender.can_manage());
-        for role in Role::ALL {
-            assert!(role.can_send() && role.can_read());
-        }
+    fn each_role_may_what_its_job_needs() {
+        use Permission::*;
+        let may = |role: Role| {
+            [Send, ManageSubscribers, Administer]
+                .into_iter()
+                .filter(|p| role.allows(*p))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(may(Role::Admin), [Send, ManageSubscribers, Administer]);
+        assert_eq!(may(Role::Sender), [Send]);
+        assert_eq!(may(Role::Drafter), [ManageSubscribers]);
+        assert_eq!(may(Role::Reader), []);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod text;
 
 pub use alert::{AlertDraft, FieldError, ValidAlert};
 pub use callback_tokens::CallbackTokens;
-pub use channel::{Channel, DeliveryStatus, Lane, Role, TenantKind, UnknownValueError};
+pub use channel::{Channel, DeliveryStatus, Lane, Permission, Role, TenantKind, UnknownValueError};
 pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};
 pub use ids::{

@@ -152,13 +152,12 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Node>, DbError> {
 
 /// Whether `node` is `root` or below it.
 pub async fn within(pool: &PgPool, root: TenantId, node: TenantId) -> Result<bool, DbError> {
-    let (found,): (bool,) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM tenant_ancestors($2) WHERE id = $1)",
-    )
-    .bind(root.0)
-    .bind(node.0)
-    .fetch_one(pool)
-    .await?;
+    let (found,): (bool,) =
+        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM tenant_ancestors($2) WHERE id = $1)")
+            .bind(root.0)
+            .bind(node.0)
+            .fetch_one(pool)
+            .await?;
     Ok(found)
 }
 

@@ -74,6 +74,94 @@ async fn a_sender_key_sends_but_does_not_manage() {
     daemon.stop().await;
 }
 
+/// Every keyed route, for every role: what the role's job needs answers, the rest is 403 before
+/// anything is read or done. A route added later fails here until its permission is decided.
+#[tokio::test]
+async fn each_role_reaches_what_its_job_needs_and_nothing_else() {
+    use tocsin::model::Permission::{self, *};
+
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let admin = env.tenant(&daemon, "bras").await;
+    admin.topic("intemperies").await;
+    let subscriber = admin
+        .subscriber(Some("0612345678"), None, &["intemperies"])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let alert = admin
+        .alert(json!({ "topic": "intemperies", "text": "Test", "scheduled_at": later }))
+        .await;
+    let schedule = admin
+        .post(
+            "/v1/schedules",
+            json!({ "topic": "intemperies", "cron": "0 19 * * 1", "text": "Collecte" }),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let needs = |method: &str, path: &str| -> Option<Permission> {
+        match (method, path) {
+            (_, p) if p.starts_with("/v1/subscribers") => Some(ManageSubscribers),
+            ("POST", "/v1/alerts" | "/v1/alerts/{id}/cancel") => Some(Send),
+            ("GET", p) if p.starts_with("/v1/alerts") || p.starts_with("/v1/schedules") => None,
+            ("GET", "/v1/topics") => None,
+            ("POST", "/v1/topics" | "/v1/schedules") => Some(Administer),
+            ("POST" | "DELETE", p) if p.starts_with("/v1/schedules/") => Some(Administer),
+            ("GET", "/v1/usage" | "/v1/audit") => Some(Administer),
+            (method, path) => panic!("no expectation for {method} {path}: decide its permission"),
+        }
+    };
+    let document: serde_json::Value = reqwest::get(format!("{}/openapi.json", daemon.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let mut wrong = Vec::new();
+    for role in [Role::Reader, Role::Drafter, Role::Sender, Role::Admin] {
+        let client = admin.with_key(&env.key("bras", role).await);
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if operation.get("security").is_none() {
+                    continue;
+                }
+                let method = method.to_uppercase();
+                let allowed = needs(&method, path).is_none_or(|p| role.allows(p));
+                let id = if path.starts_with("/v1/alerts") {
+                    &alert
+                } else if path.starts_with("/v1/subscribers") {
+                    &subscriber
+                } else {
+                    &schedule
+                };
+                let query = if path == "/v1/usage" {
+                    "?month=2026-11"
+                } else {
+                    ""
+                };
+                let url = format!("{}{}{query}", daemon.url, path.replace("{id}", id));
+                let request = http.request(method.parse().unwrap(), url).json(&json!({}));
+                let answer = client.send(request).await;
+                if (answer.status == 403) == allowed {
+                    wrong.push(format!(
+                        "{} {method} {path}: {}",
+                        role.as_str(),
+                        answer.status
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    daemon.stop().await;
+}
+
 #[tokio::test]
 async fn a_tenant_never_sees_another_tenants_data() {
     let env = Env::new().await;
