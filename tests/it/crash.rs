@@ -82,7 +82,7 @@ async fn a_crash_mid_send_loses_nothing_and_resends_at_most_what_was_in_flight()
 
 /// The bound holds when the writer falls behind: outcome writes made slow (a trigger sleeps on
 /// each row that becomes sent), a fast provider, one batch of 60. At any moment, the SMS the
-/// provider received but the ledger does not hold as sent — what a crash would send again —
+/// provider received but whose outcome the ledger does not hold — what a crash would send again —
 /// stay within `sends_per_batch` in flight plus as many unwritten.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sent_but_unwritten_outcomes_stay_bounded_when_the_writer_falls_behind() {
@@ -114,14 +114,24 @@ async fn sent_but_unwritten_outcomes_stay_bounded_when_the_writer_falls_behind()
     while started.elapsed() < Duration::from_secs(6) {
         // The provider first, then the ledger: rows written between the two readings make this
         // an underestimate by what was written meanwhile (a few rows at 150 ms each), never an
-        // overestimate. Read the other way round, a query slowed by a loaded machine counted
-        // every SMS sent while it ran as unwritten.
-        let received = env.smsmode.request_count();
-        let (written,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'sent'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
+        // overestimate. Numbers, not requests: on a loaded machine a lease may end under the
+        // slowed writer and its row be sent again, which this bound is not about (README,
+        // Known limits).
+        let received: std::collections::HashSet<String> = env
+            .smsmode
+            .received()
+            .into_iter()
+            .map(|sms| sms.to)
+            .collect();
+        let received = received.len();
+        // Written: the send's outcome is durable, whatever it was (`retrying` after a timeout
+        // on a loaded machine is one).
+        let (written,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM deliveries WHERE status NOT IN ('queued', 'sending')",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
         widest = widest.max(received.saturating_sub(written as usize));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
