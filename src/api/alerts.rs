@@ -102,14 +102,13 @@ pub async fn create(
         let dry_run = query.dry_run.unwrap_or(false);
         return super::group_alerts::create(&state, &caller, &alert, &communes, key, dry_run).await;
     }
-    // Unknown, the topic is refused by intake (or the dry run) with its reason.
     let topic =
         store::topics::resolve(&state.db, caller.tenant, std::slice::from_ref(&alert.topic))
             .await?
-            .ok()
-            .map(|ids| (caller.tenant, ids[0]));
-    let parts: Vec<_> = topic.into_iter().collect();
+            .map(|ids| ids[0]);
     if query.dry_run.unwrap_or(false) {
+        // An unknown topic is refused by the estimate, with its reason.
+        let parts: Vec<_> = topic.iter().map(|&t| (caller.tenant, t)).collect();
         let context = estimate::Context {
             db: &state.db,
             routing: &state.routing,
@@ -125,12 +124,16 @@ pub async fn create(
                 .map_err(ApiError::internal)?;
         return Ok(Json(shown).into_response());
     }
+    let topic =
+        topic.map_err(|missing| intake_error(IntakeError::UnknownTopic(missing.join(", "))))?;
+    let parts = [(caller.tenant, topic)];
     super::budget::refuse_routine_over(&state, &parts, &alert).await?;
     let submitted = intake::submit(
         &state.db,
         &state.relay,
         &state.clock,
         caller.tenant,
+        topic,
         &alert,
         key.as_deref(),
     )

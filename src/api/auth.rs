@@ -2,14 +2,12 @@
 //! to one tenant and one role on every request.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::{AppState, error::ApiError};
 use crate::{
     model::{
         ApiKeyId, Permission, Role, TenantId,
-        keys::{KeyHash, KeyRing, Purpose},
+        keys::{self, KeyHash, KeyRing, Purpose},
     },
     store,
 };
@@ -66,9 +64,7 @@ impl KeyHasher {
 }
 
 fn mac(secret: &[u8], key: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(key.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    keys::hmac(secret, key.as_bytes())
 }
 
 /// What a route needs, as a type: its handler gets the caller only once the caller's role allows
@@ -124,8 +120,6 @@ pub struct Caller {
     /// [`TENANT_HEADER`].
     pub tenant: TenantId,
     pub role: Role,
-    /// The node the key's role was given on.
-    pub node: TenantId,
     /// The key, as the audit log names it.
     pub key: ApiKeyId,
     /// The request's id, as its answer and log lines carry it.
@@ -169,7 +163,8 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <API key>\""))?;
-        let grant = store::tenants::find_key(&state.db, &state.keys.candidates(key))
+        let candidates = state.keys.candidates(key);
+        let grant = store::tenants::find_key(&state.db, &candidates)
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
         if grant.revoked_at.is_some() {
@@ -177,9 +172,9 @@ impl FromRequestParts<AppState> for Caller {
         }
         // A key stored under an older version moves to the current one on its first use, so
         // that retiring the old version leaves only the keys nobody used since the rotation.
-        let current = state.keys.hash(key);
+        let current = &candidates[0];
         if grant.key_version != current.version {
-            store::tenants::rehash_key(&state.db, grant.key_id, &current).await?;
+            store::tenants::rehash_key(&state.db, grant.key_id, current).await?;
         }
         let node = grant.tenant_id;
         let tenant = match parts.headers.get(TENANT_HEADER) {
@@ -199,7 +194,6 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             tenant,
             role: grant.role,
-            node,
             key: grant.key_id,
             request_id: parts
                 .extensions

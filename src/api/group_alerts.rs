@@ -80,7 +80,7 @@ pub(super) async fn create(
         &state.clock,
         caller.tenant,
         alert,
-        communes,
+        (&members, &left_out),
         idempotency_key.as_deref(),
     )
     .await

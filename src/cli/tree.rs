@@ -58,20 +58,13 @@ pub async fn move_to(path: Option<&Path>, slug: &str, parent: &str) -> anyhow::R
 pub async fn show(path: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let config = load(path)?;
     let db = database(&config).await?;
-    let nodes = tree::all(&db).await?;
+    let nodes = tree::below(&db, tree::platform(&db).await?.id).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&nodes)?);
         return Ok(());
     }
-    // Parents come before their members: a member's depth is its parent's plus one.
-    let mut depth = std::collections::HashMap::new();
-    for node in &nodes {
-        let level = node
-            .parent
-            .as_ref()
-            .and_then(|p| depth.get(p))
-            .map_or(0, |d| d + 1);
-        depth.insert(node.slug.clone(), level);
+    let levels = depths(nodes.iter().map(|n| (n.slug.as_str(), n.parent.as_deref())));
+    for (node, level) in nodes.iter().zip(levels) {
         println!(
             "{}{} ({}) {}",
             "  ".repeat(level),
@@ -81,4 +74,16 @@ pub async fn show(path: Option<&Path>, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How deep each tenant of a list in tree order (parents before members) sits below the first.
+pub(super) fn depths<'a>(nodes: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Vec<usize> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    nodes
+        .map(|(slug, parent)| {
+            let level = parent.and_then(|p| seen.get(p)).map_or(0, |d| d + 1);
+            seen.insert(slug, level);
+            level
+        })
+        .collect()
 }

@@ -61,14 +61,13 @@ pub async fn run(path: Option<&Path>, args: UsageArgs) -> anyhow::Result<()> {
         "e-mails",
         "cost"
     );
-    let mut depth: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for t in &report.tenants {
-        let level = t
-            .parent
-            .as_deref()
-            .and_then(|p| depth.get(p))
-            .map_or(0, |d| d + 1);
-        depth.insert(&t.tenant, level);
+    let levels = super::tree::depths(
+        report
+            .tenants
+            .iter()
+            .map(|t| (t.tenant.as_str(), t.parent.as_deref())),
+    );
+    for (t, level) in report.tenants.iter().zip(levels) {
         let channel = |c| t.usage.channels.get(&c).cloned().unwrap_or_default();
         let (sms, email) = (channel(Channel::Sms), channel(Channel::Email));
         let cost: Vec<String> = t

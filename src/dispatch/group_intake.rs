@@ -27,16 +27,17 @@ pub struct Part {
     pub topic: TopicId,
 }
 
+/// Writes the group alert and each commune's part (`members` chose them, and the communes
+/// left out).
 pub async fn submit(
     db: &PgPool,
     relay: &Notify,
     clock: &Clock,
     group: TenantId,
     alert: &ValidAlert,
-    choice: &CommuneChoice,
+    (parts, left_out): (&[Part], &[String]),
     idempotency_key: Option<&str>,
 ) -> Result<GroupSubmitted, IntakeError> {
-    let (parts, left_out) = members(db, group, alert, choice).await?;
     let mut tx = db.begin().await?;
     if let Some(key) = idempotency_key
         && let Some(existing) =
@@ -54,7 +55,7 @@ pub async fn submit(
         topic,
         idempotency_key,
         fingerprint,
-        &left_out,
+        left_out,
     )
     .await?
     {
@@ -66,7 +67,7 @@ pub async fn submit(
         return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
     }
     let now = clock.now();
-    for part in &parts {
+    for part in parts {
         intake::write(&mut tx, part.tenant, part.topic, alert, None, Some(id), now)
             .await
             .map_err(|error| match error {

@@ -50,14 +50,10 @@ pub async fn submit(
     relay: &Notify,
     clock: &Clock,
     tenant: TenantId,
+    topic: TopicId,
     alert: &ValidAlert,
     idempotency_key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
-    let topic = match store::topics::resolve(db, tenant, std::slice::from_ref(&alert.topic)).await?
-    {
-        Ok(ids) => ids[0],
-        Err(missing) => return Err(IntakeError::UnknownTopic(missing.join(", "))),
-    };
     let mut tx = db.begin().await?;
     if let Some(key) = idempotency_key
         && let Some(existing) = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?

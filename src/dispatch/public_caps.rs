@@ -6,8 +6,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use sqlx::PgPool;
 
 use super::metrics::Metrics;
@@ -112,10 +110,7 @@ impl PublicCaps {
     }
 
     fn hashed(&self, what: &str) -> String {
-        let (_, key) = self.keys.current_key(Purpose::PublicCaps);
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-        mac.update(what.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        hex::encode(&self.keys.mac(Purpose::PublicCaps, what.as_bytes())[..16])
     }
 
     /// Takes one from each counter; the cap hit, logged and counted, when one is used up.

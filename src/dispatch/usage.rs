@@ -132,7 +132,7 @@ pub async fn report(
         }
     }
     // Parents come before their members: sums are made from the leaves up, walking backwards.
-    let nodes: Vec<store::tree::Node> = subtree(store::tree::all(db).await?, root);
+    let nodes = store::tree::below(db, root).await?;
     let mut sums: Vec<Usage> = nodes
         .iter()
         .map(|n| own.remove(&n.id).unwrap_or_default())
@@ -164,22 +164,6 @@ pub async fn report(
         tenants,
         total,
     })
-}
-
-/// The nodes at or below `root`, in the tree's order.
-fn subtree(nodes: Vec<store::tree::Node>, root: TenantId) -> Vec<store::tree::Node> {
-    let mut kept: Vec<store::tree::Node> = Vec::new();
-    for node in nodes {
-        let inside = node.id == root
-            || node
-                .parent
-                .as_deref()
-                .is_some_and(|p| kept.iter().any(|k| k.slug == p));
-        if inside {
-            kept.push(node);
-        }
-    }
-    kept
 }
 
 /// One line per tenant, for a spreadsheet.

@@ -84,7 +84,8 @@ impl Purpose {
     }
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+/// HMAC-SHA-256 of `message` under `key`.
+pub fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()

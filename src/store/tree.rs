@@ -133,11 +133,11 @@ pub async fn move_to(pool: &PgPool, slug: &str, parent_slug: &str) -> Result<(),
     Ok(())
 }
 
-/// Every tenant, parents before their members, siblings by slug.
-pub async fn all(pool: &PgPool) -> Result<Vec<Node>, DbError> {
+/// `root` and every tenant below it, parents before their members, siblings by slug.
+pub async fn below(pool: &PgPool, root: TenantId) -> Result<Vec<Node>, DbError> {
     let rows: Vec<(uuid::Uuid, String, String, String, Option<String>)> = sqlx::query_as(
         "WITH RECURSIVE down (id, path) AS (
-             SELECT id, ARRAY[slug] FROM tenants WHERE parent_id IS NULL
+             SELECT id, ARRAY[slug] FROM tenants WHERE id = $1
              UNION ALL
              SELECT t.id, down.path || t.slug FROM tenants t JOIN down ON t.parent_id = down.id
          )
@@ -145,6 +145,7 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Node>, DbError> {
          FROM down JOIN tenants t ON t.id = down.id LEFT JOIN tenants p ON p.id = t.parent_id
          ORDER BY down.path",
     )
+    .bind(root.0)
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().filter_map(from_row).collect())
@@ -168,13 +169,14 @@ pub async fn find_in_subtree(
     root: TenantId,
     slug: &str,
 ) -> Result<Option<TenantId>, DbError> {
-    let row: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM tenants WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?;
-    let Some((id,)) = row else { return Ok(None) };
-    let id = TenantId(id);
-    Ok(within(pool, root, id).await?.then_some(id))
+    let row: Option<(uuid::Uuid,)> = sqlx::query_as(
+        "SELECT t.id FROM tenant_subtree($1) s JOIN tenants t ON t.id = s.id WHERE t.slug = $2",
+    )
+    .bind(root.0)
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id,)| TenantId(id)))
 }
 
 /// What kind of tenant this is.

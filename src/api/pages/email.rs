@@ -139,11 +139,17 @@ pub(super) async fn email_form(
 }
 
 /// The confirmation a token carries, when it is genuine, for this tenant and still good.
-fn confirmation_for(state: &AppState, shown: &Shown, token: &str) -> Option<EmailConfirmation> {
-    state
+/// What a genuine, unexpired link of this commune asks, and the hash it is spent under.
+fn confirmation_for(
+    state: &AppState,
+    shown: &Shown,
+    token: &str,
+) -> Option<(EmailConfirmation, Vec<u8>)> {
+    let confirmation = state
         .links
         .confirmation(token)
-        .filter(|c| c.tenant == shown.tenant.id && c.expires_at > Utc::now())
+        .filter(|c| c.tenant == shown.tenant.id && c.expires_at > Utc::now())?;
+    Some((confirmation, state.links.link_hash(token)?))
 }
 
 const LINK_EXPIRED: &str = "Ce lien n’est plus valable (il l’est 48 heures) ou il est incomplet. \
@@ -173,7 +179,7 @@ pub(super) async fn email_confirm_page(
         return Ok(not_found());
     };
     let token = query.token.unwrap_or_default();
-    let Some(confirmation) = confirmation_for(&state, &shown, &token) else {
+    let Some((confirmation, hash)) = confirmation_for(&state, &shown, &token) else {
         return Ok(message(
             &shown,
             StatusCode::BAD_REQUEST,
@@ -182,7 +188,6 @@ pub(super) async fn email_confirm_page(
             None,
         ));
     };
-    let hash = state.links.link_hash(&token).unwrap_or_default();
     if store::confirmations::link_spent(&state.db, &hash).await? {
         return Ok(link_used(&shown));
     }
@@ -217,7 +222,7 @@ pub(super) async fn email_confirm(
     };
     let form = FormBody::parse(&body);
     let token = form.get("token");
-    let Some(confirmation) = confirmation_for(&state, &shown, token) else {
+    let Some((confirmation, hash)) = confirmation_for(&state, &shown, token) else {
         return Ok(message(
             &shown,
             StatusCode::BAD_REQUEST,
@@ -226,8 +231,6 @@ pub(super) async fn email_confirm(
             None,
         ));
     };
-    // A token that opened (above) is of a live version: it has a hash.
-    let hash = state.links.link_hash(token).unwrap_or_default();
     if store::confirmations::link_spent(&state.db, &hash).await? {
         return Ok(link_used(&shown));
     }
