@@ -23,7 +23,7 @@ pub(super) async fn record(
     object: impl ToString,
     details: serde_json::Value,
 ) {
-    let actor = format!("key:{}", caller.key);
+    let actor = caller.actor.to_string();
     let entry = Entry {
         actor: &actor,
         tenant: Some(caller.tenant),

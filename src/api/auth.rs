@@ -6,7 +6,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use super::{AppState, error::ApiError};
 use crate::{
     model::{
-        ApiKeyId, Permission, Role, TenantId,
+        ApiKeyId, Permission, Role, TenantId, UserId,
         keys::{self, KeyHash, KeyRing, Purpose},
     },
     store,
@@ -113,15 +113,32 @@ impl<N: Need> FromRequestParts<AppState> for Allowed<N> {
 /// a commune (or group) of its subtree. Without it, a call acts on the key's own node.
 pub const TENANT_HEADER: &str = "tocsin-tenant";
 
-/// Who is calling: resolved from `Authorization: Bearer <key>`, and the tenant it acts on.
+/// Who acts: an API key, or a person signed in to the console. Both hold one role on one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Key(ApiKeyId),
+    User(UserId),
+}
+
+/// As the audit log names it: `key:key_…`, `user:usr_…`.
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Key(id) => write!(f, "key:{id}"),
+            Actor::User(id) => write!(f, "user:{id}"),
+        }
+    }
+}
+
+/// Who is calling: resolved from `Authorization: Bearer <key>` (or a console session), and the
+/// tenant it acts on.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The tenant the call acts on: the key's node, or one of its subtree named by
     /// [`TENANT_HEADER`].
     pub tenant: TenantId,
     pub role: Role,
-    /// The key, as the audit log names it.
-    pub key: ApiKeyId,
+    pub actor: Actor,
     /// The request's id, as its answer and log lines carry it.
     pub request_id: Option<String>,
 }
@@ -139,8 +156,12 @@ impl Caller {
                 "manage topics and schedules, or read usage and the audit log (role admin)"
             }
         };
+        let who = match self.actor {
+            Actor::Key(_) => "this API key has",
+            Actor::User(_) => "your account has",
+        };
         Err(ApiError::forbidden(format!(
-            "this API key has the role {}: it may not {needed}",
+            "{who} the role {}: it may not {needed}",
             self.role.as_str()
         )))
     }
@@ -194,7 +215,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             tenant,
             role: grant.role,
-            key: grant.key_id,
+            actor: Actor::Key(grant.key_id),
             request_id: parts
                 .extensions
                 .get::<super::envelope::RequestId>()

@@ -30,6 +30,12 @@ pub enum AuditCommand {
 }
 
 /// Records an operator's action (the command line's user is the actor).
+/// The operator at the command line, as the audit log names actors: `operator:$USER`.
+pub fn operator() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("operator:{user}")
+}
+
 pub async fn record(
     db: &sqlx::PgPool,
     tenant: Option<TenantId>,
@@ -37,8 +43,7 @@ pub async fn record(
     object: &str,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let actor = format!("operator:{user}");
+    let actor = operator();
     let entry = Entry {
         actor: &actor,
         tenant,

@@ -12,6 +12,7 @@ mod proof;
 mod schedule;
 mod tree;
 mod usage;
+mod users;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -52,6 +53,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// People of the console: invite, list, remove, start over.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// Rotate the keys derived from the server's secret, and retire the old ones.
     #[command(subcommand)]
     Secrets(keys::SecretsCommand),
@@ -140,6 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => ops::serve(config).await,
         Command::Tenant(command) => ops::tenant(config, command).await,
         Command::Key(command) => keys::key(config, command).await,
+        Command::User(command) => users::user(config, command).await,
         Command::Secrets(command) => keys::secrets(config, command).await,
         Command::Usage(args) => usage::run(config, args).await,
         Command::Audit(command) => audit::run(config, command).await,

@@ -147,6 +147,11 @@ uuid_id!(
     "alr_"
 );
 uuid_id!(
+    /// A person who signs in to the console: `usr_…`.
+    UserId,
+    "usr_"
+);
+uuid_id!(
     /// A recurring alert of a tenant: `sch_…`.
     ScheduleId,
     "sch_"

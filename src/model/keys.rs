@@ -44,10 +44,12 @@ pub enum Purpose {
     PublicCaps,
     /// Short-lived proofs given to citizens: SMS codes (stored as their hash) and form tokens.
     CitizenCodes,
+    /// The console's recovery codes (stored as their hash) and its anonymous forms' tokens.
+    ConsoleCodes,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::ApiKeys,
         Purpose::CitizenLinks,
         Purpose::LinkSealing,
@@ -55,6 +57,7 @@ impl Purpose {
         Purpose::StoredSecrets,
         Purpose::PublicCaps,
         Purpose::CitizenCodes,
+        Purpose::ConsoleCodes,
     ];
 
     pub fn label(self) -> &'static str {
@@ -66,6 +69,7 @@ impl Purpose {
             Purpose::StoredSecrets => "stored-secrets",
             Purpose::PublicCaps => "public-caps",
             Purpose::CitizenCodes => "citizen-codes",
+            Purpose::ConsoleCodes => "console-codes",
         }
     }
 
@@ -80,6 +84,8 @@ impl Purpose {
             Purpose::CallbackTokens => hmac(secret, b"tocsin callback tokens v1"),
             Purpose::StoredSecrets => hmac(secret, SEALED),
             Purpose::PublicCaps => hmac(secret, b"public caps"),
+            // Came after versions: nothing was ever made with its version 0.
+            Purpose::ConsoleCodes => hmac(secret, b"tocsin console codes v0"),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod keywords;
 pub mod local_time;
 pub mod masked;
+pub mod people;
 pub mod phone;
 pub mod public_id;
 pub mod quiet_hours;
@@ -35,6 +36,7 @@ pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};
 pub use ids::{
     AlertId, ApiKeyId, DeliveryId, IdParseError, ScheduleId, SubscriberId, TenantId, TopicId,
+    UserId,
 };
 pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
 pub use phone::{PhoneError, PhoneNumber};

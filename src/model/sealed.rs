@@ -17,7 +17,13 @@ pub fn dkim_context(tenant: TenantId) -> String {
     format!("dkim:{tenant}")
 }
 
+/// The context a person's TOTP secret is sealed for.
+pub fn totp_context(user: crate::model::UserId) -> String {
+    format!("totp:{user}")
+}
+
 /// Where a platform key belongs (`store::platform`).
+
 pub fn platform_key_context(name: &str) -> String {
     format!("platform key {name}")
 }

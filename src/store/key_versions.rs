@@ -8,9 +8,9 @@ use sqlx::{PgConnection, PgPool};
 
 use super::DbError;
 use crate::model::{
-    Role, TenantId,
+    Role, TenantId, UserId,
     keys::{self, KeyRing, KeyVersion, LEGACY, Sealed},
-    sealed::{dkim_context, platform_key_context},
+    sealed::{dkim_context, platform_key_context, totp_context},
 };
 
 /// The server's secrets: the one new keys derive from, and the one it replaces while a rotation
@@ -233,6 +233,33 @@ pub async fn rotate(pool: &PgPool, secrets: Secrets<'_>) -> Result<Rotation, Key
         };
         let sealed = ring.seal(&context, &pem);
         sqlx::query("UPDATE tenants SET dkim_key_sealed = $2, dkim_key_version = $3 WHERE id = $1")
+            .bind(id)
+            .bind(&sealed.bytes)
+            .bind(sealed.version)
+            .execute(&mut *tx)
+            .await?;
+        resealed += 1;
+    }
+
+    // Console second factors: one that opens under no configured secret is left as it is (its
+    // owner is asked for a reset by the failing sign-in, not locked out by the rotation).
+    let totp: Vec<(uuid::Uuid, Vec<u8>, KeyVersion)> = sqlx::query_as(
+        "SELECT id, totp_sealed, totp_key_version FROM users
+         WHERE totp_sealed IS NOT NULL ORDER BY id FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, bytes, sealed_version) in totp {
+        let context = totp_context(UserId(id));
+        let old = Sealed {
+            version: sealed_version,
+            bytes,
+        };
+        let Some(secret) = ring.open(&context, &old) else {
+            continue;
+        };
+        let sealed = ring.seal(&context, &secret);
+        sqlx::query("UPDATE users SET totp_sealed = $2, totp_key_version = $3 WHERE id = $1")
             .bind(id)
             .bind(&sealed.bytes)
             .bind(sealed.version)

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod branding;
 pub mod budgets;
 pub mod confirmations;
+pub mod console_sessions;
 pub mod deliveries;
 pub mod erasure;
 pub mod group_alerts;
@@ -25,6 +26,7 @@ pub mod topics;
 pub mod transitions;
 pub mod tree;
 pub mod usage;
+pub mod users;
 
 use std::time::Duration;
 
