@@ -175,23 +175,34 @@ pub async fn run_with_clock(
         broker_up.clone(),
         shutdown.clone(),
     ));
-    let mut state = AppState::new(db.clone(), keys, relay_wake, ids);
-    state.broker_up = broker_up;
-    state.metrics = dispatcher.metrics.clone();
-    state.clock = clock;
-    state.providers = dispatcher.providers.clone();
-    state.public_url = config.public_url.clone();
-    state.routing = config.routing.clone();
-    state.pricing = Arc::new(config.pricing.clone());
-    state.links = links;
-    state.callback_tokens = callback_tokens;
-    state.dkim = dkim;
-    state.public_caps = public_caps;
-    state.trusted_proxies = Arc::new(config.http.trusted_proxies.clone());
-    state.vapid_public_key = config.push.as_ref().map(|p| p.vapid_public_key.clone());
-    if let Some(push) = &config.push {
-        state.push_egress = push.egress.clone();
-    }
+    // The API's state, whole, before the server starts: the same keys, links and limits as the
+    // rest of the daemon.
+    let state = AppState {
+        db: db.clone(),
+        keys,
+        relay: relay_wake,
+        ids,
+        import_permits: api::import_permits(),
+        broker_up,
+        metrics: dispatcher.metrics.clone(),
+        clock,
+        providers: dispatcher.providers.clone(),
+        public_url: config.public_url.clone(),
+        routing: config.routing.clone(),
+        pricing: Arc::new(config.pricing.clone()),
+        links,
+        callback_tokens,
+        vapid_public_key: config.push.as_ref().map(|p| p.vapid_public_key.clone()),
+        push_egress: config
+            .push
+            .as_ref()
+            .map(|push| push.egress.clone())
+            .unwrap_or_default(),
+        dkim,
+        public_caps,
+        trusted_proxies: Arc::new(config.http.trusted_proxies.clone()),
+        sessions: api::console::SESSION_LIFETIME,
+    };
     let app = api::router(state);
     let public_limits = connection_limits(&config, &dispatcher.providers);
     tracing::info!(

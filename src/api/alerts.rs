@@ -24,7 +24,7 @@ use crate::{
         intake::{self, IntakeError, Submitted},
         routing::PUSH_ACCOUNT,
     },
-    model::{AlertDraft, AlertId, Channel, DeliveryStatus},
+    model::{AlertDraft, AlertId, Channel, DeliveryStatus, ValidAlert},
     store::{self, alerts::Alert},
 };
 
@@ -81,82 +81,15 @@ pub async fn create(
     ApiJson(draft): ApiJson<AlertDraft>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let mut alert = draft
-        .validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    // Push only where this platform offers it: asked for by name, it must be; by default, the
-    // alert goes to the channels there are.
-    if alert.channels.contains(&Channel::Push)
-        && state.providers.get(Channel::Push, PUSH_ACCOUNT).is_none()
-    {
-        if draft.channels.is_some() {
-            return Err(ApiError::invalid(
-                "channels",
-                "this platform sends no browser notifications: configure [push] \
-                 (TOCSIN_VAPID_PRIVATE_KEY, TOCSIN_VAPID_SUBJECT)",
-            ));
-        }
-        alert.channels.retain(|&c| c != Channel::Push);
-    }
+    let alert = checked(&state, &draft)?;
+    let dry_run = query.dry_run.unwrap_or(false);
     if let Some(communes) = alert.communes.clone() {
-        let dry_run = query.dry_run.unwrap_or(false);
         return super::group_alerts::create(&state, &caller, &alert, &communes, key, dry_run).await;
     }
-    let topic =
-        store::topics::resolve(&state.db, caller.tenant, std::slice::from_ref(&alert.topic))
-            .await?
-            .map(|ids| ids[0]);
-    if query.dry_run.unwrap_or(false) {
-        // An unknown topic is refused by the estimate, with its reason.
-        let parts: Vec<_> = topic.iter().map(|&t| (caller.tenant, t)).collect();
-        let context = estimate::Context {
-            db: &state.db,
-            routing: &state.routing,
-            providers: &state.providers,
-            pricing: &state.pricing,
-        };
-        let estimate = estimate::estimate(&context, caller.tenant, &alert)
-            .await
-            .map_err(intake_error)?;
-        let mut shown = serde_json::to_value(estimate).map_err(ApiError::internal)?;
-        shown["budgets"] =
-            serde_json::to_value(super::budget::lines(&state, &parts, &alert).await?)
-                .map_err(ApiError::internal)?;
-        return Ok(Json(shown).into_response());
+    if dry_run {
+        return Ok(Json(estimate(&state, &caller, &alert).await?).into_response());
     }
-    let topic =
-        topic.map_err(|missing| intake_error(IntakeError::UnknownTopic(missing.join(", "))))?;
-    let parts = [(caller.tenant, topic)];
-    super::budget::refuse_routine_over(&state, &parts, &alert).await?;
-    let submitted = intake::submit(
-        &state.db,
-        &state.relay,
-        &state.clock,
-        caller.tenant,
-        topic,
-        &alert,
-        key.as_deref(),
-    )
-    .await
-    .map_err(intake_error)?;
-    let valid = alert;
-    let (alert, replayed) = match submitted {
-        Submitted::Created(alert) => (alert, false),
-        Submitted::Existing(alert) => (alert, true),
-    };
-    if !replayed {
-        let marked = parts
-            .iter()
-            .map(|&(tenant, topic)| (tenant, topic, alert.id))
-            .collect();
-        super::budget::mark_urgent_over(&state, marked, &valid);
-        let details = serde_json::json!({
-            "topic": alert.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
-            "channels": alert.channels, "exercise": alert.exercise,
-            "scheduled_at": alert.scheduled_at,
-        });
-        super::audit::record(&state, &caller, "alert.created", alert.id, details).await;
-    }
+    let (alert, replayed) = submit(&state, &caller, alert, key.as_deref()).await?;
     let body = Accepted {
         id: alert.id,
         status: if alert.starts_at.is_some() {
@@ -179,6 +112,109 @@ pub async fn create(
             .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// A draft checked, with the channels this platform offers: push asked for by name must be
+/// configured; by default, the alert goes to the channels there are.
+pub(super) fn checked(state: &AppState, draft: &AlertDraft) -> Result<ValidAlert, ApiError> {
+    let mut alert = draft
+        .validate()
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    if alert.channels.contains(&Channel::Push)
+        && state.providers.get(Channel::Push, PUSH_ACCOUNT).is_none()
+    {
+        if draft.channels.is_some() {
+            return Err(ApiError::invalid(
+                "channels",
+                "this platform sends no browser notifications: configure [push] \
+                 (TOCSIN_VAPID_PRIVATE_KEY, TOCSIN_VAPID_SUBJECT)",
+            ));
+        }
+        alert.channels.retain(|&c| c != Channel::Push);
+    }
+    Ok(alert)
+}
+
+/// What a dry run answers: the estimate, and the budgets the alert meets.
+#[derive(Serialize)]
+pub(super) struct DryRun {
+    #[serde(flatten)]
+    pub estimate: estimate::Estimate,
+    pub budgets: Vec<crate::dispatch::budget::BudgetLine>,
+}
+
+/// What an alert of the caller's commune would do (recipients, SMS segments, cost, budgets),
+/// creating nothing: the API's dry run and the console's confirmation.
+pub(super) async fn estimate(
+    state: &AppState,
+    caller: &Caller,
+    alert: &ValidAlert,
+) -> Result<DryRun, ApiError> {
+    let topic =
+        store::topics::resolve(&state.db, caller.tenant, std::slice::from_ref(&alert.topic))
+            .await?
+            .map(|ids| ids[0]);
+    // An unknown topic is refused by the estimate, with its reason.
+    let parts: Vec<_> = topic.iter().map(|&t| (caller.tenant, t)).collect();
+    let context = estimate::Context {
+        db: &state.db,
+        routing: &state.routing,
+        providers: &state.providers,
+        pricing: &state.pricing,
+    };
+    let estimate = estimate::estimate(&context, caller.tenant, alert)
+        .await
+        .map_err(intake_error)?;
+    let budgets = super::budget::lines(state, &parts, alert).await?;
+    Ok(DryRun { estimate, budgets })
+}
+
+/// Sends an alert of the caller's commune: budget, intake (idempotent under `key`), the urgent
+/// over-budget mark and the audit entry. The API and the console send through here. Returns the
+/// alert and whether it was there already (a replay).
+pub(super) async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    alert: ValidAlert,
+    key: Option<&str>,
+) -> Result<(Alert, bool), ApiError> {
+    let topic =
+        store::topics::resolve(&state.db, caller.tenant, std::slice::from_ref(&alert.topic))
+            .await?
+            .map(|ids| ids[0])
+            .map_err(|missing| intake_error(IntakeError::UnknownTopic(missing.join(", "))))?;
+    let parts = [(caller.tenant, topic)];
+    super::budget::refuse_routine_over(state, &parts, &alert).await?;
+    let submitted = intake::submit(
+        &state.db,
+        &state.relay,
+        &state.clock,
+        caller.tenant,
+        topic,
+        &alert,
+        key,
+    )
+    .await
+    .map_err(intake_error)?;
+    let valid = alert;
+    let (alert, replayed) = match submitted {
+        Submitted::Created(alert) => (alert, false),
+        Submitted::Existing(alert) => (alert, true),
+    };
+    if !replayed {
+        let marked = parts
+            .iter()
+            .map(|&(tenant, topic)| (tenant, topic, alert.id))
+            .collect();
+        super::budget::mark_urgent_over(state, marked, &valid);
+        let details = serde_json::json!({
+            "topic": alert.topic, "urgent": alert.lane == crate::model::Lane::Urgent,
+            "channels": alert.channels, "exercise": alert.exercise,
+            "scheduled_at": alert.scheduled_at,
+        });
+        super::audit::record(state, caller, "alert.created", alert.id, details).await;
+    }
+    Ok((alert, replayed))
 }
 
 /// The caller of `POST /v1/alerts`, checked before the body is read: any role for a dry run
@@ -303,17 +339,17 @@ pub struct AlertDraftSchema {
 #[derive(Serialize, Default, Clone, Copy, ToSchema)]
 pub struct Counts {
     /// Waiting for, or being handed to, the provider.
-    queued: i64,
+    pub(super) queued: i64,
     /// Failed transiently; waiting for their next attempt.
-    retrying: i64,
+    pub(super) retrying: i64,
     /// Accepted by the provider.
-    sent: i64,
+    pub(super) sent: i64,
     /// Confirmed by a delivery receipt.
-    delivered: i64,
+    pub(super) delivered: i64,
     /// Refused for good, or given up after the last attempt.
-    failed: i64,
+    pub(super) failed: i64,
     /// Not sent before the alert's deadline.
-    expired: i64,
+    pub(super) expired: i64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -340,13 +376,13 @@ pub struct Report {
     /// Subscribers reachable on at least one of the channels, counted as fan-out plans (final
     /// once `planned_at` is set); `null` before it starts.
     pub(super) recipients: Option<i32>,
-    created_at: chrono::DateTime<chrono::Utc>,
+    pub(super) created_at: chrono::DateTime<chrono::Utc>,
     /// When it was asked to start.
     scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it starts, if not at once (asked for, or the end of quiet hours).
     starts_at: Option<chrono::DateTime<chrono::Utc>>,
     cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
-    planned_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) planned_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Nothing is sent after this; what is left then counts as expired.
     expires_at: chrono::DateTime<chrono::Utc>,
     /// Per channel (`sms`, `email`).

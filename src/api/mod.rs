@@ -8,6 +8,7 @@ pub mod auth;
 mod budget;
 mod callbacks;
 mod client;
+pub mod console;
 mod envelope;
 pub mod error;
 mod group_alerts;
@@ -33,6 +34,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub use auth::KeyHasher;
 pub use envelope::REQUEST_ID;
 pub use error::ErrorBody;
+pub use subscribers::import_permits;
 
 use crate::model::PublicIds;
 
@@ -72,38 +74,8 @@ pub struct AppState {
     pub public_caps: Arc<crate::dispatch::public_caps::PublicCaps>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (`[http] trusted_proxies`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
-}
-
-impl AppState {
-    pub fn new(db: PgPool, keys: KeyHasher, relay: Arc<Notify>, ids: PublicIds) -> Self {
-        let public_url = url::Url::parse("http://127.0.0.1:8080").expect("a URL");
-        AppState {
-            links: crate::model::CitizenLinks::new(keys.ring().clone(), ids.clone(), &public_url),
-            callback_tokens: crate::model::CallbackTokens::new(keys.ring().clone()),
-            vapid_public_key: None,
-            push_egress: Default::default(),
-            public_caps: Arc::new(crate::dispatch::public_caps::PublicCaps::new(
-                db.clone(),
-                keys.ring().clone(),
-                Default::default(),
-                Default::default(),
-            )),
-            trusted_proxies: Default::default(),
-            dkim: Arc::new(crate::dispatch::dkim::DkimKeys::new(keys.ring().clone())),
-            db,
-            keys,
-            relay,
-            ids,
-            import_permits: subscribers::import_permits(),
-            broker_up: Arc::new(AtomicBool::new(false)),
-            metrics: Default::default(),
-            clock: Default::default(),
-            providers: Default::default(),
-            public_url,
-            routing: Default::default(),
-            pricing: Default::default(),
-        }
-    }
+    /// How long console sessions last.
+    pub sessions: crate::store::console_sessions::Lifetime,
 }
 
 /// Every route of the API with its description; the router and the document come from it.
@@ -169,6 +141,7 @@ pub fn router(state: AppState) -> Router {
     let document = Arc::new(openapi::finish(document));
     routes
         .merge(pages::routes())
+        .merge(console::routes())
         .fallback(envelope::no_route)
         .layer(axum::Extension(document))
         .layer(DefaultBodyLimit::max(json::MAX_BODY))

@@ -18,6 +18,8 @@ pub struct Estimate {
     /// Always true: nothing was created or sent.
     pub dry_run: bool,
     pub topic: String,
+    /// Subscribers reached on at least one of the alert's channels.
+    pub people: i64,
     /// The text as it would be sent (rewritten to GSM-7 when asked).
     pub text: String,
     pub channels: BTreeMap<Channel, ChannelEstimate>,
@@ -126,6 +128,7 @@ pub async fn estimate(
     Ok(Estimate {
         dry_run: true,
         topic: alert.topic.as_str().to_string(),
+        people: store::alerts::people_reached(db, topic, &alert.channels).await?,
         text: alert.text.clone(),
         channels,
     })

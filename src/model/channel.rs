@@ -136,6 +136,11 @@ word_enum! {
 }
 
 impl Role {
+    /// Whoever may send or administer signs in to the console with a second factor.
+    pub const fn needs_second_factor(self) -> bool {
+        matches!(self, Self::Sender | Self::Admin)
+    }
+
     pub const fn allows(self, permission: Permission) -> bool {
         match permission {
             Permission::Send => matches!(self, Self::Sender | Self::Admin),

@@ -23,7 +23,6 @@ pub fn totp_context(user: crate::model::UserId) -> String {
 }
 
 /// Where a platform key belongs (`store::platform`).
-
 pub fn platform_key_context(name: &str) -> String {
     format!("platform key {name}")
 }

@@ -149,6 +149,60 @@ fn from_row(row: AlertRow) -> Alert {
     }
 }
 
+/// Which alerts a history shows.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub topic: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub urgent_only: bool,
+}
+
+/// A tenant's alerts, newest first, at most `limit`.
+pub async fn history(
+    pool: &PgPool,
+    tenant: TenantId,
+    filter: &HistoryFilter,
+    limit: i64,
+) -> Result<Vec<Alert>, DbError> {
+    let rows: Vec<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_ALERT} WHERE a.tenant_id = $1 AND ($2::text IS NULL OR t.slug = $2)
+           AND ($3::timestamptz IS NULL OR a.created_at >= $3)
+           AND ($4::timestamptz IS NULL OR a.created_at < $4)
+           AND (NOT $5 OR a.lane = 'urgent')
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $6"
+    )))
+    .bind(tenant.0)
+    .bind(filter.topic.as_deref())
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(filter.urgent_only)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Subscribers of the topic reachable on at least one of `channels`: the people an alert reaches.
+pub async fn people_reached(
+    pool: &PgPool,
+    topic: TopicId,
+    channels: &[Channel],
+) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
+         WHERE s.topic_id = $1 AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3)
+                                    OR (b.push IS NOT NULL AND $4))",
+    )
+    .bind(topic.0)
+    .bind(channels.contains(&Channel::Sms))
+    .bind(channels.contains(&Channel::Email))
+    .bind(channels.contains(&Channel::Push))
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
 /// Subscribers of the topic reachable by SMS, by e-mail and by push.
 pub async fn recipients_by_channel(
     pool: &PgPool,

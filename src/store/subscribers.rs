@@ -655,3 +655,15 @@ pub async fn received(
         })
         .collect())
 }
+
+/// A tenant's subscribers: in all, and reachable by SMS, by e-mail and by push.
+pub async fn counts(pool: &PgPool, tenant: TenantId) -> Result<(i64, i64, i64, i64), DbError> {
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE phone IS NOT NULL),
+                count(*) FILTER (WHERE email IS NOT NULL), count(*) FILTER (WHERE push IS NOT NULL)
+         FROM subscribers WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await
+}

@@ -23,6 +23,8 @@ const ASSETS: &[(&str, &[u8], &str)] = &[
     ),
     ("site.css", include_bytes!("assets/site.css"), CSS),
     ("push.js", include_bytes!("assets/push.js"), JS),
+    ("console.css", include_bytes!("assets/console.css"), CSS),
+    ("console.js", include_bytes!("assets/console.js"), JS),
     (
         "icon.svg",
         include_bytes!("assets/icon.svg"),

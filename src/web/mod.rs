@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod colour;
+pub mod console;
 pub mod pages;
 
 pub use assets::{asset, asset_url, service_worker};

@@ -21,6 +21,9 @@ mod browser;
 mod citizens;
 /// The `tocsin` command line, run as a user would.
 mod cli;
+/// The mairie's console over HTTP: invitations, passwords, TOTP, sessions, CSRF, roles, sending
+/// and following an alert.
+mod console;
 /// A crashed instance loses nothing; what it had in flight may be sent twice, no more.
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.

@@ -1,0 +1,325 @@
+//! Who is at the console: the session cookie resolved to a person and to the same [`Caller`] an
+//! API key gives, and the forms' CSRF tokens: the session's own once signed in, and before
+//! that (sign-in, invitation) a token bound to a cookie of its own (double submit, as on the
+//! citizen page).
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::de::DeserializeOwned;
+
+use super::{ConsoleError, role_label};
+use crate::{
+    api::{
+        AppState,
+        auth::{Actor, Caller},
+        client::refuse_cross_site,
+    },
+    model::keys::{Purpose, same_tag},
+    store::{
+        console_sessions::{self, Session, Stage},
+        tenants::Tenant,
+        users::User,
+    },
+    web::console::Person,
+};
+
+/// The largest console form (an alert's text is at most a few kilobytes).
+const MAX_FORM: usize = 64 * 1024;
+
+/// The session cookie's name: `__Host-` prefixed when the cookie can be `Secure` (browsers then
+/// refuse one set by another subdomain or over plain http).
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        "__Host-tocsin_session"
+    } else {
+        "tocsin_session"
+    }
+}
+
+fn form_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        "__Host-tocsin_console_form"
+    } else {
+        "tocsin_console_form"
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.public_url.scheme() == "https"
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = if secure(state) { "; Secure" } else { "" };
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+}
+
+/// The `Set-Cookie` of a new session id.
+pub fn session_cookie(state: &AppState, id: &str) -> String {
+    set_cookie(state, session_cookie_name(state), id, None)
+}
+
+/// The `Set-Cookie` that removes the session cookie.
+pub fn clear_session_cookie(state: &AppState) -> String {
+    set_cookie(state, session_cookie_name(state), "", Some(0))
+}
+
+/// The session id the request carries, if any.
+pub fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, session_cookie_name(state))
+}
+
+/// The live session of the request, at any stage.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, ConsoleError> {
+    let Some(id) = session_id(state, headers) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let session = console_sessions::touch(&state.db, &id, now, state.sessions).await?;
+    Ok(session.map(|s| (id, s)))
+}
+
+/// A person signed in, their session, and the caller they act as.
+pub struct SignedIn {
+    pub user: User,
+    pub tenant: Tenant,
+    pub session: Session,
+    pub caller: Caller,
+}
+
+impl SignedIn {
+    /// How the header shows them, and what the navigation offers.
+    pub fn person(&self) -> Person<'_> {
+        use crate::model::Permission;
+        Person {
+            name: &self.user.name,
+            role: role_label(self.user.role),
+            commune: &self.tenant.name,
+            may_send: self.user.role.allows(Permission::Send),
+            may_administer: self.user.role.allows(Permission::Administer),
+            csrf: &self.session.csrf,
+        }
+    }
+}
+
+/// Anyone not signed in is sent to the sign-in page (a session past its idle time or its
+/// 12 hours included).
+pub struct ToSignIn;
+
+impl IntoResponse for ToSignIn {
+    fn into_response(self) -> Response {
+        Redirect::to("/console/login").into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let found = current(state, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some((_, session)) = found.filter(|(_, s)| s.stage == Stage::SignedIn) else {
+            return Err(ToSignIn.into_response());
+        };
+        let user = crate::store::users::get(&state.db, session.user)
+            .await
+            .map_err(|e| ConsoleError::from(e).into_response())?
+            .ok_or_else(|| ToSignIn.into_response())?;
+        let tenant = crate::store::tenants::get(&state.db, user.tenant)
+            .await
+            .map_err(|e| ConsoleError::from(e).into_response())?;
+        let caller = Caller {
+            tenant: user.tenant,
+            role: user.role,
+            actor: Actor::User(user.id),
+            request_id: parts
+                .extensions
+                .get::<crate::api::envelope::RequestId>()
+                .map(|id| id.0.clone()),
+        };
+        Ok(SignedIn {
+            user,
+            tenant,
+            session,
+            caller,
+        })
+    }
+}
+
+/// A form posted by a person signed in: refused when it comes from another site or lacks the
+/// session's CSRF token, before its fields are read.
+pub struct SignedInForm<T> {
+    pub who: SignedIn,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedInForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        refuse_cross_site(&parts.headers, &state.public_url).map_err(forbidden_page)?;
+        let who = SignedIn::from_request_parts(&mut parts, state).await?;
+        let pairs = read_form(body).await?;
+        let token = field(&pairs, "csrf").unwrap_or_default();
+        if !same_tag(&token, &who.session.csrf) {
+            return Err(expired_form());
+        }
+        Ok(SignedInForm {
+            who,
+            form: parse(&pairs)?,
+        })
+    }
+}
+
+/// A form posted within a session at any stage (the second factor, its set-up), with the
+/// session's token checked; the handler checks the stage.
+pub struct SessionForm<T> {
+    pub id: String,
+    pub session: Session,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SessionForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        refuse_cross_site(&parts.headers, &state.public_url).map_err(forbidden_page)?;
+        let Some((id, session)) = current(state, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        else {
+            return Err(ToSignIn.into_response());
+        };
+        let pairs = read_form(body).await?;
+        let token = field(&pairs, "csrf").unwrap_or_default();
+        if !same_tag(&token, &session.csrf) {
+            return Err(expired_form());
+        }
+        Ok(SessionForm {
+            id,
+            session,
+            form: parse(&pairs)?,
+        })
+    }
+}
+
+/// A form posted before signing in (sign-in, invitation), with its cookie-bound token checked.
+pub struct AnonymousForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for AnonymousForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        refuse_cross_site(&parts.headers, &state.public_url).map_err(forbidden_page)?;
+        let pairs = read_form(body).await?;
+        let token = field(&pairs, "csrf").unwrap_or_default();
+        let cookie = cookie(&parts.headers, form_cookie_name(state));
+        let bound = cookie.is_some_and(|cookie| {
+            state
+                .keys
+                .ring()
+                .macs(Purpose::ConsoleCodes, cookie.as_bytes())
+                .iter()
+                .any(|mac| same_tag(&hex::encode(mac), &token))
+        });
+        if !bound {
+            return Err(expired_form());
+        }
+        Ok(AnonymousForm(parse(&pairs)?))
+    }
+}
+
+/// The token of an anonymous form, and the `Set-Cookie` to send when the visitor had no cookie.
+pub fn anonymous_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    let name = form_cookie_name(state);
+    let (value, fresh) = match cookie(headers, name) {
+        Some(value) => (value, false),
+        None => (hex::encode(rand::random::<[u8; 32]>()), true),
+    };
+    let token = hex::encode(
+        state
+            .keys
+            .ring()
+            .mac(Purpose::ConsoleCodes, value.as_bytes()),
+    );
+    (token, fresh.then(|| set_cookie(state, name, &value, None)))
+}
+
+async fn read_form(body: axum::body::Body) -> Result<Vec<(String, String)>, Response> {
+    let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| {
+        ConsoleError::Page(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Formulaire trop long",
+            "Ce formulaire dépasse la taille permise.".into(),
+        )
+        .into_response()
+    })?;
+    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+}
+
+#[allow(clippy::result_large_err)] // An extractor's rejection is a response.
+fn parse<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<T, Response> {
+    let fields: Vec<&(String, String)> = pairs.iter().filter(|(n, _)| n != "csrf").collect();
+    let encoded = serde_urlencoded::to_string(&fields).unwrap_or_default();
+    serde_urlencoded::from_str(&encoded).map_err(|e| {
+        ConsoleError::Page(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Formulaire illisible",
+            format!("Ce formulaire n'a pas pu être lu ({e})."),
+        )
+        .into_response()
+    })
+}
+
+fn forbidden_page(_: crate::api::error::ApiError) -> Response {
+    ConsoleError::Page(
+        axum::http::StatusCode::FORBIDDEN,
+        "Envoi refusé",
+        "Ce formulaire vient d'un autre site : il est refusé. Ouvrez la console directement."
+            .into(),
+    )
+    .into_response()
+}
+
+/// A form without its token, or with another session's: the page was left open too long, or the
+/// post was forged.
+fn expired_form() -> Response {
+    ConsoleError::Page(
+        axum::http::StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et recommencez."
+            .into(),
+    )
+    .into_response()
+}

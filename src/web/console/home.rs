@@ -1,0 +1,134 @@
+//! The dashboard and the people of a commune.
+
+use maud::{Markup, html};
+
+use super::alerts::HistoryLine;
+use super::shell::{Input, Person, Section, csrf_field, error_summary, notice, number, page};
+use crate::web::pages::Field;
+
+/// `/console`.
+pub struct Dashboard<'a> {
+    pub person: &'a Person<'a>,
+    /// Subscribers reachable by SMS, e-mail and push, and in all.
+    pub by_channel: [(&'static str, i64); 3],
+    pub subscribers: i64,
+    /// Name and subscribers of each topic.
+    pub by_topic: &'a [(String, i64)],
+    pub last_alerts: &'a [HistoryLine<'a>],
+    /// When and what of the next scheduled reminders.
+    pub next_schedules: &'a [(String, String)],
+}
+
+pub fn dashboard_page(d: &Dashboard<'_>) -> Markup {
+    let content = html! {
+        h1 { "Tableau de bord" }
+        @if d.person.may_send {
+            p { a role="button" href="/console/alerts/new" { "Envoyer une alerte" } }
+        }
+        section aria-labelledby="abonnes" {
+            h2 #abonnes { "Abonnés" }
+            p { strong { (number(d.subscribers)) } " personnes abonnées." }
+            ul.tiles {
+                @for (label, n) in d.by_channel { li { strong { (number(n)) } " " (label) } }
+            }
+            @if !d.by_topic.is_empty() {
+                table {
+                    caption { "Par thème" }
+                    thead { tr { th scope="col" { "Thème" } th scope="col" { "Abonnés" } } }
+                    tbody { @for (name, n) in d.by_topic { tr { th scope="row" { (name) } td { (number(*n)) } } } }
+                }
+            }
+        }
+        section aria-labelledby="dernieres" {
+            h2 #dernieres { "Dernières alertes" }
+            @if d.last_alerts.is_empty() {
+                p { "Aucune alerte envoyée." }
+            } @else {
+                ul {
+                    @for a in d.last_alerts {
+                        li { a href={ "/console/alerts/" (a.id) } { (a.subject) } " — " (a.created) " — " (a.status) }
+                    }
+                }
+                p { a href="/console/alerts" { "Tout l'historique" } }
+            }
+        }
+        section aria-labelledby="rappels" {
+            h2 #rappels { "Prochains rappels" }
+            @if d.next_schedules.is_empty() {
+                p { "Aucun rappel programmé." }
+            } @else {
+                ul { @for (when, what) in d.next_schedules { li { (when) " : " (what) } } }
+            }
+        }
+    };
+    page(
+        "Tableau de bord",
+        Section::Dashboard,
+        Some(d.person),
+        content,
+    )
+}
+
+/// One person on the users page.
+pub struct PersonLine<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub role: &'a str,
+    /// "Invitation envoyée", "Actif", "Bloqué jusqu'à 19:40".
+    pub state: String,
+}
+
+/// `/console/users`.
+pub struct UsersPage<'a> {
+    pub person: &'a Person<'a>,
+    pub people: &'a [PersonLine<'a>],
+    pub errors: &'a [Field<'a>],
+    /// Values typed in the invitation form, after an error.
+    pub name: &'a str,
+    pub email: &'a str,
+    pub role: &'a str,
+    /// The link of the invitation just made: shown once, for the admin to pass on.
+    pub invitation: Option<&'a str>,
+}
+
+pub fn users_page(p: &UsersPage<'_>) -> Markup {
+    let roles = [
+        ("reader", "Lecture : historique et suivi"),
+        (
+            "drafter",
+            "Rédaction : prépare les alertes, gère les abonnés",
+        ),
+        (
+            "sender",
+            "Envoi : envoie et annule les alertes (élu d'astreinte)",
+        ),
+        ("admin", "Administration : tout, y compris les utilisateurs"),
+    ];
+    let content = html! {
+        h1 { "Utilisateurs" }
+        @if let Some(link) = p.invitation {
+            (notice("Invitation créée. Transmettez ce lien à la personne : il sert une fois, pendant 72 heures.", true))
+            p { code.invitation #invitation-link { (link) } }
+        }
+        table {
+            caption { (p.people.len()) " personnes" }
+            thead { tr { th scope="col" { "Nom" } th scope="col" { "Adresse e-mail" } th scope="col" { "Rôle" } th scope="col" { "État" } } }
+            tbody { @for u in p.people { tr { th scope="row" { (u.name) } td { (u.email) } td { (u.role) } td { (u.state) } } } }
+        }
+        h2 #inviter { "Inviter une personne" }
+        (error_summary(p.errors))
+        form method="post" action="/console/users" novalidate {
+            (csrf_field(p.person.csrf))
+            (Input { value: p.name, autocomplete: Some("off"), ..Input::new("name", "Nom") }.render(p.errors))
+            (Input { kind: "email", value: p.email, autocomplete: Some("off"), ..Input::new("email", "Adresse e-mail") }.render(p.errors))
+            fieldset {
+                legend { "Rôle" }
+                @for (value, label) in roles {
+                    label { input type="radio" name="role" value=(value) checked[p.role == value] required; " " (label) }
+                }
+            }
+            button type="submit" { "Inviter" }
+        }
+    };
+    page("Utilisateurs", Section::Users, Some(p.person), content)
+}

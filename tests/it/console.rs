@@ -1,0 +1,611 @@
+//! The mairie's console over HTTP, as a browser without JavaScript uses it: invitations,
+//! passwords and TOTP (the test computes the codes), sessions, CSRF, roles, sending an alert and
+//! following it to the end, the CSV of its deliveries.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use reqwest::{StatusCode, header};
+use tocsin::{clock::ManualClock, model::people::TotpSecret};
+
+use crate::{
+    cli::{ok, tocsin},
+    support::{Client, Daemon, Env, create_tenant},
+};
+
+/// One person's browser: its cookies, no redirects followed (the tests check where each answer
+/// leads), and the CSRF token of the last page.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+/// An answer: status, `Location`, body.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the hidden field `name` (the first one).
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} in:\n{}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end].replace("&amp;", "&")
+    }
+
+    fn csrf(&self) -> String {
+        self.hidden("csrf")
+    }
+
+    fn assert_leads_to(&self, path: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
+        assert_eq!(self.location.as_deref(), Some(path));
+    }
+}
+
+/// A request carrying a form, as a browser posts it.
+fn with_form(request: reqwest::RequestBuilder, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    request
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap())
+}
+
+impl Visitor {
+    fn new(daemon: &Daemon) -> Visitor {
+        Visitor {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: daemon.url.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header(header::COOKIE, cookie.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(attributes.contains("HttpOnly"), "{set}");
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        Page {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(header::LOCATION)
+                .map(|l| l.to_str().unwrap().to_string()),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = with_form(self.http.post(format!("{}{path}", self.base)), form);
+        self.send(request).await
+    }
+
+    /// Accepts an invitation link: a password, then for senders and admins the second factor,
+    /// whose secret it returns with the recovery codes.
+    async fn accept(
+        &mut self,
+        link: &str,
+        password: &str,
+        clock: &ManualClock,
+    ) -> Option<(TotpSecret, Vec<String>)> {
+        let path = &link[link
+            .find("/console/invitation/")
+            .expect("an invitation link")..];
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = page.csrf();
+        let weak = self
+            .post(
+                path,
+                &[
+                    ("csrf", &csrf),
+                    ("password", "azerty123456"),
+                    ("confirmation", "azerty123456"),
+                ],
+            )
+            .await;
+        assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+        assert!(weak.body.contains("plus courants"), "{}", weak.body);
+        let set = self
+            .post(
+                path,
+                &[
+                    ("csrf", &csrf),
+                    ("password", password),
+                    ("confirmation", password),
+                ],
+            )
+            .await;
+        if set.location.as_deref() == Some("/console") {
+            return None;
+        }
+        set.assert_leads_to("/console/second-factor");
+        let enrol = self.get("/console/second-factor").await;
+        assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.body);
+        assert!(enrol.body.contains("<svg"), "a QR code");
+        let field = enrol.hidden("secret");
+        let secret =
+            TotpSecret::from_bytes(&hex::decode(field.split('.').next().unwrap()).unwrap())
+                .unwrap();
+        let code = secret.code_at(clock.now().timestamp());
+        let done = self
+            .post(
+                "/console/second-factor",
+                &[("csrf", &enrol.csrf()), ("secret", &field), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let codes: Vec<String> = done
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..s.find('<').unwrap()].to_string())
+            .collect();
+        assert_eq!(codes.len(), 10, "{}", done.body);
+        Some((secret, codes))
+    }
+
+    /// Signs in with a password, then a code if asked; returns the last answer.
+    async fn sign_in(&mut self, email: &str, password: &str, code: Option<&str>) -> Page {
+        let form = self.get("/console/login").await;
+        let page = self
+            .post(
+                "/console/login",
+                &[
+                    ("csrf", &form.csrf()),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        match (page.location.as_deref(), code) {
+            (Some("/console/login/code"), Some(code)) => {
+                let asked = self.get("/console/login/code").await;
+                self.post(
+                    "/console/login/code",
+                    &[("csrf", &asked.csrf()), ("code", code)],
+                )
+                .await
+            }
+            _ => page,
+        }
+    }
+}
+
+/// A daemon on a manual clock (TOTP codes and session times go by it) with the commune "bras":
+/// the topic "intemperies" and three subscribers; its admin API client.
+async fn commune(env: &Env) -> (Daemon, Client, ManualClock) {
+    let clock = ManualClock::new(Utc::now());
+    let daemon = Daemon::start_with_clock(env.config(), clock.clone().into()).await;
+    let mairie = env.commune(&daemon.url, 0).await;
+    mairie
+        .subscriber(
+            Some("0611111111"),
+            Some("anne@example.org"),
+            &["intemperies"],
+        )
+        .await;
+    mairie
+        .subscriber(Some("0622222222"), None, &["intemperies"])
+        .await;
+    mairie
+        .subscriber(None, Some("paul@example.org"), &["intemperies"])
+        .await;
+    (daemon, mairie, clock)
+}
+
+fn invite(env: &Env, tenant: &str, email: &str, role: &str) -> String {
+    let out = ok(tocsin(
+        env,
+        &[],
+        &[
+            "user",
+            "add",
+            "--tenant",
+            tenant,
+            "--email",
+            email,
+            "--name",
+            "Anne Martin",
+            "--role",
+            role,
+        ],
+    ));
+    out.trim().to_string()
+}
+
+// Multi-threaded: the test blocks on the binary while the daemon runs on the same runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_admin_invites_the_mayor_who_sends_an_urgent_alert_and_follows_it() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+
+    // The admin, invited from the command line, sets a password and a second factor.
+    let link = invite(&env, "bras", "secretariat@bras.fr", "admin");
+    let mut admin = Visitor::new(&daemon);
+    let (_, codes) = admin
+        .accept(&link, "la crue de la Meuse en 1947", &clock)
+        .await
+        .unwrap();
+    let home = admin.get("/console").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Tableau de bord") && home.body.contains("Anne Martin"));
+    assert!(
+        home.body.contains("<strong>3</strong> personnes abonnées"),
+        "{}",
+        home.body
+    );
+
+    // The link is spent.
+    let again = Visitor::new(&daemon)
+        .get(&link[link.find("/console").unwrap()..])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // The admin invites the mayor from the console.
+    let users = admin.get("/console/users").await;
+    let invited = admin
+        .post(
+            "/console/users",
+            &[
+                ("csrf", &users.csrf()),
+                ("name", "Jean Dupont"),
+                ("email", "maire@bras.fr"),
+                ("role", "sender"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let start = invited.body.find("id=\"invitation-link\">").unwrap() + 21;
+    let mayor_link =
+        invited.body[start..start + invited.body[start..].find('<').unwrap()].to_string();
+
+    let mut mayor = Visitor::new(&daemon);
+    let (secret, _) = mayor
+        .accept(&mayor_link, "le pont de Charny est fermé", &clock)
+        .await
+        .unwrap();
+
+    // An urgent alert: the confirmation gives the figures, then asks once more.
+    let form = mayor.get("/console/alerts/new").await;
+    let alert = [
+        ("csrf", form.csrf()),
+        ("topic", "intemperies".into()),
+        (
+            "text",
+            "Alerte orange orages : restez chez vous ce soir.".into(),
+        ),
+        ("sms", "on".into()),
+        ("email", "on".into()),
+        ("urgent", "on".into()),
+    ];
+    let fields: Vec<(&str, &str)> = alert.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let preview = mayor.post("/console/alerts/preview", &fields).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview
+            .body
+            .contains("Envoyer maintenant à 3 personnes : 2 SMS de 1 segment, 2 e-mails ?"),
+        "{}",
+        preview.body
+    );
+    let key = preview.hidden("idempotency_key");
+    let mut send: Vec<(&str, &str)> = fields.clone();
+    send.push(("idempotency_key", &key));
+    let unconfirmed = mayor.post("/console/alerts", &send).await;
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::BAD_REQUEST,
+        "asked once more"
+    );
+    send.push(("confirm_urgent", "on"));
+    let sent = mayor.post("/console/alerts", &send).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let page = sent.location.unwrap();
+    // The same confirmation posted twice (a double click) is the same alert.
+    let twice = mayor.post("/console/alerts", &send).await;
+    assert_eq!(twice.location.as_deref(), Some(page.as_str()));
+
+    let id = page.trim_start_matches("/console/alerts/").to_string();
+    mairie.wait_completed(&id).await;
+    let follow = mayor.get(&page).await;
+    assert!(
+        follow.body.contains("Terminée") && follow.body.contains("value=\"100\""),
+        "{}",
+        follow.body
+    );
+    let csv = mayor.get(&format!("{page}/deliveries.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let rows: Vec<&str> = csv.body.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "{}", csv.body);
+    // The mayor is no admin: addresses are masked.
+    assert!(
+        !csv.body.contains("0611111111") && !csv.body.contains("+33611111111"),
+        "{}",
+        csv.body
+    );
+    let admin_csv = admin.get(&format!("{page}/deliveries.csv")).await;
+    for whole in [
+        "+33611111111",
+        "+33622222222",
+        "anne@example.org",
+        "paul@example.org",
+    ] {
+        assert!(
+            admin_csv.body.contains(whole),
+            "{whole} in {}",
+            admin_csv.body
+        );
+    }
+
+    // The audit log names the person.
+    let audit = mairie.get("/v1/audit").await;
+    let created = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "alert.created")
+        .unwrap();
+    assert!(
+        created["actor"].as_str().unwrap().starts_with("user:usr_"),
+        "{created}"
+    );
+
+    // Signing in again asks for a code; a code is good once; a recovery code stands in for it.
+    let mut again = Visitor::new(&daemon);
+    clock.advance(chrono::Duration::seconds(30));
+    let code = secret.code_at(clock.now().timestamp());
+    let signed = again
+        .sign_in("maire@bras.fr", "le pont de Charny est fermé", Some(&code))
+        .await;
+    signed.assert_leads_to("/console");
+    let replay = Visitor::new(&daemon)
+        .sign_in("maire@bras.fr", "le pont de Charny est fermé", Some(&code))
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::BAD_REQUEST,
+        "a spent code: {}",
+        replay.body
+    );
+    let recovered = Visitor::new(&daemon)
+        .sign_in(
+            "secretariat@bras.fr",
+            "la crue de la Meuse en 1947",
+            Some(&codes[0]),
+        )
+        .await;
+    recovered.assert_leads_to("/console");
+    let spent = Visitor::new(&daemon)
+        .sign_in(
+            "secretariat@bras.fr",
+            "la crue de la Meuse en 1947",
+            Some(&codes[0]),
+        )
+        .await;
+    assert_eq!(spent.status, StatusCode::BAD_REQUEST);
+
+    // The command line sees them; a reset ends their sessions.
+    let listed: serde_json::Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &[],
+        &["user", "list", "--tenant", "bras", "--json"],
+    )))
+    .unwrap();
+    let mayor_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "maire@bras.fr")
+        .unwrap();
+    assert_eq!(mayor_row["role"], "sender");
+    assert_eq!(mayor_row["state"], "active");
+    assert_eq!(mayor_row["second_factor"], true);
+    let reset_link = ok(tocsin(
+        &env,
+        &[],
+        &["user", "reset", mayor_row["id"].as_str().unwrap()],
+    ));
+    assert!(reset_link.contains("/console/invitation/"));
+    mayor
+        .get("/console")
+        .await
+        .assert_leads_to("/console/login");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_sessions_and_forms_hold_at_the_console() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+    let id = mairie
+        .alert(serde_json::json!({"topic": "intemperies", "text": "Coupure d'eau demain", "urgent": true}))
+        .await;
+    mairie.wait_completed(&id).await;
+
+    // A drafter prepares but cannot send.
+    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
+    let mut drafter = Visitor::new(&daemon);
+    assert!(
+        drafter
+            .accept(&link, "les cloches de Bras sonnent", &clock)
+            .await
+            .is_none()
+    );
+    let form = drafter.get("/console/alerts/new").await;
+    let fields = [
+        ("csrf", form.csrf()),
+        ("topic", "intemperies".to_string()),
+        ("text", "Essai".to_string()),
+        ("sms", "on".to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let preview = drafter.post("/console/alerts/preview", &fields).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("pas de l'envoyer"),
+        "{}",
+        preview.body
+    );
+    let mut send = fields.clone();
+    send.push(("idempotency_key", "k1"));
+    let refused = drafter.post("/console/alerts", &send).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // A reader sees masked numbers only.
+    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
+    let mut reader = Visitor::new(&daemon);
+    reader
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    let csv = reader
+        .get(&format!("/console/alerts/{id}/deliveries.csv"))
+        .await;
+    assert_eq!(csv.body.lines().count(), 5, "{}", csv.body);
+    assert!(
+        !csv.body.contains("+33611111111") && !csv.body.contains("anne@example.org"),
+        "{}",
+        csv.body
+    );
+
+    // Someone of another commune: the alert does not exist for them.
+    create_tenant(
+        &env.db.pool().await,
+        &tocsin::model::Slug::parse("charny").unwrap(),
+        "Charny",
+    )
+    .await;
+    let link = invite(&env, "charny", "mairie@charny.fr", "reader");
+    let mut neighbour = Visitor::new(&daemon);
+    neighbour
+        .accept(&link, "les cloches de Charny sonnent", &clock)
+        .await;
+    for path in [
+        format!("/console/alerts/{id}"),
+        format!("/console/alerts/{id}/deliveries.csv"),
+    ] {
+        assert_eq!(
+            neighbour.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+
+    // A form without its token, or from another site, is refused.
+    let without = drafter.post("/console/alerts/preview", &fields[1..]).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    assert!(without.body.contains("Formulaire expiré"));
+    let cross = drafter
+        .send(
+            with_form(
+                drafter
+                    .http
+                    .post(format!("{}/console/alerts/preview", daemon.url)),
+                &fields,
+            )
+            .header("Sec-Fetch-Site", "cross-site"),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+
+    // Half an hour idle: back to the sign-in page.
+    assert_eq!(reader.get("/console").await.status, StatusCode::OK);
+    clock.advance(chrono::Duration::minutes(31));
+    reader
+        .get("/console")
+        .await
+        .assert_leads_to("/console/login");
+
+    // Ten wrong passwords lock the account, and the page says for how long.
+    let mut stranger = Visitor::new(&daemon);
+    for _ in 0..9 {
+        let wrong = stranger
+            .sign_in("lecture@bras.fr", "pas le bon mot de passe", None)
+            .await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert!(
+            wrong
+                .body
+                .contains("Adresse e-mail ou mot de passe incorrect")
+        );
+    }
+    let tenth = stranger
+        .sign_in("lecture@bras.fr", "pas le bon mot de passe", None)
+        .await;
+    assert_eq!(
+        tenth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        tenth.body
+    );
+    assert!(
+        tenth.body.contains("Réessayez dans 15 min"),
+        "{}",
+        tenth.body
+    );
+    let right = Visitor::new(&daemon)
+        .sign_in("lecture@bras.fr", "les cloches de Bras sonnent", None)
+        .await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked, even with the right password"
+    );
+    clock.advance(chrono::Duration::minutes(16));
+    let later = Visitor::new(&daemon)
+        .sign_in("lecture@bras.fr", "les cloches de Bras sonnent", None)
+        .await;
+    later.assert_leads_to("/console");
+
+    // Removed: no more signing in.
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(tocsin(&env, &[], &["user", "list", "--json"]))).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let reader_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "lecture@bras.fr")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(tocsin(&env, &[], &["user", "remove", &reader_id]));
+    let gone = Visitor::new(&daemon)
+        .sign_in("lecture@bras.fr", "les cloches de Bras sonnent", None)
+        .await;
+    assert_eq!(gone.status, StatusCode::BAD_REQUEST);
+    daemon.stop().await;
+}
