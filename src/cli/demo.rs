@@ -35,6 +35,10 @@ pub struct DemoArgs {
     /// Number of demo subscribers (each has a phone number; two in three an e-mail too).
     #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
     subscribers: u32,
+    /// Keep the daemon running after the alert, and print the console's address with a one-time
+    /// link for a demo admin (Ctrl-C stops it).
+    #[arg(long)]
+    serve: bool,
 }
 
 pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
@@ -61,12 +65,25 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
         .context("cannot reach PostgreSQL")?;
     let shutdown = CancellationToken::new();
     let mut daemon = tokio::spawn(crate::run(config, listener, shutdown.clone()));
-    let rehearsal = rehearse(
-        &url,
-        database_url.expose_secret(),
-        &secret,
-        args.subscribers,
-    );
+    let rehearsal = async {
+        rehearse(
+            &url,
+            database_url.expose_secret(),
+            &secret,
+            args.subscribers,
+        )
+        .await?;
+        if args.serve {
+            let link = invite_demo_admin(&url, database_url.expose_secret()).await?;
+            println!("\nThe console: {url}/console");
+            println!(
+                "A demo admin's one-time link (set a password, then a TOTP code from any authenticator app):\n  {link}"
+            );
+            println!("Ctrl-C stops the demo.");
+            tokio::signal::ctrl_c().await?;
+        }
+        anyhow::Ok(())
+    };
     // A daemon that stops early (it could not start) ends the demo with its own error.
     let (outcome, stopped) = tokio::select! {
         outcome = rehearsal => {
@@ -82,6 +99,25 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
         .context("the daemon panicked")?
         .context("the daemon failed")?;
     Ok(())
+}
+
+/// A demo admin of the demo commune, and their invitation link.
+async fn invite_demo_admin(url: &str, database_url: &str) -> anyhow::Result<String> {
+    let db = store::connect(database_url, 1).await?;
+    let tenant = store::tenants::find_by_slug(&db, TENANT)
+        .await?
+        .context("the demo commune")?;
+    let invitation = crate::model::people::Invitation::new();
+    let new = store::users::NewUser {
+        tenant: tenant.id,
+        email: "demo@bras-sur-meuse.example.org",
+        name: "Admin de démonstration",
+        role: Role::Admin,
+        invited_by: "operator:demo",
+    };
+    store::users::create_invited(&db, &new, &invitation.digest, chrono::Utc::now()).await?;
+    db.close().await;
+    Ok(invitation.link(&url.parse()?))
 }
 
 /// The demo's own database (the configured name + `_demo`), queue prefix and providers.

@@ -14,8 +14,8 @@ mod bad_input;
 mod bad_rows;
 /// The benchmark, on a small commune.
 mod bench;
-/// The citizens' page in headless Chromium: e-mail and notifications as a citizen uses them, and
-/// an accessibility audit (axe-core) of every page and error state.
+/// The citizens' page and the mairie's console in headless Chromium: as citizens and a mairie use
+/// them, with an accessibility audit (axe-core) of every page and error state.
 mod browser;
 /// Citizens' page and links: e-mail double opt-in, one-click unsubscribe, erasure (RGPD).
 mod citizens;

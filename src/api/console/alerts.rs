@@ -209,6 +209,12 @@ fn money(amount: f64, currency: &str) -> String {
     format!("{} {symbol}", format!("{amount:.2}").replace('.', ","))
 }
 
+/// "1 personne", "0 personne", "1 234 personnes" (French: the plural from 2).
+fn counted(n: i64, word: &str) -> String {
+    let s = if n >= 2 { "s" } else { "" };
+    format!("{} {word}{s}", number(n))
+}
+
 fn confirm_page(who: &SignedIn, form: &AlertFields, dry_run: &DryRun) -> maud::Markup {
     let estimate = &dry_run.estimate;
     let values = form.values();
@@ -239,15 +245,11 @@ fn confirm_page(who: &SignedIn, form: &AlertFields, dry_run: &DryRun) -> maud::M
                     ),
                 )
             }
-            (Channel::Email, _) => (
-                "E-mail",
-                String::new(),
-                format!("{} e-mails", number(c.recipients)),
-            ),
+            (Channel::Email, _) => ("E-mail", String::new(), counted(c.recipients, "e-mail")),
             _ => (
                 "Notification",
                 String::new(),
-                format!("{} notifications", number(c.recipients)),
+                counted(c.recipients, "notification"),
             ),
         };
         lines.push(ChannelLine {
@@ -263,8 +265,8 @@ fn confirm_page(who: &SignedIn, form: &AlertFields, dry_run: &DryRun) -> maud::M
         format!("le {}", values.at.replace('T', " à "))
     };
     let question = format!(
-        "Envoyer {when} à {} personnes : {} ?",
-        number(estimate.people),
+        "Envoyer {when} à {} : {} ?",
+        counted(estimate.people, "personne"),
         parts.join(", ")
     );
     let budgets = dry_run

@@ -3,7 +3,9 @@
 
 use maud::{Markup, html};
 
-use super::shell::{Input, Person, Section, csrf_field, error_summary, number, page};
+use super::shell::{
+    Input, Person, Section, counted, csrf_field, error_summary, number, page, scrolling,
+};
 use crate::web::pages::Field;
 
 /// What the form holds, as typed (to show again after an error or from the confirmation).
@@ -197,14 +199,14 @@ pub fn confirm_page(p: &ConfirmPage<'_>) -> Markup {
             }
         }
         h2 { "Destinataires" }
-        table {
+        (scrolling("Destinataires par canal", html! { table {
             thead { tr { th scope="col" { "Canal" } th scope="col" { "Destinataires" } th scope="col" { "Détail" } } }
             tbody {
                 @for line in &p.channels {
                     tr { th scope="row" { (line.label) } td { (number(line.recipients)) } td { (line.detail) } }
                 }
             }
-        }
+        } }))
         @for budget in &p.budgets { p { (budget) } }
         @if p.person.may_send {
             form method="post" action="/console/alerts" {
@@ -214,7 +216,7 @@ pub fn confirm_page(p: &ConfirmPage<'_>) -> Markup {
                 p.question #question { (p.question) }
                 @if v.urgent {
                     label { input type="checkbox" name="confirm_urgent" value="on" required aria-describedby="question";
-                        " Je confirme l'envoi urgent à " (number(p.people)) " personnes" }
+                        " Je confirme l'envoi urgent à " (counted(usize::try_from(p.people).unwrap_or(0), "personne")) }
                 }
                 div.button-row {
                     button type="submit" { "Envoyer" }
@@ -289,7 +291,7 @@ pub fn alert_page(p: &AlertPage<'_>) -> Markup {
             label for="avancement" { "Avancement" }
             progress #avancement max="100" value=(p.done_percent) { (p.done_percent) " %" }
             p #pace { @if let Some(pace) = &p.pace { (pace) } }
-            table {
+            (scrolling("Messages par canal", html! { table {
                 caption { "Messages par canal" }
                 thead { tr { th scope="col" { "Canal" } th scope="col" { "Envoyés" } th scope="col" { "Reçus" }
                              th scope="col" { "Échecs" } th scope="col" { "En attente" } } }
@@ -304,7 +306,7 @@ pub fn alert_page(p: &AlertPage<'_>) -> Markup {
                         }
                     }
                 }
-            }
+            } }))
         }
         p.button-row {
             a role="button" class="secondary outline" href={ "/console/alerts/" (p.id) } { "Actualiser" }
@@ -322,12 +324,12 @@ pub fn alert_page(p: &AlertPage<'_>) -> Markup {
             p { "Personne pour l'instant : aucun échec." }
         } @else {
             p { "Ces personnes n'ont pas reçu l'alerte. Prévenez-les par un autre moyen." }
-            table {
+            (scrolling("À rappeler", html! { table {
                 thead { tr { th scope="col" { "Canal" } th scope="col" { "Adresse" } th scope="col" { "Raison" } } }
                 tbody {
                     @for u in p.unreached { tr { td { (u.channel) } td { (u.address) } td { (u.reason) } } }
                 }
-            }
+            } }))
         }
     };
     page(p.subject, Section::History, Some(p.person), content)
@@ -377,8 +379,8 @@ pub fn history_page(
         @if lines.is_empty() {
             p { "Aucune alerte." }
         } @else {
-            table {
-                caption { (lines.len()) " alertes, les plus récentes d'abord" }
+            (scrolling("Alertes", html! { table {
+                caption { (counted(lines.len(), "alerte")) ", les plus récentes d'abord" }
                 thead { tr { th scope="col" { "Date" } th scope="col" { "Objet" } th scope="col" { "Thème" }
                              th scope="col" { "Destinataires" } th scope="col" { "État" } } }
                 tbody {
@@ -393,7 +395,7 @@ pub fn history_page(
                         }
                     }
                 }
-            }
+            } }))
         }
     };
     page("Historique", Section::History, Some(person), content)

@@ -3,7 +3,9 @@
 use maud::{Markup, html};
 
 use super::alerts::HistoryLine;
-use super::shell::{Input, Person, Section, csrf_field, error_summary, notice, number, page};
+use super::shell::{
+    Input, Person, Section, counted, csrf_field, error_summary, notice, number, page, scrolling,
+};
 use crate::web::pages::Field;
 
 /// `/console`.
@@ -32,11 +34,11 @@ pub fn dashboard_page(d: &Dashboard<'_>) -> Markup {
                 @for (label, n) in d.by_channel { li { strong { (number(n)) } " " (label) } }
             }
             @if !d.by_topic.is_empty() {
-                table {
+                (scrolling("Abonnés par thème", html! { table {
                     caption { "Par thème" }
                     thead { tr { th scope="col" { "Thème" } th scope="col" { "Abonnés" } } }
                     tbody { @for (name, n) in d.by_topic { tr { th scope="row" { (name) } td { (number(*n)) } } } }
-                }
+                } }))
             }
         }
         section aria-labelledby="dernieres" {
@@ -110,11 +112,11 @@ pub fn users_page(p: &UsersPage<'_>) -> Markup {
             (notice("Invitation créée. Transmettez ce lien à la personne : il sert une fois, pendant 72 heures.", true))
             p { code.invitation #invitation-link { (link) } }
         }
-        table {
-            caption { (p.people.len()) " personnes" }
+        (scrolling("Utilisateurs", html! { table {
+            caption { (counted(p.people.len(), "personne")) }
             thead { tr { th scope="col" { "Nom" } th scope="col" { "Adresse e-mail" } th scope="col" { "Rôle" } th scope="col" { "État" } } }
             tbody { @for u in p.people { tr { th scope="row" { (u.name) } td { (u.email) } td { (u.role) } td { (u.state) } } } }
-        }
+        } }))
         h2 #inviter { "Inviter une personne" }
         (error_summary(p.errors))
         form method="post" action="/console/users" novalidate {

@@ -40,6 +40,7 @@ pub fn page(title: &str, section: Section, person: Option<&Person<'_>>, content:
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) " – Console Tocsin" }
+                link rel="icon" href=(asset_url("icon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(asset_url("pico.min.css"));
                 link rel="stylesheet" href=(asset_url("site.css"));
                 link rel="stylesheet" href=(asset_url("console.css"));
@@ -165,6 +166,21 @@ impl<'a> Input<'a> {
                 aria-describedby=[described];
         }
     }
+}
+
+/// A table that scrolls sideways inside itself on a narrow screen, not the page: the scrolling
+/// box takes the keyboard focus (WCAG 2.1.1), named for screen readers.
+pub fn scrolling(label: &str, table: Markup) -> Markup {
+    html! { div.table-scroll tabindex="0" role="region" aria-label=(label) { (table) } }
+}
+
+/// "1 personne", "2 personnes".
+pub fn counted(n: usize, word: &str) -> String {
+    format!(
+        "{} {word}{}",
+        number(n as i64),
+        if n >= 2 { "s" } else { "" }
+    )
 }
 
 /// The hidden field carrying a form's CSRF token.

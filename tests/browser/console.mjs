@@ -1,0 +1,110 @@
+// Tocsin's console in headless Chromium: tests/it/browser.rs invites an admin, then runs
+// `node console.mjs tour` with BASE_URL, LINK (the invitation's path), ARTIFACTS. The admin
+// accepts the invitation, sets up TOTP (computed here from the secret the page holds), sends an
+// urgent alert and follows it to the end; axe-core audits every page and state met, at 1280 and
+// 360 px, and the sign-in form is reached by keyboard.
+
+import { createHmac } from "node:crypto";
+import {
+  assertNoProblems,
+  audit,
+  goto,
+  launch,
+  main,
+  need,
+  openPage,
+  overflow,
+  screenshot,
+  submit,
+  tabTo,
+} from "./lib.mjs";
+
+// RFC 6238 with the console's parameters (SHA-1, 30 s, 6 digits).
+function totp(hexSecret, seconds = Date.now() / 1000) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const digest = createHmac("sha1", Buffer.from(hexSecret, "hex")).update(counter).digest();
+  const offset = digest[19] & 15;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+const steps = {
+  async tour(state) {
+    const { context, close } = await launch();
+    state.close = close;
+    const page = await openPage(context);
+    state.page = page;
+    const base = need("BASE_URL");
+    const audits = [];
+    const shots = [];
+    const visit = async (name) => {
+      audits.push(await audit(page, name));
+      shots.push(await screenshot(page, `${name.replaceAll(" ", "-")}.png`));
+    };
+
+    await goto(page, `${base}/console/login`);
+    await visit("sign-in");
+    const keyboard = await tabTo(page, "#email");
+
+    await goto(page, `${base}${need("LINK")}`);
+    await visit("invitation");
+    await page.fill("#password", "azerty123456");
+    await page.fill("#confirmation", "azerty123456");
+    await submit(page, 'button[type="submit"]');
+    await visit("invitation with an error");
+    await page.fill("#password", "la crue de la Meuse en 1947");
+    await page.fill("#confirmation", "la crue de la Meuse en 1947");
+    await submit(page, 'button[type="submit"]');
+    await visit("second factor");
+    const secret = (await page.inputValue('input[name="secret"]')).split(".")[0];
+    await page.fill("#code", "000000");
+    await submit(page, 'form[action="/console/second-factor"] button');
+    await visit("second factor with an error");
+    await page.fill("#code", totp(secret));
+    await submit(page, 'form[action="/console/second-factor"] button');
+    await visit("recovery codes");
+    await Promise.all([page.waitForNavigation(), page.click('a[href="/console"]')]);
+    await visit("dashboard");
+
+    await goto(page, `${base}/console/alerts/new`);
+    await page.fill("#text", "Alerte orange orages : évitez les déplacements ce soir — restez à l’abri.");
+    await page.waitForFunction(() => document.getElementById("text-compteur").textContent.includes("UCS-2"));
+    const counter = await page.textContent("#text-compteur");
+    await page.check('input[name="urgent"]');
+    await visit("new alert");
+    await submit(page, "#alert-form button[type=submit]");
+    await visit("confirmation");
+    const question = await page.textContent("#question");
+    await page.check('input[name="confirm_urgent"]');
+    await submit(page, 'form[action="/console/alerts"] button[type="submit"]');
+    await page.waitForFunction(() => document.getElementById("status").textContent === "Terminée", null, {
+      timeout: 30000,
+    });
+    const done = await page.getAttribute("#avancement", "value");
+    await visit("alert followed live");
+    const alertUrl = page.url();
+
+    await goto(page, `${base}/console/alerts`);
+    await visit("history");
+    await goto(page, `${base}/console/users`);
+    await visit("users");
+
+    await page.setViewportSize({ width: 360, height: 800 });
+    const narrow = {};
+    for (const [name, path] of [
+      ["dashboard", "/console"],
+      ["new alert", "/console/alerts/new"],
+      ["alert", alertUrl.slice(base.length)],
+      ["history", "/console/alerts"],
+      ["users", "/console/users"],
+    ]) {
+      await goto(page, `${base}${path}`);
+      narrow[name] = await overflow(page);
+      await visit(`${name} at 360 px`);
+    }
+    assertNoProblems(page);
+    return { audits, screenshots: shots, keyboard, counter, question, done, narrow };
+  },
+};
+
+await main(steps);
