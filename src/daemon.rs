@@ -202,6 +202,12 @@ pub async fn run_with_clock(
         public_caps,
         trusted_proxies: Arc::new(config.http.trusted_proxies.clone()),
         sessions: api::console::SESSION_LIFETIME,
+        oidc: config.oidc.clone().map(|oidc| {
+            Arc::new(api::console::oidc::OidcClient::new(
+                oidc,
+                &config.public_url,
+            ))
+        }),
     };
     let app = api::router(state);
     let public_limits = connection_limits(&config, &dispatcher.providers);

@@ -76,6 +76,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// How long console sessions last.
     pub sessions: crate::store::console_sessions::Lifetime,
+    /// The OpenID provider people may sign in to the console through (`[oidc]`).
+    pub oidc: Option<Arc<console::oidc::OidcClient>>,
 }
 
 /// Every route of the API with its description; the router and the document come from it.

@@ -115,6 +115,11 @@ pub enum TenantCommand {
         /// repeated.
         #[arg(long, value_delimiter = ',')]
         budget: Vec<String>,
+        /// The SIRETs of the tenant's organisation (the mairie; a group has its own), matched
+        /// against the `siret` of agents signing in through ProConnect; they replace the ones
+        /// before. Comma-separated or repeated; `none` removes them.
+        #[arg(long, value_delimiter = ',')]
+        siret: Vec<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -241,7 +246,9 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             dkim_generate,
             rotate_callback_token,
             budget,
+            siret,
         } => {
+            let sirets = parse_sirets(&siret)?;
             let budgets = crate::dispatch::budget::parse_settings(&budget)
                 .map_err(|e| anyhow::anyhow!("--budget {e}"))?;
             let config = load(path)?;
@@ -320,6 +327,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && !dkim_generate
                 && !rotate_callback_token
                 && budgets.is_empty()
+                && sirets.is_none()
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
@@ -357,6 +365,14 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                     store::budgets::set(&db, tenant.id, channel, per_month).await?;
                 }
             }
+            if let Some(sirets) = &sirets {
+                let tenant = store::tenants::find_by_slug(&db, &slug)
+                    .await?
+                    .with_context(|| format!("no tenant {slug:?}"))?;
+                store::sirets::set(&db, tenant.id, sirets)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--siret: {e}"))?;
+            }
             if rotate_callback_token {
                 store::tenants::rotate_callback_token(&db, &slug).await?;
                 eprintln!(
@@ -379,6 +395,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 ("dkim", dkim_key.is_some() || dkim_generate),
                 ("callback_token", rotate_callback_token),
                 ("budget", !budgets.is_empty()),
+                ("siret", sirets.is_some()),
             ]
             .into_iter()
             .filter_map(|(name, given)| given.then_some(name))
@@ -577,6 +594,7 @@ async fn show_tenant(
     };
     let dkim = dkim_record(ring.as_ref(), db, tenant.id).await?;
     let budgets = store::budgets::of(db, tenant.id).await?;
+    let sirets = store::sirets::of(db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -604,6 +622,7 @@ async fn show_tenant(
             "callbacks": callbacks(config, ring.as_ref(), &tenant),
             "page": page_url(config, &tenant.slug),
             "budgets": budgets,
+            "sirets": sirets,
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
             })),
@@ -632,6 +651,9 @@ async fn show_tenant(
         if !budgets.is_empty() {
             let each: Vec<String> = budgets.iter().map(|(c, n)| format!("{c} {n}")).collect();
             println!("  budgets      per month: {}", each.join(", "));
+        }
+        if !sirets.is_empty() {
+            println!("  SIRET        {}", sirets.join(", "));
         }
         match callbacks(config, ring.as_ref(), &tenant) {
             serde_json::Value::Object(urls) => {
@@ -735,6 +757,27 @@ pub async fn dead(path: Option<&Path>, command: DeadCommand) -> anyhow::Result<(
     Ok(())
 }
 
+/// `--siret`: none given, `none` (remove them all), or SIRETs; a key that does not match is
+/// reported (a typo?) and kept.
+fn parse_sirets(given: &[String]) -> anyhow::Result<Option<Vec<crate::model::siret::Siret>>> {
+    use crate::model::siret::Siret;
+    match given {
+        [] => Ok(None),
+        [none] if none.trim() == "none" => Ok(Some(Vec::new())),
+        sirets => {
+            let parsed = sirets
+                .iter()
+                .map(|s| Siret::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--siret: {e}"))?;
+            for siret in parsed.iter().filter(|s| !s.key_matches()) {
+                eprintln!("warning: --siret {siret}: its check digit does not match (a typo?)");
+            }
+            Ok(Some(parsed))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MAX_LOGO_BYTES, read_logo};
@@ -756,3 +799,4 @@ mod tests {
         assert!(error.contains("more than 200 kB"), "{error}");
     }
 }
+

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod http;
+mod oidc;
 mod public;
 
 use std::{net::SocketAddr, path::Path, time::Duration};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 pub use accounts::AccountConfig;
 pub use http::HttpSettings;
+pub use oidc::OidcConfig;
 
 use crate::dispatch::{Routing, Settings, limits::AccountLimit};
 
@@ -37,6 +39,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("TOCSIN_PUSH_ALLOW_LOOPBACK", "push.allow_loopback"),
     ("TOCSIN_SMS_SIMULATOR_ENABLED", "sms.simulator.enabled"),
     ("TOCSIN_EMAIL_SIMULATOR_ENABLED", "email.simulator.enabled"),
+    ("TOCSIN_OIDC_ISSUER", "oidc.issuer"),
+    ("TOCSIN_OIDC_CLIENT_ID", "oidc.client_id"),
+    ("TOCSIN_OIDC_CLIENT_SECRET", "oidc.client_secret"),
 ];
 
 /// Variables that hold `true` or `false`.
@@ -57,6 +62,7 @@ pub const SECRET_VARS: &[&str] = &[
     "TOCSIN_SMTP_URL",
     "TOCSIN_SMSMODE_API_KEY",
     "TOCSIN_VAPID_PRIVATE_KEY",
+    "TOCSIN_OIDC_CLIENT_SECRET",
 ];
 
 /// Fewest bytes in `api_key_secret`: an HMAC key shorter than its 32-byte output weakens it.
@@ -97,6 +103,8 @@ pub struct Config {
     pub push: Option<PushConfig>,
     /// Caps on what the public can make the platform send.
     pub public_limits: crate::dispatch::public_caps::PublicLimits,
+    /// Signing in to the console through OpenID Connect, when set.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// `[push]`: the application server's VAPID identity (RFC 8292).
@@ -188,6 +196,7 @@ struct RawConfig {
     push: Option<RawPush>,
     #[serde(default)]
     public: public::RawPublic,
+    oidc: Option<oidc::RawOidc>,
 }
 
 fn default_database_url() -> SecretString {
@@ -778,6 +787,7 @@ impl RawConfig {
             accounts,
             push,
             public_limits,
+            oidc: self.oidc.map(oidc::RawOidc::validate).transpose()?,
         })
     }
 }

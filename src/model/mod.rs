@@ -24,6 +24,7 @@ pub mod phone;
 pub mod public_id;
 pub mod quiet_hours;
 pub mod sealed;
+pub mod siret;
 pub mod slug;
 pub mod sms_countries;
 pub mod sms_text;

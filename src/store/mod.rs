@@ -19,6 +19,7 @@ pub mod public_counters;
 pub mod push;
 pub mod rates;
 pub mod schedules;
+pub mod sirets;
 pub mod subscribers;
 pub mod tallies;
 pub mod tenants;

@@ -159,6 +159,74 @@ pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<Option<User>, D
     row.map(from_row).transpose()
 }
 
+/// A person still active, by the identity an OpenID provider gave them.
+pub async fn find_by_oidc(
+    pool: &PgPool,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<User>, DbError> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.oidc_issuer = $1 AND u.oidc_subject = $2 AND u.removed_at IS NULL"
+    )))
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(pool)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Binds a person to their identity at an OpenID provider (their first sign-in through it).
+pub async fn bind_oidc(
+    pool: &PgPool,
+    user: UserId,
+    issuer: &str,
+    subject: &str,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET oidc_issuer = $2, oidc_subject = $3 WHERE id = $1")
+        .bind(user.0)
+        .bind(issuer)
+        .bind(subject)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A person who signed in through an OpenID provider with a commune's SIRET, given the role
+/// `[oidc] auto_role` names: no invitation, no password (they sign in through the provider).
+pub async fn create_signed_in(
+    pool: &PgPool,
+    new: &NewUser<'_>,
+    issuer: &str,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<UserId, UserError> {
+    let id = UserId::new();
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, tenant_id, email, name, role, invited_by, created_at,
+                            oidc_issuer, oidc_subject)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.0)
+    .bind(new.tenant.0)
+    .bind(new.email)
+    .bind(new.name)
+    .bind(new.role.as_str())
+    .bind(new.invited_by)
+    .bind(now)
+    .bind(issuer)
+    .bind(subject)
+    .execute(pool)
+    .await;
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(DbError::Database(e)) if e.constraint() == Some("users_email") => {
+            Err(UserError::EmailTaken(new.email.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The people of a node and of every node below it, by node then name.
 pub async fn list_below(pool: &PgPool, root: TenantId) -> Result<Vec<User>, DbError> {
     let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

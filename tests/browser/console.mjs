@@ -5,6 +5,7 @@
 // 360 px, and the sign-in form is reached by keyboard.
 
 import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import {
   assertNoProblems,
   audit,
@@ -28,7 +29,70 @@ function totp(hexSecret, seconds = Date.now() / 1000) {
   return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
 }
 
+// Signs in through the OpenID provider's development form (any login; no consent asked twice).
+// That form's layout links fonts on the internet: requests off this machine are cut before they
+// leave, and what the provider's own pages log is theirs, not the console's.
+async function throughProvider(page, base, login) {
+  await page.context().route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+  await page.goto(`${base}/console/login`);
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/console/oidc/start"]')]);
+  await page.fill('input[name="login"]', login);
+  await page.fill('input[name="password"]', "any");
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  if (!page.url().startsWith(base)) {
+    // The provider asks to authorise Tocsin once.
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  }
+  page.problems = [];
+}
+
 const steps = {
+  // The mayor, invited by e-mail, signs in through the provider, sends an urgent alert, sees
+  // segments and cost, follows it to 100 % and downloads the CSV of its deliveries.
+  async mayor(state) {
+    const { context, close } = await launch();
+    state.close = close;
+    const page = await openPage(context);
+    state.page = page;
+    const base = need("BASE_URL");
+    await throughProvider(page, base, need("LOGIN"));
+    const signedIn = page.url();
+    const header = await page.textContent("header");
+    await goto(page, `${base}/console/alerts/new`);
+    await page.fill("#text", need("ALERT_TEXT"));
+    await page.check('input[name="urgent"]');
+    await submit(page, "#alert-form button[type=submit]");
+    const question = await page.textContent("#question");
+    const channels = await page.textContent("table");
+    await page.check('input[name="confirm_urgent"]');
+    await submit(page, 'form[action="/console/alerts"] button[type="submit"]');
+    await page.waitForFunction(() => document.getElementById("status").textContent === "Terminée", null, {
+      timeout: 30000,
+    });
+    const done = await page.getAttribute("#avancement", "value");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click('a[href$="/deliveries.csv"]'),
+    ]);
+    const csv = readFileSync(await download.path(), "utf8");
+    await screenshot(page, "mayor-alert.png");
+    assertNoProblems(page);
+    return { signedIn, header, question, channels, done, csv, alert: page.url() };
+  },
+
+  // An agent of the commune whom nobody invited: told their SIRET and whom to ask.
+  async stranger(state) {
+    const { context, close } = await launch();
+    state.close = close;
+    const page = await openPage(context);
+    state.page = page;
+    const base = need("BASE_URL");
+    page.problems = [];
+    await throughProvider(page, base, need("LOGIN"));
+    await screenshot(page, "no-role.png");
+    return { url: page.url(), title: await page.title(), text: await page.textContent("main") };
+  },
+
   async tour(state) {
     const { context, close } = await launch();
     state.close = close;

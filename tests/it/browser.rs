@@ -646,3 +646,162 @@ async fn in_chromium_the_console_takes_an_admin_from_the_invitation_to_a_sent_al
     );
     daemon.stop().await;
 }
+
+/// The OpenID provider of `tests/browser/oidc-provider.mjs` (the `oidc-provider` package), for
+/// a console whose callback is `redirect_uri`; killed when dropped.
+struct OpenIdProvider {
+    issuer: String,
+    _process: tokio::process::Child,
+}
+
+const OIDC_CLIENT_ID: &str = "tocsin-console";
+const OIDC_CLIENT_SECRET: &str = "a-secret-of-the-tests-0123456789abcdef";
+const SIRET: &str = "21550029000019";
+
+impl OpenIdProvider {
+    async fn start(browser: &Browser, redirect_uri: &str) -> OpenIdProvider {
+        use tokio::io::AsyncBufReadExt;
+        let mut process = tokio::process::Command::new("node")
+            .arg(browser.scripts.join("oidc-provider.mjs"))
+            .current_dir(&browser.scripts)
+            .env("REDIRECT_URI", redirect_uri)
+            .env("CLIENT_ID", OIDC_CLIENT_ID)
+            .env("CLIENT_SECRET", OIDC_CLIENT_SECRET)
+            .env("SIRET", SIRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs the OpenID provider");
+        let stdout = process.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::io::BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .expect("the OpenID provider starts within 30 s")
+        .unwrap();
+        let started: Value = serde_json::from_str(&line).expect("the provider's issuer");
+        OpenIdProvider {
+            issuer: started["issuer"].as_str().unwrap().to_string(),
+            _process: process,
+        }
+    }
+}
+
+/// A mayor invited by e-mail signs in to the console through a real OpenID provider (with a
+/// `siret` claim, signed ID token and userinfo), writes an urgent alert, sees its segments and
+/// cost, confirms, watches it reach 100 % live and finds every recipient in the CSV; an agent of
+/// the same SIRET whom nobody invited is told their SIRET and whom to ask.
+#[tokio::test]
+async fn in_chromium_a_mayor_signs_in_through_an_openid_provider_and_sends_an_urgent_alert() {
+    let Some(browser) = browser() else { return };
+    let env = Env::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let provider = OpenIdProvider::start(&browser, &format!("{url}/console/oidc/callback")).await;
+    let config = env.config_with_file_and(
+        "[pricing.smsmode]\nper_segment = 0.045\n",
+        &[
+            ("TOCSIN_PUBLIC_URL", &url),
+            ("TOCSIN_OIDC_ISSUER", &provider.issuer),
+            ("TOCSIN_OIDC_CLIENT_ID", OIDC_CLIENT_ID),
+            ("TOCSIN_OIDC_CLIENT_SECRET", OIDC_CLIENT_SECRET),
+        ],
+    );
+    let daemon = Daemon::start_on(listener, config, tocsin::clock::Clock::System).await;
+    let mairie = env.commune(&daemon.url, 0).await;
+    for (phone, email) in [
+        (Some("0611111111"), Some("anne@example.org")),
+        (Some("0622222222"), None),
+        (None, Some("paul@example.org")),
+    ] {
+        mairie.subscriber(phone, email, &["intemperies"]).await;
+    }
+    crate::cli::ok(crate::cli::tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "bras", "--siret", SIRET],
+    ));
+    crate::cli::ok(crate::cli::tocsin(
+        &env,
+        &[],
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "bras",
+            "--email",
+            "maire@bras.fr",
+            "--name",
+            "Jean Dupont",
+            "--role",
+            "sender",
+        ],
+    ));
+
+    let mayor = Citizen::new(browser, &daemon, "console-oidc");
+    let text = "Alerte orange orages ce soir : évitez les déplacements et restez à l’abri des arbres, merci.";
+    let result = mayor
+        .step_of(
+            "console.mjs",
+            "mayor",
+            &[("LOGIN", "maire@bras.fr"), ("ALERT_TEXT", text)],
+        )
+        .await;
+    assert!(
+        result["signedIn"].as_str().unwrap().ends_with("/console"),
+        "{result}"
+    );
+    assert!(
+        result["header"].as_str().unwrap().contains("Jean Dupont"),
+        "{result}"
+    );
+    let question = result["question"].as_str().unwrap();
+    assert!(
+        question.contains("à 3 personnes : 2 SMS de 2 segments (0,18 €), 2 e-mails ?"),
+        "{question}"
+    );
+    assert_eq!(result["done"], "100");
+    let csv = result["csv"].as_str().unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "every recipient, once per channel: {csv}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",sent,") || r.contains(",delivered,")),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains("0611111111") && !csv.contains("anne@example.org"),
+        "masked: {csv}"
+    );
+
+    let db = env.db.pool().await;
+    let (bound,): (Option<String>,) =
+        sqlx::query_as("SELECT oidc_subject FROM users WHERE email = 'maire@bras.fr'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        bound.as_deref(),
+        Some("maire@bras.fr"),
+        "bound to the provider's subject"
+    );
+
+    let stranger = mayor
+        // A browser of its own (an empty profile): no session at the provider.
+        .step_of(
+            "console.mjs",
+            "stranger",
+            &[("LOGIN", "agent@bras.fr"), ("USER_DATA_DIR", "")],
+        )
+        .await;
+    let said = stranger["text"].as_str().unwrap();
+    assert!(
+        said.contains("SIRET 21550029000019") && said.contains("agent@bras.fr"),
+        "{said}"
+    );
+    daemon.stop().await;
+}

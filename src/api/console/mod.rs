@@ -11,6 +11,7 @@
 
 mod alerts;
 mod home;
+pub mod oidc;
 mod session;
 mod sign_in;
 
@@ -52,6 +53,8 @@ pub fn routes() -> Router<AppState> {
             "/console/second-factor",
             get(sign_in::enrol_form).post(sign_in::enrol),
         )
+        .route("/console/oidc/start", get(oidc::start))
+        .route("/console/oidc/callback", get(oidc::callback))
         .route("/console/logout", post(sign_in::logout))
         .route(
             "/console/logout/everywhere",

@@ -50,6 +50,7 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Re
         errors: &[],
         notice: None,
         form_token: &token,
+        provider: provider_name(&state),
     });
     with_cookie(ok(page), cookie)
 }
@@ -78,6 +79,7 @@ pub async fn login(
                 errors,
                 notice,
                 form_token: &token,
+                provider: provider_name(&state),
             }),
         )
     };
@@ -183,6 +185,11 @@ pub async fn login(
     ))
 }
 
+/// The OpenID provider's name for the sign-in button, when there is one.
+fn provider_name(state: &AppState) -> Option<&str> {
+    state.oidc.as_ref().map(|oidc| oidc.config.name.as_str())
+}
+
 fn next_page(stage: Stage) -> &'static str {
     match stage {
         Stage::SecondFactor => "/console/login/code",
@@ -225,6 +232,7 @@ pub async fn code(
             errors: &[],
             notice: Some(&account_locked(now, until)),
             form_token: "",
+            provider: provider_name(&state),
         });
         return Ok(locked(
             html(StatusCode::TOO_MANY_REQUESTS, page),
@@ -250,6 +258,7 @@ pub async fn code(
             errors: &[],
             notice: Some(&account_locked(now, until)),
             form_token: "",
+            provider: provider_name(&state),
         });
         return Ok(locked(
             html(StatusCode::TOO_MANY_REQUESTS, page),
@@ -540,7 +549,7 @@ pub async fn logout_everywhere(
     ))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
     if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -13,12 +13,18 @@ pub struct LoginPage<'a> {
     pub errors: &'a [Field<'a>],
     pub notice: Option<&'a str>,
     pub form_token: &'a str,
+    /// The OpenID provider's name ("ProConnect"), when the platform has one.
+    pub provider: Option<&'a str>,
 }
 
 pub fn login_page(p: &LoginPage<'_>) -> Markup {
     let content = html! {
         h1 { "Se connecter" }
         @if let Some(text) = p.notice { (notice(text, false)) }
+        @if let Some(provider) = p.provider {
+            p { a role="button" href="/console/oidc/start" { "Se connecter avec " (provider) } }
+            p { "Ou avec votre adresse e-mail et votre mot de passe :" }
+        }
         (error_summary(p.errors))
         form method="post" action="/console/login" novalidate {
             (csrf_field(p.form_token))

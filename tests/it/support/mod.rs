@@ -208,9 +208,14 @@ impl Env {
 
     /// The configuration, with a TOML file's settings under the variables.
     pub fn config_with_file(&self, toml: &str) -> Config {
+        self.config_with_file_and(toml, &[])
+    }
+
+    /// The configuration, with a TOML file's settings under the variables, some changed.
+    pub fn config_with_file_and(&self, toml: &str, overrides: &[(&'static str, &str)]) -> Config {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), toml).unwrap();
-        self.load_config(Some(file.path()), &[])
+        self.load_config(Some(file.path()), overrides)
     }
 
     fn load_config(
@@ -408,6 +413,16 @@ impl Daemon {
     /// A daemon whose schedules and timed alerts go by `clock`.
     pub async fn start_with_clock(config: Config, clock: tocsin::clock::Clock) -> Daemon {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, config, clock).await
+    }
+
+    /// A daemon on a listener bound beforehand: for a configuration that must know the
+    /// daemon's own address (its public URL, a redirect URI registered elsewhere).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        clock: tocsin::clock::Clock,
+    ) -> Daemon {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(tocsin::daemon::run_with_clock(
