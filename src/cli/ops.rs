@@ -120,6 +120,10 @@ pub enum TenantCommand {
         /// before. Comma-separated or repeated; `none` removes them.
         #[arg(long, value_delimiter = ',')]
         siret: Vec<String>,
+        /// `on` (the default): a routine alert a drafter writes in the console waits for a
+        /// sender's validation; `off`: it is sent at once. An urgent one is never held.
+        #[arg(long, value_parser = ["on", "off"])]
+        require_validation: Option<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -247,6 +251,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             rotate_callback_token,
             budget,
             siret,
+            require_validation,
         } => {
             let sirets = parse_sirets(&siret)?;
             let budgets = crate::dispatch::budget::parse_settings(&budget)
@@ -328,6 +333,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && !rotate_callback_token
                 && budgets.is_empty()
                 && sirets.is_none()
+                && require_validation.is_none()
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
@@ -365,6 +371,12 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                     store::budgets::set(&db, tenant.id, channel, per_month).await?;
                 }
             }
+            if let Some(on) = &require_validation {
+                let tenant = store::tenants::find_by_slug(&db, &slug)
+                    .await?
+                    .with_context(|| format!("no tenant {slug:?}"))?;
+                store::drafts::set_validation_required(&db, tenant.id, on == "on").await?;
+            }
             if let Some(sirets) = &sirets {
                 let tenant = store::tenants::find_by_slug(&db, &slug)
                     .await?
@@ -396,6 +408,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 ("callback_token", rotate_callback_token),
                 ("budget", !budgets.is_empty()),
                 ("siret", sirets.is_some()),
+                ("require_validation", require_validation.is_some()),
             ]
             .into_iter()
             .filter_map(|(name, given)| given.then_some(name))
@@ -595,6 +608,7 @@ async fn show_tenant(
     let dkim = dkim_record(ring.as_ref(), db, tenant.id).await?;
     let budgets = store::budgets::of(db, tenant.id).await?;
     let sirets = store::sirets::of(db, tenant.id).await?;
+    let validation = store::drafts::validation_required(db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -623,6 +637,7 @@ async fn show_tenant(
             "page": page_url(config, &tenant.slug),
             "budgets": budgets,
             "sirets": sirets,
+            "require_validation": validation,
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
             })),
@@ -655,6 +670,14 @@ async fn show_tenant(
         if !sirets.is_empty() {
             println!("  SIRET        {}", sirets.join(", "));
         }
+        println!(
+            "  validation   {}",
+            if validation {
+                "a drafter's routine alerts wait for a sender"
+            } else {
+                "a drafter's alerts are sent at once"
+            }
+        );
         match callbacks(config, ring.as_ref(), &tenant) {
             serde_json::Value::Object(urls) => {
                 println!("  callbacks    give each provider its URLs:");
@@ -799,4 +822,3 @@ mod tests {
         assert!(error.contains("more than 200 kB"), "{error}");
     }
 }
-

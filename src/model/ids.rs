@@ -152,6 +152,11 @@ uuid_id!(
     "usr_"
 );
 uuid_id!(
+    /// An alert written by a drafter, waiting for a sender's validation: `drf_…`.
+    DraftId,
+    "drf_"
+);
+uuid_id!(
     /// A recurring alert of a tenant: `sch_…`.
     ScheduleId,
     "sch_"

@@ -36,8 +36,8 @@ pub use channel::{Channel, DeliveryStatus, Lane, Permission, Role, TenantKind, U
 pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};
 pub use ids::{
-    AlertId, ApiKeyId, DeliveryId, IdParseError, ScheduleId, SubscriberId, TenantId, TopicId,
-    UserId,
+    AlertId, ApiKeyId, DeliveryId, DraftId, IdParseError, ScheduleId, SubscriberId, TenantId,
+    TopicId, UserId,
 };
 pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
 pub use phone::{PhoneError, PhoneNumber};

@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod confirmations;
 pub mod console_sessions;
 pub mod deliveries;
+pub mod drafts;
 pub mod erasure;
 pub mod group_alerts;
 pub mod key_versions;

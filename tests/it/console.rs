@@ -455,7 +455,7 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
         .await;
     mairie.wait_completed(&id).await;
 
-    // A drafter prepares but cannot send.
+    // A drafter proposes; the alert waits (see the test of validation below).
     let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
     let mut drafter = Visitor::new(&daemon);
     assert!(
@@ -475,14 +475,20 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
     let preview = drafter.post("/console/alerts/preview", &fields).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
     assert!(
-        preview.body.contains("pas de l'envoyer"),
+        preview.body.contains("Soumettre pour validation"),
         "{}",
         preview.body
     );
     let mut send = fields.clone();
     send.push(("idempotency_key", "k1"));
-    let refused = drafter.post("/console/alerts", &send).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let proposed = drafter.post("/console/alerts", &send).await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    assert!(
+        proposed
+            .location
+            .unwrap()
+            .starts_with("/console/drafts/drf_")
+    );
 
     // A reader sees masked numbers only.
     let link = invite(&env, "bras", "lecture@bras.fr", "reader");
@@ -493,6 +499,19 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
     let csv = reader
         .get(&format!("/console/alerts/{id}/deliveries.csv"))
         .await;
+    let reader_csrf = reader.get("/console").await.csrf();
+    let refused = reader
+        .post(
+            "/console/alerts",
+            &[&[("csrf", reader_csrf.as_str())][..], &send[1..]].concat(),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a reader sends nothing: {}",
+        refused.body
+    );
     assert_eq!(csv.body.lines().count(), 5, "{}", csv.body);
     assert!(
         !csv.body.contains("+33611111111") && !csv.body.contains("anne@example.org"),
@@ -607,5 +626,162 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
         .sign_in("lecture@bras.fr", "les cloches de Bras sonnent", None)
         .await;
     assert_eq!(gone.status, StatusCode::BAD_REQUEST);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drafters_routine_alert_waits_for_a_senders_validation_and_an_urgent_one_does_not() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+    let mut drafter = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
+    drafter
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    let mut mayor = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "maire@bras.fr", "sender");
+    mayor
+        .accept(&link, "le pont de Charny est fermé", &clock)
+        .await;
+    let db = env.db.pool().await;
+    let alerts = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM alerts")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        n
+    };
+
+    let propose = |text: &'static str, urgent: bool| {
+        let mut fields = vec![
+            ("topic", "intemperies"),
+            ("text", text),
+            ("sms", "on"),
+            ("email", "on"),
+        ];
+        if urgent {
+            fields.extend([("urgent", "on"), ("confirm_urgent", "on")]);
+        }
+        fields
+    };
+    let csrf = drafter.get("/console/alerts/new").await.csrf();
+    let routine = [
+        &[("csrf", csrf.as_str()), ("idempotency_key", "r1")][..],
+        &propose("Collecte des encombrants lundi", false),
+    ]
+    .concat();
+    let proposed = drafter.post("/console/alerts", &routine).await;
+    let draft = proposed.location.clone().unwrap();
+    assert!(
+        draft.starts_with("/console/drafts/drf_"),
+        "{}",
+        proposed.body
+    );
+    assert_eq!(alerts().await, 0, "nothing sent before a sender validates");
+    assert!(
+        drafter
+            .get(&draft)
+            .await
+            .body
+            .contains("En attente de validation")
+    );
+
+    // The mayor sees it waiting, validates it once; a second validation finds it done.
+    let home = mayor.get("/console").await;
+    assert!(home.body.contains("Alertes à valider (1)"), "{}", home.body);
+    let shown = mayor.get(&draft).await;
+    assert!(
+        shown.body.contains("Valider et envoyer")
+            && shown.body.contains("Collecte des encombrants"),
+        "{}",
+        shown.body
+    );
+    let validated = mayor
+        .post(&format!("{draft}/validate"), &[("csrf", &shown.csrf())])
+        .await;
+    let alert = validated.location.clone().expect("the alert's page");
+    assert!(
+        alert.starts_with("/console/alerts/alr_"),
+        "{}",
+        validated.body
+    );
+    let again = mayor
+        .post(&format!("{draft}/validate"), &[("csrf", &shown.csrf())])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(alerts().await, 1);
+    mairie
+        .wait_completed(alert.trim_start_matches("/console/alerts/"))
+        .await;
+    // The drafter cannot validate their own.
+    let second = drafter
+        .post(
+            "/console/alerts",
+            &[
+                &[("csrf", csrf.as_str()), ("idempotency_key", "r2")][..],
+                &propose("Marché de Noël samedi", false),
+            ]
+            .concat(),
+        )
+        .await;
+    let second = second.location.unwrap();
+    let forbidden = drafter
+        .post(&format!("{second}/validate"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let refused = mayor
+        .post(&format!("{second}/reject"), &[("csrf", &shown.csrf())])
+        .await;
+    refused.assert_leads_to("/console/drafts");
+    assert_eq!(alerts().await, 1, "a refused draft sends nothing");
+
+    // An urgent alert is never held.
+    let urgent = drafter
+        .post(
+            "/console/alerts",
+            &[
+                &[("csrf", csrf.as_str()), ("idempotency_key", "u1")][..],
+                &propose("Crue : évacuez le quai", true),
+            ]
+            .concat(),
+        )
+        .await;
+    assert!(urgent.location.unwrap().starts_with("/console/alerts/alr_"));
+    assert_eq!(alerts().await, 2);
+
+    // Without validation, a routine alert goes at once.
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "bras", "--require-validation", "off"],
+    ));
+    let direct = drafter
+        .post(
+            "/console/alerts",
+            &[
+                &[("csrf", csrf.as_str()), ("idempotency_key", "r3")][..],
+                &propose("Vide-grenier dimanche", false),
+            ]
+            .concat(),
+        )
+        .await;
+    assert!(direct.location.unwrap().starts_with("/console/alerts/alr_"));
+    assert_eq!(alerts().await, 3);
+
+    let audit = mairie.get("/v1/audit").await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "draft.proposed",
+        "alert.validated",
+        "draft.rejected",
+        "alert.sent_without_validation",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
     daemon.stop().await;
 }

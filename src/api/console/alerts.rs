@@ -29,8 +29,8 @@ use crate::{
     store::{self, alerts::Alert},
     web::{
         console::alerts::{
-            self as pages, AlertValues, ChannelLine, ConfirmPage, HistoryFilter, HistoryLine,
-            LiveChannel, SmsPreview, Unreached,
+            self as pages, AlertValues, ChannelLine, ConfirmAction, ConfirmPage, HistoryFilter,
+            HistoryLine, LiveChannel, SmsPreview, Unreached,
         },
         console::shell::number,
         pages::Field,
@@ -62,6 +62,38 @@ pub struct AlertFields {
 }
 
 impl AlertFields {
+    /// The form as a draft fills it.
+    pub(super) fn of(draft: &AlertDraft) -> AlertFields {
+        let on = |yes: bool| yes.then(|| "on".to_string());
+        let channel = |name: &str| {
+            on(draft
+                .channels
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|c| c == name)))
+        };
+        AlertFields {
+            topic: draft.topic.clone(),
+            subject: draft.subject.clone().unwrap_or_default(),
+            text: draft.text.clone(),
+            sms: channel("sms"),
+            email: channel("email"),
+            push: channel("push"),
+            urgent: on(draft.urgent),
+            gsm7: on(draft.gsm7),
+            exercise: on(draft.exercise),
+            at: draft
+                .scheduled_at
+                .clone()
+                .unwrap_or_default()
+                .replace(' ', "T"),
+            expires_hours: draft
+                .expires_in
+                .map(|s| (s / 3600).to_string())
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
     fn values(&self) -> AlertValues<'_> {
         AlertValues {
             topic: &self.topic,
@@ -79,7 +111,7 @@ impl AlertFields {
     }
 
     /// The same draft the API takes: the console has no rules of its own.
-    fn draft(&self) -> Result<AlertDraft, ApiError> {
+    pub(super) fn draft(&self) -> Result<AlertDraft, ApiError> {
         let v = self.values();
         let channels: Vec<&str> = [(v.sms, "sms"), (v.email, "email"), (v.push, "push")]
             .into_iter()
@@ -187,7 +219,10 @@ pub async fn preview(
         Err(e) => Err(e),
     };
     match dry_run {
-        Ok(dry_run) => Ok(ok(confirm_page(&who, &form, &dry_run))),
+        Ok(dry_run) => {
+            let action = what_may_be_done(&state, &who, form.urgent.is_some()).await?;
+            Ok(ok(confirm_page(&who, &form, &dry_run, action, true)))
+        }
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             let message = e.message.clone();
             let errors = [Field {
@@ -200,7 +235,10 @@ pub async fn preview(
     }
 }
 
-fn checked(state: &AppState, form: &AlertFields) -> Result<crate::model::ValidAlert, ApiError> {
+pub(super) fn checked(
+    state: &AppState,
+    form: &AlertFields,
+) -> Result<crate::model::ValidAlert, ApiError> {
     api_alerts::checked(state, &form.draft()?)
 }
 
@@ -215,7 +253,37 @@ fn counted(n: i64, word: &str) -> String {
     format!("{} {word}{s}", number(n))
 }
 
-fn confirm_page(who: &SignedIn, form: &AlertFields, dry_run: &DryRun) -> maud::Markup {
+/// What the person may do with an alert they are about to send: a sender sends it; a drafter
+/// proposes a routine one when the commune validates them, and sends it otherwise (an urgent
+/// alert is never held); a reader looks.
+pub(super) async fn what_may_be_done(
+    state: &AppState,
+    who: &SignedIn,
+    urgent: bool,
+) -> Result<ConfirmAction<'static>, ConsoleError> {
+    if who.caller.role.allows(Permission::Send) {
+        return Ok(ConfirmAction::Send);
+    }
+    if who.caller.role != Role::Drafter {
+        return Ok(ConfirmAction::None {
+            why: "Votre rôle permet de consulter les alertes, pas d'en envoyer.",
+        });
+    }
+    let held = !urgent && store::drafts::validation_required(&state.db, who.caller.tenant).await?;
+    Ok(if held {
+        ConfirmAction::Propose
+    } else {
+        ConfirmAction::Send
+    })
+}
+
+pub(super) fn confirm_page(
+    who: &SignedIn,
+    form: &AlertFields,
+    dry_run: &DryRun,
+    action: ConfirmAction<'_>,
+    editable: bool,
+) -> maud::Markup {
     let estimate = &dry_run.estimate;
     let values = form.values();
     let mut parts = Vec::new();
@@ -323,6 +391,8 @@ fn confirm_page(who: &SignedIn, form: &AlertFields, dry_run: &DryRun) -> maud::M
         budgets,
         commune: &who.tenant.name,
         idempotency_key: &key,
+        action,
+        editable,
     })
 }
 
@@ -330,7 +400,10 @@ pub async fn send(
     State(state): State<AppState>,
     SignedInForm { who, form }: SignedInForm<AlertFields>,
 ) -> Result<Response, ConsoleError> {
-    who.caller.require(Permission::Send)?;
+    let action = what_may_be_done(&state, &who, form.urgent.is_some()).await?;
+    if let ConfirmAction::None { .. } = action {
+        who.caller.require(Permission::Send)?;
+    }
     let alert = match checked(&state, &form) {
         Ok(alert) => alert,
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
@@ -348,13 +421,33 @@ pub async fn send(
         let dry_run = api_alerts::estimate(&state, &who.caller, &alert).await?;
         return Ok(html(
             StatusCode::BAD_REQUEST,
-            confirm_page(&who, &form, &dry_run),
+            confirm_page(&who, &form, &dry_run, action, true),
         ));
+    }
+    if let ConfirmAction::Propose = action {
+        let draft = form.draft()?;
+        return super::drafts::propose(&state, &who, &draft, &alert.subject).await;
     }
     let key = form.idempotency_key.trim();
     let key = (!key.is_empty() && key.len() <= 64).then(|| format!("console:{key}"));
+    let unvalidated = who.caller.role == Role::Drafter;
+    let urgent = alert.lane == Lane::Urgent;
     match api_alerts::submit(&state, &who.caller, alert, key.as_deref()).await {
-        Ok((alert, _)) => Ok(see_other(&format!("/console/alerts/{}", alert.id))),
+        Ok((alert, replayed)) => {
+            if unvalidated && !replayed {
+                let why = if urgent { "urgent" } else { "validation off" };
+                let details = serde_json::json!({ "why": why });
+                crate::api::audit::record(
+                    &state,
+                    &who.caller,
+                    "alert.sent_without_validation",
+                    alert.id,
+                    details,
+                )
+                .await;
+            }
+            Ok(see_other(&format!("/console/alerts/{}", alert.id)))
+        }
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             let message = e.message.clone();
             let errors = [Field {

@@ -44,8 +44,11 @@ pub async fn dashboard(
         .take(5)
         .map(|(at, what)| (french_time(at, zone), what))
         .collect();
+    let drafts = super::drafts::waiting(&state, &who).await?;
+    let draft_lines = super::drafts::lines(&drafts);
     let person = who.person();
     Ok(ok(pages::dashboard_page(&Dashboard {
+        drafts: &draft_lines,
         person: &person,
         by_channel: [
             ("par SMS", sms),

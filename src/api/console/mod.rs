@@ -10,6 +10,7 @@
 //! code goes in a URL or a log line.
 
 mod alerts;
+mod drafts;
 mod home;
 pub mod oidc;
 mod session;
@@ -74,6 +75,10 @@ pub fn routes() -> Router<AppState> {
             get(alerts::deliveries_csv),
         )
         .route("/console/alerts/{id}/cancel", post(alerts::cancel))
+        .route("/console/drafts", get(drafts::list))
+        .route("/console/drafts/{id}", get(drafts::show))
+        .route("/console/drafts/{id}/validate", post(drafts::validate))
+        .route("/console/drafts/{id}/reject", post(drafts::reject))
         .route("/console/users", get(home::users).post(home::invite))
 }
 

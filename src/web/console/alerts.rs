@@ -158,6 +158,23 @@ pub struct ConfirmPage<'a> {
     pub commune: &'a str,
     /// The key that makes a second click (or a reload) answer the same alert.
     pub idempotency_key: &'a str,
+    /// What the person may do with it.
+    pub action: ConfirmAction<'a>,
+    /// Whether "Modifier" takes it back to the form (not for a draft being validated).
+    pub editable: bool,
+}
+
+/// The button of a confirmation.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfirmAction<'a> {
+    /// Send it now (a sender; a drafter when it is not held).
+    Send,
+    /// Propose it: it waits for a sender's validation (a drafter, a routine alert).
+    Propose,
+    /// Validate a drafter's alert and send it (a sender), at this address.
+    Validate { url: &'a str, author: &'a str },
+    /// Nothing (a reader; a drafter looking at their proposal).
+    None { why: &'a str },
 }
 
 pub fn confirm_page(p: &ConfirmPage<'_>) -> Markup {
@@ -208,27 +225,47 @@ pub fn confirm_page(p: &ConfirmPage<'_>) -> Markup {
             }
         } }))
         @for budget in &p.budgets { p { (budget) } }
-        @if p.person.may_send {
-            form method="post" action="/console/alerts" {
-                (csrf_field(p.person.csrf))
-                (hidden(v))
-                input type="hidden" name="idempotency_key" value=(p.idempotency_key);
-                p.question #question { (p.question) }
-                @if v.urgent {
-                    label { input type="checkbox" name="confirm_urgent" value="on" required aria-describedby="question";
-                        " Je confirme l'envoi urgent à " (counted(usize::try_from(p.people).unwrap_or(0), "personne")) }
-                }
-                div.button-row {
-                    button type="submit" { "Envoyer" }
+        @match p.action {
+            ConfirmAction::Send | ConfirmAction::Propose => {
+                form method="post" action="/console/alerts" {
+                    (csrf_field(p.person.csrf))
+                    (hidden(v))
+                    input type="hidden" name="idempotency_key" value=(p.idempotency_key);
+                    p.question #question { (p.question) }
+                    @if v.urgent {
+                        label { input type="checkbox" name="confirm_urgent" value="on" required aria-describedby="question";
+                            " Je confirme l'envoi urgent à " (counted(usize::try_from(p.people).unwrap_or(0), "personne")) }
+                    }
+                    @if matches!(p.action, ConfirmAction::Propose) {
+                        p { "Votre commune fait valider les alertes ordinaires : elle partira quand un élu d'astreinte l'aura validée." }
+                        div.button-row { button type="submit" { "Soumettre pour validation" } }
+                    } @else {
+                        div.button-row { button type="submit" { "Envoyer" } }
+                    }
                 }
             }
-        } @else {
-            p.notice { "Votre rôle permet de préparer une alerte, pas de l'envoyer : demandez à un élu d'astreinte ou à l'administrateur." }
+            ConfirmAction::Validate { url, author } => {
+                form method="post" action=(url) {
+                    (csrf_field(p.person.csrf))
+                    p { "Proposée par " (author) "." }
+                    p.question #question { (p.question) }
+                    div.button-row { button type="submit" { "Valider et envoyer" } }
+                }
+                form method="post" action={ (url.trim_end_matches("/validate")) "/reject" } {
+                    (csrf_field(p.person.csrf))
+                    button.secondary.outline type="submit" { "Refuser" }
+                }
+            }
+            ConfirmAction::None { why } => {
+                p.notice { (why) }
+            }
         }
+        @if p.editable {
         form method="post" action="/console/alerts/new" {
             (csrf_field(p.person.csrf))
             (hidden(v))
             button.secondary.outline type="submit" { "Modifier" }
+        }
         }
     };
     page(
@@ -399,4 +436,36 @@ pub fn history_page(
         }
     };
     page("Historique", Section::History, Some(person), content)
+}
+
+/// One draft in a list.
+pub struct DraftLine<'a> {
+    pub id: &'a str,
+    pub subject: &'a str,
+    pub author: &'a str,
+    pub created: String,
+}
+
+/// `/console/drafts`: the alerts waiting for a sender's validation.
+pub fn drafts_page(person: &Person<'_>, drafts: &[DraftLine<'_>]) -> Markup {
+    let content = html! {
+        h1 { "Alertes à valider" }
+        (draft_list(drafts))
+    };
+    page("Alertes à valider", Section::Drafts, Some(person), content)
+}
+
+/// The list of drafts, on its page and on the dashboard.
+pub fn draft_list(drafts: &[DraftLine<'_>]) -> Markup {
+    html! {
+        @if drafts.is_empty() {
+            p { "Aucune alerte n'attend de validation." }
+        } @else {
+            ul {
+                @for d in drafts {
+                    li { a href={ "/console/drafts/" (d.id) } { (d.subject) } " — proposée par " (d.author) " le " (d.created) }
+                }
+            }
+        }
+    }
 }

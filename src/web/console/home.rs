@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::alerts::HistoryLine;
+use super::alerts::{DraftLine, HistoryLine, draft_list};
 use super::shell::{
     Input, Person, Section, counted, csrf_field, error_summary, notice, number, page, scrolling,
 };
@@ -17,6 +17,8 @@ pub struct Dashboard<'a> {
     /// Name and subscribers of each topic.
     pub by_topic: &'a [(String, i64)],
     pub last_alerts: &'a [HistoryLine<'a>],
+    /// Drafters' alerts waiting for a sender.
+    pub drafts: &'a [DraftLine<'a>],
     /// When and what of the next scheduled reminders.
     pub next_schedules: &'a [(String, String)],
 }
@@ -26,6 +28,12 @@ pub fn dashboard_page(d: &Dashboard<'_>) -> Markup {
         h1 { "Tableau de bord" }
         @if d.person.may_send {
             p { a role="button" href="/console/alerts/new" { "Envoyer une alerte" } }
+        }
+        @if !d.drafts.is_empty() {
+            section aria-labelledby="a-valider" {
+                h2 #a-valider { "Alertes à valider (" (d.drafts.len()) ")" }
+                (draft_list(d.drafts))
+            }
         }
         section aria-labelledby="abonnes" {
             h2 #abonnes { "Abonnés" }

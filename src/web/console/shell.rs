@@ -11,6 +11,7 @@ use crate::web::{asset_url, pages::Field};
 pub enum Section {
     Dashboard,
     NewAlert,
+    Drafts,
     History,
     Users,
     /// Signing in, invitations: no navigation.
@@ -79,6 +80,7 @@ fn navigation(section: Section, person: &Person<'_>) -> Markup {
             ul {
                 (link("/console", "Tableau de bord", Section::Dashboard))
                 (link("/console/alerts/new", "Nouvelle alerte", Section::NewAlert))
+                (link("/console/drafts", "À valider", Section::Drafts))
                 (link("/console/alerts", "Historique", Section::History))
                 @if person.may_administer {
                     (link("/console/users", "Utilisateurs", Section::Users))
