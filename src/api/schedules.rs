@@ -29,26 +29,26 @@ const MAX_NEXT: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct NewSchedule {
     /// The topic's slug.
-    topic: String,
+    pub(super) topic: String,
     /// Five fields, as in a crontab: minute hour day-of-month month day-of-week
     /// (`0 19 * * MON`: Mondays at 19:00). Names (MON, JAN) and ranges, lists and steps are read.
-    cron: String,
+    pub(super) cron: String,
     /// IANA time zone the expression is read in; the tenant's when absent.
     #[serde(alias = "tz")]
-    time_zone: Option<String>,
+    pub(super) time_zone: Option<String>,
     /// The message, as for an alert.
-    text: String,
-    subject: Option<String>,
+    pub(super) text: String,
+    pub(super) subject: Option<String>,
     /// Urgent occurrences ignore quiet hours; routine ones (the default) wait for their end.
     #[serde(default)]
-    urgent: bool,
+    pub(super) urgent: bool,
     /// `sms` and/or `email`; both when absent.
-    channels: Option<Vec<String>>,
+    pub(super) channels: Option<Vec<String>>,
     /// Seconds after each occurrence's start after which what is left expires.
-    expires_in: Option<u64>,
+    pub(super) expires_in: Option<u64>,
     /// Rewrite the text to stay in GSM-7, as for an alert.
     #[serde(default)]
-    gsm7: bool,
+    pub(super) gsm7: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -106,7 +106,7 @@ pub struct RunList {
     runs: Vec<RunView>,
 }
 
-fn zone_of(schedule: &Schedule) -> Tz {
+pub(super) fn zone_of(schedule: &Schedule) -> Tz {
     local_time::time_zone(&schedule.time_zone).unwrap_or(chrono_tz::Europe::Paris)
 }
 
@@ -163,6 +163,16 @@ pub async fn create(
     Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiJson(body): ApiJson<NewSchedule>,
 ) -> Result<(StatusCode, Json<ScheduleView>), ApiError> {
+    let schedule = add(&state, &caller, body).await?;
+    Ok((StatusCode::CREATED, Json(view(schedule))))
+}
+
+/// Creates a schedule of the caller's tenant: the API and the console create through here.
+pub(super) async fn add(
+    state: &AppState,
+    caller: &Caller,
+    body: NewSchedule,
+) -> Result<store::schedules::Schedule, ApiError> {
     let cron: Cron = body
         .cron
         .parse()
@@ -222,10 +232,9 @@ pub async fn create(
     let schedule = store::schedules::create(&state.db, &new).await?;
     tracing::info!(schedule = %schedule.id, cron = %schedule.cron, tz = %schedule.time_zone,
         "schedule created");
-    let shown = view(schedule);
-    let details = serde_json::json!({ "topic": shown.topic, "cron": shown.cron });
-    super::audit::record(&state, &caller, "schedule.created", &shown.id, details).await;
-    Ok((StatusCode::CREATED, Json(shown)))
+    let details = serde_json::json!({ "topic": schedule.topic, "cron": schedule.cron });
+    super::audit::record(state, caller, "schedule.created", schedule.id, details).await;
+    Ok(schedule)
 }
 
 /// List the tenant's schedules.
@@ -271,13 +280,22 @@ pub async fn remove(
     Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if store::schedules::remove(&state.db, caller.tenant, parse_id(&id)?).await? {
-        let details = serde_json::json!({});
-        super::audit::record(&state, &caller, "schedule.removed", &id, details).await;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("schedule"))
+    remove_one(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a schedule of the caller's tenant (the API and the console).
+pub(super) async fn remove_one(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    if !store::schedules::remove(&state.db, caller.tenant, parse_id(id)?).await? {
+        return Err(ApiError::not_found("schedule"));
     }
+    let details = serde_json::json!({});
+    super::audit::record(state, caller, "schedule.removed", id, details).await;
+    Ok(())
 }
 
 /// Pause a schedule (admin): nothing is sent until it is resumed.
@@ -294,17 +312,16 @@ pub async fn pause(
     Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    let schedule = find(&state, &caller, &id).await?;
-    store::schedules::pause(&state.db, caller.tenant, schedule.id).await?;
-    super::audit::record(
-        &state,
-        &caller,
-        "schedule.paused",
-        &id,
-        serde_json::json!({}),
-    )
-    .await;
+    pause_one(&state, &caller, &id).await?;
     Ok(Json(view(find(&state, &caller, &id).await?)))
+}
+
+/// Pauses a schedule of the caller's tenant (the API and the console).
+pub(super) async fn pause_one(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let schedule = find(state, caller, id).await?;
+    store::schedules::pause(&state.db, caller.tenant, schedule.id).await?;
+    super::audit::record(state, caller, "schedule.paused", id, serde_json::json!({})).await;
+    Ok(())
 }
 
 /// Resume a paused schedule (admin) from now on: occurrences that passed while it was paused
@@ -322,7 +339,17 @@ pub async fn resume(
     Allowed { caller, .. }: Allowed<ToAdminister>,
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    let schedule = find(&state, &caller, &id).await?;
+    resume_one(&state, &caller, &id).await?;
+    Ok(Json(view(find(&state, &caller, &id).await?)))
+}
+
+/// Resumes a paused schedule of the caller's tenant from now on (the API and the console).
+pub(super) async fn resume_one(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    let schedule = find(state, caller, id).await?;
     let now = state.clock.now();
     let next_at = schedule
         .cron
@@ -331,15 +358,8 @@ pub async fn resume(
         .and_then(|cron| cron.occurrences_after(zone_of(&schedule), now).next())
         .map(|o| o.at);
     store::schedules::resume(&state.db, caller.tenant, schedule.id, now, next_at).await?;
-    super::audit::record(
-        &state,
-        &caller,
-        "schedule.resumed",
-        &id,
-        serde_json::json!({}),
-    )
-    .await;
-    Ok(Json(view(find(&state, &caller, &id).await?)))
+    super::audit::record(state, caller, "schedule.resumed", id, serde_json::json!({})).await;
+    Ok(())
 }
 
 /// The next occurrences, in local time: check a schedule before trusting it.

@@ -70,8 +70,19 @@ pub async fn create(
     Allowed { caller, .. }: Allowed<ToAdminister>,
     ApiJson(body): ApiJson<NewTopic>,
 ) -> Result<(StatusCode, Json<Topic>), ApiError> {
-    let slug = Slug::parse(&body.slug).map_err(|e| ApiError::invalid("slug", e.to_string()))?;
-    let name = body.name.as_deref().map(str::trim).unwrap_or_default();
+    let topic = add(&state, &caller, &body.slug, body.name.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(topic.into())))
+}
+
+/// Creates a topic of the caller's tenant: the API and the console create through here.
+pub(super) async fn add(
+    state: &AppState,
+    caller: &Caller,
+    slug: &str,
+    name: Option<&str>,
+) -> Result<store::topics::Topic, ApiError> {
+    let slug = Slug::parse(slug).map_err(|e| ApiError::invalid("slug", e.to_string()))?;
+    let name = name.map(str::trim).unwrap_or_default();
     let name = if name.is_empty() { slug.as_str() } else { name };
     check_line(name).map_err(|e| ApiError::invalid("name", format!("name {e}")))?;
     if name.chars().count() > MAX_NAME_CHARS {
@@ -83,8 +94,8 @@ pub async fn create(
     match store::topics::create(&state.db, caller.tenant, &slug, name).await {
         Ok(topic) => {
             let details = serde_json::json!({ "name": name });
-            super::audit::record(&state, &caller, "topic.created", slug.as_str(), details).await;
-            Ok((StatusCode::CREATED, Json(topic.into())))
+            super::audit::record(state, caller, "topic.created", slug.as_str(), details).await;
+            Ok(topic)
         }
         Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
             "slug",

@@ -262,6 +262,87 @@ impl Cron {
     }
 }
 
+impl Cron {
+    /// The repetition in French, for the mairie's console ("chaque lundi à 19 h", "le 1er du
+    /// mois à 9 h"): the usual shapes, one time a day; `None` for anything else (the console
+    /// then shows the expression and the next occurrences only).
+    pub fn in_french(&self) -> Option<String> {
+        let single = |bits: u64| (bits.count_ones() == 1).then(|| bits.trailing_zeros());
+        let minute = single(self.minutes)?;
+        let hour = single(u64::from(self.hours))?;
+        let at = if minute == 0 {
+            format!("à {hour} h")
+        } else {
+            format!("à {hour} h {minute:02}")
+        };
+        let every_month = self.months == ALL_MONTHS;
+        let days = |bits: u32| (1..=31).filter(move |d| bits & (1 << d) != 0);
+        let day = |d: u32| {
+            if d == 1 {
+                "1er".to_string()
+            } else {
+                d.to_string()
+            }
+        };
+        match (self.any_day_of_month, self.any_day_of_week) {
+            (true, true) if every_month => Some(format!("chaque jour {at}")),
+            (true, false) if every_month => {
+                let names: Vec<&str> = (0..7)
+                    .filter(|d| self.weekdays & (1 << d) != 0)
+                    .map(|d| FRENCH_WEEKDAYS[d])
+                    .collect();
+                let on = match names.as_slice() {
+                    ["lundi", "mardi", "mercredi", "jeudi", "vendredi"] => {
+                        "du lundi au vendredi".to_string()
+                    }
+                    [one] => format!("chaque {one}"),
+                    [init @ .., last] => format!("chaque {} et {last}", init.join(", ")),
+                    [] => return None,
+                };
+                Some(format!("{on} {at}"))
+            }
+            (false, true) => {
+                let dates: Vec<String> = days(self.days).map(day).collect();
+                let dates = match dates.as_slice() {
+                    [one] => one.clone(),
+                    [init @ .., last] => format!("{} et {last}", init.join(", ")),
+                    [] => return None,
+                };
+                if every_month {
+                    return Some(format!("le {dates} du mois {at}"));
+                }
+                let month = single(u64::from(self.months))?;
+                Some(format!(
+                    "chaque année le {dates} {} {at}",
+                    FRENCH_MONTHS[month as usize - 1]
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Months 1 to 12 as bits.
+const ALL_MONTHS: u16 = 0b1_1111_1111_1110;
+/// Sunday first, as cron counts.
+const FRENCH_WEEKDAYS: [&str; 7] = [
+    "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
+];
+const FRENCH_MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +495,26 @@ mod tests {
                 .next()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_usual_repetitions_read_in_french() {
+        let french = |text: &str| text.parse::<Cron>().unwrap().in_french();
+        for (cron, said) in [
+            ("0 19 * * MON", "chaque lundi à 19 h"),
+            ("0 9 1 * *", "le 1er du mois à 9 h"),
+            ("30 7 * * *", "chaque jour à 7 h 30"),
+            ("0 18 * * 1-5", "du lundi au vendredi à 18 h"),
+            ("5 20 * * 1,4", "chaque lundi et jeudi à 20 h 05"),
+            ("0 8 * * 0", "chaque dimanche à 8 h"),
+            ("0 8 * * 7", "chaque dimanche à 8 h"),
+            ("0 10 1,15 * *", "le 1er et 15 du mois à 10 h"),
+            ("0 11 14 7 *", "chaque année le 14 juillet à 11 h"),
+        ] {
+            assert_eq!(french(cron).as_deref(), Some(said), "{cron}");
+        }
+        for unusual in ["*/15 * * * *", "0 9,18 * * *", "0 9 1 * MON", "0 9 * 1-3 *"] {
+            assert_eq!(french(unusual), None, "{unusual}");
+        }
     }
 }

@@ -785,3 +785,186 @@ async fn a_drafters_routine_alert_waits_for_a_senders_validation_and_an_urgent_o
     }
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_saving() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+    let mut admin = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "secretariat@bras.fr", "admin");
+    admin
+        .accept(&link, "la crue de la Meuse en 1947", &clock)
+        .await;
+
+    let page = admin.get("/console/topics").await;
+    let csrf = page.csrf();
+    let bad = admin
+        .post(
+            "/console/topics",
+            &[("csrf", &csrf), ("name", "Collecte"), ("slug", "Collecte!")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("Lettres minuscules"), "{}", bad.body);
+    admin
+        .post(
+            "/console/topics",
+            &[
+                ("csrf", &csrf),
+                ("name", "Collecte des déchets"),
+                ("slug", "collecte"),
+            ],
+        )
+        .await
+        .assert_leads_to("/console/topics");
+    let again = admin
+        .post(
+            "/console/topics",
+            &[("csrf", &csrf), ("name", "Collecte"), ("slug", "collecte")],
+        )
+        .await;
+    assert!(again.body.contains("existe déjà"), "{}", again.body);
+    assert_eq!(
+        mairie.get("/v1/topics").await.body["topics"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Checked before it is saved: the repetition in French and the next five.
+    let reminder = [
+        ("csrf", csrf.as_str()),
+        ("topic", "collecte"),
+        ("cron", "0 19 * * MON"),
+        ("text", "Sortez les bacs ce soir"),
+    ];
+    let checked = admin
+        .post(
+            "/console/schedules",
+            &[&reminder[..], &[("step", "check")]].concat(),
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(
+        checked
+            .body
+            .contains("Ce rappel partira chaque lundi à 19 h"),
+        "{}",
+        checked.body
+    );
+    let listed = checked
+        .body
+        .split("Les cinq prochains envois")
+        .nth(1)
+        .unwrap();
+    let next: Vec<&str> = listed.split("<li>").skip(1).take(5).collect();
+    assert_eq!(next.len(), 5);
+    assert!(next.iter().all(|n| n.contains("à 19:00")), "{next:?}");
+    assert_eq!(
+        mairie.get("/v1/schedules").await.body["schedules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let unread = admin
+        .post(
+            "/console/schedules",
+            &[
+                &reminder[..2],
+                &[
+                    ("cron", "tous les lundis"),
+                    ("text", "x"),
+                    ("step", "check"),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(unread.status, StatusCode::BAD_REQUEST);
+    admin
+        .post(
+            "/console/schedules",
+            &[&reminder[..], &[("step", "save")]].concat(),
+        )
+        .await
+        .assert_leads_to("/console/schedules");
+    let schedules = mairie.get("/v1/schedules").await.body["schedules"].clone();
+    let id = schedules[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(schedules[0]["cron"], "0 19 * * MON");
+
+    let shown = admin.get("/console/schedules").await;
+    assert!(shown.body.contains("chaque lundi à 19 h") && shown.body.contains("Prochain envoi"));
+    admin
+        .post(
+            &format!("/console/schedules/{id}/pause"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .assert_leads_to("/console/schedules");
+    assert_eq!(
+        mairie.get(&format!("/v1/schedules/{id}")).await.body["state"],
+        "paused"
+    );
+    admin
+        .post(
+            &format!("/console/schedules/{id}/resume"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        mairie.get(&format!("/v1/schedules/{id}")).await.body["state"],
+        "active"
+    );
+
+    // A reader reads, changes nothing; another commune's admin does not find it.
+    let mut reader = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
+    reader
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    let reader_csrf = reader.get("/console/schedules").await.csrf();
+    let refused = reader
+        .post(
+            &format!("/console/schedules/{id}/pause"),
+            &[("csrf", &reader_csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    create_tenant(
+        &env.db.pool().await,
+        &tocsin::model::Slug::parse("charny").unwrap(),
+        "Charny",
+    )
+    .await;
+    let mut neighbour = Visitor::new(&daemon);
+    let link = invite(&env, "charny", "mairie@charny.fr", "admin");
+    neighbour
+        .accept(&link, "les cloches de Charny sonnent", &clock)
+        .await;
+    let neighbour_csrf = neighbour.get("/console").await.csrf();
+    let hidden = neighbour
+        .post(
+            &format!("/console/schedules/{id}/remove"),
+            &[("csrf", &neighbour_csrf)],
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
+    admin
+        .post(
+            &format!("/console/schedules/{id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .assert_leads_to("/console/schedules");
+    assert_eq!(
+        mairie.get("/v1/schedules").await.body["schedules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    daemon.stop().await;
+}

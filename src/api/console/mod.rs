@@ -12,6 +12,7 @@
 mod alerts;
 mod drafts;
 mod home;
+mod manage;
 pub mod oidc;
 mod session;
 mod sign_in;
@@ -79,6 +80,18 @@ pub fn routes() -> Router<AppState> {
         .route("/console/drafts/{id}", get(drafts::show))
         .route("/console/drafts/{id}/validate", post(drafts::validate))
         .route("/console/drafts/{id}/reject", post(drafts::reject))
+        .route(
+            "/console/topics",
+            get(manage::topics).post(manage::add_topic),
+        )
+        .route(
+            "/console/schedules",
+            get(manage::schedules).post(manage::add_schedule),
+        )
+        .route(
+            "/console/schedules/{id}/{what}",
+            post(manage::change_schedule),
+        )
         .route("/console/users", get(home::users).post(home::invite))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod home;
+pub mod manage;
 pub mod shell;
 pub mod sign_in;
 

@@ -13,6 +13,8 @@ pub enum Section {
     NewAlert,
     Drafts,
     History,
+    Topics,
+    Schedules,
     Users,
     /// Signing in, invitations: no navigation.
     None,
@@ -82,6 +84,8 @@ fn navigation(section: Section, person: &Person<'_>) -> Markup {
                 (link("/console/alerts/new", "Nouvelle alerte", Section::NewAlert))
                 (link("/console/drafts", "À valider", Section::Drafts))
                 (link("/console/alerts", "Historique", Section::History))
+                (link("/console/schedules", "Rappels", Section::Schedules))
+                (link("/console/topics", "Thèmes", Section::Topics))
                 @if person.may_administer {
                     (link("/console/users", "Utilisateurs", Section::Users))
                 }
