@@ -152,6 +152,7 @@ impl Caller {
         let needed = match permission {
             Permission::Send => "send or cancel alerts (roles sender and admin)",
             Permission::ManageSubscribers => "manage subscribers (roles drafter and admin)",
+            Permission::ManageTemplates => "manage alert templates (roles drafter and admin)",
             Permission::Administer => {
                 "manage topics and schedules, or read usage and the audit log (role admin)"
             }

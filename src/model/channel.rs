@@ -123,6 +123,8 @@ pub enum Permission {
     ManageSubscribers,
     /// Topics, schedules, usage, the audit log: everything of the tenant.
     Administer,
+    /// The commune's saved alert texts (the console's templates).
+    ManageTemplates,
 }
 
 word_enum! {
@@ -146,6 +148,7 @@ impl Role {
             Permission::Send => matches!(self, Self::Sender | Self::Admin),
             Permission::ManageSubscribers => matches!(self, Self::Drafter | Self::Admin),
             Permission::Administer => matches!(self, Self::Admin),
+            Permission::ManageTemplates => matches!(self, Self::Drafter | Self::Admin),
         }
     }
 }

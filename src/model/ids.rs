@@ -157,6 +157,11 @@ uuid_id!(
     "drf_"
 );
 uuid_id!(
+    /// A saved alert text of a commune: `tpl_…`.
+    TemplateId,
+    "tpl_"
+);
+uuid_id!(
     /// A recurring alert of a tenant: `sch_…`.
     ScheduleId,
     "sch_"

@@ -28,6 +28,7 @@ pub mod siret;
 pub mod slug;
 pub mod sms_countries;
 pub mod sms_text;
+pub mod templates;
 pub mod text;
 
 pub use alert::{AlertDraft, FieldError, ValidAlert};
@@ -36,8 +37,8 @@ pub use channel::{Channel, DeliveryStatus, Lane, Permission, Role, TenantKind, U
 pub use citizen_links::CitizenLinks;
 pub use email::{EmailAddress, EmailError};
 pub use ids::{
-    AlertId, ApiKeyId, DeliveryId, DraftId, IdParseError, ScheduleId, SubscriberId, TenantId,
-    TopicId, UserId,
+    AlertId, ApiKeyId, DeliveryId, DraftId, IdParseError, ScheduleId, SubscriberId, TemplateId,
+    TenantId, TopicId, UserId,
 };
 pub use import::{ImportParse, ImportRow, RowError, parse_subscribers_csv};
 pub use phone::{PhoneError, PhoneNumber};

@@ -23,6 +23,7 @@ pub mod schedules;
 pub mod sirets;
 pub mod subscribers;
 pub mod tallies;
+pub mod templates;
 pub mod tenants;
 pub mod topics;
 pub mod transitions;

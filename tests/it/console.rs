@@ -968,3 +968,118 @@ async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_savin
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_starts_from_a_template_in_one_click() {
+    let env = Env::new().await;
+    let (daemon, _mairie, clock) = commune(&env).await;
+    let mut drafter = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
+    drafter
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+
+    // The starter set is there for every commune; "Crue" is urgent.
+    let list = drafter.get("/console/templates").await;
+    for name in [
+        "Canicule",
+        "Crue",
+        "Orages",
+        "Coupure d'eau",
+        "Neige et verglas",
+        "Mise à l'abri",
+    ] {
+        assert!(list.body.contains(name), "{name} in {}", list.body);
+    }
+    let new = drafter.get("/console/alerts/new").await;
+    assert!(
+        new.body
+            .contains("href=\"/console/alerts/new?template=starter:crue\""),
+        "{}",
+        new.body
+    );
+    let crue = drafter
+        .get("/console/alerts/new?template=starter:crue")
+        .await;
+    assert!(
+        crue.body.contains("montée rapide des eaux"),
+        "{}",
+        crue.body
+    );
+    assert!(
+        crue.body.contains("name=\"urgent\" value=\"on\" checked"),
+        "{}",
+        crue.body
+    );
+
+    // The commune's own template.
+    let csrf = list.csrf();
+    let empty = drafter
+        .post(
+            "/console/templates",
+            &[("csrf", &csrf), ("name", "Marché"), ("text", "")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    drafter
+        .post(
+            "/console/templates",
+            &[
+                ("csrf", &csrf),
+                ("name", "Marché"),
+                ("subject", "Marché de Noël"),
+                (
+                    "text",
+                    "Le marché de Noël ouvre samedi à 10 h sur la place.",
+                ),
+            ],
+        )
+        .await
+        .assert_leads_to("/console/templates");
+    let list = drafter.get("/console/templates").await;
+    let start = list
+        .body
+        .find("template=tpl_")
+        .expect("the commune's template")
+        + 9;
+    let key = &list.body[start..start + 36];
+    let used = drafter
+        .get(&format!("/console/alerts/new?template={key}"))
+        .await;
+    assert!(
+        used.body.contains("Le marché de Noël ouvre samedi"),
+        "{}",
+        used.body
+    );
+
+    // A reader uses templates but does not keep them; another commune does not see them.
+    let mut reader = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
+    reader
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    let reader_csrf = reader.get("/console/templates").await.csrf();
+    let refused = reader
+        .post(
+            "/console/templates",
+            &[("csrf", &reader_csrf), ("name", "X"), ("text", "Y")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    create_tenant(
+        &env.db.pool().await,
+        &tocsin::model::Slug::parse("charny").unwrap(),
+        "Charny",
+    )
+    .await;
+    let mut neighbour = Visitor::new(&daemon);
+    let link = invite(&env, "charny", "mairie@charny.fr", "reader");
+    neighbour
+        .accept(&link, "les cloches de Charny sonnent", &clock)
+        .await;
+    let hidden = neighbour
+        .get(&format!("/console/alerts/new?template={key}"))
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    daemon.stop().await;
+}

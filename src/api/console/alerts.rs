@@ -173,8 +173,19 @@ async fn form_page(
     errors: &[Field<'_>],
 ) -> Result<Response, ConsoleError> {
     let topics = topics(state, who).await?;
+    let own = store::templates::list(&state.db, who.caller.tenant).await?;
+    let templates: Vec<(String, String)> = own
+        .into_iter()
+        .map(|t| (t.id.to_string(), t.name))
+        .chain(
+            crate::model::templates::STARTERS
+                .iter()
+                .map(|s| (format!("starter:{}", s.key), s.name.to_string())),
+        )
+        .collect();
     let person = who.person();
     let page = pages::new_alert_page(&pages::NewAlertPage {
+        templates: &templates,
         person: &person,
         topics: &topics,
         values: fields.values(),
@@ -189,17 +200,53 @@ async fn form_page(
     Ok(html(status, page))
 }
 
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    /// `starter:canicule` (the starter set) or `tpl_…` (the commune's own).
+    template: Option<String>,
+}
+
 pub async fn new_form(
     State(state): State<AppState>,
     who: SignedIn,
+    Query(query): Query<NewQuery>,
 ) -> Result<Response, ConsoleError> {
-    let fields = AlertFields {
+    let mut fields = AlertFields {
         sms: Some("on".into()),
         email: Some("on".into()),
         push: push_offered(&state).then(|| "on".into()),
         ..Default::default()
     };
+    let template = match query.template.as_deref() {
+        None => None,
+        Some(key) => Some(
+            template(&state, &who, key)
+                .await?
+                .ok_or_else(ConsoleError::not_found)?,
+        ),
+    };
+    if let Some((subject, text, urgent)) = template {
+        fields.subject = subject;
+        fields.text = text;
+        fields.urgent = urgent.then(|| "on".into());
+    }
     form_page(&state, &who, &fields, &[]).await
+}
+
+/// The subject, text and urgency of a template of the starter set or of the commune.
+async fn template(
+    state: &AppState,
+    who: &SignedIn,
+    key: &str,
+) -> Result<Option<(String, String, bool)>, ConsoleError> {
+    if let Some(starter) = key.strip_prefix("starter:") {
+        return Ok(crate::model::templates::starter(starter)
+            .map(|s| (s.subject.to_string(), s.text.to_string(), s.urgent)));
+    }
+    let Ok(id) = key.parse() else { return Ok(None) };
+    Ok(store::templates::get(&state.db, who.caller.tenant, id)
+        .await?
+        .map(|t| (t.subject.unwrap_or_default(), t.text, t.urgent)))
 }
 
 /// "Modifier" on the confirmation: the form again, as it was.

@@ -1,6 +1,7 @@
-//! The commune's topics and reminders at the console, created, paused, resumed and removed
-//! through the API's own functions (same validation, same audit entries). A reminder is checked
-//! before it is saved: the repetition in French and its next five occurrences.
+//! The commune's topics, reminders and alert templates at the console. Topics and reminders are
+//! created, paused, resumed and removed through the API's own functions (same validation, same audit entries). A reminder is checked
+//! before it is saved: the repetition in French and its next five occurrences. Templates are
+//! the commune's own beside the starter set (`model::templates`).
 
 use axum::{
     extract::{Path, State},
@@ -16,10 +17,15 @@ use super::{
 };
 use crate::{
     api::{AppState, error::ApiError, schedules, topics},
-    model::{Permission, cron::Cron},
+    model::{
+        AlertDraft, Permission, TemplateId, cron::Cron, templates::STARTERS, text::check_line,
+    },
     store,
     web::{
-        console::manage::{self as pages, ScheduleLine, ScheduleValues, SchedulesPage, TopicsPage},
+        console::manage::{
+            self as pages, ScheduleLine, ScheduleValues, SchedulesPage, TemplateLine,
+            TemplatesPage, TopicsPage,
+        },
         pages::Field,
     },
 };
@@ -250,4 +256,151 @@ pub async fn change_schedule(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct TemplateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    text: String,
+    urgent: Option<String>,
+}
+
+async fn templates_page(
+    state: &AppState,
+    who: &SignedIn,
+    form: &TemplateForm,
+    errors: &[Field<'_>],
+) -> Result<Response, ConsoleError> {
+    let own = store::templates::list(&state.db, who.caller.tenant).await?;
+    let keys: Vec<String> = own.iter().map(|t| t.id.to_string()).collect();
+    let starter_keys: Vec<String> = STARTERS
+        .iter()
+        .map(|s| format!("starter:{}", s.key))
+        .collect();
+    let lines: Vec<TemplateLine<'_>> = own
+        .iter()
+        .zip(&keys)
+        .map(|(t, key)| TemplateLine {
+            name: &t.name,
+            text: &t.text,
+            urgent: t.urgent,
+            key,
+            own: true,
+        })
+        .chain(
+            STARTERS
+                .iter()
+                .zip(&starter_keys)
+                .map(|(s, key)| TemplateLine {
+                    name: s.name,
+                    text: s.text,
+                    urgent: s.urgent,
+                    key,
+                    own: false,
+                }),
+        )
+        .collect();
+    let person = who.person();
+    let page = pages::templates_page(&TemplatesPage {
+        person: &person,
+        templates: &lines,
+        may_manage: who.caller.role.allows(Permission::ManageTemplates),
+        errors,
+        name: &form.name,
+        subject: &form.subject,
+        text: &form.text,
+    });
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok(html(status, page))
+}
+
+pub async fn templates(
+    State(state): State<AppState>,
+    who: SignedIn,
+) -> Result<Response, ConsoleError> {
+    templates_page(&state, &who, &TemplateForm::default(), &[]).await
+}
+
+pub async fn add_template(
+    State(state): State<AppState>,
+    SignedInForm { who, form }: SignedInForm<TemplateForm>,
+) -> Result<Response, ConsoleError> {
+    who.caller.require(Permission::ManageTemplates)?;
+    let name = form.name.trim();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 || check_line(name).is_err() {
+        errors.push(Field {
+            name: "name",
+            message: "Donnez un nom d'une ligne (100 caractères au plus).",
+        });
+    }
+    // The same rules as an alert's text and subject.
+    let draft = AlertDraft {
+        topic: "modele".into(),
+        text: form.text.clone(),
+        subject: Some(form.subject.trim().to_string()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let invalid = draft.validate().err().map(|e| (e.field, e.message));
+    if let Some((field, message)) = &invalid {
+        errors.push(Field {
+            name: if *field == "subject" {
+                "subject"
+            } else {
+                "text"
+            },
+            message,
+        });
+    }
+    if !errors.is_empty() {
+        return templates_page(&state, &who, &form, &errors).await;
+    }
+    let subject = draft.subject.as_deref();
+    let id = store::templates::create(
+        &state.db,
+        who.caller.tenant,
+        name,
+        subject,
+        &form.text,
+        form.urgent.is_some(),
+    )
+    .await?;
+    crate::api::audit::record(
+        &state,
+        &who.caller,
+        "template.created",
+        id,
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(see_other("/console/templates"))
+}
+
+pub async fn remove_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedInForm { who, .. }: SignedInForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    who.caller.require(Permission::ManageTemplates)?;
+    let id: TemplateId = id.parse().map_err(|_| ConsoleError::not_found())?;
+    if !store::templates::remove(&state.db, who.caller.tenant, id).await? {
+        return Err(ConsoleError::not_found());
+    }
+    crate::api::audit::record(
+        &state,
+        &who.caller,
+        "template.removed",
+        id,
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(see_other("/console/templates"))
 }

@@ -92,6 +92,14 @@ pub fn routes() -> Router<AppState> {
             "/console/schedules/{id}/{what}",
             post(manage::change_schedule),
         )
+        .route(
+            "/console/templates",
+            get(manage::templates).post(manage::add_template),
+        )
+        .route(
+            "/console/templates/{id}/remove",
+            post(manage::remove_template),
+        )
         .route("/console/users", get(home::users).post(home::invite))
 }
 

@@ -34,6 +34,8 @@ pub struct NewAlertPage<'a> {
     pub values: AlertValues<'a>,
     pub push_offered: bool,
     pub errors: &'a [Field<'a>],
+    /// Key and name of each template, to start from in one click.
+    pub templates: &'a [(String, String)],
 }
 
 pub fn new_alert_page(p: &NewAlertPage<'_>) -> Markup {
@@ -41,6 +43,12 @@ pub fn new_alert_page(p: &NewAlertPage<'_>) -> Markup {
     let errors = p.errors;
     let content = html! {
         h1 { "Nouvelle alerte" }
+        @if !p.templates.is_empty() && v.text.is_empty() {
+            nav.templates aria-labelledby="partir-modele" {
+                h2 #partir-modele { "Partir d'un modèle" }
+                ul { @for (key, name) in p.templates { li { a href={ "/console/alerts/new?template=" (key) } { (name) } } } }
+            }
+        }
         (error_summary(errors))
         form method="post" action="/console/alerts/preview" novalidate #alert-form {
             (csrf_field(p.person.csrf))

@@ -142,3 +142,64 @@ pub fn schedules_page(p: &SchedulesPage<'_>) -> Markup {
     };
     page("Rappels", Section::Schedules, Some(p.person), content)
 }
+
+/// One template in the list: its name, text, and where "Utiliser" leads.
+pub struct TemplateLine<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub urgent: bool,
+    /// `starter:canicule`, `tpl_…`.
+    pub key: &'a str,
+    /// The commune's own (it may remove it), or the starter set.
+    pub own: bool,
+}
+
+/// `/console/templates`.
+pub struct TemplatesPage<'a> {
+    pub person: &'a Person<'a>,
+    pub templates: &'a [TemplateLine<'a>],
+    pub may_manage: bool,
+    pub errors: &'a [Field<'a>],
+    pub name: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+}
+
+pub fn templates_page(p: &TemplatesPage<'_>) -> Markup {
+    let content = html! {
+        h1 { "Modèles" }
+        p { "Un modèle préremplit une nouvelle alerte : adaptez-la (le lieu, l'heure) avant de l'envoyer." }
+        @for t in p.templates {
+            article {
+                header { strong { (t.name) } @if t.urgent { " " span.urgent { "urgente" } } @if !t.own { " · modèle proposé" } }
+                p { (t.text) }
+                div.button-row {
+                    a role="button" href={ "/console/alerts/new?template=" (t.key) } { "Utiliser" span.visually-hidden { " le modèle " (t.name) } }
+                    @if t.own && p.may_manage {
+                        form method="post" action={ "/console/templates/" (t.key) "/remove" } {
+                            (csrf_field(p.person.csrf))
+                            button.secondary.outline type="submit" { "Supprimer" span.visually-hidden { " le modèle " (t.name) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if p.may_manage {
+            h2 #nouveau-modele { "Nouveau modèle" }
+            (error_summary(p.errors))
+            form method="post" action="/console/templates" novalidate {
+                (csrf_field(p.person.csrf))
+                (Input { value: p.name, ..Input::new("name", "Nom") }.render(p.errors))
+                (Input { value: p.subject, required: false, ..Input::new("subject", "Objet") }.render(p.errors))
+                label for="text" { "Message" }
+                @let error = p.errors.iter().find(|e| e.name == "text");
+                @if let Some(error) = error { p.field-error #text-erreur { "Erreur : " (error.message) } }
+                textarea #text name="text" rows="4" required aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| "text-erreur")] { (p.text) }
+                label { input type="checkbox" name="urgent" value="on"; " Alerte urgente" }
+                button type="submit" { "Enregistrer le modèle" }
+            }
+        }
+    };
+    page("Modèles", Section::Templates, Some(p.person), content)
+}

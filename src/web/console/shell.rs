@@ -15,6 +15,7 @@ pub enum Section {
     History,
     Topics,
     Schedules,
+    Templates,
     Users,
     /// Signing in, invitations: no navigation.
     None,
@@ -86,6 +87,7 @@ fn navigation(section: Section, person: &Person<'_>) -> Markup {
                 (link("/console/alerts", "Historique", Section::History))
                 (link("/console/schedules", "Rappels", Section::Schedules))
                 (link("/console/topics", "Thèmes", Section::Topics))
+                (link("/console/templates", "Modèles", Section::Templates))
                 @if person.may_administer {
                     (link("/console/users", "Utilisateurs", Section::Users))
                 }
