@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState, ErrorBody,
-    auth::{Allowed, ToManageSubscribers},
+    auth::{Allowed, Caller, ToManageSubscribers},
     error::ApiError,
     json::{ApiJson, ApiQuery},
 };
@@ -48,24 +48,24 @@ pub fn import_permits() -> Arc<Semaphore> {
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriber {
     /// French forms (`06 12 34 56 78`) or E.164.
-    phone: Option<String>,
-    email: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) email: Option<String>,
     /// Topic slugs, at least one, at most 100.
     #[serde(default)]
-    topics: Vec<String>,
+    pub(super) topics: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Subscriber {
     /// `sub_…`, opaque.
-    id: String,
+    pub(super) id: String,
     /// E.164.
-    phone: Option<String>,
-    email: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) email: Option<String>,
     /// A browser subscribed on the commune's page: its push service (`fcm.googleapis.com`).
-    push_service: Option<String>,
-    topics: Vec<String>,
-    created_at: DateTime<Utc>,
+    pub(super) push_service: Option<String>,
+    pub(super) topics: Vec<String>,
+    pub(super) created_at: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,23 +78,23 @@ pub struct SubscriberPage {
 #[derive(Serialize, ToSchema)]
 pub struct ImportReport {
     /// Rows kept: created + updated + unchanged.
-    imported: u64,
-    created: u64,
-    updated: u64,
-    unchanged: u64,
+    pub(super) imported: u64,
+    pub(super) created: u64,
+    pub(super) updated: u64,
+    pub(super) unchanged: u64,
     /// Numbers and addresses left out because their owner opted out (STOP, an unsubscribe
     /// link): only they can subscribe them again.
-    opted_out: u64,
-    errors: Vec<ImportError>,
+    pub(super) opted_out: u64,
+    pub(super) errors: Vec<ImportError>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ImportError {
     /// Line of the file (the header is line 1).
-    line: usize,
+    pub(super) line: usize,
     /// `phone`, `email`, `topics`, or null for the row as a whole.
-    field: Option<&'static str>,
-    reason: String,
+    pub(super) field: Option<&'static str>,
+    pub(super) reason: String,
 }
 
 impl AppState {
@@ -132,6 +132,22 @@ pub async fn add(
     Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     ApiJson(body): ApiJson<NewSubscriber>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiError> {
+    let (view, created) = add_one(&state, &caller, body).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)))
+}
+
+/// Adds (or updates) a subscriber of the caller's tenant: the API and the console add through
+/// here. Returns them, and whether they are new.
+pub(super) async fn add_one(
+    state: &AppState,
+    caller: &Caller,
+    body: NewSubscriber,
+) -> Result<(Subscriber, bool), ApiError> {
     let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let phone = non_empty(body.phone.as_deref())
         .map(|p| {
@@ -202,15 +218,16 @@ pub async fn add(
     let subscriber = store::subscribers::get(&state.db, caller.tenant, done.id())
         .await?
         .ok_or_else(|| ApiError::internal("subscriber vanished after upsert"))?;
-    let (status, action) = if matches!(done, Upserted::Created(_)) {
-        (StatusCode::CREATED, "subscriber.added")
+    let created = matches!(done, Upserted::Created(_));
+    let action = if created {
+        "subscriber.added"
     } else {
-        (StatusCode::OK, "subscriber.updated")
+        "subscriber.updated"
     };
     let view = state.subscriber_view(subscriber);
     let details = serde_json::json!({ "topics": body.topics });
-    super::audit::record(&state, &caller, action, &view.id, details).await;
-    Ok((status, Json(view)))
+    super::audit::record(state, caller, action, &view.id, details).await;
+    Ok((view, created))
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -314,7 +331,16 @@ pub async fn export(
     Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     Path(id): Path<String>,
 ) -> Result<Json<SubscriberExport>, ApiError> {
-    let id = state.subscriber_id("id", &id)?;
+    Ok(Json(export_one(&state, &caller, &id).await?))
+}
+
+/// Everything held about a subscriber of the caller's tenant (the API and the console).
+pub(super) async fn export_one(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<SubscriberExport, ApiError> {
+    let id = state.subscriber_id("id", id)?;
     let subscriber = store::subscribers::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("subscriber"))?;
@@ -330,11 +356,11 @@ pub async fn export(
             sent_at: d.sent_at,
         })
         .collect();
-    Ok(Json(SubscriberExport {
+    Ok(SubscriberExport {
         subscriber: state.subscriber_view(subscriber),
         consents,
         deliveries,
-    }))
+    })
 }
 
 /// Remove a subscriber and their subscriptions (admin).
@@ -351,15 +377,30 @@ pub async fn remove(
     Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = state.subscriber_id("id", &id)?;
-    if store::subscribers::remove(&state.db, caller.tenant, id).await? {
-        let shown = state.ids.subscriber(id);
-        let details = serde_json::json!({});
-        super::audit::record(&state, &caller, "subscriber.removed", shown, details).await;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("subscriber"))
+    remove_one(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a subscriber of the caller's tenant (the API and the console).
+pub(super) async fn remove_one(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    let id = state.subscriber_id("id", id)?;
+    if !store::subscribers::remove(&state.db, caller.tenant, id).await? {
+        return Err(ApiError::not_found("subscriber"));
     }
+    let shown = state.ids.subscriber(id);
+    super::audit::record(
+        state,
+        caller,
+        "subscriber.removed",
+        shown,
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(())
 }
 
 /// Import a register (admin): every good row is imported and every bad one reported with its
@@ -380,6 +421,15 @@ pub async fn import(
     Allowed { caller, .. }: Allowed<ToManageSubscribers>,
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
+    Ok(Json(import_csv(&state, &caller, body).await?))
+}
+
+/// Imports a register into the caller's tenant (the API and the console).
+pub(super) async fn import_csv(
+    state: &AppState,
+    caller: &Caller,
+    body: Body,
+) -> Result<ImportReport, ApiError> {
     // The permit comes before the body is read: one register in memory at a time, whatever
     // number of imports are sent at once (each is up to 64 MB).
     let permit = tokio::time::timeout(
@@ -454,15 +504,15 @@ pub async fn import(
         "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
         "opted_out": counts.opted_out, "refused": errors.len(),
     });
-    super::audit::record(&state, &caller, "subscribers.imported", "csv", details).await;
-    Ok(Json(ImportReport {
+    super::audit::record(state, caller, "subscribers.imported", "csv", details).await;
+    Ok(ImportReport {
         imported: counts.created + counts.updated + counts.unchanged,
         created: counts.created,
         updated: counts.updated,
         unchanged: counts.unchanged,
         opted_out: counts.opted_out,
         errors,
-    }))
+    })
 }
 
 /// Rows whose topics all exist, with their ids; the others become errors.

@@ -480,6 +480,21 @@ async fn subscribe_citizen(
 }
 
 /// The subscriber of the tenant with this address, if any.
+/// The subscriber of a tenant with this number (E.164), if any.
+pub async fn by_phone(
+    pool: &PgPool,
+    tenant: TenantId,
+    phone: &str,
+) -> Result<Option<SubscriberId>, DbError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM subscribers WHERE tenant_id = $1 AND phone = $2")
+            .bind(tenant.0)
+            .bind(phone)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id,)| SubscriberId(id)))
+}
+
 pub async fn by_email(
     pool: &PgPool,
     tenant: TenantId,

@@ -1083,3 +1083,145 @@ async fn an_alert_starts_from_a_template_in_one_click() {
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     daemon.stop().await;
 }
+
+/// A `multipart/form-data` body as a browser sends a form with a file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &str)) -> (String, String) {
+    let boundary = "----tocsin-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"registre.csv\"\r\nContent-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
+        file.0, file.1
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+    let mut drafter = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
+    drafter
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    let page = drafter.get("/console/subscribers").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = page.csrf();
+
+    let no_topic = drafter
+        .post(
+            "/console/subscribers",
+            &[("csrf", &csrf), ("phone", "06 33 33 33 33")],
+        )
+        .await;
+    assert_eq!(no_topic.status, StatusCode::BAD_REQUEST);
+    assert!(
+        no_topic.body.contains("Cochez au moins un thème"),
+        "{}",
+        no_topic.body
+    );
+    let added = drafter
+        .post(
+            "/console/subscribers",
+            &[
+                ("csrf", &csrf),
+                ("phone", "06 33 33 33 33"),
+                ("topics", "intemperies"),
+            ],
+        )
+        .await;
+    assert!(added.body.contains("Abonné enregistré"), "{}", added.body);
+
+    let found = drafter.get("/console/subscribers?q=0633333333").await;
+    assert!(
+        found.body.contains("SMS : +33633333333") && found.body.contains("intemperies"),
+        "{}",
+        found.body
+    );
+    let nobody = drafter
+        .get("/console/subscribers?q=nobody%40example.org")
+        .await;
+    assert!(
+        nobody.body.contains("Personne n&#39;est abonné")
+            || nobody.body.contains("Personne n'est abonné"),
+        "{}",
+        nobody.body
+    );
+    let start =
+        found.body.find("/console/subscribers/sub_").unwrap() + "/console/subscribers/".len();
+    let id = &found.body[start..start + found.body[start..].find('/').unwrap()];
+    let export = drafter
+        .get(&format!("/console/subscribers/{id}/export"))
+        .await;
+    let data: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(data["subscriber"]["phone"], "+33633333333");
+
+    // A register: the good lines in, the bad one reported with its line.
+    let csv = "phone,email,topics\n0644444444,,intemperies\n12,,intemperies\n,zoe@example.org,intemperies\n";
+    let (content_type, body) = multipart(&[("csrf", &csrf)], ("file", csv));
+    let request = drafter
+        .http
+        .post(format!("{}/console/subscribers/import", daemon.url))
+        .header(header::CONTENT_TYPE, content_type.clone())
+        .body(body.clone());
+    let report = drafter.send(request).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert!(
+        report.body.contains("2 ajoutés") && report.body.contains("1 ligne refusée"),
+        "{}",
+        report.body
+    );
+    assert!(
+        report.body.contains("<td>3</td><td>phone</td>"),
+        "line 3, the phone: {}",
+        report.body
+    );
+    let (_, forged) = multipart(&[("csrf", "not-the-token")], ("file", csv));
+    let request = drafter
+        .http
+        .post(format!("{}/console/subscribers/import", daemon.url))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(forged);
+    assert_eq!(drafter.send(request).await.status, StatusCode::FORBIDDEN);
+
+    drafter
+        .post(
+            &format!("/console/subscribers/{id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let gone = drafter.get("/console/subscribers?q=0633333333").await;
+    assert!(gone.body.contains("abonné avec ce numéro"), "{}", gone.body);
+    let total = mairie.get("/v1/subscribers").await.body["subscribers"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        total, 5,
+        "three at the start, two imported, one added and removed"
+    );
+
+    // A reader has no access to personal data.
+    let mut reader = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
+    reader
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    assert_eq!(
+        reader.get("/console/subscribers").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        reader
+            .get(&format!("/console/subscribers/{id}/export"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    daemon.stop().await;
+}

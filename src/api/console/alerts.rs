@@ -252,14 +252,14 @@ async fn template(
 /// "Modifier" on the confirmation: the form again, as it was.
 pub async fn edit(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<AlertFields>,
+    SignedInForm { who, form, .. }: SignedInForm<AlertFields>,
 ) -> Result<Response, ConsoleError> {
     form_page(&state, &who, &form, &[]).await
 }
 
 pub async fn preview(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<AlertFields>,
+    SignedInForm { who, form, .. }: SignedInForm<AlertFields>,
 ) -> Result<Response, ConsoleError> {
     let dry_run = match checked(&state, &form) {
         Ok(alert) => api_alerts::estimate(&state, &who.caller, &alert).await,
@@ -445,7 +445,7 @@ pub(super) fn confirm_page(
 
 pub async fn send(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<AlertFields>,
+    SignedInForm { who, form, .. }: SignedInForm<AlertFields>,
 ) -> Result<Response, ConsoleError> {
     let action = what_may_be_done(&state, &who, form.urgent.is_some()).await?;
     if let ConfirmAction::None { .. } = action {

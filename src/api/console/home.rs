@@ -123,7 +123,7 @@ async fn users_page(
 
 pub async fn invite(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<InviteForm>,
+    SignedInForm { who, form, .. }: SignedInForm<InviteForm>,
 ) -> Result<Response, ConsoleError> {
     who.caller.require(Permission::Administer)?;
     let name = form.name.trim();

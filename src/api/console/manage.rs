@@ -74,7 +74,7 @@ pub async fn topics(
 
 pub async fn add_topic(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<TopicForm>,
+    SignedInForm { who, form, .. }: SignedInForm<TopicForm>,
 ) -> Result<Response, ConsoleError> {
     who.caller.require(Permission::Administer)?;
     match topics::add(&state, &who.caller, form.slug.trim(), Some(&form.name)).await {
@@ -180,7 +180,7 @@ pub async fn schedules(
 
 pub async fn add_schedule(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<ScheduleForm>,
+    SignedInForm { who, form, .. }: SignedInForm<ScheduleForm>,
 ) -> Result<Response, ConsoleError> {
     who.caller.require(Permission::Administer)?;
     let cron = match form.cron.trim().parse::<Cron>() {
@@ -331,7 +331,7 @@ pub async fn templates(
 
 pub async fn add_template(
     State(state): State<AppState>,
-    SignedInForm { who, form }: SignedInForm<TemplateForm>,
+    SignedInForm { who, form, .. }: SignedInForm<TemplateForm>,
 ) -> Result<Response, ConsoleError> {
     who.caller.require(Permission::ManageTemplates)?;
     let name = form.name.trim();

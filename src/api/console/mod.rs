@@ -16,6 +16,7 @@ mod manage;
 pub mod oidc;
 mod session;
 mod sign_in;
+mod subscribers;
 
 use axum::{
     Router,
@@ -100,6 +101,21 @@ pub fn routes() -> Router<AppState> {
             "/console/templates/{id}/remove",
             post(manage::remove_template),
         )
+        .route(
+            "/console/subscribers",
+            get(subscribers::list).post(subscribers::add),
+        )
+        .route(
+            "/console/subscribers/import",
+            post(subscribers::import).layer(axum::extract::DefaultBodyLimit::max(
+                super::subscribers::MAX_IMPORT_BODY + 64 * 1024,
+            )),
+        )
+        .route(
+            "/console/subscribers/{id}/remove",
+            post(subscribers::remove),
+        )
+        .route("/console/subscribers/{id}/export", get(subscribers::export))
         .route("/console/users", get(home::users).post(home::invite))
 }
 

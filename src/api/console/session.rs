@@ -117,6 +117,7 @@ impl SignedIn {
             commune: &self.tenant.name,
             may_send: self.user.role.allows(Permission::Send),
             may_administer: self.user.role.allows(Permission::Administer),
+            may_manage_subscribers: self.user.role.allows(Permission::ManageSubscribers),
             csrf: &self.session.csrf,
         }
     }
@@ -172,6 +173,8 @@ impl FromRequestParts<AppState> for SignedIn {
 pub struct SignedInForm<T> {
     pub who: SignedIn,
     pub form: T,
+    /// Every field but the token, in order: for fields given several times (checkboxes).
+    pub pairs: Vec<(String, String)>,
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for SignedInForm<T> {
@@ -186,10 +189,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedInForm<T> {
         if !same_tag(&token, &who.session.csrf) {
             return Err(expired_form());
         }
-        Ok(SignedInForm {
-            who,
-            form: parse(&pairs)?,
-        })
+        let form = parse(&pairs)?;
+        let pairs = pairs.into_iter().filter(|(n, _)| n != "csrf").collect();
+        Ok(SignedInForm { who, form, pairs })
     }
 }
 
@@ -302,7 +304,7 @@ fn parse<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<T, Response>
     })
 }
 
-fn forbidden_page(_: crate::api::error::ApiError) -> Response {
+pub(super) fn forbidden_page(_: crate::api::error::ApiError) -> Response {
     ConsoleError::Page(
         axum::http::StatusCode::FORBIDDEN,
         "Envoi refusé",
@@ -314,7 +316,7 @@ fn forbidden_page(_: crate::api::error::ApiError) -> Response {
 
 /// A form without its token, or with another session's: the page was left open too long, or the
 /// post was forged.
-fn expired_form() -> Response {
+pub(super) fn expired_form() -> Response {
     ConsoleError::Page(
         axum::http::StatusCode::FORBIDDEN,
         "Formulaire expiré",

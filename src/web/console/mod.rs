@@ -8,5 +8,6 @@ pub mod home;
 pub mod manage;
 pub mod shell;
 pub mod sign_in;
+pub mod subscribers;
 
 pub use shell::{Person, Section};

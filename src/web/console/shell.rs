@@ -16,6 +16,7 @@ pub enum Section {
     Topics,
     Schedules,
     Templates,
+    Subscribers,
     Users,
     /// Signing in, invitations: no navigation.
     None,
@@ -30,6 +31,7 @@ pub struct Person<'a> {
     pub commune: &'a str,
     pub may_send: bool,
     pub may_administer: bool,
+    pub may_manage_subscribers: bool,
     /// The token of the log-out forms.
     pub csrf: &'a str,
 }
@@ -88,6 +90,9 @@ fn navigation(section: Section, person: &Person<'_>) -> Markup {
                 (link("/console/schedules", "Rappels", Section::Schedules))
                 (link("/console/topics", "Thèmes", Section::Topics))
                 (link("/console/templates", "Modèles", Section::Templates))
+                @if person.may_manage_subscribers {
+                    (link("/console/subscribers", "Abonnés", Section::Subscribers))
+                }
                 @if person.may_administer {
                     (link("/console/users", "Utilisateurs", Section::Users))
                 }
