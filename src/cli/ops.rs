@@ -124,6 +124,9 @@ pub enum TenantCommand {
         /// sender's validation; `off`: it is sent at once. An urgent one is never held.
         #[arg(long, value_parser = ["on", "off"])]
         require_validation: Option<String>,
+        /// How many people live there: the console shows the share subscribed. `none` removes it.
+        #[arg(long)]
+        population: Option<String>,
     },
     /// Show a tenant's settings.
     Show {
@@ -252,7 +255,16 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             budget,
             siret,
             require_validation,
+            population,
         } => {
+            let population = population
+                .as_deref()
+                .map(|p| match p.trim() {
+                    "none" => Ok(None),
+                    n => n.parse::<i32>().ok().filter(|n| *n > 0).map(Some).ok_or(()),
+                })
+                .transpose()
+                .map_err(|()| anyhow::anyhow!("--population: a number of inhabitants, or none"))?;
             let sirets = parse_sirets(&siret)?;
             let budgets = crate::dispatch::budget::parse_settings(&budget)
                 .map_err(|e| anyhow::anyhow!("--budget {e}"))?;
@@ -334,6 +346,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && budgets.is_empty()
                 && sirets.is_none()
                 && require_validation.is_none()
+                && population.is_none()
             {
                 bail!("nothing to change: give at least one setting (see --help)");
             }
@@ -370,6 +383,12 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 for &(channel, per_month) in &budgets {
                     store::budgets::set(&db, tenant.id, channel, per_month).await?;
                 }
+            }
+            if let Some(population) = population {
+                let tenant = store::tenants::find_by_slug(&db, &slug)
+                    .await?
+                    .with_context(|| format!("no tenant {slug:?}"))?;
+                store::tenants::set_population(&db, tenant.id, population).await?;
             }
             if let Some(on) = &require_validation {
                 let tenant = store::tenants::find_by_slug(&db, &slug)
@@ -409,6 +428,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 ("budget", !budgets.is_empty()),
                 ("siret", sirets.is_some()),
                 ("require_validation", require_validation.is_some()),
+                ("population", population.is_some()),
             ]
             .into_iter()
             .filter_map(|(name, given)| given.then_some(name))
@@ -545,12 +565,9 @@ async fn dkim_record(
         .map(|key| key.dns_record()))
 }
 
-/// Biggest logo accepted: it is served with every page view.
-const MAX_LOGO_BYTES: usize = 200 * 1024;
-
-/// `--logo FILE` read and checked by its content (`none` removes it): a PNG, JPEG or WebP image;
-/// SVG is refused, as it can carry scripts.
+/// `--logo FILE` read and checked by its content (`none` removes it): see `web::logo`.
 fn read_logo(given: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+    use crate::web::logo::{MAX_LOGO_BYTES, logo_kind};
     if given.trim() == "none" {
         return Ok(None);
     }
@@ -565,20 +582,7 @@ fn read_logo(given: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
             )
         })
         .with_context(|| format!("--logo: cannot read {given}"))?;
-    anyhow::ensure!(
-        bytes.len() <= MAX_LOGO_BYTES,
-        "--logo: {given} is more than {} kB",
-        MAX_LOGO_BYTES / 1024
-    );
-    let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        "image/jpeg"
-    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        anyhow::bail!("--logo: {given} is not a PNG, JPEG or WebP image");
-    };
+    let kind = logo_kind(&bytes).map_err(|e| anyhow::anyhow!("--logo: {given} is {e}"))?;
     Ok(Some((bytes, kind)))
 }
 
@@ -609,6 +613,7 @@ async fn show_tenant(
     let budgets = store::budgets::of(db, tenant.id).await?;
     let sirets = store::sirets::of(db, tenant.id).await?;
     let validation = store::drafts::validation_required(db, tenant.id).await?;
+    let population = store::tenants::population(db, tenant.id).await?;
     let sms_account = senders.sms_account.clone().unwrap_or_else(|| {
         config
             .routing
@@ -638,6 +643,7 @@ async fn show_tenant(
             "budgets": budgets,
             "sirets": sirets,
             "require_validation": validation,
+            "population": population,
             "dkim": dkim.as_ref().map(|(name, value)| serde_json::json!({
                 "dns_name": name, "dns_type": "TXT", "dns_value": value,
             })),
@@ -669,6 +675,9 @@ async fn show_tenant(
         }
         if !sirets.is_empty() {
             println!("  SIRET        {}", sirets.join(", "));
+        }
+        if let Some(population) = population {
+            println!("  population   {population}");
         }
         println!(
             "  validation   {}",
@@ -803,7 +812,8 @@ fn parse_sirets(given: &[String]) -> anyhow::Result<Option<Vec<crate::model::sir
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_LOGO_BYTES, read_logo};
+    use super::read_logo;
+    use crate::web::logo::MAX_LOGO_BYTES;
 
     #[test]
     fn a_logo_over_the_limit_is_refused_without_being_read_whole() {

@@ -374,3 +374,26 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Tenant>, DbError> {
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
+
+/// How many people live in the tenant, when set (`tenant update --population`).
+pub async fn population(pool: &PgPool, tenant: TenantId) -> Result<Option<i32>, DbError> {
+    let (population,): (Option<i32>,) =
+        sqlx::query_as("SELECT population FROM tenants WHERE id = $1")
+            .bind(tenant.0)
+            .fetch_one(pool)
+            .await?;
+    Ok(population)
+}
+
+pub async fn set_population(
+    pool: &PgPool,
+    tenant: TenantId,
+    population: Option<i32>,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE tenants SET population = $2 WHERE id = $1")
+        .bind(tenant.0)
+        .bind(population)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod colour;
 pub mod console;
+pub mod logo;
 pub mod pages;
 
 pub use assets::{asset, asset_url, service_worker};

@@ -1085,18 +1085,26 @@ async fn an_alert_starts_from_a_template_in_one_click() {
 }
 
 /// A `multipart/form-data` body as a browser sends a form with a file.
-fn multipart(fields: &[(&str, &str)], file: (&str, &str)) -> (String, String) {
+fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
     let boundary = "----tocsin-test-boundary";
-    let mut body = String::new();
+    let mut body = Vec::new();
     for (name, value) in fields {
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
     }
-    body.push_str(&format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"registre.csv\"\r\nContent-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
-        file.0, file.1
-    ));
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"file\"\r\n\r\n",
+            file.0
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
@@ -1163,7 +1171,7 @@ async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
 
     // A register: the good lines in, the bad one reported with its line.
     let csv = "phone,email,topics\n0644444444,,intemperies\n12,,intemperies\n,zoe@example.org,intemperies\n";
-    let (content_type, body) = multipart(&[("csrf", &csrf)], ("file", csv));
+    let (content_type, body) = multipart(&[("csrf", &csrf)], ("file", csv.as_bytes()));
     let request = drafter
         .http
         .post(format!("{}/console/subscribers/import", daemon.url))
@@ -1181,7 +1189,7 @@ async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
         "line 3, the phone: {}",
         report.body
     );
-    let (_, forged) = multipart(&[("csrf", "not-the-token")], ("file", csv));
+    let (_, forged) = multipart(&[("csrf", "not-the-token")], ("file", csv.as_bytes()));
     let request = drafter
         .http
         .post(format!("{}/console/subscribers/import", daemon.url))
@@ -1221,6 +1229,122 @@ async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
             .get(&format!("/console/subscribers/{id}/export"))
             .await
             .status,
+        StatusCode::FORBIDDEN
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_the_communes_senders_clock_population_and_logo() {
+    let env = Env::new().await;
+    let (daemon, _mairie, clock) = commune(&env).await;
+    let mut admin = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "secretariat@bras.fr", "admin");
+    admin
+        .accept(&link, "la crue de la Meuse en 1947", &clock)
+        .await;
+    let page = admin.get("/console/settings").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("value=\"Europe/Paris\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+
+    let refused = admin
+        .post(
+            "/console/settings",
+            &[
+                ("csrf", &csrf),
+                ("sms_sender", "MAIRIE DE BRAS SUR MEUSE"),
+                ("colour", "#ffff00"),
+                ("quiet_hours", "21h"),
+                ("time_zone", "Mars/Olympus"),
+                ("population", "beaucoup"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    for field in [
+        "sms_sender",
+        "colour",
+        "quiet_hours",
+        "time_zone",
+        "population",
+    ] {
+        assert!(
+            refused.body.contains(&format!("href=\"#{field}\"")),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    admin
+        .post(
+            "/console/settings",
+            &[
+                ("csrf", &csrf),
+                ("sms_sender", "MAIRIEBRAS"),
+                ("email_from", "Mairie de Bras <alertes@bras-sur-meuse.fr>"),
+                ("colour", "#1f4e79"),
+                ("quiet_hours", "21:00-08:00"),
+                ("time_zone", "Europe/Paris"),
+                ("population", "612"),
+            ],
+        )
+        .await
+        .assert_leads_to("/console/settings?saved=1");
+    let shown: serde_json::Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "show", "bras", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["sms_sender"], "MAIRIEBRAS");
+    assert_eq!(
+        shown["email_from"],
+        "Mairie de Bras <alertes@bras-sur-meuse.fr>"
+    );
+    assert_eq!(shown["quiet_hours"], "21:00-08:00");
+    assert_eq!(shown["population"], 612);
+    assert_eq!(shown["require_validation"], false, "the box was not ticked");
+    let home = admin.get("/console").await;
+    assert!(
+        home.body
+            .contains("soit <strong>0,5 %</strong> des 612 habitants"),
+        "{}",
+        home.body
+    );
+
+    // The logo, checked by its content.
+    let http = admin.http.clone();
+    let send_logo = |bytes: &[u8]| {
+        let (content_type, body) = multipart(&[("csrf", &csrf)], ("logo", bytes));
+        http.post(format!("{}/console/settings/logo", daemon.url))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+    };
+    let svg = send_logo(b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>");
+    let svg = admin.send(svg).await;
+    assert_eq!(svg.status, StatusCode::BAD_REQUEST);
+    assert!(svg.body.contains("Logo refusé"), "{}", svg.body);
+    let png = send_logo(b"\x89PNG\r\n\x1a\n fake png");
+    admin
+        .send(png)
+        .await
+        .assert_leads_to("/console/settings?saved=1");
+    let served = reqwest::get(format!("{}/c/bras/logo", daemon.url))
+        .await
+        .unwrap();
+    assert_eq!(served.headers()[header::CONTENT_TYPE], "image/png");
+
+    let mut reader = Visitor::new(&daemon);
+    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
+    reader
+        .accept(&link, "les cloches de Bras sonnent", &clock)
+        .await;
+    assert_eq!(
+        reader.get("/console/settings").await.status,
         StatusCode::FORBIDDEN
     );
     daemon.stop().await;

@@ -56,6 +56,7 @@ pub async fn dashboard(
             ("par notification", push),
         ],
         subscribers: total,
+        population: store::tenants::population(&state.db, tenant).await?,
         by_topic: &by_topic,
         last_alerts: &last_alerts,
         next_schedules: &next_schedules,

@@ -15,6 +15,7 @@ mod home;
 mod manage;
 pub mod oidc;
 mod session;
+mod settings;
 mod sign_in;
 mod subscribers;
 
@@ -116,6 +117,16 @@ pub fn routes() -> Router<AppState> {
             post(subscribers::remove),
         )
         .route("/console/subscribers/{id}/export", get(subscribers::export))
+        .route(
+            "/console/settings",
+            get(settings::show).post(settings::save),
+        )
+        .route(
+            "/console/settings/logo",
+            post(settings::logo).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::logo::MAX_LOGO_BYTES + 64 * 1024,
+            )),
+        )
         .route("/console/users", get(home::users).post(home::invite))
 }
 

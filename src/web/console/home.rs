@@ -14,6 +14,8 @@ pub struct Dashboard<'a> {
     /// Subscribers reachable by SMS, e-mail and push, and in all.
     pub by_channel: [(&'static str, i64); 3],
     pub subscribers: i64,
+    /// Inhabitants, when the commune gave the figure.
+    pub population: Option<i32>,
     /// Name and subscribers of each topic.
     pub by_topic: &'a [(String, i64)],
     pub last_alerts: &'a [HistoryLine<'a>],
@@ -37,7 +39,10 @@ pub fn dashboard_page(d: &Dashboard<'_>) -> Markup {
         }
         section aria-labelledby="abonnes" {
             h2 #abonnes { "Abonnés" }
-            p { strong { (number(d.subscribers)) } " personnes abonnées." }
+            p { strong { (number(d.subscribers)) } " personnes abonnées"
+                @if let Some(population) = d.population {
+                    ", soit " strong { (coverage(d.subscribers, population)) } " des " (number(population.into())) " habitants"
+                } "." }
             ul.tiles {
                 @for (label, n) in d.by_channel { li { strong { (number(n)) } " " (label) } }
             }
@@ -77,6 +82,12 @@ pub fn dashboard_page(d: &Dashboard<'_>) -> Markup {
         Some(d.person),
         content,
     )
+}
+
+/// The share of the population subscribed, in French: "12,5 %" (one decimal).
+fn coverage(subscribers: i64, population: i32) -> String {
+    let tenths = (subscribers * 1000 + i64::from(population) / 2) / i64::from(population.max(1));
+    format!("{},{} %", tenths / 10, tenths % 10)
 }
 
 /// One person on the users page.
@@ -141,4 +152,14 @@ pub fn users_page(p: &UsersPage<'_>) -> Markup {
         }
     };
     page("Utilisateurs", Section::Users, Some(p.person), content)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn coverage_is_a_french_percentage() {
+        assert_eq!(super::coverage(77, 612), "12,6 %");
+        assert_eq!(super::coverage(612, 612), "100,0 %");
+        assert_eq!(super::coverage(0, 612), "0,0 %");
+    }
 }

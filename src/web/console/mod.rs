@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod home;
 pub mod manage;
+pub mod settings;
 pub mod shell;
 pub mod sign_in;
 pub mod subscribers;

@@ -17,6 +17,7 @@ pub enum Section {
     Schedules,
     Templates,
     Subscribers,
+    Settings,
     Users,
     /// Signing in, invitations: no navigation.
     None,
@@ -95,6 +96,7 @@ fn navigation(section: Section, person: &Person<'_>) -> Markup {
                 }
                 @if person.may_administer {
                     (link("/console/users", "Utilisateurs", Section::Users))
+                    (link("/console/settings", "Paramètres", Section::Settings))
                 }
             }
             form method="post" action="/console/logout" {
