@@ -152,6 +152,48 @@ const steps = {
     await visit("history");
     await goto(page, `${base}/console/users`);
     await visit("users");
+    await goto(page, `${base}/console/drafts`);
+    await visit("drafts");
+
+    await goto(page, `${base}/console/topics`);
+    await page.fill("#name", "Collecte");
+    await page.fill("#slug", "Collecte !");
+    await submit(page, 'form[action="/console/topics"] button');
+    await visit("topics with an error");
+    await page.fill("#slug", "collecte");
+    await submit(page, 'form[action="/console/topics"] button');
+    await visit("topics");
+
+    await goto(page, `${base}/console/schedules`);
+    await page.fill("#cron", "tous les lundis");
+    await page.fill("#text", "Sortez les bacs ce soir");
+    await submit(page, 'button[value="check"]');
+    await visit("reminders with an error");
+    await page.fill("#cron", "0 19 * * MON");
+    await submit(page, 'button[value="check"]');
+    await visit("reminder checked");
+    await submit(page, 'button[value="save"]');
+    await visit("reminders");
+
+    await goto(page, `${base}/console/templates`);
+    await visit("templates");
+
+    await goto(page, `${base}/console/subscribers?q=0611111111`);
+    await visit("subscriber found");
+    await page.setInputFiles("#file", {
+      name: "registre.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("phone,email,topics\n0644444444,,intemperies\n12,,intemperies\n"),
+    });
+    await submit(page, 'form[action="/console/subscribers/import"] button');
+    await visit("subscribers import report");
+
+    await goto(page, `${base}/console/settings`);
+    await page.fill("#colour", "#ffff00");
+    await submit(page, 'form[action="/console/settings"] button');
+    await visit("settings with an error");
+    await goto(page, `${base}/console/settings`);
+    await visit("settings");
 
     await page.setViewportSize({ width: 360, height: 800 });
     const narrow = {};
@@ -161,6 +203,12 @@ const steps = {
       ["alert", alertUrl.slice(base.length)],
       ["history", "/console/alerts"],
       ["users", "/console/users"],
+      ["drafts", "/console/drafts"],
+      ["topics", "/console/topics"],
+      ["reminders", "/console/schedules"],
+      ["templates", "/console/templates"],
+      ["subscribers", "/console/subscribers?q=0611111111"],
+      ["settings", "/console/settings"],
     ]) {
       await goto(page, `${base}${path}`);
       narrow[name] = await overflow(page);
