@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::DbError;
-use crate::model::UserId;
+use crate::model::{TenantId, UserId};
 
 /// How far a session got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,8 @@ impl Stage {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: UserId,
+    /// The tenant of their subtree a person of a group acts on, when they chose one.
+    pub acting_on: Option<TenantId>,
     pub stage: Stage,
     pub csrf: String,
     pub created_at: DateTime<Utc>,
@@ -86,14 +88,22 @@ pub async fn touch(
     now: DateTime<Utc>,
     lifetime: Lifetime,
 ) -> Result<Option<Session>, DbError> {
-    let row: Option<(uuid::Uuid, String, String, DateTime<Utc>, bool)> = sqlx::query_as(
+    type Row = (
+        uuid::Uuid,
+        String,
+        String,
+        DateTime<Utc>,
+        bool,
+        Option<uuid::Uuid>,
+    );
+    let row: Option<Row> = sqlx::query_as(
         "UPDATE console_sessions SET
              last_seen_at = CASE WHEN live THEN $2 ELSE last_seen_at END,
              ended_at = CASE WHEN live THEN NULL ELSE $2 END
          FROM (SELECT id_hash AS h, last_seen_at + $3 > $2 AND created_at + $4 > $2 AS live
                FROM console_sessions WHERE id_hash = $1 AND ended_at IS NULL) s
          WHERE id_hash = s.h
-         RETURNING user_id, stage, csrf, created_at, s.live",
+         RETURNING user_id, stage, csrf, created_at, s.live, acting_on",
     )
     .bind(digest(id))
     .bind(now)
@@ -101,14 +111,17 @@ pub async fn touch(
     .bind(lifetime.max)
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(user, stage, csrf, created_at, live)| {
-        live.then_some(Session {
-            user: UserId(user),
-            stage: Stage::parse(&stage)?,
-            csrf,
-            created_at,
-        })
-    }))
+    Ok(
+        row.and_then(|(user, stage, csrf, created_at, live, acting_on)| {
+            live.then_some(Session {
+                user: UserId(user),
+                acting_on: acting_on.map(TenantId),
+                stage: Stage::parse(&stage)?,
+                csrf,
+                created_at,
+            })
+        }),
+    )
 }
 
 /// Ends a session and opens the next one of the same person at `stage`, under a new id: a
@@ -146,4 +159,15 @@ pub async fn end_all(pool: &PgPool, user: UserId, now: DateTime<Utc>) -> Result<
     .execute(pool)
     .await?
     .rows_affected())
+}
+
+/// The tenant a session acts on from now on (checked by the caller to be in the person's
+/// subtree).
+pub async fn act_on(pool: &PgPool, id: &str, tenant: TenantId) -> Result<(), DbError> {
+    sqlx::query("UPDATE console_sessions SET acting_on = $2 WHERE id_hash = $1")
+        .bind(digest(id))
+        .bind(tenant.0)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

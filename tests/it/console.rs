@@ -1349,3 +1349,150 @@ async fn an_admin_sets_the_communes_senders_clock_population_and_logo() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_admin_acts_on_each_member_commune_and_nothing_outside() {
+    let env = Env::new().await;
+    let (daemon, mairie, clock) = commune(&env).await;
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "tenant",
+            "create",
+            "cc-verdun",
+            "--kind",
+            "group",
+            "--name",
+            "CA du Grand Verdun",
+        ],
+    ));
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "move", "bras", "--parent", "cc-verdun"],
+    ));
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "tenant",
+            "create",
+            "charny",
+            "--parent",
+            "cc-verdun",
+            "--name",
+            "Charny",
+        ],
+    ));
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "create", "ailleurs", "--name", "Ailleurs"],
+    ));
+    let id = mairie
+        .alert(serde_json::json!({"topic": "intemperies", "text": "Route coupée", "urgent": true}))
+        .await;
+
+    let mut group = Visitor::new(&daemon);
+    let link = invite(&env, "cc-verdun", "sig@grandverdun.fr", "admin");
+    group
+        .accept(&link, "le grand Verdun veille sur ses communes", &clock)
+        .await;
+    let home = group.get("/console").await;
+    assert!(home.body.contains("CA du Grand Verdun"), "{}", home.body);
+    assert!(
+        home.body
+            .contains("<option value=\"charny\">Charny</option>"),
+        "{}",
+        home.body
+    );
+    assert!(
+        !home.body.contains("ailleurs"),
+        "a commune outside the group is not offered"
+    );
+    let csrf = home.csrf();
+    assert_eq!(
+        group.get(&format!("/console/alerts/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "the group's own node first"
+    );
+
+    group
+        .post("/console/acting-on", &[("csrf", &csrf), ("tenant", "bras")])
+        .await
+        .assert_leads_to("/console");
+    assert_eq!(
+        group.get(&format!("/console/alerts/{id}")).await.status,
+        StatusCode::OK
+    );
+    let topics = group.get("/console/topics").await;
+    assert!(topics.body.contains("intemperies"), "{}", topics.body);
+    let users = group.get("/console/users").await;
+    let invited = group
+        .post(
+            "/console/users",
+            &[
+                ("csrf", &users.csrf()),
+                ("name", "Jean Dupont"),
+                ("email", "maire@bras.fr"),
+                ("role", "sender"),
+            ],
+        )
+        .await;
+    assert!(invited.body.contains("invitation-link"), "{}", invited.body);
+    let listed: serde_json::Value = serde_json::from_str(&ok(tocsin(
+        &env,
+        &[],
+        &["user", "list", "--tenant", "bras", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        listed[0]["email"], "maire@bras.fr",
+        "invited on the commune acted on"
+    );
+
+    group
+        .post(
+            "/console/acting-on",
+            &[("csrf", &csrf), ("tenant", "charny")],
+        )
+        .await
+        .assert_leads_to("/console");
+    assert_eq!(
+        group.get(&format!("/console/alerts/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "a sibling's alert"
+    );
+    let outside = group
+        .post(
+            "/console/acting-on",
+            &[("csrf", &csrf), ("tenant", "ailleurs")],
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+    // A commune's person has no choice to make, and cannot make one.
+    let mut mayor = Visitor::new(&daemon);
+    let link = invited
+        .body
+        .split("id=\"invitation-link\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    mayor
+        .accept(&link, "le pont de Charny est fermé", &clock)
+        .await;
+    let own = mayor.get("/console").await;
+    assert!(!own.body.contains("acting-on"), "{}", own.body);
+    let sibling = mayor
+        .post(
+            "/console/acting-on",
+            &[("csrf", &own.csrf()), ("tenant", "charny")],
+        )
+        .await;
+    assert_eq!(sibling.status, StatusCode::NOT_FOUND);
+    daemon.stop().await;
+}

@@ -179,3 +179,29 @@ pub async fn invite(
         Err(store::users::UserError::Db(e)) => Err(e.into()),
     }
 }
+
+#[derive(Deserialize)]
+pub struct ActOn {
+    #[serde(default)]
+    tenant: String,
+}
+
+/// A person of a group chooses the tenant of their subtree they act on; anything outside it
+/// does not exist for them.
+pub async fn act_on(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    SignedInForm { who, form, .. }: SignedInForm<ActOn>,
+) -> Result<Response, ConsoleError> {
+    let slug = form.tenant.trim();
+    let found = if slug.is_empty() || slug.len() > 64 {
+        None
+    } else {
+        store::tree::find_in_subtree(&state.db, who.user.tenant, slug).await?
+    };
+    let tenant = found.ok_or_else(ConsoleError::not_found)?;
+    if let Some(id) = super::session::session_id(&state, &headers) {
+        store::console_sessions::act_on(&state.db, &id, tenant).await?;
+    }
+    Ok(super::see_other("/console"))
+}

@@ -127,6 +127,7 @@ pub fn routes() -> Router<AppState> {
                 crate::web::logo::MAX_LOGO_BYTES + 64 * 1024,
             )),
         )
+        .route("/console/acting-on", post(home::act_on))
         .route("/console/users", get(home::users).post(home::invite))
 }
 

@@ -102,9 +102,12 @@ pub async fn current(
 /// A person signed in, their session, and the caller they act as.
 pub struct SignedIn {
     pub user: User,
+    /// The tenant acted on: the person's node, or the one of its subtree they chose.
     pub tenant: Tenant,
     pub session: Session,
     pub caller: Caller,
+    /// Slug and name of each tenant the person may act on, when there is more than one.
+    pub choices: Vec<(String, String)>,
 }
 
 impl SignedIn {
@@ -118,6 +121,8 @@ impl SignedIn {
             may_send: self.user.role.allows(Permission::Send),
             may_administer: self.user.role.allows(Permission::Administer),
             may_manage_subscribers: self.user.role.allows(Permission::ManageSubscribers),
+            acting_on: &self.tenant.slug,
+            choices: &self.choices,
             csrf: &self.session.csrf,
         }
     }
@@ -147,11 +152,23 @@ impl FromRequestParts<AppState> for SignedIn {
             .await
             .map_err(|e| ConsoleError::from(e).into_response())?
             .ok_or_else(|| ToSignIn.into_response())?;
-        let tenant = crate::store::tenants::get(&state.db, user.tenant)
+        // A person of a group acts on the tenant of their subtree they chose, if it still is.
+        let acting_on = match session.acting_on {
+            Some(node)
+                if node != user.tenant
+                    && crate::store::tree::within(&state.db, user.tenant, node)
+                        .await
+                        .map_err(|e| ConsoleError::from(e).into_response())? =>
+            {
+                node
+            }
+            _ => user.tenant,
+        };
+        let tenant = crate::store::tenants::get(&state.db, acting_on)
             .await
             .map_err(|e| ConsoleError::from(e).into_response())?;
         let caller = Caller {
-            tenant: user.tenant,
+            tenant: acting_on,
             role: user.role,
             actor: Actor::User(user.id),
             request_id: parts
@@ -159,11 +176,23 @@ impl FromRequestParts<AppState> for SignedIn {
                 .get::<crate::api::envelope::RequestId>()
                 .map(|id| id.0.clone()),
         };
+        let choices: Vec<(String, String)> = crate::store::tree::below(&state.db, user.tenant)
+            .await
+            .map_err(|e| ConsoleError::from(e).into_response())?
+            .into_iter()
+            .map(|node| (node.slug, node.name))
+            .collect();
+        let choices = if choices.len() > 1 {
+            choices
+        } else {
+            Vec::new()
+        };
         Ok(SignedIn {
             user,
             tenant,
             session,
             caller,
+            choices,
         })
     }
 }

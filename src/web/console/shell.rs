@@ -35,6 +35,10 @@ pub struct Person<'a> {
     pub may_manage_subscribers: bool,
     /// The token of the log-out forms.
     pub csrf: &'a str,
+    /// The slug of the tenant acted on.
+    pub acting_on: &'a str,
+    /// Slug and name of each tenant a person of a group may act on (empty for a commune's).
+    pub choices: &'a [(String, String)],
 }
 
 /// The document around a page's content.
@@ -60,6 +64,18 @@ pub fn page(title: &str, section: Section, person: Option<&Person<'_>>, content:
                     @if let Some(person) = person {
                         p.person {
                             (person.name) " · " (person.role) " · " (person.commune)
+                        }
+                        @if !person.choices.is_empty() {
+                            form.acting-on method="post" action="/console/acting-on" {
+                                input type="hidden" name="csrf" value=(person.csrf);
+                                label for="acting-on" { "Commune" }
+                                select #acting-on name="tenant" {
+                                    @for (slug, name) in person.choices {
+                                        option value=(slug) selected[slug == person.acting_on] { (name) }
+                                    }
+                                }
+                                button.secondary type="submit" { "Changer" }
+                            }
                         }
                         (navigation(section, person))
                     }
