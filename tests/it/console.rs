@@ -443,6 +443,67 @@ async fn an_invited_admin_invites_the_mayor_who_sends_an_urgent_alert_and_follow
         .get("/console")
         .await
         .assert_leads_to("/console/login");
+
+    // The admin manages people from the console too: a new link, then removal; not their own.
+    let mayor_id = mayor_row["id"].as_str().unwrap();
+    let mut admin = Visitor::new(&daemon);
+    let signed = admin
+        .sign_in(
+            "secretariat@bras.fr",
+            "la crue de la Meuse en 1947",
+            Some(&codes[1]),
+        )
+        .await;
+    signed.assert_leads_to("/console");
+    let users = admin.get("/console/users").await;
+    let csrf = users.csrf();
+    let renewed = admin
+        .post(
+            &format!("/console/users/{mayor_id}/reset"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(renewed.body.contains("invitation-link"), "{}", renewed.body);
+    admin
+        .post(
+            &format!("/console/users/{mayor_id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .assert_leads_to("/console/users");
+    let gone = Visitor::new(&daemon)
+        .sign_in("maire@bras.fr", "le pont de Charny est fermé", None)
+        .await;
+    assert_eq!(
+        gone.status,
+        StatusCode::BAD_REQUEST,
+        "removed: {}",
+        gone.body
+    );
+    let own_id = users
+        .body
+        .split("/console/users/usr_")
+        .nth(1)
+        .map(|rest| format!("usr_{}", &rest[..32]));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(tocsin(&env, &[], &["user", "list", "--json"]))).unwrap();
+    let admin_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "secretariat@bras.fr")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(own_id.is_some());
+    let itself = admin
+        .post(
+            &format!("/console/users/{admin_id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(itself.status, StatusCode::CONFLICT);
     daemon.stop().await;
 }
 

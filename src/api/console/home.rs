@@ -88,9 +88,12 @@ async fn users_page(
     let now = state.clock.now();
     let zone = who.tenant.clock.time_zone;
     let people = store::users::list_below(&state.db, who.caller.tenant).await?;
+    let ids: Vec<String> = people.iter().map(|u| u.id.to_string()).collect();
     let lines: Vec<PersonLine<'_>> = people
         .iter()
-        .map(|u| PersonLine {
+        .zip(&ids)
+        .map(|(u, id)| PersonLine {
+            id,
             name: &u.name,
             email: &u.email,
             role: role_label(u.role),
@@ -204,4 +207,42 @@ pub async fn act_on(
         store::console_sessions::act_on(&state.db, &id, tenant).await?;
     }
     Ok(super::see_other("/console"))
+}
+
+/// "Nouveau lien" (a forgotten password, a lost phone) or "Retirer", for a person of the
+/// subtree acted on; the admin's own account is not removed from here.
+pub async fn change_user(
+    State(state): State<AppState>,
+    axum::extract::Path((id, what)): axum::extract::Path<(String, String)>,
+    SignedInForm { who, .. }: SignedInForm<super::sign_in::Empty>,
+) -> Result<Response, ConsoleError> {
+    who.caller.require(Permission::Administer)?;
+    let id: crate::model::UserId = id.parse().map_err(|_| ConsoleError::not_found())?;
+    let person = store::users::get(&state.db, id)
+        .await?
+        .ok_or_else(ConsoleError::not_found)?;
+    if !store::tree::within(&state.db, who.caller.tenant, person.tenant).await? {
+        return Err(ConsoleError::not_found());
+    }
+    let now = state.clock.now();
+    match what.as_str() {
+        "reset" => {
+            let invitation = Invitation::new();
+            store::users::reset(&state.db, id, &invitation.digest, now).await?;
+            crate::api::audit::record(&state, &who.caller, "user.reset", id, serde_json::json!({})).await;
+            let link = invitation.link(&state.public_url);
+            users_page(&state, &who, &InviteForm::default(), &[], Some(&link)).await
+        }
+        "remove" if id == who.user.id => Err(ConsoleError::Page(
+            StatusCode::CONFLICT,
+            "Impossible",
+            "Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre administrateur.".into(),
+        )),
+        "remove" => {
+            store::users::remove(&state.db, id, now).await?;
+            crate::api::audit::record(&state, &who.caller, "user.removed", id, serde_json::json!({})).await;
+            Ok(super::see_other("/console/users"))
+        }
+        _ => Err(ConsoleError::not_found()),
+    }
 }

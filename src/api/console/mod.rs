@@ -129,6 +129,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/acting-on", post(home::act_on))
         .route("/console/users", get(home::users).post(home::invite))
+        .route("/console/users/{id}/{what}", post(home::change_user))
 }
 
 /// A console page: HTML, never cached, never framed, no referrer (an invitation link must not

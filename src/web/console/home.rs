@@ -92,6 +92,8 @@ fn coverage(subscribers: i64, population: i32) -> String {
 
 /// One person on the users page.
 pub struct PersonLine<'a> {
+    /// `usr_…`
+    pub id: &'a str,
     pub name: &'a str,
     pub email: &'a str,
     pub role: &'a str,
@@ -128,13 +130,30 @@ pub fn users_page(p: &UsersPage<'_>) -> Markup {
     let content = html! {
         h1 { "Utilisateurs" }
         @if let Some(link) = p.invitation {
-            (notice("Invitation créée. Transmettez ce lien à la personne : il sert une fois, pendant 72 heures.", true))
+            (notice("Lien créé. Transmettez-le à la personne : il sert une fois, pendant 72 heures.", true))
             p { code.invitation #invitation-link { (link) } }
         }
         (scrolling("Utilisateurs", html! { table {
             caption { (counted(p.people.len(), "personne")) }
-            thead { tr { th scope="col" { "Nom" } th scope="col" { "Adresse e-mail" } th scope="col" { "Rôle" } th scope="col" { "État" } } }
-            tbody { @for u in p.people { tr { th scope="row" { (u.name) } td { (u.email) } td { (u.role) } td { (u.state) } } } }
+            thead { tr { th scope="col" { "Nom" } th scope="col" { "Adresse e-mail" } th scope="col" { "Rôle" }
+                         th scope="col" { "État" } th scope="col" { "Actions" } } }
+            tbody {
+                @for u in p.people {
+                    tr {
+                        th scope="row" { (u.name) } td { (u.email) } td { (u.role) } td { (u.state) }
+                        td {
+                            form.inline method="post" action={ "/console/users/" (u.id) "/reset" } {
+                                (csrf_field(p.person.csrf))
+                                button.secondary.outline type="submit" { "Nouveau lien" span.visually-hidden { " pour " (u.name) } }
+                            }
+                            form.inline method="post" action={ "/console/users/" (u.id) "/remove" } {
+                                (csrf_field(p.person.csrf))
+                                button.secondary.outline type="submit" { "Retirer" span.visually-hidden { " " (u.name) } }
+                            }
+                        }
+                    }
+                }
+            }
         } }))
         h2 #inviter { "Inviter une personne" }
         (error_summary(p.errors))
