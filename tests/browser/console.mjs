@@ -131,6 +131,7 @@ const steps = {
     await visit("dashboard");
 
     await goto(page, `${base}/console/alerts/new`);
+    const keyboardForm = await tabTo(page, '#alert-form button[type="submit"]', 80);
     await page.fill("#text", "Alerte orange orages : évitez les déplacements ce soir — restez à l’abri.");
     await page.waitForFunction(() => document.getElementById("text-compteur").textContent.includes("UCS-2"));
     const counter = await page.textContent("#text-compteur");
@@ -139,6 +140,7 @@ const steps = {
     await submit(page, "#alert-form button[type=submit]");
     await visit("confirmation");
     const question = await page.textContent("#question");
+    const keyboardConfirm = await tabTo(page, 'form[action="/console/alerts"] button[type="submit"]', 80);
     await page.check('input[name="confirm_urgent"]');
     await submit(page, 'form[action="/console/alerts"] button[type="submit"]');
     await page.waitForFunction(() => document.getElementById("status").textContent === "Terminée", null, {
@@ -215,7 +217,15 @@ const steps = {
       await visit(`${name} at 360 px`);
     }
     assertNoProblems(page);
-    return { audits, screenshots: shots, keyboard, counter, question, done, narrow };
+    return {
+      audits,
+      screenshots: shots,
+      keyboard: [keyboard, keyboardForm, keyboardConfirm],
+      counter,
+      question,
+      done,
+      narrow,
+    };
   },
 };
 
