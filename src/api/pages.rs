@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use chrono::{Datelike, Timelike, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use tocsin_providers::Message;
 
@@ -635,36 +635,9 @@ async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// "lundi 30 novembre 2026 à 19:00", in the commune's time zone.
 fn french_time(at: chrono::DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    let local = at.with_timezone(&zone);
-    format!(
-        "{} {} {} {} à {:02}:{:02}",
-        WEEKDAYS[local.weekday().num_days_from_monday() as usize],
-        local.day(),
-        MONTHS[local.month0() as usize],
-        local.year(),
-        local.hour(),
-        local.minute()
-    )
+    crate::model::french::day_date_time(at, zone)
 }
 
 /// An alert's public page, once it has started; cancelled alerts and those still waiting for

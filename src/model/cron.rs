@@ -289,7 +289,8 @@ impl Cron {
             (true, false) if every_month => {
                 let names: Vec<&str> = (0..7)
                     .filter(|d| self.weekdays & (1 << d) != 0)
-                    .map(|d| FRENCH_WEEKDAYS[d])
+                    // cron counts from Sunday, the French week from Monday.
+                    .map(|d| super::french::WEEKDAYS[(d + 6) % 7])
                     .collect();
                 let on = match names.as_slice() {
                     ["lundi", "mardi", "mercredi", "jeudi", "vendredi"] => {
@@ -314,7 +315,7 @@ impl Cron {
                 let month = single(u64::from(self.months))?;
                 Some(format!(
                     "chaque année le {dates} {} {at}",
-                    FRENCH_MONTHS[month as usize - 1]
+                    super::french::MONTHS[month as usize - 1]
                 ))
             }
             _ => None,
@@ -324,25 +325,6 @@ impl Cron {
 
 /// Months 1 to 12 as bits.
 const ALL_MONTHS: u16 = 0b1_1111_1111_1110;
-/// Sunday first, as cron counts.
-const FRENCH_WEEKDAYS: [&str; 7] = [
-    "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
-];
-const FRENCH_MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod citizen_links;
 pub mod communes;
 pub mod cron;
 pub mod email;
+pub mod french;
 /// The GSM-7 tables, shared with the SMS adapters.
 pub use tocsin_providers::sms::gsm7 as gsm7_table;
 pub mod ids;

@@ -239,28 +239,5 @@ fn role_label(role: crate::model::Role) -> &'static str {
 
 /// A time in the commune's clock, in French: "5 décembre 2026 à 19:04".
 fn french_time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    use chrono::{Datelike, Timelike};
-    let local = at.with_timezone(&zone);
-    format!(
-        "{} {} {} à {:02}:{:02}",
-        local.day(),
-        MONTHS[local.month0() as usize],
-        local.year(),
-        local.hour(),
-        local.minute()
-    )
+    crate::model::french::date_time(at, zone)
 }

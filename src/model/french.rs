@@ -1,0 +1,66 @@
+//! Dates and times in French, as citizens and mairies read them: one set of names for the
+//! citizen pages, the console and the reminders' descriptions.
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono_tz::Tz;
+
+pub const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// Monday first, as the French week counts.
+pub const WEEKDAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+
+/// "5 décembre 2026 à 19:04", on `zone`'s clock.
+pub fn date_time(at: DateTime<Utc>, zone: Tz) -> String {
+    let local = at.with_timezone(&zone);
+    format!(
+        "{} {} {} à {:02}:{:02}",
+        local.day(),
+        MONTHS[local.month0() as usize],
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// "samedi 5 décembre 2026 à 19:04", on `zone`'s clock.
+pub fn day_date_time(at: DateTime<Utc>, zone: Tz) -> String {
+    let weekday = at.with_timezone(&zone).weekday().num_days_from_monday() as usize;
+    format!("{} {}", WEEKDAYS[weekday], date_time(at, zone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_in_french_on_the_communes_clock() {
+        let at = "2026-12-05T18:04:00Z".parse().unwrap();
+        assert_eq!(
+            date_time(at, chrono_tz::Europe::Paris),
+            "5 décembre 2026 à 19:04"
+        );
+        assert_eq!(
+            day_date_time(at, chrono_tz::Europe::Paris),
+            "samedi 5 décembre 2026 à 19:04"
+        );
+        assert_eq!(
+            date_time(at, chrono_tz::America::Cayenne),
+            "5 décembre 2026 à 15:04"
+        );
+    }
+}
