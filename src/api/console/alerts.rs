@@ -206,6 +206,20 @@ pub struct NewQuery {
     template: Option<String>,
 }
 
+/// The form again, with the API's refusal on its field.
+async fn refused(
+    state: &AppState,
+    who: &SignedIn,
+    form: &AlertFields,
+    e: &ApiError,
+) -> Result<Response, ConsoleError> {
+    let errors = [Field {
+        name: form_field(e.field.as_deref()),
+        message: &e.message,
+    }];
+    form_page(state, who, form, &errors).await
+}
+
 pub async fn new_form(
     State(state): State<AppState>,
     who: SignedIn,
@@ -270,14 +284,7 @@ pub async fn preview(
             let action = what_may_be_done(&state, &who, form.urgent.is_some()).await?;
             Ok(ok(confirm_page(&who, &form, &dry_run, action, true)))
         }
-        Err(e) if e.status == StatusCode::BAD_REQUEST => {
-            let message = e.message.clone();
-            let errors = [Field {
-                name: form_field(e.field.as_deref()),
-                message: &message,
-            }];
-            form_page(&state, &who, &form, &errors).await
-        }
+        Err(e) if e.status == StatusCode::BAD_REQUEST => refused(&state, &who, &form, &e).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -454,12 +461,7 @@ pub async fn send(
     let alert = match checked(&state, &form) {
         Ok(alert) => alert,
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
-            let message = e.message.clone();
-            let errors = [Field {
-                name: form_field(e.field.as_deref()),
-                message: &message,
-            }];
-            return form_page(&state, &who, &form, &errors).await;
+            return refused(&state, &who, &form, &e).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -495,14 +497,7 @@ pub async fn send(
             }
             Ok(see_other(&format!("/console/alerts/{}", alert.id)))
         }
-        Err(e) if e.status == StatusCode::BAD_REQUEST => {
-            let message = e.message.clone();
-            let errors = [Field {
-                name: form_field(e.field.as_deref()),
-                message: &message,
-            }];
-            form_page(&state, &who, &form, &errors).await
-        }
+        Err(e) if e.status == StatusCode::BAD_REQUEST => refused(&state, &who, &form, &e).await,
         Err(e) => Err(e.into()),
     }
 }

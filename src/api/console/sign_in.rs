@@ -83,21 +83,20 @@ pub async fn login(
             }),
         )
     };
-    if let Some(until) = store::users::client_locked(&state.db, &client.key, now).await? {
-        return Ok(locked(
-            again(
-                StatusCode::TOO_MANY_REQUESTS,
-                &[],
-                Some(&wait_message(now, until)),
-            ),
+    let wait = |message: String, until| {
+        locked(
+            again(StatusCode::TOO_MANY_REQUESTS, &[], Some(&message)),
             now,
             until,
-        ));
-    }
+        )
+    };
     let wrong = [Field {
         name: "email",
         message: "Adresse e-mail ou mot de passe incorrect.",
     }];
+    if let Some(until) = store::users::client_locked(&state.db, &client.key, now).await? {
+        return Ok(wait(wait_message(now, until), until));
+    }
     let user = store::users::find_by_email(&state.db, form.email.trim()).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     if let Some(until) = user
@@ -105,15 +104,7 @@ pub async fn login(
         .and_then(|u| u.locked_until)
         .filter(|u| *u > now)
     {
-        return Ok(locked(
-            again(
-                StatusCode::TOO_MANY_REQUESTS,
-                &[],
-                Some(&account_locked(now, until)),
-            ),
-            now,
-            until,
-        ));
+        return Ok(wait(account_locked(now, until), until));
     }
     // The same work whether the address has an account or not: the answer's time tells nothing.
     let typed = form.password.clone();
@@ -126,6 +117,7 @@ pub async fn login(
     })
     .await
     .unwrap_or(false);
+    let known = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| right) else {
         let client_until = store::users::note_client_failure(
             &state.db,
@@ -135,31 +127,15 @@ pub async fn login(
             CLIENT_WINDOW,
         )
         .await?;
-        if let Some(found) = store::users::find_by_email(&state.db, form.email.trim()).await?
+        if let Some(id) = known
             && let Some(until) =
-                store::users::note_failure(&state.db, found.id, now, ACCOUNT_ATTEMPTS, ACCOUNT_LOCK)
+                store::users::note_failure(&state.db, id, now, ACCOUNT_ATTEMPTS, ACCOUNT_LOCK)
                     .await?
         {
-            return Ok(locked(
-                again(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &[],
-                    Some(&account_locked(now, until)),
-                ),
-                now,
-                until,
-            ));
+            return Ok(wait(account_locked(now, until), until));
         }
         if let Some(until) = client_until {
-            return Ok(locked(
-                again(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &[],
-                    Some(&wait_message(now, until)),
-                ),
-                now,
-                until,
-            ));
+            return Ok(wait(wait_message(now, until), until));
         }
         return Ok(again(StatusCode::BAD_REQUEST, &wrong, None));
     };
@@ -216,6 +192,7 @@ pub struct CodeForm {
 
 pub async fn code(
     State(state): State<AppState>,
+    headers: HeaderMap,
     SessionForm { id, session, form }: SessionForm<CodeForm>,
 ) -> Result<Response, ConsoleError> {
     if session.stage != Stage::SecondFactor {
@@ -227,18 +204,7 @@ pub async fn code(
     };
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
         console_sessions::end(&state.db, &id, now).await?;
-        let page = pages::login_page(&pages::LoginPage {
-            email: &user.email,
-            errors: &[],
-            notice: Some(&account_locked(now, until)),
-            form_token: "",
-            provider: provider_name(&state),
-        });
-        return Ok(locked(
-            html(StatusCode::TOO_MANY_REQUESTS, page),
-            now,
-            until,
-        ));
+        return Ok(locked_out(&state, &headers, &user.email, now, until));
     }
     if second_factor_ok(&state, &user, &form.code, now).await? {
         store::users::clear_failures(&state.db, user.id).await?;
@@ -253,18 +219,7 @@ pub async fn code(
         store::users::note_failure(&state.db, user.id, now, ACCOUNT_ATTEMPTS, ACCOUNT_LOCK).await?
     {
         console_sessions::end(&state.db, &id, now).await?;
-        let page = pages::login_page(&pages::LoginPage {
-            email: &user.email,
-            errors: &[],
-            notice: Some(&account_locked(now, until)),
-            form_token: "",
-            provider: provider_name(&state),
-        });
-        return Ok(locked(
-            html(StatusCode::TOO_MANY_REQUESTS, page),
-            now,
-            until,
-        ));
+        return Ok(locked_out(&state, &headers, &user.email, now, until));
     }
     let errors = [Field {
         name: "code",
@@ -274,6 +229,28 @@ pub async fn code(
         StatusCode::BAD_REQUEST,
         pages::code_page(&errors, &session.csrf),
     ))
+}
+
+/// The sign-in page again, saying until when the account is locked (429, `Retry-After`).
+fn locked_out(
+    state: &AppState,
+    headers: &HeaderMap,
+    email: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Response {
+    let (token, cookie) = anonymous_token(state, headers);
+    let page = pages::login_page(&pages::LoginPage {
+        email,
+        errors: &[],
+        notice: Some(&account_locked(now, until)),
+        form_token: &token,
+        provider: provider_name(state),
+    });
+    with_cookie(
+        locked(html(StatusCode::TOO_MANY_REQUESTS, page), now, until),
+        cookie,
+    )
 }
 
 /// A TOTP code of the person's secret, not used before, or one of their recovery codes.
