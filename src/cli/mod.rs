@@ -10,6 +10,7 @@ mod log_line;
 mod ops;
 mod proof;
 mod schedule;
+mod tenants;
 mod tree;
 mod usage;
 mod users;
@@ -49,7 +50,7 @@ enum Command {
     Serve,
     /// Manage tenants (communes, intercommunalities, départements).
     #[command(subcommand)]
-    Tenant(ops::TenantCommand),
+    Tenant(tenants::TenantCommand),
     /// Manage API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -142,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => ops::migrate(config).await,
         Command::Serve => ops::serve(config).await,
-        Command::Tenant(command) => ops::tenant(config, command).await,
+        Command::Tenant(command) => tenants::tenant(config, command).await,
         Command::Key(command) => keys::key(config, command).await,
         Command::User(command) => users::user(config, command).await,
         Command::Secrets(command) => keys::secrets(config, command).await,
