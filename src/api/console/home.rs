@@ -31,7 +31,7 @@ pub async fn dashboard(
         .collect();
     let alerts = store::alerts::history(&state.db, tenant, &Default::default(), 5).await?;
     let ids: Vec<String> = alerts.iter().map(|a| a.id.to_string()).collect();
-    let last_alerts = super::alerts::history_lines(&alerts, &ids, zone, &state);
+    let last_alerts = super::follow::history_lines(&alerts, &ids, zone, &state);
     let mut schedules: Vec<_> = store::schedules::list(&state.db, tenant)
         .await?
         .into_iter()

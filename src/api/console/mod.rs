@@ -11,6 +11,7 @@
 
 mod alerts;
 mod drafts;
+mod follow;
 mod home;
 mod manage;
 pub mod oidc;
@@ -64,20 +65,20 @@ pub fn routes() -> Router<AppState> {
             "/console/logout/everywhere",
             post(sign_in::logout_everywhere),
         )
-        .route("/console/alerts", get(alerts::history).post(alerts::send))
+        .route("/console/alerts", get(follow::history).post(alerts::send))
         .route(
             "/console/alerts/new",
             get(alerts::new_form).post(alerts::edit),
         )
         .route("/console/alerts/preview", post(alerts::preview))
         .route("/console/alerts/measure", post(alerts::measure))
-        .route("/console/alerts/{id}", get(alerts::follow))
-        .route("/console/alerts/{id}/events", get(alerts::events))
+        .route("/console/alerts/{id}", get(follow::follow))
+        .route("/console/alerts/{id}/events", get(follow::events))
         .route(
             "/console/alerts/{id}/deliveries.csv",
-            get(alerts::deliveries_csv),
+            get(follow::deliveries_csv),
         )
-        .route("/console/alerts/{id}/cancel", post(alerts::cancel))
+        .route("/console/alerts/{id}/cancel", post(follow::cancel))
         .route("/console/drafts", get(drafts::list))
         .route("/console/drafts/{id}", get(drafts::show))
         .route("/console/drafts/{id}/validate", post(drafts::validate))
