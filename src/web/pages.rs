@@ -1,16 +1,18 @@
 //! The citizen pages of a commune, in French, rendered to HTML strings: the subscription page,
 //! an alert, a message (with an optional button), "not found", and the web app manifest.
 //!
-//! Pure functions over page models: handlers fetch, decide, then render. Every value from
-//! outside goes through [`escape`]. The pages aim at WCAG 2.1 AA / RGAA 4: `lang`, one `h1`,
-//! landmarks and a skip link, a label for every field, errors listed in a summary with
-//! `role="alert"` and tied to their fields with `aria-invalid` and `aria-describedby`, no fixed
-//! width. They load nothing from another host and hold no inline script; the only inline style
-//! is the commune colour, which [`content_security_policy`] allows by its hash.
+//! Pure functions over page models: handlers fetch, decide, then render with maud, which
+//! escapes every value spliced in; only the commune colour's style is `PreEscaped`. The pages
+//! aim at WCAG 2.1 AA / RGAA 4: `lang`, one `h1`, landmarks and a skip link, a label for every
+//! field, errors listed in a summary with `role="alert"` and tied to their fields with
+//! `aria-invalid` and `aria-describedby`, no fixed width. They load nothing from another host
+//! and hold no inline script; the only inline style is the commune colour, which
+//! [`content_security_policy`] allows by its hash.
 
 mod commune;
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
 use super::assets::asset_url;
@@ -140,22 +142,6 @@ pub struct FormAction<'a> {
     pub hidden: &'a [(&'a str, &'a str)],
 }
 
-/// Escapes text for HTML content and for double- or single-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The `Content-Security-Policy` to send with a page of `commune` (`None` for
 /// [`not_found_page`]). Nothing inline runs; the commune colour's `<style>` element is allowed
 /// by its hash. `data:` images are Pico's icons (check marks, select arrows), drawn as inline
@@ -217,23 +203,20 @@ pub fn alert_page(page: &AlertPage<'_>) -> String {
     } else {
         page.subject
     };
-    let mut main = format!("<h1>{}</h1>\n", escape(subject));
-    if page.urgent {
-        main.push_str("<p><strong class=\"urgent\">Alerte urgente</strong></p>\n");
-    }
-    main.push_str(&format!(
-        "<p>Envoyée par {} le {}.</p>\n",
-        escape(commune.name),
-        escape(page.sent_at)
-    ));
-    if page.expired {
-        main.push_str(
-            "<div class=\"notice\"><p>Cette alerte est terminée. Son contenu reste affiché pour \
-             information.</p></div>\n",
-        );
-    }
-    main.push_str(&paragraphs(page.text));
-    main.push_str(&back_link(commune, "Recevoir les alertes de"));
+    let main = html! {
+        h1 { (subject) }
+        @if page.urgent {
+            p { strong class="urgent" { "Alerte urgente" } }
+        }
+        p { "Envoyée par " (commune.name) " le " (page.sent_at) "." }
+        @if page.expired {
+            div class="notice" {
+                p { "Cette alerte est terminée. Son contenu reste affiché pour information." }
+            }
+        }
+        (paragraphs(page.text))
+        (back_link(commune, "Recevoir les alertes de"))
+    };
     let title = format!("{subject} – Alertes de {}", commune.name);
     layout(
         &Layout {
@@ -242,32 +225,26 @@ pub fn alert_page(page: &AlertPage<'_>) -> String {
             home: false,
             push: false,
         },
-        &main,
+        main,
     )
 }
 
 /// A short message, with a button when there is something to confirm.
 pub fn message_page(page: &MessagePage<'_>) -> String {
     let commune = &page.commune;
-    let mut main = format!("<h1>{}</h1>\n{}", escape(page.title), paragraphs(page.text));
-    if let Some(action) = &page.action {
-        main.push_str(&format!(
-            "<form method=\"post\" action=\"{}\">\n",
-            escape(action.url)
-        ));
-        for (name, value) in action.hidden {
-            main.push_str(&format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(name),
-                escape(value)
-            ));
+    let main = html! {
+        h1 { (page.title) }
+        (paragraphs(page.text))
+        @if let Some(action) = &page.action {
+            form method="post" action=(action.url) {
+                @for (name, value) in action.hidden {
+                    input type="hidden" name=(name) value=(value);
+                }
+                button type="submit" { (action.button) }
+            }
         }
-        main.push_str(&format!(
-            "<button type=\"submit\">{}</button>\n</form>\n",
-            escape(action.button)
-        ));
-    }
-    main.push_str(&back_link(commune, "Retour à la page des alertes de"));
+        (back_link(commune, "Retour à la page des alertes de"))
+    };
     let title = format!("{} – Alertes de {}", page.title, commune.name);
     layout(
         &Layout {
@@ -276,14 +253,19 @@ pub fn message_page(page: &MessagePage<'_>) -> String {
             home: false,
             push: false,
         },
-        &main,
+        main,
     )
 }
 
 /// For an unknown commune or address. It names no commune, so it gives nothing away.
 pub fn not_found_page() -> String {
-    let main = "<h1>Page introuvable</h1>\n<p>Cette adresse ne correspond à aucune page. \
-                Vérifiez-la, ou reprenez le lien donné par votre commune.</p>\n";
+    let main = html! {
+        h1 { "Page introuvable" }
+        p {
+            "Cette adresse ne correspond à aucune page. Vérifiez-la, ou reprenez le lien donné \
+             par votre commune."
+        }
+    };
     layout(
         &Layout {
             title: "Page introuvable",
@@ -298,9 +280,13 @@ pub fn not_found_page() -> String {
 /// An unsubscribe link followed again, once its subscriber is gone: nothing is left to do, and
 /// nothing tells which commune it was.
 pub fn unsubscribed_page() -> String {
-    let main = "<h1>Désinscription faite</h1>\n<p>Cette adresse ne reçoit plus d’alertes par \
-                e-mail et a été effacée. Pour recevoir de nouveau les alertes, inscrivez-vous \
-                sur la page de votre commune.</p>\n";
+    let main = html! {
+        h1 { "Désinscription faite" }
+        p {
+            "Cette adresse ne reçoit plus d’alertes par e-mail et a été effacée. Pour recevoir \
+             de nouveau les alertes, inscrivez-vous sur la page de votre commune."
+        }
+    };
     layout(
         &Layout {
             title: "Désinscription faite",
@@ -314,7 +300,7 @@ pub fn unsubscribed_page() -> String {
 
 /// What the page frame needs to know.
 struct Layout<'a> {
-    /// Plain text; escaped here.
+    /// Plain text.
     title: &'a str,
     commune: Option<&'a Commune<'a>>,
     /// The commune page itself: links its manifest, and names the commune without a link.
@@ -323,106 +309,101 @@ struct Layout<'a> {
     push: bool,
 }
 
-/// The frame of every page: head, skip link, header, `main` (given as HTML) and footer.
-fn layout(page: &Layout<'_>, main: &str) -> String {
+/// The frame of every page: head, skip link, header, `main` and footer.
+fn layout(page: &Layout<'_>, main: Markup) -> String {
     let theme = page.commune.map_or(DEFAULT_BRAND, brand);
-    let mut head = format!(
-        "<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n\
-         <link rel=\"stylesheet\" href=\"{}\">\n\
-         <link rel=\"stylesheet\" href=\"{}\">\n",
-        escape(page.title),
-        asset_url("pico.min.css"),
-        asset_url("site.css"),
-    );
-    if let Some(style) = page.commune.and_then(brand_style) {
-        head.push_str(&format!("<style>{style}</style>\n"));
+    html! {
+        (DOCTYPE)
+        html lang="fr" data-theme="light" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (page.title) }
+                link rel="stylesheet" href=(asset_url("pico.min.css"));
+                link rel="stylesheet" href=(asset_url("site.css"));
+                @if let Some(style) = page.commune.and_then(brand_style) {
+                    // Not escaped: built from a parsed colour, and allowed by the hash of these
+                    // very bytes (`content_security_policy`).
+                    style { (PreEscaped(style)) }
+                }
+                meta name="theme-color" content=(theme);
+                link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
+                link rel="apple-touch-icon" href="/assets/icon-192.png";
+                @if let (true, Some(commune)) = (page.home, page.commune) {
+                    link rel="manifest" href={ "/c/" (commune.slug) "/manifest.webmanifest" };
+                }
+                @if page.push {
+                    script src=(asset_url("push.js")) defer {}
+                }
+            }
+            body {
+                a class="skip-link" href="#contenu" { "Aller au contenu" }
+                header class="container site-header" {
+                    @match page.commune {
+                        Some(commune) => (commune_header(commune, page.home)),
+                        None => p { "Service d’alerte" },
+                    }
+                }
+                main id="contenu" class="container" { (main) }
+                // A page of no commune has nothing to say in a footer, and an empty landmark is
+                // noise.
+                @if let Some(commune) = page.commune {
+                    footer class="container" { (commune_footer(commune)) }
+                }
+            }
+        }
     }
-    head.push_str(&format!(
-        "<meta name=\"theme-color\" content=\"{theme}\">\n\
-         <link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\n\
-         <link rel=\"apple-touch-icon\" href=\"/assets/icon-192.png\">\n"
-    ));
-    if let (true, Some(commune)) = (page.home, page.commune) {
-        head.push_str(&format!(
-            "<link rel=\"manifest\" href=\"/c/{}/manifest.webmanifest\">\n",
-            escape(commune.slug)
-        ));
-    }
-    if page.push {
-        head.push_str(&format!(
-            "<script src=\"{}\" defer></script>\n",
-            asset_url("push.js")
-        ));
-    }
-
-    // A page of no commune has nothing to say in a footer, and an empty landmark is noise.
-    let (header, footer) = match page.commune {
-        Some(commune) => (
-            commune_header(commune, page.home),
-            format!(
-                "<footer class=\"container\">\n{}</footer>\n",
-                commune_footer(commune)
-            ),
-        ),
-        None => ("<p>Service d’alerte</p>\n".to_owned(), String::new()),
-    };
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\" data-theme=\"light\">\n<head>\n{head}</head>\n<body>\n\
-         <a class=\"skip-link\" href=\"#contenu\">Aller au contenu</a>\n\
-         <header class=\"container site-header\">\n{header}</header>\n\
-         <main id=\"contenu\" class=\"container\">\n{main}</main>\n\
-         {footer}</body>\n</html>\n"
-    )
+    .into_string()
 }
 
-fn commune_header(commune: &Commune<'_>, home: bool) -> String {
-    let slug = escape(commune.slug);
-    let name = escape(commune.name);
-    let mut header = String::new();
-    if commune.has_logo {
-        header.push_str(&format!(
-            "<img src=\"/c/{slug}/logo\" alt=\"Logo de {name}\">\n"
-        ));
+fn commune_header(commune: &Commune<'_>, home: bool) -> Markup {
+    html! {
+        @if commune.has_logo {
+            img src={ "/c/" (commune.slug) "/logo" } alt={ "Logo de " (commune.name) };
+        }
+        @if home {
+            p { (commune.name) }
+        } @else {
+            p { a href={ "/c/" (commune.slug) } { (commune.name) } }
+        }
     }
-    if home {
-        header.push_str(&format!("<p>{name}</p>\n"));
-    } else {
-        header.push_str(&format!("<p><a href=\"/c/{slug}\">{name}</a></p>\n"));
-    }
-    header
 }
 
-fn commune_footer(commune: &Commune<'_>) -> String {
-    let name = escape(commune.name);
-    format!(
-        "<p>Service d’alerte de {name}</p>\n\
-         <p><small>Vos coordonnées servent uniquement à vous envoyer les alertes de {name}. Elles \
-         sont supprimées lorsque vous vous désinscrivez.</small></p>\n"
-    )
+fn commune_footer(commune: &Commune<'_>) -> Markup {
+    let name = commune.name;
+    html! {
+        p { "Service d’alerte de " (name) }
+        p {
+            small {
+                "Vos coordonnées servent uniquement à vous envoyer les alertes de " (name)
+                ". Elles sont supprimées lorsque vous vous désinscrivez."
+            }
+        }
+    }
 }
 
 /// A paragraph with a link to the commune page, after `lead` and the commune's name.
-fn back_link(commune: &Commune<'_>, lead: &str) -> String {
-    format!(
-        "<p><a href=\"/c/{}\">{lead} {}</a></p>\n",
-        escape(commune.slug),
-        escape(commune.name)
-    )
+fn back_link(commune: &Commune<'_>, lead: &str) -> Markup {
+    html! {
+        p { a href={ "/c/" (commune.slug) } { (lead) " " (commune.name) } }
+    }
 }
 
 /// Plain text as paragraphs: a blank line starts a new one, a line break stays one.
-fn paragraphs(text: &str) -> String {
+fn paragraphs(text: &str) -> Markup {
     let text = text.replace("\r\n", "\n");
-    text.split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let lines: Vec<String> = p.lines().map(escape).collect();
-            format!("<p>{}</p>\n", lines.join("<br>\n"))
-        })
-        .collect()
+    let paragraphs = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    html! {
+        @for paragraph in paragraphs {
+            p {
+                @for (n, line) in paragraph.lines().enumerate() {
+                    // The text keeps its line break too (`textContent`, reader modes).
+                    @if n > 0 { br; "\n" }
+                    (line)
+                }
+            }
+        }
+    }
 }
 
 /// The commune colour if it is valid and readable, else the default.

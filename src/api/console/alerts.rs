@@ -75,11 +75,7 @@ impl AlertFields {
             urgent: on(draft.urgent),
             gsm7: on(draft.gsm7),
             exercise: on(draft.exercise),
-            at: draft
-                .scheduled_at
-                .clone()
-                .unwrap_or_default()
-                .replace(' ', "T"),
+            at: draft.scheduled_at.clone().unwrap_or_default(),
             expires_hours: draft
                 .expires_in
                 .map(|s| (s / 3600).to_string())
@@ -128,12 +124,33 @@ impl AlertFields {
             "urgent": v.urgent,
             "channels": channels,
             "expires_in": expires_in,
-            "scheduled_at": Some(self.at.trim().replace('T', " ")).filter(|s| !s.is_empty()),
+            "scheduled_at": Some(local_time_of(&self.at)).filter(|s| !s.is_empty()),
             "gsm7": v.gsm7,
             "exercise": v.exercise,
         });
         serde_json::from_value(draft).map_err(|e| ApiError::invalid("text", e.to_string()))
     }
+}
+
+/// A time as people type it in France, "24/12/2026 18:30" (or "18h30"), in the form the API
+/// reads, "2026-12-24 18:30"; anything else is passed on for the API to refuse with its reason.
+fn local_time_of(typed: &str) -> String {
+    let typed = typed.trim();
+    let parsed = typed.split_once(' ').and_then(|(date, time)| {
+        let mut date = date.split('/');
+        let (day, month, year) = (date.next()?, date.next()?, date.next()?);
+        let (hour, minute) = time.trim().split_once([':', 'h'])?;
+        let number = |text: &str, max: u32| text.parse::<u32>().ok().filter(|n| *n <= max);
+        Some(format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            number(year, 9999)?,
+            number(month, 12)?,
+            number(day, 31)?,
+            number(hour, 23)?,
+            number(if minute.is_empty() { "0" } else { minute }, 59)?
+        ))
+    });
+    parsed.unwrap_or_else(|| typed.replace('T', " "))
 }
 
 /// The form field an API error names (the API's names differ for two of them).
@@ -381,7 +398,7 @@ pub(super) fn confirm_page(
     let when = if values.at.trim().is_empty() {
         "maintenant".to_string()
     } else {
-        format!("le {}", values.at.replace('T', " à "))
+        format!("le {}", values.at.trim().replace(' ', " à "))
     };
     let question = format!(
         "Envoyer {when} à {} : {} ?",
@@ -522,4 +539,18 @@ pub async fn measure(SignedInForm { form, .. }: SignedInForm<TextOnly>) -> Respo
         "ucs2_characters": ucs2,
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_read_as_typed_in_france() {
+        use super::local_time_of;
+        assert_eq!(local_time_of("24/12/2026 18:30"), "2026-12-24 18:30");
+        assert_eq!(local_time_of(" 5/1/2027 9h "), "2027-01-05 09:00");
+        assert_eq!(local_time_of("5/1/2027 9h05"), "2027-01-05 09:05");
+        assert_eq!(local_time_of("2026-12-24 18:30"), "2026-12-24 18:30");
+        assert_eq!(local_time_of("2026-12-24T18:30"), "2026-12-24 18:30");
+        assert_eq!(local_time_of("demain"), "demain");
+    }
 }

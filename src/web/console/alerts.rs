@@ -74,8 +74,8 @@ pub fn new_alert_page(p: &NewAlertPage<'_>) -> Markup {
                 (check("gsm7", "Rester en GSM-7 (remplacer les caractères qui allongent les SMS)", v.gsm7))
                 (check("exercise", "Exercice (chaque message commence par « EXERCICE – »)", v.exercise))
             }
-            (Input { kind: "datetime-local", value: v.at, required: false,
-                     hint: Some("Heure de la commune. Laisser vide pour envoyer tout de suite."),
+            (Input { value: v.at, required: false, autocomplete: Some("off"),
+                     hint: Some("Le jour et l'heure de la commune, par exemple 24/12/2026 18:30. Laisser vide pour envoyer tout de suite."),
                      ..Input::new("at", "Envoyer plus tard, le") }.render(errors))
             (Input { kind: "number", value: v.expires_hours, required: false, inputmode: Some("numeric"),
                      hint: Some("Après ce délai, plus rien n'est envoyé. Par défaut : 6 h pour une alerte urgente, 24 h sinon."),

@@ -5,9 +5,9 @@
 //! several forms share field names; errors and typed values reach the form they belong to
 //! through [`Form`].
 
-use super::{
-    CommunePage, Field, Form, FormValues, Layout, Notice, PhoneStep, Topic, escape, layout,
-};
+use maud::{Markup, html};
+
+use super::{CommunePage, Field, Form, FormValues, Layout, Notice, PhoneStep, Topic, layout};
 
 /// What one form shows: its errors and values when it is the form submitted.
 #[derive(Clone, Copy)]
@@ -73,35 +73,32 @@ fn topic_id(prefix: &str, topic: &Topic<'_>) -> String {
 /// The subscription page.
 pub fn commune_page(page: &CommunePage<'_>) -> String {
     let commune = &page.commune;
-    let name = escape(commune.name);
     let ways = if page.vapid_public_key.is_some() {
         "par SMS, par e-mail ou dans ce navigateur"
     } else {
         "par SMS ou par e-mail"
     };
-    let mut main = format!(
-        "<h1>Alertes de {name}</h1>\n\
-         <p>Recevez les alertes de {name} {ways}. L’inscription est gratuite, et vous pouvez \
-         vous désinscrire à tout moment.</p>\n"
-    );
-    main.push_str(&error_summary(page));
-    match page.notice {
-        Some(Notice::Info(text)) => main.push_str(&format!(
-            "<div class=\"notice\" role=\"status\"><p>{}</p></div>\n",
-            escape(text)
-        )),
-        Some(Notice::Success(text)) => main.push_str(&format!(
-            "<div class=\"notice notice-success\" role=\"status\"><p>{}</p></div>\n",
-            escape(text)
-        )),
-        None => {}
-    }
-    main.push_str(&sms_section(page));
-    main.push_str(&email_section(page));
-    if let Some(key) = page.vapid_public_key {
-        main.push_str(&push_section(page, key));
-    }
-    main.push_str(&leave_section(page));
+    let main = html! {
+        h1 { "Alertes de " (commune.name) }
+        p {
+            "Recevez les alertes de " (commune.name) " " (ways) ". L’inscription est gratuite, et \
+             vous pouvez vous désinscrire à tout moment."
+        }
+        (error_summary(page))
+        @match page.notice {
+            Some(Notice::Info(text)) => div class="notice" role="status" { p { (text) } },
+            Some(Notice::Success(text)) => {
+                div class="notice notice-success" role="status" { p { (text) } }
+            }
+            None => {}
+        }
+        (sms_section(page))
+        (email_section(page))
+        @if let Some(key) = page.vapid_public_key {
+            (push_section(page, key))
+        }
+        (leave_section(page))
+    };
 
     let title = if page.errors.is_empty() {
         format!("Alertes de {}", commune.name)
@@ -116,36 +113,35 @@ pub fn commune_page(page: &CommunePage<'_>) -> String {
             home: true,
             push,
         },
-        &main,
+        main,
     )
 }
 
 /// The list of errors, each a link to its field, announced as soon as the page loads.
-fn error_summary(page: &CommunePage<'_>) -> String {
+fn error_summary(page: &CommunePage<'_>) -> Markup {
     if page.errors.is_empty() {
-        return String::new();
+        return html! {};
     }
     let heading = match page.errors.len() {
         1 => "Le formulaire contient une erreur".to_owned(),
         n => format!("Le formulaire contient {n} erreurs"),
     };
-    let mut out = format!(
-        "<div class=\"error-summary\" role=\"alert\" aria-labelledby=\"erreurs-titre\">\n\
-         <h2 id=\"erreurs-titre\">{heading}</h2>\n<ul>\n"
-    );
     let form = submitted(page);
-    for field in page.errors {
-        let message = escape(field.message);
-        match form.and_then(|form| field_id(page, form, field.name)) {
-            Some(id) => out.push_str(&format!(
-                "<li><a href=\"#{}\">{message}</a></li>\n",
-                escape(&id)
-            )),
-            None => out.push_str(&format!("<li>{message}</li>\n")),
+    html! {
+        div class="error-summary" role="alert" aria-labelledby="erreurs-titre" {
+            h2 id="erreurs-titre" { (heading) }
+            ul {
+                @for field in page.errors {
+                    li {
+                        @match form.and_then(|form| field_id(page, form, field.name)) {
+                            Some(id) => a href={ "#" (id) } { (field.message) },
+                            None => (field.message),
+                        }
+                    }
+                }
+            }
         }
     }
-    out.push_str("</ul>\n</div>\n");
-    out
 }
 
 /// A labelled text field with an optional hint and error, shown in this order: label, hint,
@@ -156,252 +152,240 @@ struct Input<'a> {
     kind: &'a str,
     label: &'a str,
     hint: Option<&'a str>,
-    /// Plain-text attributes that need no escaping (`autocomplete="email"`).
-    extra: &'a str,
+    /// The `inputmode` attribute, when the keyboard should differ from the `kind`'s.
+    inputmode: Option<&'a str>,
+    autocomplete: &'a str,
     value: &'a str,
     error: Option<&'a str>,
 }
 
-fn input(field: &Input<'_>) -> String {
-    let id = escape(field.id);
-    let mut out = format!("<label for=\"{id}\">{}</label>\n", escape(field.label));
+fn input(field: &Input<'_>) -> Markup {
+    let id = field.id;
     let mut described = Vec::new();
-    if let Some(hint) = field.hint {
-        out.push_str(&format!(
-            "<small class=\"hint\" id=\"{id}-hint\">{}</small>\n",
-            escape(hint)
-        ));
+    if field.error.is_some() {
+        // Read first: it is what the citizen has to act on.
+        described.push(format!("{id}-error"));
+    }
+    if field.hint.is_some() {
         described.push(format!("{id}-hint"));
     }
-    if let Some(error) = field.error {
-        out.push_str(&error_message(&id, error));
-        // Read first: it is what the citizen has to act on.
-        described.insert(0, format!("{id}-error"));
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    html! {
+        label for=(id) { (field.label) }
+        @if let Some(hint) = field.hint {
+            small class="hint" id={ (id) "-hint" } { (hint) }
+        }
+        @if let Some(error) = field.error {
+            (error_message(id, error))
+        }
+        input type=(field.kind) id=(id) name=(field.name) value=(field.value)
+            inputmode=[field.inputmode] autocomplete=(field.autocomplete) required
+            aria-invalid=[field.error.map(|_| "true")] aria-describedby=[described];
+        // The field is inline, and so is a submit button right after it: the white space
+        // between them is a space in their text (`innerText`), as it always was.
+        "\n"
     }
-    let mut attributes = String::new();
-    if field.error.is_some() {
-        attributes.push_str(" aria-invalid=\"true\"");
-    }
-    if !described.is_empty() {
-        attributes.push_str(&format!(" aria-describedby=\"{}\"", described.join(" ")));
-    }
-    out.push_str(&format!(
-        "<input type=\"{}\" id=\"{id}\" name=\"{}\" value=\"{}\" {} required{attributes}>\n",
-        field.kind,
-        escape(field.name),
-        escape(field.value),
-        field.extra,
-    ));
-    out
 }
 
-fn error_message(id: &str, message: &str) -> String {
-    format!(
-        "<p class=\"field-error\" id=\"{id}-error\">Erreur\u{a0}: {}</p>\n",
-        escape(message)
-    )
+fn error_message(id: &str, message: &str) -> Markup {
+    html! {
+        p class="field-error" id={ (id) "-error" } { "Erreur\u{a0}: " (message) }
+    }
 }
 
 /// The topic checkboxes, ids prefixed by `prefix`; none when the commune has no topic (the
 /// service then takes its default ones).
-fn topics_fieldset(page: &CommunePage<'_>, prefix: &str, state: State<'_>) -> String {
+fn topics_fieldset(page: &CommunePage<'_>, prefix: &str, state: State<'_>) -> Markup {
     if page.topics.is_empty() {
-        return String::new();
+        return html! {};
     }
     let error = state.error("topics");
-    let error_id = format!("{prefix}-error");
-    let mut out = format!("<fieldset id=\"{prefix}\"");
-    if error.is_some() {
-        out.push_str(&format!(" aria-describedby=\"{error_id}\""));
-    }
-    out.push_str(">\n<legend>Thèmes des alertes</legend>\n");
-    if let Some(message) = error {
-        out.push_str(&error_message(prefix, message));
-    }
+    let error_id = error.map(|_| format!("{prefix}-error"));
     let chosen = state.values.topics;
-    for topic in page.topics {
-        let id = escape(&topic_id(prefix, topic));
-        let checked = if chosen.is_empty() {
-            topic.by_default
-        } else {
-            chosen.contains(&topic.slug)
-        };
-        let mut attributes = String::new();
-        if checked {
-            attributes.push_str(" checked");
-        }
-        if error.is_some() {
-            attributes.push_str(&format!(
-                " aria-invalid=\"true\" aria-describedby=\"{error_id}\""
-            ));
-        }
-        out.push_str(&format!(
-            "<label for=\"{id}\"><input type=\"checkbox\" id=\"{id}\" name=\"topics\" \
-             value=\"{}\"{attributes}> {}</label>\n",
-            escape(topic.slug),
-            escape(topic.name)
-        ));
-    }
-    out.push_str("</fieldset>\n");
-    out
-}
-
-fn sms_section(page: &CommunePage<'_>) -> String {
-    let slug = escape(page.commune.slug);
-    let token = escape(page.form_token);
-    let mut out = "<section id=\"sms\" aria-labelledby=\"sms-titre\">\n\
-                   <h2 id=\"sms-titre\">Recevoir les alertes par SMS</h2>\n"
-        .to_owned();
-    match page.phone_step {
-        PhoneStep::AskNumber => {
-            let state = State::of(page, Form::Phone);
-            out.push_str(&format!(
-                "<form method=\"post\" action=\"/c/{slug}/phone\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
-            ));
-            out.push_str(&input(&Input {
-                id: "sms-phone",
-                name: "phone",
-                kind: "tel",
-                label: "Numéro de téléphone mobile",
-                hint: Some(
-                    "Par exemple\u{a0}: 06 12 34 56 78. Un code de confirmation vous sera \
-                     envoyé par SMS.",
-                ),
-                extra: "autocomplete=\"tel\"",
-                value: state.values.phone,
-                error: state.error("phone"),
-            }));
-            out.push_str(&topics_fieldset(page, "sms-topics", state));
-            out.push_str("<button type=\"submit\">Recevoir un code</button>\n</form>\n");
-        }
-        PhoneStep::AskCode { phone } => {
-            let state = State::of(page, Form::PhoneConfirm);
-            out.push_str(&format!(
-                "<p>Un code de confirmation a été envoyé par SMS au {}.</p>\n\
-                 <form method=\"post\" action=\"/c/{slug}/phone/confirm\">\n\
-                 <input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n\
-                 <input type=\"hidden\" name=\"phone\" value=\"{}\">\n",
-                escape(phone),
-                escape(phone)
-            ));
-            out.push_str(&input(&Input {
-                id: "sms-code",
-                name: "code",
-                kind: "text",
-                label: "Code reçu par SMS",
-                hint: Some("Le code est valable quelques minutes."),
-                extra: "inputmode=\"numeric\" autocomplete=\"one-time-code\"",
-                value: state.values.code,
-                error: state.error("code"),
-            }));
-            out.push_str(&format!(
-                "<button type=\"submit\">Confirmer</button>\n</form>\n\
-                 <p><a href=\"/c/{slug}#sms\">Recommencer avec un autre numéro</a></p>\n"
-            ));
+    html! {
+        fieldset id=(prefix) aria-describedby=[&error_id] {
+            legend { "Thèmes des alertes" }
+            @if let Some(message) = error {
+                (error_message(prefix, message))
+            }
+            @for topic in page.topics {
+                @let id = topic_id(prefix, topic);
+                @let checked = if chosen.is_empty() {
+                    topic.by_default
+                } else {
+                    chosen.contains(&topic.slug)
+                };
+                label for=(id) {
+                    input type="checkbox" id=(id) name="topics" value=(topic.slug)
+                        checked[checked] aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[&error_id];
+                    " " (topic.name)
+                }
+            }
         }
     }
-    out.push_str("</section>\n");
-    out
 }
 
-fn email_section(page: &CommunePage<'_>) -> String {
-    let slug = escape(page.commune.slug);
-    let token = escape(page.form_token);
+/// The token every form carries, first in the form.
+fn form_token(page: &CommunePage<'_>) -> Markup {
+    html! {
+        input type="hidden" name="form_token" value=(page.form_token);
+    }
+}
+
+fn sms_section(page: &CommunePage<'_>) -> Markup {
+    let slug = page.commune.slug;
+    html! {
+        section id="sms" aria-labelledby="sms-titre" {
+            h2 id="sms-titre" { "Recevoir les alertes par SMS" }
+            @match page.phone_step {
+                PhoneStep::AskNumber => {
+                    @let state = State::of(page, Form::Phone);
+                    form method="post" action={ "/c/" (slug) "/phone" } {
+                        (form_token(page))
+                        (input(&Input {
+                            id: "sms-phone",
+                            name: "phone",
+                            kind: "tel",
+                            label: "Numéro de téléphone mobile",
+                            hint: Some(
+                                "Par exemple\u{a0}: 06 12 34 56 78. Un code de confirmation vous \
+                                 sera envoyé par SMS.",
+                            ),
+                            inputmode: None,
+                            autocomplete: "tel",
+                            value: state.values.phone,
+                            error: state.error("phone"),
+                        }))
+                        (topics_fieldset(page, "sms-topics", state))
+                        button type="submit" { "Recevoir un code" }
+                    }
+                }
+                PhoneStep::AskCode { phone } => {
+                    @let state = State::of(page, Form::PhoneConfirm);
+                    p { "Un code de confirmation a été envoyé par SMS au " (phone) "." }
+                    form method="post" action={ "/c/" (slug) "/phone/confirm" } {
+                        (form_token(page))
+                        input type="hidden" name="phone" value=(phone);
+                        (input(&Input {
+                            id: "sms-code",
+                            name: "code",
+                            kind: "text",
+                            label: "Code reçu par SMS",
+                            hint: Some("Le code est valable quelques minutes."),
+                            inputmode: Some("numeric"),
+                            autocomplete: "one-time-code",
+                            value: state.values.code,
+                            error: state.error("code"),
+                        }))
+                        button type="submit" { "Confirmer" }
+                    }
+                    p { a href={ "/c/" (slug) "#sms" } { "Recommencer avec un autre numéro" } }
+                }
+            }
+        }
+    }
+}
+
+fn email_section(page: &CommunePage<'_>) -> Markup {
     let state = State::of(page, Form::Email);
-    let mut out = format!(
-        "<section id=\"email\" aria-labelledby=\"email-titre\">\n\
-         <h2 id=\"email-titre\">Recevoir les alertes par e-mail</h2>\n\
-         <form method=\"post\" action=\"/c/{slug}/email\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
-    );
-    out.push_str(&input(&Input {
-        id: "email-address",
-        name: "email",
-        kind: "email",
-        label: "Adresse e-mail",
-        hint: Some(
-            "Nous vous enverrons un lien de confirmation, valable 48\u{a0}h. Votre inscription \
-             sera active une fois ce lien ouvert.",
-        ),
-        extra: "autocomplete=\"email\"",
-        value: state.values.email,
-        error: state.error("email"),
-    }));
-    out.push_str(&topics_fieldset(page, "email-topics", state));
-    out.push_str("<button type=\"submit\">S’inscrire</button>\n</form>\n</section>\n");
-    out
-}
-
-fn push_section(page: &CommunePage<'_>, key: &str) -> String {
-    let slug = escape(page.commune.slug);
-    let mut out = format!(
-        "<section id=\"push\" aria-labelledby=\"push-titre\" data-vapid-key=\"{}\" \
-         data-push-url=\"/c/{slug}/push\" data-sw-url=\"/c/{slug}/sw.js\" \
-         data-sw-scope=\"/c/{slug}/\">\n\
-         <h2 id=\"push-titre\">Recevoir les alertes dans ce navigateur</h2>\n\
-         <p>Une notification s’affiche sur cet appareil à chaque alerte, même lorsque cette page \
-         est fermée.</p>\n",
-        escape(key)
-    );
-    // Nothing is posted from here (push.js reads the boxes), so no state to refill.
-    out.push_str(&topics_fieldset(
-        page,
-        "push-topics",
-        State {
-            errors: &[],
-            values: FormValues::default(),
-        },
-    ));
-    out.push_str(
-        "<div class=\"button-row\">\n\
-         <button type=\"button\" id=\"push-subscribe\">Activer les notifications</button>\n\
-         <button type=\"button\" id=\"push-unsubscribe\" class=\"secondary\">Désactiver les \
-         notifications</button>\n\
-         </div>\n\
-         <p id=\"push-status\" role=\"status\" aria-live=\"polite\"></p>\n\
-         <noscript><p>Les notifications ont besoin de JavaScript, qui est désactivé dans ce \
-         navigateur. Vous pouvez choisir le SMS ou l’e-mail.</p></noscript>\n\
-         <p>Sur iPhone et iPad, les notifications ne fonctionnent qu’une fois cette page ajoutée \
-         à l’écran d’accueil\u{a0}: touchez Partager, puis «\u{a0}Sur l’écran d’accueil\u{a0}», \
-         puis ouvrez la page depuis l’icône créée.</p>\n\
-         </section>\n",
-    );
-    out
-}
-
-fn leave_section(page: &CommunePage<'_>) -> String {
-    let slug = escape(page.commune.slug);
-    let token = escape(page.form_token);
-    let state = State::of(page, Form::Leave);
-    let mut out = format!(
-        "<section id=\"desinscription\" aria-labelledby=\"desinscription-titre\">\n\
-         <h2 id=\"desinscription-titre\">Se désinscrire</h2>\n\
-         <h3>E-mail</h3>\n\
-         <form method=\"post\" action=\"/c/{slug}/leave\">\n<input type=\"hidden\" name=\"form_token\" value=\"{token}\">\n"
-    );
-    out.push_str(&input(&Input {
-        id: "leave-email",
-        name: "email",
-        kind: "email",
-        label: "Adresse e-mail inscrite",
-        hint: Some("Nous vous enverrons un lien pour confirmer la désinscription."),
-        extra: "autocomplete=\"email\"",
-        value: state.values.email,
-        error: state.error("email"),
-    }));
-    out.push_str(
-        "<button type=\"submit\">Recevoir le lien de désinscription</button>\n</form>\n\
-         <h3>SMS</h3>\n\
-         <p>Répondez STOP à l’un des SMS d’alerte que vous avez reçus.</p>\n",
-    );
-    if page.vapid_public_key.is_some() {
-        out.push_str(
-            "<h3>Notifications</h3>\n\
-             <p>Sur le navigateur concerné, utilisez le bouton «\u{a0}Désactiver les \
-             notifications\u{a0}» ci-dessus.</p>\n",
-        );
+    html! {
+        section id="email" aria-labelledby="email-titre" {
+            h2 id="email-titre" { "Recevoir les alertes par e-mail" }
+            form method="post" action={ "/c/" (page.commune.slug) "/email" } {
+                (form_token(page))
+                (input(&Input {
+                    id: "email-address",
+                    name: "email",
+                    kind: "email",
+                    label: "Adresse e-mail",
+                    hint: Some(
+                        "Nous vous enverrons un lien de confirmation, valable 48\u{a0}h. Votre \
+                         inscription sera active une fois ce lien ouvert.",
+                    ),
+                    inputmode: None,
+                    autocomplete: "email",
+                    value: state.values.email,
+                    error: state.error("email"),
+                }))
+                (topics_fieldset(page, "email-topics", state))
+                button type="submit" { "S’inscrire" }
+            }
+        }
     }
-    out.push_str("</section>\n");
-    out
+}
+
+fn push_section(page: &CommunePage<'_>, key: &str) -> Markup {
+    let slug = page.commune.slug;
+    // Nothing is posted from here (push.js reads the boxes), so no state to refill.
+    let state = State {
+        errors: &[],
+        values: FormValues::default(),
+    };
+    html! {
+        section id="push" aria-labelledby="push-titre" data-vapid-key=(key)
+            data-push-url={ "/c/" (slug) "/push" } data-sw-url={ "/c/" (slug) "/sw.js" }
+            data-sw-scope={ "/c/" (slug) "/" } {
+            h2 id="push-titre" { "Recevoir les alertes dans ce navigateur" }
+            p {
+                "Une notification s’affiche sur cet appareil à chaque alerte, même lorsque cette \
+                 page est fermée."
+            }
+            (topics_fieldset(page, "push-topics", state))
+            div class="button-row" {
+                button type="button" id="push-subscribe" { "Activer les notifications" }
+                button type="button" id="push-unsubscribe" class="secondary" {
+                    "Désactiver les notifications"
+                }
+            }
+            p id="push-status" role="status" aria-live="polite" {}
+            noscript {
+                p {
+                    "Les notifications ont besoin de JavaScript, qui est désactivé dans ce \
+                     navigateur. Vous pouvez choisir le SMS ou l’e-mail."
+                }
+            }
+            p {
+                "Sur iPhone et iPad, les notifications ne fonctionnent qu’une fois cette page \
+                 ajoutée à l’écran d’accueil\u{a0}: touchez Partager, puis «\u{a0}Sur l’écran \
+                 d’accueil\u{a0}», puis ouvrez la page depuis l’icône créée."
+            }
+        }
+    }
+}
+
+fn leave_section(page: &CommunePage<'_>) -> Markup {
+    let state = State::of(page, Form::Leave);
+    html! {
+        section id="desinscription" aria-labelledby="desinscription-titre" {
+            h2 id="desinscription-titre" { "Se désinscrire" }
+            h3 { "E-mail" }
+            form method="post" action={ "/c/" (page.commune.slug) "/leave" } {
+                (form_token(page))
+                (input(&Input {
+                    id: "leave-email",
+                    name: "email",
+                    kind: "email",
+                    label: "Adresse e-mail inscrite",
+                    hint: Some("Nous vous enverrons un lien pour confirmer la désinscription."),
+                    inputmode: None,
+                    autocomplete: "email",
+                    value: state.values.email,
+                    error: state.error("email"),
+                }))
+                button type="submit" { "Recevoir le lien de désinscription" }
+            }
+            h3 { "SMS" }
+            p { "Répondez STOP à l’un des SMS d’alerte que vous avez reçus." }
+            @if page.vapid_public_key.is_some() {
+                h3 { "Notifications" }
+                p {
+                    "Sur le navigateur concerné, utilisez le bouton «\u{a0}Désactiver les \
+                     notifications\u{a0}» ci-dessus."
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ fn subscription_forms_post_the_expected_fields() {
         );
     }
     assert!(html.contains("Répondez STOP"));
-    assert!(html.contains("<footer class=\"container\">\n<p>Service d’alerte de Saint-Martin</p>"));
+    assert!(html.contains("<footer class=\"container\"><p>Service d’alerte de Saint-Martin</p>"));
     assert!(html.contains("<img src=\"/c/saint-martin/logo\" alt=\"Logo de Saint-Martin\">"));
     assert!(html.contains("<link rel=\"manifest\" href=\"/c/saint-martin/manifest.webmanifest\">"));
 }
@@ -249,5 +249,26 @@ fn push_is_offered_only_with_a_vapid_key() {
         "dans ce navigateur",
     ] {
         assert!(!html.contains(absent), "{absent}");
+    }
+}
+
+/// A text field and a submit button right after it are both inline: the white space between
+/// them is a space in the form's text (`innerText`). The move to maud, which writes no white
+/// space of its own, nearly dropped it.
+#[test]
+fn a_field_and_the_button_after_it_stay_apart() {
+    let html = commune_page(&CommunePage {
+        topics: &[],
+        ..page()
+    });
+    for button in [
+        "Recevoir un code",
+        "S’inscrire",
+        "Recevoir le lien de désinscription",
+    ] {
+        let at = html.find(&format!("<button type=\"submit\">{button}<"));
+        let before = &html[..at.unwrap()];
+        let field = &before[before.rfind("<input").unwrap()..];
+        assert!(field.ends_with(">\n"), "{button} after {field}");
     }
 }
