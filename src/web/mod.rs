@@ -11,6 +11,6 @@ pub use assets::{asset, asset_url, service_worker};
 pub use colour::{Colour, check_brand_colour};
 pub use pages::{
     AlertPage, Commune, CommunePage, Field, Form, FormAction, FormValues, MessagePage, Notice,
-    PhoneStep, Topic, alert_page, commune_page, content_security_policy, manifest,
-    message_page, not_found_page,
+    PhoneStep, Topic, alert_page, commune_page, content_security_policy, manifest, message_page,
+    not_found_page,
 };
