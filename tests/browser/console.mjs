@@ -90,7 +90,8 @@ const steps = {
     page.problems = [];
     await throughProvider(page, base, need("LOGIN"));
     await screenshot(page, "no-role.png");
-    return { url: page.url(), title: await page.title(), text: await page.textContent("main") };
+    const audits = [await audit(page, "no role")];
+    return { audits, url: page.url(), title: await page.title(), text: await page.textContent("main") };
   },
 
   async tour(state) {
@@ -216,6 +217,27 @@ const steps = {
       narrow[name] = await overflow(page);
       await visit(`${name} at 360 px`);
     }
+
+    // Signing in again, at 360 px: a wrong password, then the code asked, a wrong code; and a
+    // page that does not exist.
+    await submit(page, 'form[action="/console/logout"] button');
+    narrow["sign-in"] = await overflow(page);
+    await visit("sign-in at 360 px");
+    await page.fill("#email", "secretariat@bras.fr");
+    await page.fill("#password", "pas le bon mot de passe");
+    await submit(page, 'form[action="/console/login"] button');
+    await visit("sign-in with an error");
+    await page.fill("#password", "la crue de la Meuse en 1947");
+    await submit(page, 'form[action="/console/login"] button');
+    await visit("code asked");
+    await page.fill("#code", "000000");
+    await submit(page, 'form[action="/console/login/code"] button');
+    await visit("code with an error");
+    await page.fill("#code", totp(secret));
+    await submit(page, 'form[action="/console/login/code"] button');
+    const notFound = await page.goto(`${base}/console/alerts/alr_00000000000000000000000000000000`);
+    await visit("page not found");
+    page.problems = page.problems.filter((p) => !p.includes("404"));
     assertNoProblems(page);
     return {
       audits,
@@ -225,6 +247,7 @@ const steps = {
       question,
       done,
       narrow,
+      notFound: notFound.status(),
     };
   },
 };

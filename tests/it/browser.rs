@@ -618,6 +618,7 @@ async fn in_chromium_the_console_takes_an_admin_from_the_invitation_to_a_sent_al
         .step_of("console.mjs", "tour", &[("LINK", path)])
         .await;
     assert_eq!(tour["done"], "100", "{tour}");
+    assert_eq!(tour["notFound"], 404);
     let counter = tour["counter"].as_str().unwrap();
     assert!(
         counter.contains("UCS-2") && counter.contains("’"),
