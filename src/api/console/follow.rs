@@ -279,6 +279,34 @@ pub async fn deliveries_csv(
     Ok(response)
 }
 
+/// The alert's proof (`tocsin alert proof`'s PDF, in French, from the ledger and the audit log),
+/// for the mayor after the event.
+pub async fn proof(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let alert = own_alert(&state, &who, &id).await?;
+    let proof = crate::proof::make(&state.db, &state.ids, alert.id, state.clock.now())
+        .await
+        .map_err(|e| ConsoleError::Api(ApiError::internal(e)))?;
+    let details = serde_json::json!({ "through": "console" });
+    crate::api::audit::record(&state, &who.caller, "alert.proof", alert.id, details).await;
+    let mut response = proof.pdf.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(disposition) =
+        HeaderValue::from_str(&format!("attachment; filename=\"preuve-{}.pdf\"", alert.id))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -356,6 +356,7 @@ pub fn alert_page(p: &AlertPage<'_>) -> Markup {
         p.button-row {
             a role="button" class="secondary outline" href={ "/console/alerts/" (p.id) } { "Actualiser" }
             a role="button" class="secondary outline" href={ "/console/alerts/" (p.id) "/deliveries.csv" } download { "Télécharger les envois (CSV)" }
+            a role="button" class="secondary outline" href={ "/console/alerts/" (p.id) "/proof.pdf" } download { "Preuve de l'alerte (PDF)" }
         }
         @if p.may_cancel {
             form method="post" action={ "/console/alerts/" (p.id) "/cancel" } {

@@ -117,6 +117,10 @@ async fn an_invited_admin_invites_the_mayor_who_sends_an_urgent_alert_and_follow
         "{}",
         csv.body
     );
+    // The proof, for after the event.
+    let proof = mayor.get(&format!("{page}/proof.pdf")).await;
+    assert_eq!(proof.status, StatusCode::OK);
+    assert!(proof.body.starts_with("%PDF-"), "a PDF");
     let admin_csv = admin.get(&format!("{page}/deliveries.csv")).await;
     for whole in [
         "+33611111111",
@@ -350,6 +354,7 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
     for path in [
         format!("/console/alerts/{id}"),
         format!("/console/alerts/{id}/deliveries.csv"),
+        format!("/console/alerts/{id}/proof.pdf"),
     ] {
         assert_eq!(
             neighbour.get(&path).await.status,
