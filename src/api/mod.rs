@@ -1,6 +1,8 @@
-//! The HTTP API (axum): topics, subscribers, alerts and their status, schedules, each scoped to the tenant
-//! of the caller's API key. Every route is declared with its OpenAPI description
-//! (`openapi.rs`), so the document served at `/openapi.json` cannot miss one.
+//! The HTTP API (axum): topics, subscribers, alerts and their status, schedules, each scoped to the
+//! tenant of the caller's API key; the citizens' pages; and the mairie's console (`console/`),
+//! whose people act through the same functions under the same rules. Every API route is declared
+//! with its OpenAPI description (`openapi.rs`), so the document served at `/openapi.json` cannot
+//! miss one.
 
 mod alerts;
 mod audit;
