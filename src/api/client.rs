@@ -153,17 +153,26 @@ pub fn counted_as(ip: IpAddr) -> String {
     }
 }
 
-/// The value of the form cookie the request carries, if it looks like one of ours.
-pub fn form_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` the request carries, if any.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FORM_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether a cookie's value is `len` hex digits, as the random values we set are.
+pub fn is_hex_of(value: &str, len: usize) -> bool {
+    value.len() == len && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The value of the form cookie the request carries, if it looks like one of ours.
+pub fn form_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, FORM_COOKIE).filter(|v| is_hex_of(v, 32))
 }
 
 /// A new value for the form cookie.

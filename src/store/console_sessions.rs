@@ -43,7 +43,6 @@ pub struct Session {
     pub acting_on: Option<TenantId>,
     pub stage: Stage,
     pub csrf: String,
-    pub created_at: DateTime<Utc>,
 }
 
 /// How long sessions last: ended after `idle` without a request, and `max` after they began.
@@ -88,14 +87,7 @@ pub async fn touch(
     now: DateTime<Utc>,
     lifetime: Lifetime,
 ) -> Result<Option<Session>, DbError> {
-    type Row = (
-        uuid::Uuid,
-        String,
-        String,
-        DateTime<Utc>,
-        bool,
-        Option<uuid::Uuid>,
-    );
+    type Row = (uuid::Uuid, String, String, bool, Option<uuid::Uuid>);
     let row: Option<Row> = sqlx::query_as(
         "UPDATE console_sessions SET
              last_seen_at = CASE WHEN live THEN $2 ELSE last_seen_at END,
@@ -103,7 +95,7 @@ pub async fn touch(
          FROM (SELECT id_hash AS h, last_seen_at + $3 > $2 AND created_at + $4 > $2 AS live
                FROM console_sessions WHERE id_hash = $1 AND ended_at IS NULL) s
          WHERE id_hash = s.h
-         RETURNING user_id, stage, csrf, created_at, s.live, acting_on",
+         RETURNING user_id, stage, csrf, s.live, acting_on",
     )
     .bind(digest(id))
     .bind(now)
@@ -111,17 +103,14 @@ pub async fn touch(
     .bind(lifetime.max)
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.and_then(|(user, stage, csrf, created_at, live, acting_on)| {
-            live.then_some(Session {
-                user: UserId(user),
-                acting_on: acting_on.map(TenantId),
-                stage: Stage::parse(&stage)?,
-                csrf,
-                created_at,
-            })
-        }),
-    )
+    Ok(row.and_then(|(user, stage, csrf, live, acting_on)| {
+        live.then_some(Session {
+            user: UserId(user),
+            acting_on: acting_on.map(TenantId),
+            stage: Stage::parse(&stage)?,
+            csrf,
+        })
+    }))
 }
 
 /// Ends a session and opens the next one of the same person at `stage`, under a new id: a

@@ -20,15 +20,12 @@ pub struct User {
     pub password_hash: Option<String>,
     pub totp: Option<Sealed>,
     pub totp_last_step: Option<i64>,
-    pub recovery_codes_left: usize,
-    pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 const USER_COLUMNS: &str = "u.id, u.tenant_id, t.slug, u.email, u.name, u.role, u.password_hash,
-    u.totp_sealed, u.totp_key_version, u.totp_last_step, cardinality(u.recovery_codes),
-    u.failed_logins, u.locked_until, u.created_at";
+    u.totp_sealed, u.totp_key_version, u.totp_last_step, u.locked_until, u.created_at";
 
 type UserRow = (
     uuid::Uuid,
@@ -41,29 +38,13 @@ type UserRow = (
     Option<Vec<u8>>,
     Option<i32>,
     Option<i64>,
-    i32,
-    i32,
     Option<DateTime<Utc>>,
     DateTime<Utc>,
 );
 
 fn from_row(row: UserRow) -> Result<User, DbError> {
-    let (
-        id,
-        tenant,
-        slug,
-        email,
-        name,
-        role,
-        password,
-        sealed,
-        version,
-        step,
-        codes,
-        failed,
-        locked,
-        created,
-    ) = row;
+    let (id, tenant, slug, email, name, role, password, sealed, version, step, locked, created) =
+        row;
     Ok(User {
         id: UserId(id),
         tenant: TenantId(tenant),
@@ -76,8 +57,6 @@ fn from_row(row: UserRow) -> Result<User, DbError> {
             .zip(version)
             .map(|(bytes, version)| Sealed { version, bytes }),
         totp_last_step: step,
-        recovery_codes_left: usize::try_from(codes).unwrap_or(0),
-        failed_logins: failed,
         locked_until: locked,
         created_at: created,
     })

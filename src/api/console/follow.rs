@@ -69,8 +69,9 @@ struct Live {
     channels: Vec<(&'static str, i64, i64, i64, i64)>,
 }
 
-async fn live(state: &AppState, alert: Alert) -> Result<Live, ConsoleError> {
-    let zone = alert_zone(state, &alert).await?;
+/// The figures of `alert`, its times on `zone`'s clock (the commune's: an alert is shown only
+/// to its own commune).
+async fn live(state: &AppState, alert: Alert, zone: chrono_tz::Tz) -> Result<Live, ConsoleError> {
     let report = api_alerts::full_report(state, alert).await?;
     let mut channels = Vec::new();
     let (mut done, mut all) = (0, 0);
@@ -106,13 +107,6 @@ async fn live(state: &AppState, alert: Alert) -> Result<Live, ConsoleError> {
     })
 }
 
-async fn alert_zone(state: &AppState, alert: &Alert) -> Result<chrono_tz::Tz, ConsoleError> {
-    Ok(store::tenants::get(&state.db, alert.tenant_id)
-        .await?
-        .clock
-        .time_zone)
-}
-
 /// What the person may see of an address: the whole of it for admins, masked otherwise.
 fn shown_address(role: Role, channel: Channel, address: Option<&str>) -> String {
     match address {
@@ -130,8 +124,9 @@ pub async fn follow(
     let alert = own_alert(&state, &who, &id).await?;
     let (id, subject, text) = (alert.id, alert.subject.clone(), alert.body.clone());
     let (urgent, exercise) = (alert.lane == Lane::Urgent, alert.exercise);
-    let created = french_time(alert.created_at, alert_zone(&state, &alert).await?);
-    let live = live(&state, alert).await?;
+    let zone = who.tenant.clock.time_zone;
+    let created = french_time(alert.created_at, zone);
+    let live = live(&state, alert, zone).await?;
     let mut failed = Vec::new();
     for status in [DeliveryStatus::Failed, DeliveryStatus::Expired] {
         failed.extend(store::deliveries::list(&state.db, id, Some(status), None, 200).await?);
@@ -197,13 +192,13 @@ pub async fn events(
 ) -> Result<Response, ConsoleError> {
     let alert = own_alert(&state, &who, &id).await?;
     let id = alert.id;
-    let tenant = who.caller.tenant;
+    let (tenant, zone) = (who.caller.tenant, who.tenant.clock.time_zone);
     let stream = futures_util::stream::unfold(Some(()), move |going| {
         let state = state.clone();
         async move {
             going?;
             let alert = store::alerts::get(&state.db, tenant, id).await.ok()??;
-            let live = live(&state, alert).await.ok()?;
+            let live = live(&state, alert, zone).await.ok()?;
             let over = matches!(live.status, "completed" | "cancelled");
             let event = Event::default().event("progress").json_data(&live).ok()?;
             if !over {

@@ -5,7 +5,7 @@
 
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
-    http::{HeaderMap, header, request::Parts},
+    http::{HeaderMap, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::de::DeserializeOwned;
@@ -15,7 +15,7 @@ use crate::{
     api::{
         AppState,
         auth::{Actor, Caller},
-        client::refuse_cross_site,
+        client::{cookie_value, is_hex_of, refuse_cross_site},
     },
     model::keys::{Purpose, same_tag},
     store::{
@@ -29,41 +29,42 @@ use crate::{
 /// The largest console form (an alert's text is at most a few kilobytes).
 const MAX_FORM: usize = 64 * 1024;
 
-/// The session cookie's name: `__Host-` prefixed when the cookie can be `Secure` (browsers then
-/// refuse one set by another subdomain or over plain http).
-pub fn session_cookie_name(state: &AppState) -> &'static str {
+/// A cookie's name: `__Host-` prefixed when the cookie can be `Secure` (browsers then refuse one
+/// set by another subdomain or over plain http).
+pub(super) fn cookie_name(state: &AppState, name: &'static str) -> std::borrow::Cow<'static, str> {
     if secure(state) {
-        "__Host-tocsin_session"
+        format!("__Host-{name}").into()
     } else {
-        "tocsin_session"
+        name.into()
     }
 }
 
-fn form_cookie_name(state: &AppState) -> &'static str {
-    if secure(state) {
-        "__Host-tocsin_console_form"
-    } else {
-        "tocsin_console_form"
-    }
+/// The session cookie's name.
+pub fn session_cookie_name(state: &AppState) -> std::borrow::Cow<'static, str> {
+    cookie_name(state, "tocsin_session")
+}
+
+fn form_cookie_name(state: &AppState) -> std::borrow::Cow<'static, str> {
+    cookie_name(state, "tocsin_console_form")
 }
 
 fn secure(state: &AppState) -> bool {
     state.public_url.scheme() == "https"
 }
 
+/// One of our random cookies (64 hex digits), if the request carries it.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    cookie_value(headers, name).filter(|v| is_hex_of(v, 64))
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+/// A `Set-Cookie` for the console: whole site, not for scripts, sent on top-level navigations
+/// from elsewhere (the provider's redirect back), `Secure` over https.
+pub(super) fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) -> String {
     let secure = if secure(state) { "; Secure" } else { "" };
     let age = max_age
         .map(|s| format!("; Max-Age={s}"))
@@ -73,17 +74,17 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
 
 /// The `Set-Cookie` of a new session id.
 pub fn session_cookie(state: &AppState, id: &str) -> String {
-    set_cookie(state, session_cookie_name(state), id, None)
+    set_cookie(state, &session_cookie_name(state), id, None)
 }
 
 /// The `Set-Cookie` that removes the session cookie.
 pub fn clear_session_cookie(state: &AppState) -> String {
-    set_cookie(state, session_cookie_name(state), "", Some(0))
+    set_cookie(state, &session_cookie_name(state), "", Some(0))
 }
 
 /// The session id the request carries, if any.
 pub fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    cookie(headers, session_cookie_name(state))
+    cookie(headers, &session_cookie_name(state))
 }
 
 /// The live session of the request, at any stage.
@@ -224,6 +225,45 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedInForm<T> {
     }
 }
 
+/// The file a person signed in sends in a `multipart/form-data` form as the field `name`, its
+/// CSRF token coming as a field before it: refused from another site or without the session's
+/// token (403), unreadable (400). `None`: larger than `max` bytes (read no further).
+pub async fn uploaded_file(
+    state: &AppState,
+    who: &SignedIn,
+    headers: &HeaderMap,
+    mut multipart: axum::extract::Multipart,
+    name: &str,
+    max: usize,
+) -> Result<Option<Vec<u8>>, Response> {
+    refuse_cross_site(headers, &state.public_url).map_err(forbidden_page)?;
+    let unreadable = || {
+        ConsoleError::Page(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Envoi illisible",
+            "Le fichier n'a pas été reçu en entier. Recommencez.".into(),
+        )
+        .into_response()
+    };
+    let mut token_ok = false;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        if field.name() == Some("csrf") {
+            let token = field.text().await.map_err(|_| unreadable())?;
+            token_ok = same_tag(&token, &who.session.csrf);
+        } else if field.name() == Some(name) && token_ok {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
+                if bytes.len() + chunk.len() > max {
+                    return Ok(None);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            return Ok(Some(bytes));
+        }
+    }
+    Err(expired_form())
+}
+
 /// A form posted within a session at any stage (the second factor, its set-up), with the
 /// session's token checked; the handler checks the stage.
 pub struct SessionForm<T> {
@@ -268,7 +308,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AnonymousForm<T> {
         refuse_cross_site(&parts.headers, &state.public_url).map_err(forbidden_page)?;
         let pairs = read_form(body).await?;
         let token = field(&pairs, "csrf").unwrap_or_default();
-        let cookie = cookie(&parts.headers, form_cookie_name(state));
+        let cookie = cookie(&parts.headers, &form_cookie_name(state));
         let bound = cookie.is_some_and(|cookie| {
             state
                 .keys
@@ -287,7 +327,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AnonymousForm<T> {
 /// The token of an anonymous form, and the `Set-Cookie` to send when the visitor had no cookie.
 pub fn anonymous_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
     let name = form_cookie_name(state);
-    let (value, fresh) = match cookie(headers, name) {
+    let (value, fresh) = match cookie(headers, &name) {
         Some(value) => (value, false),
         None => (hex::encode(rand::random::<[u8; 32]>()), true),
     };
@@ -297,7 +337,7 @@ pub fn anonymous_token(state: &AppState, headers: &HeaderMap) -> (String, Option
             .ring()
             .mac(Purpose::ConsoleCodes, value.as_bytes()),
     );
-    (token, fresh.then(|| set_cookie(state, name, &value, None)))
+    (token, fresh.then(|| set_cookie(state, &name, &value, None)))
 }
 
 async fn read_form(body: axum::body::Body) -> Result<Vec<(String, String)>, Response> {
@@ -333,7 +373,7 @@ fn parse<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<T, Response>
     })
 }
 
-pub(super) fn forbidden_page(_: crate::api::error::ApiError) -> Response {
+fn forbidden_page(_: crate::api::error::ApiError) -> Response {
     ConsoleError::Page(
         axum::http::StatusCode::FORBIDDEN,
         "Envoi refusé",
@@ -345,7 +385,7 @@ pub(super) fn forbidden_page(_: crate::api::error::ApiError) -> Response {
 
 /// A form without its token, or with another session's: the page was left open too long, or the
 /// post was forged.
-pub(super) fn expired_form() -> Response {
+fn expired_form() -> Response {
     ConsoleError::Page(
         axum::http::StatusCode::FORBIDDEN,
         "Formulaire expiré",

@@ -11,15 +11,15 @@ use serde::Deserialize;
 
 use super::{
     ConsoleError, html, see_other,
-    session::{SignedIn, SignedInForm, expired_form, forbidden_page},
+    session::{SignedIn, SignedInForm, uploaded_file},
 };
 use crate::{
-    api::{AppState, client::refuse_cross_site},
-    model::{Permission, QuietHours, keys::same_tag, local_time},
+    api::AppState,
+    model::{Permission, QuietHours, local_time},
     store,
     web::{
         console::settings::{self as pages, SettingsPage, SettingsValues},
-        logo::{MAX_LOGO_BYTES, logo_kind},
+        logo::{LogoError, MAX_LOGO_BYTES, logo_kind},
         pages::Field,
     },
 };
@@ -208,64 +208,47 @@ pub async fn save(
     Ok(see_other("/console/settings?saved=1"))
 }
 
-/// The logo, sent as a file: its CSRF token comes as a field before it.
+/// The logo, sent as a file.
 pub async fn logo(
     State(state): State<AppState>,
     who: SignedIn,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, Response> {
-    refuse_cross_site(&headers, &state.public_url).map_err(forbidden_page)?;
     who.caller
         .require(Permission::Administer)
         .map_err(|e| ConsoleError::from(e).into_response())?;
-    let mut token_ok = false;
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        match field.name() {
-            Some("csrf") => {
-                let token = field.text().await.unwrap_or_default();
-                token_ok = same_tag(&token, &who.session.csrf);
-            }
-            Some("logo") if token_ok => {
-                let mut bytes = Vec::new();
-                while let Ok(Some(chunk)) = field.chunk().await {
-                    bytes.extend_from_slice(&chunk);
-                    if bytes.len() > MAX_LOGO_BYTES {
-                        break;
-                    }
-                }
-                let kind = match logo_kind(&bytes) {
-                    Ok(kind) => kind,
-                    Err(e) => {
-                        let message = format!("Logo refusé : {e}.");
-                        let values = current(&state, &who)
-                            .await
-                            .map_err(IntoResponse::into_response)?;
-                        let errors = [Field {
-                            name: "logo-file",
-                            message: &message,
-                        }];
-                        return page(&state, &who, &values, &errors, false)
-                            .await
-                            .map_err(IntoResponse::into_response);
-                    }
-                };
-                store::branding::set_logo(&state.db, &who.tenant.slug, Some((&bytes, kind)))
-                    .await
-                    .map_err(|e| ConsoleError::from(e).into_response())?;
-                let details = serde_json::json!({ "changed": ["logo"] });
-                crate::api::audit::record(
-                    &state,
-                    &who.caller,
-                    "tenant.updated",
-                    &who.tenant.slug,
-                    details,
-                )
-                .await;
-                return Ok(see_other("/console/settings?saved=1"));
-            }
-            _ => {}
+    let file = uploaded_file(&state, &who, &headers, multipart, "logo", MAX_LOGO_BYTES).await?;
+    let checked = file
+        .ok_or(LogoError::TooLarge)
+        .and_then(|bytes| Ok((logo_kind(&bytes)?, bytes)));
+    let (kind, bytes) = match checked {
+        Ok(logo) => logo,
+        Err(e) => {
+            let message = format!("Logo refusé : {e}.");
+            let values = current(&state, &who)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let errors = [Field {
+                name: "logo-file",
+                message: &message,
+            }];
+            return page(&state, &who, &values, &errors, false)
+                .await
+                .map_err(IntoResponse::into_response);
         }
-    }
-    Err(expired_form())
+    };
+    store::branding::set_logo(&state.db, &who.tenant.slug, Some((&bytes, kind)))
+        .await
+        .map_err(|e| ConsoleError::from(e).into_response())?;
+    let details = serde_json::json!({ "changed": ["logo"] });
+    crate::api::audit::record(
+        &state,
+        &who.caller,
+        "tenant.updated",
+        &who.tenant.slug,
+        details,
+    )
+    .await;
+    Ok(see_other("/console/settings?saved=1"))
 }

@@ -11,12 +11,12 @@ use serde::Deserialize;
 
 use super::{
     ConsoleError, html,
-    session::{SignedIn, SignedInForm, expired_form, forbidden_page},
+    session::{SignedIn, SignedInForm, uploaded_file},
     sign_in::Empty,
 };
 use crate::{
-    api::{AppState, client::refuse_cross_site, error::ApiError, subscribers as api},
-    model::{EmailAddress, Permission, PhoneNumber, keys::same_tag},
+    api::{AppState, error::ApiError, subscribers as api},
+    model::{EmailAddress, Permission, PhoneNumber},
     store,
     web::{
         console::subscribers::{self as pages, Found, ImportLine, ImportOutcome, SubscribersPage},
@@ -269,107 +269,75 @@ fn not_found_if_unknown(e: ApiError) -> ConsoleError {
     }
 }
 
-/// The register as a file (`multipart/form-data`): its CSRF token comes as a field before it.
+/// The register as a file (`multipart/form-data`).
 pub async fn import(
     State(state): State<AppState>,
     who: SignedIn,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, Response> {
-    refuse_cross_site(&headers, &state.public_url).map_err(forbidden_page)?;
     who.caller
         .require(Permission::ManageSubscribers)
         .map_err(|e| ConsoleError::from(e).into_response())?;
-    let unreadable = || {
-        ConsoleError::Page(
-            StatusCode::BAD_REQUEST,
-            "Envoi illisible",
-            "Le fichier n'a pas été reçu en entier. Recommencez.".into(),
-        )
-        .into_response()
-    };
-    let mut token_ok = false;
-    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
-        match field.name() {
-            Some("csrf") => {
-                let token = field.text().await.map_err(|_| unreadable())?;
-                token_ok = same_tag(&token, &who.session.csrf);
-            }
-            Some("file") if token_ok => {
-                let mut field = field;
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
-                    if bytes.len() + chunk.len() > api::MAX_IMPORT_BODY {
-                        let message = "Fichier refusé : plus de 64 Mo.";
-                        let errors = vec![Field {
-                            name: "file",
-                            message,
-                        }];
-                        return page(
-                            &state,
-                            &who,
-                            Shown {
-                                errors,
-                                ..Default::default()
-                            },
-                        )
-                        .await
-                        .map_err(IntoResponse::into_response);
-                    }
-                    bytes.extend_from_slice(&chunk);
+    let file = uploaded_file(
+        &state,
+        &who,
+        &headers,
+        multipart,
+        "file",
+        api::MAX_IMPORT_BODY,
+    )
+    .await?;
+    let shown = match file {
+        None => Shown {
+            errors: vec![Field {
+                name: "file",
+                message: "Fichier refusé : plus de 64 Mo.",
+            }],
+            ..Default::default()
+        },
+        Some(bytes) => {
+            match api::import_csv(&state, &who.caller, axum::body::Body::from(bytes)).await {
+                Ok(report) => Shown {
+                    import: Some(ImportOutcome {
+                        created: report.created,
+                        updated: report.updated,
+                        unchanged: report.unchanged,
+                        opted_out: report.opted_out,
+                        refused: report
+                            .errors
+                            .into_iter()
+                            .map(|e| ImportLine {
+                                line: e.line,
+                                field: e.field,
+                                reason: e.reason,
+                            })
+                            .collect(),
+                    }),
+                    ..Default::default()
+                },
+                Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+                    let message = format!("Fichier refusé : {}", e.message);
+                    let errors = vec![Field {
+                        name: "file",
+                        message: &message,
+                    }];
+                    return page(
+                        &state,
+                        &who,
+                        Shown {
+                            errors,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(IntoResponse::into_response);
                 }
-                let body = axum::body::Body::from(bytes);
-                let report = api::import_csv(&state, &who.caller, body).await;
-                return match report {
-                    Ok(report) => {
-                        let import = Some(ImportOutcome {
-                            created: report.created,
-                            updated: report.updated,
-                            unchanged: report.unchanged,
-                            opted_out: report.opted_out,
-                            refused: report
-                                .errors
-                                .into_iter()
-                                .map(|e| ImportLine {
-                                    line: e.line,
-                                    field: e.field,
-                                    reason: e.reason,
-                                })
-                                .collect(),
-                        });
-                        page(
-                            &state,
-                            &who,
-                            Shown {
-                                import,
-                                ..Default::default()
-                            },
-                        )
-                        .await
-                        .map_err(IntoResponse::into_response)
-                    }
-                    Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
-                        let message = format!("Fichier refusé : {}", e.message);
-                        let errors = vec![Field {
-                            name: "file",
-                            message: &message,
-                        }];
-                        page(
-                            &state,
-                            &who,
-                            Shown {
-                                errors,
-                                ..Default::default()
-                            },
-                        )
-                        .await
-                        .map_err(IntoResponse::into_response)
-                    }
-                    Err(e) => Err(ConsoleError::from(e).into_response()),
-                };
+                Err(e) => return Err(ConsoleError::from(e).into_response()),
             }
-            _ => {}
         }
-    }
-    Err(expired_form())
+    };
+    page(&state, &who, shown)
+        .await
+        .map_err(IntoResponse::into_response)
 }

@@ -2,26 +2,36 @@
 
 use reqwest::StatusCode;
 
-use super::{Visitor, commune, invite};
+use super::{another_commune, commune, signed_up};
 use crate::{
     cli::{ok, tocsin},
-    support::{Env, create_tenant},
+    support::Env,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drafters_routine_alert_waits_for_a_senders_validation_and_an_urgent_one_does_not() {
     let env = Env::new().await;
     let (daemon, mairie, clock) = commune(&env).await;
-    let mut drafter = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
-    drafter
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
-    let mut mayor = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "maire@bras.fr", "sender");
-    mayor
-        .accept(&link, "le pont de Charny est fermé", &clock)
-        .await;
+    let mut drafter = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "redaction@bras.fr",
+        "drafter",
+        "les cloches de Bras sonnent",
+    )
+    .await;
+    let mut mayor = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "maire@bras.fr",
+        "sender",
+        "le pont de Charny est fermé",
+    )
+    .await;
     let db = env.db.pool().await;
     let alerts = || async {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM alerts")
@@ -169,11 +179,16 @@ async fn a_drafters_routine_alert_waits_for_a_senders_validation_and_an_urgent_o
 async fn an_alert_starts_from_a_template_in_one_click() {
     let env = Env::new().await;
     let (daemon, _mairie, clock) = commune(&env).await;
-    let mut drafter = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
-    drafter
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut drafter = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "redaction@bras.fr",
+        "drafter",
+        "les cloches de Bras sonnent",
+    )
+    .await;
 
     // The starter set is there for every commune; "Crue" is urgent.
     let list = drafter.get("/console/templates").await;
@@ -249,11 +264,16 @@ async fn an_alert_starts_from_a_template_in_one_click() {
     );
 
     // A reader uses templates but does not keep them; another commune does not see them.
-    let mut reader = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
-    reader
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut reader = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "lecture@bras.fr",
+        "reader",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     let reader_csrf = reader.get("/console/templates").await.csrf();
     let refused = reader
         .post(
@@ -262,17 +282,17 @@ async fn an_alert_starts_from_a_template_in_one_click() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    create_tenant(
-        &env.db.pool().await,
-        &tocsin::model::Slug::parse("charny").unwrap(),
-        "Charny",
+    another_commune(&env).await;
+    let mut neighbour = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "charny",
+        "mairie@charny.fr",
+        "reader",
+        "les cloches de Charny sonnent",
     )
     .await;
-    let mut neighbour = Visitor::new(&daemon);
-    let link = invite(&env, "charny", "mairie@charny.fr", "reader");
-    neighbour
-        .accept(&link, "les cloches de Charny sonnent", &clock)
-        .await;
     let hidden = neighbour
         .get(&format!("/console/alerts/new?template={key}"))
         .await;

@@ -2,21 +2,26 @@
 
 use reqwest::{StatusCode, header};
 
-use super::{Visitor, commune, invite, multipart};
+use super::{another_commune, commune, multipart, signed_up};
 use crate::{
     cli::{ok, tocsin},
-    support::{Env, create_tenant},
+    support::Env,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_saving() {
     let env = Env::new().await;
     let (daemon, mairie, clock) = commune(&env).await;
-    let mut admin = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "secretariat@bras.fr", "admin");
-    admin
-        .accept(&link, "la crue de la Meuse en 1947", &clock)
-        .await;
+    let mut admin = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "secretariat@bras.fr",
+        "admin",
+        "la crue de la Meuse en 1947",
+    )
+    .await;
 
     let page = admin.get("/console/topics").await;
     let csrf = page.csrf();
@@ -141,11 +146,16 @@ async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_savin
     );
 
     // A reader reads, changes nothing; another commune's admin does not find it.
-    let mut reader = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
-    reader
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut reader = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "lecture@bras.fr",
+        "reader",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     let reader_csrf = reader.get("/console/schedules").await.csrf();
     let refused = reader
         .post(
@@ -154,17 +164,17 @@ async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_savin
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    create_tenant(
-        &env.db.pool().await,
-        &tocsin::model::Slug::parse("charny").unwrap(),
-        "Charny",
+    another_commune(&env).await;
+    let mut neighbour = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "charny",
+        "mairie@charny.fr",
+        "admin",
+        "les cloches de Charny sonnent",
     )
     .await;
-    let mut neighbour = Visitor::new(&daemon);
-    let link = invite(&env, "charny", "mairie@charny.fr", "admin");
-    neighbour
-        .accept(&link, "les cloches de Charny sonnent", &clock)
-        .await;
     let neighbour_csrf = neighbour.get("/console").await.csrf();
     let hidden = neighbour
         .post(
@@ -195,11 +205,16 @@ async fn an_admin_keeps_topics_and_reminders_checking_the_next_five_before_savin
 async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
     let env = Env::new().await;
     let (daemon, mairie, clock) = commune(&env).await;
-    let mut drafter = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "redaction@bras.fr", "drafter");
-    drafter
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut drafter = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "redaction@bras.fr",
+        "drafter",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     let page = drafter.get("/console/subscribers").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let csrf = page.csrf();
@@ -298,11 +313,16 @@ async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
     );
 
     // A reader has no access to personal data.
-    let mut reader = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
-    reader
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut reader = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "lecture@bras.fr",
+        "reader",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     assert_eq!(
         reader.get("/console/subscribers").await.status,
         StatusCode::FORBIDDEN
@@ -321,11 +341,16 @@ async fn the_secretary_finds_adds_imports_exports_and_removes_subscribers() {
 async fn an_admin_sets_the_communes_senders_clock_population_and_logo() {
     let env = Env::new().await;
     let (daemon, _mairie, clock) = commune(&env).await;
-    let mut admin = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "secretariat@bras.fr", "admin");
-    admin
-        .accept(&link, "la crue de la Meuse en 1947", &clock)
-        .await;
+    let mut admin = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "secretariat@bras.fr",
+        "admin",
+        "la crue de la Meuse en 1947",
+    )
+    .await;
     let page = admin.get("/console/settings").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
@@ -421,11 +446,16 @@ async fn an_admin_sets_the_communes_senders_clock_population_and_logo() {
         .unwrap();
     assert_eq!(served.headers()[header::CONTENT_TYPE], "image/png");
 
-    let mut reader = Visitor::new(&daemon);
-    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
-    reader
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut reader = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "lecture@bras.fr",
+        "reader",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     assert_eq!(
         reader.get("/console/settings").await.status,
         StatusCode::FORBIDDEN

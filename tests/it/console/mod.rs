@@ -242,6 +242,30 @@ pub(super) async fn commune(env: &Env) -> (Daemon, Client, ManualClock) {
     (daemon, mairie, clock)
 }
 
+/// Someone invited from the command line who accepted (a password; TOTP for senders and admins),
+/// in their own browser.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn signed_up(
+    env: &Env,
+    daemon: &Daemon,
+    clock: &ManualClock,
+    tenant: &str,
+    email: &str,
+    role: &str,
+    password: &str,
+) -> Visitor {
+    let mut visitor = Visitor::new(daemon);
+    let link = invite(env, tenant, email, role);
+    visitor.accept(&link, password, clock).await;
+    visitor
+}
+
+/// The commune "charny", beside "bras".
+pub(super) async fn another_commune(env: &Env) {
+    let slug = tocsin::model::Slug::parse("charny").unwrap();
+    crate::support::create_tenant(&env.db.pool().await, &slug, "Charny").await;
+}
+
 pub(super) fn invite(env: &Env, tenant: &str, email: &str, role: &str) -> String {
     let out = ok(tocsin(
         env,

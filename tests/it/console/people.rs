@@ -2,10 +2,10 @@
 
 use reqwest::StatusCode;
 
-use super::{Visitor, commune, invite, with_form};
+use super::{Visitor, another_commune, commune, invite, signed_up, with_form};
 use crate::{
     cli::{ok, tocsin},
-    support::{Env, create_tenant},
+    support::Env,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,11 +311,16 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
     );
 
     // A reader sees masked numbers only.
-    let link = invite(&env, "bras", "lecture@bras.fr", "reader");
-    let mut reader = Visitor::new(&daemon);
-    reader
-        .accept(&link, "les cloches de Bras sonnent", &clock)
-        .await;
+    let mut reader = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "bras",
+        "lecture@bras.fr",
+        "reader",
+        "les cloches de Bras sonnent",
+    )
+    .await;
     let csv = reader
         .get(&format!("/console/alerts/{id}/deliveries.csv"))
         .await;
@@ -340,17 +345,17 @@ async fn roles_sessions_and_forms_hold_at_the_console() {
     );
 
     // Someone of another commune: the alert does not exist for them.
-    create_tenant(
-        &env.db.pool().await,
-        &tocsin::model::Slug::parse("charny").unwrap(),
-        "Charny",
+    another_commune(&env).await;
+    let mut neighbour = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "charny",
+        "mairie@charny.fr",
+        "reader",
+        "les cloches de Charny sonnent",
     )
     .await;
-    let link = invite(&env, "charny", "mairie@charny.fr", "reader");
-    let mut neighbour = Visitor::new(&daemon);
-    neighbour
-        .accept(&link, "les cloches de Charny sonnent", &clock)
-        .await;
     for path in [
         format!("/console/alerts/{id}"),
         format!("/console/alerts/{id}/deliveries.csv"),
@@ -494,11 +499,16 @@ async fn a_group_admin_acts_on_each_member_commune_and_nothing_outside() {
         .alert(serde_json::json!({"topic": "intemperies", "text": "Route coupée", "urgent": true}))
         .await;
 
-    let mut group = Visitor::new(&daemon);
-    let link = invite(&env, "cc-verdun", "sig@grandverdun.fr", "admin");
-    group
-        .accept(&link, "le grand Verdun veille sur ses communes", &clock)
-        .await;
+    let mut group = signed_up(
+        &env,
+        &daemon,
+        &clock,
+        "cc-verdun",
+        "sig@grandverdun.fr",
+        "admin",
+        "le grand Verdun veille sur ses communes",
+    )
+    .await;
     let home = group.get("/console").await;
     assert!(home.body.contains("CA du Grand Verdun"), "{}", home.body);
     assert!(

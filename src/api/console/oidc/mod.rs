@@ -12,7 +12,7 @@ pub use client::OidcClient;
 
 use axum::{
     extract::{Query, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -26,6 +26,7 @@ use crate::{
     api::{
         AppState,
         auth::{Actor, Caller},
+        client::cookie_value,
     },
     model::keys::same_tag,
     store::{self, console_sessions, console_sessions::Stage, users::NewUser},
@@ -33,17 +34,8 @@ use crate::{
 
 /// The sealed cookie a sign-in's state and nonce wait in, and how long.
 const LOGIN_COOKIE: &str = "tocsin_oidc";
-const LOGIN_COOKIE_SECURE: &str = "__Host-tocsin_oidc";
 const LOGIN_SECONDS: i64 = 600;
 const SEAL_CONTEXT: &str = "console oidc login";
-
-fn cookie_name(state: &AppState) -> &'static str {
-    if state.public_url.scheme() == "https" {
-        LOGIN_COOKIE_SECURE
-    } else {
-        LOGIN_COOKIE
-    }
-}
 
 #[derive(serde::Serialize, Deserialize)]
 struct Pending {
@@ -85,28 +77,13 @@ pub async fn start(State(state): State<AppState>) -> Result<Response, ConsoleErr
     let plain = serde_json::to_vec(&pending).expect("a pending sign-in serialises");
     let sealed = state.keys.ring().seal(SEAL_CONTEXT, &plain);
     let value = format!("{}.{}", sealed.version, hex::encode(&sealed.bytes));
-    let secure = if state.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LOGIN_SECONDS}{secure}",
-        cookie_name(&state)
-    );
+    let name = session::cookie_name(&state, LOGIN_COOKIE);
+    let cookie = session::set_cookie(&state, &name, &value, Some(LOGIN_SECONDS));
     Ok(with_cookie(see_other(&to), Some(cookie)))
 }
 
 fn pending(state: &AppState, headers: &HeaderMap) -> Option<Pending> {
-    let name = cookie_name(state);
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)?
-        .1;
+    let value = cookie_value(headers, &session::cookie_name(state, LOGIN_COOKIE))?;
     let (version, bytes) = value.split_once('.')?;
     let sealed = crate::model::keys::Sealed {
         version: version.parse().ok()?,
@@ -130,9 +107,11 @@ pub async fn callback(
     Query(answer): Query<Callback>,
 ) -> Result<Response, ConsoleError> {
     let oidc = state.oidc.clone().ok_or_else(unavailable)?;
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        cookie_name(&state)
+    let clear = session::set_cookie(
+        &state,
+        &session::cookie_name(&state, LOGIN_COOKIE),
+        "",
+        Some(0),
     );
     let Some(pending) = pending(&state, &headers) else {
         return Err(ConsoleError::Page(
