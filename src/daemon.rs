@@ -167,6 +167,10 @@ pub async fn run_with_clock(
             dispatch::inbound_poll::run(&dispatcher, every, &shutdown).await
         });
     }
+    {
+        let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
+        tasks.spawn(async move { dispatch::budget_warnings::run(&dispatcher, &shutdown).await });
+    }
     let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
         config.amqp_url.expose_secret().to_string(),

@@ -165,7 +165,7 @@ pub(super) async fn estimate(
     let estimate = estimate::estimate(&context, caller.tenant, alert)
         .await
         .map_err(intake_error)?;
-    let budgets = super::budget::lines(state, &parts, alert).await?;
+    let budgets = super::budget::lines(state, &parts, alert, &[]).await?;
     Ok(DryRun { estimate, budgets })
 }
 
@@ -184,7 +184,6 @@ pub(super) async fn submit(
             .map(|ids| ids[0])
             .map_err(|missing| intake_error(IntakeError::UnknownTopic(missing.join(", "))))?;
     let parts = [(caller.tenant, topic)];
-    super::budget::refuse_routine_over(state, &parts, &alert).await?;
     let submitted = intake::submit(
         &state.db,
         &state.relay,
@@ -252,6 +251,9 @@ pub(super) fn intake_error(error: IntakeError) -> ApiError {
         )
         .on("Idempotency-Key"),
         IntakeError::Invalid { field, message } => ApiError::invalid(field, message),
+        e @ IntakeError::OverBudget(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "budget_exceeded", e.to_string()).on("budget")
+        }
         IntakeError::Db(e) => e.into(),
     }
 }

@@ -16,7 +16,7 @@ use tocsin_providers::{Account, Callback, CallbackError, MessageRef, Report};
 
 use super::{AppState, ErrorBody, error::ApiError};
 use crate::{
-    dispatch::receipts,
+    dispatch::{inbound, receipts},
     model::text::{MAX_REASON_CHARS, from_outside},
     store::{self, tenants::Tenant},
 };
@@ -113,15 +113,17 @@ pub async fn inbound(
         .await?;
     let mut answer = None;
     for sms in messages {
-        let handled =
-            crate::dispatch::inbound::handle(&state.db, &state.public_caps, &tenant, &sms).await?;
+        let handled = inbound::handle(&state.db, &state.public_caps, &tenant, &sms).await?;
         let Some(reply) = handled else { continue };
         match account.provider.answer_inbound(&reply) {
-            Some(in_answer) if answer.is_none() => answer = Some(in_answer),
+            Some(in_answer) if answer.is_none() => {
+                inbound::count_reply(&state.db, tenant.id, &account, &reply, true).await;
+                answer = Some(in_answer);
+            }
             _ => {
-                let account = account.clone();
+                let (db, account) = (state.db.clone(), account.clone());
                 tokio::spawn(async move {
-                    crate::dispatch::inbound::send_reply(&account, &sms.from, &reply).await
+                    inbound::send_reply(&db, tenant.id, &account, &sms.from, &reply).await
                 });
             }
         }

@@ -73,7 +73,6 @@ pub(super) async fn create(
     if dry_run {
         return estimates(state, alert, &members, &left_out, &parts).await;
     }
-    super::budget::refuse_routine_over(state, &parts, alert).await?;
     let submitted = group_intake::submit(
         &state.db,
         &state.relay,
@@ -134,7 +133,7 @@ async fn estimates(
             .map_err(intake_error)?;
         each.push(serde_json::json!({ "commune": member.slug, "estimate": estimate }));
     }
-    let budgets = super::budget::lines(state, parts, alert).await?;
+    let budgets = super::budget::lines(state, parts, alert, &[]).await?;
     Ok(Json(serde_json::json!({
         "dry_run": true,
         "communes": each,

@@ -16,9 +16,12 @@ use utoipa::ToSchema;
 
 use super::{AppState, ErrorBody, client::PublicClient, error::ApiError, json::ApiJson};
 use crate::{
-    dispatch::public_caps::{CapError, Limit},
+    dispatch::{
+        public_caps::{CapError, Limit},
+        service_messages,
+    },
     model::{Channel, PhoneNumber, Slug, TopicId, keys::Purpose},
-    store::{self, subscribers::PhoneConsent, tenants::Tenant},
+    store::{self, service_messages::Kind, subscribers::PhoneConsent, tenants::Tenant},
 };
 
 /// How long a code stays good.
@@ -266,7 +269,7 @@ async fn send_code(
         sender: tenant.senders.sms_sender.as_deref(),
         ..Default::default()
     };
-    send_for(state, tenant, Channel::Sms, message)
+    send_for(state, tenant, (Channel::Sms, Kind::Code), message)
         .await
         .map_err(|()| ApiError::unavailable("the code could not be sent: try again in a moment"))
 }
@@ -277,7 +280,7 @@ async fn send_code(
 pub(super) async fn send_for(
     state: &AppState,
     tenant: &Tenant,
-    channel: Channel,
+    (channel, kind): (Channel, Kind),
     message: Message<'_>,
 ) -> Result<(), ()> {
     let name = state
@@ -287,7 +290,11 @@ pub(super) async fn send_for(
         tracing::warn!(tenant = %tenant.slug, %channel, account = %name, "no such account here");
         return Err(());
     };
-    match account.provider.send(message).await {
+    let outcome = account.provider.send(message).await;
+    let accepted = matches!(outcome, Outcome::Accepted { .. });
+    let counted = (channel, name.as_str());
+    service_messages::count(&state.db, tenant.id, counted, kind, message.text, accepted).await;
+    match outcome {
         Outcome::Accepted { .. } => Ok(()),
         Outcome::Failed { reason, .. } => {
             let reason =

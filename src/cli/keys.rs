@@ -78,11 +78,12 @@ pub async fn key(path: Option<&Path>, command: KeyCommand) -> anyhow::Result<()>
         KeyCommand::Revoke { id } => {
             let id: ApiKeyId = id.parse().map_err(|e| anyhow::anyhow!("key id: {e}"))?;
             let db = database(&config).await?;
-            if !store::tenants::revoke_key(&db, id).await? {
+            let Some(tenant) = store::tenants::revoke_key(&db, id).await? else {
                 bail!("no live API key {id}");
-            }
+            };
             let details = serde_json::json!({});
-            super::audit::record(&db, None, "key.revoked", &id.to_string(), details).await?;
+            let node = Some(tenant);
+            super::audit::record(&db, node, "key.revoked", &id.to_string(), details).await?;
             eprintln!("API key {id} revoked");
         }
     }
@@ -109,6 +110,8 @@ pub async fn secrets(path: Option<&Path>, command: SecretsCommand) -> anyhow::Re
     // Opening claims version 0 on a database never opened since versions exist.
     ring(&config, &db).await?;
     let secrets = config.server_secrets().expect("checked by ring()");
+    // Secrets are the platform's: their entries are on its node.
+    let platform = Some(store::tree::platform(&db).await?.id);
     match command {
         SecretsCommand::Status { json } => {
             let versions = key_versions::status(&db, secrets).await?;
@@ -134,7 +137,7 @@ pub async fn secrets(path: Option<&Path>, command: SecretsCommand) -> anyhow::Re
             let rotation = key_versions::rotate(&db, secrets).await?;
             let details = serde_json::json!({ "resealed": rotation.resealed });
             let version = rotation.version.to_string();
-            super::audit::record(&db, None, "secrets.rotated", &version, details).await?;
+            super::audit::record(&db, platform, "secrets.rotated", &version, details).await?;
             println!("key version {} is now current", rotation.version);
             println!(
                 "  {} stored secrets sealed under it (platform and DKIM keys)",
@@ -169,7 +172,7 @@ pub async fn secrets(path: Option<&Path>, command: SecretsCommand) -> anyhow::Re
                 .collect();
             let details =
                 serde_json::json!({ "versions": retirement.retired, "revoked_keys": revoked });
-            super::audit::record(&db, None, "secrets.retired", "key versions", details).await?;
+            super::audit::record(&db, platform, "secrets.retired", "key versions", details).await?;
             for key in &retirement.revoked_keys {
                 println!(
                     "  API key {} ({}, {}) was not used since the rotation: revoked",

@@ -51,7 +51,7 @@ pub async fn run(path: Option<&Path>, args: UsageArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<28} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "{:<28} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
         format!("usage {}", report.month),
         "urgent",
         "routine",
@@ -59,8 +59,10 @@ pub async fn run(path: Option<&Path>, args: UsageArgs) -> anyhow::Result<()> {
         "SMS",
         "segments",
         "e-mails",
+        "service",
         "cost"
     );
+    // "service": SMS segments sent outside alerts (codes, replies to keywords).
     let levels = super::tree::depths(
         report
             .tenants
@@ -77,7 +79,7 @@ pub async fn run(path: Option<&Path>, args: UsageArgs) -> anyhow::Result<()> {
             .map(|(currency, amount)| format!("{amount:.2} {currency}"))
             .collect();
         println!(
-            "{:<28} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>10}",
+            "{:<28} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
             format!("{}{}", "  ".repeat(level), t.tenant),
             t.usage.alerts.urgent,
             t.usage.alerts.routine,
@@ -85,6 +87,7 @@ pub async fn run(path: Option<&Path>, args: UsageArgs) -> anyhow::Result<()> {
             sms.sent + sms.delivered,
             sms.segments,
             email.sent + email.delivered,
+            t.usage.service.get(&Channel::Sms).map_or(0, |s| s.segments),
             cost.join(" ")
         );
     }

@@ -8,16 +8,19 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
+use super::intake::IntakeError;
 use crate::{
-    model::{Channel, TenantId, TopicId, ValidAlert, sms_text::sms_length},
-    store,
+    model::{AlertId, Channel, Lane, TenantId, TopicId, ValidAlert, sms_text::sms_length},
+    store::{self, budgets::Used},
 };
 
 /// One budget an alert meets.
 #[derive(Debug, Clone, Serialize)]
 pub struct BudgetLine {
+    #[serde(skip)]
+    pub node: TenantId,
     /// The tenant whose budget it is (the commune, or a group above it).
     pub tenant: String,
     pub channel: Channel,
@@ -35,11 +38,16 @@ impl BudgetLine {
     pub fn is_over(&self) -> bool {
         self.left < 0
     }
+
+    /// At least 80 % of the budget used once this alert is counted: the node's admins are told.
+    pub fn is_near(&self) -> bool {
+        self.budget > 0 && (self.used + self.this_alert) * 5 >= self.budget * 4
+    }
 }
 
 /// What one commune's part of an alert would use, per channel.
 pub async fn need(
-    db: &PgPool,
+    db: &mut PgConnection,
     topic: TopicId,
     alert: &ValidAlert,
 ) -> Result<BTreeMap<Channel, i64>, sqlx::Error> {
@@ -62,16 +70,31 @@ pub async fn need(
         .collect())
 }
 
+/// What each part of an alert (a commune and its topic) would use.
+pub async fn needs(
+    db: &mut PgConnection,
+    parts: &[(TenantId, TopicId)],
+    alert: &ValidAlert,
+) -> Result<Vec<(TenantId, BTreeMap<Channel, i64>)>, sqlx::Error> {
+    let mut needs = Vec::with_capacity(parts.len());
+    for &(tenant, topic) in parts {
+        needs.push((tenant, need(&mut *db, topic, alert).await?));
+    }
+    Ok(needs)
+}
+
 /// Every budget the parts of an alert (each commune with what it would use) meet: each
-/// commune's and every group's above them.
+/// commune's and every group's above them. `apart`: the alert itself once accepted, whose
+/// messages are what it would use, not what was used before it.
 pub async fn lines(
-    db: &PgPool,
+    db: &mut PgConnection,
     parts: &[(TenantId, BTreeMap<Channel, i64>)],
+    apart: &[AlertId],
 ) -> Result<Vec<BudgetLine>, sqlx::Error> {
     // Each node above a part, with the sum of what the parts below it would use.
     let mut nodes: Vec<(TenantId, String, BTreeMap<Channel, i64>)> = Vec::new();
     for (tenant, need) in parts {
-        for (node, slug) in store::budgets::with_ancestors(db, *tenant).await? {
+        for (node, slug) in store::budgets::with_ancestors(&mut *db, *tenant).await? {
             let at = match nodes.iter().position(|(id, ..)| *id == node) {
                 Some(at) => at,
                 None => {
@@ -86,24 +109,18 @@ pub async fn lines(
     }
     let mut lines = Vec::new();
     for (node, slug, need) in nodes {
-        let budgets = store::budgets::of(db, node).await?;
+        let budgets = store::budgets::of(&mut *db, node).await?;
         if budgets.is_empty() {
             continue;
         }
-        let mut used: BTreeMap<Channel, i64> = BTreeMap::new();
-        for (body, channel, n) in store::budgets::used_this_month(db, node).await? {
-            let units = match channel {
-                Channel::Sms => n * sms_length(&body).segments as i64,
-                _ => n,
-            };
-            *used.entry(channel).or_default() += units;
-        }
+        let used = used_this_month(db, node, apart).await?;
         for (channel, budget) in budgets {
             let Some(&this_alert) = need.get(&channel) else {
                 continue;
             };
             let used = used.get(&channel).copied().unwrap_or(0);
             lines.push(BudgetLine {
+                node,
                 tenant: slug.clone(),
                 channel,
                 budget,
@@ -114,6 +131,90 @@ pub async fn lines(
         }
     }
     Ok(lines)
+}
+
+/// What `node`'s subtree used this month, per channel (SMS in segments).
+pub(crate) async fn used_this_month(
+    db: &mut PgConnection,
+    node: TenantId,
+    apart: &[AlertId],
+) -> Result<BTreeMap<Channel, i64>, sqlx::Error> {
+    let mut used: BTreeMap<Channel, i64> = BTreeMap::new();
+    for counted in store::budgets::used_this_month(db, node, apart).await? {
+        let (channel, units) = match counted {
+            Used::Messages {
+                body,
+                channel: Channel::Sms,
+                messages,
+            } => (Channel::Sms, messages * sms_length(&body).segments as i64),
+            Used::Messages {
+                channel, messages, ..
+            } => (channel, messages),
+            Used::Units { channel, units } => (channel, units),
+        };
+        *used.entry(channel).or_default() += units;
+    }
+    Ok(used)
+}
+
+/// What a routine alert holds of its budgets, from its acceptance until its fan-out has planned
+/// its messages.
+#[derive(Debug)]
+pub struct Hold {
+    needs: Vec<(TenantId, BTreeMap<Channel, i64>)>,
+}
+
+impl Hold {
+    /// Records what the alert of `tenant`'s part holds, in the transaction that writes it.
+    pub async fn keep(
+        &self,
+        tx: &mut PgConnection,
+        tenant: TenantId,
+        alert: AlertId,
+    ) -> Result<(), sqlx::Error> {
+        match self.needs.iter().find(|(t, _)| *t == tenant) {
+            Some((_, need)) => store::budgets::hold(tx, alert, need).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks a routine alert against every budget its parts meet, in the transaction that will
+/// write it: refused with the figures when it would go over one; otherwise a [`Hold`] for the
+/// alerts to record, and the 80 % marks it reaches noted. Alerts that meet the same budget are
+/// checked one after the other (a lock per budget, until the transaction ends), each counting
+/// what the ones before it hold: two alerts accepted together cannot both fit a budget that
+/// holds one. An urgent alert is never checked here (nor waits on those locks).
+pub async fn hold(
+    tx: &mut PgConnection,
+    parts: &[(TenantId, TopicId)],
+    alert: &ValidAlert,
+) -> Result<Option<Hold>, IntakeError> {
+    if alert.lane == Lane::Urgent {
+        return Ok(None);
+    }
+    let tenants: Vec<TenantId> = parts.iter().map(|&(tenant, _)| tenant).collect();
+    let budgeted = store::budgets::budgeted_above(&mut *tx, &tenants).await?;
+    if budgeted.is_empty() {
+        return Ok(None);
+    }
+    store::budgets::lock(tx, &budgeted).await?;
+    let needs = needs(tx, parts, alert).await?;
+    let lines = lines(tx, &needs, &[]).await?;
+    let over: Vec<BudgetLine> = lines.iter().filter(|l| l.is_over()).cloned().collect();
+    if !over.is_empty() {
+        return Err(IntakeError::OverBudget(over));
+    }
+    note_near(tx, &lines).await?;
+    Ok(Some(Hold { needs }))
+}
+
+/// Notes the 80 % marks `lines` reach (their e-mail goes once a month, see `budget_warnings`).
+pub async fn note_near(db: &mut PgConnection, lines: &[BudgetLine]) -> Result<(), sqlx::Error> {
+    for line in lines.iter().filter(|l| l.is_near()) {
+        store::budgets::reach_warning(&mut *db, line.node, line.channel).await?;
+    }
+    Ok(())
 }
 
 /// `sms=2000`, `email=none` or `none` (every channel), as `tenant update --budget` takes them:

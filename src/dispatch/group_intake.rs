@@ -6,7 +6,10 @@
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use super::intake::{self, IntakeError};
+use super::{
+    budget,
+    intake::{self, IntakeError},
+};
 use crate::{
     clock::Clock,
     model::{AlertId, TenantId, TopicId, ValidAlert, communes::CommuneChoice},
@@ -66,9 +69,11 @@ pub async fn submit(
         let existing = store::group_alerts::find_by_idempotency_key(&mut tx, group, key).await?;
         return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
     }
+    let shares: Vec<(TenantId, TopicId)> = parts.iter().map(|p| (p.tenant, p.topic)).collect();
+    let hold = budget::hold(&mut tx, &shares, alert).await?;
     let now = clock.now();
     for part in parts {
-        intake::write(&mut tx, part.tenant, part.topic, alert, None, Some(id), now)
+        let written = intake::write(&mut tx, part.tenant, part.topic, alert, None, Some(id), now)
             .await
             .map_err(|error| match error {
                 // The commune's own rules (its SMS length, its clock) name it.
@@ -79,6 +84,9 @@ pub async fn submit(
                 other => other,
             })?
             .ok_or(sqlx::Error::RowNotFound)?;
+        if let Some(hold) = &hold {
+            hold.keep(&mut tx, part.tenant, written.id).await?;
+        }
     }
     tx.commit().await?;
     relay.notify_one();

@@ -14,14 +14,17 @@
 use sqlx::PgPool;
 use tocsin_providers::{Account, Inbound, Message, Outcome};
 
-use super::public_caps::{CapError, PublicCaps};
+use super::{
+    public_caps::{CapError, PublicCaps},
+    service_messages,
+};
 use crate::{
     model::{
-        PhoneNumber,
+        Channel, PhoneNumber, TenantId,
         keywords::{self, Keyword},
         text::from_outside,
     },
-    store::{self, tenants::Tenant},
+    store::{self, service_messages::Kind, tenants::Tenant},
 };
 
 /// Most characters of a citizen's SMS kept: ten concatenated parts, more than any keyword needs.
@@ -112,8 +115,9 @@ async fn within_caps(
     }
 }
 
-/// Sends a reply as an SMS of its own; a failure is logged (the citizen can text again).
-pub async fn send_reply(account: &Account, to: &str, reply: &str) {
+/// Sends a reply as an SMS of its own, and counts it; a failure is logged (the citizen can text
+/// again).
+pub async fn send_reply(db: &PgPool, tenant: TenantId, account: &Account, to: &str, reply: &str) {
     let reference = format!("rep_{}", uuid::Uuid::now_v7().simple());
     let message = Message {
         reference: &reference,
@@ -121,8 +125,30 @@ pub async fn send_reply(account: &Account, to: &str, reply: &str) {
         text: reply,
         ..Default::default()
     };
-    if let Outcome::Failed { reason, .. } = account.provider.send(message).await {
+    let outcome = account.provider.send(message).await;
+    count_reply(
+        db,
+        tenant,
+        account,
+        reply,
+        matches!(outcome, Outcome::Accepted { .. }),
+    )
+    .await;
+    if let Outcome::Failed { reason, .. } = outcome {
         let reason = from_outside(&reason, crate::model::text::MAX_REASON_CHARS);
         tracing::warn!(account = %account.name, %reason, "reply to an inbound SMS not sent");
     }
+}
+
+/// Counts a reply to an inbound SMS, sent by `account` on its own or in its answer to the
+/// provider's callback (Twilio's TwiML, which the provider sends and bills the same).
+pub async fn count_reply(
+    db: &PgPool,
+    tenant: TenantId,
+    account: &Account,
+    reply: &str,
+    accepted: bool,
+) {
+    let counted = (Channel::Sms, account.name.as_str());
+    service_messages::count(db, tenant, counted, Kind::Reply, reply, accepted).await;
 }

@@ -96,7 +96,8 @@ async fn handle_pending(
         match account.provider.remove_inbound(&id).await {
             Ok(()) => {
                 if let Some(reply) = reply {
-                    inbound::send_reply(account, &sms.from, &reply).await;
+                    inbound::send_reply(&dispatcher.db, tenant.id, account, &sms.from, &reply)
+                        .await;
                 }
             }
             Err(reason) => tracing::warn!(account = %account.name, %reason,

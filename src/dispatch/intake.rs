@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
+use super::budget;
 use crate::{
     broker::{Job, Topology},
     clock::Clock,
@@ -38,6 +39,9 @@ pub enum IntakeError {
         field: &'static str,
         message: String,
     },
+    /// A routine alert that would go over a monthly budget, with the budgets it goes over.
+    #[error("{}", super::budget::refusal(.0))]
+    OverBudget(Vec<super::budget::BudgetLine>),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -60,6 +64,7 @@ pub async fn submit(
     {
         return replay(existing, alert);
     }
+    let hold = budget::hold(&mut tx, &[(tenant, topic)], alert).await?;
     let Some(created) = write(
         &mut tx,
         tenant,
@@ -78,6 +83,9 @@ pub async fn submit(
         let existing = store::alerts::find_by_idempotency_key(&mut tx, tenant, key).await?;
         return replay(existing.ok_or(sqlx::Error::RowNotFound)?, alert);
     };
+    if let Some(hold) = hold {
+        hold.keep(&mut tx, tenant, created.id).await?;
+    }
     tx.commit().await?;
     relay.notify_one();
     Ok(Submitted::Created(created))

@@ -3,6 +3,7 @@
 //! batches; senders claim, send and record; receipts close the loop.
 
 pub mod budget;
+pub mod budget_warnings;
 pub mod dkim;
 pub mod estimate;
 pub mod fanout;
@@ -23,6 +24,7 @@ pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod sender;
+pub mod service_messages;
 mod settle;
 pub mod sweeper;
 pub mod usage;

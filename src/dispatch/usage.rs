@@ -42,12 +42,26 @@ pub struct ChannelUsage {
     pub segments: i64,
 }
 
+/// Messages sent for a commune outside its alerts: the public routes' codes and confirmation
+/// links, the replies to keywords texted to it.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ServiceUsage {
+    /// Taken by the provider.
+    pub sent: i64,
+    /// Refused by the provider.
+    pub failed: i64,
+    /// SMS only: the segments of those sent.
+    pub segments: i64,
+}
+
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Usage {
     pub alerts: AlertCounts,
     pub channels: BTreeMap<Channel, ChannelUsage>,
-    /// By currency: accepted segments at each account's `per_segment`; accounts without a price
-    /// add nothing.
+    /// Outside alerts, by channel.
+    pub service: BTreeMap<Channel, ServiceUsage>,
+    /// By currency: accepted segments (of alerts and service messages) at each account's
+    /// `per_segment`; accounts without a price add nothing.
     pub cost: BTreeMap<String, f64>,
 }
 
@@ -63,6 +77,12 @@ impl Usage {
             mine.delivered += c.delivered;
             mine.failed += c.failed;
             mine.expired += c.expired;
+            mine.segments += c.segments;
+        }
+        for (channel, c) in &other.service {
+            let mine = self.service.entry(*channel).or_default();
+            mine.sent += c.sent;
+            mine.failed += c.failed;
             mine.segments += c.segments;
         }
         for (currency, amount) in &other.cost {
@@ -131,6 +151,19 @@ pub async fn report(
             }
         }
     }
+    for counted in store::service_messages::of_month(db, root, month).await? {
+        let usage = own.entry(counted.tenant).or_default();
+        let c = usage.service.entry(counted.channel).or_default();
+        c.sent += counted.accepted;
+        c.failed += counted.refused;
+        if counted.channel == Channel::Sms {
+            c.segments += counted.units;
+            if let Some(price) = pricing.get(&counted.account) {
+                *usage.cost.entry(price.currency.clone()).or_default() +=
+                    counted.units as f64 * price.per_segment;
+            }
+        }
+    }
     // Parents come before their members: sums are made from the leaves up, walking backwards.
     let nodes = store::tree::below(db, root).await?;
     let mut sums: Vec<Usage> = nodes
@@ -171,11 +204,14 @@ pub fn csv(report: &UsageReport) -> String {
     let mut out = String::from(
         "month,tenant,kind,parent,alerts_urgent,alerts_routine,alerts_exercise,\
          sms_sent,sms_delivered,sms_failed,sms_expired,sms_segments,\
-         email_sent,email_failed,push_sent,push_failed,cost,currency\n",
+         email_sent,email_failed,push_sent,push_failed,cost,currency,\
+         service_sms_sent,service_sms_segments,service_email_sent\n",
     );
     for t in &report.tenants {
         let c = |channel| t.usage.channels.get(&channel).cloned().unwrap_or_default();
         let (sms, email, push) = (c(Channel::Sms), c(Channel::Email), c(Channel::Push));
+        let service = |channel| t.usage.service.get(&channel).cloned().unwrap_or_default();
+        let (service_sms, service_email) = (service(Channel::Sms), service(Channel::Email));
         let (currency, cost) = t
             .usage
             .cost
@@ -183,7 +219,7 @@ pub fn csv(report: &UsageReport) -> String {
             .next()
             .map_or(("", 0.0), |(k, v)| (k.as_str(), *v));
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.2},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{}\n",
             report.month,
             t.tenant,
             t.kind.as_str(),
@@ -201,7 +237,10 @@ pub fn csv(report: &UsageReport) -> String {
             push.sent + push.delivered,
             push.failed,
             cost,
-            currency
+            currency,
+            service_sms.sent,
+            service_sms.segments,
+            service_email.sent,
         ));
     }
     out

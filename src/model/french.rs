@@ -43,9 +43,30 @@ pub fn day_date_time(at: DateTime<Utc>, zone: Tz) -> String {
     format!("{} {}", WEEKDAYS[weekday], date_time(at, zone))
 }
 
+/// A number in French: "1 234" (a narrow no-break space between thousands).
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(612), "612");
+        assert_eq!(number(1234), "1\u{202f}234");
+        assert_eq!(number(1_180_000), "1\u{202f}180\u{202f}000");
+    }
 
     #[test]
     fn dates_read_in_french_on_the_communes_clock() {

@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     clock::Clock,
-    dispatch::intake::{self, IntakeError},
+    dispatch::{
+        budget,
+        intake::{self, IntakeError},
+    },
     model::{cron::Cron, cron::Occurrence, local_time},
     store::{
         self,
@@ -226,17 +229,14 @@ impl Scheduler {
                 field: e.field,
                 message: e.message,
             })?;
-        let written = intake::write(
-            tx,
-            schedule.tenant_id,
-            schedule.topic_id,
-            &alert,
-            None,
-            None,
-            now,
-        )
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+        let part = (schedule.tenant_id, schedule.topic_id);
+        let hold = budget::hold(tx, &[part], &alert).await?;
+        let written = intake::write(tx, part.0, part.1, &alert, None, None, now)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        if let Some(hold) = hold {
+            hold.keep(tx, part.0, written.id).await?;
+        }
         Ok(written.id)
     }
 }

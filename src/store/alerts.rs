@@ -204,8 +204,8 @@ pub async fn people_reached(
 }
 
 /// Subscribers of the topic reachable by SMS, by e-mail and by push.
-pub async fn recipients_by_channel(
-    pool: &PgPool,
+pub async fn recipients_by_channel<'e>(
+    db: impl sqlx::PgExecutor<'e>,
     topic: TopicId,
 ) -> Result<(i64, i64, i64), DbError> {
     sqlx::query_as(
@@ -216,7 +216,7 @@ pub async fn recipients_by_channel(
          WHERE s.topic_id = $1",
     )
     .bind(topic.0)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::DbError;
 use crate::model::{AlertId, Channel, TenantId};
@@ -38,11 +38,14 @@ pub async fn set(
 }
 
 /// A tenant's budgets, by channel.
-pub async fn of(pool: &PgPool, tenant: TenantId) -> Result<BTreeMap<Channel, i64>, DbError> {
+pub async fn of<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: TenantId,
+) -> Result<BTreeMap<Channel, i64>, DbError> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT channel, per_month FROM tenant_budgets WHERE tenant_id = $1")
             .bind(tenant.0)
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?;
     Ok(rows
         .into_iter()
@@ -51,8 +54,8 @@ pub async fn of(pool: &PgPool, tenant: TenantId) -> Result<BTreeMap<Channel, i64
 }
 
 /// The tenant and every group above it, nearest first, with their slugs.
-pub async fn with_ancestors(
-    pool: &PgPool,
+pub async fn with_ancestors<'e>(
+    db: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
 ) -> Result<Vec<(TenantId, String)>, DbError> {
     let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
@@ -60,7 +63,7 @@ pub async fn with_ancestors(
          ORDER BY up.depth",
     )
     .bind(tenant.0)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
@@ -68,29 +71,122 @@ pub async fn with_ancestors(
         .collect())
 }
 
-/// What the alerts of `root`'s subtree used this month (on each alert's tenant's clock), per
-/// alert and channel: its text (to count SMS segments) and its messages not failed or expired.
-pub async fn used_this_month(
-    pool: &PgPool,
+/// The nodes with a budget among `tenants` and the groups above them, in a fixed order.
+pub async fn budgeted_above<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenants: &[TenantId],
+) -> Result<Vec<TenantId>, DbError> {
+    let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.0).collect();
+    let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
+        "SELECT DISTINCT up.id FROM unnest($1::uuid[]) part, tenant_ancestors(part) up
+         WHERE EXISTS (SELECT 1 FROM tenant_budgets b WHERE b.tenant_id = up.id)
+         ORDER BY up.id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| TenantId(id)).collect())
+}
+
+/// Takes, until the transaction ends, the lock of each budget (`nodes`, in the order
+/// [`budgeted_above`] gives, so that two transactions never wait on each other in a cycle).
+pub async fn lock(tx: &mut PgConnection, nodes: &[TenantId]) -> Result<(), DbError> {
+    for node in nodes {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tocsin.budget.' || $1, 0))")
+            .bind(node.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What counts against a budget this month, by channel: an alert's messages (`Messages`, whose
+/// SMS segments depend on its text) or units already counted (a hold, the service messages).
+#[derive(Debug)]
+pub enum Used {
+    Messages {
+        body: String,
+        channel: Channel,
+        messages: i64,
+    },
+    Units {
+        channel: Channel,
+        units: i64,
+    },
+}
+
+/// What `root`'s subtree used this month (on each tenant's clock): the messages of its alerts
+/// not failed or expired once fan-out planned them, and until then what a routine alert held;
+/// and the service messages providers accepted. The alerts `apart` are left out.
+pub async fn used_this_month<'e>(
+    db: impl sqlx::PgExecutor<'e>,
     root: TenantId,
-) -> Result<Vec<(String, Channel, i64)>, DbError> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT a.body, c.channel, sum(c.n)::bigint
-         FROM alerts a JOIN tenant_subtree($1) sub ON sub.id = a.tenant_id
-         JOIN tenants n ON n.id = a.tenant_id
-         JOIN delivery_tallies c ON c.alert_id = a.id
-         WHERE a.cancelled_at IS NULL AND c.status NOT IN ('failed', 'expired')
-           AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone)
+    apart: &[AlertId],
+) -> Result<Vec<Used>, DbError> {
+    let apart: Vec<uuid::Uuid> = apart.iter().map(|a| a.0).collect();
+    let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+        "WITH month_alerts AS (
+             SELECT a.id, a.body, a.budget_hold, a.planned_at
+             FROM alerts a JOIN tenant_subtree($1) sub ON sub.id = a.tenant_id
+             JOIN tenants n ON n.id = a.tenant_id
+             WHERE a.cancelled_at IS NULL AND a.id <> ALL($2)
+               AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone)
+                   >= date_trunc('month', now() AT TIME ZONE n.time_zone)
+         )
+         SELECT m.body, c.channel, sum(c.n)::bigint
+         FROM month_alerts m JOIN delivery_tallies c ON c.alert_id = m.id
+         WHERE (m.planned_at IS NOT NULL OR m.budget_hold IS NULL)
+           AND c.status NOT IN ('failed', 'expired')
+         GROUP BY m.id, m.body, c.channel
+         UNION ALL
+         SELECT NULL, held.key, held.value::bigint
+         FROM month_alerts m, jsonb_each_text(m.budget_hold) held
+         WHERE m.planned_at IS NULL
+         UNION ALL
+         SELECT NULL, s.channel, sum(s.units)::bigint
+         FROM service_messages s JOIN tenant_subtree($1) sub ON sub.id = s.tenant_id
+         JOIN tenants n ON n.id = s.tenant_id
+         WHERE s.accepted
+           AND (s.sent_at AT TIME ZONE n.time_zone)
                >= date_trunc('month', now() AT TIME ZONE n.time_zone)
-         GROUP BY a.id, a.body, c.channel",
+         GROUP BY s.channel",
     )
     .bind(root.0)
-    .fetch_all(pool)
+    .bind(&apart)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(body, c, n)| Some((body, c.parse().ok()?, n)))
+        .filter_map(|(body, channel, n)| {
+            let channel = channel.parse().ok()?;
+            Some(match body {
+                Some(body) => Used::Messages {
+                    body,
+                    channel,
+                    messages: n,
+                },
+                None => Used::Units { channel, units: n },
+            })
+        })
         .collect())
+}
+
+/// Records what a routine alert holds of its budgets until its fan-out has planned it.
+pub async fn hold<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    alert: AlertId,
+    units: &BTreeMap<Channel, i64>,
+) -> Result<(), DbError> {
+    let held: serde_json::Map<String, serde_json::Value> = units
+        .iter()
+        .map(|(c, n)| (c.as_str().to_owned(), (*n).into()))
+        .collect();
+    sqlx::query("UPDATE alerts SET budget_hold = $2 WHERE id = $1")
+        .bind(alert.0)
+        .bind(serde_json::Value::Object(held))
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Marks an urgent alert sent over a budget.
@@ -99,5 +195,73 @@ pub async fn mark_over(pool: &PgPool, alert: AlertId) -> Result<(), DbError> {
         .bind(alert.0)
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// Notes that `node` reached 80 % of its budget on `channel` this month (its local month); once
+/// a month, whoever notes it again.
+pub async fn reach_warning<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    node: TenantId,
+    channel: Channel,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO budget_warnings (tenant_id, channel, month)
+         SELECT id, $2, date_trunc('month', now() AT TIME ZONE time_zone)::date
+         FROM tenants WHERE id = $1
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(node.0)
+    .bind(channel.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A reached 80 % mark whose e-mail is to be sent.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Warning {
+    pub tenant_id: uuid::Uuid,
+    pub channel: String,
+    pub month: chrono::NaiveDate,
+}
+
+/// Claims the warnings no instance is sending (or whose claim is older than `stale`), to send
+/// their e-mails.
+pub async fn claim_warnings(
+    pool: &PgPool,
+    stale: std::time::Duration,
+) -> Result<Vec<Warning>, DbError> {
+    sqlx::query_as(
+        "UPDATE budget_warnings SET claimed_at = now()
+         WHERE (tenant_id, channel, month) IN (
+             SELECT tenant_id, channel, month FROM budget_warnings
+             WHERE sent_at IS NULL
+               AND (claimed_at IS NULL OR claimed_at < now() - $1 * interval '1 second')
+             ORDER BY reached_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+         RETURNING tenant_id, channel, month",
+    )
+    .bind(stale.as_secs_f64())
+    .fetch_all(pool)
+    .await
+}
+
+/// Records a claimed warning's e-mail sent to `recipients` people. A claim never settled (the
+/// e-mail could not go, the instance stopped) is taken again once stale.
+pub async fn warning_sent(
+    pool: &PgPool,
+    warning: &Warning,
+    recipients: usize,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE budget_warnings SET sent_at = now(), recipients = $4
+         WHERE tenant_id = $1 AND channel = $2 AND month = $3",
+    )
+    .bind(warning.tenant_id)
+    .bind(&warning.channel)
+    .bind(warning.month)
+    .bind(i32::try_from(recipients).unwrap_or(i32::MAX))
+    .execute(pool)
+    .await?;
     Ok(())
 }

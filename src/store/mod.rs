@@ -20,6 +20,7 @@ pub mod public_counters;
 pub mod push;
 pub mod rates;
 pub mod schedules;
+pub mod service_messages;
 pub mod sirets;
 pub mod subscribers;
 pub mod tallies;

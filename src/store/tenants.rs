@@ -329,13 +329,15 @@ pub async fn rehash_key(pool: &PgPool, key: ApiKeyId, hash: &KeyHash) -> Result<
 }
 
 /// Revokes a key; false when no such live key exists.
-pub async fn revoke_key(pool: &PgPool, key: ApiKeyId) -> Result<bool, DbError> {
-    let done =
-        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-            .bind(key.0)
-            .execute(pool)
-            .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn revoke_key(pool: &PgPool, key: ApiKeyId) -> Result<Option<TenantId>, DbError> {
+    let tenant: Option<(uuid::Uuid,)> = sqlx::query_as(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+         RETURNING tenant_id",
+    )
+    .bind(key.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(tenant.map(|(id,)| TenantId(id)))
 }
 
 /// Deletes a tenant and everything it owns (topics, subscribers, alerts, deliveries, keys).

@@ -219,6 +219,23 @@ pub async fn list_below(pool: &PgPool, root: TenantId) -> Result<Vec<User>, DbEr
     rows.into_iter().map(from_row).collect()
 }
 
+/// The e-mail addresses of `node`'s admins; when it has none, of the nearest group above it that
+/// has some (someone hears what concerns the node).
+pub async fn admin_addresses(pool: &PgPool, node: TenantId) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "WITH admins AS (
+             SELECT u.email, up.depth FROM users u JOIN tenant_ancestors($1) up
+                 ON up.id = u.tenant_id
+             WHERE u.role = 'admin' AND u.removed_at IS NULL
+         )
+         SELECT email FROM admins WHERE depth = (SELECT min(depth) FROM admins) ORDER BY email",
+    )
+    .bind(node.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(email,)| email).collect())
+}
+
 /// Stores a new invitation for `user` (its token's SHA-256), valid for
 /// [`invitation::VALIDITY`].
 pub async fn invite<'e>(

@@ -59,6 +59,22 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
         )
         .await;
     assert_eq!(imported.status, 200, "{}", imported.body);
+    // A key revoked at the command line is the commune's entry; a rotation of the platform's
+    // secrets is the platform's, not the commune's.
+    let db = env.db.pool().await;
+    ok(tocsin(
+        &env,
+        &[],
+        &["key", "create", "--tenant", "bras", "--role", "reader"],
+    ));
+    let (spare,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM api_keys WHERE role = 'reader' AND revoked_at IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let spare = tocsin::model::ApiKeyId(spare).to_string();
+    ok(tocsin(&env, &[], &["key", "revoke", &spare]));
+    ok(tocsin(&env, &[], &["secrets", "rotate"]));
 
     let page = mairie.get("/v1/audit").await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -77,6 +93,8 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
             "alert.created",
             "alert.cancelled",
             "subscribers.imported",
+            "key.created",
+            "key.revoked",
         ],
         "{}",
         page.body
@@ -94,6 +112,9 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
             "{personal} in the audit log: {text}"
         );
     }
+    assert_eq!(entries[8]["object"], spare.as_str());
+    let everything = ok(tocsin(&env, &[], &["audit", "list", "--json"]));
+    assert!(everything.contains("secrets.rotated"), "{everything}");
     // A commune reads its own entries only.
     let theirs = charny.get("/v1/audit").await.body.to_string();
     assert!(
@@ -105,7 +126,6 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
     assert!(verified.contains("the audit chain holds"), "{verified}");
 
     // The daemon's own sessions cannot change or remove an entry.
-    let db = env.db.pool().await;
     for statement in [
         "UPDATE audit_log SET object = 'x' WHERE seq = 5",
         "DELETE FROM audit_log WHERE seq = 5",
@@ -138,7 +158,7 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
         &["audit", "list", "--tenant", "bras", "--json"],
     )))
     .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 7);
+    assert_eq!(listed.as_array().unwrap().len(), 9);
     daemon.stop().await;
 }
 

@@ -414,6 +414,17 @@ async fn the_page_subscribes_a_phone_without_javascript_once_its_code_comes_back
         list.body["subscribers"][0]["topics"],
         json!(["intemperies"])
     );
+    // The code is the commune's cost: counted in its usage, apart from alerts.
+    let month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m");
+    let usage = mairie.get(&format!("/v1/usage?month={month}")).await;
+    assert_eq!(
+        usage.body["total"]["service"]["sms"],
+        json!({ "sent": 1, "failed": 0, "segments": 1 }),
+        "{}",
+        usage.body
+    );
     daemon.stop().await;
 }
 
@@ -444,6 +455,21 @@ async fn the_database_alone_holds_no_key_to_the_opt_out_list() {
         .unwrap();
     assert_eq!(stop.status(), StatusCode::OK);
     let db = env.db.pool().await;
+    // Its reply is counted as the commune's (with no number and no text).
+    env.smsmode.wait_for(1, Duration::from_secs(10)).await;
+    crate::support::eventually("the reply counted", Duration::from_secs(10), || {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM service_messages WHERE kind = 'reply' AND accepted",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap()
+                == 1
+        }
+    })
+    .await;
     let (clear, hashes): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM platform_keys WHERE key IS NOT NULL),
                 (SELECT count(*) FROM opt_outs)",

@@ -548,6 +548,7 @@ async fn a_group_alert_reaches_its_member_communes_once_per_citizen() {
 
 /// Monthly budgets: a routine alert that would go over its commune's budget, or its group's, is
 /// refused before anything is sent, with the figures; an urgent one is sent anyway and marked.
+/// At 80 % of a budget, the admins of its node get one e-mail that month.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_marked() {
     use std::time::Duration;
@@ -561,6 +562,17 @@ async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_ma
     for i in 1..=3 {
         bras.subscriber(Some(&format!("060000000{i}")), None, &["intemperies"])
             .await;
+    }
+    // Admins of the commune and of its group: each hears of its own budget.
+    for (node, email) in [("bras", "maire@bras.fr"), ("cc-verdun", "dgs@cc-verdun.fr")] {
+        ok(tocsin(
+            &env,
+            &[],
+            &[
+                "user", "add", "--tenant", node, "--email", email, "--name", "Admin", "--role",
+                "admin",
+            ],
+        ));
     }
     // No quiet hours: routine alerts leave at once, whatever the hour of the test.
     ok(tocsin(
@@ -585,7 +597,7 @@ async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_ma
     assert_eq!(shown["budgets"]["sms"], 5, "{shown}");
     let routine = json!({ "topic": "intemperies", "channels": ["sms"], "text": "Collecte" });
 
-    // 3 segments of 5: sent.
+    // 3 segments of 5: sent (60 %: no warning).
     let first = bras.alert(routine.clone()).await;
     bras.wait_completed(&first).await;
     assert_eq!(env.smsmode.request_count(), 3);
@@ -632,6 +644,24 @@ async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_ma
         async move { bras.get(&path).await.body["over_budget"] == true }
     })
     .await;
+    // 6 of 5: the commune's admin is told, once.
+    let mail = env
+        .smtp
+        .wait_for(1, Duration::from_secs(30))
+        .await
+        .remove(0);
+    assert_eq!(mail.rcpt_tos, ["maire@bras.fr"]);
+    assert!(
+        mail.headers["Subject"].starts_with("Budget SMS à 120 % — bras, "),
+        "{:?}",
+        mail.headers
+    );
+    assert!(
+        mail.text
+            .contains("bras a utilisé 6 segments SMS sur les 5 de son budget"),
+        "{}",
+        mail.text
+    );
 
     // The group's budget bounds its communes' sum: 6 used below cc-verdun, 3 more of 7.
     ok(tocsin(
@@ -644,7 +674,7 @@ async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_ma
         &[],
         &["tenant", "update", "cc-verdun", "--budget", "sms=7"],
     ));
-    let refused = bras.post("/v1/alerts", routine).await;
+    let refused = bras.post("/v1/alerts", routine.clone()).await;
     let message = refused.body["error"]["message"]
         .as_str()
         .unwrap_or_default();
@@ -654,5 +684,90 @@ async fn a_routine_alert_over_budget_is_refused_and_an_urgent_one_is_sent_and_ma
         "{}",
         refused.body
     );
+    // 9 fits 9: sent, and the group's admin (not the commune's again) hears of its budget.
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "cc-verdun", "--budget", "sms=9"],
+    ));
+    let last = bras.alert(routine).await;
+    bras.wait_completed(&last).await;
+    let mails = env.smtp.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(mails[1].rcpt_tos, ["dgs@cc-verdun.fr"]);
+    assert!(
+        mails[1].headers["Subject"].starts_with("Budget SMS à 100 % — cc-verdun, "),
+        "{:?}",
+        mails[1].headers
+    );
+    // Over it again this month: no second e-mail (the loop looks every 10 s).
+    let again = bras
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["sms"], "urgent": true,
+                       "text": "Crue" }),
+        )
+        .await;
+    bras.wait_completed(&again).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        env.smtp.received().len(),
+        2,
+        "one e-mail per budget and month"
+    );
+    daemon.stop().await;
+}
+
+/// Routine alerts accepted together are counted against a budget one after the other, each
+/// with what the ones before it hold although their fan-out has not planned a message yet: of
+/// sixteen alerts sent at once where the budget holds two, two are accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routine_alerts_sent_at_once_cannot_all_fit_a_budget_that_holds_two() {
+    use std::time::Duration;
+
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let bras = env.tenant(&daemon, "bras").await;
+    bras.topic("intemperies").await;
+    for i in 1..=2 {
+        bras.subscriber(Some(&format!("060000000{i}")), None, &["intemperies"])
+            .await;
+    }
+    ok(tocsin(
+        &env,
+        &[],
+        &["tenant", "update", "bras", "--budget", "sms=5"],
+    ));
+    // Timed a few minutes ahead, so that none is planned while the test runs: only what each
+    // alert holds from its acceptance counts (in this month of the commune's clock).
+    let paris = chrono_tz::Europe::Paris;
+    let month_of = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&paris).format("%Y-%m");
+    let mut at = chrono::Utc::now() + chrono::Duration::minutes(3);
+    if month_of(at).to_string() != month_of(chrono::Utc::now()).to_string() {
+        tokio::time::sleep(Duration::from_secs(200)).await;
+        at = chrono::Utc::now() + chrono::Duration::minutes(3);
+    }
+    let routine = json!({ "topic": "intemperies", "channels": ["sms"], "text": "Collecte",
+                          "scheduled_at": at.to_rfc3339() });
+    let tries = (0..16).map(|_| {
+        let (bras, routine) = (bras.clone(), routine.clone());
+        tokio::spawn(async move { bras.post("/v1/alerts", routine).await })
+    });
+    let mut statuses = Vec::new();
+    for answer in futures_util::future::join_all(tries).await {
+        let answer = answer.unwrap();
+        assert!(
+            answer.status == 202 || answer.body["error"]["code"] == "budget_exceeded",
+            "{}",
+            answer.body
+        );
+        statuses.push(answer.status);
+    }
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    assert_eq!(
+        accepted, 2,
+        "2 segments each, 5 in the budget: {statuses:?}"
+    );
+    let dry = bras.post("/v1/alerts?dry_run=true", routine).await;
+    assert_eq!(dry.body["budgets"][0]["used"], 4, "{}", dry.body);
+    assert_eq!(env.smsmode.request_count(), 0);
     daemon.stop().await;
 }

@@ -31,7 +31,8 @@ async fn send_email(
         dkim: dkim.as_deref(),
         ..Default::default()
     };
-    public::send_for(state, tenant, Channel::Email, message)
+    let kind = (Channel::Email, crate::store::service_messages::Kind::Link);
+    public::send_for(state, tenant, kind, message)
         .await
         .map_err(|()| ApiError::unavailable("the e-mail could not be sent"))
 }

@@ -214,22 +214,11 @@ pub fn counted(n: usize, word: &str) -> String {
     )
 }
 
+pub use crate::model::french::number;
+
 /// The hidden field carrying a form's CSRF token.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
-}
-
-/// A number in French: "1 234" (a narrow no-break space between thousands).
-pub fn number(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Raw markup we made ourselves (an SVG QR code): never anything from outside.
@@ -240,14 +229,6 @@ pub fn trusted(markup: String) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_grouped_by_thousands() {
-        assert_eq!(number(0), "0");
-        assert_eq!(number(612), "612");
-        assert_eq!(number(1234), "1\u{202f}234");
-        assert_eq!(number(1_180_000), "1\u{202f}180\u{202f}000");
-    }
 
     #[test]
     fn values_from_outside_are_escaped() {
