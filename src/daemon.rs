@@ -206,6 +206,7 @@ pub async fn run_with_clock(
         public_caps,
         trusted_proxies: Arc::new(config.http.trusted_proxies.clone()),
         sessions: api::console::SESSION_LIFETIME,
+        recall: config.recall,
         oidc: config.oidc.clone().map(|oidc| {
             Arc::new(api::console::oidc::OidcClient::new(
                 oidc,

@@ -80,6 +80,8 @@ pub enum ReportStatus {
     },
     /// Still on its way (queued, sent to the carrier, being retried by the network): no change.
     Pending,
+    /// A call ended: how (voice).
+    Call(crate::voice::CallEnd),
     /// A value the adapter does not know: recorded as such, never read as delivered.
     Unknown(String),
 }

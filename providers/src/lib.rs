@@ -12,6 +12,7 @@ pub mod push;
 pub mod registry;
 mod simulated;
 pub mod sms;
+pub mod voice;
 
 pub use callback::{
     Callback, CallbackError, HeldInbound, Inbound, MessageRef, Report, ReportStatus,

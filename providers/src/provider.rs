@@ -1,6 +1,9 @@
 //! The one trait every adapter implements, whatever its channel, and the message it carries.
 
-use crate::{BoxFuture, Callback, CallbackError, HeldInbound, Inbound, Outcome, Report};
+use crate::{
+    BoxFuture, Callback, CallbackError, HeldInbound, Inbound, Outcome, Report,
+    voice::{CallEvent, CallScript},
+};
 
 /// How a message reaches a citizen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -9,6 +12,8 @@ pub enum Channel {
     Email,
     /// Web Push (RFC 8030) to a browser subscription.
     Push,
+    /// A call read by a synthesised voice, to a fixed line or a mobile.
+    Voice,
 }
 
 impl Channel {
@@ -18,6 +23,7 @@ impl Channel {
             Channel::Sms => "sms",
             Channel::Email => "email",
             Channel::Push => "push",
+            Channel::Voice => "voice",
         }
     }
 }
@@ -59,6 +65,9 @@ pub struct Message<'a> {
     pub unsubscribe: Option<&'a str>,
     /// The commune's DKIM key, which signs its e-mail for its own From domain.
     pub dkim: Option<&'a crate::email::DkimKey>,
+    /// Where the provider fetches what a call says once it is answered (Twilio's TwiML `Url`),
+    /// for providers that fetch it.
+    pub call_url: Option<&'a str>,
 }
 
 /// A provider account, ready to send. Implementations do I/O and translation only.
@@ -105,6 +114,38 @@ pub trait Provider: Send + Sync + 'static {
     /// as a message of its own and the answer is an empty 200.
     fn answer_inbound(&self, reply: &str) -> Option<(&'static str, String)> {
         let _ = reply;
+        None
+    }
+
+    /// Reads a request a voice provider makes during a call (fetching what to say, posting the
+    /// key pressed), checking its signature.
+    fn call_event(&self, callback: &Callback<'_>) -> Result<CallEvent, CallbackError> {
+        let _ = callback;
+        Err(CallbackError::Unsupported)
+    }
+
+    /// What a call says, as `(content type, body)` in this provider's language (Twilio's
+    /// TwiML), for providers that fetch it when the call is answered; `keypad_url` receives the
+    /// key pressed. An answering machine gets the message without the prompt.
+    fn call_document(
+        &self,
+        script: &CallScript,
+        keypad_url: &str,
+        answered_by_machine: bool,
+    ) -> Option<(&'static str, String)> {
+        let _ = (script, keypad_url, answered_by_machine);
+        None
+    }
+
+    /// The answer to a key pressed during a call: thanks when it confirmed the message, else
+    /// the message again (`again_url`, the call's document).
+    fn call_keypad_answer(
+        &self,
+        script: &CallScript,
+        acknowledged: bool,
+        again_url: &str,
+    ) -> Option<(&'static str, String)> {
+        let _ = (script, acknowledged, again_url);
         None
     }
 }

@@ -39,6 +39,14 @@ pub struct Kind {
     /// `enabled = true`, so that no commune is routed to it by mistake and believes it warned
     /// its citizens.
     pub rehearsal: bool,
+    /// What `config check` should tell the operator about an account's settings that are
+    /// allowed but likely wrong.
+    pub warnings: fn(&toml::Value) -> Vec<String>,
+}
+
+/// For kinds with nothing to warn about.
+pub fn no_warnings(_: &toml::Value) -> Vec<String> {
+    Vec::new()
 }
 
 impl std::fmt::Debug for Kind {
@@ -55,6 +63,7 @@ pub const KINDS: &[Kind] = &[
     email::smtp::KIND,
     email::simulator::KIND,
     crate::push::webpush::KIND,
+    crate::voice::twilio::KIND,
 ];
 
 /// The kind of this name on this channel.

@@ -25,7 +25,7 @@ use crate::{
         routing::PUSH_ACCOUNT,
     },
     model::{AlertDraft, AlertId, Channel, DeliveryStatus, ValidAlert},
-    store::{self, alerts::Alert},
+    store::{self, alerts::Alert, deliveries::Listing},
 };
 
 const IDEMPOTENCY_KEY_MAX: usize = 200;
@@ -335,6 +335,11 @@ pub struct AlertDraftSchema {
     /// alert counts apart from real ones.
     #[schema(default = false)]
     exercise: Option<bool>,
+    /// Calls that end unconfirmed (no answer, busy, hung up before the end, an answering
+    /// machine) are placed again every `[voice] recall_interval_s`, up to `[voice] max_calls`,
+    /// until the citizen presses 1 or the alert expires.
+    #[schema(default = false)]
+    until_acknowledged: Option<bool>,
 }
 
 /// Deliveries of one channel by state.
@@ -352,6 +357,8 @@ pub struct Counts {
     pub(super) failed: i64,
     /// Not sent before the alert's deadline.
     pub(super) expired: i64,
+    /// Confirmed by the citizen (pressed 1 on the call), among those reached.
+    pub(super) acknowledged: i64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -362,6 +369,7 @@ impl std::ops::AddAssign for Counts {
         self.delivered += other.delivered;
         self.failed += other.failed;
         self.expired += other.expired;
+        self.acknowledged += other.acknowledged;
     }
 }
 
@@ -387,9 +395,11 @@ pub struct Report {
     pub(super) planned_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Nothing is sent after this; what is left then counts as expired.
     expires_at: chrono::DateTime<chrono::Utc>,
-    /// Per channel (`sms`, `email`).
+    /// Per channel (`sms`, `email`, `push`, `voice`).
     #[schema(value_type = BTreeMap<String, Counts>)]
     pub(super) counts: BTreeMap<Channel, Counts>,
+    /// People who confirmed the alert, whatever the channel (each counts once).
+    pub(super) acknowledged: i64,
     /// Per channel: when providers answered the first and the last delivery.
     #[schema(value_type = BTreeMap<String, Timing>)]
     timings: BTreeMap<Channel, store::alerts::Timing>,
@@ -448,6 +458,11 @@ pub(super) async fn full_report(state: &AppState, alert: Alert) -> Result<Report
     let (id, start) = (alert.id, alert.starts_at.unwrap_or(alert.created_at));
     let rows = store::tallies::counts(&state.db, id).await?;
     let mut report = report(alert, &rows, BTreeMap::new(), state.clock.now());
+    let acknowledged = store::deliveries::acknowledged(&state.db, id).await?;
+    for (channel, n) in acknowledged.by_channel {
+        report.counts.entry(channel).or_default().acknowledged = n;
+    }
+    report.acknowledged = acknowledged.people;
     let completed = report.status == "completed";
     report.timings = store::alerts::timings(&state.db, id, start, completed)
         .await?
@@ -541,7 +556,14 @@ pub(super) fn report(
                 c.retrying += n;
                 in_flight += n;
             }
-            DeliveryStatus::Sent => c.sent += n,
+            DeliveryStatus::Sent => {
+                c.sent += n;
+                // A call placed has not ended: its outcome, and maybe another call, are to come
+                // (until the alert's deadline, after which nothing more is placed).
+                if channel == Channel::Voice && now < alert.expires_at {
+                    in_flight += n;
+                }
+            }
             DeliveryStatus::Delivered => c.delivered += n,
             DeliveryStatus::Failed => c.failed += n,
             DeliveryStatus::Expired => c.expired += n,
@@ -570,6 +592,7 @@ pub(super) fn report(
         planned_at: alert.planned_at,
         expires_at: alert.expires_at,
         counts,
+        acknowledged: 0,
         timings,
         exercise: alert.exercise,
         over_budget: alert.over_budget,
@@ -583,7 +606,8 @@ pub(super) fn report(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only deliveries in this state: queued, sending, retrying, sent, delivered, failed,
-    /// expired.
+    /// expired; or `unacknowledged`: those of people who did not confirm the alert on any
+    /// channel (reached or not), whom the mayor should check on.
     status: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
@@ -609,6 +633,8 @@ pub struct DeliveryView {
     /// The last provider error, if any.
     error: Option<String>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    /// When the citizen confirmed the alert on it (pressed 1 on the call).
+    acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -638,14 +664,14 @@ pub async fn deliveries(
     let id: AlertId = id
         .parse()
         .map_err(|e: crate::model::IdParseError| ApiError::invalid("id", e.to_string()))?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
+    let filter = match query.status.as_deref() {
+        None => Listing::All,
+        Some("unacknowledged") => Listing::Unacknowledged,
+        Some(s) => Listing::Status(
             s.parse::<DeliveryStatus>()
-                .map_err(|e| ApiError::invalid("status", e.to_string()))
-        })
-        .transpose()?;
+                .map_err(|e| ApiError::invalid("status", format!("{e}, or unacknowledged")))?,
+        ),
+    };
     let after = query
         .after
         .as_deref()
@@ -660,7 +686,7 @@ pub async fn deliveries(
     store::alerts::get(&state.db, caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))?;
-    let rows = store::deliveries::list(&state.db, id, status, after, limit).await?;
+    let rows = store::deliveries::list(&state.db, id, filter, after, limit).await?;
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|d| state.ids.delivery(d.id)))
         .flatten();
@@ -678,6 +704,7 @@ pub async fn deliveries(
             attempts: d.attempts,
             error: d.error,
             updated_at: d.updated_at,
+            acknowledged_at: d.acknowledged_at,
         })
         .collect();
     Ok(Json(DeliveryPage { deliveries, next }))

@@ -79,7 +79,8 @@ async fn report(
     })
     .await?;
     with_reference_from_url(&mut reports, &request.callback());
-    receipts::record_reports(&state.db, &state.ids, tenant.id, &provider, reports).await?;
+    let recall = &state.recall;
+    receipts::record_reports(&state.db, &state.ids, tenant.id, &provider, reports, recall).await?;
     Ok(StatusCode::OK)
 }
 
@@ -135,15 +136,21 @@ pub async fn inbound(
 }
 
 /// A callback request as received, with the URL the provider called.
-struct Received {
-    url: String,
+pub(super) struct Received {
+    pub(super) url: String,
     method: String,
     headers: Vec<(String, String)>,
     body: Bytes,
 }
 
 impl Received {
-    fn new(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Self {
+    pub(super) fn new(
+        state: &AppState,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Self {
         // The URL as the provider called it: signatures cover it, and it carries our reference.
         let url = format!(
             "{}{}",
@@ -162,7 +169,7 @@ impl Received {
         }
     }
 
-    fn callback(&self) -> Callback<'_> {
+    pub(super) fn callback(&self) -> Callback<'_> {
         Callback {
             url: &self.url,
             method: &self.method,
@@ -175,7 +182,7 @@ impl Received {
 /// The tenant whose token the URL holds, and what the first account of `provider` able to read
 /// the callback (its signature included) read in it: any account of that provider may have
 /// sent the message, since a tenant may change accounts.
-async fn read<T>(
+pub(super) async fn read<T>(
     state: &AppState,
     provider: &str,
     token: &str,

@@ -9,6 +9,7 @@ mod audit;
 pub mod auth;
 mod budget;
 mod callbacks;
+mod calls;
 mod client;
 pub mod console;
 mod envelope;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// How long console sessions last.
     pub sessions: crate::store::console_sessions::Lifetime,
+    /// How unconfirmed calls are placed again (`[voice]`).
+    pub recall: crate::dispatch::recall::Settings,
     /// The OpenID provider people may sign in to the console through (`[oidc]`).
     pub oidc: Option<Arc<console::oidc::OidcClient>>,
 }
@@ -104,6 +107,8 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(callbacks::status, callbacks::status_by_get))
         .routes(routes!(callbacks::inbound))
+        .routes(routes!(calls::script))
+        .routes(routes!(calls::keypad))
         .routes(routes!(public::subscribe))
         .routes(routes!(public::confirm))
         .routes(routes!(push::subscribe, push::unsubscribe))

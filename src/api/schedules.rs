@@ -199,6 +199,7 @@ pub(super) async fn add(
         gsm7: body.gsm7,
         communes: None,
         exercise: false,
+        until_acknowledged: false,
     };
     let valid = alert
         .validate()

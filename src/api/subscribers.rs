@@ -47,9 +47,12 @@ pub fn import_permits() -> Arc<Semaphore> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriber {
-    /// French forms (`06 12 34 56 78`) or E.164.
+    /// The mobile: French forms (`06 12 34 56 78`) or E.164.
     pub(super) phone: Option<String>,
     pub(super) email: Option<String>,
+    /// A fixed line (`03 29 84 12 34`, a home box's 09…), called by voice only.
+    #[serde(default)]
+    pub(super) landline: Option<String>,
     /// Topic slugs, at least one, at most 100.
     #[serde(default)]
     pub(super) topics: Vec<String>,
@@ -59,9 +62,11 @@ pub struct NewSubscriber {
 pub struct Subscriber {
     /// `sub_…`, opaque.
     pub(super) id: String,
-    /// E.164.
+    /// The mobile, E.164.
     pub(super) phone: Option<String>,
     pub(super) email: Option<String>,
+    /// The fixed line, E.164.
+    pub(super) landline: Option<String>,
     /// A browser subscribed on the commune's page: its push service (`fcm.googleapis.com`).
     pub(super) push_service: Option<String>,
     pub(super) topics: Vec<String>,
@@ -103,6 +108,7 @@ impl AppState {
             id: self.ids.subscriber(s.id),
             phone: s.phone,
             email: s.email,
+            landline: s.landline,
             push_service: s.push_service,
             topics: s.topics,
             created_at: s.created_at,
@@ -158,10 +164,16 @@ pub(super) async fn add_one(
     let email = non_empty(body.email.as_deref())
         .map(|e| EmailAddress::parse(e).map_err(|e| ApiError::invalid("email", e.to_string())))
         .transpose()?;
-    if phone.is_none() && email.is_none() {
+    let landline = non_empty(body.landline.as_deref())
+        .map(|l| {
+            PhoneNumber::parse_for_voice(l, region)
+                .map_err(|e| ApiError::invalid("landline", e.to_string()))
+        })
+        .transpose()?;
+    if phone.is_none() && email.is_none() && landline.is_none() {
         return Err(ApiError::invalid(
             "phone",
-            "give a phone number, an e-mail address, or both",
+            "give a phone number, an e-mail address or a fixed line (landline)",
         ));
     }
     if body.topics.is_empty() {
@@ -210,6 +222,7 @@ pub(super) async fn add_one(
     let incoming = Incoming {
         phone: phone.as_ref(),
         email: email.as_ref(),
+        landline: landline.as_ref(),
         topics,
     };
     let source = store::subscribers::Source::CommuneApi;
@@ -491,6 +504,7 @@ pub(super) async fn import_csv(
         .map(|(row, topics)| Incoming {
             phone: row.phone.as_ref(),
             email: row.email.as_ref(),
+            landline: row.landline.as_ref(),
             topics: topics.clone(),
         })
         .collect();

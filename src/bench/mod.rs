@@ -249,13 +249,14 @@ async fn run_size(
                     let (url, n) = (bench.push.base_url(), machine.push_connections);
                     ceiling::push_rate(&url, &shape, n, CEILING_TIME).await?
                 }
+                Channel::Voice => anyhow::bail!("the benchmark does not place calls yet"),
             };
             bench.sms.reset();
             bench.push.reset();
             let first = || match channel {
                 Channel::Sms => bench.sms.first_accepted_at(),
                 Channel::Push => bench.push.first_accepted_at(),
-                Channel::Email => None,
+                Channel::Email | Channel::Voice => None,
             };
             let alert = Alert {
                 daemon: &daemon.url,

@@ -63,6 +63,10 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         .map(|c| c.parse::<Channel>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--channels: {e}"))?;
+    anyhow::ensure!(
+        !channels.contains(&Channel::Voice),
+        "--channels: the benchmark does not place calls yet (sms, email, push)"
+    );
     // Each channel once, in the order given.
     let mut seen = Vec::new();
     channels.retain(|c| {

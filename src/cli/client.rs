@@ -31,20 +31,25 @@ pub enum TopicsCommand {
 
 #[derive(Subcommand)]
 pub enum SubscribersCommand {
-    /// Add a subscriber (or add topics to the one with this phone or e-mail).
+    /// Add a subscriber (or add topics to the one with this phone, e-mail or fixed line).
     Add {
-        /// Phone number, French national form or international (+33…).
+        /// Mobile number, French national form or international (+33…): SMS, and calls when an
+        /// alert names voice.
         #[arg(long)]
         phone: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// Fixed line ("03 29 84 12 34", a home box's 09…): called by voice only.
+        #[arg(long)]
+        landline: Option<String>,
         /// Topic slug; repeat the flag or separate with commas.
         #[arg(long = "topic", required = true, value_delimiter = ',')]
         topics: Vec<String>,
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Import a CSV file with the header `phone,email,topics` (topics separated by `;`).
+    /// Import a CSV file with the header `phone,email,topics` (topics separated by `;`), and
+    /// optionally a `landline` column.
     Import {
         file: PathBuf,
         #[command(flatten)]
@@ -90,7 +95,8 @@ pub struct SendArgs {
     /// E-mail subject (default: derived from the text).
     #[arg(long)]
     subject: Option<String>,
-    /// Channels, comma-separated: sms, email (default: both).
+    /// Channels, comma-separated: sms, email, push, voice (default: sms, email and push, and
+    /// voice to fixed lines where the commune turned it on; naming voice calls mobiles too).
     #[arg(long, value_delimiter = ',')]
     channels: Option<Vec<String>>,
     /// Sending again with the same key returns the same alert instead of a second one.
@@ -121,6 +127,10 @@ pub struct SendArgs {
     /// A drill: every message begins with "EXERCICE – ", and it counts apart from real alerts.
     #[arg(long)]
     exercise: bool,
+    /// Calls not confirmed (no answer, busy, hung up, an answering machine) are placed again
+    /// until the citizen presses 1, up to `[voice] max_calls`.
+    #[arg(long)]
+    until_acknowledged: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -138,8 +148,12 @@ pub struct StatusArgs {
     /// The alert id (alr_…).
     id: String,
     /// List the deliveries that failed, with their masked address and reason: whom to phone.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "unacknowledged")]
     failed: bool,
+    /// List the deliveries of everyone who did not confirm the alert (pressed 1), reached or
+    /// not, masked: whom to check on.
+    #[arg(long)]
+    unacknowledged: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -269,11 +283,13 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
         SubscribersCommand::Add {
             phone,
             email,
+            landline,
             topics,
             api: args,
         } => {
             let api = Api::new(&args)?;
-            let body = json!({ "phone": phone, "email": email, "topics": topics });
+            let body = json!({ "phone": phone, "email": email, "landline": landline,
+                               "topics": topics });
             let (status, subscriber) = api.post("/v1/subscribers", &body).await?;
             if args.json {
                 print_json(&subscriber);
@@ -436,6 +452,7 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
         "scheduled_at": args.at,
         "gsm7": args.gsm7,
         "exercise": args.exercise,
+        "until_acknowledged": args.until_acknowledged,
     });
     if let Some(communes) = &args.communes {
         body["communes"] = match communes.trim() {
@@ -525,14 +542,26 @@ async fn dry_run(api: &Api, mut body: Value, args: &SendArgs) -> anyhow::Result<
                 c["units"],
                 c["total_segments"]
             ));
-            if let Some(amount) = c["cost"]["amount"].as_f64() {
-                line.push_str(&format!(
-                    ", {amount:.2} {}",
-                    c["cost"]["currency"].as_str().unwrap_or_default()
-                ));
-            }
+        }
+        if channel == "voice" {
+            line.push_str(&format!(
+                ", {} s spoken each (about 150 words a minute), {} minutes in all",
+                c["seconds_per_call"], c["total_minutes"]
+            ));
+        }
+        if let Some(amount) = c["cost"]["amount"].as_f64() {
+            line.push_str(&format!(
+                ", {amount:.2} {}",
+                c["cost"]["currency"].as_str().unwrap_or_default()
+            ));
         }
         println!("{line}");
+        if channel == "voice" {
+            println!(
+                "         spoken: {}",
+                c["script"].as_str().unwrap_or_default()
+            );
+        }
         if channel == "sms" {
             let forcing: Vec<&str> = c["ucs2_characters"]
                 .as_array()
@@ -627,19 +656,25 @@ pub async fn cancel(args: CancelArgs) -> anyhow::Result<()> {
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.api)?;
     if args.failed {
-        return failed_deliveries(&api, &args).await;
+        return listed_deliveries(&api, &args, "failed").await;
+    }
+    if args.unacknowledged {
+        return listed_deliveries(&api, &args, "unacknowledged").await;
     }
     let body = api.get(&format!("/v1/alerts/{}", args.id)).await?;
     print_report(&body, args.api.json, None);
     Ok(())
 }
 
-/// Every failed delivery of an alert, page after page.
-async fn failed_deliveries(api: &Api, args: &StatusArgs) -> anyhow::Result<()> {
+/// Every delivery of an alert of `status` (or `unacknowledged`), page after page.
+async fn listed_deliveries(api: &Api, args: &StatusArgs, status: &str) -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut path = format!("/v1/alerts/{}/deliveries?status=failed&limit=1000", args.id);
+        let mut path = format!(
+            "/v1/alerts/{}/deliveries?status={status}&limit=1000",
+            args.id
+        );
         if let Some(after) = &after {
             path.push_str(&format!("&after={after}"));
         }
@@ -656,14 +691,15 @@ async fn failed_deliveries(api: &Api, args: &StatusArgs) -> anyhow::Result<()> {
     }
     for d in &all {
         println!(
-            "{:<6} {:<24} {:>2} attempts  {}",
+            "{:<6} {:<24} {:<10} {:>2} attempts  {}",
             d["channel"].as_str().unwrap_or_default(),
             d["to"].as_str().unwrap_or_default(),
+            d["status"].as_str().unwrap_or_default(),
             d["attempts"],
             d["error"].as_str().unwrap_or_default()
         );
     }
-    eprintln!("{} failed deliveries", all.len());
+    eprintln!("{} {status} deliveries", all.len());
     Ok(())
 }
 

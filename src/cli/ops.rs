@@ -125,6 +125,9 @@ pub fn config(path: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()>
             account.section
         );
     }
+    for warning in config.accounts.iter().flat_map(|a| a.warnings()) {
+        println!("  warning: {warning}");
+    }
     if config.api_key_secret.is_none() {
         println!("  warning: api_key_secret is not set; `serve` and `key create` need it");
     }

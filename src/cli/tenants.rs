@@ -110,7 +110,8 @@ pub enum TenantCommand {
         /// working (set the new ones, which `tenant show` prints, at each provider).
         #[arg(long)]
         rotate_callback_token: bool,
-        /// Monthly budgets: `sms=2000` (SMS segments), `email=5000`, `push=10000`; `sms=none`
+        /// Monthly budgets: `sms=2000` (SMS segments), `email=5000`, `push=10000`, `voice=600`
+        /// (minutes of call); `sms=none`
         /// lifts one, `none` all. A group's bounds the sum of its members'. Comma-separated or
         /// repeated.
         #[arg(long, value_delimiter = ',')]
@@ -127,6 +128,18 @@ pub enum TenantCommand {
         /// How many people live there: the console shows the share subscribed. `none` removes it.
         #[arg(long)]
         population: Option<String>,
+        /// `on`: alerts that name no channels call its fixed lines too; `off` (the default):
+        /// only alerts naming `voice` call (calls cost more and wake people).
+        #[arg(long, value_parser = ["on", "off"])]
+        voice: Option<String>,
+        /// The number its calls present, where the voice account lets communes present their
+        /// own (`+33937001234`), or `default` for the account's. Never a 06/07 mobile; a
+        /// geographic 01–05 number only if it is a verified multi-use number (ARCEP).
+        #[arg(long)]
+        voice_caller_id: Option<String>,
+        /// The 01–05 `--voice-caller-id` is a verified multi-use number (no warning).
+        #[arg(long, requires = "voice_caller_id")]
+        voice_caller_id_verified: bool,
     },
     /// Show a tenant's settings.
     Show {
@@ -168,7 +181,16 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
             siret,
             require_validation,
             population,
+            voice,
+            voice_caller_id,
+            voice_caller_id_verified,
         } => {
+            let voice_caller_id = or_default(voice_caller_id)
+                .map(|id| {
+                    id.map(|n| caller_id(&n, voice_caller_id_verified))
+                        .transpose()
+                })
+                .transpose()?;
             let population = population
                 .as_deref()
                 .map(|p| match p.trim() {
@@ -240,6 +262,8 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 max_sms_segments,
                 region,
                 sms_countries,
+                voice_enabled: voice.as_deref().map(|v| v == "on"),
+                voice_caller_id,
             };
             if change.time_zone.is_none()
                 && change.quiet_hours.is_none()
@@ -250,6 +274,8 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 && change.max_sms_segments.is_none()
                 && change.region.is_none()
                 && change.sms_countries.is_none()
+                && change.voice_enabled.is_none()
+                && change.voice_caller_id.is_none()
                 && logo.is_none()
                 && colour.is_none()
                 && dkim_key.is_none()
@@ -333,6 +359,8 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 ("max_sms_segments", change.max_sms_segments.is_some()),
                 ("region", change.region.is_some()),
                 ("sms_countries", change.sms_countries.is_some()),
+                ("voice", change.voice_enabled.is_some()),
+                ("voice_caller_id", change.voice_caller_id.is_some()),
                 ("logo", logo.is_some()),
                 ("colour", colour.is_some()),
                 ("dkim", dkim_key.is_some() || dkim_generate),
@@ -550,6 +578,8 @@ async fn show_tenant(
             "email_account": email_account,
             "email_from": senders.email_from,
             "max_sms_segments": senders.max_sms_segments,
+            "voice": senders.voice_enabled,
+            "voice_caller_id": senders.voice_caller_id,
             "callbacks": callbacks(config, ring.as_ref(), &tenant),
             "page": page_url(config, &tenant.slug),
             "budgets": budgets,
@@ -579,6 +609,15 @@ async fn show_tenant(
         println!(
             "  e-mail       account {email_account}, From {}",
             own(&senders.email_from)
+        );
+        println!(
+            "  calls        {}, caller id {}",
+            if senders.voice_enabled {
+                "also for alerts naming no channels"
+            } else {
+                "only for alerts naming voice"
+            },
+            own(&senders.voice_caller_id)
         );
         println!("  page         {}", page_url(config, &tenant.slug));
         if !budgets.is_empty() {
@@ -643,6 +682,24 @@ fn parse_sirets(given: &[String]) -> anyhow::Result<Option<Vec<crate::model::sir
             Ok(Some(parsed))
         }
     }
+}
+
+/// A commune's own caller id, by the French rules on automated calls: a 06/07 mobile is
+/// refused; a geographic 01–05 number passes with a warning unless declared verified.
+fn caller_id(number: &str, verified: bool) -> anyhow::Result<String> {
+    use tocsin_providers::voice::{CallerIdRule, caller_id_rule};
+    let number = crate::model::PhoneNumber::parse(number)
+        .map_err(|e| anyhow::anyhow!("--voice-caller-id: {e}"))?;
+    match caller_id_rule(number.as_str()) {
+        CallerIdRule::Refused(why) => bail!("--voice-caller-id: {why}"),
+        CallerIdRule::NeedsVerification if !verified => eprintln!(
+            "warning: --voice-caller-id {number} is a geographic 01–05 number: automated calls \
+             may present it only if it is a verified multi-use number (ARCEP decision 2022-1583), \
+             or French operators cut them; add --voice-caller-id-verified once it is"
+        ),
+        _ => {}
+    }
+    Ok(number.as_str().to_owned())
 }
 
 #[cfg(test)]

@@ -36,6 +36,14 @@ impl AccountConfig {
         self.kind.channel
     }
 
+    /// What `config check` should say about its settings (allowed, but likely wrong).
+    pub fn warnings(&self) -> Vec<String> {
+        (self.kind.warnings)(&self.settings)
+            .into_iter()
+            .map(|w| format!("{}: {w}", self.section))
+            .collect()
+    }
+
     /// Builds the account's client.
     pub fn build(&self, context: &Context) -> Result<Account, ConfigError> {
         let provider =

@@ -90,6 +90,8 @@ pub struct Config {
     pub scheduler: crate::scheduler::Settings,
     /// How long citizens' addresses stay in past deliveries.
     pub retention: crate::dispatch::retention::Settings,
+    /// How unconfirmed calls are placed again (`[voice] recall_interval_s`, `max_calls`).
+    pub recall: crate::dispatch::recall::Settings,
     /// When a tenant's SMS go to its secondary account.
     pub failover: crate::dispatch::health::FailoverSettings,
     pub routing: Routing,
@@ -193,6 +195,9 @@ struct RawConfig {
     sms: toml::Table,
     #[serde(default)]
     email: toml::Table,
+    /// Voice accounts: `[voice.twilio]`, `[voice.accounts.NAME]`.
+    #[serde(default)]
+    voice: toml::Table,
     push: Option<RawPush>,
     #[serde(default)]
     public: public::RawPublic,
@@ -700,6 +705,9 @@ impl RawConfig {
             tocsin_providers::Channel::Email,
             self.email,
         )?);
+        let mut voice = self.voice;
+        let recall = recall_settings(&mut voice)?;
+        accounts.extend(accounts::read(tocsin_providers::Channel::Voice, voice)?);
         for (name, limit) in &self.limits {
             if limit
                 .per_second
@@ -718,11 +726,16 @@ impl RawConfig {
             }
         }
         for (name, price) in &self.pricing {
-            if !(price.per_segment.is_finite() && price.per_segment >= 0.0) {
-                return Err(invalid(
-                    format!("pricing.{name}.per_segment"),
-                    "must be a price of 0 or more",
-                ));
+            for (field, amount) in [
+                ("per_segment", price.per_segment),
+                ("per_minute", price.per_minute),
+            ] {
+                if !(amount.is_finite() && amount >= 0.0) {
+                    return Err(invalid(
+                        format!("pricing.{name}.{field}"),
+                        "must be a price of 0 or more",
+                    ));
+                }
             }
             if price.currency.len() != 3 || !price.currency.chars().all(|c| c.is_ascii_uppercase())
             {
@@ -780,6 +793,7 @@ impl RawConfig {
             dispatch,
             scheduler,
             retention,
+            recall,
             failover: self.failover,
             routing,
             limits: self.limits,
@@ -790,6 +804,30 @@ impl RawConfig {
             oidc: self.oidc.map(oidc::RawOidc::validate).transpose()?,
         })
     }
+}
+
+/// `[voice] recall_interval_s` and `max_calls`, taken out of the section (the rest names voice
+/// accounts).
+fn recall_settings(
+    voice: &mut toml::Table,
+) -> Result<crate::dispatch::recall::Settings, ConfigError> {
+    let mut settings = crate::dispatch::recall::Settings::default();
+    let mut whole =
+        |key: &str, range: std::ops::RangeInclusive<i64>, what: &str| match voice.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(n)) if range.contains(&n) => Ok(Some(n as u64)),
+            Some(_) => Err(invalid(
+                format!("voice.{key}"),
+                format!("must be {what} from {} to {}", range.start(), range.end()),
+            )),
+        };
+    if let Some(seconds) = whole("recall_interval_s", 1..=86_400, "a number of seconds")? {
+        settings.recall_interval = Duration::from_secs(seconds);
+    }
+    if let Some(calls) = whole("max_calls", 1..=10, "a number of calls")? {
+        settings.max_calls = calls as u32;
+    }
+    Ok(settings)
 }
 
 #[cfg(test)]

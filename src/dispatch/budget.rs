@@ -12,7 +12,9 @@ use sqlx::PgConnection;
 
 use super::intake::IntakeError;
 use crate::{
-    model::{AlertId, Channel, Lane, TenantId, TopicId, ValidAlert, sms_text::sms_length},
+    model::{
+        AlertId, Channel, Lane, TenantId, TopicId, ValidAlert, sms_text::sms_length, speech::Script,
+    },
     store::{self, budgets::Used},
 };
 
@@ -45,25 +47,32 @@ impl BudgetLine {
     }
 }
 
-/// What one commune's part of an alert would use, per channel.
+/// What one commune's part of an alert would use, per channel: SMS segments, e-mails,
+/// notifications, minutes of call (each call's begun minutes).
 pub async fn need(
     db: &mut PgConnection,
+    tenant: TenantId,
     topic: TopicId,
     alert: &ValidAlert,
 ) -> Result<BTreeMap<Channel, i64>, sqlx::Error> {
-    let (sms, email, push) = store::alerts::recipients_by_channel(db, topic).await?;
+    let commune = store::tenants::get(&mut *db, tenant).await?;
+    let reach = store::alerts::reach(db, topic).await?;
     let segments = alert
         .sms_length
         .unwrap_or_else(|| sms_length(&alert.text))
         .segments as i64;
     Ok(alert
-        .channels
-        .iter()
-        .map(|&channel| {
+        .channels_for(commune.senders.voice_enabled)
+        .into_iter()
+        .map(|channel| {
             let units = match channel {
-                Channel::Sms => sms * segments,
-                Channel::Email => email,
-                Channel::Push => push,
+                Channel::Sms => reach.sms * segments,
+                Channel::Email => reach.email,
+                Channel::Push => reach.push,
+                Channel::Voice => {
+                    let minutes = Script::new(&commune.name, &alert.text).minutes_begun();
+                    reach.calls(alert.calls_mobiles()) * minutes
+                }
             };
             (channel, units)
         })
@@ -78,7 +87,7 @@ pub async fn needs(
 ) -> Result<Vec<(TenantId, BTreeMap<Channel, i64>)>, sqlx::Error> {
     let mut needs = Vec::with_capacity(parts.len());
     for &(tenant, topic) in parts {
-        needs.push((tenant, need(&mut *db, topic, alert).await?));
+        needs.push((tenant, need(&mut *db, tenant, topic, alert).await?));
     }
     Ok(needs)
 }
@@ -146,7 +155,17 @@ pub(crate) async fn used_this_month(
                 body,
                 channel: Channel::Sms,
                 messages,
+                ..
             } => (Channel::Sms, messages * sms_length(&body).segments as i64),
+            Used::Messages {
+                body,
+                commune,
+                channel: Channel::Voice,
+                messages,
+            } => (
+                Channel::Voice,
+                messages * Script::new(&commune, &body).minutes_begun(),
+            ),
             Used::Messages {
                 channel, messages, ..
             } => (channel, messages),
@@ -232,7 +251,7 @@ pub fn parse_settings(given: &[String]) -> Result<Vec<(Channel, Option<i64>)>, S
         let channel: Channel = channel
             .trim()
             .parse()
-            .map_err(|_| format!("{item:?}: the channel is sms, email or push"))?;
+            .map_err(|_| format!("{item:?}: the channel is sms, email, push or voice"))?;
         let amount = match amount.trim() {
             "none" => None,
             n => Some(
@@ -256,6 +275,7 @@ pub fn refusal(over: &[BudgetLine]) -> String {
                 Channel::Sms => "SMS segments",
                 Channel::Email => "e-mails",
                 Channel::Push => "notifications",
+                Channel::Voice => "call minutes",
             };
             format!(
                 "{}: this alert needs {} {unit}, {} of its {} this month are used",
@@ -287,7 +307,7 @@ mod tests {
         assert!(
             given(&["fax=3"])
                 .unwrap_err()
-                .contains("sms, email or push")
+                .contains("sms, email, push or voice")
         );
         assert!(given(&["sms=-1"]).unwrap_err().contains("0 or more"));
     }

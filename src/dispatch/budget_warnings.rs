@@ -130,6 +130,7 @@ fn wording(
         Channel::Sms => ("SMS", "segments SMS"),
         Channel::Email => ("courriels", "courriels"),
         Channel::Push => ("notifications", "notifications"),
+        Channel::Voice => ("appels", "minutes d’appel"),
     };
     let month = format!(
         "{} {}",

@@ -33,6 +33,21 @@ pub struct ChannelEstimate {
     pub account: String,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub sms: Option<SmsEstimate>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceEstimate>,
+}
+
+/// What the calls would say and take.
+#[derive(Debug, Serialize)]
+pub struct VoiceEstimate {
+    /// The script as it will be spoken, in full (message and prompt twice, then the closing).
+    pub script: String,
+    /// Seconds one call speaks, at about 150 words a minute.
+    pub seconds_per_call: u64,
+    /// Minutes in all, each call's begun minutes counted.
+    pub total_minutes: i64,
+    /// The total at the account's configured price per minute; null when none is configured.
+    pub cost: Option<Cost>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,28 +94,43 @@ pub async fn estimate(
         };
     let settings = store::tenants::get(db, tenant).await?;
     intake::check_segments(alert, &settings.senders)?;
-    let (sms_recipients, email_recipients, push_recipients) =
-        store::alerts::recipients_by_channel(db, topic).await?;
+    let reach = store::alerts::reach(db, topic).await?;
+    let wanted = alert.channels_for(settings.senders.voice_enabled);
     let mut channels = BTreeMap::new();
-    for &channel in &alert.channels {
+    for &channel in &wanted {
         let account = context.routing.account_for(
             context.providers,
             &settings.slug,
             &settings.senders,
             channel,
         );
-        let (recipients, sms) = match channel {
-            Channel::Email => (email_recipients, None),
-            Channel::Push => (push_recipients, None),
+        let price = |units: i64, per_unit: fn(&Pricing) -> f64| {
+            context.pricing.get(&account).map(|price| Cost {
+                amount: (units as f64 * per_unit(price) * 100.0).round() / 100.0,
+                currency: price.currency.clone(),
+            })
+        };
+        let (recipients, sms, voice) = match channel {
+            Channel::Email => (reach.email, None, None),
+            Channel::Push => (reach.push, None, None),
+            Channel::Voice => {
+                let calls = reach.calls(alert.calls_mobiles());
+                let script = crate::model::speech::Script::new(&settings.name, &alert.text);
+                let total_minutes = calls * script.minutes_begun();
+                let voice = VoiceEstimate {
+                    script: script.spoken(),
+                    seconds_per_call: script.duration().as_secs(),
+                    total_minutes,
+                    cost: price(total_minutes, |p| p.per_minute),
+                };
+                (calls, None, Some(voice))
+            }
             Channel::Sms => {
                 let length = alert
                     .sms_length
                     .unwrap_or_else(|| sms_text::sms_length(&alert.text));
-                let total = sms_recipients * length.segments as i64;
-                let cost = context.pricing.get(&account).map(|price| Cost {
-                    amount: (total as f64 * price.per_segment * 100.0).round() / 100.0,
-                    currency: price.currency.clone(),
-                });
+                let total = reach.sms * length.segments as i64;
+                let cost = price(total, |p| p.per_segment);
                 let sms = SmsEstimate {
                     encoding: length.encoding,
                     segments: length.segments,
@@ -113,7 +143,7 @@ pub async fn estimate(
                     cost,
                     max_segments: settings.senders.max_sms_segments,
                 };
-                (sms_recipients, Some(sms))
+                (reach.sms, Some(sms), None)
             }
         };
         channels.insert(
@@ -122,13 +152,14 @@ pub async fn estimate(
                 recipients,
                 account,
                 sms,
+                voice,
             },
         );
     }
     Ok(Estimate {
         dry_run: true,
         topic: alert.topic.as_str().to_string(),
-        people: store::alerts::people_reached(db, topic, &alert.channels).await?,
+        people: store::alerts::people_reached(db, topic, &wanted, alert.calls_mobiles()).await?,
         text: alert.text.clone(),
         channels,
     })

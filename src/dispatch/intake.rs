@@ -107,13 +107,14 @@ pub async fn write(
     let settings = store::tenants::get(&mut **tx, tenant).await?;
     check_segments(alert, &settings.senders)?;
     let (scheduled_at, starts) = start_of(alert, &settings.clock, now)?;
+    let channels = alert.channels_for(settings.senders.voice_enabled);
     let id = AlertId::new();
     let new = store::alerts::NewAlert {
         id,
         tenant_id: tenant,
         topic_id: topic,
         lane: alert.lane,
-        channels: &alert.channels,
+        channels: &channels,
         subject: &alert.subject,
         body: &alert.text,
         idempotency_key,
@@ -124,6 +125,8 @@ pub async fn write(
         starts_at: (starts > now).then_some(starts),
         group_alert_id: group,
         exercise: alert.exercise,
+        voice_to_mobiles: alert.calls_mobiles(),
+        until_acknowledged: alert.until_acknowledged,
     };
     if !store::alerts::insert(tx, &new).await? {
         return Ok(None);

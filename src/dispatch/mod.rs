@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod outcomes;
 pub mod providers;
 pub mod public_caps;
+pub mod recall;
 pub mod receipts;
 pub mod relay;
 pub mod retention;

@@ -8,13 +8,14 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus};
+use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus, voice::CallEnd};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{
         DeliveryStatus, PublicIds,
+        speech::Script,
         text::{MAX_ID_CHARS, MAX_REASON_CHARS, from_outside, outside_id},
     },
     store::{self, deliveries::Transition},
@@ -107,6 +108,12 @@ fn cleaned(report: Report, provider: &str) -> Option<Report> {
         ReportStatus::Failed { reason: r } => ReportStatus::Failed { reason: reason(r) },
         ReportStatus::Expired { reason: r } => ReportStatus::Expired { reason: reason(r) },
         ReportStatus::OptedOut { reason: r } => ReportStatus::OptedOut { reason: reason(r) },
+        ReportStatus::Call(CallEnd::Unanswered { reason: r }) => {
+            ReportStatus::Call(CallEnd::Unanswered { reason: reason(r) })
+        }
+        ReportStatus::Call(CallEnd::Failed { reason: r }) => {
+            ReportStatus::Call(CallEnd::Failed { reason: reason(r) })
+        }
         ReportStatus::Unknown(value) => {
             ReportStatus::Unknown(from_outside(&value, MAX_STATUS_CHARS))
         }
@@ -125,14 +132,25 @@ pub async fn record_reports(
     tenant: crate::model::TenantId,
     provider: &str,
     reports: Vec<Report>,
+    recall: &super::recall::Settings,
 ) -> Result<(), sqlx::Error> {
     let mut transitions = Vec::new();
+    // How each call that ended did: a call may be placed again (`recall`).
+    let mut calls = Vec::new();
     for report in reports {
         let Some(report) = cleaned(report, provider) else {
             continue;
         };
         let opted_out = matches!(report.status, ReportStatus::OptedOut { .. });
+        let call = match &report.status {
+            ReportStatus::Call(end) => Some(end.clone()),
+            _ => None,
+        };
         let (status, error) = match report.status {
+            ReportStatus::Call(CallEnd::Answered { .. }) => (DeliveryStatus::Delivered, None),
+            ReportStatus::Call(CallEnd::Unanswered { reason } | CallEnd::Failed { reason }) => {
+                (DeliveryStatus::Failed, Some(reason))
+            }
             ReportStatus::OptedOut { reason } => (DeliveryStatus::Failed, Some(reason)),
             ReportStatus::Delivered => (DeliveryStatus::Delivered, None),
             ReportStatus::Failed { reason } => (DeliveryStatus::Failed, Some(reason)),
@@ -171,6 +189,9 @@ pub async fn record_reports(
             tracing::warn!(%provider, message = ?report.message, "report about no message we know");
             continue;
         };
+        if let Some(end) = call {
+            calls.push((id, end));
+        }
         transitions.push(Transition {
             error,
             opted_out,
@@ -185,6 +206,9 @@ pub async fn record_reports(
         tracing::warn!(%provider, count = before - transitions.len(),
             "reports about messages of no delivery of this tenant");
     }
+    if !calls.is_empty() {
+        call_again(db, provider, &mut transitions, &calls, recall).await?;
+    }
     store::deliveries::record_receipts(db, &transitions).await?;
     let opted_out: Vec<_> = transitions
         .iter()
@@ -192,5 +216,53 @@ pub async fn record_reports(
         .map(|t| t.id)
         .collect();
     store::deliveries::opt_out_recipients(db, &opted_out).await?;
+    Ok(())
+}
+
+/// Turns the ends of calls to place again into retries, due after the recall interval, each
+/// call's outcome kept as a failed attempt.
+async fn call_again(
+    db: &PgPool,
+    provider: &str,
+    transitions: &mut [Transition],
+    calls: &[(crate::model::DeliveryId, CallEnd)],
+    settings: &super::recall::Settings,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<crate::model::DeliveryId> = calls.iter().map(|(id, _)| *id).collect();
+    let known = store::deliveries::ended_calls(db, &ids).await?;
+    let now = chrono::Utc::now();
+    for transition in transitions.iter_mut() {
+        let (Some((_, end)), Some(call)) = (
+            calls.iter().find(|(id, _)| *id == transition.id),
+            known.iter().find(|c| c.id == transition.id.0),
+        ) else {
+            continue;
+        };
+        let ended = super::recall::Ended {
+            end: end.clone(),
+            until_acknowledged: call.until_acknowledged,
+            calls: call.attempts,
+            acknowledged: call.acknowledged,
+            expires_at: call.expires_at,
+            message_seconds: Script::new(&call.commune, &call.body)
+                .message_duration()
+                .as_secs(),
+        };
+        let Some(reason) = super::recall::again(&ended, settings, now) else {
+            continue;
+        };
+        let due = now + chrono::Duration::from_std(settings.recall_interval).unwrap_or_default();
+        tracing::info!(delivery = transition.id.0, calls = call.attempts, %reason,
+            "call placed again later");
+        transition.status = DeliveryStatus::Retrying;
+        transition.next_attempt_at = Some(due);
+        transition.error = Some(reason.clone());
+        transition.failed_attempt = Some(store::deliveries::FailedAttempt {
+            attempt: call.attempts,
+            provider: provider.to_owned(),
+            outcome: "transient",
+            reason,
+        });
+    }
     Ok(())
 }

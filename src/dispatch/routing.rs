@@ -7,11 +7,16 @@ use serde::Deserialize;
 
 use crate::{model::Channel, store::tenants::TenantSenders};
 
-/// What one SMS segment costs on an account (`[pricing.ACCOUNT]`), for the dry run's estimate.
+/// What one SMS segment or one minute of call costs on an account (`[pricing.ACCOUNT]`), for
+/// the dry run's estimate and usage.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pricing {
+    #[serde(default)]
     pub per_segment: f64,
+    /// Voice accounts: a minute of call, each call counted in whole minutes begun.
+    #[serde(default)]
+    pub per_minute: f64,
     #[serde(default = "euro")]
     pub currency: String,
 }
@@ -29,6 +34,9 @@ pub struct Routing {
     /// E-mail provider of tenants without their own choice: `smtp` (default) or `simulator`.
     #[serde(default = "default_email")]
     pub email: String,
+    /// Voice account of tenants without their own choice: `twilio` (default).
+    #[serde(default = "default_voice")]
+    pub voice: String,
     /// Per-tenant choices, by tenant slug.
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantRouting>,
@@ -86,6 +94,7 @@ impl Pool {
 pub struct TenantRouting {
     pub sms: Option<String>,
     pub email: Option<String>,
+    pub voice: Option<String>,
 }
 
 // A deployment that forgot its provider must fail its configuration check, not rehearse with
@@ -96,6 +105,10 @@ fn default_sms() -> String {
 
 fn default_email() -> String {
     "smtp".into()
+}
+
+fn default_voice() -> String {
+    "twilio".into()
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -110,6 +123,7 @@ impl Default for Routing {
         Routing {
             sms: default_sms(),
             email: default_email(),
+            voice: default_voice(),
             tenants: BTreeMap::new(),
             pools: BTreeMap::new(),
         }
@@ -124,6 +138,7 @@ impl Routing {
             Channel::Email => own.and_then(|t| t.email.as_deref()).unwrap_or(&self.email),
             // One VAPID identity for the platform: browsers subscribed with its public key.
             Channel::Push => PUSH_ACCOUNT,
+            Channel::Voice => own.and_then(|t| t.voice.as_deref()).unwrap_or(&self.voice),
         }
     }
 
@@ -211,6 +226,7 @@ mod tests {
             TenantRouting {
                 sms: Some("simulator".into()),
                 email: None,
+                voice: None,
             },
         );
         assert_eq!(routing.provider("bras", Channel::Sms), "simulator");

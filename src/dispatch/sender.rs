@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     broker::{Job, Publisher, Topology},
-    model::{AlertId, Channel, DeliveryId, Lane},
+    model::{AlertId, Channel, DeliveryId, Lane, speech::Script},
     store::{
         self,
         alerts::Alert,
@@ -80,12 +80,29 @@ impl Carrier {
         let collapse_key = alert.id.0.simple().to_string();
         let unsubscribe = (channel == Channel::Email)
             .then(|| dispatcher.links.unsubscribe_url(delivery.subscriber));
+        // A call's script is fetched by the provider once answered, at a URL only it can call.
+        let call_url = (channel == Channel::Voice).then(|| {
+            super::callback_url(
+                public_url,
+                self.0.kind.name,
+                &dispatcher
+                    .callback_tokens
+                    .token(alert.tenant_id, alert.callback_token_version),
+                &format!("voice/{reference}"),
+            )
+        });
+        let script = (channel == Channel::Voice)
+            .then(|| Script::new(&alert.tenant_name, &alert.body).spoken());
+        let sender = match channel {
+            Channel::Voice => alert.senders.voice_caller_id.as_deref(),
+            _ => alert.senders.sms_sender.as_deref(),
+        };
         let message = Message {
             reference,
             to: &delivery.address,
             subject: &alert.subject,
-            text: &alert.body,
-            sender: alert.senders.sms_sender.as_deref(),
+            text: script.as_deref().unwrap_or(&alert.body),
+            sender,
             from: alert.senders.email_from.as_deref(),
             status_callback: Some(&status_callback),
             validity: (alert.expires_at - Utc::now()).to_std().ok(),
@@ -95,6 +112,7 @@ impl Carrier {
             collapse_key: Some(&collapse_key),
             unsubscribe: unsubscribe.as_deref(),
             dkim,
+            call_url: call_url.as_deref(),
         };
         self.0.provider.send(message).await
     }

@@ -11,7 +11,9 @@ use sqlx::PgPool;
 
 use super::routing::Pricing;
 use crate::{
-    model::{Channel, DeliveryStatus, Lane, TenantId, TenantKind, sms_text::sms_length},
+    model::{
+        Channel, DeliveryStatus, Lane, TenantId, TenantKind, sms_text::sms_length, speech::Script,
+    },
     store,
 };
 
@@ -40,6 +42,9 @@ pub struct ChannelUsage {
     pub expired: i64,
     /// SMS only: the segments of the messages providers accepted (sent and delivered).
     pub segments: i64,
+    /// Voice only: the minutes of the calls answered, each call's begun minutes of its script
+    /// (at about 150 words a minute).
+    pub minutes: i64,
 }
 
 /// Messages sent for a commune outside its alerts: the public routes' codes and confirmation
@@ -78,6 +83,7 @@ impl Usage {
             mine.failed += c.failed;
             mine.expired += c.expired;
             mine.segments += c.segments;
+            mine.minutes += c.minutes;
         }
         for (channel, c) in &other.service {
             let mine = self.service.entry(*channel).or_default();
@@ -120,6 +126,9 @@ pub async fn report(
     month: NaiveDate,
 ) -> Result<UsageReport, sqlx::Error> {
     let alerts = store::usage::alerts_of_month(db, root, month).await?;
+    // Parents come before their members.
+    let nodes = store::tree::below(db, root).await?;
+    let names: HashMap<TenantId, &str> = nodes.iter().map(|n| (n.id, n.name.as_str())).collect();
     let mut own: HashMap<TenantId, Usage> = HashMap::new();
     for alert in &alerts {
         let usage = own.entry(alert.tenant).or_default();
@@ -149,6 +158,15 @@ pub async fn report(
                         (n * segments) as f64 * price.per_segment;
                 }
             }
+            if *channel == Channel::Voice && accepted {
+                let commune = names.get(&alert.tenant).copied().unwrap_or_default();
+                let minutes = n * Script::new(commune, &alert.body).minutes_begun();
+                c.minutes += minutes;
+                if let Some(price) = pricing.get(account) {
+                    *usage.cost.entry(price.currency.clone()).or_default() +=
+                        minutes as f64 * price.per_minute;
+                }
+            }
         }
     }
     for counted in store::service_messages::of_month(db, root, month).await? {
@@ -164,8 +182,7 @@ pub async fn report(
             }
         }
     }
-    // Parents come before their members: sums are made from the leaves up, walking backwards.
-    let nodes = store::tree::below(db, root).await?;
+    // Sums are made from the leaves up, walking backwards.
     let mut sums: Vec<Usage> = nodes
         .iter()
         .map(|n| own.remove(&n.id).unwrap_or_default())
@@ -205,13 +222,14 @@ pub fn csv(report: &UsageReport) -> String {
         "month,tenant,kind,parent,alerts_urgent,alerts_routine,alerts_exercise,\
          sms_sent,sms_delivered,sms_failed,sms_expired,sms_segments,\
          email_sent,email_failed,push_sent,push_failed,cost,currency,\
-         service_sms_sent,service_sms_segments,service_email_sent\n",
+         service_sms_sent,service_sms_segments,service_email_sent,voice_calls,voice_minutes\n",
     );
     for t in &report.tenants {
         let c = |channel| t.usage.channels.get(&channel).cloned().unwrap_or_default();
         let (sms, email, push) = (c(Channel::Sms), c(Channel::Email), c(Channel::Push));
         let service = |channel| t.usage.service.get(&channel).cloned().unwrap_or_default();
         let (service_sms, service_email) = (service(Channel::Sms), service(Channel::Email));
+        let voice = c(Channel::Voice);
         let (currency, cost) = t
             .usage
             .cost
@@ -219,7 +237,7 @@ pub fn csv(report: &UsageReport) -> String {
             .next()
             .map_or(("", 0.0), |(k, v)| (k.as_str(), *v));
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{}\n",
             report.month,
             t.tenant,
             t.kind.as_str(),
@@ -241,6 +259,8 @@ pub fn csv(report: &UsageReport) -> String {
             service_sms.sent,
             service_sms.segments,
             service_email.sent,
+            voice.sent + voice.delivered,
+            voice.minutes,
         ));
     }
     out

@@ -64,6 +64,10 @@ pub struct AlertDraft {
     /// A drill: every message begins with [`EXERCISE_PREFIX`], and the alert counts apart.
     #[serde(default)]
     pub exercise: bool,
+    /// Calls not confirmed (no answer, busy, hung up before the end, an answering machine) are
+    /// placed again until the citizen presses 1, up to `[voice] max_calls`.
+    #[serde(default)]
+    pub until_acknowledged: bool,
 }
 
 /// What every message of an exercise begins with, so that no citizen takes a drill for a
@@ -79,8 +83,11 @@ pub struct ValidAlert {
     /// The e-mail subject, given or derived; one line.
     pub subject: String,
     pub lane: Lane,
-    /// Deduplicated, in the order of [`Channel::ALL`].
+    /// Deduplicated, in the order of [`Channel::ALL`]. Every channel when the request named
+    /// none; see [`ValidAlert::channels_for`].
     pub channels: Vec<Channel>,
+    /// The request named its channels (`channels`), rather than taking the defaults.
+    pub channels_named: bool,
     /// The SMS length, when SMS is among the channels.
     pub sms_length: Option<SmsLength>,
     /// How long after its start what is left unsent expires.
@@ -92,9 +99,29 @@ pub struct ValidAlert {
     pub communes: Option<CommuneChoice>,
     /// A drill: its text and subject begin with [`EXERCISE_PREFIX`].
     pub exercise: bool,
+    /// Its calls are placed again until confirmed.
+    pub until_acknowledged: bool,
     /// SHA-256 of the request as normalised (topic, text, subject as given, urgency, channels):
     /// two requests with one idempotency key must agree on it.
     pub fingerprint: [u8; 32],
+}
+
+impl ValidAlert {
+    /// The channels the alert goes on for a commune: those it named, or, when it named none,
+    /// every channel but voice unless the commune turned voice on (calls cost more and wake
+    /// people).
+    pub fn channels_for(&self, voice_enabled: bool) -> Vec<Channel> {
+        self.channels
+            .iter()
+            .copied()
+            .filter(|&c| c != Channel::Voice || self.channels_named || voice_enabled)
+            .collect()
+    }
+
+    /// Its calls go to mobiles too, not only to fixed lines: it named voice itself.
+    pub fn calls_mobiles(&self) -> bool {
+        self.channels_named && self.channels.contains(&Channel::Voice)
+    }
 }
 
 /// A field of a draft that cannot be accepted, with a message for the API user.
@@ -211,11 +238,13 @@ impl AlertDraft {
             subject,
             lane: Lane::for_urgent(self.urgent),
             channels,
+            channels_named: self.channels.is_some(),
             sms_length,
             expires_in,
             scheduled_at,
             communes,
             exercise: self.exercise,
+            until_acknowledged: self.until_acknowledged,
             fingerprint,
         })
     }
@@ -270,8 +299,20 @@ fn fingerprint(
         expires_in,
         gsm7,
         exercise,
+        until_acknowledged,
         ..
     } = *draft;
+    // A request that names no channels is fingerprinted with the defaults it had before voice
+    // existed, so that one replayed across that upgrade still matches.
+    let channels: Vec<Channel> = if draft.channels.is_some() {
+        channels.to_vec()
+    } else {
+        channels
+            .iter()
+            .copied()
+            .filter(|&c| c != Channel::Voice)
+            .collect()
+    };
     let mut canonical = serde_json::json!({
         "v": 1,
         "topic": topic.as_str(),
@@ -294,6 +335,9 @@ fn fingerprint(
     }
     if exercise {
         canonical["exercise"] = true.into();
+    }
+    if until_acknowledged {
+        canonical["until_acknowledged"] = true.into();
     }
     match communes {
         Some(CommuneChoice::All) => canonical["communes"] = "all".into(),
@@ -410,10 +454,13 @@ mod tests {
             "Information : Coupure d'eau demain de 8h a 12h."
         );
         assert_eq!(alert.lane, Lane::Bulk);
+        // Every channel, voice only where the commune turned it on, and then to fixed lines.
         assert_eq!(
-            alert.channels,
+            alert.channels_for(false),
             [Channel::Sms, Channel::Email, Channel::Push]
         );
+        assert_eq!(alert.channels_for(true), Channel::ALL);
+        assert!(!alert.calls_mobiles());
         let length = alert.sms_length.unwrap();
         assert_eq!(
             (length.encoding, length.units, length.segments),
@@ -470,13 +517,13 @@ mod tests {
             field_error(&d),
             FieldError::new(
                 "channels",
-                "unknown channel \"fax\"; valid channels: sms, email, push"
+                "unknown channel \"fax\"; valid channels: sms, email, push, voice"
             )
         );
         d.channels = Some(vec![]);
         assert_eq!(
             field_error(&d).to_string(),
-            "channels: at least one channel is required; valid channels: sms, email, push"
+            "channels: at least one channel is required; valid channels: sms, email, push, voice"
         );
     }
 

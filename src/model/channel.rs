@@ -78,6 +78,8 @@ word_enum! {
         Sms => "sms",
         Email => "email",
         Push => "push",
+        /// A call read by a synthesised voice (fixed lines, and mobiles when asked).
+        Voice => "voice",
     }
 }
 
@@ -88,6 +90,7 @@ impl From<Channel> for tocsin_providers::Channel {
             Channel::Sms => tocsin_providers::Channel::Sms,
             Channel::Email => tocsin_providers::Channel::Email,
             Channel::Push => tocsin_providers::Channel::Push,
+            Channel::Voice => tocsin_providers::Channel::Voice,
         }
     }
 }
@@ -98,6 +101,7 @@ impl From<tocsin_providers::Channel> for Channel {
             tocsin_providers::Channel::Sms => Channel::Sms,
             tocsin_providers::Channel::Email => Channel::Email,
             tocsin_providers::Channel::Push => Channel::Push,
+            tocsin_providers::Channel::Voice => Channel::Voice,
         }
     }
 }
@@ -249,7 +253,7 @@ mod tests {
 
     #[test]
     fn words_are_the_ones_the_database_uses() {
-        assert_eq!(Channel::WORDS, ["sms", "email", "push"]);
+        assert_eq!(Channel::WORDS, ["sms", "email", "push", "voice"]);
         assert_eq!(Role::WORDS, ["admin", "sender", "drafter", "reader"]);
         assert_eq!(
             DeliveryStatus::WORDS,
@@ -272,7 +276,7 @@ mod tests {
         let err = "fax".parse::<Channel>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown channel \"fax\"; valid values: sms, email, push"
+            "unknown channel \"fax\"; valid values: sms, email, push, voice"
         );
         let err = "SMS".parse::<Channel>().unwrap_err();
         assert_eq!(err.value, "SMS");

@@ -1,4 +1,5 @@
-//! Parsing a CSV file of subscribers (`phone,email,topics`) into checked rows and row errors.
+//! Parsing a CSV file of subscribers (`phone,email,topics`, and optionally `landline`) into
+//! checked rows and row errors.
 //!
 //! The whole file is read: every good row is kept and every bad one reported with its line in the
 //! file (the header is line 1), so a town hall can fix its spreadsheet in one pass. Nothing is
@@ -16,8 +17,10 @@ use super::slug::Slug;
 /// and the bound keeps a hostile row from costing more than an ordinary one.
 pub const MAX_TOPICS_PER_SUBSCRIBER: usize = 100;
 
-/// The columns of the header, in the order the error messages give them.
-const COLUMNS: [&str; 3] = ["phone", "email", "topics"];
+/// The columns of the header, in the order the error messages give them: the first three are
+/// required, `landline` (a fixed line, called by voice) may be left out.
+const COLUMNS: [&str; 4] = ["phone", "email", "topics", "landline"];
+const REQUIRED: usize = 3;
 
 /// One subscriber read from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +29,7 @@ pub struct ImportRow {
     pub line: usize,
     pub phone: Option<PhoneNumber>,
     pub email: Option<EmailAddress>,
+    pub landline: Option<PhoneNumber>,
     /// At least one, deduplicated, in the order given.
     pub topics: Vec<Slug>,
 }
@@ -34,7 +38,7 @@ pub struct ImportRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowError {
     pub line: usize,
-    /// `phone`, `email` or `topics`, or `None` for the row (or the header) as a whole.
+    /// `phone`, `email`, `landline` or `topics`, or `None` for the row (or the header) as a whole.
     pub field: Option<&'static str>,
     pub reason: String,
 }
@@ -166,17 +170,18 @@ impl<'a> LineCounter<'a> {
 }
 
 fn header() -> String {
-    COLUMNS.join(",")
+    format!("{}[,{}]", COLUMNS[..REQUIRED].join(","), COLUMNS[REQUIRED])
 }
 
 /// Where each column sits in the file's rows.
 struct Columns {
     /// Positions of `phone`, `email` and `topics`, in the order of [`COLUMNS`].
     index: [usize; 3],
+    landline: Option<usize>,
 }
 
 impl Columns {
-    /// Reads the header: exactly the three columns, in any order and case. Cells left empty (a
+    /// Reads the header: the three required columns and maybe `landline`, in any order and case. Cells left empty (a
     /// trailing comma from a spreadsheet) are ignored.
     fn from_header(record: &csv::StringRecord) -> Result<Self, String> {
         if record.len() == 1 && record[0].contains(';') {
@@ -186,7 +191,7 @@ impl Columns {
                 header()
             ));
         }
-        let mut index = [None; 3];
+        let mut index = [None; 4];
         let mut unknown = Vec::new();
         let mut repeated = Vec::new();
         for (position, name) in record.iter().enumerate() {
@@ -200,7 +205,7 @@ impl Columns {
                 None => unknown.push(name),
             }
         }
-        let missing: Vec<&str> = COLUMNS
+        let missing: Vec<&str> = COLUMNS[..REQUIRED]
             .iter()
             .zip(&index)
             .filter(|(_, i)| i.is_none())
@@ -218,8 +223,9 @@ impl Columns {
             problems.push(format!("repeated {}", repeated.join(", ")));
         }
         match index {
-            [Some(phone), Some(email), Some(topics)] if problems.is_empty() => Ok(Self {
+            [Some(phone), Some(email), Some(topics), landline] if problems.is_empty() => Ok(Self {
                 index: [phone, email, topics],
+                landline,
             }),
             _ => Err(format!(
                 "the first line must be the header {} (columns in any order): {}",
@@ -248,7 +254,7 @@ impl Columns {
         let extra = record
             .iter()
             .enumerate()
-            .any(|(i, v)| !self.index.contains(&i) && !v.is_empty());
+            .any(|(i, v)| !self.index.contains(&i) && self.landline != Some(i) && !v.is_empty());
         if extra {
             error(
                 None,
@@ -259,6 +265,7 @@ impl Columns {
             );
         }
         let [phone_cell, email_cell, topics_cell] = self.index.map(|i| record.get(i).unwrap_or(""));
+        let landline_cell = self.landline.and_then(|i| record.get(i)).unwrap_or("");
 
         let phone = match phone_cell {
             "" => None,
@@ -272,10 +279,16 @@ impl Columns {
                 .map_err(|err| error(Some("email"), err.to_string()))
                 .ok(),
         };
-        if phone_cell.is_empty() && email_cell.is_empty() {
+        let landline = match landline_cell {
+            "" => None,
+            cell => PhoneNumber::parse_for_voice(cell, region)
+                .map_err(|err| error(Some("landline"), err.to_string()))
+                .ok(),
+        };
+        if phone_cell.is_empty() && email_cell.is_empty() && landline_cell.is_empty() {
             error(
                 None,
-                "row has neither a phone number nor an e-mail address".to_owned(),
+                "row has neither a phone number, an e-mail address nor a fixed line".to_owned(),
             );
         }
 
@@ -312,6 +325,7 @@ impl Columns {
                 line,
                 phone,
                 email,
+                landline,
                 topics,
             })
         } else {
@@ -324,6 +338,7 @@ impl Columns {
 #[derive(Default)]
 struct Seen {
     phones: HashMap<PhoneNumber, usize>,
+    landlines: HashMap<PhoneNumber, usize>,
     /// Keyed by the lower-cased address: mailboxes differing only in case are one person.
     emails: HashMap<String, usize>,
 }
@@ -342,6 +357,9 @@ impl Seen {
         if let Some(&earlier) = email_key.as_ref().and_then(|key| self.emails.get(key)) {
             errors.push(duplicate(row.line, "email", "e-mail address", earlier));
         }
+        if let Some(&earlier) = row.landline.as_ref().and_then(|l| self.landlines.get(l)) {
+            errors.push(duplicate(row.line, "landline", "fixed line", earlier));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -350,6 +368,9 @@ impl Seen {
         }
         if let Some(key) = email_key {
             self.emails.insert(key, row.line);
+        }
+        if let Some(landline) = &row.landline {
+            self.landlines.insert(landline.clone(), row.line);
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use super::{Channel, EmailAddress, phone::mask_for_people};
 
 pub fn address(channel: Channel, address: &str) -> String {
     match channel {
-        Channel::Sms => mask_for_people(address),
+        Channel::Sms | Channel::Voice => mask_for_people(address),
         Channel::Email => EmailAddress::parse(address)
             .map(|e| e.masked())
             .unwrap_or_else(|_| "•••".into()),

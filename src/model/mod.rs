@@ -29,6 +29,7 @@ pub mod siret;
 pub mod slug;
 pub mod sms_countries;
 pub mod sms_text;
+pub mod speech;
 pub mod templates;
 pub mod text;
 

@@ -72,6 +72,10 @@ pub enum PhoneError {
     NotInPlan,
     #[error("phone number is {kind}: it cannot receive SMS; give a mobile number")]
     CannotReceiveSms { kind: &'static str },
+    #[error("{kind}: give it as the mobile (phone), which is called too when an alert asks")]
+    MobileAsLandline { kind: &'static str },
+    #[error("phone number is {kind}: alerts do not call it; give a fixed line")]
+    CannotBeCalled { kind: &'static str },
 }
 
 /// Where a commune is, for numbers written in national form: an ISO 3166 code of a territory
@@ -201,6 +205,40 @@ impl PhoneNumber {
             _ => "not a mobile number",
         };
         Err(PhoneError::CannotReceiveSms { kind })
+    }
+
+    /// A fixed line as typed in `region`, for voice calls (see
+    /// [`check_landline`](Self::check_landline)).
+    pub fn parse_for_voice(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let number = Self::parse_in(input, region)?;
+        number.check_landline()?;
+        Ok(number)
+    }
+
+    /// Checks that the number is a fixed line alerts may call: a geographic number, or a
+    /// non-geographic one of a home box (09 in France, typed VoIP by the plans). Mobiles are
+    /// given as the phone instead; premium-rate, shared-cost, toll-free and numbers of no
+    /// country are refused, for calls as for SMS.
+    pub fn check_landline(&self) -> Result<(), PhoneError> {
+        use phonenumber::Type;
+        let number = phonenumber::parse(None, &self.0).map_err(|_| PhoneError::NotInPlan)?;
+        if !number.is_valid() || self.region().is_none() {
+            return Err(PhoneError::NotInPlan);
+        }
+        let kind = match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::FixedLine | Type::FixedLineOrMobile | Type::Voip => return Ok(()),
+            Type::Mobile => {
+                return Err(PhoneError::MobileAsLandline {
+                    kind: "this is a mobile number",
+                });
+            }
+            Type::PremiumRate => "a premium-rate number",
+            Type::TollFree => "a toll-free number",
+            Type::SharedCost => "a shared-cost number",
+            Type::Pager => "a pager number",
+            _ => "not a fixed line",
+        };
+        Err(PhoneError::CannotBeCalled { kind })
     }
 
     /// The country or territory whose numbering plan the number belongs to (`FR`, `RE`, `YT`,
@@ -602,6 +640,35 @@ mod plan_tests {
         );
         assert!(Region::parse("XX").is_err());
         assert_eq!(region("re").code(), "RE");
+    }
+
+    #[test]
+    fn fixed_lines_and_home_boxes_can_be_called_and_paid_numbers_cannot() {
+        let france = Region::FRANCE;
+        for landline in [
+            "03 29 84 12 34",
+            "01 44 55 66 77",
+            "09 72 10 20 30",
+            "+262 262 21 23 45",
+        ] {
+            assert!(
+                PhoneNumber::parse_for_voice(landline, france).is_ok(),
+                "{landline}"
+            );
+        }
+        assert!(matches!(
+            PhoneNumber::parse_for_voice("06 12 34 56 78", france),
+            Err(PhoneError::MobileAsLandline { .. })
+        ));
+        for paid in ["08 99 12 34 56", "08 10 12 34 56", "08 00 12 34 56"] {
+            assert!(
+                matches!(
+                    PhoneNumber::parse_for_voice(paid, france),
+                    Err(PhoneError::CannotBeCalled { .. })
+                ),
+                "{paid}"
+            );
+        }
     }
 
     #[test]

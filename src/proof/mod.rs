@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::{
-    model::{AlertId, Channel, DeliveryStatus, Lane, PublicIds, masked, sms_text::sms_length},
+    model::{
+        AlertId, Channel, DeliveryStatus, Lane, PublicIds, masked, sms_text::sms_length,
+        speech::Script,
+    },
     store,
 };
 use pdf::Style;
@@ -129,6 +132,13 @@ pub async fn make(
                 Style::Body,
                 format!("Notification : {} — {}", alert.subject, alert.body),
             ),
+            Channel::Voice => say(
+                Style::Body,
+                format!(
+                    "Appel, texte lu : {}",
+                    Script::new(&alert.tenant_name, &alert.body).spoken()
+                ),
+            ),
         }
     }
 
@@ -239,6 +249,7 @@ fn channel_name(channel: Channel) -> &'static str {
         Channel::Sms => "SMS",
         Channel::Email => "Courriels",
         Channel::Push => "Notifications",
+        Channel::Voice => "Appels",
     }
 }
 

@@ -66,6 +66,10 @@ pub struct NewAlert<'a> {
     pub starts_at: Option<DateTime<Utc>>,
     pub group_alert_id: Option<AlertId>,
     pub exercise: bool,
+    /// Its calls go to mobiles too, not only to fixed lines.
+    pub voice_to_mobiles: bool,
+    /// Its calls are placed again until confirmed.
+    pub until_acknowledged: bool,
 }
 
 const SELECT_ALERT: &str =
@@ -73,7 +77,7 @@ const SELECT_ALERT: &str =
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
         a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
-        n.callback_token_version,
+        n.voice_enabled, n.voice_caller_id, n.callback_token_version,
         n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by, a.exercise,
         a.over_budget
      FROM alerts a JOIN topics t ON t.id = a.topic_id JOIN tenants n ON n.id = a.tenant_id
@@ -105,6 +109,8 @@ struct AlertRow {
     sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
+    voice_enabled: bool,
+    voice_caller_id: Option<String>,
     callback_token_version: i32,
     max_sms_segments: i32,
     group_alert_id: Option<uuid::Uuid>,
@@ -139,6 +145,8 @@ fn from_row(row: AlertRow) -> Alert {
             sms_secondary: row.sms_secondary,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
+            voice_enabled: row.voice_enabled,
+            voice_caller_id: row.voice_caller_id,
             max_sms_segments: row.max_sms_segments,
         },
         callback_token_version: row.callback_token_version,
@@ -188,30 +196,55 @@ pub async fn people_reached(
     pool: &PgPool,
     topic: TopicId,
     channels: &[Channel],
+    calls_mobiles: bool,
 ) -> Result<i64, DbError> {
+    let voice = channels.contains(&Channel::Voice);
     let (n,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
-         WHERE s.topic_id = $1 AND ((b.phone IS NOT NULL AND $2) OR (b.email IS NOT NULL AND $3)
-                                    OR (b.push IS NOT NULL AND $4))",
+         WHERE s.topic_id = $1 AND ((b.phone IS NOT NULL AND ($2 OR $6))
+                                    OR (b.email IS NOT NULL AND $3)
+                                    OR (b.push IS NOT NULL AND $4)
+                                    OR (b.landline IS NOT NULL AND $5))",
     )
     .bind(topic.0)
     .bind(channels.contains(&Channel::Sms))
     .bind(channels.contains(&Channel::Email))
     .bind(channels.contains(&Channel::Push))
+    .bind(voice)
+    .bind(voice && calls_mobiles)
     .fetch_one(pool)
     .await?;
     Ok(n)
 }
 
-/// Subscribers of the topic reachable by SMS, by e-mail and by push.
-pub async fn recipients_by_channel<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    topic: TopicId,
-) -> Result<(i64, i64, i64), DbError> {
+/// Whom a topic's subscribers can be reached by.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct Reach {
+    pub sms: i64,
+    pub email: i64,
+    pub push: i64,
+    /// With a fixed line (called).
+    pub landlines: i64,
+    /// With a mobile and no fixed line (called when the alert names voice).
+    pub mobiles_only: i64,
+}
+
+impl Reach {
+    /// The calls an alert places: to fixed lines, and to mobiles when it calls them.
+    pub fn calls(&self, to_mobiles: bool) -> i64 {
+        self.landlines + if to_mobiles { self.mobiles_only } else { 0 }
+    }
+}
+
+/// Subscribers of the topic by the ways they can be reached.
+pub async fn reach<'e>(db: impl sqlx::PgExecutor<'e>, topic: TopicId) -> Result<Reach, DbError> {
     sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE b.phone IS NOT NULL),
-                count(*) FILTER (WHERE b.email IS NOT NULL),
-                count(*) FILTER (WHERE b.push IS NOT NULL)
+        "SELECT count(*) FILTER (WHERE b.phone IS NOT NULL) AS sms,
+                count(*) FILTER (WHERE b.email IS NOT NULL) AS email,
+                count(*) FILTER (WHERE b.push IS NOT NULL) AS push,
+                count(*) FILTER (WHERE b.landline IS NOT NULL) AS landlines,
+                count(*) FILTER (WHERE b.landline IS NULL AND b.phone IS NOT NULL)
+                    AS mobiles_only
          FROM subscriptions s JOIN subscribers b ON b.id = s.subscriber_id
          WHERE s.topic_id = $1",
     )
@@ -230,8 +263,9 @@ pub async fn insert(
     let done = sqlx::query(
         "INSERT INTO alerts (id, tenant_id, topic_id, lane, channels, subject, body,
                              idempotency_key, request_hash, expires_at, scheduled_at,
-                             starts_at, group_alert_id, exercise)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                             starts_at, group_alert_id, exercise, voice_to_mobiles,
+                             until_acknowledged)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     )
     .bind(alert.id.0)
@@ -248,6 +282,8 @@ pub async fn insert(
     .bind(alert.starts_at)
     .bind(alert.group_alert_id.map(|g| g.0))
     .bind(alert.exercise)
+    .bind(alert.voice_to_mobiles)
+    .bind(alert.until_acknowledged)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -101,11 +101,13 @@ pub async fn lock(tx: &mut PgConnection, nodes: &[TenantId]) -> Result<(), DbErr
 }
 
 /// What counts against a budget this month, by channel: an alert's messages (`Messages`, whose
-/// SMS segments depend on its text) or units already counted (a hold, the service messages).
+/// SMS segments and call minutes depend on its text and commune) or units already counted (a
+/// hold, the service messages).
 #[derive(Debug)]
 pub enum Used {
     Messages {
         body: String,
+        commune: String,
         channel: Channel,
         messages: i64,
     },
@@ -124,26 +126,26 @@ pub async fn used_this_month<'e>(
     apart: &[AlertId],
 ) -> Result<Vec<Used>, DbError> {
     let apart: Vec<uuid::Uuid> = apart.iter().map(|a| a.0).collect();
-    let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+    let rows: Vec<(Option<String>, Option<String>, String, i64)> = sqlx::query_as(
         "WITH month_alerts AS (
-             SELECT a.id, a.body, a.budget_hold, a.planned_at
+             SELECT a.id, a.body, n.name AS commune, a.budget_hold, a.planned_at
              FROM alerts a JOIN tenant_subtree($1) sub ON sub.id = a.tenant_id
              JOIN tenants n ON n.id = a.tenant_id
              WHERE a.cancelled_at IS NULL AND a.id <> ALL($2)
                AND (coalesce(a.starts_at, a.created_at) AT TIME ZONE n.time_zone)
                    >= date_trunc('month', now() AT TIME ZONE n.time_zone)
          )
-         SELECT m.body, c.channel, sum(c.n)::bigint
+         SELECT m.body, m.commune, c.channel, sum(c.n)::bigint
          FROM month_alerts m JOIN delivery_tallies c ON c.alert_id = m.id
          WHERE (m.planned_at IS NOT NULL OR m.budget_hold IS NULL)
            AND c.status NOT IN ('failed', 'expired')
-         GROUP BY m.id, m.body, c.channel
+         GROUP BY m.id, m.body, m.commune, c.channel
          UNION ALL
-         SELECT NULL, held.key, held.value::bigint
+         SELECT NULL, NULL, held.key, held.value::bigint
          FROM month_alerts m, jsonb_each_text(m.budget_hold) held
          WHERE m.planned_at IS NULL
          UNION ALL
-         SELECT NULL, s.channel, sum(s.units)::bigint
+         SELECT NULL, NULL, s.channel, sum(s.units)::bigint
          FROM service_messages s JOIN tenant_subtree($1) sub ON sub.id = s.tenant_id
          JOIN tenants n ON n.id = s.tenant_id
          WHERE s.accepted
@@ -157,11 +159,12 @@ pub async fn used_this_month<'e>(
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(body, channel, n)| {
+        .filter_map(|(body, commune, channel, n)| {
             let channel = channel.parse().ok()?;
             Some(match body {
                 Some(body) => Used::Messages {
                     body,
+                    commune: commune.unwrap_or_default(),
                     channel,
                     messages: n,
                 },

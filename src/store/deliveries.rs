@@ -103,25 +103,30 @@ pub async fn plan_range(
 }
 
 /// The subscribers of the topic in `(after, upto]` on each route, with the account their id
-/// falls to and their address ($2 topic, $3 after, $4 upto, $5–$9 the slots).
+/// falls to and their address ($1 the alert, $2 topic, $3 after, $4 upto, $5–$9 the slots). A
+/// call goes to the fixed line, or to the mobile when the alert named voice itself.
 macro_rules! candidates {
     () => {
-        "SELECT b.id AS subscriber_id, r.channel, r.provider,
-                CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
-                               ELSE b.push::text END AS address
+        "SELECT b.id AS subscriber_id, r.channel, r.provider, addr.address
          FROM subscriptions s
          JOIN subscribers b ON b.id = s.subscriber_id
          JOIN UNNEST($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
               AS r(channel, provider, low, high, total)
            ON (b.id * 10007) % r.total >= r.low AND (b.id * 10007) % r.total < r.high
+         CROSS JOIN (SELECT voice_to_mobiles FROM alerts WHERE id = $1) a
+         CROSS JOIN LATERAL (
+             SELECT CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
+                        WHEN 'voice' THEN coalesce(b.landline,
+                                                   CASE WHEN a.voice_to_mobiles THEN b.phone END)
+                        ELSE b.push::text END AS address
+         ) addr
          WHERE s.topic_id = $2 AND s.subscriber_id > $3 AND s.subscriber_id <= $4
            -- The same range on subscribers, or the planner reads all of them for every chunk
            -- (a sequential scan of a million rows, found with EXPLAIN ANALYZE).
            AND b.id > $3 AND b.id <= $4
            -- A number that said STOP was forgotten with it (store::erasure), and imports leave
            -- it out: there is nothing to filter here.
-           AND CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
-                              ELSE b.push::text END IS NOT NULL"
+           AND addr.address IS NOT NULL"
     };
 }
 
@@ -378,13 +383,24 @@ pub struct Listed {
     pub attempts: i32,
     pub error: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// When the citizen confirmed the alert on it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
-/// A page of an alert's deliveries, in id order after `after`, of one status if given.
+/// Which of an alert's deliveries a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    All,
+    Status(DeliveryStatus),
+    /// Those of people who did not confirm the alert on any channel: reached or not.
+    Unacknowledged,
+}
+
+/// A page of an alert's deliveries, in id order after `after`, as `filter` chooses.
 pub async fn list(
     pool: &PgPool,
     alert: AlertId,
-    status: Option<DeliveryStatus>,
+    filter: Listing,
     after: Option<DeliveryId>,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
@@ -397,23 +413,34 @@ pub async fn list(
         i32,
         Option<String>,
         DateTime<Utc>,
+        Option<DateTime<Utc>>,
     );
+    let (status, unacknowledged) = match filter {
+        Listing::All => (None, false),
+        Listing::Status(status) => (Some(status.as_str()), false),
+        Listing::Unacknowledged => (None, true),
+    };
     let rows: Vec<ListedRow> = sqlx::query_as(
-        "SELECT id, subscriber_id, channel, address, status, attempts, error, updated_at
-         FROM deliveries
+        "SELECT id, subscriber_id, channel, address, status, attempts, error, updated_at,
+                acknowledged_at
+         FROM deliveries d
          WHERE alert_id = $1 AND ($2::text IS NULL OR status = $2) AND id > $3
+           AND (NOT $5 OR NOT EXISTS (SELECT 1 FROM deliveries k
+                    WHERE k.alert_id = $1 AND k.subscriber_id = d.subscriber_id
+                      AND k.acknowledged_at IS NOT NULL))
          ORDER BY id LIMIT $4",
     )
     .bind(alert.0)
-    .bind(status.map(DeliveryStatus::as_str))
+    .bind(status)
     .bind(after.map_or(0, |id| id.0))
     .bind(limit)
+    .bind(unacknowledged)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
         .filter_map(
-            |(id, subscriber, channel, address, status, attempts, error, updated_at)| {
+            |(id, subscriber, channel, address, status, attempts, error, updated_at, ack)| {
                 Some(Listed {
                     id: DeliveryId(id),
                     subscriber: crate::model::SubscriberId(subscriber),
@@ -423,6 +450,7 @@ pub async fn list(
                     attempts,
                     error,
                     updated_at,
+                    acknowledged_at: ack,
                 })
             },
         )
@@ -545,4 +573,105 @@ pub async fn apply_early_reports(pool: &PgPool) -> Result<u64, DbError> {
     .fetch_one(pool)
     .await?;
     Ok(applied as u64)
+}
+
+/// A call as its provider asks about it: the alert it reads and the commune calling.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Call {
+    pub alert_id: uuid::Uuid,
+    pub body: String,
+    pub commune: String,
+    pub acknowledged: bool,
+}
+
+/// The voice delivery `id` of `tenant`, if it is one.
+pub async fn call(
+    pool: &PgPool,
+    tenant: crate::model::TenantId,
+    id: DeliveryId,
+) -> Result<Option<Call>, DbError> {
+    sqlx::query_as(
+        "SELECT a.id AS alert_id, a.body, n.name AS commune,
+                d.acknowledged_at IS NOT NULL AS acknowledged
+         FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN tenants n ON n.id = a.tenant_id
+         WHERE d.id = $1 AND d.channel = 'voice' AND a.tenant_id = $2",
+    )
+    .bind(id.0)
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Records that the citizen confirmed the alert on this delivery (the first time counts).
+pub async fn acknowledge(pool: &PgPool, id: DeliveryId) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE deliveries SET acknowledged_at = now() WHERE id = $1 AND acknowledged_at IS NULL",
+    )
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Who confirmed an alert: per channel, and people in all (each once).
+#[derive(Debug, Default)]
+pub struct Acknowledged {
+    pub by_channel: Vec<(Channel, i64)>,
+    pub people: i64,
+}
+
+pub async fn acknowledged(pool: &PgPool, alert: AlertId) -> Result<Acknowledged, DbError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT channel, count(*) FROM deliveries
+         WHERE alert_id = $1 AND acknowledged_at IS NOT NULL
+         GROUP BY channel",
+    )
+    .bind(alert.0)
+    .fetch_all(pool)
+    .await?;
+    let people: (i64,) = sqlx::query_as(
+        "SELECT count(DISTINCT subscriber_id) FROM deliveries
+         WHERE alert_id = $1 AND acknowledged_at IS NOT NULL",
+    )
+    .bind(alert.0)
+    .fetch_one(pool)
+    .await?;
+    Ok(Acknowledged {
+        by_channel: rows
+            .into_iter()
+            .filter_map(|(c, n)| Some((c.parse().ok()?, n)))
+            .collect(),
+        people: people.0,
+    })
+}
+
+/// A call that just ended, with what deciding whether to place it again needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndedCall {
+    /// The delivery's id.
+    pub id: i64,
+    /// Calls placed so far, the one that ended included.
+    pub attempts: i32,
+    pub until_acknowledged: bool,
+    /// The household confirmed the alert, on any channel.
+    pub acknowledged: bool,
+    pub expires_at: DateTime<Utc>,
+    pub body: String,
+    pub commune: String,
+}
+
+/// The voice deliveries among `ids`, with their alert's recall settings.
+pub async fn ended_calls(pool: &PgPool, ids: &[DeliveryId]) -> Result<Vec<EndedCall>, DbError> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    sqlx::query_as(
+        "SELECT d.id, d.attempts, a.until_acknowledged, a.expires_at, a.body, n.name AS commune,
+                EXISTS (SELECT 1 FROM deliveries k
+                        WHERE k.alert_id = d.alert_id AND k.subscriber_id = d.subscriber_id
+                          AND k.acknowledged_at IS NOT NULL) AS acknowledged
+         FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN tenants n ON n.id = a.tenant_id
+         WHERE d.id = ANY($1) AND d.channel = 'voice'",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
 }

@@ -11,6 +11,8 @@ pub struct Subscriber {
     pub id: SubscriberId,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// A fixed line, called by voice only.
+    pub landline: Option<String>,
     /// For a browser: its push service's host (the endpoint itself is a secret of the browser).
     pub push_service: Option<String>,
     pub topics: Vec<String>,
@@ -38,6 +40,8 @@ impl Upserted {
 pub struct Incoming<'a> {
     pub phone: Option<&'a PhoneNumber>,
     pub email: Option<&'a EmailAddress>,
+    /// A fixed line (voice only).
+    pub landline: Option<&'a PhoneNumber>,
     pub topics: Vec<TopicId>,
 }
 
@@ -111,13 +115,13 @@ pub async fn import(
     lock_tenant(tx, tenant).await?;
     sqlx::query(
         "CREATE TEMPORARY TABLE import_rows (
-             line int NOT NULL, phone text, email text, topics uuid[] NOT NULL
+             line int NOT NULL, phone text, email text, landline text, topics uuid[] NOT NULL
          ) ON COMMIT DROP",
     )
     .execute(&mut **tx)
     .await?;
     let mut copy = tx
-        .copy_in_raw("COPY import_rows (line, phone, email, topics) FROM STDIN")
+        .copy_in_raw("COPY import_rows (line, phone, email, landline, topics) FROM STDIN")
         .await?;
     let mut buffer = Vec::with_capacity(64 * 1024);
     for (line, row) in rows.iter().enumerate() {
@@ -140,21 +144,23 @@ pub async fn import(
     // back on their addresses.
     sqlx::query(
         "CREATE TEMPORARY TABLE import_matched ON COMMIT DROP AS
-         SELECT line, phone, email, topics,
+         SELECT line, phone, email, landline, topics,
                 COALESCE(known, nextval(pg_get_serial_sequence('subscribers', 'id'))) AS id,
                 known IS NULL AS created
-         FROM (SELECT r.*, COALESCE(p.id, e.id) AS known
+         FROM (SELECT r.*, COALESCE(p.id, e.id, l.id) AS known
                FROM import_rows r
                LEFT JOIN subscribers p ON p.tenant_id = $1 AND p.phone = r.phone
                LEFT JOIN subscribers e
-                      ON e.tenant_id = $1 AND lower(e.email) = lower(r.email)) matched",
+                      ON e.tenant_id = $1 AND lower(e.email) = lower(r.email)
+               LEFT JOIN subscribers l
+                      ON l.tenant_id = $1 AND l.landline = r.landline) matched",
     )
     .bind(tenant.0)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO subscribers (id, tenant_id, phone, email) OVERRIDING SYSTEM VALUE
-         SELECT id, $1, phone, email FROM import_matched WHERE created ORDER BY line",
+        "INSERT INTO subscribers (id, tenant_id, phone, email, landline) OVERRIDING SYSTEM VALUE
+         SELECT id, $1, phone, email, landline FROM import_matched WHERE created ORDER BY line",
     )
     .bind(tenant.0)
     .execute(&mut **tx)
@@ -168,17 +174,23 @@ pub async fn import(
                          WHERE o.tenant_id = $1 AND o.phone = m.phone) THEN m.phone END AS phone,
                     CASE WHEN s.email IS NULL AND NOT EXISTS (SELECT 1 FROM subscribers o
                          WHERE o.tenant_id = $1 AND lower(o.email) = lower(m.email))
-                         THEN m.email END AS email
+                         THEN m.email END AS email,
+                    CASE WHEN s.landline IS NULL AND NOT EXISTS (SELECT 1 FROM subscribers o
+                         WHERE o.tenant_id = $1 AND o.landline = m.landline)
+                         THEN m.landline END AS landline
              FROM import_matched m JOIN subscribers s ON s.id = m.id
              WHERE NOT m.created
                AND ((s.phone IS NULL AND m.phone IS NOT NULL)
-                 OR (s.email IS NULL AND m.email IS NOT NULL))
+                 OR (s.email IS NULL AND m.email IS NOT NULL)
+                 OR (s.landline IS NULL AND m.landline IS NOT NULL))
          ),
          filled AS (
              UPDATE subscribers s
-             SET phone = COALESCE(s.phone, f.phone), email = COALESCE(s.email, f.email)
+             SET phone = COALESCE(s.phone, f.phone), email = COALESCE(s.email, f.email),
+                 landline = COALESCE(s.landline, f.landline)
              FROM fillable f
-             WHERE s.id = f.id AND (f.phone IS NOT NULL OR f.email IS NOT NULL)
+             WHERE s.id = f.id
+               AND (f.phone IS NOT NULL OR f.email IS NOT NULL OR f.landline IS NOT NULL)
              RETURNING s.id
          ),
          subscribed AS (
@@ -200,7 +212,8 @@ pub async fn import(
                     ARRAY(SELECT t.slug FROM topics t WHERE t.id = ANY(m.topics) ORDER BY 1),
                     $2
              FROM import_matched m
-             CROSS JOIN LATERAL (VALUES ('sms', m.phone), ('email', m.email))
+             CROSS JOIN LATERAL (VALUES ('sms', m.phone), ('email', m.email),
+                                        ('voice', m.landline))
                   AS c(channel, address)
              WHERE $2 IS NOT NULL AND c.address IS NOT NULL
                AND (m.created OR m.id IN (SELECT id FROM changed))
@@ -252,9 +265,11 @@ async fn leave_out_opted_out(
     .bind(tenant.0)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM import_rows WHERE phone IS NULL AND email IS NULL")
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM import_rows WHERE phone IS NULL AND email IS NULL AND landline IS NULL",
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(dropped as u64)
 }
 
@@ -278,6 +293,8 @@ fn copy_line(buffer: &mut Vec<u8>, line: usize, row: &Incoming<'_>) {
     copy_field(buffer, row.phone.map(PhoneNumber::as_str));
     buffer.push(b'\t');
     copy_field(buffer, row.email.map(EmailAddress::as_str));
+    buffer.push(b'\t');
+    copy_field(buffer, row.landline.map(PhoneNumber::as_str));
     buffer.push(b'\t');
     buffer.push(b'{');
     for (i, topic) in row.topics.iter().enumerate() {
@@ -310,6 +327,7 @@ type SubscriberRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
     Vec<String>,
     DateTime<Utc>,
 );
@@ -322,7 +340,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Subscriber>, DbError> {
     let rows: Vec<SubscriberRow> = sqlx::query_as(
-        "SELECT b.id, b.phone, b.email, b.push ->> 'endpoint',
+        "SELECT b.id, b.phone, b.email, b.landline, b.push ->> 'endpoint',
                 COALESCE(array_agg(t.slug ORDER BY t.slug) FILTER (WHERE t.slug IS NOT NULL), '{}'),
                 b.created_at
          FROM subscribers b
@@ -339,10 +357,11 @@ pub async fn list(
     Ok(rows
         .into_iter()
         .map(
-            |(id, phone, email, endpoint, topics, created_at)| Subscriber {
+            |(id, phone, email, landline, endpoint, topics, created_at)| Subscriber {
                 id: SubscriberId(id),
                 phone,
                 email,
+                landline,
                 push_service: endpoint
                     .and_then(|e| Some(url::Url::parse(&e).ok()?.host_str()?.to_string())),
                 topics,
@@ -441,6 +460,7 @@ async fn subscribe_citizen(
             Incoming {
                 phone: Some(phone),
                 email: None,
+                landline: None,
                 topics: topics.iter().map(|(id, _)| *id).collect(),
             },
         ),
@@ -450,6 +470,7 @@ async fn subscribe_citizen(
             Incoming {
                 phone: None,
                 email: Some(email),
+                landline: None,
                 topics: topics.iter().map(|(id, _)| *id).collect(),
             },
         ),
@@ -479,22 +500,24 @@ async fn subscribe_citizen(
     Ok(id)
 }
 
-/// The subscriber of the tenant with this address, if any.
-/// The subscriber of a tenant with this number (E.164), if any.
-pub async fn by_phone(
+/// The subscriber with this number, as their mobile or their fixed line.
+pub async fn by_number(
     pool: &PgPool,
     tenant: TenantId,
-    phone: &str,
+    number: &str,
 ) -> Result<Option<SubscriberId>, DbError> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM subscribers WHERE tenant_id = $1 AND phone = $2")
-            .bind(tenant.0)
-            .bind(phone)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM subscribers WHERE tenant_id = $1 AND (phone = $2 OR landline = $2)
+         ORDER BY phone = $2 DESC LIMIT 1",
+    )
+    .bind(tenant.0)
+    .bind(number)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|(id,)| SubscriberId(id)))
 }
 
+/// The subscriber of the tenant with this address, if any.
 pub async fn by_email(
     pool: &PgPool,
     tenant: TenantId,

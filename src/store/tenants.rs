@@ -38,6 +38,10 @@ pub struct TenantSenders {
     pub sms_sender: Option<String>,
     /// The From of its e-mails; the account's when absent.
     pub email_from: Option<String>,
+    /// Alerts that name no channels call too (`tenant update --voice on`).
+    pub voice_enabled: bool,
+    /// The number its calls present, where the voice account lets communes present their own.
+    pub voice_caller_id: Option<String>,
     /// The most segments one of its SMS may take.
     pub max_sms_segments: i32,
 }
@@ -76,6 +80,8 @@ struct TenantRow {
     sms_secondary: Option<String>,
     sms_sender: Option<String>,
     email_from: Option<String>,
+    voice_enabled: bool,
+    voice_caller_id: Option<String>,
     callback_token_version: i32,
     max_sms_segments: i32,
     region: String,
@@ -83,7 +89,8 @@ struct TenantRow {
 }
 
 const SELECT_TENANT: &str = "SELECT id, slug, name, time_zone, quiet_start, quiet_end,
-        sms_account, sms_secondary, sms_sender, email_from, callback_token_version, max_sms_segments,
+        sms_account, sms_secondary, sms_sender, email_from, voice_enabled, voice_caller_id,
+        callback_token_version, max_sms_segments,
         region, sms_countries
      FROM tenants";
 
@@ -116,6 +123,8 @@ fn from_row(row: TenantRow) -> Tenant {
             sms_secondary: row.sms_secondary,
             sms_sender: row.sms_sender,
             email_from: row.email_from,
+            voice_enabled: row.voice_enabled,
+            voice_caller_id: row.voice_caller_id,
             max_sms_segments: row.max_sms_segments,
         },
         callback_token_version: row.callback_token_version,
@@ -207,6 +216,9 @@ pub struct SettingsChange {
     pub max_sms_segments: Option<i32>,
     pub region: Option<Region>,
     pub sms_countries: Option<SmsCountries>,
+    pub voice_enabled: Option<bool>,
+    /// `Some(None)` goes back to the account's.
+    pub voice_caller_id: Option<Option<String>>,
 }
 
 /// Applies the change; false when there is no such tenant.
@@ -225,7 +237,9 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
              max_sms_segments = COALESCE($12, max_sms_segments),
              region = COALESCE($13, region),
              sms_secondary = CASE WHEN $14 THEN $15 ELSE sms_secondary END,
-             sms_countries = COALESCE($16, sms_countries)
+             sms_countries = COALESCE($16, sms_countries),
+             voice_enabled = COALESCE($17, voice_enabled),
+             voice_caller_id = CASE WHEN $18 THEN $19 ELSE voice_caller_id END
          WHERE slug = $1",
     )
     .bind(slug)
@@ -244,6 +258,9 @@ pub async fn update(pool: &PgPool, slug: &str, change: &SettingsChange) -> Resul
     .bind(change.sms_secondary.is_some())
     .bind(change.sms_secondary.clone().flatten())
     .bind(change.sms_countries.as_ref().map(SmsCountries::codes))
+    .bind(change.voice_enabled)
+    .bind(change.voice_caller_id.is_some())
+    .bind(change.voice_caller_id.clone().flatten())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

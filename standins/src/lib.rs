@@ -7,3 +7,4 @@ pub mod ovh;
 pub mod push;
 pub mod smsmode;
 pub mod twilio;
+pub mod twilio_voice;

@@ -3,7 +3,8 @@
 //! Auth Token, or an API key), form-encoded PascalCase fields, the Message resource on 201, and
 //! `{"code", "message", "more_info", "status"}` bodies on errors. It records what it accepted
 //! and answers what the test scripts; [`post_status_callback`] plays Twilio calling back, signed
-//! with `X-Twilio-Signature` (§2.3, §2.4).
+//! with `X-Twilio-Signature` (§2.3, §2.4). The same server answers Programmable Voice's
+//! `Calls.json` for the same account: see [`crate::twilio_voice`].
 //!
 //! Stricter than Twilio on purpose, where our adapter promises more: exactly one of `From` and
 //! `MessagingServiceSid` (Twilio takes both), and `To` in E.164 only (no `whatsapp:` addresses).
@@ -88,7 +89,7 @@ impl ReceivedSms {
     }
 }
 
-/// A failure scripted for one recipient.
+/// A failure scripted for one recipient (of an SMS or a call).
 #[derive(Debug, Clone)]
 struct Scripted {
     status: u16,
@@ -97,9 +98,10 @@ struct Scripted {
     left: Option<u32>,
 }
 
-struct Inner {
-    account_sid: String,
-    auth_token: String,
+/// The account's state, shared by the Messages and the Calls (`twilio_voice`) endpoints.
+pub(crate) struct Inner {
+    pub(crate) account_sid: String,
+    pub(crate) auth_token: String,
     /// API keys (SID, secret) accepted besides the Auth Token.
     api_keys: Mutex<Vec<(String, String)>>,
     base_url: String,
@@ -112,9 +114,12 @@ struct Inner {
     concurrency_limit: AtomicUsize,
     /// How long each accepted message's answer waits, in milliseconds.
     delay_ms: AtomicU64,
+    /// Programmable Voice: calls, scripted callees, what they heard and posted.
+    pub(crate) voice: crate::twilio_voice::Voice,
 }
 
-/// A running stand-in; the server stops when this is dropped.
+/// A running stand-in; the server stops when this is dropped. Its voice calls (Calls.json) are
+/// scripted and read through the methods in [`crate::twilio_voice`].
 pub struct TwilioStandin {
     inner: Arc<Inner>,
     server: tokio::task::JoinHandle<()>,
@@ -148,11 +153,16 @@ impl TwilioStandin {
             in_flight: AtomicUsize::new(0),
             concurrency_limit: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
+            voice: crate::twilio_voice::Voice::new(),
         });
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 any(create_message),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Calls.json",
+                any(crate::twilio_voice::create_call),
             )
             .fallback(not_found)
             .with_state(inner.clone());
@@ -171,6 +181,11 @@ impl TwilioStandin {
 
     pub fn account_sid(&self) -> &str {
         &self.inner.account_sid
+    }
+
+    /// The shared state, for the voice methods (`twilio_voice`).
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     /// Also accepts Basic auth with this API key (`SK…`) and its secret (§2.1).
@@ -210,6 +225,7 @@ impl TwilioStandin {
     /// Sends to `to` (`+33612345678`; a missing `+` is added) get `http_status` with a Twilio
     /// error body carrying `twilio_code` (e.g. 400/21211, 400/21610, 429/20429, 503/20503), the
     /// next `times` sends or, with `None`, until [`accept_recipient`](Self::accept_recipient).
+    /// Calls to `to` (Calls.json) are refused the same way.
     pub fn fail_recipient(&self, to: &str, http_status: u16, twilio_code: u32, times: Option<u32>) {
         assert!(
             StatusCode::from_u16(http_status).is_ok_and(|s| !s.is_success()),
@@ -320,11 +336,65 @@ pub async fn post_signed(
 }
 
 /// Counts an authenticated request in flight until dropped.
-struct InFlight<'a>(&'a AtomicUsize);
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Inner {
+    /// What Twilio checks before reading a request to `resource` (`Messages.json`, `Calls.json`)
+    /// of the path's account: POST, then authentication (as on any API gateway), the REST
+    /// concurrency limit, the account. Counts the request; holds it in flight while the guard
+    /// lives. The refusal is boxed: a `Response` is large.
+    pub(crate) fn admit(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        account_sid: &str,
+        resource: &str,
+    ) -> Result<InFlight<'_>, Box<Response>> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if method != Method::POST {
+            return Err(Box::new(twilio_error(405, 20004, "Method not allowed")));
+        }
+        if !authenticated(self, headers) {
+            let mut response = twilio_error(401, 20003, "Authenticate");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Twilio API\""),
+            );
+            return Err(Box::new(response));
+        }
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let in_flight = InFlight(&self.in_flight);
+        let limit = self.concurrency_limit.load(Ordering::SeqCst);
+        if limit > 0 && now > limit {
+            return Err(Box::new(twilio_error(429, 20429, "Too Many Requests")));
+        }
+        if account_sid != self.account_sid {
+            let path = format!("/2010-04-01/Accounts/{account_sid}/{resource}");
+            let message = format!("The requested resource {path} was not found");
+            return Err(Box::new(twilio_error(404, 20404, &message)));
+        }
+        Ok(in_flight)
+    }
+
+    /// The HTTP status and Twilio code scripted for `to` by
+    /// [`TwilioStandin::fail_recipient`], counting one use.
+    pub(crate) fn take_scripted(&self, to: &str) -> Option<(u16, u32)> {
+        let mut scripts = self.scripted.lock().unwrap();
+        let scripted = scripts.get(to).cloned();
+        match scripts.get_mut(to).and_then(|s| s.left.as_mut()) {
+            Some(left) if *left > 1 => *left -= 1,
+            Some(_) => {
+                scripts.remove(to);
+            }
+            None => {}
+        }
+        scripted.map(|Scripted { status, code, .. }| (status, code))
     }
 }
 
@@ -335,52 +405,17 @@ async fn create_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    inner.requests.fetch_add(1, Ordering::SeqCst);
-    if method != Method::POST {
-        return twilio_error(405, 20004, "Method not allowed");
-    }
-    // Authentication comes first, as on any API gateway.
-    if !authenticated(&inner, &headers) {
-        let mut response = twilio_error(401, 20003, "Authenticate");
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"Twilio API\""),
-        );
-        return response;
-    }
-    let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    let _in_flight = InFlight(&inner.in_flight);
-    let limit = inner.concurrency_limit.load(Ordering::SeqCst);
-    if limit > 0 && now > limit {
-        return twilio_error(429, 20429, "Too Many Requests");
-    }
-    if account_sid != inner.account_sid {
-        let path = format!("/2010-04-01/Accounts/{account_sid}/Messages.json");
-        return twilio_error(
-            404,
-            20404,
-            &format!("The requested resource {path} was not found"),
-        );
-    }
+    let _in_flight = match inner.admit(&method, &headers, &account_sid, "Messages.json") {
+        Ok(in_flight) => in_flight,
+        Err(refused) => return *refused,
+    };
 
     let request = match read_form(&headers, &body) {
         Ok(request) => request,
         Err((code, message)) => return twilio_error(400, code, &message),
     };
 
-    let scripted = {
-        let mut scripts = inner.scripted.lock().unwrap();
-        let scripted = scripts.get(&request.to).cloned();
-        match scripts.get_mut(&request.to).and_then(|s| s.left.as_mut()) {
-            Some(left) if *left > 1 => *left -= 1,
-            Some(_) => {
-                scripts.remove(&request.to);
-            }
-            None => {}
-        }
-        scripted
-    };
-    if let Some(Scripted { status, code, .. }) = scripted {
+    if let Some((status, code)) = inner.take_scripted(&request.to) {
         return twilio_error(status, code, &scripted_message(code, &request.to));
     }
 
@@ -530,7 +565,7 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<CreateMessage, (u32, St
     })
 }
 
-fn refusal(code: u32, message: impl AsRef<str>) -> (u32, String) {
+pub(crate) fn refusal(code: u32, message: impl AsRef<str>) -> (u32, String) {
     (code, message.as_ref().to_owned())
 }
 
@@ -563,7 +598,7 @@ async fn not_found(State(inner): State<Arc<Inner>>) -> Response {
 }
 
 /// Twilio's REST error body (§2.2).
-fn twilio_error(status: u16, code: u32, message: &str) -> Response {
+pub(crate) fn twilio_error(status: u16, code: u32, message: &str) -> Response {
     let http = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({
         "code": code,
@@ -576,7 +611,7 @@ fn twilio_error(status: u16, code: u32, message: &str) -> Response {
 
 /// Twilio's wording for the codes tests script most; it echoes the number where Twilio does,
 /// so that tests see the adapter mask it.
-fn scripted_message(code: u32, to: &str) -> String {
+pub(crate) fn scripted_message(code: u32, to: &str) -> String {
     match code {
         20003 => "Authenticate".to_owned(),
         20429 => "Too Many Requests".to_owned(),
@@ -594,7 +629,7 @@ fn scripted_message(code: u32, to: &str) -> String {
 }
 
 /// `+` then 7 to 15 digits, not starting with 0.
-fn is_e164(number: &str) -> bool {
+pub(crate) fn is_e164(number: &str) -> bool {
     number.strip_prefix('+').is_some_and(|digits| {
         (7..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
@@ -616,7 +651,7 @@ fn is_sid(value: &str, prefix: &str) -> bool {
 }
 
 /// An http(s) URL with a host and no underscore in it (§2.1).
-fn is_callback_url(url: &str) -> bool {
+pub(crate) fn is_callback_url(url: &str) -> bool {
     let Some(rest) = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -628,6 +663,6 @@ fn is_callback_url(url: &str) -> bool {
 }
 
 /// `33612345678` → `+33612345678`.
-fn plus(to: &str) -> String {
+pub(crate) fn plus(to: &str) -> String {
     format!("+{}", to.trim_start_matches('+'))
 }

@@ -44,7 +44,7 @@ async fn a_provider_answering_a_nul_in_message_ids_fails_those_rows_only_and_the
     assert_eq!(
         report["counts"]["sms"],
         json!({ "queued": 0, "retrying": 0, "sent": RECIPIENTS - bad, "delivered": 0,
-                "failed": bad, "expired": 0 }),
+                "failed": bad, "expired": 0, "acknowledged": 0 }),
         "{report}"
     );
     // The provider took every message, each once.

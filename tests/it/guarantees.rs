@@ -37,7 +37,7 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     let report = mairie.wait_completed(&id).await;
     assert_eq!(
         report["counts"]["sms"],
-        json!({ "queued": 0, "retrying": 0, "sent": 3, "delivered": 0, "failed": 1, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 3, "delivered": 0, "failed": 1, "expired": 0, "acknowledged": 0 })
     );
     let mut received: HashMap<String, usize> = HashMap::new();
     for sms in env.smsmode.received() {

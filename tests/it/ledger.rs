@@ -92,7 +92,7 @@ async fn tallies_follow_every_change_and_status_changes_leave_indexes_alone() {
     let report = mairie.get(&format!("/v1/alerts/{id}")).await.body;
     assert_eq!(
         report["counts"]["sms"],
-        json!({ "queued": 0, "retrying": 0, "sent": 25, "delivered": 5, "failed": 7, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 25, "delivered": 5, "failed": 7, "expired": 0, "acknowledged": 0 })
     );
 
     // The daemon folds the tallies every second: one row per group is left, with the same sums

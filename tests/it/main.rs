@@ -66,3 +66,5 @@ mod secrets;
 mod slow_clients;
 /// The tenant tree: a role on a node holds on its subtree and nowhere else.
 mod territory;
+/// Voice calls to fixed lines, the French script, pressing 1 to confirm.
+mod voice;

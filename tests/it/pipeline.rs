@@ -83,11 +83,11 @@ async fn an_urgent_alert_reaches_every_subscriber_by_sms_and_email() {
     assert_eq!(report["recipients"], 3, "{report}");
     assert_eq!(
         report["counts"]["sms"],
-        json!({ "queued": 0, "retrying": 0, "sent": 2, "delivered": 0, "failed": 0, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 2, "delivered": 0, "failed": 0, "expired": 0, "acknowledged": 0 })
     );
     assert_eq!(
         report["counts"]["email"],
-        json!({ "queued": 0, "retrying": 0, "sent": 2, "delivered": 0, "failed": 0, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 2, "delivered": 0, "failed": 0, "expired": 0, "acknowledged": 0 })
     );
     assert!(report["timings"]["sms"]["first_sent_ms"].as_i64().unwrap() >= 0);
 

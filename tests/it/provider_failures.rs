@@ -26,11 +26,11 @@ async fn refusals_by_the_sms_provider_and_the_smtp_server_are_recorded_with_thei
     let report = mairie.wait_completed(&id).await;
     assert_eq!(
         report["counts"]["sms"],
-        json!({ "queued": 0, "retrying": 0, "sent": 1, "delivered": 0, "failed": 1, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 1, "delivered": 0, "failed": 1, "expired": 0, "acknowledged": 0 })
     );
     assert_eq!(
         report["counts"]["email"],
-        json!({ "queued": 0, "retrying": 0, "sent": 1, "delivered": 0, "failed": 1, "expired": 0 })
+        json!({ "queued": 0, "retrying": 0, "sent": 1, "delivered": 0, "failed": 1, "expired": 0, "acknowledged": 0 })
     );
 
     let db = env.db.pool().await;

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     api::{AppState, alerts as api_alerts, error::ApiError},
     model::{AlertId, Channel, DeliveryStatus, Lane, Permission, Role, masked},
-    store::{self, alerts::Alert},
+    store::{self, alerts::Alert, deliveries::Listing},
     web::{
         console::alerts::{self as pages, HistoryFilter, HistoryLine, LiveChannel, Unreached},
         console::shell::number,
@@ -56,6 +56,7 @@ fn channel_label(channel: Channel) -> &'static str {
         Channel::Sms => "SMS",
         Channel::Email => "E-mail",
         Channel::Push => "Notification",
+        Channel::Voice => "Appel",
     }
 }
 
@@ -129,7 +130,9 @@ pub async fn follow(
     let live = live(&state, alert, zone).await?;
     let mut failed = Vec::new();
     for status in [DeliveryStatus::Failed, DeliveryStatus::Expired] {
-        failed.extend(store::deliveries::list(&state.db, id, Some(status), None, 200).await?);
+        failed.extend(
+            store::deliveries::list(&state.db, id, Listing::Status(status), None, 200).await?,
+        );
     }
     let addresses: Vec<String> = failed
         .iter()
@@ -237,7 +240,7 @@ pub async fn deliveries_csv(
     )?;
     let mut after = None;
     loop {
-        let page = store::deliveries::list(&state.db, alert.id, None, after, 1000).await?;
+        let page = store::deliveries::list(&state.db, alert.id, Listing::All, after, 1000).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for d in &page {

@@ -31,6 +31,7 @@ struct Shown<'a> {
     errors: Vec<Field<'a>>,
     phone: &'a str,
     email: &'a str,
+    landline: &'a str,
     notice: Option<&'a str>,
     import: Option<ImportOutcome>,
 }
@@ -55,6 +56,7 @@ async fn page(
             id: ids.as_deref().unwrap_or_default(),
             phone: s.phone.as_deref(),
             email: s.email.as_deref(),
+            landline: s.landline.as_deref(),
             push: s.push_service.is_some(),
             topics: &s.topics,
         })
@@ -75,6 +77,7 @@ async fn page(
             errors: &shown.errors,
             phone: shown.phone,
             email: shown.email,
+            landline: shown.landline,
             notice: shown.notice,
             import: shown.import.as_ref(),
         }),
@@ -104,8 +107,8 @@ pub async fn list(
             Err(_) => None,
         }
     } else {
-        match PhoneNumber::parse_for_sms(q, who.tenant.region) {
-            Ok(phone) => store::subscribers::by_phone(&state.db, tenant, phone.as_str()).await?,
+        match PhoneNumber::parse_in(q, who.tenant.region) {
+            Ok(number) => store::subscribers::by_number(&state.db, tenant, number.as_str()).await?,
             Err(_) => {
                 let errors = vec![Field {
                     name: "q",
@@ -146,6 +149,8 @@ pub struct AddForm {
     phone: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    landline: String,
 }
 
 pub async fn add(
@@ -161,6 +166,7 @@ pub async fn add(
     let new = api::NewSubscriber {
         phone: Some(form.phone.clone()),
         email: Some(form.email.clone()),
+        landline: Some(form.landline.clone()),
         topics,
     };
     match api::add_one(&state, &who.caller, new).await {
@@ -179,6 +185,7 @@ pub async fn add(
         Err(e) if matches!(e.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
             let name = match e.field.as_deref() {
                 Some("email") => "email",
+                Some("landline") => "landline",
                 Some(f) if f.starts_with("topics") => "topics",
                 _ => "phone",
             };
@@ -194,6 +201,7 @@ pub async fn add(
                     errors,
                     phone: &form.phone,
                     email: &form.email,
+                    landline: &form.landline,
                     ..Default::default()
                 },
             )
@@ -210,8 +218,8 @@ fn french(e: &ApiError) -> String {
         "Ce numéro a demandé à ne plus recevoir de SMS (STOP) : seul son titulaire peut se réabonner.".into()
     } else if e.status == StatusCode::CONFLICT {
         "Cette adresse s'est désinscrite : seule la personne peut se réabonner.".into()
-    } else if m.contains("give a phone number, an e-mail address, or both") {
-        "Indiquez un numéro, une adresse e-mail, ou les deux.".into()
+    } else if m.contains("give a phone number, an e-mail address or a fixed line") {
+        "Indiquez un numéro de portable, une adresse e-mail ou un numéro fixe.".into()
     } else if m.contains("at least one topic") {
         "Cochez au moins un thème.".into()
     } else {

@@ -128,7 +128,7 @@ fn every_bad_row_is_reported_and_every_good_row_kept() {
         error(
             6,
             None,
-            "row has neither a phone number nor an e-mail address"
+            "row has neither a phone number, an e-mail address nor a fixed line"
         )
     );
     assert_eq!(
@@ -198,7 +198,7 @@ fn a_missing_column_is_one_error_on_line_1() {
         [error(
             1,
             None,
-            "the first line must be the header phone,email,topics (columns in any order): \
+            "the first line must be the header phone,email,topics[,landline] (columns in any order): \
              missing email"
         )]
     );
@@ -212,7 +212,7 @@ fn unknown_and_repeated_columns_are_refused() {
         [error(
             1,
             None,
-            "the first line must be the header phone,email,topics (columns in any order): \
+            "the first line must be the header phone,email,topics[,landline] (columns in any order): \
              missing email; unknown \"mail\"; repeated phone"
         )]
     );
@@ -239,7 +239,7 @@ fn semicolon_separated_files_get_a_hint() {
             1,
             None,
             "the header has a single column; columns must be separated by commas, not \
-             semicolons: phone,email,topics"
+             semicolons: phone,email,topics[,landline]"
         )]
     );
 }
@@ -272,7 +272,7 @@ fn trailing_empty_cells_are_ignored_but_extra_values_are_not() {
         [error(
             3,
             None,
-            "row has more values than the header has columns (phone,email,topics)"
+            "row has more values than the header has columns (phone,email,topics[,landline])"
         )]
     );
 }

@@ -14,6 +14,7 @@ pub struct Found<'a> {
     pub id: &'a str,
     pub phone: Option<&'a str>,
     pub email: Option<&'a str>,
+    pub landline: Option<&'a str>,
     pub push: bool,
     pub topics: &'a [String],
 }
@@ -45,6 +46,7 @@ pub struct SubscribersPage<'a> {
     /// What the add form holds after an error.
     pub phone: &'a str,
     pub email: &'a str,
+    pub landline: &'a str,
     pub notice: Option<&'a str>,
     pub import: Option<&'a ImportOutcome>,
 }
@@ -65,10 +67,11 @@ pub fn subscribers_page(p: &SubscribersPage<'_>) -> Markup {
             Some(None) => { p role="status" { "Personne n'est abonné avec ce numéro ou cette adresse." } }
             Some(Some(f)) => {
                 article aria-labelledby="abonne" {
-                    h2 #abonne { (f.phone.or(f.email).unwrap_or("Abonné")) }
+                    h2 #abonne { (f.phone.or(f.email).or(f.landline).unwrap_or("Abonné")) }
                     ul {
                         @if let Some(phone) = f.phone { li { "SMS : " (phone) } }
                         @if let Some(email) = f.email { li { "E-mail : " (email) } }
+                        @if let Some(landline) = f.landline { li { "Appel sur fixe : " (landline) } }
                         @if f.push { li { "Notifications du navigateur" } }
                         li { "Thèmes : " (f.topics.join(", ")) }
                     }
@@ -89,6 +92,9 @@ pub fn subscribers_page(p: &SubscribersPage<'_>) -> Markup {
                      ..Input::new("phone", "Numéro de portable") }.render(p.errors))
             (Input { kind: "email", value: p.email, required: false, autocomplete: Some("off"),
                      ..Input::new("email", "Adresse e-mail") }.render(p.errors))
+            (Input { kind: "tel", value: p.landline, required: false, autocomplete: Some("off"),
+                     hint: Some("Appelé par une voix de synthèse lors des alertes (03 29 84 12 34, 09…)."),
+                     ..Input::new("landline", "Numéro de téléphone fixe") }.render(p.errors))
             fieldset #topics {
                 legend { "Thèmes" }
                 @for (slug, name, _) in p.topics {
@@ -98,7 +104,7 @@ pub fn subscribers_page(p: &SubscribersPage<'_>) -> Markup {
             button type="submit" { "Ajouter" }
         }
         h2 #importer { "Importer un fichier" }
-        p { "Un fichier CSV en UTF-8, avec une ligne d'en-tête " code { "phone,email,topics" } " (thèmes séparés par « ; »). Les lignes correctes sont importées, les autres signalées ; importer deux fois le même fichier ne change rien." }
+        p { "Un fichier CSV en UTF-8, avec une ligne d'en-tête " code { "phone,email,topics" } " (thèmes séparés par « ; » ; une colonne " code { "landline" } " facultative pour les numéros fixes). Les lignes correctes sont importées, les autres signalées ; importer deux fois le même fichier ne change rien." }
         form method="post" action="/console/subscribers/import" enctype="multipart/form-data" {
             (csrf_field(p.person.csrf))
             label for="file" { "Fichier CSV" }

@@ -30,6 +30,7 @@ pub const KIND: Kind = Kind {
     inbound: false,
     holds_inbound: false,
     rehearsal: true,
+    warnings: crate::registry::no_warnings,
 };
 
 fn build(value: toml::Value, context: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -40,6 +40,7 @@ pub const KIND: Kind = Kind {
     inbound: false,
     holds_inbound: false,
     rehearsal: false,
+    warnings: crate::registry::no_warnings,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -31,6 +31,7 @@ pub const KIND: Kind = Kind {
     inbound: true,
     holds_inbound: false,
     rehearsal: false,
+    warnings: crate::registry::no_warnings,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

@@ -68,29 +68,7 @@ struct MessageResource {
 
 impl TwilioSms {
     pub fn new(config: ValidatedTwilioConfig) -> Result<Self, ConfigError> {
-        let (user, password, field) = match &config.credentials {
-            Credentials::ApiKey { sid, secret } => (sid.as_str(), secret, "api_key_secret"),
-            Credentials::AuthToken(token) => (config.account_sid.as_str(), token, "auth_token"),
-        };
-        let credentials = STANDARD.encode(format!("{user}:{}", password.expose_secret()));
-        let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
-            .map_err(|_| ConfigError::new(field, "is not usable in an HTTP header"))?;
-        authorization.set_sensitive(true);
-
-        let http = reqwest::Client::builder()
-            // Keep-alive HTTP/1.1 connections, as many idle as we may have in flight.
-            .http1_only()
-            .pool_max_idle_per_host(config.max_connections)
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            // A redirected POST is a misconfigured base_url, not something to follow.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::new("base_url", format!("cannot build the HTTP client: {e}"))
-            })?;
-
+        let (http, authorization) = connect(&config)?;
         Ok(TwilioSms {
             http,
             messages_url: config.messages_url,
@@ -175,6 +153,34 @@ impl TwilioSms {
     }
 }
 
+/// The account's HTTP client and `Authorization` header (Basic, §2.1): shared by the SMS and
+/// voice adapters.
+pub(crate) fn connect(
+    config: &ValidatedTwilioConfig,
+) -> Result<(reqwest::Client, HeaderValue), ConfigError> {
+    let (user, password, field) = match &config.credentials {
+        Credentials::ApiKey { sid, secret } => (sid.as_str(), secret, "api_key_secret"),
+        Credentials::AuthToken(token) => (config.account_sid.as_str(), token, "auth_token"),
+    };
+    let credentials = STANDARD.encode(format!("{user}:{}", password.expose_secret()));
+    let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
+        .map_err(|_| ConfigError::new(field, "is not usable in an HTTP header"))?;
+    authorization.set_sensitive(true);
+
+    let http = reqwest::Client::builder()
+        // Keep-alive HTTP/1.1 connections, as many idle as we may have in flight.
+        .http1_only()
+        .pool_max_idle_per_host(config.max_connections)
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        // A redirected POST is a misconfigured base_url, not something to follow.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConfigError::new("base_url", format!("cannot build the HTTP client: {e}")))?;
+    Ok((http, authorization))
+}
+
 /// What is left of an alert's life in whole seconds, within Twilio's 1–36000 (§2.1): a message
 /// with less than a second left still gets one, one with more than ten hours gets ten.
 fn validity_period_s(validity: Duration) -> u32 {
@@ -184,7 +190,7 @@ fn validity_period_s(validity: Duration) -> u32 {
 
 /// Reads a 2xx answer. The 2xx itself means Twilio took the message, so an unreadable body still
 /// counts as accepted (without an id): resending would double the SMS.
-async fn accepted(response: reqwest::Response) -> Result<Option<String>, TwilioError> {
+pub(crate) async fn accepted(response: reqwest::Response) -> Result<Option<String>, TwilioError> {
     let body = match response.bytes().await {
         Ok(body) => body,
         Err(e) => {
@@ -213,7 +219,7 @@ async fn accepted(response: reqwest::Response) -> Result<Option<String>, TwilioE
 }
 
 /// A failure before any HTTP status: could the request have reached Twilio (§0)?
-fn classify_transport_error(error: &reqwest::Error, to: &str) -> TwilioError {
+pub(crate) fn classify_transport_error(error: &reqwest::Error, to: &str) -> TwilioError {
     let chain = clean_text(&error_chain(error), to);
     if error.is_connect() {
         // Includes DNS failures, refused connections, TLS handshakes and connect timeouts:

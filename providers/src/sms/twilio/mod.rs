@@ -7,12 +7,12 @@
 //! send uncertain (§0). Twilio's advice for unknown 3xxxx callback codes is "at most one retry";
 //! a [`RetryClass`](crate::RetryClass) cannot count, so the dispatcher's retry budget applies.
 
-mod client;
+pub(crate) mod client;
 mod codes;
-mod config;
-mod error;
+pub(crate) mod config;
+pub(crate) mod error;
 mod signature;
-mod status;
+pub(crate) mod status;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +41,7 @@ pub const KIND: Kind = Kind {
     inbound: true,
     holds_inbound: false,
     rehearsal: false,
+    warnings: crate::registry::no_warnings,
 };
 
 fn build(value: toml::Value, _: &Context) -> Result<Arc<dyn Provider>, ConfigError> {

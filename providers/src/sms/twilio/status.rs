@@ -168,7 +168,7 @@ pub(crate) fn twiml_reply(reply: &str) -> String {
 
 /// The parameters of a callback whose `X-Twilio-Signature` is the account's, over the URL and
 /// every parameter received (§2.4). Without an Auth Token nothing can be checked.
-fn signed_params(
+pub(crate) fn signed_params(
     callback: &Callback<'_>,
     auth_token: Option<&SecretString>,
 ) -> Result<Vec<(String, String)>, CallbackError> {
