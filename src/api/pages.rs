@@ -84,6 +84,10 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{tenant}/leave", axum::routing::post(leave_form))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/a/{alert}", get(alert_page))
+        .route(
+            "/a/{alert}/r/{token}",
+            get(alert_page_of_recipient).post(acknowledge),
+        )
         .route("/assets/{name}", get(asset))
 }
 
@@ -646,6 +650,46 @@ async fn alert_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    show_alert(&state, &id, None).await
+}
+
+/// The alert's page opened through a recipient's link (an e-mail's, a notification's): a button
+/// confirms the alert, so that a link scanner's GET does not.
+async fn alert_page_of_recipient(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Some(delivery) = state.links.acknowledging(&token) else {
+        return Ok(not_found());
+    };
+    show_alert(&state, &id, Some((delivery, &token))).await
+}
+
+/// The recipient confirms the alert.
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Some(delivery) = state.links.acknowledging(&token) else {
+        return Ok(not_found());
+    };
+    let Ok(alert) = id.trim_start_matches("alr_").parse::<uuid::Uuid>() else {
+        return Ok(not_found());
+    };
+    if !store::deliveries::acknowledge_of_alert(&state.db, crate::model::AlertId(alert), delivery)
+        .await?
+    {
+        return Ok(not_found());
+    }
+    show_alert(&state, &id, Some((delivery, &token))).await
+}
+
+/// An alert's public page; with a recipient's delivery and token, its confirmation part.
+async fn show_alert(
+    state: &AppState,
+    id: &str,
+    recipient: Option<(crate::model::DeliveryId, &str)>,
+) -> Result<Response, ApiError> {
     let Ok(id) = id.trim_start_matches("alr_").parse::<uuid::Uuid>() else {
         return Ok(not_found());
     };
@@ -653,12 +697,23 @@ async fn alert_page(
     else {
         return Ok(not_found());
     };
+    let acknowledged = match recipient {
+        Some((delivery, _)) => {
+            match store::deliveries::acknowledged_of_alert(&state.db, alert.id, delivery).await? {
+                Some(done) => Some(done),
+                // A genuine token of another alert's delivery: no such page.
+                None => return Ok(not_found()),
+            }
+        }
+        None => None,
+    };
+    let url = recipient.map(|(_, token)| format!("/a/{}/r/{token}", alert.id.0.simple()));
     let now = state.clock.now();
     let started = alert.starts_at.unwrap_or(alert.created_at);
     if alert.cancelled_at.is_some() || started > now {
         return Ok(not_found());
     }
-    let Some(shown) = shown(&state, &alert.tenant).await? else {
+    let Some(shown) = shown(state, &alert.tenant).await? else {
         return Ok(not_found());
     };
     let sent_at = french_time(started, shown.tenant.clock.time_zone);
@@ -670,6 +725,9 @@ async fn alert_page(
         sent_at: &sent_at,
         urgent: alert.lane == crate::model::Lane::Urgent,
         expired: alert.expires_at <= now,
+        acknowledgement: acknowledged
+            .zip(url.as_deref())
+            .map(|(done, url)| web::pages::Acknowledgement { done, url }),
     };
     Ok(html(
         StatusCode::OK,

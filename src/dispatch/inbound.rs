@@ -91,6 +91,16 @@ pub async fn handle(
             tracing::info!(tenant = %tenant.slug, topics = ?slugs(&chosen), "subscribed by SMS");
             keywords::reply_subscribed(commune, &slugs(&chosen))
         }
+        Keyword::Acknowledge => {
+            let confirmed =
+                store::deliveries::acknowledge_by_phone(db, tenant.id, phone.as_str()).await?;
+            tracing::info!(tenant = %tenant.slug, confirmed, "alert confirmed by SMS");
+            if confirmed > 0 {
+                keywords::reply_acknowledged(commune)
+            } else {
+                keywords::reply_nothing_to_acknowledge(commune)
+            }
+        }
         Keyword::Unknown => keywords::reply_help(commune),
     };
     if let Err(reason) = textable {

@@ -76,7 +76,17 @@ impl Carrier {
             )
         );
         let channel = self.channel();
-        let link = (channel == Channel::Push).then(|| dispatcher.links.alert_url(alert.id));
+        // The e-mail's and the notification's link opens the alert's page, where one click
+        // confirms it for this recipient.
+        let link = matches!(channel, Channel::Push | Channel::Email)
+            .then(|| dispatcher.links.acknowledge_url(alert.id, delivery.id));
+        let email_text = (channel == Channel::Email).then(|| {
+            format!(
+                "{}\n\nConfirmez la réception de ce message : {}",
+                alert.body,
+                link.as_deref().unwrap_or_default()
+            )
+        });
         let collapse_key = alert.id.0.simple().to_string();
         let unsubscribe = (channel == Channel::Email)
             .then(|| dispatcher.links.unsubscribe_url(delivery.subscriber));
@@ -101,7 +111,10 @@ impl Carrier {
             reference,
             to: &delivery.address,
             subject: &alert.subject,
-            text: script.as_deref().unwrap_or(&alert.body),
+            text: script
+                .as_deref()
+                .or(email_text.as_deref())
+                .unwrap_or(&alert.body),
             sender,
             from: alert.senders.email_from.as_deref(),
             status_callback: Some(&status_callback),

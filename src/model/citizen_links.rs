@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{
-    AlertId, PublicIds, SubscriberId, TenantId,
+    AlertId, DeliveryId, PublicIds, SubscriberId, TenantId,
     keys::{KeyRing, KeyVersion, LEGACY, Purpose, same_tag},
     sealed::Sealer,
 };
@@ -98,6 +98,19 @@ impl CitizenLinks {
     /// The public page of an alert, which notifications and SMS link to.
     pub fn alert_url(&self, alert: AlertId) -> String {
         format!("{}/a/{}", self.base, alert.0.simple())
+    }
+
+    /// A recipient's link to the alert's page (`…/a/{alert}/r/{token}`), whose button confirms
+    /// the alert for that delivery: the e-mail's and the notification's.
+    pub fn acknowledge_url(&self, alert: AlertId, delivery: DeliveryId) -> String {
+        let token = self.sign("acknowledge", &self.ids.delivery(delivery));
+        format!("{}/a/{}/r/{token}", self.base, alert.0.simple())
+    }
+
+    /// The delivery an acknowledgement token names, if it is genuine.
+    pub fn acknowledging(&self, token: &str) -> Option<DeliveryId> {
+        let body = self.verify("acknowledge", token)?;
+        self.ids.parse_delivery(&body).ok()
     }
 
     /// The token of a subscriber's unsubscribe link.

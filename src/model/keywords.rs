@@ -1,7 +1,7 @@
 //! What a citizen texts to the commune's number: `ALERTE` or `INSCRIPTION` (maybe followed by a
 //! topic word, `ALERTE COLLECTE`) to subscribe, `STOP`, `ARRET`, `ARRÊT` or `DESINSCRIPTION` to
-//! leave; case, accents and surrounding spaces do not matter. And the short replies they get, in
-//! French.
+//! leave; `OK`, `1` or `RECU` to confirm they received the alerts in force; case, accents and
+//! surrounding spaces do not matter. And the short replies they get, in French.
 
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
@@ -13,12 +13,15 @@ pub enum Keyword {
     Subscribe { topic: Option<String> },
     /// Leave everything of this tenant.
     Stop,
+    /// "I received it": confirms the alerts in force.
+    Acknowledge,
     /// Anything else: the citizen gets the help reply.
     Unknown,
 }
 
 const SUBSCRIBE: &[&str] = &["ALERTE", "ALERTES", "INSCRIPTION"];
 const STOP: &[&str] = &["STOP", "ARRET", "DESINSCRIPTION"];
+const ACKNOWLEDGE: &[&str] = &["OK", "1", "RECU"];
 
 /// Upper case without accents: `Arrêt` → `ARRET`.
 fn folded(text: &str) -> String {
@@ -39,6 +42,10 @@ pub fn read(text: &str) -> Keyword {
     if STOP.contains(&first) {
         return Keyword::Stop;
     }
+    // Alone: "OK merci" confirms too, but "1 rue…" is no answer to an alert.
+    if ACKNOWLEDGE.contains(&first) && (first != "1" || words.next().is_none()) {
+        return Keyword::Acknowledge;
+    }
     if SUBSCRIBE.contains(&first) {
         return Keyword::Subscribe {
             topic: words.next().map(str::to_lowercase),
@@ -51,6 +58,17 @@ pub fn read(text: &str) -> Keyword {
 /// `collecte des dechets`.
 pub fn topic_word(text: &str) -> String {
     folded(text).to_lowercase()
+}
+
+pub fn reply_acknowledged(commune: &str) -> String {
+    format!("{commune} : merci, votre confirmation de réception est enregistrée.")
+}
+
+pub fn reply_nothing_to_acknowledge(commune: &str) -> String {
+    format!(
+        "{commune} : aucune alerte en cours à confirmer. Pour recevoir les alertes, répondez \
+         ALERTE ; pour ne plus les recevoir, STOP."
+    )
 }
 
 pub fn reply_subscribed(commune: &str, topics: &[String]) -> String {
@@ -119,6 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn a_citizen_confirms_with_ok_1_or_recu() {
+        for yes in ["OK", "ok merci", "1", " Reçu ", "RECU."] {
+            assert_eq!(read(yes), Keyword::Acknowledge, "{yes:?}");
+        }
+        for no in ["1 rue de la Gare", "okay", "reçue"] {
+            assert_ne!(read(no), Keyword::Acknowledge, "{no:?}");
+        }
+    }
+
+    #[test]
     fn replies_are_short_enough_for_one_or_two_sms() {
         let topics = vec!["intemperies".to_string(), "collecte".to_string()];
         for reply in [
@@ -126,6 +154,8 @@ mod tests {
             reply_stopped("Mairie de Bras-sur-Meuse"),
             reply_help("Mairie de Bras-sur-Meuse"),
             reply_unknown_topic("Mairie de Bras-sur-Meuse", &topics),
+            reply_acknowledged("Mairie de Bras-sur-Meuse"),
+            reply_nothing_to_acknowledge("Mairie de Bras-sur-Meuse"),
         ] {
             let segments = crate::model::sms_length(&reply).segments;
             assert!(segments <= 2, "{reply}: {segments} segments");

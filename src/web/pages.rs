@@ -121,6 +121,17 @@ pub struct AlertPage<'a> {
     pub urgent: bool,
     /// The alert is over; it is shown for the record.
     pub expired: bool,
+    /// Opened through a recipient's link: whether they confirmed yet, and where the button
+    /// confirms.
+    pub acknowledgement: Option<Acknowledgement<'a>>,
+}
+
+/// The confirmation part of an alert page opened through a recipient's link.
+#[derive(Debug, Clone, Copy)]
+pub struct Acknowledgement<'a> {
+    pub done: bool,
+    /// Where the button posts.
+    pub url: &'a str,
 }
 
 /// A short page: "Inscription confirmée", "Confirmer votre inscription" with a button, etc.
@@ -215,6 +226,19 @@ pub fn alert_page(page: &AlertPage<'_>) -> String {
             }
         }
         (paragraphs(page.text))
+        @match page.acknowledgement {
+            Some(Acknowledgement { done: true, .. }) => {
+                div class="notice" role="status" {
+                    p { "Merci, votre confirmation de réception est enregistrée." }
+                }
+            }
+            Some(Acknowledgement { url, .. }) if !page.expired => {
+                form method="post" action=(url) {
+                    button type="submit" { "J'ai bien reçu ce message" }
+                }
+            }
+            _ => {}
+        }
         (back_link(commune, "Recevoir les alertes de"))
     };
     let title = format!("{subject} – Alertes de {}", commune.name);

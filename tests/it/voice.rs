@@ -376,3 +376,96 @@ async fn unconfirmed_calls_are_placed_again_until_heard_up_to_the_limit() {
     }
     daemon.stop().await;
 }
+
+/// Confirming on any channel: an SMS answered "OK", the button of the page an e-mail links to
+/// (not the link's GET, which a scanner makes too). Each citizen counts once, and nobody who
+/// confirmed is called again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_who_confirms_by_sms_or_by_the_e_mail_s_button_is_not_called_again() {
+    let env = Env::new().await;
+    let twilio = TwilioStandin::start(SID, TOKEN);
+    let daemon = start_with(&env, &twilio, "recall_interval_s = 5\nmax_calls = 3").await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    for (body, landline) in [
+        (json!({ "phone": "06 12 34 56 01" }), "+33329841201"),
+        (json!({ "email": "anne@example.fr" }), "+33329841202"),
+    ] {
+        twilio.script_callee(landline, Callee::NoAnswer);
+        let mut body = body;
+        body["landline"] = json!(landline);
+        body["topics"] = json!(["intemperies"]);
+        assert_eq!(add(&mairie, body).await.status, 201);
+    }
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true,
+                       "channels": ["sms", "email", "voice"], "until_acknowledged": true,
+                       "text": "Crue : montez à l'étage." }))
+        .await;
+
+    // The SMS is answered "OK" from its number.
+    env.smsmode.wait_for(1, Duration::from_secs(20)).await;
+    let token = env.callback_token("bras").await;
+    let answered = reqwest::Client::new()
+        .post(format!("{}/cb/smsmode/{token}/inbound", daemon.url))
+        .json(
+            &json!({ "messageId": "mo-1", "type": "SMS", "direction": "MO",
+                       "from": "33612345601", "recipient": { "to": "36034" },
+                       "body": { "text": "OK merci" } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+
+    // The e-mail's link: opening it shows a button and confirms nothing; the button does.
+    let mail = env
+        .smtp
+        .wait_for(1, Duration::from_secs(20))
+        .await
+        .remove(0);
+    let start = mail
+        .text
+        .find(&format!("{PUBLIC_URL}/a/"))
+        .expect("the link");
+    let link = mail.text[start..].split_whitespace().next().unwrap();
+    let local = link.replacen(PUBLIC_URL, &daemon.url, 1);
+    let page = reqwest::get(&local).await.unwrap().text().await.unwrap();
+    assert!(page.contains("J'ai bien reçu ce message"), "{page}");
+    let report = mairie.get(&format!("/v1/alerts/{id}")).await.body;
+    assert_eq!(report["counts"]["email"]["acknowledged"], 0, "{report}");
+    let clicked = reqwest::Client::new()
+        .post(&local)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), 200);
+    let thanked = clicked.text().await.unwrap();
+    assert!(
+        thanked.contains("votre confirmation de réception est enregistrée"),
+        "{thanked}"
+    );
+
+    let report = mairie
+        .wait_completed_within(&id, Duration::from_secs(60))
+        .await;
+    assert_eq!(report["counts"]["sms"]["acknowledged"], 1, "{report}");
+    assert_eq!(report["counts"]["email"]["acknowledged"], 1, "{report}");
+    assert_eq!(report["acknowledged"], 2, "{report}");
+    for landline in ["+33329841201", "+33329841202"] {
+        let calls = twilio.calls().iter().filter(|c| c.to == landline).count();
+        assert_eq!(calls, 1, "{landline} was called again after confirming");
+    }
+    let unconfirmed = mairie
+        .get(&format!("/v1/alerts/{id}/deliveries?status=unacknowledged"))
+        .await;
+    assert_eq!(
+        unconfirmed.body["deliveries"],
+        json!([]),
+        "{}",
+        unconfirmed.body
+    );
+    daemon.stop().await;
+}

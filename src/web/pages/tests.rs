@@ -65,6 +65,7 @@ fn all_pages() -> Vec<String> {
             sent_at: "lundi 30 novembre 2026 à 19:00",
             urgent: true,
             expired: true,
+            acknowledgement: None,
         }),
         message_page(&MessagePage {
             commune: SAINT_MARTIN,
@@ -277,6 +278,7 @@ fn everything_from_outside_is_escaped() {
             sent_at: "<script>",
             urgent: false,
             expired: false,
+            acknowledgement: None,
         }),
         message_page(&MessagePage {
             commune: evil,
@@ -368,6 +370,7 @@ fn an_alert_shows_its_urgency_date_and_end() {
         sent_at: "lundi 30 novembre 2026 à 19:00",
         urgent: true,
         expired: false,
+        acknowledgement: None,
     };
     let html = alert_page(&alert);
     assert!(html.contains("<title>Crue de la Garonne – Alertes de Saint-Martin</title>"));
@@ -383,6 +386,7 @@ fn an_alert_shows_its_urgency_date_and_end() {
     let html = alert_page(&AlertPage {
         urgent: false,
         expired: true,
+        acknowledgement: None,
         subject: " ",
         ..alert
     });
