@@ -117,16 +117,7 @@ pub async fn run_with_clock(
         links: links.clone(),
         callback_tokens: callback_tokens.clone(),
         dkim: dkim.clone(),
-        limits: dispatch::limits::Limits::new(
-            &db,
-            &config.limits,
-            &config
-                .routing
-                .routes()
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect::<Vec<_>>(),
-        ),
+        limits: dispatch::limits::Limits::new(&db, &config.limits, &limited_accounts(&config)),
     });
     let grace = config.dispatch.shutdown_grace;
     let relay_wake = Arc::new(Notify::new());
@@ -194,6 +185,7 @@ pub async fn run_with_clock(
         public_url: config.public_url.clone(),
         routing: config.routing.clone(),
         pricing: Arc::new(config.pricing.clone()),
+        limits: Arc::new(config.limits.clone()),
         links,
         callback_tokens,
         vapid_public_key: config.push.as_ref().map(|p| p.vapid_public_key.clone()),
@@ -311,6 +303,21 @@ const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// How the public listener bounds its clients: `[http]`, with `max_connections` sized from
 /// the file limit when not set, so that a flood of connections cannot take the files that
 /// PostgreSQL, RabbitMQ, the providers and the API listener need.
+/// Every account that may carry messages: those routing names (pools opened) and those
+/// configured (a voice account, a commune's own account), each held to its `[limits.NAME]`.
+fn limited_accounts(config: &Config) -> Vec<&str> {
+    let mut names: Vec<&str> = config
+        .routing
+        .routes()
+        .into_iter()
+        .map(|(_, name)| name)
+        .chain(config.accounts.iter().map(|a| a.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 fn connection_limits(config: &Config, providers: &Providers) -> api::serve::ServeLimits {
     // Systemd and most shells give 1,024 files by default and allow far more: take what is
     // allowed.

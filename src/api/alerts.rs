@@ -161,6 +161,7 @@ pub(super) async fn estimate(
         routing: &state.routing,
         providers: &state.providers,
         pricing: &state.pricing,
+        limits: &state.limits,
     };
     let estimate = estimate::estimate(&context, caller.tenant, alert)
         .await

@@ -125,6 +125,7 @@ async fn estimates(
         routing: &state.routing,
         providers: &state.providers,
         pricing: &state.pricing,
+        limits: &state.limits,
     };
     let mut each = Vec::with_capacity(members.len());
     for member in members {

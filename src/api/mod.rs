@@ -63,6 +63,8 @@ pub struct AppState {
     /// Which account carries a tenant's messages, and what a segment costs there (dry runs).
     pub routing: crate::dispatch::Routing,
     pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::routing::Pricing>>,
+    /// Accounts' rates (`[limits.ACCOUNT]`): how long calls will take, in dry runs.
+    pub limits: Arc<std::collections::HashMap<String, crate::dispatch::limits::AccountLimit>>,
     /// Alert pages, unsubscribe and confirmation links.
     pub links: crate::model::CitizenLinks,
     /// What authenticates providers' callbacks.

@@ -548,6 +548,15 @@ async fn dry_run(api: &Api, mut body: Value, args: &SendArgs) -> anyhow::Result<
                 ", {} s spoken each (about 150 words a minute), {} minutes in all",
                 c["seconds_per_call"], c["total_minutes"]
             ));
+            if let (Some(rate), Some(seconds)) = (
+                c["calls_per_second"].as_f64(),
+                c["placing_seconds"].as_u64(),
+            ) {
+                line.push_str(&format!(
+                    ", placed in {} at {rate} a second",
+                    crate::model::french::duration(seconds)
+                ));
+            }
         }
         if let Some(amount) = c["cost"]["amount"].as_f64() {
             line.push_str(&format!(

@@ -708,6 +708,23 @@ impl RawConfig {
         let mut voice = self.voice;
         let recall = recall_settings(&mut voice)?;
         accounts.extend(accounts::read(tocsin_providers::Channel::Voice, voice)?);
+        for name in self.limits.keys() {
+            let channels: Vec<&str> = accounts
+                .iter()
+                .filter(|a| a.name == *name)
+                .map(|a| a.channel().as_str())
+                .collect();
+            if channels.len() > 1 {
+                return Err(invalid(
+                    format!("limits.{name}"),
+                    format!(
+                        "accounts of {} are all named {name:?}, and this limit would bind them \
+                         together; give one its own name ([voice.accounts.NAME] provider = …)",
+                        channels.join(" and ")
+                    ),
+                ));
+            }
+        }
         for (name, limit) in &self.limits {
             if limit
                 .per_second

@@ -48,6 +48,10 @@ pub struct VoiceEstimate {
     pub total_minutes: i64,
     /// The total at the account's configured price per minute; null when none is configured.
     pub cost: Option<Cost>,
+    /// The account's calls a second (`[limits.ACCOUNT] per_second`); null when unlimited.
+    pub calls_per_second: Option<f64>,
+    /// How long placing every call takes at that rate, in seconds; null when unlimited.
+    pub placing_seconds: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +81,7 @@ pub struct Context<'a> {
     pub routing: &'a Routing,
     pub providers: &'a Providers,
     pub pricing: &'a HashMap<String, Pricing>,
+    pub limits: &'a HashMap<String, super::limits::AccountLimit>,
 }
 
 /// Estimates `alert` for `tenant`; refused, like a real send, when its topic is unknown or its
@@ -117,11 +122,14 @@ pub async fn estimate(
                 let calls = reach.calls(alert.calls_mobiles());
                 let script = crate::model::speech::Script::new(&settings.name, &alert.text);
                 let total_minutes = calls * script.minutes_begun();
+                let rate = context.limits.get(&account).and_then(|l| l.per_second);
                 let voice = VoiceEstimate {
                     script: script.spoken(),
                     seconds_per_call: script.duration().as_secs(),
                     total_minutes,
                     cost: price(total_minutes, |p| p.per_minute),
+                    calls_per_second: rate,
+                    placing_seconds: rate.map(|r| (calls as f64 / r).ceil() as u64),
                 };
                 (calls, None, Some(voice))
             }

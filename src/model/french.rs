@@ -56,9 +56,28 @@ pub fn number(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// A length of time as it is said: "45 s", "34 min", "1 h 05".
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s.div_ceil(60)),
+        s => {
+            let minutes = s.div_ceil(60);
+            format!("{} h {:02}", minutes / 60, minutes % 60)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_of_time_are_said_in_their_largest_unit() {
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(2000), "34 min");
+        assert_eq!(duration(3900), "1 h 05");
+    }
 
     #[test]
     fn numbers_are_grouped_by_thousands() {

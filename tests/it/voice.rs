@@ -469,3 +469,72 @@ async fn a_citizen_who_confirms_by_sms_or_by_the_e_mail_s_button_is_not_called_a
     );
     daemon.stop().await;
 }
+
+/// Calls per second hold across instances as SMS rates do: at Twilio's default of one call a
+/// second, three instances together place 60 calls in 60 ± 3 s, never two in one second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_together_place_one_call_a_second() {
+    use crate::support::ServeProcess;
+    use std::time::Instant;
+
+    const CALLS: usize = 60;
+    let env = Env::new().await;
+    let twilio = TwilioStandin::start(SID, TOKEN);
+    let toml = format!(
+        "batch_size = 5\n[limits.twilio]\nper_second = 1.0\n[voice.twilio]\n\
+         account_sid = \"{SID}\"\nauth_token = \"{TOKEN}\"\ncaller_id = \"{CALLER_ID}\"\n\
+         base_url = \"{}\"\n",
+        twilio.base_url()
+    );
+    let public = [("TOCSIN_PUBLIC_URL", PUBLIC_URL)];
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(ServeProcess::start(&env, &toml, &public).await);
+    }
+    twilio.route_public_url(PUBLIC_URL, &instances[0].url);
+    let mairie = env.tenant_at(&instances[0].url, "bras").await;
+    mairie.topic("intemperies").await;
+    let rows: Vec<String> = (0..CALLS)
+        .map(|i| format!(",,intemperies,03 29 84 {:02} {:02}", 10 + i / 100, i % 100))
+        .collect();
+    let csv = format!("phone,email,topics,landline\n{}\n", rows.join("\n"));
+    let imported = mairie
+        .post_raw("/v1/subscribers/import", "text/csv", csv)
+        .await;
+    assert_eq!(imported.body["created"], CALLS, "{}", imported.body);
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["voice"],
+                       "text": "Alerte crue" }),
+        )
+        .await;
+    let calls = twilio.wait_for_calls(CALLS, Duration::from_secs(120)).await;
+    mairie
+        .wait_completed_within(&id, Duration::from_secs(60))
+        .await;
+    let mut arrivals: Vec<Instant> = calls.iter().map(|c| c.at).collect();
+    arrivals.sort();
+    let span = *arrivals.last().unwrap() - arrivals[0];
+    let busiest = arrivals
+        .iter()
+        .map(|&start| {
+            arrivals
+                .iter()
+                .filter(|&&t| t >= start && t < start + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    eprintln!("{CALLS} calls over {span:?}; busiest second {busiest}");
+    assert!(
+        (57..=63).contains(&span.as_secs()),
+        "{CALLS} calls at one a second took {span:?}"
+    );
+    assert!(busiest <= 2, "{busiest} calls in one second");
+    let db = env.db.pool().await;
+    let (owners,): (i64,) = sqlx::query_as("SELECT count(DISTINCT owner) FROM deliveries")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(owners, 3, "every instance placed its share");
+}

@@ -43,9 +43,11 @@ pub struct AlertFields {
     sms: Option<String>,
     email: Option<String>,
     push: Option<String>,
+    voice: Option<String>,
     urgent: Option<String>,
     gsm7: Option<String>,
     exercise: Option<String>,
+    until_acknowledged: Option<String>,
     #[serde(default)]
     at: String,
     #[serde(default)]
@@ -72,9 +74,15 @@ impl AlertFields {
             sms: channel("sms"),
             email: channel("email"),
             push: channel("push"),
+            // Calls only when the draft named them: they cost more and wake people.
+            voice: on(draft
+                .channels
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|c| c == "voice"))),
             urgent: on(draft.urgent),
             gsm7: on(draft.gsm7),
             exercise: on(draft.exercise),
+            until_acknowledged: on(draft.until_acknowledged),
             at: draft.scheduled_at.clone().unwrap_or_default(),
             expires_hours: draft
                 .expires_in
@@ -92,9 +100,11 @@ impl AlertFields {
             sms: self.sms.is_some(),
             email: self.email.is_some(),
             push: self.push.is_some(),
+            voice: self.voice.is_some(),
             urgent: self.urgent.is_some(),
             gsm7: self.gsm7.is_some(),
             exercise: self.exercise.is_some(),
+            until_acknowledged: self.until_acknowledged.is_some(),
             expires_hours: &self.expires_hours,
             at: &self.at,
         }
@@ -103,10 +113,15 @@ impl AlertFields {
     /// The same draft the API takes: the console has no rules of its own.
     pub(super) fn draft(&self) -> Result<AlertDraft, ApiError> {
         let v = self.values();
-        let channels: Vec<&str> = [(v.sms, "sms"), (v.email, "email"), (v.push, "push")]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
+        let channels: Vec<&str> = [
+            (v.sms, "sms"),
+            (v.email, "email"),
+            (v.push, "push"),
+            (v.voice, "voice"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
         let expires_in = match self.expires_hours.trim() {
             "" => None,
             hours => Some(
@@ -127,6 +142,7 @@ impl AlertFields {
             "scheduled_at": Some(local_time_of(&self.at)).filter(|s| !s.is_empty()),
             "gsm7": v.gsm7,
             "exercise": v.exercise,
+            "until_acknowledged": v.until_acknowledged,
         });
         serde_json::from_value(draft).map_err(|e| ApiError::invalid("text", e.to_string()))
     }
@@ -180,6 +196,14 @@ fn push_offered(state: &AppState) -> bool {
     state.providers.get(Channel::Push, PUSH_ACCOUNT).is_some()
 }
 
+/// A voice account is configured.
+fn voice_offered(state: &AppState) -> bool {
+    state
+        .providers
+        .accounts()
+        .any(|a| Channel::from(a.channel()) == Channel::Voice)
+}
+
 async fn form_page(
     state: &AppState,
     who: &SignedIn,
@@ -204,6 +228,7 @@ async fn form_page(
         topics: &topics,
         values: fields.values(),
         push_offered: push_offered(state),
+        voice_offered: voice_offered(state),
         errors,
     });
     let status = if errors.is_empty() {
@@ -243,6 +268,8 @@ pub async fn new_form(
         sms: Some("on".into()),
         email: Some("on".into()),
         push: push_offered(&state).then(|| "on".into()),
+        // Calls go with alerts naming no channels where the commune turned voice on.
+        voice: (voice_offered(&state) && who.tenant.senders.voice_enabled).then(|| "on".into()),
         ..Default::default()
     };
     let template = match query.template.as_deref() {
@@ -382,6 +409,33 @@ pub(super) fn confirm_page(
                 )
             }
             (Channel::Email, _) => ("E-mail", String::new(), counted(c.recipients, "e-mail")),
+            (Channel::Voice, _) => {
+                let voice = c.voice.as_ref();
+                let cost = voice
+                    .and_then(|v| v.cost.as_ref())
+                    .map(|c| format!(", {}", money(c.amount, &c.currency)));
+                let placing = voice
+                    .and_then(|v| v.calls_per_second.zip(v.placing_seconds))
+                    .map(|(rate, seconds)| {
+                        format!(
+                            " ; {} à {} par seconde : {}",
+                            counted(c.recipients, "appel"),
+                            rate,
+                            crate::model::french::duration(seconds)
+                        )
+                    });
+                (
+                    "Appel",
+                    format!(
+                        "{} s de message par appel, {} minutes en tout{}{}",
+                        voice.map_or(0, |v| v.seconds_per_call),
+                        number(voice.map_or(0, |v| v.total_minutes)),
+                        cost.unwrap_or_default(),
+                        placing.unwrap_or_default()
+                    ),
+                    counted(c.recipients, "appel"),
+                )
+            }
             _ => (
                 "Notification",
                 String::new(),

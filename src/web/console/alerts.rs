@@ -17,9 +17,12 @@ pub struct AlertValues<'a> {
     pub sms: bool,
     pub email: bool,
     pub push: bool,
+    pub voice: bool,
     pub urgent: bool,
     pub gsm7: bool,
     pub exercise: bool,
+    /// Calls are placed again until confirmed.
+    pub until_acknowledged: bool,
     /// Hours before it expires, as typed; empty: the default.
     pub expires_hours: &'a str,
     /// `2026-12-05T19:00` (the commune's local time); empty: now.
@@ -33,6 +36,8 @@ pub struct NewAlertPage<'a> {
     pub topics: &'a [(String, String)],
     pub values: AlertValues<'a>,
     pub push_offered: bool,
+    /// A voice account is configured.
+    pub voice_offered: bool,
     pub errors: &'a [Field<'a>],
     /// Key and name of each template, to start from in one click.
     pub templates: &'a [(String, String)],
@@ -67,12 +72,14 @@ pub fn new_alert_page(p: &NewAlertPage<'_>) -> Markup {
                 (check("sms", "SMS", v.sms))
                 (check("email", "E-mail", v.email))
                 @if p.push_offered { (check("push", "Notification du navigateur", v.push)) }
+                @if p.voice_offered { (check("voice", "Appel vocal (téléphones fixes et portables)", v.voice)) }
             }
             fieldset {
                 legend { "Nature" }
                 (check("urgent", "Urgent : envoyé en priorité, même la nuit", v.urgent))
                 (check("gsm7", "Rester en GSM-7 (remplacer les caractères qui allongent les SMS)", v.gsm7))
                 (check("exercise", "Exercice (chaque message commence par « EXERCICE – »)", v.exercise))
+                @if p.voice_offered { (check("until_acknowledged", "Rappeler jusqu'à ce que la personne tape 1", v.until_acknowledged)) }
             }
             (Input { value: v.at, required: false, autocomplete: Some("off"),
                      hint: Some("Le jour et l'heure de la commune, par exemple 24/12/2026 18:30. Laisser vide pour envoyer tout de suite."),
@@ -127,6 +134,7 @@ fn hidden(v: &AlertValues<'_>) -> Markup {
         input type="hidden" name="at" value=(v.at);
         input type="hidden" name="expires_hours" value=(v.expires_hours);
         (flag("sms", v.sms)) (flag("email", v.email)) (flag("push", v.push))
+        (flag("voice", v.voice)) (flag("until_acknowledged", v.until_acknowledged))
         (flag("urgent", v.urgent)) (flag("gsm7", v.gsm7)) (flag("exercise", v.exercise))
     }
 }

@@ -248,11 +248,16 @@ impl Env {
 
     /// Creates a tenant with an admin key, as `tocsin tenant create` and `key create` do.
     pub async fn tenant(&self, daemon: &Daemon, slug: &str) -> Client {
+        self.tenant_at(&daemon.url, slug).await
+    }
+
+    /// [`Env::tenant`], for a daemon at `url` (one started as a process).
+    pub async fn tenant_at(&self, url: &str, slug: &str) -> Client {
         let db = self.db.pool().await;
         let slug = Slug::parse(slug).unwrap();
         create_tenant(&db, &slug, slug.as_str()).await;
         let key = self.key(slug.as_str(), Role::Admin).await;
-        Client::new(&daemon.url, &key)
+        Client::new(url, &key)
     }
 
     pub async fn key(&self, tenant: &str, role: Role) -> String {
