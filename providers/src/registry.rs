@@ -64,6 +64,7 @@ pub const KINDS: &[Kind] = &[
     email::simulator::KIND,
     crate::push::webpush::KIND,
     crate::voice::twilio::KIND,
+    crate::voice::vonage::KIND,
 ];
 
 /// The kind of this name on this channel.

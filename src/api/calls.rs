@@ -45,18 +45,15 @@ pub async fn script(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request = Received::new(&state, &method, &uri, &headers, body);
-    let (tenant, account, event) = read(&state, &provider, &token, &request.callback(), |p, c| {
-        p.call_event(c)
-    })
-    .await?;
-    let (id, call) = find(&state, tenant.id, &delivery).await?;
+    let asked = asked(&state, (&provider, &token, &delivery), &request).await?;
     let keypad_url = format!("{}/keypad", without_query(&request.url));
-    let machine = event.answered_by == AnsweredBy::Machine;
-    let document = account
+    let machine = asked.event.answered_by == AnsweredBy::Machine;
+    let document = asked
+        .account
         .provider
-        .call_document(&script_of(&call), &keypad_url, machine)
+        .call_document(&script_of(&asked.call), &keypad_url, machine)
         .ok_or_else(|| ApiError::not_found("callback"))?;
-    tracing::debug!(delivery = %id.0, machine, "call answered");
+    tracing::debug!(delivery = %asked.id.0, machine, "call answered");
     Ok(document_response(document))
 }
 
@@ -81,24 +78,49 @@ pub async fn keypad(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request = Received::new(&state, &method, &uri, &headers, body);
-    let (tenant, account, event) = read(&state, &provider, &token, &request.callback(), |p, c| {
-        p.call_event(c)
-    })
-    .await?;
-    let (id, call) = find(&state, tenant.id, &delivery).await?;
-    let confirmed = event.digits.as_deref().map(str::trim) == Some(CONFIRM);
+    let asked = asked(&state, (&provider, &token, &delivery), &request).await?;
+    let confirmed = asked.event.digits.as_deref().map(str::trim) == Some(CONFIRM);
     if confirmed {
-        store::deliveries::acknowledge(&state.db, id).await?;
-        tracing::info!(delivery = %id.0, "alert confirmed on its call");
+        store::deliveries::acknowledge(&state.db, asked.id).await?;
+        tracing::info!(delivery = %asked.id.0, "alert confirmed on its call");
     }
     let again_url = without_query(&request.url)
         .trim_end_matches("/keypad")
         .to_owned();
-    let document = account
+    let document = asked
+        .account
         .provider
-        .call_keypad_answer(&script_of(&call), confirmed, &again_url)
+        .call_keypad_answer(&script_of(&asked.call), confirmed, &again_url)
         .ok_or_else(|| ApiError::not_found("callback"))?;
     Ok(document_response(document))
+}
+
+/// A provider's request about one call: the account that signed it, what it says, the call.
+struct Asked {
+    account: tocsin_providers::Account,
+    event: tocsin_providers::voice::CallEvent,
+    id: DeliveryId,
+    call: Call,
+}
+
+/// Reads a provider's request about the call the path names: signed by an account of that
+/// provider, about a call of the token's commune.
+async fn asked(
+    state: &AppState,
+    (provider, token, delivery): (&str, &str, &str),
+    request: &Received,
+) -> Result<Asked, ApiError> {
+    let (tenant, account, event) = read(state, provider, token, &request.callback(), |p, c| {
+        p.call_event(c)
+    })
+    .await?;
+    let (id, call) = find(state, tenant.id, delivery).await?;
+    Ok(Asked {
+        account,
+        event,
+        id,
+        call,
+    })
 }
 
 /// The call of the token's commune that the path names.

@@ -288,7 +288,8 @@ async fn retry_overdue(
     announce_then_commit(dispatcher, publisher, tx, moved).await
 }
 
-/// Rule 5: alerts planned (or expired) with nothing left pending are closed. What the other
+/// Rule 5: alerts planned (or expired) with nothing left pending are closed. A call placed
+/// and not ended is pending until the alert expires: its end may place it again. What the other
 /// rules changed is in the tallies already (their triggers ran as they committed).
 async fn close(session: &mut PgConnection) -> Result<u64, String> {
     let closed = sqlx::query(
@@ -296,7 +297,9 @@ async fn close(session: &mut PgConnection) -> Result<u64, String> {
          WHERE a.closed_at IS NULL AND (a.planned_at IS NOT NULL OR a.expires_at <= now())
            AND COALESCE((SELECT sum(t.n) FROM delivery_tallies t
                          WHERE t.alert_id = a.id
-                           AND t.status = ANY('{queued,sending,retrying}')), 0) = 0",
+                           AND (t.status = ANY('{queued,sending,retrying}')
+                                OR (t.channel = 'voice' AND t.status = 'sent'
+                                    AND a.expires_at > now()))), 0) = 0",
     )
     .execute(session)
     .await

@@ -163,6 +163,16 @@ pub async fn make(
             ),
         );
     }
+    let acknowledged = store::deliveries::acknowledged(db, id).await?;
+    if acknowledged.people > 0 {
+        say(
+            Style::Body,
+            format!(
+                "Réception confirmée par {} personne(s) (touche 1, réponse OK, bouton de la page)",
+                acknowledged.people
+            ),
+        );
+    }
     match store::proof::sent_quantiles(db, id).await? {
         Some([half, ninety, all]) => {
             let after = |at: DateTime<Utc>| {
@@ -216,7 +226,7 @@ pub async fn make(
     );
 
     let mut csv = String::from(
-        "livraison,canal,destinataire,statut,tentatives,remis_operateur,recu,erreur\n",
+        "livraison,canal,destinataire,statut,tentatives,remis_operateur,recu,erreur,confirme\n",
     );
     for r in store::proof::recipients(db, id).await? {
         let channel: Channel = r.channel.parse().unwrap_or(Channel::Sms);
@@ -227,7 +237,7 @@ pub async fn make(
         };
         let when = |at: Option<DateTime<Utc>>| at.map(|a| a.to_rfc3339()).unwrap_or_default();
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             ids.delivery(r.delivery()),
             channel,
             field(&to),
@@ -235,7 +245,8 @@ pub async fn make(
             r.attempts,
             when(r.sent_at),
             when(r.delivered_at),
-            field(r.error.as_deref().unwrap_or(""))
+            field(r.error.as_deref().unwrap_or("")),
+            when(r.acknowledged_at),
         ));
     }
     Ok(Proof {

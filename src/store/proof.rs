@@ -20,6 +20,8 @@ pub struct Recipient {
     pub sent_at: Option<DateTime<Utc>>,
     /// When a receipt said delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// When the citizen confirmed (pressed 1, answered OK, clicked the page's button).
+    pub acknowledged_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
 }
 
@@ -32,7 +34,8 @@ impl Recipient {
 pub async fn recipients(pool: &PgPool, alert: AlertId) -> Result<Vec<Recipient>, DbError> {
     sqlx::query_as(
         "SELECT id, channel, address, address_masked, status, attempts, sent_at,
-                CASE WHEN status = 'delivered' THEN updated_at END AS delivered_at, error
+                CASE WHEN status = 'delivered' THEN updated_at END AS delivered_at,
+                acknowledged_at, error
          FROM deliveries WHERE alert_id = $1 ORDER BY channel, id",
     )
     .bind(alert.0)

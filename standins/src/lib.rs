@@ -8,3 +8,4 @@ pub mod push;
 pub mod smsmode;
 pub mod twilio;
 pub mod twilio_voice;
+pub mod vonage;

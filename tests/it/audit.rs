@@ -163,7 +163,7 @@ async fn every_action_is_logged_chained_and_a_changed_entry_is_named() {
 }
 
 /// The text of a PDF, as `pdftotext` (poppler, an independent reader) reads it.
-fn pdf_text(path: &std::path::Path) -> String {
+pub(crate) fn pdf_text(path: &std::path::Path) -> String {
     let out = std::process::Command::new("pdftotext")
         .arg(path)
         .arg("-")

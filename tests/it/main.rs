@@ -68,3 +68,5 @@ mod slow_clients;
 mod territory;
 /// Voice calls to fixed lines, the French script, pressing 1 to confirm.
 mod voice;
+/// The second voice provider, Vonage: the NCCO with the call, signed JSON events.
+mod vonage;

@@ -209,6 +209,35 @@ async fn fixed_lines_are_called_and_pressing_1_confirms() {
     );
     assert!(!listed.contains("** 01"), "{listed}");
 
+    // The proof says who confirmed, and when, per recipient.
+    let dir = tempfile::tempdir().unwrap();
+    let (pdf, csv) = (dir.path().join("p.pdf"), dir.path().join("r.csv"));
+    ok(tocsin(
+        &env,
+        &[],
+        &[
+            "alert",
+            "proof",
+            &id,
+            "--pdf",
+            pdf.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    ));
+    let text = crate::audit::pdf_text(&pdf);
+    assert!(
+        text.contains("Réception confirmée par 2 personne(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Appel, texte lu : Message de la mairie de bras."),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let confirmed = csv.lines().skip(1).filter(|l| !l.ends_with(',')).count();
+    assert_eq!(confirmed, 2, "{csv}");
+
     // A key press not signed by the account changes nothing.
     let hung_up = of("+33329841202");
     let keypad = twilio

@@ -3,6 +3,7 @@
 //! and the French rules on the number an automated call presents (reference/voice.md).
 
 pub mod twilio;
+pub mod vonage;
 
 /// What a call says, in French, already made speakable by Tocsin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,38 @@ pub fn caller_id_rule(e164: &str) -> CallerIdRule {
         ),
         Some(b'1'..=b'5') => CallerIdRule::NeedsVerification,
         _ => CallerIdRule::Allowed,
+    }
+}
+
+/// Refuses a caller id no automated call may present, or that is no E.164 number.
+pub(crate) fn check_caller_id(caller_id: &str) -> Result<(), crate::ConfigError> {
+    let digits = caller_id.strip_prefix('+').unwrap_or_default();
+    let e164 = (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !e164 {
+        return Err(crate::ConfigError::new(
+            "caller_id",
+            "must be a number in E.164 (+33937001234), not a sender name",
+        ));
+    }
+    match caller_id_rule(caller_id) {
+        CallerIdRule::Refused(why) => Err(crate::ConfigError::new("caller_id", why)),
+        _ => Ok(()),
+    }
+}
+
+/// What `config check` says of a caller id that is allowed but to be checked: a geographic
+/// 01–05 number not declared verified.
+pub(crate) fn caller_id_warnings(caller_id: &str, verified: bool) -> Vec<String> {
+    if caller_id_rule(caller_id) == CallerIdRule::NeedsVerification && !verified {
+        vec![format!(
+            "caller_id {caller_id} is a geographic 01–05 number: automated calls may present it \
+             only if it is a verified multi-use number (ARCEP decision 2022-1583), or French \
+             operators cut them; set caller_id_verified = true once it is, or use a 09 number"
+        )]
+    } else {
+        Vec::new()
     }
 }
 

@@ -94,34 +94,8 @@ impl TwilioSms {
             .acquire()
             .await
             .expect("semaphore never closed");
-        let response = self
-            .http
-            .post(self.messages_url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| classify_transport_error(&e, &to))?;
-
-        let status = response.status();
-        if status.is_success() {
-            return accepted(response).await;
-        }
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        // A body that cannot be read is like an empty one: the status still decides.
-        let body = response.bytes().await.unwrap_or_default();
-        Err(TwilioError::Http {
-            status: status.as_u16(),
-            problem: Problem::parse(&body, &to),
-            retry_after,
-        })
+        let request = (&self.messages_url, &self.authorization, body);
+        post_form(&self.http, request, &to).await
     }
 
     /// The form body of `POST …/Messages.json` (§2.1): `To`, the sender (the commune's `From`
@@ -151,6 +125,41 @@ impl TwilioSms {
         }
         form.finish()
     }
+}
+
+/// POSTs a form to the account's API (`Messages.json`, `Calls.json`) and reads the answer: the
+/// resource's `sid`, or Twilio's refusal (sms-providers.md §2.2).
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    (url, authorization, body): (&Url, &HeaderValue, String),
+    to: &str,
+) -> Result<Option<String>, TwilioError> {
+    let response = http
+        .post(url.clone())
+        .header(AUTHORIZATION, authorization.clone())
+        .header(ACCEPT, "application/json")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| classify_transport_error(&e, to))?;
+    let status = response.status();
+    if status.is_success() {
+        return accepted(response).await;
+    }
+    let retry_after = parse_retry_after(
+        response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    // A body that cannot be read is like an empty one: the status still decides.
+    let body = response.bytes().await.unwrap_or_default();
+    Err(TwilioError::Http {
+        status: status.as_u16(),
+        problem: Problem::parse(&body, to),
+        retry_after,
+    })
 }
 
 /// The account's HTTP client and `Authorization` header (Basic, §2.1): shared by the SMS and
@@ -190,7 +199,7 @@ fn validity_period_s(validity: Duration) -> u32 {
 
 /// Reads a 2xx answer. The 2xx itself means Twilio took the message, so an unreadable body still
 /// counts as accepted (without an id): resending would double the SMS.
-pub(crate) async fn accepted(response: reqwest::Response) -> Result<Option<String>, TwilioError> {
+async fn accepted(response: reqwest::Response) -> Result<Option<String>, TwilioError> {
     let body = match response.bytes().await {
         Ok(body) => body,
         Err(e) => {
@@ -219,7 +228,7 @@ pub(crate) async fn accepted(response: reqwest::Response) -> Result<Option<Strin
 }
 
 /// A failure before any HTTP status: could the request have reached Twilio (§0)?
-pub(crate) fn classify_transport_error(error: &reqwest::Error, to: &str) -> TwilioError {
+fn classify_transport_error(error: &reqwest::Error, to: &str) -> TwilioError {
     let chain = clean_text(&error_chain(error), to);
     if error.is_connect() {
         // Includes DNS failures, refused connections, TLS handshakes and connect timeouts:

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
 use url::{Url, form_urlencoded};
@@ -10,10 +10,9 @@ use url::{Url, form_urlencoded};
 use super::config::ValidatedTwilioVoiceConfig;
 use crate::{
     BoxFuture, Callback, CallbackError, ConfigError, Message, Outcome, Provider, Report,
-    http::parse_retry_after,
     sms::twilio::{
-        Problem, TwilioError,
-        client::{accepted, classify_transport_error, connect},
+        TwilioError,
+        client::{connect, post_form},
         config::is_e164_digits,
     },
     voice::{CallEvent, CallScript},
@@ -82,32 +81,12 @@ impl TwilioVoice {
             .acquire()
             .await
             .expect("semaphore never closed");
-        let response = self
-            .http
-            .post(self.calls_url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| classify_transport_error(&e, &to))?;
-        let status = response.status();
-        if status.is_success() {
-            return accepted(response).await;
-        }
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = response.bytes().await.unwrap_or_default();
-        Err(TwilioError::Http {
-            status: status.as_u16(),
-            problem: Problem::parse(&body, &to),
-            retry_after,
-        })
+        post_form(
+            &self.http,
+            (&self.calls_url, &self.authorization, body),
+            &to,
+        )
+        .await
     }
 
     /// `POST …/Calls.json`: `To`, `From` (the commune's number where the account lets communes

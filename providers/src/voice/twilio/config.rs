@@ -7,7 +7,7 @@ use url::Url;
 use crate::{
     ConfigError,
     sms::twilio::{TwilioConfig, ValidatedTwilioConfig, config as sms_config},
-    voice::{CallerIdRule, caller_id_rule},
+    voice::{caller_id_warnings, check_caller_id},
 };
 
 /// `Debug` shows no secret.
@@ -71,18 +71,7 @@ pub struct ValidatedTwilioVoiceConfig {
 impl TwilioVoiceConfig {
     /// Allowed but to be checked: a geographic 01–05 caller id not declared verified.
     pub fn warnings(&self) -> Vec<String> {
-        if caller_id_rule(&self.caller_id) == CallerIdRule::NeedsVerification
-            && !self.caller_id_verified
-        {
-            vec![format!(
-                "caller_id {} is a geographic 01–05 number: automated calls may present it only \
-                 if it is a verified multi-use number (ARCEP decision 2022-1583), or French \
-                 operators cut them; set caller_id_verified = true once it is, or use a 09 number",
-                self.caller_id
-            )]
-        } else {
-            Vec::new()
-        }
+        caller_id_warnings(&self.caller_id, self.caller_id_verified)
     }
 
     pub fn validate(self) -> Result<ValidatedTwilioVoiceConfig, ConfigError> {
@@ -92,9 +81,7 @@ impl TwilioVoiceConfig {
                 "is required for voice: Twilio signs the requests of a call with it",
             ));
         }
-        if let CallerIdRule::Refused(why) = caller_id_rule(&self.caller_id) {
-            return Err(ConfigError::new("caller_id", why));
-        }
+        check_caller_id(&self.caller_id)?;
         if !(5..=600).contains(&self.ring_timeout_s) {
             return Err(ConfigError::new(
                 "ring_timeout_s",
@@ -120,12 +107,6 @@ impl TwilioVoiceConfig {
             "from" => ConfigError::new("caller_id", e.problem),
             _ => e,
         })?;
-        if !self.caller_id.starts_with('+') {
-            return Err(ConfigError::new(
-                "caller_id",
-                "must be a number in E.164 (+33937001234), not a sender name",
-            ));
-        }
         let calls_url = account
             .messages_url
             .join("Calls.json")
