@@ -62,47 +62,24 @@ impl Carrier {
             }
         };
         let public_url = &dispatcher.public_url;
+        let token = dispatcher
+            .callback_tokens
+            .token(alert.tenant_id, alert.callback_token_version);
+        let callback = |what: &str| super::callback_url(public_url, self.0.kind.name, &token, what);
         // Our reference rides in the URL too, for providers whose reports name only their own
         // id (Twilio signs the whole URL, so it cannot be altered).
-        let status_callback = format!(
-            "{}?ref={reference}",
-            super::callback_url(
-                public_url,
-                self.0.kind.name,
-                &dispatcher
-                    .callback_tokens
-                    .token(alert.tenant_id, alert.callback_token_version),
-                "status"
-            )
-        );
+        let status_callback = format!("{}?ref={reference}", callback("status"));
         let channel = self.channel();
         // The e-mail's and the notification's link opens the alert's page, where one click
         // confirms it for this recipient.
         let link = matches!(channel, Channel::Push | Channel::Email)
             .then(|| dispatcher.links.acknowledge_url(alert.id, delivery.id));
-        let email_text = (channel == Channel::Email).then(|| {
-            format!(
-                "{}\n\nConfirmez la réception de ce message : {}",
-                alert.body,
-                link.as_deref().unwrap_or_default()
-            )
-        });
         let collapse_key = alert.id.0.simple().to_string();
         let unsubscribe = (channel == Channel::Email)
             .then(|| dispatcher.links.unsubscribe_url(delivery.subscriber));
         // A call's script is fetched by the provider once answered, at a URL only it can call.
-        let call_url = (channel == Channel::Voice).then(|| {
-            super::callback_url(
-                public_url,
-                self.0.kind.name,
-                &dispatcher
-                    .callback_tokens
-                    .token(alert.tenant_id, alert.callback_token_version),
-                &format!("voice/{reference}"),
-            )
-        });
-        let script = (channel == Channel::Voice)
-            .then(|| Script::new(&alert.tenant_name, &alert.body).spoken());
+        let call_url = (channel == Channel::Voice).then(|| callback(&format!("voice/{reference}")));
+        let text = text_for(channel, alert, link.as_deref());
         let sender = match channel {
             Channel::Voice => alert.senders.voice_caller_id.as_deref(),
             _ => alert.senders.sms_sender.as_deref(),
@@ -111,10 +88,7 @@ impl Carrier {
             reference,
             to: &delivery.address,
             subject: &alert.subject,
-            text: script
-                .as_deref()
-                .or(email_text.as_deref())
-                .unwrap_or(&alert.body),
+            text: text.as_deref().unwrap_or(&alert.body),
             sender,
             from: alert.senders.email_from.as_deref(),
             status_callback: Some(&status_callback),
@@ -128,6 +102,20 @@ impl Carrier {
             call_url: call_url.as_deref(),
         };
         self.0.provider.send(message).await
+    }
+}
+
+/// What a channel says when it is not the alert's text as written: a call reads the script
+/// made for the ear, an e-mail ends with its link to confirm.
+fn text_for(channel: Channel, alert: &Alert, link: Option<&str>) -> Option<String> {
+    match channel {
+        Channel::Voice => Some(Script::new(&alert.tenant_name, &alert.body).spoken()),
+        Channel::Email => Some(format!(
+            "{}\n\nConfirmez la réception de ce message : {}",
+            alert.body,
+            link.unwrap_or_default()
+        )),
+        Channel::Sms | Channel::Push => None,
     }
 }
 
