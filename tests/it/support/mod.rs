@@ -168,6 +168,9 @@ impl Env {
     pub fn vars(&self) -> HashMap<&'static str, String> {
         HashMap::from([
             ("TOCSIN_DATABASE_URL", self.db.url.clone()),
+            // As the README asks of deployments on glibc: freed connection buffers are reused
+            // and returned instead of staying in per-thread arenas.
+            ("MALLOC_ARENA_MAX", "2".to_string()),
             ("TOCSIN_AMQP_URL", AMQP_URL.to_string()),
             ("TOCSIN_QUEUE_PREFIX", self.prefix.clone()),
             ("TOCSIN_API_KEY_SECRET", self.secret.clone()),
