@@ -27,7 +27,7 @@ const CONFIRM: &str = "1";
 /// What a call says, once answered.
 #[utoipa::path(post, operation_id = "call_script", path = "/cb/{provider}/{token}/voice/{delivery}",
     tag = "callbacks",
-    params(("provider" = String, Path, description = "`twilio`"),
+    params(("provider" = String, Path, description = "`twilio`, `vonage`"),
            ("token" = String, Path, description = "The tenant's callback secret"),
            ("delivery" = String, Path, description = "The call's delivery (`dlv_…`)")),
     request_body(content = String, description = "The provider's own format"),
@@ -60,7 +60,7 @@ pub async fn script(
 /// The key the callee pressed.
 #[utoipa::path(post, operation_id = "call_keypad",
     path = "/cb/{provider}/{token}/voice/{delivery}/keypad", tag = "callbacks",
-    params(("provider" = String, Path, description = "`twilio`"),
+    params(("provider" = String, Path, description = "`twilio`, `vonage`"),
            ("token" = String, Path, description = "The tenant's callback secret"),
            ("delivery" = String, Path, description = "The call's delivery (`dlv_…`)")),
     request_body(content = String, description = "The provider's own format"),
