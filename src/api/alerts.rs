@@ -459,7 +459,7 @@ pub(super) async fn full_report(state: &AppState, alert: Alert) -> Result<Report
     let (id, start) = (alert.id, alert.starts_at.unwrap_or(alert.created_at));
     let rows = store::tallies::counts(&state.db, id).await?;
     let mut report = report(alert, &rows, BTreeMap::new(), state.clock.now());
-    let acknowledged = store::deliveries::acknowledged(&state.db, id).await?;
+    let acknowledged = store::acknowledgements::acknowledged(&state.db, id).await?;
     for (channel, n) in acknowledged.by_channel {
         report.counts.entry(channel).or_default().acknowledged = n;
     }

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     model::{DeliveryId, speech::Script},
-    store::{self, deliveries::Call},
+    store::{self, calls::Call},
 };
 
 /// The key that confirms.
@@ -81,7 +81,7 @@ pub async fn keypad(
     let asked = asked(&state, (&provider, &token, &delivery), &request).await?;
     let confirmed = asked.event.digits.as_deref().map(str::trim) == Some(CONFIRM);
     if confirmed {
-        store::deliveries::acknowledge(&state.db, asked.id).await?;
+        store::acknowledgements::acknowledge(&state.db, asked.id).await?;
         tracing::info!(delivery = %asked.id.0, "alert confirmed on its call");
     }
     let again_url = without_query(&request.url)
@@ -133,7 +133,7 @@ async fn find(
         .ids
         .parse_delivery(delivery)
         .map_err(|_| ApiError::not_found("call"))?;
-    let call = store::deliveries::call(&state.db, tenant, id)
+    let call = store::calls::call(&state.db, tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("call"))?;
     Ok((id, call))

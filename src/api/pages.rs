@@ -676,8 +676,12 @@ async fn acknowledge(
     let Ok(alert) = id.trim_start_matches("alr_").parse::<uuid::Uuid>() else {
         return Ok(not_found());
     };
-    if !store::deliveries::acknowledge_of_alert(&state.db, crate::model::AlertId(alert), delivery)
-        .await?
+    if !store::acknowledgements::acknowledge_of_alert(
+        &state.db,
+        crate::model::AlertId(alert),
+        delivery,
+    )
+    .await?
     {
         return Ok(not_found());
     }
@@ -699,7 +703,9 @@ async fn show_alert(
     };
     let acknowledged = match recipient {
         Some((delivery, _)) => {
-            match store::deliveries::acknowledged_of_alert(&state.db, alert.id, delivery).await? {
+            match store::acknowledgements::acknowledged_of_alert(&state.db, alert.id, delivery)
+                .await?
+            {
                 Some(done) => Some(done),
                 // A genuine token of another alert's delivery: no such page.
                 None => return Ok(not_found()),

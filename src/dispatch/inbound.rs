@@ -93,7 +93,8 @@ pub async fn handle(
         }
         Keyword::Acknowledge => {
             let confirmed =
-                store::deliveries::acknowledge_by_phone(db, tenant.id, phone.as_str()).await?;
+                store::acknowledgements::acknowledge_by_phone(db, tenant.id, phone.as_str())
+                    .await?;
             tracing::info!(tenant = %tenant.slug, confirmed, "alert confirmed by SMS");
             if confirmed > 0 {
                 keywords::reply_acknowledged(commune)

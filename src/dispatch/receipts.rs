@@ -229,7 +229,7 @@ async fn call_again(
     settings: &super::recall::Settings,
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<crate::model::DeliveryId> = calls.iter().map(|(id, _)| *id).collect();
-    let known = store::deliveries::ended_calls(db, &ids).await?;
+    let known = store::calls::ended_calls(db, &ids).await?;
     let now = chrono::Utc::now();
     for transition in transitions.iter_mut() {
         let (Some((_, end)), Some(call)) = (

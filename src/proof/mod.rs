@@ -163,7 +163,7 @@ pub async fn make(
             ),
         );
     }
-    let acknowledged = store::deliveries::acknowledged(db, id).await?;
+    let acknowledged = store::acknowledgements::acknowledged(db, id).await?;
     if acknowledged.people > 0 {
         say(
             Style::Body,

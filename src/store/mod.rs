@@ -1,9 +1,11 @@
 //! PostgreSQL access: one module per table family, plain sqlx queries, no business rules.
 
+pub mod acknowledgements;
 pub mod alerts;
 pub mod audit;
 pub mod branding;
 pub mod budgets;
+pub mod calls;
 pub mod confirmations;
 pub mod console_sessions;
 pub mod deliveries;
