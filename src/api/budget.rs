@@ -49,10 +49,12 @@ async fn mark(
     id: AlertId,
     alert: &ValidAlert,
 ) -> Result<(), sqlx::Error> {
-    let lines = lines(state, &[(tenant, topic)], alert, &[id]).await?;
+    let mut db = state.db.acquire().await?;
+    let needs = budget::needs(&mut db, &[(tenant, topic)], alert).await?;
+    let lines = budget::lines(&mut db, &needs, &[id]).await?;
     if lines.iter().any(BudgetLine::is_over) {
         tracing::warn!(alert = %id, "urgent alert sent over a budget");
-        store::budgets::mark_over(&state.db, id).await?;
+        store::budgets::mark_over(&mut *db, id).await?;
     }
-    budget::note_near(&mut *state.db.acquire().await?, &lines).await
+    budget::note_near(&mut db, &lines).await
 }

@@ -42,28 +42,26 @@ pub struct Acknowledged {
 }
 
 pub async fn acknowledged(pool: &PgPool, alert: AlertId) -> Result<Acknowledged, DbError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT channel, count(*) FROM deliveries
+    // One read of the alert's confirmed rows: a row per channel, and the total row (no
+    // channel) with the people counted once.
+    let rows: Vec<(Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT channel, count(*), count(DISTINCT subscriber_id) FROM deliveries
          WHERE alert_id = $1 AND acknowledged_at IS NOT NULL
-         GROUP BY channel",
+         GROUP BY GROUPING SETS ((channel), ())",
     )
     .bind(alert.0)
     .fetch_all(pool)
     .await?;
-    let people: (i64,) = sqlx::query_as(
-        "SELECT count(DISTINCT subscriber_id) FROM deliveries
-         WHERE alert_id = $1 AND acknowledged_at IS NOT NULL",
-    )
-    .bind(alert.0)
-    .fetch_one(pool)
-    .await?;
-    Ok(Acknowledged {
-        by_channel: rows
-            .into_iter()
-            .filter_map(|(c, n)| Some((c.parse().ok()?, n)))
-            .collect(),
-        people: people.0,
-    })
+    let mut acknowledged = Acknowledged::default();
+    for (channel, n, people) in rows {
+        match channel {
+            Some(channel) => acknowledged
+                .by_channel
+                .extend(channel.parse().ok().map(|c| (c, n))),
+            None => acknowledged.people = people,
+        }
+    }
+    Ok(acknowledged)
 }
 
 /// Whether the delivery `id` of `alert` was confirmed; `None` when it is not one of its.

@@ -193,10 +193,10 @@ pub async fn hold<'e>(
 }
 
 /// Marks an urgent alert sent over a budget.
-pub async fn mark_over(pool: &PgPool, alert: AlertId) -> Result<(), DbError> {
+pub async fn mark_over<'e>(db: impl sqlx::PgExecutor<'e>, alert: AlertId) -> Result<(), DbError> {
     sqlx::query("UPDATE alerts SET over_budget = true WHERE id = $1")
         .bind(alert.0)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(())
 }
