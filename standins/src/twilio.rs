@@ -135,6 +135,17 @@ impl TwilioStandin {
     /// Binds 127.0.0.1:0 and serves the account `account_sid` (`AC…`), which authenticates with
     /// `auth_token`, in a background task. Call it inside a Tokio runtime.
     pub fn start(account_sid: &str, auth_token: &str) -> TwilioStandin {
+        Self::start_with(account_sid, auth_token, true)
+    }
+
+    /// Like [`start`](Self::start), but calls are only counted and timed (see
+    /// [`call_times`](Self::call_times)), not recorded with what they went through: memory
+    /// stays flat whatever the volume, for the benchmark. Callees still play every call.
+    pub fn start_counting(account_sid: &str, auth_token: &str) -> TwilioStandin {
+        Self::start_with(account_sid, auth_token, false)
+    }
+
+    fn start_with(account_sid: &str, auth_token: &str, record_calls: bool) -> TwilioStandin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
@@ -153,7 +164,7 @@ impl TwilioStandin {
             in_flight: AtomicUsize::new(0),
             concurrency_limit: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
-            voice: crate::twilio_voice::Voice::new(),
+            voice: crate::twilio_voice::Voice::new(record_calls),
         });
         let app = Router::new()
             .route(
@@ -321,10 +332,21 @@ pub async fn post_signed(
     auth_token: &str,
     params: &[(String, String)],
 ) -> Result<u16, reqwest::Error> {
+    post_signed_with(&reqwest::Client::new(), public_url, url, auth_token, params).await
+}
+
+/// [`post_signed`] on `client`'s kept-alive connections.
+pub(crate) async fn post_signed_with(
+    client: &reqwest::Client,
+    public_url: &str,
+    url: &str,
+    auth_token: &str,
+    params: &[(String, String)],
+) -> Result<u16, reqwest::Error> {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
-    let response = reqwest::Client::new()
+    let response = client
         .post(url)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::USER_AGENT, "TwilioProxy/1.1")

@@ -33,8 +33,11 @@ pub(crate) use create::create_call;
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
 };
 
 use crate::twilio::{TwilioStandin, plus, post_signed};
@@ -288,6 +291,12 @@ impl CallEvent {
 
 /// The voice half of the account's state, inside the stand-in's `Inner`.
 pub(crate) struct Voice {
+    /// Whether calls, what they went through and their events are kept (not when counting).
+    record: bool,
+    /// When each call since the last reset was accepted, in arrival order.
+    call_times: Mutex<Vec<SystemTime>>,
+    /// Calls over since the last reset.
+    ended: AtomicUsize,
     calls: Mutex<Vec<ReceivedCall>>,
     callees: Mutex<HashMap<String, Callee>>,
     default_callee: Mutex<Callee>,
@@ -306,8 +315,11 @@ struct Pacing {
 }
 
 impl Voice {
-    pub(crate) fn new() -> Voice {
+    pub(crate) fn new(record: bool) -> Voice {
         Voice {
+            record,
+            call_times: Mutex::new(Vec::new()),
+            ended: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             callees: Mutex::new(HashMap::new()),
             default_callee: Mutex::new(Callee::default()),
@@ -353,7 +365,18 @@ impl Voice {
     }
 
     fn record(&self, event: CallEvent) {
-        self.events.lock().unwrap().push(event);
+        if self.record {
+            self.events.lock().unwrap().push(event);
+        }
+    }
+
+    /// A call was accepted: timed, and kept when recording.
+    fn accepted(&self, call: &ReceivedCall, played: PlayedCall) {
+        self.call_times.lock().unwrap().push(SystemTime::now());
+        if self.record {
+            self.calls.lock().unwrap().push(call.clone());
+            self.played.lock().unwrap().push(played);
+        }
     }
 }
 
@@ -449,9 +472,22 @@ impl TwilioStandin {
         events.filter(|e| e.sid == sid).collect()
     }
 
+    /// When each call since the start or the last [`reset_calls`](Self::reset_calls) was
+    /// accepted, in arrival order (counting or not).
+    pub fn call_times(&self) -> Vec<SystemTime> {
+        self.inner().voice.call_times.lock().unwrap().clone()
+    }
+
+    /// How many calls since the start or the last reset are over (their final callback sent).
+    pub fn ended_call_count(&self) -> usize {
+        self.inner().voice.ended.load(Ordering::SeqCst)
+    }
+
     /// Forgets the calls, what they went through and their events (not the scripts).
     pub fn reset_calls(&self) {
         let voice = &self.inner().voice;
+        voice.call_times.lock().unwrap().clear();
+        voice.ended.store(0, Ordering::SeqCst);
         voice.calls.lock().unwrap().clear();
         voice.played.lock().unwrap().clear();
         voice.events.lock().unwrap().clear();

@@ -707,3 +707,48 @@ async fn calls_over_the_rate_are_queued_not_refused() {
         );
     }
 }
+
+/// Counting, as the benchmark runs it: callees still play every call against Tocsin's side, but
+/// only the acceptance times and the calls over are kept.
+#[tokio::test]
+async fn a_counting_stand_in_plays_every_call_and_keeps_only_times() {
+    let standin = TwilioStandin::start_counting(SID, TOKEN);
+    let receiver = Receiver::start(None).await;
+    let (url, status) = (receiver.url("/twiml"), receiver.url("/status"));
+    let fields = [
+        ("To", TO),
+        ("From", FROM),
+        ("Url", url.as_str()),
+        ("StatusCallback", status.as_str()),
+        (
+            "StatusCallbackEvent",
+            "initiated ringing answered completed",
+        ),
+    ];
+    let before = std::time::SystemTime::now();
+    for _ in 0..3 {
+        let (code, resource) = create(&standin, &fields).await;
+        assert_eq!(code, 201, "{resource}");
+    }
+    let started = Instant::now();
+    while standin.ended_call_count() < 3 {
+        assert!(started.elapsed() < WAIT, "calls not over");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let times = standin.call_times();
+    assert_eq!(times.len(), 3);
+    assert!(times[0] >= before && times.is_sorted(), "{times:?}");
+    assert!(standin.calls().is_empty() && standin.played_calls().is_empty());
+    assert!(standin.call_events().is_empty());
+    // Each call: four status callbacks, the TwiML, the gather's action.
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 3 * 6, "{seen:?}");
+    assert!(seen.iter().all(|s| s.signed));
+    let pressed = seen.iter().filter(|s| s.path.starts_with("/ack")).count();
+    assert_eq!(pressed, 3);
+    standin.reset_calls();
+    assert_eq!(
+        (standin.call_times().len(), standin.ended_call_count()),
+        (0, 0)
+    );
+}

@@ -4,7 +4,7 @@
 //! callbacks by POST go through `twilio::post_signed` itself).
 
 use std::{
-    sync::{Arc, Weak},
+    sync::{Arc, Weak, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -15,7 +15,7 @@ use super::{
     StatusEvent, Voice,
     twiml::{self, Element},
 };
-use crate::twilio::{Inner, post_signed, sign};
+use crate::twilio::{Inner, post_signed_with, sign};
 
 /// Between two steps of a call: quick, never a real call's pace.
 const STEP: Duration = Duration::from_millis(20);
@@ -384,6 +384,7 @@ impl Run {
             p.error_code = error;
             p.ended_at = Some(Instant::now());
         });
+        self.inner()?.voice.ended.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -445,7 +446,7 @@ impl Run {
                 .header("X-Twilio-Signature", sign(token, &with_query(url), &[]));
             read(request.send().await).await
         } else if kind == CallEventKind::Status {
-            let status = post_signed(url, &local, token, &params).await;
+            let status = post_signed_with(&voice.client, url, &local, token, &params).await;
             status.ok().map(|status| (status, String::new()))
         } else {
             let body = form_urlencoded::Serializer::new(String::new())

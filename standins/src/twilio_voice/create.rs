@@ -98,8 +98,7 @@ pub(crate) async fn create_call(
         at,
         started_at,
     };
-    voice.calls.lock().unwrap().push(call.clone());
-    voice.played.lock().unwrap().push(PlayedCall {
+    let played = PlayedCall {
         sid: call.sid.clone(),
         to: call.to.clone(),
         callee,
@@ -113,7 +112,8 @@ pub(crate) async fn create_call(
         gathers: Vec::new(),
         digits: None,
         ended_at: None,
-    });
+    };
+    voice.accepted(&call, played);
     // The task holds the state weakly: it stops when the stand-in is dropped.
     tokio::spawn(callee::play(Arc::downgrade(&inner), call, callee));
     (StatusCode::CREATED, Json(resource)).into_response()
