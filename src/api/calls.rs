@@ -141,14 +141,7 @@ async fn find(
 
 /// The call's script in the providers' terms, in French.
 fn script_of(call: &Call) -> CallScript {
-    let script = Script::new(&call.commune, &call.body);
-    CallScript {
-        message: format!("{} {}", script.intro, script.message),
-        prompt: script.prompt,
-        closing: script.closing,
-        thanks: "Merci, votre confirmation est enregistrée. Au revoir.".into(),
-        language: "fr-FR".into(),
-    }
+    Script::new(&call.commune, &call.body).for_providers()
 }
 
 fn without_query(url: &str) -> &str {

@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use base64::Engine;
 use serde_json::json;
 use tocsin_providers::push::crypto::VapidKey;
 
@@ -35,6 +36,54 @@ pub async fn http_rate(
             .header("X-Api-Key", &api_key)
             .header("Accept", "application/json")
             .json(&body)
+    })
+    .await
+}
+
+/// Calls per second that `connections` clients, each looping on its own kept-alive connection,
+/// get from the Twilio stand-in's Calls API in `duration`, with requests of the adapter's shape
+/// (providers/src/voice/twilio/client.rs: the same fields, URLs of about the same length). The
+/// calls' TwiML and callbacks go to `callback_base`; their callees keep playing after this
+/// returns (see voice::ceiling).
+pub async fn call_rate(
+    base_url: &str,
+    (account_sid, auth_token): (&str, &str),
+    callback_base: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<f64> {
+    let url = format!("{base_url}/2010-04-01/Accounts/{account_sid}/Calls.json");
+    let authorization = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{account_sid}:{auth_token}"))
+    );
+    // The daemon's URLs: /cb/twilio/{callback token, ~80 characters}/voice/{delivery} and
+    // /status?ref={delivery}.
+    let callback = format!("{callback_base}/cb/twilio/{}", "0".repeat(80));
+    request_rate(connections, duration, move |http, worker, n| {
+        let reference = format!("dlv_{:032}", worker as u64 * 1_000_000 + n);
+        let form = [
+            ("To", format!("+3332{worker:03}{n:04}")),
+            ("From", "+33937000000".to_string()),
+            ("Url", format!("{callback}/voice/{reference}")),
+            ("Method", "POST".into()),
+            (
+                "StatusCallback",
+                format!("{callback}/status?ref={reference}"),
+            ),
+            ("StatusCallbackMethod", "POST".into()),
+            ("StatusCallbackEvent", "answered".into()),
+            ("StatusCallbackEvent", "completed".into()),
+            ("Timeout", "30".into()),
+            ("MachineDetection", "DetectMessageEnd".into()),
+        ];
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        http.post(&url)
+            .header("Authorization", &authorization)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
     })
     .await
 }

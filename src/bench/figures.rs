@@ -2,32 +2,43 @@
 
 use serde::Serialize;
 
+use crate::model::AlertId;
+
 /// One alert on one channel, from the API call to the last recorded outcome. Times are in
 /// milliseconds from the moment the benchmark called `POST /v1/alerts`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunFigures {
-    /// `sms`, `email` or `push`.
+    #[serde(skip)]
+    pub alert: AlertId,
+    /// `sms`, `email`, `push` or `voice`.
     pub channel: &'static str,
     pub subscribers: u64,
     /// Deliveries recorded (sent or failed).
     pub deliveries: u64,
     pub failed: u64,
+    /// Deliveries confirmed by their recipient (voice: the callee pressed 1); 0 for the other
+    /// channels, whose stand-ins confirm nothing.
+    pub acknowledged: u64,
     /// First message received by the provider stand-in (SMS), the push service stand-in
-    /// (push), or answered by the SMTP sink (e-mail).
+    /// (push), the first call accepted by the Calls API stand-in (voice), or answered by the
+    /// SMTP sink (e-mail).
     pub first_delivery_ms: f64,
     /// Every delivery row planned (the alert's `planned_at`).
     pub fanout_ms: f64,
-    /// 10 %, 90 % and 100 % of the outcomes recorded.
+    /// 10 %, 90 % and 100 % of the outcomes recorded (voice: of the calls placed).
     pub p10_ms: f64,
     pub p90_ms: f64,
     pub p100_ms: f64,
+    /// The last change to any of the alert's deliveries (voice: the last call's end recorded).
+    pub last_update_ms: f64,
     /// deliveries / p100, per second.
     pub rate_overall: f64,
     /// Deliveries between the 10 % and 90 % marks / the time between them, per second.
     pub rate_steady: f64,
     /// The ceiling measured just before this run: raw HTTP requests of the same shape to the
-    /// same stand-in over the same number of connections (SMS, push), or smtp-source to the
-    /// same sink with the same number of sessions (e-mail), per second.
+    /// same stand-in over the same number of connections (SMS, push), smtp-source to the same
+    /// sink with the same number of sessions (e-mail), or calls to the Calls API stand-in whose
+    /// callbacks a bare receiver answers (voice), per second.
     pub ceiling_rate: f64,
     /// `GET /v1/alerts/{id}` while the alert was planning or sending, client-side wall time.
     pub status: StatusLatency,
@@ -87,6 +98,8 @@ pub struct Machine {
     pub smtp_sessions: usize,
     /// Connections to the push service stand-in (daemon and ceiling alike).
     pub push_connections: usize,
+    /// Connections to the Calls API stand-in (daemon and ceiling alike).
+    pub call_connections: usize,
 }
 
 /// One alert through a pool of SMS accounts, each held by its stand-in to `per_second`.
@@ -120,6 +133,26 @@ impl PoolRun {
     pub fn rate_limited(&self) -> u64 {
         self.accounts.iter().map(|a| a.rate_limited).sum()
     }
+}
+
+/// One alert calling the landlines of a commune with the account held to `per_second`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacedRun {
+    /// `[limits.twilio] per_second`.
+    pub per_second: f64,
+    /// Calls the stand-in accepted.
+    pub calls: u64,
+    pub deliveries: u64,
+    pub failed: u64,
+    /// Calls confirmed (the callee pressed 1).
+    pub acknowledged: u64,
+    pub first_delivery_ms: f64,
+    /// Calls per second: one over the median interval between two acceptances.
+    pub pace: f64,
+    /// The most calls accepted within one second.
+    pub busiest_second: u64,
+    /// One call as the callee hears it (the script twice, and the closing), in seconds.
+    pub call_seconds: f64,
 }
 
 /// What one account's stand-in saw in a pool run.

@@ -1,10 +1,13 @@
 //! The benchmark: how fast a whole commune is warned, against the limits of this machine
 //! measured in the same run. It drives the real daemon (a `tocsin serve` child process) through
 //! the real RabbitMQ and PostgreSQL; SMS go to the smsmode stand-in, e-mail to postfix's
-//! smtp-sink, Web Push to the push service stand-in. With `--accounts`, one more alert goes
-//! through a pool of rate-limited SMS accounts (pool.rs).
+//! smtp-sink, Web Push to the push service stand-in, calls to the Twilio stand-in (voice.rs).
+//! With `--accounts`, one more alert goes through a pool of rate-limited SMS accounts
+//! (pool.rs); with voice, one more calls landlines at a calls-per-second limit (voice.rs).
 
+mod call_receiver;
 mod ceiling;
+mod config_file;
 pub mod figures;
 mod measure;
 pub mod plot;
@@ -14,6 +17,7 @@ mod processes;
 pub mod report;
 mod status;
 pub mod targets;
+pub mod voice;
 
 use std::{
     path::{Path, PathBuf},
@@ -25,12 +29,14 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tocsin_providers::push::crypto::VapidKey;
-use tocsin_standins::{push::PushStandin, smsmode::SmsmodeStandin};
+use tocsin_standins::{push::PushStandin, smsmode::SmsmodeStandin, twilio::TwilioStandin};
 
 use self::{
-    figures::{Machine, PoolAccount, PoolRun, RunFigures, SizeFigures, StatusLatency},
+    config_file::ConfigFile,
+    figures::{Machine, PacedRun, PoolAccount, PoolRun, RunFigures, SizeFigures, StatusLatency},
     pool::PoolOptions,
     processes::DaemonProcess,
+    voice::PaceOptions,
 };
 use crate::{
     api::KeyHasher,
@@ -44,13 +50,15 @@ const SUBJECT: &str = "Alerte orange orages";
 const TEXT: &str =
     "Mairie de Bras-sur-Meuse : alerte orange orages cet apres-midi. Evitez les deplacements.";
 const VAPID_SUBJECT: &str = "mailto:bench@example.org";
+/// Connections the daemon's public listener lets the stand-ins' callbacks hold at once.
+const CALLBACK_CONNECTIONS: i64 = 4096;
 /// The ceilings' measuring time.
 const CEILING_TIME: Duration = Duration::from_secs(2);
 
 pub struct Options {
     pub config: Option<PathBuf>,
     pub subscribers: Vec<u64>,
-    /// Any of `sms`, `email` and `push`.
+    /// Any of `sms`, `email`, `push` and `voice`.
     pub channels: Vec<Channel>,
     /// Runs per channel and size; `None`: 5 up to 10,000 subscribers, 3 up to 100,000, else 1.
     /// The pool run is run this many times too, once by default.
@@ -59,12 +67,16 @@ pub struct Options {
     pub log: PathBuf,
     /// The pool run, when asked for.
     pub pool: Option<PoolOptions>,
+    /// The paced run of calls, when voice is measured; run this many times too, once by
+    /// default.
+    pub pace: Option<PaceOptions>,
 }
 
 pub struct Results {
     pub machine: Machine,
     pub sizes: Vec<SizeFigures>,
     pub pool: Vec<PoolRun>,
+    pub paced: Vec<PacedRun>,
 }
 
 fn default_runs(subscribers: u64) -> usize {
@@ -97,8 +109,12 @@ struct Bench {
     hasher: KeyHasher,
     sms: SmsmodeStandin,
     push: PushStandin,
+    calls: TwilioStandin,
     sink_port: u16,
     env: Env,
+    /// The configuration the daemons read: the operator's, with the benchmark's voice account.
+    config: toml::Table,
+    config_file: ConfigFile,
     log: PathBuf,
 }
 
@@ -114,6 +130,8 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
 
     let sms = SmsmodeStandin::start_counting(STANDIN_KEY);
     let push = PushStandin::start_counting().await;
+    let calls = TwilioStandin::start_counting(voice::ACCOUNT_SID, voice::AUTH_TOKEN);
+    calls.set_ring_time(voice::RING_TIME);
     let (_sink, sink_port) = processes::start_smtp_sink().await?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let secrets = store::key_versions::Secrets {
@@ -151,19 +169,33 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         ("TOCSIN_PUSH_ALLOW_LOOPBACK", "true".into()),
         ("TOCSIN_LOG", "warn".into()),
     ];
-    let daemon_config = load_daemon_config(options.config.as_deref(), &env)
+    let operator = config_file::operator_table(options.config.as_deref())?;
+    let mut config = voice::config_table(operator, &calls.base_url())?;
+    // The stand-ins call back from 127.0.0.1 alone, where a provider's callbacks come from many
+    // addresses: the public listener's per-client cap would turn the callees away.
+    config_file::table(&mut config, "http")?.insert(
+        "max_connections_per_client".into(),
+        toml::Value::Integer(CALLBACK_CONNECTIONS),
+    );
+    let config_file = ConfigFile::write(&config)?;
+    let daemon_config = load_daemon_config(Some(&config_file.path), &env)
         .context("invalid configuration for the daemon")?;
-    let connections = account_connections(&daemon_config, "sms.smsmode")?.unwrap_or(32);
-    let sessions = account_connections(&daemon_config, "email.smtp")?.unwrap_or(8);
-    let push_connections = account_connections(&daemon_config, "push")?.unwrap_or(64);
-    let machine = machine(connections, sessions, push_connections);
+    let machine = Machine::here(Connections {
+        http: account_connections(&daemon_config, "sms.smsmode")?.unwrap_or(32),
+        smtp: account_connections(&daemon_config, "email.smtp")?.unwrap_or(8),
+        push: account_connections(&daemon_config, "push")?.unwrap_or(64),
+        calls: account_connections(&daemon_config, "voice.twilio")?.unwrap_or(32),
+    });
     let bench = Bench {
         db,
         hasher,
         sms,
         push,
+        calls,
         sink_port,
         env,
+        config,
+        config_file,
         log: options.log.clone(),
     };
 
@@ -179,7 +211,8 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
                 standin
             })
             .collect();
-        let file = pool::ConfigFile::write(options.config.as_deref(), &pool, &standins)?;
+        let urls: Vec<String> = standins.iter().map(SmsmodeStandin::base_url).collect();
+        let file = ConfigFile::write(&pool::config_table(bench.config.clone(), &pool, &urls)?)?;
         let mut env = bench.env.clone();
         // The environment wins over the file: routing must name the pool here too.
         env.retain(|(k, _)| *k != "TOCSIN_SMS_PROVIDER");
@@ -190,6 +223,11 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         routes_configs.push(pool_config);
         let runs = options.runs.unwrap_or(1);
         pool_runs = run_pool(&bench, &pool, &standins, &file.path, &env, runs).await?;
+    }
+    let mut paced = Vec::new();
+    if let Some(pace) = options.pace {
+        let runs = options.runs.unwrap_or(1);
+        paced = voice::run_paced(&bench, &pace, &bench.config, runs).await?;
     }
 
     let mut sizes = Vec::new();
@@ -213,6 +251,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
         machine,
         sizes,
         pool: pool_runs,
+        paced,
     })
 }
 
@@ -228,9 +267,10 @@ async fn run_size(
     let slug = format!("bench-{subscribers}");
     let commune = population::create(&bench.db, &slug, subscribers, &bench.push.base_url()).await?;
     let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
-    let daemon = DaemonProcess::start(options.config.as_deref(), &bench.env, &bench.log).await?;
+    let daemon =
+        DaemonProcess::start(Some(&bench.config_file.path), &bench.env, &bench.log).await?;
     for &channel in &options.channels {
-        warm_up(&bench.db, &daemon.url, &key, channel).await?;
+        warm_up(bench, &daemon.url, &key, channel).await?;
     }
     let body_len = ceiling::push_body_len(&commune.name, SUBJECT, TEXT, &daemon.url);
     let shape = ceiling::PushShape::new(&bench.push.base_url(), VAPID_SUBJECT, body_len)?;
@@ -249,14 +289,19 @@ async fn run_size(
                     let (url, n) = (bench.push.base_url(), machine.push_connections);
                     ceiling::push_rate(&url, &shape, n, CEILING_TIME).await?
                 }
-                Channel::Voice => anyhow::bail!("the benchmark does not place calls yet"),
+                Channel::Voice => {
+                    let connections = machine.call_connections;
+                    voice::ceiling(&bench.calls, connections, &commune.name).await?
+                }
             };
             bench.sms.reset();
             bench.push.reset();
+            bench.calls.reset_calls();
             let first = || match channel {
                 Channel::Sms => bench.sms.first_accepted_at(),
                 Channel::Push => bench.push.first_accepted_at(),
-                Channel::Email | Channel::Voice => None,
+                Channel::Voice => bench.calls.call_times().into_iter().min(),
+                Channel::Email => None,
             };
             let alert = Alert {
                 daemon: &daemon.url,
@@ -264,11 +309,21 @@ async fn run_size(
                 channel,
                 subscribers,
                 timeout: Duration::from_secs(60 + subscribers / 200),
+                calls: (channel == Channel::Voice).then_some(&bench.calls),
             };
             let mut f = run_alert(&bench.db, &alert, first).await?;
             f.ceiling_rate = ceiling;
+            forget_deliveries(&bench.db).await?;
+            let confirmed = match channel {
+                Channel::Voice => format!(
+                    ", {} confirmed, the last call over after {:.1} s",
+                    f.acknowledged,
+                    f.last_update_ms / 1000.0
+                ),
+                _ => String::new(),
+            };
             eprintln!(
-                "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s, status {:.1} ms (p95 {:.1}, {} calls)",
+                "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s, status {:.1} ms (p95 {:.1}, {} calls){confirmed}",
                 channel.as_str(),
                 f.rate_overall,
                 100.0 * f.rate_overall / ceiling,
@@ -310,7 +365,7 @@ async fn run_pool(
         population::create(&bench.db, "bench-pool", subscribers, &bench.push.base_url()).await?;
     let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
     let daemon = DaemonProcess::start(Some(config), env, &bench.log).await?;
-    warm_up(&bench.db, &daemon.url, &key, Channel::Sms).await?;
+    warm_up(bench, &daemon.url, &key, Channel::Sms).await?;
     let mut figures = Vec::new();
     for run in 1..=runs {
         standins.iter().for_each(SmsmodeStandin::reset);
@@ -322,8 +377,10 @@ async fn run_pool(
             subscribers,
             // Refusals go to the retry tiers (5 s, then 30 s): room for a few.
             timeout: Duration::from_secs_f64(60.0 + 10.0 * pool::POOL_SECONDS),
+            calls: None,
         };
         let f = run_alert(&bench.db, &alert, first).await?;
+        forget_deliveries(&bench.db).await?;
         let accounts: Vec<PoolAccount> = standins
             .iter()
             .enumerate()
@@ -392,11 +449,15 @@ struct Alert<'a> {
     channel: Channel,
     subscribers: u64,
     timeout: Duration,
+    /// For voice: the stand-in whose calls must be over, and their ends recorded, before the
+    /// figures are read.
+    calls: Option<&'a TwilioStandin>,
 }
 
 /// One alert on one channel, from the API call until the API says nothing of it is left to
 /// send; `first_accepted` tells when the provider's side took the first message, where the
-/// benchmark can see it (the stand-ins, reset by the caller).
+/// benchmark can see it (the stand-ins, reset by the caller). Its deliveries stay for the
+/// caller to read and [`forget_deliveries`].
 async fn run_alert(
     db: &sqlx::PgPool,
     alert: &Alert<'_>,
@@ -408,41 +469,47 @@ async fn run_alert(
         channel,
         subscribers,
         timeout,
+        calls,
     } = *alert;
     let http = reqwest::Client::new();
     let called_at = Utc::now();
     let id = post_alert(&http, daemon, key, population::TOPIC, channel).await?;
     let latencies = status::follow(&http, daemon, key, id, channel, timeout).await?;
+    if let Some(standin) = calls {
+        voice::calls_over(standin, timeout).await?;
+        voice::calls_settled(db, id, timeout).await?;
+    }
     let first_ms = first_accepted().map(|t| {
         (chrono::DateTime::<Utc>::from(t) - called_at)
             .num_microseconds()
             .unwrap_or(0) as f64
             / 1000.0
     });
-    let mut figures = measure::figures(db, id, called_at, first_ms).await?;
-    figures.channel = channel.as_str();
+    let mut figures = measure::figures(db, id, channel, called_at, first_ms).await?;
     figures.subscribers = subscribers;
     figures.status = StatusLatency::of(latencies);
-    // Each run starts from an empty table, as a commune's next alert would not, but it keeps
-    // runs comparable.
-    sqlx::query("TRUNCATE deliveries").execute(db).await?;
     Ok(figures)
+}
+
+/// Each run starts from an empty table, as a commune's next alert would not, but it keeps runs
+/// comparable.
+async fn forget_deliveries(db: &sqlx::PgPool) -> anyhow::Result<()> {
+    sqlx::query("TRUNCATE deliveries").execute(db).await?;
+    Ok(())
 }
 
 /// One alert to a few subscribers, not measured: a daemon that has been running has its
 /// connections to PostgreSQL, RabbitMQ and the provider open and its statements prepared; the
 /// runs measure that daemon, not the first minutes of a new one.
-async fn warm_up(
-    db: &sqlx::PgPool,
-    daemon: &str,
-    key: &str,
-    channel: Channel,
-) -> anyhow::Result<()> {
+async fn warm_up(bench: &Bench, daemon: &str, key: &str, channel: Channel) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let id = post_alert(&http, daemon, key, population::WARM_UP_TOPIC, channel).await?;
     status::follow(&http, daemon, key, id, channel, Duration::from_secs(60)).await?;
-    sqlx::query("TRUNCATE deliveries").execute(db).await?;
-    Ok(())
+    if channel == Channel::Voice {
+        voice::calls_over(&bench.calls, Duration::from_secs(60)).await?;
+        voice::calls_settled(&bench.db, id, Duration::from_secs(60)).await?;
+    }
+    forget_deliveries(&bench.db).await
 }
 
 /// An urgent alert to `topic` on one channel, through the API.
@@ -479,42 +546,54 @@ fn account_connections(config: &Config, section: &str) -> anyhow::Result<Option<
     Ok(built.provider.connections())
 }
 
-fn machine(http_connections: usize, smtp_sessions: usize, push_connections: usize) -> Machine {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split(':').nth(1))
-        })
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
-    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024;
-    let os = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|o| {
-            o.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_string())
+/// The connections each account of the daemon opens at most, which its ceiling is measured
+/// with.
+struct Connections {
+    http: usize,
+    smtp: usize,
+    push: usize,
+    calls: usize,
+}
+
+impl Machine {
+    fn here(connections: Connections) -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split(':').nth(1))
             })
-        })
-        .unwrap_or_else(|| std::env::consts::OS.to_string());
-    Machine {
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        memory_bytes,
-        cpu,
-        os,
-        http_connections,
-        smtp_sessions,
-        push_connections,
+            .unwrap_or("unknown")
+            .trim()
+            .to_string();
+        let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+            * 1024;
+        let os = std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|o| {
+                o.lines().find_map(|l| {
+                    l.strip_prefix("PRETTY_NAME=")
+                        .map(|v| v.trim_matches('"').to_string())
+                })
+            })
+            .unwrap_or_else(|| std::env::consts::OS.to_string());
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_bytes,
+            cpu,
+            os,
+            http_connections: connections.http,
+            smtp_sessions: connections.smtp,
+            push_connections: connections.push,
+            call_connections: connections.calls,
+        }
     }
 }

@@ -3,17 +3,9 @@
 //! N × R, and whether it stays under each account's limit, says whether fan-out spreads an
 //! alert over the accounts in proportion to their limits and each account's token bucket holds.
 //!
-//! Named accounts and pools cannot be set by environment variables, so the daemon gets them in
-//! a configuration file of their own: the operator's file (if any) with the pool added.
+//! The daemon gets the pool in a configuration file of its own (config_file.rs).
 
-use std::{
-    io::Write,
-    os::unix::fs::OpenOptionsExt,
-    path::{Path, PathBuf},
-};
-
-use anyhow::Context;
-use tocsin_standins::smsmode::SmsmodeStandin;
+use super::config_file::table;
 
 /// The pool's name in routing, and the prefix of its accounts' names.
 pub const POOL: &str = "bench";
@@ -62,13 +54,6 @@ pub fn config_table(
     base_urls: &[String],
 ) -> anyhow::Result<toml::Table> {
     use toml::Value;
-    fn table<'t>(parent: &'t mut toml::Table, key: &str) -> anyhow::Result<&'t mut toml::Table> {
-        parent
-            .entry(key)
-            .or_insert_with(|| Value::Table(toml::Table::new()))
-            .as_table_mut()
-            .with_context(|| format!("{key} must be a table"))
-    }
     let names: Vec<String> = (0..base_urls.len())
         .map(PoolOptions::account_name)
         .collect();
@@ -92,54 +77,6 @@ pub fn config_table(
     table(sms, "pools")?.insert(POOL.into(), Value::Table(pool));
     table(&mut base, "routing")?.insert("sms".into(), POOL.into());
     Ok(base)
-}
-
-/// The pool's configuration file, in a directory of its own that goes when this is dropped. The
-/// operator's file may hold secrets (a database URL), so the copy is readable by its owner only.
-pub struct ConfigFile {
-    dir: PathBuf,
-    pub path: PathBuf,
-}
-
-impl ConfigFile {
-    pub fn write(
-        operator: Option<&Path>,
-        options: &PoolOptions,
-        standins: &[SmsmodeStandin],
-    ) -> anyhow::Result<ConfigFile> {
-        let base = match operator {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .parse::<toml::Table>()
-                .with_context(|| format!("{} is not TOML", path.display()))?,
-            None => toml::Table::new(),
-        };
-        let urls: Vec<String> = standins.iter().map(SmsmodeStandin::base_url).collect();
-        let text = toml::to_string(&config_table(base, options, &urls)?)?;
-        let dir = std::env::temp_dir().join(format!(
-            "tocsin-bench-pool-{}",
-            hex::encode(rand::random::<[u8; 8]>())
-        ));
-        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = ConfigFile {
-            path: dir.join("pool.toml"),
-            dir,
-        };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&file.path)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .with_context(|| format!("cannot write {}", file.path.display()))?;
-        Ok(file)
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The benchmark's commune: a tenant with N subscribers, each with a phone number, an address
-//! and a browser subscribed to the push service stand-in, all following one topic; written in
+//! The benchmark's commune: a tenant with N subscribers, each with a phone number, an address,
+//! a browser subscribed to the push service stand-in and a fixed line, all following one topic;
+//! written in
 //! bulk, as an import of that size would be slow and is not what is measured.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -78,18 +79,20 @@ async fn fill(
     push_base_url: &str,
 ) -> anyhow::Result<()> {
     let (p256dh, auth) = browser_keys()?;
-    // Fictitious numbers (+33 6 1x xx xx xx), reserved-domain addresses, and a subscription in
+    // Fictitious numbers (+33 6 1x xx xx xx, fixed lines +33 3 xx xx xx xx), reserved-domain
+    // addresses, and a subscription in
     // the shape of `JSON.stringify(subscription)` (migrations/0014, src/store/push.rs) whose
     // endpoint is unique within the tenant, as the index on it requires.
     sqlx::query(
-        "INSERT INTO subscribers (tenant_id, phone, email, push)
+        "INSERT INTO subscribers (tenant_id, phone, email, push, landline)
          SELECT $1, '+3361' || lpad(i::text, 8, '0'), 'habitant' || i || '@example.org',
                 jsonb_build_object(
                     'endpoint', $3 || '/push/bench-' || i,
                     'expirationTime', NULL,
                     'keys', jsonb_build_object(
                         'p256dh', ($4::text[])[1 + i % cardinality($4::text[])],
-                        'auth', ($5::text[])[1 + i % cardinality($5::text[])]))
+                        'auth', ($5::text[])[1 + i % cardinality($5::text[])])),
+                '+333' || lpad(i::text, 8, '0')
          FROM generate_series(1, $2::bigint) AS i",
     )
     .bind(tenant.0)

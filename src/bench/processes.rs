@@ -76,6 +76,9 @@ impl DaemonProcess {
             .args(["--log-format", "json", "serve"])
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("TOCSIN_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            // The stand-ins call back here (TwiML, status callbacks), whatever the operator's
+            // file says the public URL is.
+            .env("TOCSIN_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(
                 std::fs::File::create(log)

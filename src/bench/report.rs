@@ -4,8 +4,11 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod paced;
+
+pub use self::paced::{PacedSummary, TimeToWarn, summarize_paced};
 use super::{
-    figures::{Machine, PoolAccount, PoolRun, RunFigures, SizeFigures},
+    figures::{Machine, PacedRun, PoolAccount, PoolRun, RunFigures, SizeFigures},
     targets::{TargetCheck, Unit},
 };
 
@@ -48,7 +51,7 @@ impl Spread {
 /// per second.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// `sms`, `email` or `push`.
+    /// `sms`, `email`, `push` or `voice`.
     pub channel: &'static str,
     pub subscribers: u64,
     pub runs: usize,
@@ -72,15 +75,23 @@ pub struct Summary {
     pub daemon_peak_rss_bytes: u64,
 }
 
-/// SMS first, then e-mail, then push, then anything else by name: the order of every table
-/// and plot.
+/// SMS first, then e-mail, push and voice, then anything else by name: the order of every
+/// table and plot.
 pub(crate) fn channel_rank(channel: &str) -> (u8, &str) {
     match channel {
         "sms" => (0, ""),
         "email" => (1, ""),
         "push" => (2, ""),
-        other => (3, other),
+        "voice" => (3, ""),
+        other => (4, other),
     }
+}
+
+/// The runs beside those of each size, when they were run: the SMS pool, the paced calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SideRuns<'a> {
+    pub pool: Option<&'a PoolSummary>,
+    pub paced: Option<&'a PacedSummary>,
 }
 
 /// One summary per (channel, subscribers), ordered by channel then subscribers.
@@ -407,13 +418,14 @@ fn machine_line(m: &Machine) -> String {
         os,
         http_connections: http,
         smtp_sessions: smtp,
+        push_connections: push,
+        call_connections: calls,
         ..
     } = m;
     let gib = group(m.memory_bytes as f64 / (1024.0 * MIB), 1, "");
-    let push = m.push_connections;
     format!(
         "{cores} cores, {gib} GiB, {cpu}, {os}; {http} HTTP connections, {smtp} SMTP sessions, \
-         {push} push connections"
+         {push} push connections, {calls} call connections"
     )
 }
 
@@ -433,6 +445,12 @@ fn channel_title(channel: &str, m: &Machine) -> String {
              {} connections",
             m.push_connections
         ),
+        "voice" => format!(
+            "Voice — ceiling: raw Calls API requests to the Twilio stand-in over {} connections; \
+             a call counts when placed, its callee answering {} s later",
+            m.call_connections,
+            super::voice::RING_TIME.as_secs()
+        ),
         other => other.to_string(),
     }
 }
@@ -441,7 +459,7 @@ fn channel_title(channel: &str, m: &Machine) -> String {
 pub fn render_text(
     machine: &Machine,
     summaries: &[Summary],
-    pool: Option<&PoolSummary>,
+    side: SideRuns<'_>,
     targets: &[TargetCheck],
 ) -> String {
     let mut lines = vec![format!("Tocsin benchmark on {}", machine_line(machine))];
@@ -451,7 +469,7 @@ pub fn render_text(
         lines.push(text_row(&headers(&TEXT_COLUMNS)));
         lines.extend(table.iter().map(|s| text_row(&row_cells(s, " "))));
     }
-    if let Some(pool) = pool {
+    if let Some(pool) = side.pool {
         lines.push(String::new());
         lines.push(pool_title(pool, " "));
         lines.push(text_line(&headers(&POOL_COLUMNS), &POOL_COLUMNS, None));
@@ -465,6 +483,14 @@ pub fn render_text(
         for cells in account_cells(pool, " ") {
             lines.push(text_line(&cells, &ACCOUNT_COLUMNS, left));
         }
+    }
+    if let Some(paced) = side.paced {
+        use paced::PACED_COLUMNS as COLUMNS;
+        lines.push(String::new());
+        lines.push(paced::paced_title(paced, " "));
+        lines.push(text_line(&headers(&COLUMNS), &COLUMNS, None));
+        lines.push(text_line(&paced::paced_cells(paced, " "), &COLUMNS, None));
+        lines.extend(paced::time_to_warn_line(paced, " "));
     }
     if !targets.is_empty() {
         let met = targets.iter().filter(|t| t.pass).count();
@@ -481,12 +507,13 @@ pub fn render_text(
 
 /// Everything, for the archive: raw runs with their series merged down to at most
 /// `JSON_SERIES_POINTS` points (`series_bucket_ms` says how wide each point now is), and the
-/// pool's runs and summary (`null` without a pool run).
+/// side runs' raw runs and summaries (`null` when not run).
 pub fn render_json(
     machine: &Machine,
     sizes: &[SizeFigures],
     summaries: &[Summary],
-    pool: (&[PoolRun], Option<&PoolSummary>),
+    (pool_runs, paced_runs): (&[PoolRun], &[PacedRun]),
+    side: SideRuns<'_>,
     targets: &[TargetCheck],
 ) -> Value {
     let sizes: Vec<Value> = sizes
@@ -500,13 +527,18 @@ pub fn render_json(
             })
         })
         .collect();
-    let (pool_runs, pool_summary) = pool;
-    let pool = pool_summary.map(|summary| json!({ "runs": pool_runs, "summary": summary }));
+    let pool = side
+        .pool
+        .map(|summary| json!({ "runs": pool_runs, "summary": summary }));
+    let paced = side
+        .paced
+        .map(|summary| json!({ "runs": paced_runs, "summary": summary }));
     json!({
         "machine": machine,
         "sizes": sizes,
         "summaries": summaries,
         "pool": pool,
+        "voice_paced": paced,
         "targets": targets,
     })
 }
@@ -573,7 +605,7 @@ fn md_table<const N: usize>(
 pub fn render_markdown(
     machine: &Machine,
     summaries: &[Summary],
-    pool: Option<&PoolSummary>,
+    side: SideRuns<'_>,
     targets: &[TargetCheck],
     taken_at: &str,
 ) -> String {
@@ -596,7 +628,7 @@ pub fn render_markdown(
             table.iter().map(|s| row_cells(s, SEP)),
         );
     }
-    if let Some(pool) = pool {
+    if let Some(pool) = side.pool {
         lines.extend([
             String::new(),
             format!("### {}", md_cell(&pool_title(pool, SEP))),
@@ -605,6 +637,19 @@ pub fn render_markdown(
         md_table(&mut lines, &POOL_COLUMNS, [pool_cells(pool, SEP)]);
         lines.push(String::new());
         md_table(&mut lines, &ACCOUNT_COLUMNS, account_cells(pool, SEP));
+    }
+    if let Some(paced) = side.paced {
+        let title = paced::paced_title(paced, SEP);
+        lines.extend([String::new(), format!("### {}", md_cell(&title))]);
+        lines.push(String::new());
+        md_table(
+            &mut lines,
+            &paced::PACED_COLUMNS,
+            [paced::paced_cells(paced, SEP)],
+        );
+        if let Some(line) = paced::time_to_warn_line(paced, SEP) {
+            lines.extend([String::new(), format!("{}.", md_cell(&line))]);
+        }
     }
     if !targets.is_empty() {
         lines.extend([String::new(), "### Targets".into(), String::new()]);

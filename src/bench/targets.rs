@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use super::report::{MIB, PoolSummary, Summary, group};
+use super::{
+    report::{MIB, SideRuns, Summary, group},
+    voice::PaceOptions,
+};
 
 /// What a target's figure and limit are measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +73,22 @@ const PUSH_SHARE: Target = Target(
     Unit::Share,
     Comparison::AtLeast,
 );
+/// At every size run.
+const VOICE_SHARE: Target = Target(
+    "Voice share of the raw Calls API ceiling (median)",
+    0.50,
+    Unit::Share,
+    Comparison::AtLeast,
+);
+/// The limiter refills at 97 % of the rate (src/dispatch/limits.rs).
+const PACED_SHARE: Target = Target(
+    "Voice calls per second, share of the account's limit (median)",
+    0.95,
+    Unit::Share,
+    Comparison::AtLeast,
+);
+const PACED_BUSIEST: &str =
+    "Voice: calls in the busiest second (the limit; one more below 100/s, the bucket's floor)";
 /// The limit of the first delivery, by size; SMS and e-mail alike.
 const FIRST_AT: [(u64, f64); 2] = [(10_000, 50.0), (1_000_000, 100.0)];
 const FIRST_SMS: &str = "First SMS delivery (median)";
@@ -132,7 +151,7 @@ fn worst(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Checks every target that the sizes run allow; a target tied to an N that was not run is left
 /// out rather than reported as missed, and the pool's only when there was a pool run.
-pub fn check_targets(summaries: &[Summary], pool: Option<&PoolSummary>) -> Vec<TargetCheck> {
+pub fn check_targets(summaries: &[Summary], side: SideRuns<'_>) -> Vec<TargetCheck> {
     let mut checks = Vec::new();
     let of = |channel: &'static str| summaries.iter().filter(move |s| s.channel == channel);
     for (channel, target) in [("sms", &SMS_SHARE), ("email", &EMAIL_SHARE)] {
@@ -140,8 +159,10 @@ pub fn check_targets(summaries: &[Summary], pool: Option<&PoolSummary>) -> Vec<T
             checks.push(target.check(s.subscribers, s.ceiling_share.median));
         }
     }
-    for s in of("push") {
-        checks.push(PUSH_SHARE.check(s.subscribers, s.ceiling_share.median));
+    for (channel, target) in [("push", &PUSH_SHARE), ("voice", &VOICE_SHARE)] {
+        for s in of(channel) {
+            checks.push(target.check(s.subscribers, s.ceiling_share.median));
+        }
     }
     for (channel, what) in [("sms", FIRST_SMS), ("email", FIRST_EMAIL)] {
         for (n, limit) in FIRST_AT {
@@ -173,9 +194,18 @@ pub fn check_targets(summaries: &[Summary], pool: Option<&PoolSummary>) -> Vec<T
         // VmHWM of a live process is never 0: 0 means the measurement failed.
         checks.push(PEAK_RSS.check(n, if rss == 0 { f64::NAN } else { rss as f64 }));
     }
-    if let Some(pool) = pool {
+    if let Some(pool) = side.pool {
         checks.push(POOL_SHARE.check(pool.subscribers, pool.share.median));
         checks.push(POOL_429.check(pool.subscribers, pool.rate_limited as f64));
+    }
+    if let Some(paced) = side.paced {
+        checks.push(PACED_SHARE.check(paced.landlines, paced.share.median));
+        let pace = PaceOptions {
+            per_second: paced.per_second,
+        };
+        let limit = pace.busiest_second_limit() as f64;
+        let target = Target(PACED_BUSIEST, limit, Unit::Count, Comparison::AtMost);
+        checks.push(target.check(paced.landlines, paced.busiest_second as f64));
     }
     checks
 }
@@ -196,7 +226,7 @@ mod tests {
 
     fn checks_for(runs: Vec<RunFigures>, rss_bytes: u64) -> Vec<(String, bool)> {
         let sizes = [size(runs[0].subscribers, rss_bytes, runs)];
-        check_targets(&summarize(&sizes), None)
+        check_targets(&summarize(&sizes), SideRuns::default())
             .into_iter()
             .map(|t| (t.name, t.pass))
             .collect()
@@ -367,7 +397,11 @@ mod tests {
 
     fn pool_checks(runs: &[PoolRun]) -> Vec<(String, bool)> {
         let pool = summarize_pool(runs);
-        check_targets(&[], pool.as_ref())
+        let side = SideRuns {
+            pool: pool.as_ref(),
+            paced: None,
+        };
+        check_targets(&[], side)
             .into_iter()
             .map(|t| (t.name, t.pass))
             .collect()

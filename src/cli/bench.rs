@@ -15,7 +15,8 @@ pub struct BenchArgs {
     /// Sizes of the commune, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
     subscribers: Vec<u64>,
-    /// Channels to measure, comma-separated: sms, email, push.
+    /// Channels to measure, comma-separated: sms, email, push, voice (calls to landlines,
+    /// with a paced run at --calls-per-second).
     #[arg(long, value_delimiter = ',', default_value = "sms,email,push")]
     channels: Vec<String>,
     /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1;
@@ -29,6 +30,10 @@ pub struct BenchArgs {
     /// Each pool account's limit, messages per second (with --accounts).
     #[arg(long, requires = "accounts", default_value_t = 200.0)]
     rate: f64,
+    /// With voice: the account's calls per second in the paced run, as `[limits.twilio]
+    /// per_second` (Twilio's default is 1); the run calls for about 15 s at it.
+    #[arg(long, default_value_t = 1.0)]
+    calls_per_second: f64,
     /// Print the figures as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -63,10 +68,6 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         .map(|c| c.parse::<Channel>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--channels: {e}"))?;
-    anyhow::ensure!(
-        !channels.contains(&Channel::Voice),
-        "--channels: the benchmark does not place calls yet (sms, email, push)"
-    );
     // Each channel once, in the order given.
     let mut seen = Vec::new();
     channels.retain(|c| {
@@ -83,6 +84,15 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         accounts: accounts as usize,
         per_second: args.rate,
     });
+    anyhow::ensure!(
+        args.calls_per_second.is_finite() && (0.1..=1000.0).contains(&args.calls_per_second),
+        "--calls-per-second: between 0.1 and 1000 calls a second"
+    );
+    let pace = channels
+        .contains(&Channel::Voice)
+        .then_some(bench::voice::PaceOptions {
+            per_second: args.calls_per_second,
+        });
     let options = bench::Options {
         config: config.map(Path::to_path_buf),
         subscribers: args.subscribers.clone(),
@@ -90,22 +100,30 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         runs: args.runs.map(|r| r as usize),
         log: args.daemon_log.clone(),
         pool,
+        pace,
     };
     let results = bench::run(options).await?;
     let summaries = report::summarize(&results.sizes);
     let pool = report::summarize_pool(&results.pool);
-    let targets = targets::check_targets(&summaries, pool.as_ref());
+    let paced = report::summarize_paced(&results.paced, &args.subscribers);
+    let side = report::SideRuns {
+        pool: pool.as_ref(),
+        paced: paced.as_ref(),
+    };
+    let targets = targets::check_targets(&summaries, side);
     if args.json {
+        let raw = (results.pool.as_slice(), results.paced.as_slice());
         let value = report::render_json(
             &results.machine,
             &results.sizes,
             &summaries,
-            (&results.pool, pool.as_ref()),
+            raw,
+            side,
             &targets,
         );
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        let text = report::render_text(&results.machine, &summaries, pool.as_ref(), &targets);
+        let text = report::render_text(&results.machine, &summaries, side, &targets);
         print!("{text}");
     }
     if let Some(path) = &args.plot {
@@ -115,13 +133,8 @@ pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.markdown {
         let taken_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-        let markdown = report::render_markdown(
-            &results.machine,
-            &summaries,
-            pool.as_ref(),
-            &targets,
-            &taken_at,
-        );
+        let markdown =
+            report::render_markdown(&results.machine, &summaries, side, &targets, &taken_at);
         std::fs::write(path, markdown)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("results written to {}", path.display());

@@ -198,6 +198,10 @@ pub async fn record_reports(
             ..Transition::to(id, status)
         });
     }
+    if transitions.is_empty() {
+        // Nothing final (a call answered, a message still on its way): nothing to record.
+        return Ok(());
+    }
     let wanted: Vec<crate::model::DeliveryId> = transitions.iter().map(|t| t.id).collect();
     let own = store::deliveries::of_tenant(db, tenant, &wanted).await?;
     let before = transitions.len();

@@ -289,6 +289,9 @@ impl CallEvent {
     }
 }
 
+/// See [`Voice::in_flight`].
+const MAX_REQUESTS_IN_FLIGHT: usize = 256;
+
 /// The voice half of the account's state, inside the stand-in's `Inner`.
 pub(crate) struct Voice {
     /// Whether calls, what they went through and their events are kept (not when counting).
@@ -303,9 +306,15 @@ pub(crate) struct Voice {
     played: Mutex<Vec<PlayedCall>>,
     events: Mutex<Vec<CallEvent>>,
     pacing: Mutex<Pacing>,
+    /// How long calls ring before their callee answers or gives up; `None`: a step.
+    ring_time: Mutex<Option<Duration>>,
     /// (public prefix, local prefix) pairs: where to send what was addressed to a public name.
     routes: Mutex<Vec<(String, String)>>,
     client: reqwest::Client,
+    /// Requests to Tocsin in flight at once, all calls together: Twilio's senders are many but
+    /// finite, and a stand-in opening one connection per waiting request would run out of
+    /// file descriptors when thousands of calls are answered at once.
+    in_flight: tokio::sync::Semaphore,
 }
 
 #[derive(Default)]
@@ -326,12 +335,14 @@ impl Voice {
             played: Mutex::new(Vec::new()),
             events: Mutex::new(Vec::new()),
             pacing: Mutex::new(Pacing::default()),
+            ring_time: Mutex::new(None),
             routes: Mutex::new(Vec::new()),
             // Twilio gives a TwiML request 15 s by default.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("reqwest client"),
+            in_flight: tokio::sync::Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
         }
     }
 
@@ -402,6 +413,12 @@ impl TwilioStandin {
             "set_calls_per_second: {cps:?} is not a rate"
         );
         self.inner().voice.pacing.lock().unwrap().per_second = cps;
+    }
+
+    /// Calls from now on ring this long before their callee answers (or, not answering, before
+    /// `no-answer`): at first a step of tens of milliseconds, never a real call's pace.
+    pub fn set_ring_time(&self, ring: Duration) {
+        *self.inner().voice.ring_time.lock().unwrap() = Some(ring);
     }
 
     /// Requests to URLs under `public_prefix` (`https://alertes.example.fr`, the name Tocsin

@@ -713,6 +713,7 @@ async fn calls_over_the_rate_are_queued_not_refused() {
 #[tokio::test]
 async fn a_counting_stand_in_plays_every_call_and_keeps_only_times() {
     let standin = TwilioStandin::start_counting(SID, TOKEN);
+    standin.set_ring_time(Duration::from_millis(300));
     let receiver = Receiver::start(None).await;
     let (url, status) = (receiver.url("/twiml"), receiver.url("/status"));
     let fields = [
@@ -746,6 +747,10 @@ async fn a_counting_stand_in_plays_every_call_and_keeps_only_times() {
     assert!(seen.iter().all(|s| s.signed));
     let pressed = seen.iter().filter(|s| s.path.starts_with("/ack")).count();
     assert_eq!(pressed, 3);
+    // Each callee answered (fetched its TwiML) after the ring time.
+    let first_ringing = seen.iter().find(|s| s.path == "/status").unwrap().at;
+    let first_twiml = seen.iter().find(|s| s.path == "/twiml").unwrap().at;
+    assert!(first_twiml - first_ringing >= Duration::from_millis(300));
     standin.reset_calls();
     assert_eq!(
         (standin.call_times().len(), standin.ended_call_count()),

@@ -2,7 +2,10 @@
 //! modules' tests too.
 
 use super::*;
-use crate::bench::{figures::StatusLatency, targets::check_targets};
+use crate::{
+    bench::{figures::StatusLatency, targets::check_targets},
+    model::AlertId,
+};
 
 pub(crate) const MB: u64 = 1 << 20;
 
@@ -10,15 +13,18 @@ pub(crate) const MB: u64 = 1 << 20;
 pub(crate) fn run(channel: &'static str, n: u64, rate: f64, ceiling: f64) -> RunFigures {
     let bucket = (rate / 10.0) as u64;
     RunFigures {
+        alert: AlertId(uuid::Uuid::nil()),
         channel,
         subscribers: n,
         deliveries: n,
         failed: 1,
+        acknowledged: 0,
         first_delivery_ms: 1000.0 / rate,
         fanout_ms: n as f64 / rate,
         p10_ms: 10.0,
         p90_ms: 900.0,
         p100_ms: 1000.0,
+        last_update_ms: 1000.0,
         rate_overall: rate,
         rate_steady: rate * 1.1,
         ceiling_rate: ceiling,
@@ -49,6 +55,7 @@ fn machine() -> Machine {
         http_connections: 64,
         smtp_sessions: 16,
         push_connections: 64,
+        call_connections: 32,
     }
 }
 
@@ -76,6 +83,22 @@ fn pool_runs() -> Vec<PoolRun> {
         daemon_peak_rss_bytes: 41 * MB,
     };
     vec![one(590.0, 2), one(594.0, 0), one(580.0, 1)]
+}
+
+/// Two paced runs at 1 call a second, 15 calls each, one failed and one unconfirmed in all.
+fn paced_runs() -> Vec<PacedRun> {
+    let one = |rate, busiest_second, failed, acknowledged| PacedRun {
+        per_second: 1.0,
+        calls: 15,
+        deliveries: 15,
+        failed,
+        acknowledged,
+        first_delivery_ms: 35.0,
+        pace: rate,
+        busiest_second,
+        call_seconds: 41.0,
+    };
+    vec![one(0.96, 1, 1, 14), one(0.97, 2, 0, 15)]
 }
 
 fn three(s: Spread) -> (f64, f64, f64) {
@@ -123,7 +146,7 @@ fn summarize_groups_by_channel_then_subscribers_with_sms_first() {
     assert_eq!(s[1].daemon_peak_rss_bytes, 90 * MB);
     // A zero ceiling means the ceiling was not measured: the share is unknown, and misses.
     assert!(s[2].ceiling_share.median.is_nan());
-    assert!(!check_targets(&s[2..3], None)[0].pass);
+    assert!(!check_targets(&s[2..3], SideRuns::default())[0].pass);
     assert_eq!(s[3].ceiling_share.median, 0.5);
     assert!(summarize(&[]).is_empty());
 }
@@ -153,11 +176,17 @@ fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
         run("sms", 100_000, 12_345.0, 50_000.0),
         run("sms", 100_000, 11_000.0, 50_000.0),
         run("push", 100_000, 4_000.0, 10_000.0),
+        run("voice", 100_000, 1_000.0, 2_500.0),
     ];
     let summaries = summarize(&[size(100_000, 123 * MB, runs)]);
     let pool = summarize_pool(&pool_runs());
-    let targets = check_targets(&summaries, pool.as_ref());
-    let text = render_text(&machine(), &summaries, pool.as_ref(), &targets);
+    let paced = summarize_paced(&paced_runs(), &[100_000]);
+    let side = SideRuns {
+        pool: pool.as_ref(),
+        paced: paced.as_ref(),
+    };
+    let targets = check_targets(&summaries, side);
+    let text = render_text(&machine(), &summaries, side, &targets);
     for needle in [
         "8 cores, 16.0 GiB, Test CPU, Linux 6.8; 64 HTTP connections, 16 SMTP sessions, 64 push",
         "  100 000     2        11 672  (11 000–12 345)",
@@ -168,9 +197,16 @@ fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
         "MISS  Daemon peak memory, 100 000 subscribers: 123.0 MB < 100.0 MB",
         "MISS  SMS share of the raw HTTP ceiling (median), 100 000 subscribers: 23.3 % ≥ 60.0 %",
         "MISS  Web Push share of the push service ceiling (median), 100 000 subscribers: 40.0 % ≥ 50.0 %",
+        "Voice — ceiling: raw Calls API requests to the Twilio stand-in over 32 connections",
+        "MISS  Voice share of the raw Calls API ceiling (median), 100 000 subscribers: 40.0 % ≥ 50.0 %",
         "SMS pool — 3 accounts × 200/s (600/s together)",
+        "Voice at the account's limit ([limits.twilio] per_second = 1.0), callees pressing 1",
+        "       15     2     0.965     96.5            2      35.0      29/30       1",
+        "placing every call then one call of 41 s: 100 000 landlines 28 h 47 min",
+        "PASS  Voice calls per second, share of the account's limit (median), 15 subscribers: 96.5 % ≥ 95.0 %",
+        "PASS  Voice: calls in the busiest second (the limit; one more below 100/s, the bucket's floor), 15 subscribers: 2 ≤ 2",
         "    9 000     3        590           585     98.3      3      12.5        3.0     4.0     41.0",
-        "Targets: 2 of 6 met",
+        "Targets: 4 of 9 met",
         "pool-2         9 003     33.3      3",
         "PASS  SMS pool rate, share of its accounts' limits together (median), 9 000 subscribers: 98.3 % ≥ 95.0 %",
         "MISS  SMS pool: answers 429 (all accounts, all runs), 9 000 subscribers: 3 ≤ 0",
@@ -195,8 +231,16 @@ fn json_keeps_raw_runs_with_at_most_200_series_points_and_the_same_total() {
     long.series = (0..1001).map(|i| (i as f64 * BUCKET_MS, 2)).collect();
     let sizes = [size(1_000, 1, vec![long])];
     let summaries = summarize(&sizes);
-    let targets = check_targets(&summaries, None);
-    let v = render_json(&machine(), &sizes, &summaries, (&[], None), &targets);
+    let targets = check_targets(&summaries, SideRuns::default());
+    let no_side = SideRuns::default();
+    let v = render_json(
+        &machine(),
+        &sizes,
+        &summaries,
+        (&[], &[]),
+        no_side,
+        &targets,
+    );
     let json_run = &v["sizes"][0]["runs"][0];
     let series = json_run["series"].as_array().unwrap();
     let total: u64 = series.iter().map(|p| p[1].as_u64().unwrap()).sum();
@@ -207,27 +251,36 @@ fn json_keeps_raw_runs_with_at_most_200_series_points_and_the_same_total() {
     assert_eq!(json_run["status"]["calls"], 10);
     assert_eq!(v["summaries"][0]["channel"], "email");
     assert_eq!(v["summaries"][0]["status_p95_ms"]["median"], 200.0);
-    assert!(v["pool"].is_null());
+    assert!(v["pool"].is_null() && v["voice_paced"].is_null());
     assert_eq!(v["machine"]["push_connections"], 64);
     let short = [(0.0, 1), (100.0, 2)];
     assert_eq!(rebucket(&short, 200), (100.0, short.to_vec()));
 
-    let runs = pool_runs();
-    let pool = summarize_pool(&runs);
-    let targets = check_targets(&summaries, pool.as_ref());
-    let v = render_json(
-        &machine(),
-        &sizes,
-        &summaries,
-        (&runs, pool.as_ref()),
-        &targets,
+    let (runs, paced_runs) = (pool_runs(), paced_runs());
+    let (pool, paced) = (
+        summarize_pool(&runs),
+        summarize_paced(&paced_runs, &[1_000]),
     );
+    let side = SideRuns {
+        pool: pool.as_ref(),
+        paced: paced.as_ref(),
+    };
+    let targets = check_targets(&summaries, side);
+    let raw = (runs.as_slice(), paced_runs.as_slice());
+    let v = render_json(&machine(), &sizes, &summaries, raw, side, &targets);
     assert_eq!(v["pool"]["runs"].as_array().unwrap().len(), 3);
     assert_eq!(v["pool"]["runs"][0]["accounts"][1]["rate_limited"], 2);
     assert_eq!(v["pool"]["summary"]["rate_limited"], 3);
-    let last = v["targets"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(v["voice_paced"]["runs"][1]["busiest_second"], 2);
+    let warned = &v["voice_paced"]["summary"]["time_to_warn"][0];
+    assert_eq!(warned["landlines"], 1_000);
+    let targets = v["targets"].as_array().unwrap();
+    let answers_429 = targets
+        .iter()
+        .find(|t| t["name"].as_str().unwrap().contains("429"))
+        .unwrap();
     assert_eq!(
-        (last["unit"].as_str(), last["pass"].as_bool()),
+        (answers_429["unit"].as_str(), answers_429["pass"].as_bool()),
         (Some("count"), Some(false))
     );
 }
@@ -241,14 +294,13 @@ fn markdown_has_one_table_per_channel_the_pool_and_the_targets() {
     ];
     let summaries = summarize(&[size(1_000, 1, runs)]);
     let pool = summarize_pool(&pool_runs());
-    let targets = check_targets(&summaries, pool.as_ref());
-    let md = render_markdown(
-        &machine(),
-        &summaries,
-        pool.as_ref(),
-        &targets,
-        "2025-06-01",
-    );
+    let paced = summarize_paced(&paced_runs(), &[1_000]);
+    let side = SideRuns {
+        pool: pool.as_ref(),
+        paced: paced.as_ref(),
+    };
+    let targets = check_targets(&summaries, side);
+    let md = render_markdown(&machine(), &summaries, side, &targets, "2025-06-01");
     assert!(md.starts_with("## 2025-06-01\n"));
     assert_eq!(md.matches("| N | runs | deliveries/s |").count(), 3);
     for title in [
@@ -256,6 +308,7 @@ fn markdown_has_one_table_per_channel_the_pool_and_the_targets() {
         "### E-mail",
         "### Web Push",
         "### SMS pool",
+        "### Voice at the account's limit",
         "### Targets",
     ] {
         assert!(md.contains(title), "{title} missing from\n{md}");

@@ -27,6 +27,8 @@ mod words;
 /// What every call asks of the person who answers (voice.md).
 const PROMPT: &str = "Tapez 1 pour confirmer la réception de ce message.";
 const CLOSING: &str = "Fin du message. Au revoir.";
+/// Said after a key press that confirmed.
+const THANKS: &str = "Merci, votre confirmation est enregistrée. Au revoir.";
 /// About how fast a French text-to-speech voice reads.
 const WORDS_PER_MINUTE: usize = 150;
 
@@ -62,6 +64,17 @@ impl Script {
             message: speakable(text),
             prompt: PROMPT.to_owned(),
             closing: CLOSING.to_owned(),
+        }
+    }
+
+    /// In the providers' terms, in French.
+    pub fn for_providers(self) -> tocsin_providers::voice::CallScript {
+        tocsin_providers::voice::CallScript {
+            message: format!("{} {}", self.intro, self.message),
+            prompt: self.prompt,
+            closing: self.closing,
+            thanks: THANKS.into(),
+            language: "fr-FR".into(),
         }
     }
 

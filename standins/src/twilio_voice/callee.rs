@@ -98,7 +98,8 @@ impl Run {
         }
         self.status(StatusEvent::Ringing, CallStatus::Ringing, None)
             .await?;
-        tokio::time::sleep(STEP).await;
+        let ring = *self.inner()?.voice.ring_time.lock().unwrap();
+        tokio::time::sleep(ring.unwrap_or(STEP)).await;
         if self.callee == Callee::NoAnswer {
             return self.end(CallStatus::NoAnswer, 0, None).await;
         }
@@ -427,6 +428,7 @@ impl Run {
         params: Vec<(String, String)>,
     ) -> Option<(u16, String)> {
         let voice = &inner.voice;
+        let _turn = voice.in_flight.acquire().await.expect("never closed");
         let local = voice.local_url(url);
         let token = &inner.auth_token;
         let answer = if method == "GET" {

@@ -11,7 +11,7 @@ mod twiml;
 
 pub use client::TwilioVoice;
 pub use config::TwilioVoiceConfig;
-pub use twiml::document;
+pub use twiml::{after_keypad, document};
 
 use std::sync::Arc;
 
