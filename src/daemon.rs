@@ -213,6 +213,8 @@ pub async fn run_with_clock(
         max_connections = public_limits.max_connections,
         "tocsin is up"
     );
+    // Listening (connections wait in the backlog until the first accept): ready for systemd.
+    crate::systemd::notify("READY=1");
     let metrics = dispatcher.metrics.clone();
     let refused = move |listener: &'static str| {
         let metrics = metrics.clone();
@@ -242,6 +244,7 @@ pub async fn run_with_clock(
         shutdown.clone(),
     );
     let result = http.await;
+    crate::systemd::notify("STOPPING=1");
     shutdown.cancel();
     // Sends already started finish and are recorded, within the grace period; what is left then
     // comes back to another instance when its lease ends.
@@ -318,22 +321,28 @@ fn limited_accounts(config: &Config) -> Vec<&str> {
     names
 }
 
-fn connection_limits(config: &Config, providers: &Providers) -> api::serve::ServeLimits {
-    // Systemd and most shells give 1,024 files by default and allow far more: take what is
-    // allowed.
-    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024) as usize;
-    let outbound = config.database_max_connections as usize
-        + providers
-            .accounts()
-            .map(|a| a.provider.connections().unwrap_or(32))
-            .sum::<usize>()
-        // The broker, the resolver, log files, the SMTP server of the citizen pages.
-        + 64;
+/// The files the daemon keeps for all but the public listener: PostgreSQL, the providers'
+/// connections (`provider_connections` together), the broker, the resolver, log files and the
+/// SMTP server of the citizen pages, and the API's own listener.
+pub fn outbound_files(config: &Config, provider_connections: usize) -> usize {
     let api = config
         .http
         .api_addr
         .map_or(0, |_| config.http.api_max_connections);
-    let room = files.saturating_sub(outbound + api).max(16);
+    config.database_max_connections as usize + provider_connections + 64 + api
+}
+
+fn connection_limits(config: &Config, providers: &Providers) -> api::serve::ServeLimits {
+    // Systemd and most shells give 1,024 files by default and allow far more: take what is
+    // allowed.
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024) as usize;
+    let provider_connections = providers
+        .accounts()
+        .map(|a| a.provider.connections().unwrap_or(32))
+        .sum();
+    let room = files
+        .saturating_sub(outbound_files(config, provider_connections))
+        .max(16);
     let max_connections = match config.http.max_connections {
         Some(set) if set > room => {
             tracing::warn!(
@@ -388,12 +397,29 @@ async fn supervise_broker(
     shutdown: CancellationToken,
 ) {
     let mut pause = Duration::from_millis(200);
+    // Said once, plainly, until the broker answers; then each loss once.
+    let mut said = false;
     while !shutdown.is_cancelled() {
         let outcome = run_on_broker(&url, &dispatcher, &relay_wake, &up, &shutdown).await;
-        up.store(false, Ordering::SeqCst);
+        let was_up = up.swap(false, Ordering::SeqCst);
+        if was_up {
+            said = false;
+        }
         match outcome {
             Ok(()) => pause = Duration::from_millis(200),
-            Err(error) => tracing::warn!(%error, retry_in = ?pause, "broker connection lost"),
+            Err(error) if said => tracing::debug!(%error, retry_in = ?pause, "broker still away"),
+            Err(error) if was_up => {
+                said = true;
+                tracing::warn!(%error, "broker connection lost; reconnecting every 10 s at most");
+            }
+            Err(error) => {
+                said = true;
+                let told = crate::reach::Service::rabbitmq(&url)
+                    .map(|broker| broker.unreachable(&error.to_string()))
+                    .unwrap_or_else(|_| format!("the broker does not answer ({error})"));
+                tracing::warn!("waiting for the broker: {told}; retrying every 10 s at most");
+                crate::systemd::notify(&format!("STATUS=waiting for the broker: {told}"));
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -534,6 +560,7 @@ async fn run_on_broker(
 
     // Connected, topology declared, relay, sweeper and every consumer started.
     up.store(true, Ordering::SeqCst);
+    crate::systemd::notify("STATUS=serving");
     let first = parts.join_next().await;
     stop.cancel();
     while parts.join_next().await.is_some() {}

@@ -10,8 +10,10 @@ pub mod daemon;
 pub mod dispatch;
 pub mod model;
 pub mod proof;
+pub mod reach;
 pub mod scheduler;
 pub mod store;
+pub mod systemd;
 pub mod web;
 
 pub use config::Config;

@@ -80,6 +80,13 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
+    /// Where this account's requests go, without credentials (`https://api.smsmode.com/…`,
+    /// `smtp://relay.example.fr:587`), for `tocsin doctor` to check that its host resolves and
+    /// answers; `None` for accounts that reach many hosts (Web Push) or none (simulators).
+    fn endpoint(&self) -> Option<url::Url> {
+        None
+    }
+
     /// Reads a delivery-report callback in this provider's format, checking its signature where
     /// the provider signs.
     fn reports(&self, callback: &Callback<'_>) -> Result<Vec<Report>, CallbackError> {

@@ -23,6 +23,7 @@ use crate::{
     broker::{self, Topology},
     config::Config,
     model::{Role, Slug},
+    reach::Service,
     store,
 };
 
@@ -59,6 +60,12 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
         "Tocsin demo: commune {TENANT}, {} subscribers, simulated SMS and e-mail providers",
         args.subscribers
     );
+    // Said at once, or started when installed here, rather than retried for ever.
+    crate::reach::ensure_running(&[
+        Service::postgres(database_url.expose_secret())?,
+        Service::rabbitmq(amqp_url.expose_secret())?,
+    ])
+    .await?;
     // The demo's database is its own: every rehearsal starts from an empty one.
     store::recreate_database(database_url.expose_secret())
         .await

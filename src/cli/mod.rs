@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod client;
 mod demo;
+mod doctor;
 mod keys;
 mod log_line;
 mod ops;
@@ -68,6 +69,11 @@ enum Command {
     Audit(audit::AuditCommand),
     /// A month's usage per tenant, for re-invoicing: alerts, messages, SMS segments, cost.
     Usage(usage::UsageArgs),
+    /// Check what a running Tocsin needs, one line each, with the fix of what fails:
+    /// configuration, PostgreSQL (reachable, migrated), RabbitMQ (credentials, permissions,
+    /// quorum queues), each provider's host (nothing sent), the public URL, the file limit, the
+    /// clock. Exits with 1 when a check fails.
+    Doctor,
     /// Check the configuration.
     #[command(subcommand)]
     Config(ops::ConfigCommand),
@@ -151,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::run(config, command).await,
         Command::Alert(command) => proof::run(config, command).await,
         Command::Config(command) => ops::config(config, command),
+        Command::Doctor => doctor::run(config).await,
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),
         Command::Topics(command) => client::topics(command).await,

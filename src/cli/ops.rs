@@ -71,6 +71,11 @@ pub async fn migrate(path: Option<&Path>) -> anyhow::Result<()> {
 
 pub async fn serve(path: Option<&Path>) -> anyhow::Result<()> {
     let config = load(path)?;
+    // Without its database the daemon cannot start: said plainly, with the command to run.
+    let database = crate::reach::Service::postgres(config.database_url.expose_secret())?;
+    if let Err(why) = database.probe().await {
+        anyhow::bail!("{}", database.unreachable(&why));
+    }
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.http_addr))?;

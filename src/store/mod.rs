@@ -180,6 +180,25 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     migrated
 }
 
+/// The migrations this binary knows that the database has not applied (all of them in a
+/// database never migrated).
+pub async fn pending_migrations(pool: &PgPool) -> Result<usize, DbError> {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(applied) => applied,
+            // SQLSTATE 42P01: undefined_table, never migrated.
+            Err(DbError::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+            Err(error) => return Err(error),
+        };
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .count())
+}
+
 /// True when PostgreSQL is out of reach (no connection to be had, one broken, or the server
 /// shutting down), as opposed to a fault in a query: worth retrying later.
 pub fn is_unavailable(error: &DbError) -> bool {

@@ -74,3 +74,70 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
         &svg[..svg.len().min(80)]
     );
 }
+
+/// Voice in the benchmark: every landline called, each callee pressing 1 once its phone has
+/// rung, and the paced run holding the account's calls per second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_calls_landlines_and_holds_the_calls_per_second() {
+    let env = Env::new().await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["bench", "--subscribers", "200", "--runs", "1", "--json"])
+        .args(["--channels", "voice", "--calls-per-second", "20"])
+        .args(["--daemon-log", log.path().to_str().unwrap()])
+        .env("TOCSIN_DATABASE_URL", &env.db.url)
+        .env("TOCSIN_QUEUE_PREFIX", &env.prefix)
+        .output()
+        .expect("the tocsin binary runs");
+    let admin = sqlx::PgPool::connect(ADMIN_URL).await.unwrap();
+    let drop = format!("DROP DATABASE IF EXISTS {}_bench WITH (FORCE)", env.db.name);
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}\ndaemon log: {}",
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(log.path()).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let run = &report["sizes"][0]["runs"][0];
+    assert_eq!(run["channel"], "voice", "{run}");
+    assert_eq!(
+        (&run["deliveries"], &run["failed"], &run["acknowledged"]),
+        (&Value::from(200), &Value::from(0), &Value::from(200)),
+        "every landline called once, every callee confirmed: {run}"
+    );
+    assert!(run["ceiling_rate"].as_f64().unwrap() > 0.0, "{run}");
+    // The calls' ends come after a ring of 10 s: the last change is that much after placing.
+    let (placed, over) = (
+        run["p100_ms"].as_f64().unwrap(),
+        run["last_update_ms"].as_f64().unwrap(),
+    );
+    assert!(over >= placed + 9_000.0, "{run}");
+
+    let paced = &report["voice_paced"]["summary"];
+    assert_eq!(
+        paced["landlines"], 300,
+        "15 s at 20 calls a second: {paced}"
+    );
+    assert_eq!(paced["acknowledged"], paced["calls"], "{paced}");
+    let pace = paced["pace"]["median"].as_f64().unwrap();
+    assert!((19.0..=20.0).contains(&pace), "{paced}");
+    assert!(paced["busiest_second"].as_u64().unwrap() <= 21, "{paced}");
+    assert_eq!(paced["time_to_warn"][0]["landlines"], 200, "{paced}");
+    let passed: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["pass"] == true)
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        passed
+            .iter()
+            .any(|n| n.starts_with("Voice calls per second")),
+        "{passed:?}"
+    );
+}

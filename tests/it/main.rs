@@ -30,6 +30,8 @@ mod crash;
 mod dead_letter;
 /// Nothing the public sends makes Tocsin reach this machine or the host's networks.
 mod egress;
+/// The first minute: a service that does not answer is named, with the command that starts it.
+mod first_minute;
 /// Toll fraud through the public routes: caps, countries, client addresses, cross-site posts.
 mod fraud;
 /// Retries, expiry, leases, the sweeper and clean shutdowns: every recipient reached, nobody

@@ -25,7 +25,14 @@ async fn start(env: &Env, twilio: &TwilioStandin) -> Daemon {
 
 /// The same, with more of the configuration file's `[voice]` section.
 async fn start_with(env: &Env, twilio: &TwilioStandin, voice: &str) -> Daemon {
-    let config = env.config_with_file(&format!(
+    let daemon = Daemon::start(voice_config(env, twilio, voice)).await;
+    twilio.route_public_url(PUBLIC_URL, &daemon.url);
+    daemon
+}
+
+/// The configuration of a daemon whose voice account is the stand-in.
+fn voice_config(env: &Env, twilio: &TwilioStandin, voice: &str) -> tocsin::Config {
+    env.config_with_file(&format!(
         r#"
         public_url = "{PUBLIC_URL}"
         [voice]
@@ -37,10 +44,7 @@ async fn start_with(env: &Env, twilio: &TwilioStandin, voice: &str) -> Daemon {
         base_url = "{}"
         "#,
         twilio.base_url()
-    ));
-    let daemon = Daemon::start(config).await;
-    twilio.route_public_url(PUBLIC_URL, &daemon.url);
-    daemon
+    ))
 }
 
 async fn add(mairie: &Client, body: Value) -> crate::support::Answer {
@@ -566,4 +570,51 @@ async fn three_instances_together_place_one_call_a_second() {
         .await
         .unwrap();
     assert_eq!(owners, 3, "every instance placed its share");
+}
+
+/// A schedule naming voice calls each household once when it fires, as an alert naming voice
+/// does: on its fixed line, or on its mobile when it has none; and sends no SMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_naming_voice_calls_when_it_fires() {
+    let env = Env::new().await;
+    let twilio = TwilioStandin::start(SID, TOKEN);
+    // Monday 1 February 2027, 17:59 in Paris: the database's own now() cannot interfere.
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    let clock = tocsin::clock::ManualClock::new(at("2027-02-01T17:59:00+01:00"));
+    let mut config = voice_config(&env, &twilio, "");
+    config.scheduler.tick = Duration::from_millis(100);
+    let daemon = Daemon::start_with_clock(config, clock.clone().into()).await;
+    twilio.route_public_url(PUBLIC_URL, &daemon.url);
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    for household in [
+        json!({ "landline": "03 29 84 12 01", "phone": "06 12 34 56 01", "topics": ["intemperies"] }),
+        json!({ "phone": "06 12 34 56 02", "topics": ["intemperies"] }),
+    ] {
+        let added = add(&mairie, household).await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let created = mairie
+        .post(
+            "/v1/schedules",
+            json!({ "topic": "intemperies", "cron": "0 18 * * 1", "urgent": true,
+                    "channels": ["voice"], "text": "Exercice de sirène à 18h05." }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        created.body["channels"],
+        json!(["voice"]),
+        "{}",
+        created.body
+    );
+
+    clock.set(at("2027-02-01T18:00:30+01:00"));
+    let calls = twilio.wait_for_calls(2, Duration::from_secs(20)).await;
+    let mut called: Vec<&str> = calls.iter().map(|c| c.to.as_str()).collect();
+    called.sort_unstable();
+    assert_eq!(called, ["+33329841201", "+33612345602"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(twilio.calls().len(), 2, "each number called once");
+    assert!(env.smsmode.received().is_empty(), "voice only: no SMS");
 }

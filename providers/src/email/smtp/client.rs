@@ -43,6 +43,8 @@ pub struct SmtpEmail {
     sessions: Arc<Semaphore>,
     max_connections: u32,
     timeout: Duration,
+    /// `smtp://host:port`, without credentials.
+    endpoint: Option<url::Url>,
 }
 
 impl fmt::Debug for SmtpEmail {
@@ -70,9 +72,15 @@ impl SmtpEmail {
     /// Prepares the relay's TLS settings (reading the system's root certificates when the URL
     /// asks for TLS). No connection is opened until the first send.
     pub fn new(config: ValidatedSmtpConfig) -> Result<Self, ConfigError> {
+        let host = match config.relay.host.parse::<std::net::Ipv6Addr>() {
+            Ok(v6) => format!("[{v6}]"),
+            Err(_) => config.relay.host.clone(),
+        };
+        let endpoint = url::Url::parse(&format!("smtp://{host}:{}", config.relay.port)).ok();
         let connector = Connector::new(config.relay)
             .map_err(|problem| ConfigError::new("url", format!("unusable SMTP URL: {problem}")))?;
         Ok(SmtpEmail {
+            endpoint,
             pool: Arc::new(Pool::new(connector)),
             from: config.from,
             sessions: Arc::new(Semaphore::new(config.max_connections as usize)),
@@ -236,6 +244,10 @@ fn message_id_of(email: &Message) -> String {
 }
 
 impl Provider for SmtpEmail {
+    fn endpoint(&self) -> Option<url::Url> {
+        self.endpoint.clone()
+    }
+
     fn send<'a>(&'a self, message: Outgoing<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match self.submit(message).await {

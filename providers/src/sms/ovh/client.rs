@@ -456,6 +456,10 @@ impl Provider for OvhSms {
         })
     }
 
+    fn endpoint(&self) -> Option<reqwest::Url> {
+        Some(self.jobs_url.clone())
+    }
+
     fn connections(&self) -> Option<usize> {
         Some(self.max_connections)
     }

@@ -242,6 +242,10 @@ impl Provider for SmsmodeSms {
         })
     }
 
+    fn endpoint(&self) -> Option<Url> {
+        Some(self.messages_url.clone())
+    }
+
     fn connections(&self) -> Option<usize> {
         Some(self.max_connections)
     }

@@ -260,6 +260,10 @@ impl Provider for TwilioSms {
         })
     }
 
+    fn endpoint(&self) -> Option<Url> {
+        Some(self.messages_url.clone())
+    }
+
     fn connections(&self) -> Option<usize> {
         Some(self.max_connections)
     }

@@ -130,6 +130,10 @@ impl Provider for TwilioVoice {
         })
     }
 
+    fn endpoint(&self) -> Option<Url> {
+        Some(self.calls_url.clone())
+    }
+
     fn connections(&self) -> Option<usize> {
         Some(self.max_connections)
     }

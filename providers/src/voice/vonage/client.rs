@@ -195,6 +195,10 @@ impl Provider for VonageVoice {
         Box::pin(self.place(message))
     }
 
+    fn endpoint(&self) -> Option<url::Url> {
+        Some(self.config.calls_url.clone())
+    }
+
     fn connections(&self) -> Option<usize> {
         Some(self.config.max_connections)
     }
