@@ -227,7 +227,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     let mut paced = Vec::new();
     if let Some(pace) = options.pace {
         let runs = options.runs.unwrap_or(1);
-        paced = voice::run_paced(&bench, &pace, &bench.config, runs).await?;
+        paced = voice::run_paced(&bench, &pace, runs).await?;
     }
 
     let mut sizes = Vec::new();

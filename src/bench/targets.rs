@@ -87,8 +87,7 @@ const PACED_SHARE: Target = Target(
     Unit::Share,
     Comparison::AtLeast,
 );
-const PACED_BUSIEST: &str =
-    "Voice: calls in the busiest second (the limit; one more below 100/s, the bucket's floor)";
+const PACED_BUSIEST: &str = "Voice: calls in the busiest second (what the limiter lets through: the rate, and its floors below 100/s)";
 /// The limit of the first delivery, by size; SMS and e-mail alike.
 const FIRST_AT: [(u64, f64); 2] = [(10_000, 50.0), (1_000_000, 100.0)];
 const FIRST_SMS: &str = "First SMS delivery (median)";

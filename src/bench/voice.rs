@@ -69,10 +69,9 @@ impl PaceOptions {
         ((PACED_SECONDS * self.per_second).ceil() as u64).max(10)
     }
 
-    /// The most calls any one second may hold: the rate, and below 100 a second one more (the
-    /// bucket's two-token floor, src/dispatch/limits.rs).
+    /// The most calls any one second may hold: what the limiter lets one instance through.
     pub fn busiest_second_limit(&self) -> u64 {
-        self.per_second.floor() as u64 + u64::from(self.per_second < 100.0)
+        crate::dispatch::limits::most_in_one_second(self.per_second)
     }
 
     /// `base` with the account held to the rate.
@@ -184,11 +183,10 @@ pub(super) async fn ceiling(
 }
 
 /// The paced run: a commune of its own, a daemon holding the account to the rate, `runs`
-/// alerts. `base`: the configuration every daemon of the benchmark reads.
+/// alerts.
 pub(super) async fn run_paced(
     bench: &Bench,
     limit: &PaceOptions,
-    base: &toml::Table,
     runs: usize,
 ) -> anyhow::Result<Vec<PacedRun>> {
     let calls = limit.calls();
@@ -199,7 +197,7 @@ pub(super) async fn run_paced(
     let commune =
         population::create(&bench.db, "bench-calls", calls, &bench.push.base_url()).await?;
     let key = population::admin_key(&bench.db, &bench.hasher, &commune).await?;
-    let file = ConfigFile::write(&limit.config_table(base.clone())?)?;
+    let file = ConfigFile::write(&limit.config_table(bench.config.clone())?)?;
     let daemon = DaemonProcess::start(Some(&file.path), &bench.env, &bench.log).await?;
     let call_seconds = Script::new(&commune.name, TEXT).duration().as_secs_f64();
     let standin = &bench.calls;
@@ -281,13 +279,17 @@ mod tests {
     }
 
     #[test]
-    fn the_paced_run_calls_for_fifteen_seconds_and_allows_the_bucket_s_floor() {
+    fn the_paced_run_calls_for_fifteen_seconds_and_allows_the_limiter_s_floors() {
+        // 0.97 refilled, the bucket's two tokens, a block of one.
         let one = PaceOptions { per_second: 1.0 };
-        assert_eq!((one.calls(), one.busiest_second_limit()), (15, 2));
+        assert_eq!((one.calls(), one.busiest_second_limit()), (15, 3));
+        let twenty = PaceOptions { per_second: 20.0 };
+        assert_eq!(twenty.busiest_second_limit(), 22);
+        // 194 refilled, 3.9 in the bucket, a block of one: under the rate.
         let fast = PaceOptions { per_second: 200.0 };
-        assert_eq!((fast.calls(), fast.busiest_second_limit()), (3_000, 200));
+        assert_eq!((fast.calls(), fast.busiest_second_limit()), (3_000, 198));
         let slow = PaceOptions { per_second: 0.2 };
-        assert_eq!((slow.calls(), slow.busiest_second_limit()), (10, 1));
+        assert_eq!((slow.calls(), slow.busiest_second_limit()), (10, 3));
     }
 
     #[test]

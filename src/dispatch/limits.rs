@@ -39,6 +39,16 @@ const BLOCK_SECONDS: f64 = 0.005;
 /// The share of the configured rate the bucket is refilled at (see the module's comment).
 const PACE: f64 = 0.97;
 
+/// The most requests one instance may send in any one second at `per_second`: what the bucket
+/// holds, a block taken, and what is refilled within the second (see the module's comment).
+/// Below 100 a second the floors (two tokens in the bucket, one in a block) add up to two.
+pub fn most_in_one_second(per_second: f64) -> u64 {
+    let rate = per_second * PACE;
+    let burst = (rate * BURST_SECONDS).max(2.0);
+    let block = (rate * BLOCK_SECONDS).floor().max(1.0);
+    (rate + burst + block).floor() as u64
+}
+
 /// One account's limits, as configured (`[limits.NAME]`).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,27 +4,23 @@ use serde_json::Value;
 
 use crate::support::{ADMIN_URL, Env};
 
-/// The benchmark runs end to end on a small commune: the real daemon as a child process, the
-/// smsmode stand-in, postfix's smtp-sink, the push service stand-in, and a report whose figures
-/// add up.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_benchmark_measures_a_small_commune_on_both_channels() {
-    let env = Env::new().await;
+/// Runs `tocsin bench --json` with `args` against this test's database and queues, drops the
+/// benchmark's own database whatever happened, and returns the report.
+async fn run_bench(env: &Env, args: &[&str]) -> Value {
     let log = tempfile::NamedTempFile::new().unwrap();
-    let plot = tempfile::NamedTempFile::new().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["bench", "--subscribers", "300", "--runs", "1", "--json"])
         .args([
+            "bench",
+            "--json",
             "--daemon-log",
             log.path().to_str().unwrap(),
-            "--plot",
-            plot.path().to_str().unwrap(),
         ])
+        .args(args)
         .env("TOCSIN_DATABASE_URL", &env.db.url)
         .env("TOCSIN_QUEUE_PREFIX", &env.prefix)
         .output()
         .expect("the tocsin binary runs");
-    // The benchmark's database is the configured one + `_bench`; drop it whatever happened.
+    // The benchmark's database is the configured one + `_bench`.
     let admin = sqlx::PgPool::connect(ADMIN_URL).await.unwrap();
     let drop = format!("DROP DATABASE IF EXISTS {}_bench WITH (FORCE)", env.db.name);
     sqlx::query(sqlx::AssertSqlSafe(drop))
@@ -37,8 +33,19 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
         String::from_utf8_lossy(&output.stderr),
         std::fs::read_to_string(log.path()).unwrap_or_default()
     );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
 
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+/// The benchmark runs end to end on a small commune: the real daemon as a child process, the
+/// smsmode stand-in, postfix's smtp-sink, the push service stand-in, and a report whose figures
+/// add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_measures_a_small_commune_on_both_channels() {
+    let env = Env::new().await;
+    let plot = tempfile::NamedTempFile::new().unwrap();
+    let plot_path = plot.path().to_str().unwrap();
+    let args = ["--subscribers", "300", "--runs", "1", "--plot", plot_path];
+    let report = run_bench(&env, &args).await;
     let runs = report["sizes"][0]["runs"].as_array().unwrap();
     let channels: Vec<&str> = runs
         .iter()
@@ -80,28 +87,9 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_calls_landlines_and_holds_the_calls_per_second() {
     let env = Env::new().await;
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["bench", "--subscribers", "200", "--runs", "1", "--json"])
-        .args(["--channels", "voice", "--calls-per-second", "20"])
-        .args(["--daemon-log", log.path().to_str().unwrap()])
-        .env("TOCSIN_DATABASE_URL", &env.db.url)
-        .env("TOCSIN_QUEUE_PREFIX", &env.prefix)
-        .output()
-        .expect("the tocsin binary runs");
-    let admin = sqlx::PgPool::connect(ADMIN_URL).await.unwrap();
-    let drop = format!("DROP DATABASE IF EXISTS {}_bench WITH (FORCE)", env.db.name);
-    sqlx::query(sqlx::AssertSqlSafe(drop))
-        .execute(&admin)
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "stderr: {}\ndaemon log: {}",
-        String::from_utf8_lossy(&output.stderr),
-        std::fs::read_to_string(log.path()).unwrap_or_default()
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let args = ["--subscribers", "200", "--runs", "1"];
+    let voice = ["--channels", "voice", "--calls-per-second", "20"];
+    let report = run_bench(&env, &[&args[..], &voice[..]].concat()).await;
     let run = &report["sizes"][0]["runs"][0];
     assert_eq!(run["channel"], "voice", "{run}");
     assert_eq!(
@@ -125,7 +113,6 @@ async fn the_benchmark_calls_landlines_and_holds_the_calls_per_second() {
     assert_eq!(paced["acknowledged"], paced["calls"], "{paced}");
     let pace = paced["pace"]["median"].as_f64().unwrap();
     assert!((19.0..=20.0).contains(&pace), "{paced}");
-    assert!(paced["busiest_second"].as_u64().unwrap() <= 21, "{paced}");
     assert_eq!(paced["time_to_warn"][0]["landlines"], 200, "{paced}");
     let passed: Vec<&str> = report["targets"]
         .as_array()
@@ -134,10 +121,12 @@ async fn the_benchmark_calls_landlines_and_holds_the_calls_per_second() {
         .filter(|t| t["pass"] == true)
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert!(
-        passed
-            .iter()
-            .any(|n| n.starts_with("Voice calls per second")),
-        "{passed:?}"
-    );
+    // At most 22 in a second at 20/s: the limiter's floors (src/dispatch/limits.rs).
+    for target in [
+        "Voice calls per second",
+        "Voice: calls in the busiest second",
+    ] {
+        let found = passed.iter().any(|n| n.starts_with(target));
+        assert!(found, "{target}: {passed:?}\n{paced}");
+    }
 }

@@ -204,7 +204,7 @@ fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
         "       15     2     0.965     96.5            2      35.0      29/30       1",
         "placing every call then one call of 41 s: 100 000 landlines 28 h 47 min",
         "PASS  Voice calls per second, share of the account's limit (median), 15 subscribers: 96.5 % ≥ 95.0 %",
-        "PASS  Voice: calls in the busiest second (the limit; one more below 100/s, the bucket's floor), 15 subscribers: 2 ≤ 2",
+        "PASS  Voice: calls in the busiest second (what the limiter lets through: the rate, and its floors below 100/s), 15 subscribers: 2 ≤ 3",
         "    9 000     3        590           585     98.3      3      12.5        3.0     4.0     41.0",
         "Targets: 4 of 9 met",
         "pool-2         9 003     33.3      3",
