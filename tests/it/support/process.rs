@@ -92,13 +92,24 @@ impl ServeProcess {
 
     /// The daemon's resident memory, in bytes (VmRSS).
     pub fn resident_bytes(&self) -> u64 {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// The daemon's own resident memory, heap and stacks (RssAnon): unlike VmRSS, without the
+    /// pages of its binary, which grow with its code.
+    pub fn anonymous_bytes(&self) -> u64 {
+        self.status_bytes("RssAnon:")
+    }
+
+    /// A `kB` line of the daemon's /proc status, in bytes.
+    fn status_bytes(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("the daemon's /proc status");
         let kb: u64 = status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc status");
+            .unwrap_or_else(|| panic!("{field} in /proc status"));
         kb * 1024
     }
 
