@@ -24,7 +24,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "tocsin",
     version,
-    about = "Warn a whole commune in seconds: SMS and e-mail alerts to subscribed citizens"
+    about = "Warn a whole commune in seconds: SMS, e-mail, Web Push and voice calls to subscribed \
+             citizens"
 )]
 struct Cli {
     /// Configuration file (TOML); TOCSIN_* environment variables override it.
@@ -69,8 +70,9 @@ enum Command {
     Audit(audit::AuditCommand),
     /// A month's usage per tenant, for re-invoicing: alerts, messages, SMS segments, cost.
     Usage(usage::UsageArgs),
-    /// Check what a running Tocsin needs, one line each, with the fix of what fails:
-    /// configuration, PostgreSQL (reachable, migrated), RabbitMQ (credentials, permissions,
+    /// Check what a running Tocsin needs, one line each, with the fix of what fails.
+    ///
+    /// Configuration, PostgreSQL (reachable, migrated), RabbitMQ (credentials, permissions,
     /// quorum queues), each provider's host (nothing sent), the public URL, the file limit, the
     /// clock. Exits with 1 when a check fails.
     Doctor,
