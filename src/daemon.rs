@@ -321,10 +321,17 @@ fn limited_accounts(config: &Config) -> Vec<&str> {
     names
 }
 
-/// The files the daemon keeps for all but the public listener: PostgreSQL, the providers'
-/// connections (`provider_connections` together), the broker, the resolver, log files and the
-/// SMTP server of the citizen pages, and the API's own listener.
-pub fn outbound_files(config: &Config, provider_connections: usize) -> usize {
+/// The files the daemon keeps for all but the public listener: PostgreSQL, the connections of
+/// `accounts` (32 for one that does not bound its own), the broker, the resolver, log files and
+/// the SMTP server of the citizen pages, and the API's own listener.
+pub fn outbound_files<'a>(
+    config: &Config,
+    accounts: impl IntoIterator<Item = &'a tocsin_providers::Account>,
+) -> usize {
+    let provider_connections: usize = accounts
+        .into_iter()
+        .map(|a| a.provider.connections().unwrap_or(32))
+        .sum();
     let api = config
         .http
         .api_addr
@@ -336,12 +343,8 @@ fn connection_limits(config: &Config, providers: &Providers) -> api::serve::Serv
     // Systemd and most shells give 1,024 files by default and allow far more: take what is
     // allowed.
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024) as usize;
-    let provider_connections = providers
-        .accounts()
-        .map(|a| a.provider.connections().unwrap_or(32))
-        .sum();
     let room = files
-        .saturating_sub(outbound_files(config, provider_connections))
+        .saturating_sub(outbound_files(config, providers.accounts()))
         .max(16);
     let max_connections = match config.http.max_connections {
         Some(set) if set > room => {

@@ -91,9 +91,16 @@ pub async fn run(path: Option<&Path>) -> anyhow::Result<()> {
     configuration(&config, &mut report);
     let db = postgres(&config, &mut report).await;
     rabbitmq(&config, &mut report).await;
-    providers(&config, &mut report).await;
+    // Each account built once (an SMTP account reads the system's certificates).
+    let accounts: Vec<_> = config
+        .accounts
+        .iter()
+        .map(|a| (a, a.build(&Default::default())))
+        .collect();
+    providers(&accounts, &mut report).await;
     public_url(&config, &mut report);
-    files(&config, &mut report);
+    let built = accounts.iter().filter_map(|(_, built)| built.as_ref().ok());
+    files(&config, built, &mut report);
     if let Some(db) = db {
         clock(&db, &mut report).await;
         db.close().await;
@@ -298,11 +305,17 @@ async fn round_trip(connection: &lapin::Connection, queue: &str) -> Result<(), S
     Ok(())
 }
 
+/// A configured account and what building it gave.
+type Built<'a> = (
+    &'a crate::config::AccountConfig,
+    Result<tocsin_providers::Account, crate::config::ConfigError>,
+);
+
 /// Each account's host resolves and accepts a connection; nothing is sent.
-async fn providers(config: &Config, report: &mut Report) {
-    for account in &config.accounts {
+async fn providers(accounts: &[Built<'_>], report: &mut Report) {
+    for (account, built) in accounts {
         let what = format!("provider {}", account.name);
-        let endpoint = match account.build(&Default::default()) {
+        let endpoint = match built {
             Ok(built) => built.provider.endpoint(),
             Err(error) => {
                 report.fail(&what, &error.to_string(), "correct the account's section");
@@ -383,18 +396,16 @@ fn public_url(config: &Config, report: &mut Report) {
 
 /// The hard file limit (the daemon raises its own to it) against the connections it keeps for
 /// PostgreSQL, the providers and the API listener, leaving room for the public listener.
-fn files(config: &Config, report: &mut Report) {
+fn files<'a>(
+    config: &Config,
+    accounts: impl Iterator<Item = &'a tocsin_providers::Account>,
+    report: &mut Report,
+) {
     const WHAT: &str = "file limit";
     let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
         return;
     };
-    let provider_connections: usize = config
-        .accounts
-        .iter()
-        .filter_map(|a| a.build(&Default::default()).ok())
-        .map(|a| a.provider.connections().unwrap_or(32))
-        .sum();
-    let outbound = crate::daemon::outbound_files(config, provider_connections);
+    let outbound = crate::daemon::outbound_files(config, accounts);
     let room = (hard as usize).saturating_sub(outbound);
     let fix = "raise LimitNOFILE in the unit (65536), or the shell's ulimit -n";
     match config.http.max_connections {
