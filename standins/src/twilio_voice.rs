@@ -495,6 +495,11 @@ impl TwilioStandin {
         self.inner().voice.call_times.lock().unwrap().clone()
     }
 
+    /// How many calls were accepted since the start or the last reset (counting or not).
+    pub fn call_count(&self) -> usize {
+        self.inner().voice.call_times.lock().unwrap().len()
+    }
+
     /// How many calls since the start or the last reset are over (their final callback sent).
     pub fn ended_call_count(&self) -> usize {
         self.inner().voice.ended.load(Ordering::SeqCst)
