@@ -34,8 +34,10 @@ pub enum StartError {
     Connect(#[from] store::ConnectError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Migrations are an explicit step (`tocsin migrate`), run once per upgrade before the
+    /// instances restart: never by every instance at start, mid rolling restart.
+    #[error("the database needs {0} migration(s) this version brings: run `tocsin migrate` first")]
+    NotMigrated(usize),
     #[error("keys: {0}")]
     Keys(#[from] store::key_versions::KeyError),
     #[error(
@@ -66,11 +68,14 @@ pub async fn run_with_clock(
     clock: Clock,
 ) -> Result<(), StartError> {
     let secrets = config.server_secrets().ok_or(StartError::NoKeySecret)?;
-    // Migrations first, on a connection of their own; then the key ring and the platform's
+    // A database migrated, on a connection of its own; then the key ring and the platform's
     // keys, sealed under it, which every session of the pool needs (the opt-out key).
     let (ring, ids_key, opt_out_key) = {
         let bootstrap = store::connect_existing(config.database_url.expose_secret(), 1).await?;
-        store::migrate(&bootstrap).await?;
+        let pending = store::pending_migrations(&bootstrap).await?;
+        if pending > 0 {
+            return Err(StartError::NotMigrated(pending));
+        }
         let ring = store::key_versions::open(&bootstrap, secrets).await?;
         let ids_key = store::platform::public_ids_key(&bootstrap, &ring).await?;
         let opt_out_key = store::platform::opt_out_key(&bootstrap, &ring).await?;

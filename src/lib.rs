@@ -1,7 +1,6 @@
 //! Tocsin: a mass notification dispatcher for communes. README.md, "How it works", gives the flow.
 
 pub mod api;
-pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod clock;

@@ -5,6 +5,7 @@
 
 use std::{
     net::IpAddr,
+    path::PathBuf,
     process::Command,
     time::{Duration, Instant},
 };
@@ -23,6 +24,8 @@ pub struct Service {
     pub host: String,
     pub port: u16,
     default_port: u16,
+    /// PostgreSQL's Unix socket, when the URL names a directory (`?host=/run/postgresql`).
+    socket: Option<PathBuf>,
 }
 
 impl Service {
@@ -41,19 +44,39 @@ impl Service {
         let parsed = url::Url::parse(url).with_context(|| format!("{name}'s URL is not a URL"))?;
         let host = parsed
             .host_str()
+            .filter(|host| !host.is_empty())
             .unwrap_or("localhost")
             .trim_matches(['[', ']'])
             .to_owned();
+        // Parameters win over the URL's parts, as in libpq and sqlx: a `host` that is a path
+        // names the socket's directory.
+        let parameter = |name: &str| {
+            parsed
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let port = parameter("port")
+            .and_then(|port| port.parse().ok())
+            .or(parsed.port())
+            .unwrap_or(default_port);
+        let socket = parameter("host")
+            .filter(|host| host.starts_with('/'))
+            .map(|dir| PathBuf::from(dir).join(format!(".s.PGSQL.{port}")));
         Ok(Service {
             name,
-            port: parsed.port().unwrap_or(default_port),
+            port,
             host,
             default_port,
+            socket,
         })
     }
 
-    /// `127.0.0.1:5672`.
+    /// `127.0.0.1:5672`, or the socket's path.
     pub fn address(&self) -> String {
+        if let Some(socket) = &self.socket {
+            return socket.display().to_string();
+        }
         match self.host.parse::<IpAddr>() {
             Ok(IpAddr::V6(v6)) => format!("[{v6}]:{}", self.port),
             _ => format!("{}:{}", self.host, self.port),
@@ -63,7 +86,8 @@ impl Service {
     /// The machine's own service at its usual port: the one an installed package runs, which
     /// this machine may start.
     pub fn is_local_default(&self) -> bool {
-        let loopback = self.host == "localhost"
+        let loopback = self.socket.is_some()
+            || self.host == "localhost"
             || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         loopback && self.port == self.default_port
     }
@@ -95,9 +119,16 @@ impl Service {
 
     /// Whether something accepts connections at its address, within a few seconds.
     pub async fn probe(&self) -> Result<(), String> {
-        let connect = tokio::net::TcpStream::connect(self.address());
+        let connect = async {
+            match &self.socket {
+                Some(socket) => tokio::net::UnixStream::connect(socket).await.map(drop),
+                None => tokio::net::TcpStream::connect(self.address())
+                    .await
+                    .map(drop),
+            }
+        };
         match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
         }
@@ -212,5 +243,22 @@ mod tests {
             ("[::1]:5432".into(), true)
         );
         assert!(Service::postgres("not a url").is_err());
+    }
+
+    /// The Debian package's database URL: the local socket, peer authentication.
+    #[tokio::test]
+    async fn a_socket_directory_is_probed_at_its_socket() {
+        let pg = Service::postgres("postgres:///tocsin?host=/run/postgresql").unwrap();
+        assert_eq!(
+            (pg.address(), pg.is_local_default()),
+            ("/run/postgresql/.s.PGSQL.5432".into(), true)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("postgres:///tocsin?host={}&port=5999", dir.path().display());
+        let pg = Service::postgres(&url).unwrap();
+        assert!(pg.probe().await.is_err());
+        let _listening =
+            std::os::unix::net::UnixListener::bind(dir.path().join(".s.PGSQL.5999")).unwrap();
+        assert_eq!(pg.probe().await, Ok(()));
     }
 }

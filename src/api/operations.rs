@@ -27,13 +27,7 @@ pub async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let database = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.db),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
-    let broker = state.broker_up.load(Ordering::SeqCst);
+    let (database, broker) = readiness(&state).await;
     let word = |up: bool| if up { "up" } else { "down" };
     let ready = database && broker;
     let body = axum::Json(Readiness {
@@ -54,6 +48,17 @@ pub async fn readyz(
     }
 }
 
+/// Whether PostgreSQL answers, and whether the broker's consumers run.
+async fn readiness(state: &AppState) -> (bool, bool) {
+    let database = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&state.db),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    (database, state.broker_up.load(Ordering::SeqCst))
+}
+
 /// Counters and gauges in Prometheus' text format: deliveries by channel, provider and outcome,
 /// retries, sends in flight, rate-limit waits, outbox age, dead letters, queue lag. No tenant,
 /// alert or address in any label.
@@ -64,8 +69,14 @@ pub async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let lag = crate::store::outbox::lag_seconds(&state.db).await.ok();
-    state.metrics.outbox_age.set(lag.unwrap_or(0.0));
+    let (database, broker) = readiness(&state).await;
+    state.metrics.ready.set(i64::from(database && broker));
+    // Unknown while PostgreSQL does not answer (tocsin_ready says so), not a reassuring 0.
+    let lag = match database {
+        true => crate::store::outbox::lag_seconds(&state.db).await.ok(),
+        false => None,
+    };
+    state.metrics.outbox_age.set(lag.unwrap_or(f64::NAN));
     (
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -30,9 +30,14 @@ pub enum AuditCommand {
 }
 
 /// Records an operator's action (the command line's user is the actor).
-/// The operator at the command line, as the audit log names actors: `operator:$USER`.
+/// The operator at the command line, as the audit log names actors: `operator:$USER`, or the
+/// person behind `sudo -u tocsin` (`SUDO_USER`, as tocsin-admin runs commands) rather than the
+/// service account.
 pub fn operator() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let user = ["SUDO_USER", "USER"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|user| !user.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
     format!("operator:{user}")
 }
 

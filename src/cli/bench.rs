@@ -1,143 +1,88 @@
-//! `tocsin bench`: runs the benchmark and prints its figures.
+//! `tocsin bench`: hands over to the benchmark's own binary, `tocsin-bench`, which stays out of
+//! the daemon a host installs. In a source checkout it is built, with the profile of this
+//! binary, when missing or older than this binary: `cargo run --release -- bench` rebuilds only
+//! `tocsin`, and a benchmark built before the daemon it measures may expect another schema.
+//! (After changing only bench/, `cargo run --release -p tocsin-bench` rebuilds it.)
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
-use clap::Args;
-
-use crate::{
-    bench::{self, plot, report, targets},
-    model::Channel,
+use std::{
+    ffi::OsString,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::Command,
 };
 
-#[derive(Args)]
-pub struct BenchArgs {
-    /// Sizes of the commune, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-    subscribers: Vec<u64>,
-    /// Channels to measure, comma-separated: sms, email, push, voice (calls to landlines,
-    /// with a paced run at --calls-per-second).
-    #[arg(long, value_delimiter = ',', default_value = "sms,email,push")]
-    channels: Vec<String>,
-    /// Runs per channel and size (default: 5 up to 10,000 subscribers, 3 up to 100,000, else 1;
-    /// the pool run: 1).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
-    runs: Option<u64>,
-    /// Also send one alert through a pool of this many SMS accounts, each held to --rate by its
-    /// stand-in (429 past it), with recipients for about 15 s of sending.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=32))]
-    accounts: Option<u64>,
-    /// Each pool account's limit, messages per second (with --accounts).
-    #[arg(long, requires = "accounts", default_value_t = 200.0)]
-    rate: f64,
-    /// With voice: the account's calls per second in the paced run, as `[limits.twilio]
-    /// per_second` (Twilio's default is 1); the run calls for about 15 s at it.
-    #[arg(long, default_value_t = 1.0)]
-    calls_per_second: f64,
-    /// Print the figures as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Draw deliveries over time for each channel into this SVG file.
-    #[arg(long)]
-    plot: Option<PathBuf>,
-    /// Write the results as Markdown into this file (BENCHMARKS.md keeps the latest).
-    #[arg(long)]
-    markdown: Option<PathBuf>,
-    /// Where the daemon under test writes its log.
-    #[arg(long, default_value = "tocsin-bench-daemon.log")]
-    daemon_log: PathBuf,
+use anyhow::Context;
+
+const BENCH: &str = "tocsin-bench";
+/// The checkout this binary was built from: the benchmark is built there.
+const SOURCE: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Replaces this process with `tocsin-bench config args…` (so Ctrl-C and the exit status are
+/// the benchmark's own); returns only on failure.
+pub fn hand_over(
+    config: Option<&Path>,
+    args: Vec<OsString>,
+) -> anyhow::Result<std::convert::Infallible> {
+    let exe = std::env::current_exe().context("cannot find this binary's path")?;
+    let bench = exe.with_file_name(BENCH);
+    match checkout_target(&exe) {
+        Some(target) if !built_after(&bench, &exe) => build(&exe, &target)?,
+        Some(_) => {}
+        None => anyhow::ensure!(
+            bench.exists(),
+            "the benchmark is not installed with Tocsin: run it from a source checkout \
+             (cargo run --release -- bench)"
+        ),
+    }
+    let mut command = Command::new(&bench);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let error = command.args(args).exec();
+    Err(error).with_context(|| format!("cannot run {}", bench.display()))
 }
 
-pub async fn run(config: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !args.subscribers.is_empty(),
-        "--subscribers needs at least one size"
-    );
-    anyhow::ensure!(
-        args.subscribers.iter().all(|&n| n > 0),
-        "--subscribers: sizes must be positive"
-    );
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "warning: this is a debug build; benchmark a release build (cargo run --release -- bench)"
-        );
-    }
-    let mut channels = args
-        .channels
-        .iter()
-        .map(|c| c.parse::<Channel>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("--channels: {e}"))?;
-    // Each channel once, in the order given.
-    let mut seen = Vec::new();
-    channels.retain(|c| {
-        !seen.contains(c) && {
-            seen.push(*c);
-            true
-        }
-    });
-    anyhow::ensure!(
-        args.rate.is_finite() && args.rate >= 1.0,
-        "--rate: at least 1 message per second"
-    );
-    let pool = args.accounts.map(|accounts| bench::pool::PoolOptions {
-        accounts: accounts as usize,
-        per_second: args.rate,
-    });
-    anyhow::ensure!(
-        args.calls_per_second.is_finite() && (0.1..=1000.0).contains(&args.calls_per_second),
-        "--calls-per-second: between 0.1 and 1000 calls a second"
-    );
-    let pace = channels
-        .contains(&Channel::Voice)
-        .then_some(bench::voice::PaceOptions {
-            per_second: args.calls_per_second,
-        });
-    let options = bench::Options {
-        config: config.map(Path::to_path_buf),
-        subscribers: args.subscribers.clone(),
-        channels,
-        runs: args.runs.map(|r| r as usize),
-        log: args.daemon_log.clone(),
-        pool,
-        pace,
+/// The cargo target directory holding `exe`, when `exe` is a cargo build of a checkout that is
+/// still there; a packaged binary sits in none.
+fn checkout_target(exe: &Path) -> Option<PathBuf> {
+    let target = exe.parent()?.parent()?;
+    // Cargo marks the target directories it makes.
+    let built_by_cargo = target.join("CACHEDIR.TAG").exists();
+    let checkout = Path::new(SOURCE).join("bench/Cargo.toml").exists();
+    (built_by_cargo && checkout).then(|| target.to_path_buf())
+}
+
+/// Whether `file` exists and was written after `than`.
+fn built_after(file: &Path, than: &Path) -> bool {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    matches!((modified(file), modified(than)), (Some(file), Some(than)) if file >= than)
+}
+
+/// Builds `tocsin-bench` beside `exe`, with its profile.
+fn build(exe: &Path, target: &Path) -> anyhow::Result<()> {
+    let source = Path::new(SOURCE);
+    let profile_dir = exe.parent().context("this binary has no directory")?;
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => "release",
     };
-    let results = bench::run(options).await?;
-    let summaries = report::summarize(&results.sizes);
-    let pool = report::summarize_pool(&results.pool);
-    let paced = report::summarize_paced(&results.paced, &args.subscribers);
-    let side = report::SideRuns {
-        pool: pool.as_ref(),
-        paced: paced.as_ref(),
-    };
-    let targets = targets::check_targets(&summaries, side);
-    if args.json {
-        let raw = (results.pool.as_slice(), results.paced.as_slice());
-        let value = report::render_json(
-            &results.machine,
-            &results.sizes,
-            &summaries,
-            raw,
-            side,
-            &targets,
-        );
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        let text = report::render_text(&results.machine, &summaries, side, &targets);
-        print!("{text}");
-    }
-    if let Some(path) = &args.plot {
-        std::fs::write(path, plot::render_svg(&results.sizes))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("plot written to {}", path.display());
-    }
-    if let Some(path) = &args.markdown {
-        let taken_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-        let markdown =
-            report::render_markdown(&results.machine, &summaries, side, &targets, &taken_at);
-        std::fs::write(path, markdown)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("results written to {}", path.display());
-    }
+    eprintln!("building the benchmark ({BENCH}, profile {profile}) in {SOURCE}…");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let built = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            BENCH,
+            "--manifest-path",
+        ])
+        .arg(source.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .status()
+        .context("cannot run cargo to build the benchmark")?;
+    anyhow::ensure!(built.success(), "building {BENCH} failed ({built})");
     Ok(())
 }

@@ -70,6 +70,11 @@ pub async fn run(path: Option<&Path>, args: DemoArgs) -> anyhow::Result<()> {
     store::recreate_database(database_url.expose_secret())
         .await
         .context("cannot reach PostgreSQL")?;
+    let db = store::connect_existing(database_url.expose_secret(), 1).await?;
+    store::migrate(&db)
+        .await
+        .context("cannot migrate the demo's database")?;
+    db.close().await;
     let shutdown = CancellationToken::new();
     let mut daemon = tokio::spawn(crate::run(config, listener, shutdown.clone()));
     let rehearsal = async {

@@ -8,6 +8,7 @@ mod demo;
 mod doctor;
 mod keys;
 mod log_line;
+mod manual;
 mod ops;
 mod proof;
 mod schedule;
@@ -46,7 +47,9 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply database migrations (also done when `serve` starts).
+    /// Create the database if needed and apply its migrations: an explicit step, after
+    /// installing and before restarting on each upgrade (`serve` refuses a database that needs
+    /// them).
     Migrate,
     /// Run the daemon: HTTP API, fan-out and senders, consuming from RabbitMQ.
     Serve,
@@ -76,6 +79,13 @@ enum Command {
     /// quorum queues), each provider's host (nothing sent), the public URL, the file limit, the
     /// clock. Exits with 1 when a check fails.
     Doctor,
+    /// Ask this machine's instance whether it is ready (`/readyz`, at http_addr): exits with 0
+    /// when it is. The container image's health check.
+    Healthcheck {
+        /// Ask this URL instead.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Check the configuration.
     #[command(subcommand)]
     Config(ops::ConfigCommand),
@@ -104,9 +114,23 @@ enum Command {
     /// Rehearse: a demo commune with a few thousand subscribers, an urgent alert through the real
     /// pipeline to simulated providers, and its delivery report.
     Demo(demo::DemoArgs),
+    /// Print the completion script of a shell (bash, zsh, fish) on stdout.
+    Completions(manual::CompletionsArgs),
+    /// Write the man pages into a directory (the package's are made this way).
+    #[command(hide = true)]
+    ManPages {
+        /// Where to write them.
+        dir: PathBuf,
+    },
     /// Measure how fast a whole commune is warned, against this machine's own ceilings
-    /// (needs postfix's smtp-sink and smtp-source; use a release build).
-    Bench(bench::BenchArgs),
+    /// (from a source checkout: runs `tocsin-bench`, built when missing; its options:
+    /// `tocsin bench --help`).
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// The benchmark's options, passed on to `tocsin-bench`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Options of every command that talks to the HTTP API.
@@ -129,10 +153,12 @@ pub struct ApiArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(
-        cli.log_format,
-        matches!(cli.command, Command::Demo(_) | Command::Bench(_)),
-    );
+    if let Command::Bench { args } = cli.command {
+        let error = bench::hand_over(cli.config.as_deref(), args).unwrap_err();
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    init_logging(cli.log_format, matches!(cli.command, Command::Demo(_)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -160,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Alert(command) => proof::run(config, command).await,
         Command::Config(command) => ops::config(config, command),
         Command::Doctor => doctor::run(config).await,
+        Command::Healthcheck { url } => ops::healthcheck(config, url).await,
         Command::Dead(command) => ops::dead(config, command).await,
         Command::Vapid(command) => ops::vapid(command),
         Command::Topics(command) => client::topics(command).await,
@@ -169,7 +196,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel(args) => client::cancel(args).await,
         Command::Schedule(command) => schedule::run(command).await,
         Command::Demo(args) => demo::run(config, args).await,
-        Command::Bench(args) => bench::run(config, args).await,
+        Command::Completions(args) => {
+            manual::completions(args);
+            Ok(())
+        }
+        Command::ManPages { dir } => manual::man_pages(&dir),
+        Command::Bench { .. } => unreachable!("handed over in main"),
     }
 }
 

@@ -50,12 +50,15 @@ pub(super) fn load(path: Option<&Path>) -> anyhow::Result<Config> {
     Config::load(path).context("invalid configuration")
 }
 
-/// The configured database, which must exist (only `migrate` creates it), migrated.
+/// The configured database, which must exist and be migrated: only `migrate` creates and
+/// migrates it.
 pub(super) async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let pool = store::connect_existing(config.database_url.expose_secret(), 2).await?;
-    store::migrate(&pool)
-        .await
-        .context("cannot migrate the database")?;
+    let pending = store::pending_migrations(&pool).await?;
+    anyhow::ensure!(
+        pending == 0,
+        "the database needs {pending} migration(s) this version brings: run `tocsin migrate` first"
+    );
     Ok(pool)
 }
 
@@ -64,8 +67,15 @@ pub async fn migrate(path: Option<&Path>) -> anyhow::Result<()> {
     store::ensure_database(config.database_url.expose_secret())
         .await
         .context("cannot reach or create the database")?;
-    database(&config).await?;
-    eprintln!("database is up to date");
+    let pool = store::connect_existing(config.database_url.expose_secret(), 2).await?;
+    let pending = store::pending_migrations(&pool).await?;
+    store::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
+    match pending {
+        0 => eprintln!("database is up to date"),
+        n => eprintln!("database migrated: {n} migration(s) applied"),
+    }
     Ok(())
 }
 
@@ -179,5 +189,38 @@ pub async fn dead(path: Option<&Path>, command: DeadCommand) -> anyhow::Result<(
         }
     }
     let _ = connection.close(200, "done".into()).await;
+    Ok(())
+}
+
+/// Exits with success when this machine's instance answers `/readyz` with 200: the health check
+/// of container platforms, whose minimal image has no curl.
+pub async fn healthcheck(path: Option<&Path>, url: Option<String>) -> anyhow::Result<()> {
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let mut addr = load(path)?.http_addr;
+            // Listening on every address: asked on loopback.
+            if addr.ip().is_unspecified() {
+                addr.set_ip(match addr {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            format!("http://{addr}/readyz")
+        }
+    };
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .with_context(|| format!("{url}: no answer"))?;
+    let status = response.status();
+    anyhow::ensure!(
+        status.is_success(),
+        "{url}: {status}: {}",
+        response.text().await.unwrap_or_default().trim()
+    );
+    println!("{url}: {status}");
     Ok(())
 }

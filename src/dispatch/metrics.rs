@@ -22,6 +22,8 @@ pub struct Metrics {
     pub outbox_age: Gauge,
     /// Messages in the dead-letter queue.
     pub dead_letters: IntGauge,
+    /// 1 while this instance is ready (what `/readyz` answers), else 0: at each scrape.
+    pub ready: IntGauge,
     /// Messages ready (not yet taken) per work queue: how far behind consumers are.
     pub queue_ready: IntGaugeVec,
     /// Sends whose outcome is uncertain (the provider may have taken them), retried: possible
@@ -104,6 +106,14 @@ impl Default for Metrics {
             IntGauge::new("tocsin_dead_letters", "Messages in the dead-letter queue")
                 .expect("a valid metric"),
         );
+        let ready = register(
+            &registry,
+            IntGauge::new(
+                "tocsin_ready",
+                "1 while this instance can work (PostgreSQL answers, the broker's consumers run)",
+            )
+            .expect("a valid metric"),
+        );
         let queue_ready = register(
             &registry,
             IntGaugeVec::new(
@@ -144,6 +154,7 @@ impl Default for Metrics {
             rate_waits,
             outbox_age,
             dead_letters,
+            ready,
             queue_ready,
             public_limit_hits,
         }

@@ -181,7 +181,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// The migrations this binary knows that the database has not applied (all of them in a
-/// database never migrated).
+/// database never migrated). Migrations the database has and this binary does not know are a
+/// newer version's, applied mid rolling upgrade: they are forward-compatible by rule and do not
+/// count.
 pub async fn pending_migrations(pool: &PgPool) -> Result<usize, DbError> {
     let applied: Vec<i64> =
         match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")

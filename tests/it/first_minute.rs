@@ -8,7 +8,7 @@ use std::{
 
 use crate::{
     cli::{ok, tocsin},
-    support::{Env, ServeProcess},
+    support::{Env, ServeProcess, TestDb},
 };
 
 /// A port on this machine where nothing listens.
@@ -211,8 +211,15 @@ fn line<'a>(lines: &'a [(String, String)], check: &str) -> &'a (String, String) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_checks_what_a_running_tocsin_needs_and_gives_the_fix_of_what_fails() {
-    let env = Env::new().await;
-    // A database never migrated.
+    let mut env = Env::new().await;
+    // A database never migrated: the service refuses it, naming the step to take.
+    env.db = TestDb::unmigrated().await;
+    let (started, stderr) = run_within(&env, &[], &["serve"], Duration::from_secs(10));
+    assert!(!started, "{stderr}");
+    assert!(
+        stderr.contains("needs") && stderr.contains("run `tocsin migrate` first"),
+        "{stderr}"
+    );
     let (passed, lines) = doctor(&env, &[]);
     assert!(!passed, "{lines:?}");
     let (verdict, said) = line(&lines, "PostgreSQL");

@@ -132,6 +132,7 @@ async fn transient_failures_are_retried_and_permanent_ones_are_not() {
         r#"tocsin_deliveries_total{channel="sms",outcome="failed",provider="smsmode"} 1"#,
         r#"tocsin_retries_total{channel="sms",provider="smsmode"} 3"#,
         "tocsin_outbox_age_seconds 0",
+        "tocsin_ready 1",
     ] {
         assert!(
             metrics.lines().any(|l| l == line),

@@ -28,6 +28,8 @@ mod console;
 mod crash;
 /// Unreadable queue messages go to the dead-letter queue; the daemon keeps running.
 mod dead_letter;
+/// What deploy/ ships is true of this binary: completions, man pages, alerting rules, dashboard.
+mod deploy_files;
 /// Nothing the public sends makes Tocsin reach this machine or the host's networks.
 mod egress;
 /// The first minute: a service that does not answer is named, with the command that starts it.

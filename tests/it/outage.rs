@@ -48,13 +48,14 @@ async fn a_postgres_restart_mid_alert_loses_nothing() {
     let postgres = PrivatePostgres::start();
     let url = postgres.url("tocsin");
     tocsin::store::ensure_database(&url).await.unwrap();
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    tocsin::store::migrate(&db).await.unwrap();
     let mut config = env.config_with(&[("TOCSIN_DATABASE_URL", &url)]);
     // As in production, a lease outlasts a database restart of a few seconds.
     config.dispatch.lease = Duration::from_secs(30);
     env.smsmode.set_delay(Duration::from_millis(20));
     let daemon = Daemon::start(config).await;
 
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
     let slug = tocsin::model::Slug::parse("bras").unwrap();
     let tenant = tocsin::store::tenants::create(&db, &slug, "Bras")
         .await
@@ -108,6 +109,15 @@ async fn a_postgres_restart_mid_alert_loses_nothing() {
     assert!(ready.headers().contains_key("retry-after"));
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["database"], "down", "{ready}");
+    // What alerting reads: not ready, and the outbox's age unknown rather than 0.
+    let metrics = crate::support::metrics(&daemon.url).await;
+    for line in ["tocsin_ready 0", "tocsin_outbox_age_seconds NaN"] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in:
+{metrics}"
+        );
+    }
     let refused = mairie
         .post(
             "/v1/alerts",

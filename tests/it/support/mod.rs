@@ -96,7 +96,19 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database of the test's own, migrated as `tocsin migrate` leaves it.
     pub async fn new() -> TestDb {
+        let db = TestDb::unmigrated().await;
+        let pool = db.pool().await;
+        tocsin::store::migrate(&pool)
+            .await
+            .expect("migrate the test database");
+        pool.close().await;
+        db
+    }
+
+    /// A database of the test's own, created empty.
+    pub async fn unmigrated() -> TestDb {
         let name = unique("tocsin_test_");
         let admin = sqlx::PgPool::connect(ADMIN_URL)
             .await
