@@ -44,7 +44,8 @@ pub fn man_pages(dir: &Path) -> anyhow::Result<()> {
         clap_mangen::Man::new(page).render(&mut roff)?;
         std::fs::write(&path, roff).with_context(|| format!("cannot write {}", path.display()))
     };
-    for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+    let paged = |sub: &&clap::Command| !sub.is_hide_set() && sub.get_name() != "help";
+    for sub in command.get_subcommands().filter(paged) {
         // Titled tocsin-serve(1) as Debian names them, run as `tocsin serve`.
         let name = format!("tocsin-{}", sub.get_name());
         let page = sub

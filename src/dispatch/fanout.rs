@@ -19,8 +19,10 @@ use crate::{
 /// Subscribers in the first planning chunk of an alert.
 const FIRST_CHUNK: i64 = 250;
 
-/// Handles one fan-out job. `redelivered` means an earlier attempt may have planned rows without
-/// announcing them, so queued rows are announced again (senders skip rows already claimed).
+/// Handles one fan-out job. When an earlier attempt may have planned rows without announcing
+/// them, queued rows are announced again (senders skip rows already claimed): the broker says so
+/// of a job it `redelivered`, and the alert says so when it has counted recipients already (a
+/// chunk was planned), as after the sweeper published again a job the broker lost mid-way.
 pub async fn handle(
     dispatcher: &Dispatcher,
     publisher: &Publisher,
@@ -34,9 +36,11 @@ pub async fn handle(
         Err(handled) => return handled,
     };
     if alert.planned_at.is_some() {
-        // The outbox relay may publish a job twice; the first one did the work.
+        // The outbox relay may publish a job twice, and the sweeper publish again a job it
+        // thought lost; the first one did the work.
         return Handled::Done;
     }
+    let again = redelivered || alert.recipients.is_some();
     let routes: Vec<ChannelRoute> = alert
         .channels
         .iter()
@@ -77,7 +81,7 @@ pub async fn handle(
         };
         let upto = bound.unwrap_or(i64::MAX);
         let Some(planned) = until_done(shutdown, "planning deliveries", || {
-            plan(dispatcher, &alert, &routes, after, upto, redelivered)
+            plan(dispatcher, &alert, &routes, after, upto, again)
         })
         .await
         else {
@@ -108,7 +112,7 @@ pub async fn handle(
         chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
     }
     // An earlier attempt may have counted part of the subscribers already.
-    if redelivered
+    if again
         && until_done(shutdown, "counting recipients", || {
             store::alerts::recount_recipients(db, alert.id)
         })
@@ -140,7 +144,7 @@ async fn plan(
     routes: &[ChannelRoute],
     after: i64,
     upto: i64,
-    redelivered: bool,
+    again: bool,
 ) -> Result<Vec<Planned>, sqlx::Error> {
     let db = &dispatcher.db;
     let created = store::deliveries::plan_range(
@@ -153,7 +157,7 @@ async fn plan(
         alert.group_alert_id,
     )
     .await?;
-    if redelivered {
+    if again {
         store::deliveries::queued_in_range(db, alert.id, after, upto).await
     } else {
         Ok(created)

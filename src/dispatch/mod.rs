@@ -62,7 +62,9 @@ pub struct Settings {
     pub lease: Duration,
     /// How often the sweeper runs.
     pub sweep_interval: Duration,
-    /// A queued delivery this old, with nothing in its queue, was never announced.
+    /// A queued delivery this old, with nothing in its queue, was never announced; an alert not
+    /// planned whose fan-out has been quiet this long, with nothing in its lane's fan-out queue,
+    /// lost its job.
     pub stale_after: Duration,
     /// How long sends already started may take to finish at shutdown.
     pub shutdown_grace: Duration,

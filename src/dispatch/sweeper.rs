@@ -16,6 +16,12 @@
 //!    (the report and the id may have crossed each other).
 //! 7. An opt-out a provider reported while its commune's subscribers were locked by an import:
 //!    applied once the lock is free (`store::pending_opt_outs`).
+//! 8. An alert relayed and still not planned, in force, whose fan-out has shown no life for
+//!    `stale_after` (no job published, no chunk planned), while its lane's fan-out queue holds
+//!    no ready job: its job was lost (the broker lost its data) or dead-lettered. Published
+//!    again (`store::outbox::lost_fan_outs`); fan-out plans nothing twice. Every message that
+//!    starts work is covered so: a group's alert is one alert per commune, each with its own
+//!    job, and schedules and timed alerts start through the outbox like any other alert.
 //!
 //! Each rule commits on its own: one that fails rolls back alone and the next sweep tries it
 //! again, while the others (expiry and closing above all) still apply. A rule's announcements
@@ -50,6 +56,7 @@ pub struct Swept {
     pub closed: u64,
     pub early_reports: u64,
     pub pending_opt_outs: u64,
+    pub lost_fan_outs: u64,
 }
 
 /// Sweeps every `sweep_interval` until `stop`.
@@ -189,6 +196,10 @@ async fn sweep_rules(
     swept.stale_queued = counted(
         "stale queued",
         stale_queued(dispatcher, session, channel, publisher, &pending).await,
+    );
+    swept.lost_fan_outs = counted(
+        "lost fan-out jobs",
+        lost_fan_outs(dispatcher, session, channel, publisher).await,
     );
     swept.closed = counted("closing", close(session).await);
     swept.early_reports = counted(
@@ -396,6 +407,56 @@ async fn stale_queued(
         rows.extend(moved);
     }
     announce_then_commit(dispatcher, publisher, tx, rows).await
+}
+
+/// Rule 8: alerts whose fan-out job was lost, on lanes whose fan-out queue holds no ready job.
+/// A ready job there means fan-out is behind: the lost alert's job may be among those waiting,
+/// and publishing it again would only lengthen the queue; the next sweep looks again.
+async fn lost_fan_outs(
+    dispatcher: &Dispatcher,
+    session: &mut PgConnection,
+    channel: &lapin::Channel,
+    publisher: &Publisher,
+) -> Result<u64, String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let mut lanes = Vec::new();
+    for lane in Lane::ALL {
+        let queue = dispatcher.topology.queue(&Topology::fan_out_key(lane));
+        if ready_messages(channel, &queue).await? == 0 {
+            lanes.push(lane);
+        }
+    }
+    if lanes.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = session.begin().await.map_err(text)?;
+    let stale_after = millis(dispatcher.settings.stale_after);
+    let lost = crate::store::outbox::lost_fan_outs(&mut tx, &lanes, stale_after, MAX_PER_RULE)
+        .await
+        .map_err(text)?;
+    if lost.is_empty() {
+        return Ok(0);
+    }
+    let messages: Vec<(String, Vec<u8>)> = lost
+        .iter()
+        .map(|&(alert, lane)| {
+            tracing::warn!(%alert, %lane, "an alert's fan-out job was lost; published again");
+            (
+                Topology::fan_out_key(lane),
+                Job::FanOutV1 { alert }.encode(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = messages
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.as_slice()))
+        .collect();
+    publisher
+        .publish_all(&refs)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(text)?;
+    Ok(lost.len() as u64)
 }
 
 async fn ready_messages(channel: &lapin::Channel, queue: &str) -> Result<u32, String> {

@@ -131,14 +131,17 @@ macro_rules! candidates {
 }
 
 /// The recipients are counted as they are planned (the API answered before counting), in the
-/// same statement: a retried chunk cannot count twice what it planned once.
+/// same statement: a retried chunk cannot count twice what it planned once. The chunk also
+/// tells that the alert's fan-out is alive (`fan_out_at`): the sweeper publishes its job again
+/// only once that has been quiet for `stale_after` (`store::outbox::lost_fan_outs`).
 macro_rules! count_planned {
     () => {
         "counted AS (
              UPDATE alerts
              SET recipients = LEAST(COALESCE(recipients, 0)
                                     + (SELECT count(DISTINCT subscriber_id) FROM planned),
-                                    2147483647)
+                                    2147483647),
+                 fan_out_at = now()
              WHERE id = $1
          )
          SELECT id, channel, provider FROM planned"

@@ -1,11 +1,12 @@
 //! The transactional outbox: messages written in the same transaction as the state they announce,
-//! and published by the relay once the transaction committed.
+//! and published by the relay once the transaction committed; and, once published, the alerts
+//! whose job never got to fan-out (the broker lost it), for the sweeper to publish again.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::DbError;
-use crate::model::AlertId;
+use crate::model::{AlertId, Lane};
 
 /// A message to publish once the transaction commits.
 pub struct Message<'a> {
@@ -76,12 +77,59 @@ pub async fn lock_batch(
         .collect())
 }
 
+/// Deletes messages the broker confirmed, and notes on the alerts they start that their fan-out
+/// job left now (`alerts.fan_out_at`, which [`lost_fan_outs`] goes by).
 pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-        .bind(ids)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "WITH removed AS (DELETE FROM outbox WHERE id = ANY($1) RETURNING alert_id)
+         UPDATE alerts SET fan_out_at = now()
+         WHERE id IN (SELECT alert_id FROM removed WHERE alert_id IS NOT NULL)",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
+}
+
+/// Alerts of `lanes` whose fan-out job was lost: relayed (no message of theirs left in the
+/// outbox), still not planned, neither closed (cancelled, expired) nor past their deadline, and
+/// whose fan-out has shown no life for `quiet_ms` (no job published, no chunk planned: see
+/// `alerts.fan_out_at`; alerts relayed before that column existed go by when they became due).
+/// Their `fan_out_at` is set to now, so that the caller publishes each job again at most once
+/// per `quiet_ms`; the rows stay locked until the caller commits (other sweeps skip them), and
+/// the caller commits only once the broker confirmed the jobs.
+///
+/// Planning an alert twice plans nothing twice: a delivery row is unique per (alert,
+/// subscriber, channel), and fan-out stops at once for an alert already planned.
+pub async fn lost_fan_outs(
+    tx: &mut Transaction<'_, Postgres>,
+    lanes: &[Lane],
+    quiet_ms: i64,
+    limit: i64,
+) -> Result<Vec<(AlertId, Lane)>, DbError> {
+    let lanes: Vec<&str> = lanes.iter().map(|lane| lane.as_str()).collect();
+    let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "WITH lost AS (
+             SELECT a.id FROM alerts a
+             WHERE a.closed_at IS NULL AND a.planned_at IS NULL AND a.expires_at > now()
+               AND a.lane = ANY($1)
+               AND COALESCE(a.fan_out_at, a.starts_at, a.created_at)
+                   < now() - $2 * interval '1 millisecond'
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id = a.id)
+             ORDER BY a.id LIMIT $3 FOR UPDATE OF a SKIP LOCKED
+         )
+         UPDATE alerts a SET fan_out_at = now() FROM lost WHERE a.id = lost.id
+         RETURNING a.id, a.lane",
+    )
+    .bind(&lanes)
+    .bind(quiet_ms)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, lane)| Some((AlertId(id), lane.parse().ok()?)))
+        .collect())
 }
 
 /// How long the oldest message due has waited, in seconds (0 when none): the relay's lag.

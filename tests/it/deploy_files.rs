@@ -125,3 +125,26 @@ fn the_rules_and_the_dashboard_name_only_metrics_tocsin_exports() {
         );
     }
 }
+
+/// The help becomes the man pages: it names every channel Tocsin has.
+#[test]
+fn the_help_and_so_the_man_pages_name_every_channel() {
+    let about = made_by_tocsin(&["--help"]);
+    let send = made_by_tocsin(&["send", "--help"]);
+    let channels = send
+        .lines()
+        .skip_while(|line| !line.contains("--channels"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    for channel in tocsin::model::Channel::ALL {
+        let word = channel.to_string();
+        assert!(
+            channels.contains(&word),
+            "send --channels lacks {word}: {channels}"
+        );
+    }
+    for said in ["SMS", "e-mail", "Web Push", "voice"] {
+        assert!(about.lines().next().unwrap().contains(said), "{about}");
+    }
+}

@@ -14,6 +14,8 @@ mod bad_input;
 mod bad_rows;
 /// The benchmark, on a small commune.
 mod bench;
+/// RabbitMQ loses its data mid-alert: the daemon declares its topology again, nothing is lost.
+mod broker_loss;
 /// The citizens' page and the mairie's console in headless Chromium: as citizens and a mairie use
 /// them, with an accessibility audit (axe-core) of every page and error state.
 mod browser;
@@ -70,6 +72,8 @@ mod secrets;
 mod slow_clients;
 /// The tenant tree: a role on a node holds on its subtree and nowhere else.
 mod territory;
+/// Upgrades: a rolling restart across the next version's migration loses and doubles nothing.
+mod upgrade;
 /// Voice calls to fixed lines, the French script, pressing 1 to confirm.
 mod voice;
 /// The second voice provider, Vonage: the NCCO with the call, signed JSON events.
