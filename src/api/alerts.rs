@@ -393,6 +393,9 @@ pub struct Report {
     /// When it starts, if not at once (asked for, or the end of quiet hours).
     starts_at: Option<chrono::DateTime<chrono::Utc>>,
     cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it was stopped under way (`POST /v1/alerts/{id}/stop`): what had not left by then
+    /// counts as expired.
+    stopped_at: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) planned_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Nothing is sent after this; what is left then counts as expired.
     expires_at: chrono::DateTime<chrono::Utc>,
@@ -590,6 +593,7 @@ pub(super) fn report(
         scheduled_at: alert.scheduled_at,
         starts_at: alert.starts_at,
         cancelled_at: alert.cancelled_at,
+        stopped_at: alert.stopped_at,
         planned_at: alert.planned_at,
         expires_at: alert.expires_at,
         counts,

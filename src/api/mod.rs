@@ -23,6 +23,7 @@ mod public;
 mod push;
 mod schedules;
 pub mod serve;
+mod stopping;
 mod subscribers;
 mod topics;
 mod usage;
@@ -98,6 +99,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::create))
         .routes(routes!(alerts::status))
         .routes(routes!(alerts::cancel))
+        .routes(routes!(stopping::stop))
         .routes(routes!(alerts::deliveries))
         .routes(routes!(schedules::create, schedules::list))
         .routes(routes!(schedules::get, schedules::remove))

@@ -662,6 +662,22 @@ pub async fn cancel(args: CancelArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stops an alert under way (or cancels it if it has not started), then prints its report.
+pub async fn stop(args: CancelArgs) -> anyhow::Result<()> {
+    let api = Api::new(&args.api)?;
+    let path = format!("/v1/alerts/{}/stop", args.id);
+    let (_, report) = api.call(api.request(Method::POST, &path)?).await?;
+    if args.api.json {
+        print_json(&report);
+    } else {
+        println!(
+            "alert {} stopped: nothing more of it leaves; what had not left counts as expired",
+            args.id
+        );
+    }
+    Ok(())
+}
+
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.api)?;
     if args.failed {

@@ -108,6 +108,9 @@ enum Command {
     /// Cancel an alert that has not started yet (timed with `send --at`, or waiting for the end
     /// of quiet hours).
     Cancel(client::CancelArgs),
+    /// Stop an alert under way, sent by mistake: nothing more of it leaves (the batches being
+    /// sent finish); one that has not started is cancelled.
+    Stop(client::CancelArgs),
     /// Recurring alerts on the commune's local clock (through the API).
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -194,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => client::send(args).await,
         Command::Status(args) => client::status(args).await,
         Command::Cancel(args) => client::cancel(args).await,
+        Command::Stop(args) => client::stop(args).await,
         Command::Schedule(command) => schedule::run(command).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Completions(args) => {

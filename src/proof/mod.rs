@@ -104,6 +104,12 @@ pub async fn make(
     if let Some(cancelled) = alert.cancelled_at {
         say(Style::Body, format!("Annulée le {}", local(cancelled)));
     }
+    if let Some(stopped) = alert.stopped_at {
+        say(
+            Style::Body,
+            format!("Arrêtée en cours d’envoi le {}", local(stopped)),
+        );
+    }
     if alert.over_budget {
         say(
             Style::Body,

@@ -36,6 +36,8 @@ pub struct Alert {
     /// When it starts, if later than its creation (asked so, or deferred by quiet hours).
     pub starts_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When it was stopped under way; its deadline was brought forward to then.
+    pub stopped_at: Option<DateTime<Utc>>,
     /// How its tenant's messages go out, read with the alert so that a change applies to the
     /// next batch, without a restart.
     pub senders: TenantSenders,
@@ -76,7 +78,7 @@ const SELECT_ALERT: &str =
     "SELECT a.id, a.tenant_id, n.slug AS tenant, n.name AS tenant_name, a.topic_id,
         t.slug AS topic, a.lane, a.channels, a.subject, a.body, a.recipients, a.created_at,
         a.planned_at, a.request_hash, a.expires_at, a.closed_at, a.scheduled_at, a.starts_at,
-        a.cancelled_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
+        a.cancelled_at, a.stopped_at, n.sms_account, n.sms_secondary, n.sms_sender, n.email_from,
         n.voice_enabled, n.voice_caller_id, n.callback_token_version,
         n.max_sms_segments, a.group_alert_id, gt.slug AS sent_by, a.exercise,
         a.over_budget
@@ -105,6 +107,7 @@ struct AlertRow {
     scheduled_at: Option<DateTime<Utc>>,
     starts_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
+    stopped_at: Option<DateTime<Utc>>,
     sms_account: Option<String>,
     sms_secondary: Option<String>,
     sms_sender: Option<String>,
@@ -140,6 +143,7 @@ fn from_row(row: AlertRow) -> Alert {
         scheduled_at: row.scheduled_at,
         starts_at: row.starts_at,
         cancelled_at: row.cancelled_at,
+        stopped_at: row.stopped_at,
         senders: TenantSenders {
             sms_account: row.sms_account,
             sms_secondary: row.sms_secondary,
@@ -337,6 +341,24 @@ pub async fn mark_cancelled(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Stops an alert under way: its deadline becomes now, so that senders take nothing more of it
+/// and the sweeper expires what is left. False when it was already stopped or is over: every
+/// delivery has its outcome (the sweeper closes such an alert only at its next run).
+pub async fn stop(pool: &PgPool, id: AlertId) -> Result<bool, DbError> {
+    let stopped = sqlx::query(
+        "UPDATE alerts a SET stopped_at = now(), expires_at = LEAST(a.expires_at, now())
+         WHERE a.id = $1 AND a.stopped_at IS NULL AND a.closed_at IS NULL
+           AND (a.planned_at IS NULL
+                OR EXISTS (SELECT 1 FROM deliveries d
+                           WHERE d.alert_id = a.id
+                             AND d.status IN ('queued', 'retrying', 'sending')))",
+    )
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(stopped.rows_affected() == 1)
 }
 
 pub async fn mark_planned(pool: &PgPool, id: AlertId) -> Result<(), DbError> {

@@ -46,6 +46,8 @@ mod guarantees;
 mod hardening;
 /// The delivery ledger: tallies agree with the rows; status changes leave indexes alone.
 mod ledger;
+/// An alert sent by mistake is stopped under way: nothing more of it leaves.
+mod mistakes;
 /// A broker outage delays an alert; it never loses it.
 mod outage;
 /// Citizens join and leave by SMS; a STOP holds.

@@ -73,6 +73,9 @@ _tocsin() {
             tocsin,status)
                 cmd="tocsin__subcmd__status"
                 ;;
+            tocsin,stop)
+                cmd="tocsin__subcmd__stop"
+                ;;
             tocsin,subscribers)
                 cmd="tocsin__subcmd__subscribers"
                 ;;
@@ -207,6 +210,9 @@ _tocsin() {
                 ;;
             tocsin__subcmd__help,status)
                 cmd="tocsin__subcmd__help__subcmd__status"
+                ;;
+            tocsin__subcmd__help,stop)
+                cmd="tocsin__subcmd__help__subcmd__stop"
                 ;;
             tocsin__subcmd__help,subscribers)
                 cmd="tocsin__subcmd__help__subcmd__subscribers"
@@ -569,7 +575,7 @@ _tocsin() {
 
     case "${cmd}" in
         tocsin)
-            opts="-h -V --config --log-format --help --version migrate serve tenant key user secrets alert audit usage doctor healthcheck config dead vapid topics subscribers send status cancel schedule demo completions man-pages bench help"
+            opts="-h -V --config --log-format --help --version migrate serve tenant key user secrets alert audit usage doctor healthcheck config dead vapid topics subscribers send status cancel stop schedule demo completions man-pages bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1183,7 +1189,7 @@ _tocsin() {
             return 0
             ;;
         tocsin__subcmd__help)
-            opts="migrate serve tenant key user secrets alert audit usage doctor healthcheck config dead vapid topics subscribers send status cancel schedule demo completions man-pages bench help"
+            opts="migrate serve tenant key user secrets alert audit usage doctor healthcheck config dead vapid topics subscribers send status cancel stop schedule demo completions man-pages bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1701,6 +1707,20 @@ _tocsin() {
             return 0
             ;;
         tocsin__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tocsin__subcmd__help__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2890,6 +2910,40 @@ _tocsin() {
             ;;
         tocsin__subcmd__status)
             opts="-h --failed --unacknowledged --url --api-key --tenant --json --config --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tocsin__subcmd__stop)
+            opts="-h --url --api-key --tenant --json --config --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -169,6 +169,7 @@ pub async fn follow(
     let person = who.person();
     let id_text = id.to_string();
     let may_cancel = person.may_send && matches!(live.status, "scheduled" | "pending");
+    let may_stop = person.may_send && matches!(live.status, "planning" | "sending");
     Ok(ok(pages::alert_page(&pages::AlertPage {
         person: &person,
         id: &id_text,
@@ -184,6 +185,7 @@ pub async fn follow(
         pace: live.pace.clone(),
         unreached: &unreached,
         may_cancel,
+        may_stop,
     })))
 }
 
@@ -325,6 +327,18 @@ pub async fn cancel(
         )
         .await;
     }
+    Ok(see_other(&format!("/console/alerts/{}", alert.id)))
+}
+
+/// Stops the alert under way (`POST /v1/alerts/{id}/stop`'s twin).
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedInForm { who, .. }: SignedInForm<super::sign_in::Empty>,
+) -> Result<Response, ConsoleError> {
+    who.caller.require(Permission::Send)?;
+    let alert = own_alert(&state, &who, &id).await?;
+    crate::api::stopping::stop_one(&state, &who.caller, alert.id, None).await?;
     Ok(see_other(&format!("/console/alerts/{}", alert.id)))
 }
 

@@ -79,6 +79,7 @@ pub fn routes() -> Router<AppState> {
             get(follow::deliveries_csv),
         )
         .route("/console/alerts/{id}/cancel", post(follow::cancel))
+        .route("/console/alerts/{id}/stop", post(follow::stop))
         .route("/console/alerts/{id}/proof.pdf", get(follow::proof))
         .route("/console/drafts", get(drafts::list))
         .route("/console/drafts/{id}", get(drafts::show))

@@ -331,6 +331,8 @@ pub struct AlertPage<'a> {
     pub pace: Option<String>,
     pub unreached: &'a [Unreached<'a>],
     pub may_cancel: bool,
+    /// Under way, and the person may send: it may be stopped.
+    pub may_stop: bool,
 }
 
 pub fn alert_page(p: &AlertPage<'_>) -> Markup {
@@ -370,6 +372,17 @@ pub fn alert_page(p: &AlertPage<'_>) -> Markup {
             form method="post" action={ "/console/alerts/" (p.id) "/cancel" } {
                 (csrf_field(p.person.csrf))
                 button.secondary type="submit" { "Annuler cette alerte" }
+            }
+        }
+        @if p.may_stop {
+            details {
+                summary { "Arrêter l'envoi (alerte envoyée par erreur)" }
+                p { "Plus aucun message de cette alerte ne partira ; ceux en cours d'envoi se terminent. "
+                    "Les habitants déjà prévenus l'ont reçue : envoyez-leur ensuite un rectificatif." }
+                form method="post" action={ "/console/alerts/" (p.id) "/stop" } {
+                    (csrf_field(p.person.csrf))
+                    button.secondary type="submit" { "Oui, arrêter l'envoi" }
+                }
             }
         }
         blockquote { (p.text) }

@@ -107,6 +107,12 @@ async fn an_invited_admin_invites_the_mayor_who_sends_an_urgent_alert_and_follow
         "{}",
         follow.body
     );
+    // Over: neither cancelled nor stopped any more.
+    assert!(
+        !follow.body.contains("/cancel\"") && !follow.body.contains("/stop\""),
+        "{}",
+        follow.body
+    );
     let csv = mayor.get(&format!("{page}/deliveries.csv")).await;
     assert_eq!(csv.status, StatusCode::OK);
     let rows: Vec<&str> = csv.body.lines().skip(1).collect();

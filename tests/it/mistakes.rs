@@ -1,0 +1,117 @@
+//! An alert sent by mistake: stopped while it is under way, nothing more of it leaves but the
+//! batches already being sent; the report, the audit log and the proof say so.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::{
+    cli::{ok, tocsin},
+    support::{Daemon, Env, eventually},
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sent_by_mistake_is_stopped_under_way_and_nothing_more_leaves() {
+    let env = Env::new().await;
+    let mut config = env.config();
+    // Small batches at a slow provider: the alert takes a while, and what may still leave once
+    // stopped (the batches being sent) is small and known.
+    config.dispatch.batch_size = 10;
+    let in_flight =
+        2 * usize::from(config.dispatch.sender_concurrency) * config.dispatch.batch_size;
+    env.smsmode.set_delay(Duration::from_millis(100));
+    let daemon = Daemon::start(config).await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    let csv: String = std::iter::once("phone,email,topics\n".to_string())
+        .chain((0..600).map(|i| format!("06 20 00 {:02} {:02},,intemperies\n", i / 100, i % 100)))
+        .collect();
+    mairie
+        .post_raw("/v1/subscribers/import", "text/csv", csv)
+        .await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],
+                       "text": "Evacuation immediate du quartier de la gare" }),
+        )
+        .await;
+    eventually("sending has begun", Duration::from_secs(30), || async {
+        env.smsmode.received().len() >= 20
+    })
+    .await;
+
+    // The mayor, from the command line.
+    let vars = [
+        ("TOCSIN_URL", daemon.url.as_str()),
+        ("TOCSIN_API_KEY", mairie.key.as_str()),
+    ];
+    let said = ok(tocsin(&env, &vars, &["stop", &id]));
+    let at_stop = env.smsmode.received().len();
+    assert!(said.contains("stopped"), "{said}");
+
+    let report = mairie.wait_completed(&id).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = env.smsmode.received().len();
+    let counts = &report["counts"]["sms"];
+    println!("stopped at {at_stop} SMS of 600; {sent} left in all; {counts}");
+    assert!(
+        sent < 600 && sent <= at_stop + in_flight,
+        "{sent} sent, {at_stop} at the stop"
+    );
+    assert_eq!(
+        counts["sent"].as_i64().unwrap() + counts["delivered"].as_i64().unwrap(),
+        sent as i64
+    );
+    assert_eq!(
+        counts["expired"].as_i64().unwrap(),
+        600 - sent as i64,
+        "{report}"
+    );
+    assert!(report["stopped_at"].is_string(), "{report}");
+
+    // Stopping again changes nothing; an alert that is over cannot be stopped; one that has not
+    // started is cancelled instead.
+    let again = mairie
+        .post(&format!("/v1/alerts/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    mairie
+        .subscriber(Some("06 30 00 00 01"), None, &["intemperies"])
+        .await;
+    let done = mairie
+        .alert(
+            json!({ "topic": "intemperies", "channels": ["sms"], "urgent": true,
+                       "text": "RECTIFICATIF : message envoye par erreur" }),
+        )
+        .await;
+    mairie.wait_completed(&done).await;
+    let over = mairie
+        .post(&format!("/v1/alerts/{done}/stop"), json!({}))
+        .await;
+    assert_eq!(over.status, 409, "{}", over.body);
+    assert_eq!(over.body["error"]["code"], "already_over");
+    let in_a_month = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let later = mairie
+        .alert(json!({ "topic": "intemperies", "text": "Collecte decalee",
+                       "scheduled_at": in_a_month }))
+        .await;
+    let cancelled = mairie
+        .post(&format!("/v1/alerts/{later}/stop"), json!({}))
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled", "{}", cancelled.body);
+
+    let audit = mairie.get("/v1/audit").await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|&&a| a == "alert.stopped").count(),
+        1,
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"alert.cancelled"), "{actions:?}");
+    daemon.stop().await;
+}
