@@ -45,9 +45,10 @@ impl Report {
         self.planned_at.is_some() && left == 0
     }
 
-    /// The calls a mayor makes while the alert goes out are the ones the target is about.
+    /// The calls a mayor makes while the alert goes out are the ones the target is about, from
+    /// the moment it was accepted (a small alert may be sent within one poll of it).
     fn in_progress(&self) -> bool {
-        matches!(self.status.as_str(), "planning" | "sending")
+        matches!(self.status.as_str(), "pending" | "planning" | "sending")
     }
 }
 

@@ -1,8 +1,8 @@
 //! `tocsin bench`: hands over to the benchmark's own binary, `tocsin-bench`, which stays out of
 //! the daemon a host installs. In a source checkout it is built, with the profile of this
-//! binary, when missing or older than this binary: `cargo run --release -- bench` rebuilds only
-//! `tocsin`, and a benchmark built before the daemon it measures may expect another schema.
-//! (After changing only bench/, `cargo run --release -p tocsin-bench` rebuilds it.)
+//! binary, when missing or older than this binary or than a file of bench/: `cargo run
+//! --release -- bench` rebuilds only `tocsin`, and a benchmark built before the daemon it
+//! measures may expect another schema.
 
 use std::{
     ffi::OsString,
@@ -26,7 +26,7 @@ pub fn hand_over(
     let exe = std::env::current_exe().context("cannot find this binary's path")?;
     let bench = exe.with_file_name(BENCH);
     match checkout_target(&exe) {
-        Some(target) if !built_after(&bench, &exe) => build(&exe, &target)?,
+        Some(target) if stale(&bench, &exe) => build(&exe, &target)?,
         Some(_) => {}
         None => anyhow::ensure!(
             bench.exists(),
@@ -52,10 +52,29 @@ fn checkout_target(exe: &Path) -> Option<PathBuf> {
     (built_by_cargo && checkout).then(|| target.to_path_buf())
 }
 
-/// Whether `file` exists and was written after `than`.
-fn built_after(file: &Path, than: &Path) -> bool {
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    matches!((modified(file), modified(than)), (Some(file), Some(than)) if file >= than)
+/// Whether `bench` is missing, or older than `exe` or than a file of the checkout's bench/.
+fn stale(bench: &Path, exe: &Path) -> bool {
+    let Some(built) = modified(bench) else {
+        return true;
+    };
+    let sources = newest(&Path::new(SOURCE).join("bench"));
+    [modified(exe), sources].into_iter().flatten().any(|time| time > built)
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of the files under `dir`.
+fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| match entry.file_type().ok()?.is_dir() {
+            true => newest(&entry.path()),
+            false => modified(&entry.path()),
+        })
+        .max()
 }
 
 /// Builds `tocsin-bench` beside `exe`, with its profile.

@@ -126,7 +126,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Measure how fast a whole commune is warned, against this machine's own ceilings
-    /// (from a source checkout: runs `tocsin-bench`, built when missing; its options:
+    /// (from a source checkout: runs `tocsin-bench`, built when stale; its options:
     /// `tocsin bench --help`).
     #[command(disable_help_flag = true)]
     Bench {

@@ -107,7 +107,9 @@ async fn each_role_reaches_what_its_job_needs_and_nothing_else() {
     let needs = |method: &str, path: &str| -> Option<Permission> {
         match (method, path) {
             (_, p) if p.starts_with("/v1/subscribers") => Some(ManageSubscribers),
-            ("POST", "/v1/alerts" | "/v1/alerts/{id}/cancel") => Some(Send),
+            ("POST", "/v1/alerts" | "/v1/alerts/{id}/cancel" | "/v1/alerts/{id}/stop") => {
+                Some(Send)
+            }
             ("GET", p) if p.starts_with("/v1/alerts") || p.starts_with("/v1/schedules") => None,
             ("GET", "/v1/topics") => None,
             ("POST", "/v1/topics" | "/v1/schedules") => Some(Administer),
