@@ -58,7 +58,10 @@ fn stale(bench: &Path, exe: &Path) -> bool {
         return true;
     };
     let sources = newest(&Path::new(SOURCE).join("bench"));
-    [modified(exe), sources].into_iter().flatten().any(|time| time > built)
+    [modified(exe), sources]
+        .into_iter()
+        .flatten()
+        .any(|time| time > built)
 }
 
 fn modified(path: &Path) -> Option<std::time::SystemTime> {

@@ -1,6 +1,6 @@
 use std::{
-    process::{Command, Output},
-    time::Duration,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
@@ -31,6 +31,44 @@ pub fn ok(output: Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs `tocsin args` with the test's environment and `extra`; its exit status and stderr, or
+/// a failure if it is still running after `limit`.
+pub fn tocsin_within(
+    env: &Env,
+    extra: &[(&str, String)],
+    args: &[&str],
+    limit: Duration,
+) -> (bool, String) {
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(args)
+        .envs(env.vars())
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("TOCSIN_HTTP_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(stderr.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!(
+                "tocsin {args:?} still running after {limit:?}; stderr: {}",
+                std::fs::read_to_string(stderr.path()).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (
+        status.success(),
+        std::fs::read_to_string(stderr.path()).unwrap(),
+    )
 }
 
 // Multi-threaded: the test blocks on the binary while the daemon runs on the same runtime.

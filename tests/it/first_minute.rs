@@ -1,13 +1,10 @@
 //! The first minute of a newcomer or an on-call engineer: a service that does not answer is
 //! named at once, with where it was looked for and the command that starts it.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{process::Command, time::Duration};
 
 use crate::{
-    cli::{ok, tocsin},
+    cli::{ok, tocsin, tocsin_within},
     support::{Env, ServeProcess, TestDb},
 };
 
@@ -17,50 +14,12 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// Runs `tocsin args` with the test's environment and `extra`; its exit status and stderr, or
-/// a failure if it is still running after `limit`.
-fn run_within(
-    env: &Env,
-    extra: &[(&str, String)],
-    args: &[&str],
-    limit: Duration,
-) -> (bool, String) {
-    let stderr = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(args)
-        .envs(env.vars())
-        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("TOCSIN_HTTP_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(stderr.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!(
-                "tocsin {args:?} still running after {limit:?}; stderr: {}",
-                std::fs::read_to_string(stderr.path()).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (
-        status.success(),
-        std::fs::read_to_string(stderr.path()).unwrap(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_names_the_service_that_does_not_answer_within_ten_seconds() {
     let env = Env::new().await;
     let port = closed_port();
     let broker = format!("amqp://guest:secret-pw@127.0.0.1:{port}/%2f");
-    let (passed, stderr) = run_within(
+    let (passed, stderr) = tocsin_within(
         &env,
         &[("TOCSIN_AMQP_URL", broker)],
         &["demo", "--subscribers", "10"],
@@ -80,7 +39,7 @@ async fn the_demo_names_the_service_that_does_not_answer_within_ten_seconds() {
     );
 
     let database = format!("postgres://postgres@127.0.0.1:{port}/tocsin");
-    let (passed, stderr) = run_within(
+    let (passed, stderr) = tocsin_within(
         &env,
         &[("TOCSIN_DATABASE_URL", database)],
         &["demo", "--subscribers", "10"],
@@ -98,7 +57,7 @@ async fn serve_says_once_what_it_waits_for_and_stops_at_once_without_its_databas
     let env = Env::new().await;
     let port = closed_port();
     let database = format!("postgres://postgres@127.0.0.1:{port}/tocsin");
-    let (passed, stderr) = run_within(
+    let (passed, stderr) = tocsin_within(
         &env,
         &[("TOCSIN_DATABASE_URL", database)],
         &["serve"],
@@ -214,7 +173,7 @@ async fn doctor_checks_what_a_running_tocsin_needs_and_gives_the_fix_of_what_fai
     let mut env = Env::new().await;
     // A database never migrated: the service refuses it, naming the step to take.
     env.db = TestDb::unmigrated().await;
-    let (started, stderr) = run_within(&env, &[], &["serve"], Duration::from_secs(10));
+    let (started, stderr) = tocsin_within(&env, &[], &["serve"], Duration::from_secs(10));
     assert!(!started, "{stderr}");
     assert!(
         stderr.contains("needs") && stderr.contains("run `tocsin migrate` first"),

@@ -3,13 +3,15 @@
 
 use std::{
     collections::HashMap,
-    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::json;
 
-use crate::support::{Env, ServeProcess, eventually};
+use crate::{
+    cli::tocsin_within,
+    support::{Env, ServeProcess, eventually},
+};
 
 const RECIPIENTS: usize = 600;
 /// Each instance sends at most 2 × 4 SMS at once: with the stand-in's 200 ms, about 40 a second,
@@ -137,7 +139,7 @@ async fn a_rolling_restart_across_the_next_versions_migration_sends_everything_o
 
     // The newer migrations are still recorded; this version's own `migrate` refuses to run
     // on them (it cannot tell what they did), naming the first it does not know.
-    let (stderr, ok) = tocsin_within(&env, &[], &["migrate"], Duration::from_secs(30));
+    let (ok, stderr) = tocsin_within(&env, &[], &["migrate"], Duration::from_secs(30));
     assert!(!ok, "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -147,45 +149,6 @@ async fn a_rolling_restart_across_the_next_versions_migration_sends_everything_o
         "{stderr}"
     );
     drop((a, b));
-}
-
-/// Runs `tocsin ARGS` with the test's variables plus `extra`; its stderr, and whether it
-/// succeeded, once it exits within `limit`.
-fn tocsin_within(
-    env: &Env,
-    extra: &[(&str, &str)],
-    args: &[&str],
-    limit: Duration,
-) -> (String, bool) {
-    let stderr = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(args)
-        .envs(env.vars())
-        .envs(extra.iter().copied())
-        .env("TOCSIN_HTTP_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(stderr.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "tocsin {args:?} still running after {limit:?}: {}",
-                std::fs::read_to_string(stderr.path()).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (
-        std::fs::read_to_string(stderr.path()).unwrap(),
-        status.success(),
-    )
 }
 
 /// A database that lacks a migration this binary knows (its newest, here) is refused: `serve`
@@ -202,7 +165,7 @@ async fn serve_refuses_a_database_missing_one_migration_it_knows() {
     .execute(&db)
     .await
     .unwrap();
-    let (stderr, ok) = tocsin_within(&env, &[], &["serve"], Duration::from_secs(10));
+    let (ok, stderr) = tocsin_within(&env, &[], &["serve"], Duration::from_secs(10));
     assert!(
         !ok,
         "serve started on a database missing a migration: {stderr}"
