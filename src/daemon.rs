@@ -20,8 +20,11 @@ use crate::{
     clock::Clock,
     config::Config,
     dispatch::{
-        self, Dispatcher, Handled, OutcomeWriter, Providers, fanout,
-        sender::{Batch, Carrier},
+        self, Dispatcher, Handled, OutcomeWriter, Providers,
+        pipeline::{
+            fanout,
+            sender::{Batch, Carrier},
+        },
     },
     model::{CallbackTokens, CitizenLinks, Lane, PublicIds, keys::KeyRing},
     scheduler::Scheduler,
@@ -94,7 +97,7 @@ pub async fn run_with_clock(
     let callback_tokens = CallbackTokens::new(ring.clone());
     let keys = KeyHasher::new(ring.clone());
     let metrics = Arc::new(dispatch::metrics::Metrics::default());
-    let public_caps = Arc::new(dispatch::public_caps::PublicCaps::new(
+    let public_caps = Arc::new(dispatch::policy::public_caps::PublicCaps::new(
         db.clone(),
         ring.clone(),
         config.public_limits.clone(),
@@ -118,17 +121,21 @@ pub async fn run_with_clock(
         public_caps: public_caps.clone(),
         clock: clock.clone(),
         public_url: config.public_url.clone(),
-        health: dispatch::health::Health::new(config.failover.clone()),
+        health: dispatch::policy::health::Health::new(config.failover.clone()),
         links: links.clone(),
         callback_tokens: callback_tokens.clone(),
         dkim: dkim.clone(),
-        limits: dispatch::limits::Limits::new(&db, &config.limits, &limited_accounts(&config)),
+        limits: dispatch::policy::limits::Limits::new(
+            &db,
+            &config.limits,
+            &limited_accounts(&config),
+        ),
     });
     let grace = config.dispatch.shutdown_grace;
     let relay_wake = Arc::new(Notify::new());
 
     let mut tasks = JoinSet::new();
-    tasks.spawn(dispatch::receipts::run(
+    tasks.spawn(dispatch::pipeline::receipts::run(
         db.clone(),
         ids.clone(),
         receipt_inbox,
@@ -144,14 +151,14 @@ pub async fn run_with_clock(
         let shutdown = shutdown.clone();
         tasks.spawn(async move { scheduler.run(&shutdown).await });
     }
-    tasks.spawn(dispatch::folding::run(db.clone(), shutdown.clone()));
+    tasks.spawn(dispatch::upkeep::folding::run(db.clone(), shutdown.clone()));
     tasks.spawn(follow_key_versions(
         db.clone(),
         config.clone(),
         ring,
         shutdown.clone(),
     ));
-    tasks.spawn(dispatch::retention::run(
+    tasks.spawn(dispatch::upkeep::retention::run(
         db.clone(),
         config.retention.clone(),
         shutdown.clone(),
@@ -160,12 +167,14 @@ pub async fn run_with_clock(
         let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
         tasks.spawn(async move {
             let every = dispatcher.settings.inbound_poll;
-            dispatch::inbound_poll::run(&dispatcher, every, &shutdown).await
+            dispatch::citizens::inbound_poll::run(&dispatcher, every, &shutdown).await
         });
     }
     {
         let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
-        tasks.spawn(async move { dispatch::budget_warnings::run(&dispatcher, &shutdown).await });
+        tasks.spawn(
+            async move { dispatch::upkeep::budget_warnings::run(&dispatcher, &shutdown).await },
+        );
     }
     let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
@@ -473,7 +482,7 @@ async fn run_on_broker(
         );
         parts.spawn(async move {
             let poll = d.settings.outbox_poll;
-            dispatch::relay::run(&d.db, &publisher, &d.clock, &wake, poll, &stop)
+            dispatch::pipeline::relay::run(&d.db, &publisher, &d.clock, &wake, poll, &stop)
                 .await
                 .map_err(|e| e.to_string())
         });
@@ -486,7 +495,7 @@ async fn run_on_broker(
             publisher.clone(),
             stop.clone(),
         );
-        parts.spawn(async move { dispatch::sweeper::run(&d, &c, &p, &s).await });
+        parts.spawn(async move { dispatch::upkeep::sweeper::run(&d, &c, &p, &s).await });
     }
     for lane in Lane::ALL {
         let queue = topology.queue(&Topology::fan_out_key(lane));
@@ -543,7 +552,7 @@ async fn run_on_broker(
                                 publisher: &p,
                                 shutdown: &s,
                             };
-                            dispatch::sender::handle(&batch, alert, &deliveries).await
+                            dispatch::pipeline::sender::handle(&batch, alert, &deliveries).await
                         }
                         Ok(other) => Handled::Dead(format!(
                             "a {} send queue got {other:?}",

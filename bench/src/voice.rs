@@ -71,7 +71,7 @@ impl PaceOptions {
 
     /// The most calls any one second may hold: what the limiter lets one instance through.
     pub fn busiest_second_limit(&self) -> u64 {
-        tocsin::dispatch::limits::most_in_one_second(self.per_second)
+        tocsin::dispatch::policy::limits::most_in_one_second(self.per_second)
     }
 
     /// `base` with the account held to the rate.

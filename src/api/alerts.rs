@@ -21,8 +21,8 @@ use super::{
 use crate::{
     dispatch::{
         estimate,
-        intake::{self, IntakeError, Submitted},
-        routing::PUSH_ACCOUNT,
+        pipeline::intake::{self, IntakeError, Submitted},
+        policy::routing::PUSH_ACCOUNT,
     },
     model::{AlertDraft, AlertId, Channel, DeliveryStatus, ValidAlert},
     store::{self, alerts::Alert, deliveries::Listing},
@@ -140,7 +140,7 @@ pub(super) fn checked(state: &AppState, draft: &AlertDraft) -> Result<ValidAlert
 pub(super) struct DryRun {
     #[serde(flatten)]
     pub estimate: estimate::Estimate,
-    pub budgets: Vec<crate::dispatch::budget::BudgetLine>,
+    pub budgets: Vec<crate::dispatch::policy::budget::BudgetLine>,
 }
 
 /// What an alert of the caller's commune would do (recipients, SMS segments, cost, budgets),

@@ -1,10 +1,10 @@
-//! Budgets at the API's door (`dispatch::budget`): a dry run shows what each budget would have
+//! Budgets at the API's door (`dispatch::policy::budget`): a dry run shows what each budget would have
 //! left; an urgent alert goes at once and is marked afterwards, off the path of its answer. (A
 //! routine alert over a budget is refused by intake, in the transaction that would write it.)
 
 use super::AppState;
 use crate::{
-    dispatch::budget::{self, BudgetLine},
+    dispatch::policy::budget::{self, BudgetLine},
     model::{AlertId, Lane, TenantId, TopicId, ValidAlert},
     store,
 };

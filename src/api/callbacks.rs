@@ -16,7 +16,7 @@ use tocsin_providers::{Account, Callback, CallbackError, MessageRef, Report};
 
 use super::{AppState, ErrorBody, error::ApiError};
 use crate::{
-    dispatch::{inbound, receipts},
+    dispatch::{citizens::inbound, pipeline::receipts},
     model::text::{MAX_REASON_CHARS, from_outside},
     store::{self, tenants::Tenant},
 };

@@ -18,7 +18,7 @@ use super::{
     error::ApiError,
 };
 use crate::{
-    dispatch::{estimate, group_intake},
+    dispatch::{estimate, pipeline::group_intake},
     model::{AlertId, Channel, TenantId, TenantKind, TopicId, ValidAlert, communes::CommuneChoice},
     store::{self, group_alerts::GroupAlert},
 };

@@ -63,9 +63,10 @@ pub struct AppState {
     pub public_url: url::Url,
     /// Which account carries a tenant's messages, and what a segment costs there (dry runs).
     pub routing: crate::dispatch::Routing,
-    pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::routing::Pricing>>,
+    pub pricing: Arc<std::collections::HashMap<String, crate::dispatch::policy::routing::Pricing>>,
     /// Accounts' rates (`[limits.ACCOUNT]`): how long calls will take, in dry runs.
-    pub limits: Arc<std::collections::HashMap<String, crate::dispatch::limits::AccountLimit>>,
+    pub limits:
+        Arc<std::collections::HashMap<String, crate::dispatch::policy::limits::AccountLimit>>,
     /// Alert pages, unsubscribe and confirmation links.
     pub links: crate::model::CitizenLinks,
     /// What authenticates providers' callbacks.
@@ -77,13 +78,13 @@ pub struct AppState {
     /// Communes' DKIM keys, which sign the e-mail the pages send.
     pub dkim: Arc<crate::dispatch::dkim::DkimKeys>,
     /// Caps on what the public routes can make the platform send.
-    pub public_caps: Arc<crate::dispatch::public_caps::PublicCaps>,
+    pub public_caps: Arc<crate::dispatch::policy::public_caps::PublicCaps>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (`[http] trusted_proxies`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// How long console sessions last.
     pub sessions: crate::store::console_sessions::Lifetime,
     /// How unconfirmed calls are placed again (`[voice]`).
-    pub recall: crate::dispatch::recall::Settings,
+    pub recall: crate::dispatch::pipeline::recall::Settings,
     /// The OpenID provider people may sign in to the console through (`[oidc]`).
     pub oidc: Option<Arc<console::oidc::OidcClient>>,
 }

@@ -1,7 +1,7 @@
 //! `/c/{tenant}/…`: what citizens reach without a key. A number given here gets a 6-digit code
 //! by SMS and is subscribed only once the code comes back, so that nobody can subscribe someone
 //! else's number. Codes expire; only numbers of the commune's countries that can receive SMS
-//! get one; what the public can make the platform send is capped (`dispatch::public_caps`);
+//! get one; what the public can make the platform send is capped (`dispatch::policy::public_caps`);
 //! tries are counted per code and per client, so that a stranger cannot lock a citizen out;
 //! answers never tell whether a number is already subscribed or has a code waiting.
 
@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 use super::{AppState, ErrorBody, client::PublicClient, error::ApiError, json::ApiJson};
 use crate::{
     dispatch::{
-        public_caps::{CapError, Limit},
-        service_messages,
+        citizens::service_messages,
+        policy::public_caps::{CapError, Limit},
     },
     model::{Channel, PhoneNumber, Slug, TopicId, keys::Purpose},
     store::{self, service_messages::Kind, subscribers::PhoneConsent, tenants::Tenant},

@@ -200,7 +200,7 @@ pub async fn tenant(path: Option<&Path>, command: TenantCommand) -> anyhow::Resu
                 .transpose()
                 .map_err(|()| anyhow::anyhow!("--population: a number of inhabitants, or none"))?;
             let sirets = parse_sirets(&siret)?;
-            let budgets = crate::dispatch::budget::parse_settings(&budget)
+            let budgets = crate::dispatch::policy::budget::parse_settings(&budget)
                 .map_err(|e| anyhow::anyhow!("--budget {e}"))?;
             let config = load(path)?;
             let logo = logo.as_deref().map(read_logo).transpose()?;

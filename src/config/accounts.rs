@@ -162,7 +162,7 @@ pub fn read(channel: Channel, section: toml::Table) -> Result<Vec<AccountConfig>
 /// The Web Push account, from `[push]`: one per platform, since browsers subscribe with its
 /// VAPID public key.
 pub fn push(settings: toml::Table) -> Result<AccountConfig, ConfigError> {
-    let name = crate::dispatch::routing::PUSH_ACCOUNT;
+    let name = crate::dispatch::policy::routing::PUSH_ACCOUNT;
     let kind = registry::kind(Channel::Push, name)
         .ok_or_else(|| invalid("push", "this build has no Web Push provider"))?;
     let account = AccountConfig {

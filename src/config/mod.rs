@@ -16,7 +16,7 @@ pub use accounts::AccountConfig;
 pub use http::HttpSettings;
 pub use oidc::OidcConfig;
 
-use crate::dispatch::{Routing, Settings, limits::AccountLimit};
+use crate::dispatch::{Routing, Settings, policy::limits::AccountLimit};
 
 /// Environment variables and the configuration key each one sets. Deployments depend on these
 /// names: never rename one.
@@ -89,22 +89,22 @@ pub struct Config {
     pub dispatch: Settings,
     pub scheduler: crate::scheduler::Settings,
     /// How long citizens' addresses stay in past deliveries.
-    pub retention: crate::dispatch::retention::Settings,
+    pub retention: crate::dispatch::upkeep::retention::Settings,
     /// How unconfirmed calls are placed again (`[voice] recall_interval_s`, `max_calls`).
-    pub recall: crate::dispatch::recall::Settings,
+    pub recall: crate::dispatch::pipeline::recall::Settings,
     /// When a tenant's SMS go to its secondary account.
-    pub failover: crate::dispatch::health::FailoverSettings,
+    pub failover: crate::dispatch::policy::health::FailoverSettings,
     pub routing: Routing,
     /// Rate and connection limits of provider accounts, by account name.
     pub limits: std::collections::HashMap<String, AccountLimit>,
     /// What an SMS segment costs on each account, by account name, for dry runs.
-    pub pricing: std::collections::HashMap<String, crate::dispatch::routing::Pricing>,
+    pub pricing: std::collections::HashMap<String, crate::dispatch::policy::routing::Pricing>,
     /// Every provider account, SMS and e-mail, checked (built when the daemon starts).
     pub accounts: Vec<AccountConfig>,
     /// The VAPID key that signs Web Push requests, when set.
     pub push: Option<PushConfig>,
     /// Caps on what the public can make the platform send.
-    pub public_limits: crate::dispatch::public_caps::PublicLimits,
+    pub public_limits: crate::dispatch::policy::public_caps::PublicLimits,
     /// Signing in to the console through OpenID Connect, when set.
     pub oidc: Option<OidcConfig>,
 }
@@ -183,13 +183,13 @@ struct RawConfig {
     #[serde(default)]
     retention: RawRetention,
     #[serde(default)]
-    failover: crate::dispatch::health::FailoverSettings,
+    failover: crate::dispatch::policy::health::FailoverSettings,
     #[serde(default)]
     routing: Option<Routing>,
     #[serde(default)]
     limits: std::collections::HashMap<String, AccountLimit>,
     #[serde(default)]
-    pricing: std::collections::HashMap<String, crate::dispatch::routing::Pricing>,
+    pricing: std::collections::HashMap<String, crate::dispatch::policy::routing::Pricing>,
     /// Provider accounts (see `accounts`).
     #[serde(default)]
     sms: toml::Table,
@@ -275,7 +275,7 @@ struct RawRetention {
 
 impl Default for RawRetention {
     fn default() -> Self {
-        let r = crate::dispatch::retention::Settings::default();
+        let r = crate::dispatch::upkeep::retention::Settings::default();
         RawRetention {
             delivery_address_days: r.delivery_addresses.as_secs() / 86_400,
             sweep_interval_ms: r.sweep_interval.as_millis() as u64,
@@ -492,7 +492,8 @@ fn read_pools(
     raw: Option<toml::Value>,
     accounts: &[AccountConfig],
     limits: &std::collections::HashMap<String, AccountLimit>,
-) -> Result<std::collections::BTreeMap<String, crate::dispatch::routing::Pool>, ConfigError> {
+) -> Result<std::collections::BTreeMap<String, crate::dispatch::policy::routing::Pool>, ConfigError>
+{
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct RawPool {
@@ -548,7 +549,7 @@ fn read_pools(
             let rate = limits.get(account).and_then(|l| l.per_second);
             members.push((account.clone(), rate));
         }
-        pools.insert(name, crate::dispatch::routing::Pool::new(&members));
+        pools.insert(name, crate::dispatch::policy::routing::Pool::new(&members));
     }
     Ok(pools)
 }
@@ -640,7 +641,7 @@ impl RawConfig {
         if d.max_attempts == 0 {
             return Err(invalid("dispatch.max_attempts", "must be at least 1"));
         }
-        let urgent_ms = crate::dispatch::retry::URGENT_MAX_WAIT.as_millis();
+        let urgent_ms = crate::dispatch::policy::retry::URGENT_MAX_WAIT.as_millis();
         if !d
             .retry_delays_ms
             .iter()
@@ -690,7 +691,7 @@ impl RawConfig {
                 "must be at least 100 ms",
             ));
         }
-        let retention = crate::dispatch::retention::Settings {
+        let retention = crate::dispatch::upkeep::retention::Settings {
             delivery_addresses: Duration::from_secs(r.delivery_address_days * 86_400),
             sweep_interval: ms(r.sweep_interval_ms),
         };
@@ -827,8 +828,8 @@ impl RawConfig {
 /// accounts).
 fn recall_settings(
     voice: &mut toml::Table,
-) -> Result<crate::dispatch::recall::Settings, ConfigError> {
-    let mut settings = crate::dispatch::recall::Settings::default();
+) -> Result<crate::dispatch::pipeline::recall::Settings, ConfigError> {
+    let mut settings = crate::dispatch::pipeline::recall::Settings::default();
     let mut whole =
         |key: &str, range: std::ops::RangeInclusive<i64>, what: &str| match voice.remove(key) {
             None => Ok(None),

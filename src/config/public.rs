@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{ConfigError, invalid};
-use crate::dispatch::public_caps::PublicLimits;
+use crate::dispatch::policy::public_caps::PublicLimits;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]

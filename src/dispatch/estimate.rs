@@ -7,7 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::{Providers, Routing, intake, routing::Pricing};
+use super::{
+    Providers, Routing,
+    pipeline::intake,
+    policy::{limits::AccountLimit, routing::Pricing},
+};
 use crate::{
     model::{Channel, SmsEncoding, TenantId, TopicId, ValidAlert, sms_text},
     store,
@@ -81,7 +85,7 @@ pub struct Context<'a> {
     pub routing: &'a Routing,
     pub providers: &'a Providers,
     pub pricing: &'a HashMap<String, Pricing>,
-    pub limits: &'a HashMap<String, super::limits::AccountLimit>,
+    pub limits: &'a HashMap<String, AccountLimit>,
 }
 
 /// Estimates `alert` for `tenant`; refused, like a real send, when its topic is unknown or its

@@ -31,7 +31,7 @@ pub struct Metrics {
     pub uncertain_sends: IntCounterVec,
     /// Connections closed at once because a listener or a client held its most.
     pub connections_refused: IntCounterVec,
-    /// Public requests refused by a cap, by route and cap (`dispatch::public_caps`).
+    /// Public requests refused by a cap, by route and cap (`dispatch::policy::public_caps`).
     pub public_limit_hits: IntCounterVec,
     /// Rows the outcome writer could not write as they were (bad data, a constraint), by step:
     /// each was written as failed with the reason, or left for its lease to end.

@@ -1,45 +1,29 @@
-//! Dispatch: from an accepted alert to recorded outcomes. Intake writes the alert and its outbox
-//! row; the relay publishes the outbox; fan-out plans delivery rows and announces them in
-//! batches; senders claim, send and record; receipts close the loop.
+//! Dispatch: from an accepted alert to recorded outcomes. The folders show the flow: `pipeline/`
+//! is the send path in the order an alert takes it (intake, relay, fan-out, senders, outcomes,
+//! receipts); `policy/` the decisions it asks for (routing, limits, failover, retries, budgets,
+//! public caps); `upkeep/` what keeps the ledger whole beside it (the sweeper, folding,
+//! retention, budget warnings); `citizens/` the SMS citizens send. Here: the `Dispatcher` the
+//! stages share, the provider accounts, metrics, DKIM keys, dry-run estimates and usage.
 
-pub mod budget;
-pub mod budget_warnings;
+pub mod citizens;
 pub mod dkim;
 pub mod estimate;
-pub mod fanout;
-pub mod folding;
-pub mod group_intake;
-pub mod health;
-pub mod inbound;
-pub mod inbound_poll;
-pub mod intake;
-pub mod limits;
 pub mod metrics;
-pub mod outcomes;
+pub mod pipeline;
+pub mod policy;
 pub mod providers;
-pub mod public_caps;
-pub mod recall;
-pub mod receipts;
-pub mod relay;
-pub mod retention;
-pub mod retry;
-pub mod routing;
-pub mod sender;
-pub mod service_messages;
-mod settle;
-pub mod sweeper;
+pub mod upkeep;
 pub mod usage;
-mod worker;
 
 use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
-pub use outcomes::OutcomeWriter;
+pub use pipeline::outcomes::OutcomeWriter;
+pub use pipeline::worker::{Handled, run_consumer, until_done};
+pub use policy::retry::RetryPolicy;
+pub use policy::routing::Routing;
 pub use providers::Providers;
-pub use retry::RetryPolicy;
-pub use routing::Routing;
-pub use worker::{Handled, run_consumer, until_done};
 
 use crate::broker::Topology;
 
@@ -104,14 +88,14 @@ pub struct Dispatcher {
     /// Records senders' outcomes as they come.
     pub outcomes: OutcomeWriter,
     /// Provider accounts' rates and connection caps.
-    pub limits: limits::Limits,
+    pub limits: policy::limits::Limits,
     pub metrics: Arc<metrics::Metrics>,
     /// The time timed alerts wait for (a manual clock in tests).
     pub clock: crate::clock::Clock,
     /// Where providers call back (see [`callback_url`]).
     pub public_url: url::Url,
     /// Provider accounts' health, for failing over to a tenant's secondary account.
-    pub health: health::Health,
+    pub health: policy::health::Health,
     /// The alert pages and unsubscribe links messages carry.
     pub links: crate::model::CitizenLinks,
     /// The tokens of the URLs providers call back.
@@ -119,7 +103,7 @@ pub struct Dispatcher {
     /// Communes' DKIM keys, which sign their e-mail.
     pub dkim: Arc<dkim::DkimKeys>,
     /// Caps on what the public can make the platform send (codes, e-mails, replies).
-    pub public_caps: Arc<public_caps::PublicCaps>,
+    pub public_caps: Arc<policy::public_caps::PublicCaps>,
 }
 
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is

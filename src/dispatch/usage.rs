@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::routing::Pricing;
+use super::policy::routing::Pricing;
 use crate::{
     model::{
         Channel, DeliveryStatus, Lane, TenantId, TenantKind, sms_text::sms_length, speech::Script,

@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     clock::Clock,
     dispatch::{
-        budget,
-        intake::{self, IntakeError},
+        pipeline::intake::{self, IntakeError},
+        policy::budget,
     },
     model::{cron::Cron, cron::Occurrence, local_time},
     store::{

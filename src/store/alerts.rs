@@ -49,7 +49,7 @@ pub struct Alert {
     pub sent_by: Option<String>,
     /// A drill.
     pub exercise: bool,
-    /// An urgent alert sent over a budget (`dispatch::budget`).
+    /// An urgent alert sent over a budget (`dispatch::policy::budget`).
     pub over_budget: bool,
 }
 

@@ -7,7 +7,7 @@ use super::DbError;
 use crate::model::{TenantId, TopicId};
 
 /// Records a new code for the number, replacing an earlier one (and the tries made on it). How
-/// many codes a number may get is capped before this (`dispatch::public_caps`).
+/// many codes a number may get is capped before this (`dispatch::policy::public_caps`).
 pub async fn new_code(
     pool: &PgPool,
     tenant: TenantId,

@@ -25,6 +25,7 @@ pub mod schedules;
 pub mod service_messages;
 pub mod sirets;
 pub mod subscribers;
+pub mod sweeps;
 pub mod tallies;
 pub mod templates;
 pub mod tenants;

@@ -1,4 +1,4 @@
-//! Token buckets of provider accounts, shared by every instance (see dispatch::limits).
+//! Token buckets of provider accounts, shared by every instance (see dispatch::policy::limits).
 
 use sqlx::PgPool;
 

@@ -1,7 +1,7 @@
 //! Per-alert delivery tallies (`delivery_tallies`, written by triggers on `deliveries`): how many
 //! deliveries are in each status, without reading a million rows. Each statement on deliveries
 //! appends its changes; readers sum them; every second the daemon folds each alert's rows into
-//! one per group (`dispatch::folding`).
+//! one per group (`dispatch::upkeep::folding`).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tocsin::{
-    dispatch::{metrics::Metrics, outcomes::OutcomeWriter},
+    dispatch::{metrics::Metrics, pipeline::outcomes::OutcomeWriter},
     model::DeliveryStatus,
     store::{
         self,

@@ -13,7 +13,7 @@ use serde_json::json;
 use tocsin::{
     broker::{self, Publisher, Topology},
     clock::Clock,
-    dispatch::relay,
+    dispatch::pipeline::relay,
     model::{AlertId, Channel, Lane, Slug},
     store,
 };

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tocsin::dispatch::limits::AccountLimit;
+use tocsin::dispatch::policy::limits::AccountLimit;
 
 use crate::support::{Env, ServeProcess, eventually};
 

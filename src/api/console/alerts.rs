@@ -19,7 +19,7 @@ use crate::{
         alerts::{self as api_alerts, DryRun},
         error::ApiError,
     },
-    dispatch::routing::PUSH_ACCOUNT,
+    dispatch::policy::routing::PUSH_ACCOUNT,
     model::{AlertDraft, Channel, Lane, Permission, Role},
     store,
     web::{

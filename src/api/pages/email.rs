@@ -67,7 +67,7 @@ fn send_after_answering(
                 // A failure is logged where the provider's answer is read.
                 let _ = send_email(&state, &tenant, &email, &subject, &text).await;
             }
-            Err(crate::dispatch::public_caps::CapError::Hit(_)) => {}
+            Err(crate::dispatch::policy::public_caps::CapError::Hit(_)) => {}
             Err(error) => tracing::warn!(%route, %error, "citizen e-mail not sent"),
         }
     });

@@ -18,7 +18,7 @@ use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::metrics::Metrics;
+use crate::dispatch::metrics::Metrics;
 use crate::{
     model::{DeliveryId, DeliveryStatus},
     store::{self, DbError, deliveries::Transition},

@@ -147,7 +147,7 @@ impl Routing {
     /// the routing's.
     pub fn accounts_for(
         &self,
-        providers: &super::Providers,
+        providers: &crate::dispatch::Providers,
         tenant: &str,
         senders: &TenantSenders,
         channel: Channel,
@@ -174,7 +174,7 @@ impl Routing {
     /// estimate's price): the first of a pool.
     pub fn account_for(
         &self,
-        providers: &super::Providers,
+        providers: &crate::dispatch::Providers,
         tenant: &str,
         senders: &TenantSenders,
         channel: Channel,

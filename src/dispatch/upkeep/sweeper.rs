@@ -34,15 +34,16 @@ use lapin::{Connection, options::QueueDeclareOptions, types::FieldTable};
 use sqlx::{Acquire, PgConnection, Postgres, pool::PoolConnection};
 use tokio_util::sync::CancellationToken;
 
-use super::Dispatcher;
+use crate::dispatch::Dispatcher;
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId, Lane},
-    store::tallies::Pending,
+    store::{
+        sweeps::{self, Moved},
+        tallies::Pending,
+    },
 };
 
-/// The advisory lock only one sweeper holds (any constant unique to Tocsin).
-const SWEEPER_LOCK: i64 = 0x7_0c51_0005;
 /// Most rows one sweep moves per rule, so that a sweep stays short.
 const MAX_PER_RULE: i64 = 50_000;
 
@@ -90,8 +91,6 @@ pub async fn run(
     }
 }
 
-type Row = (i64, uuid::Uuid, String, String, String);
-
 /// The session that holds the sweeper's lock. Dropped without [`SweeperLock::release`] (the
 /// task aborted mid-sweep), its connection is closed rather than returned to the pool, so that
 /// the lock never stays with an idle pooled connection.
@@ -106,11 +105,7 @@ impl SweeperLock {
         let Some(mut session) = self.0.take() else {
             return;
         };
-        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(SWEEPER_LOCK)
-            .execute(&mut *session)
-            .await;
-        if unlocked.is_err() {
+        if sweeps::unlock(&mut session).await.is_err() {
             let _ = sqlx::Connection::close(session.detach()).await;
         }
     }
@@ -135,12 +130,7 @@ pub async fn sweep(
 ) -> Result<Swept, String> {
     let text = |e: sqlx::Error| e.to_string();
     let mut lock = SweeperLock(Some(dispatcher.db.acquire().await.map_err(text)?));
-    let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-        .bind(SWEEPER_LOCK)
-        .fetch_one(lock.session())
-        .await
-        .map_err(text)?;
-    if !ours {
+    if !sweeps::try_lock(lock.session()).await.map_err(text)? {
         // Nothing to unlock; the session goes back to the pool as it came.
         let _ = lock.0.take();
         return Ok(Swept::default());
@@ -183,7 +173,9 @@ async fn sweep_rules(
         ids
     };
 
-    swept.expired = counted("expiry", expire(session, &alerts_where(|_| true)).await);
+    // Rule 4: what is still free to send of an alert past its deadline expires.
+    let expired = sweeps::expire(session, &alerts_where(|_| true)).await;
+    swept.expired = counted("expiry", expired.map_err(text));
     swept.lease_ended = counted(
         "ended leases",
         lease_ended(dispatcher, session, publisher).await,
@@ -201,7 +193,12 @@ async fn sweep_rules(
         "lost fan-out jobs",
         lost_fan_outs(dispatcher, session, channel, publisher).await,
     );
-    swept.closed = counted("closing", close(session).await);
+    // Rule 5: alerts planned (or expired) with nothing left pending are closed. What the other
+    // rules changed is in the tallies already (their triggers ran as they committed).
+    swept.closed = counted(
+        "closing",
+        sweeps::close_finished(session).await.map_err(text),
+    );
     swept.early_reports = counted(
         "early reports",
         crate::store::deliveries::apply_early_reports(&dispatcher.db)
@@ -217,24 +214,6 @@ async fn sweep_rules(
     Ok(swept)
 }
 
-/// Rule 4: what is still free to send of an alert past its deadline expires.
-async fn expire(session: &mut PgConnection, alerts: &[uuid::Uuid]) -> Result<u64, String> {
-    let expired = sqlx::query(
-        "UPDATE deliveries d
-         SET status = 'expired', owner = NULL, lease_until = NULL, next_attempt_at = NULL,
-             error = COALESCE(d.error, 'not sent before the alert expired'), updated_at = now()
-         FROM alerts a
-         WHERE a.id = d.alert_id AND a.id = ANY($1) AND a.expires_at <= now()
-           AND d.status = ANY('{queued,retrying,sending}')
-           AND (d.status <> 'sending' OR d.lease_until < now())",
-    )
-    .bind(alerts)
-    .execute(session)
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(expired.rows_affected())
-}
-
 /// Rule 1: `sending` under an ended lease, found through the batches' lease rows.
 async fn lease_ended(
     dispatcher: &Dispatcher,
@@ -243,25 +222,9 @@ async fn lease_ended(
 ) -> Result<u64, String> {
     let text = |e: sqlx::Error| e.to_string();
     let mut tx = session.begin().await.map_err(text)?;
-    let moved: Vec<Row> = sqlx::query_as(
-        "WITH moved AS (
-             UPDATE deliveries SET status = 'queued', owner = NULL, lease_until = NULL,
-                                   updated_at = now()
-             WHERE id IN (SELECT d.id
-                          FROM batch_leases b CROSS JOIN unnest(b.deliveries) AS ended(id)
-                          JOIN deliveries d ON d.id = ended.id
-                          WHERE b.lease_until < now()
-                            AND d.status = 'sending' AND d.lease_until < now()
-                          ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-             RETURNING id, alert_id, channel, provider
-         )
-         SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
-         FROM moved m JOIN alerts a ON a.id = m.alert_id",
-    )
-    .bind(MAX_PER_RULE)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(text)?;
+    let moved = sweeps::requeue_ended_leases(&mut tx, MAX_PER_RULE)
+        .await
+        .map_err(text)?;
     crate::store::leases::remove_spent(&mut *tx)
         .await
         .map_err(text)?;
@@ -277,45 +240,11 @@ async fn retry_overdue(
 ) -> Result<u64, String> {
     let text = |e: sqlx::Error| e.to_string();
     let mut tx = session.begin().await.map_err(text)?;
-    let moved: Vec<Row> = sqlx::query_as(
-        "WITH moved AS (
-             UPDATE deliveries SET status = 'queued', next_attempt_at = NULL, updated_at = now()
-             WHERE id IN (SELECT d.id FROM deliveries d
-                          WHERE d.alert_id = ANY($3)
-                            AND d.status = 'retrying'
-                            AND d.next_attempt_at < now() - $2 * interval '1 millisecond'
-                          ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-             RETURNING id, alert_id, channel, provider
-         )
-         SELECT m.id, m.alert_id, m.channel, m.provider, a.lane
-         FROM moved m JOIN alerts a ON a.id = m.alert_id",
-    )
-    .bind(MAX_PER_RULE)
-    .bind(millis(dispatcher.settings.sweep_interval))
-    .bind(alerts)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(text)?;
+    let overdue = millis(dispatcher.settings.sweep_interval);
+    let moved = sweeps::requeue_overdue_retries(&mut tx, alerts, overdue, MAX_PER_RULE)
+        .await
+        .map_err(text)?;
     announce_then_commit(dispatcher, publisher, tx, moved).await
-}
-
-/// Rule 5: alerts planned (or expired) with nothing left pending are closed. A call placed
-/// and not ended is pending until the alert expires: its end may place it again. What the other
-/// rules changed is in the tallies already (their triggers ran as they committed).
-async fn close(session: &mut PgConnection) -> Result<u64, String> {
-    let closed = sqlx::query(
-        "UPDATE alerts a SET closed_at = now()
-         WHERE a.closed_at IS NULL AND (a.planned_at IS NOT NULL OR a.expires_at <= now())
-           AND COALESCE((SELECT sum(t.n) FROM delivery_tallies t
-                         WHERE t.alert_id = a.id
-                           AND (t.status = ANY('{queued,sending,retrying}')
-                                OR (t.channel = 'voice' AND t.status = 'sent'
-                                    AND a.expires_at > now()))), 0) = 0",
-    )
-    .execute(session)
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(closed.rows_affected())
 }
 
 /// Announces what a rule moved (with confirms, bounded in time), then commits the rule: if
@@ -324,7 +253,7 @@ async fn announce_then_commit(
     dispatcher: &Dispatcher,
     publisher: &Publisher,
     tx: sqlx::Transaction<'_, Postgres>,
-    moved: Vec<Row>,
+    moved: Vec<Moved>,
 ) -> Result<u64, String> {
     let count = moved.len() as u64;
     announce(dispatcher, publisher, moved.into_iter()).await?;
@@ -383,27 +312,10 @@ async fn stale_queued(
             // Its messages are still coming: these rows are a backlog, not strays.
             continue;
         }
-        let moved: Vec<Row> = sqlx::query_as(
-            "WITH moved AS (
-                 UPDATE deliveries SET updated_at = now()
-                 WHERE id IN (SELECT d.id FROM deliveries d
-                              WHERE d.alert_id = ANY($4) AND d.status = 'queued'
-                                AND d.channel = $2 AND d.provider = $3
-                                AND d.updated_at < now() - $5 * interval '1 millisecond'
-                              ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-                 RETURNING id, alert_id, channel, provider
-             )
-             SELECT m.id, m.alert_id, m.channel, m.provider, $6 FROM moved m",
-        )
-        .bind(MAX_PER_RULE)
-        .bind(route_channel.as_str())
-        .bind(provider)
-        .bind(&alerts)
-        .bind(stale_after)
-        .bind(lane.as_str())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(text)?;
+        let route = (route_channel.as_str(), provider, lane.as_str());
+        let moved = sweeps::touch_stale_queued(&mut tx, route, &alerts, stale_after, MAX_PER_RULE)
+            .await
+            .map_err(text)?;
         rows.extend(moved);
     }
     announce_then_commit(dispatcher, publisher, tx, rows).await
@@ -478,7 +390,7 @@ async fn ready_messages(channel: &lapin::Channel, queue: &str) -> Result<u32, St
 async fn announce(
     dispatcher: &Dispatcher,
     publisher: &Publisher,
-    rows: impl Iterator<Item = Row>,
+    rows: impl Iterator<Item = Moved>,
 ) -> Result<(), String> {
     let mut by_batch: BTreeMap<(uuid::Uuid, Channel, String, Lane), Vec<DeliveryId>> =
         BTreeMap::new();

@@ -5,10 +5,10 @@
 use chrono::Utc;
 use tocsin_providers::{Outcome, RetryClass};
 
-use super::{
+use crate::dispatch::{
     Dispatcher,
-    retry::{GiveUp, Retry},
-    sender::Carrier,
+    pipeline::sender::Carrier,
+    policy::retry::{GiveUp, Retry},
 };
 use crate::{
     model::{

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use super::intake::IntakeError;
+use crate::dispatch::pipeline::intake::IntakeError;
 use crate::{
     model::{
         AlertId, Channel, Lane, TenantId, TopicId, ValidAlert, sms_text::sms_length, speech::Script,

@@ -14,9 +14,9 @@
 use sqlx::PgPool;
 use tocsin_providers::{Account, Inbound, Message, Outcome};
 
-use super::{
-    public_caps::{CapError, PublicCaps},
-    service_messages,
+use crate::dispatch::{
+    citizens::service_messages,
+    policy::public_caps::{CapError, PublicCaps},
 };
 use crate::{
     model::{

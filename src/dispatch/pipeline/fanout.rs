@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Dispatcher, Handled, load_alert, until_done};
+use crate::dispatch::{Dispatcher, Handled, load_alert, until_done};
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId},

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
-use super::metrics::Metrics;
+use crate::dispatch::metrics::Metrics;
 use crate::{
     model::{
         Channel, EmailAddress, PhoneNumber, TenantId,

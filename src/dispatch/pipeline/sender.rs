@@ -14,9 +14,11 @@ use futures_util::{StreamExt, stream::FuturesUnordered};
 use tocsin_providers::{Account, Message, Outcome, RetryClass, email::DkimKey};
 use tokio_util::sync::CancellationToken;
 
-use super::{
-    Dispatcher, Handled, limits::AccountLimiter, load_alert, outcomes::Recorded, retry::Retry,
-    settle::settle, until_done,
+use crate::dispatch::{
+    Dispatcher, Handled, load_alert,
+    pipeline::{outcomes::Recorded, settle::settle},
+    policy::{limits::AccountLimiter, retry::Retry},
+    until_done,
 };
 use crate::{
     broker::{Job, Publisher, Topology},
@@ -65,7 +67,8 @@ impl Carrier {
         let token = dispatcher
             .callback_tokens
             .token(alert.tenant_id, alert.callback_token_version);
-        let callback = |what: &str| super::callback_url(public_url, self.0.kind.name, &token, what);
+        let callback =
+            |what: &str| crate::dispatch::callback_url(public_url, self.0.kind.name, &token, what);
         // Our reference rides in the URL too, for providers whose reports name only their own
         // id (Twilio signs the whole URL, so it cannot be altered).
         let status_callback = format!("{}?ref={reference}", callback("status"));
@@ -121,7 +124,7 @@ fn text_for(channel: Channel, alert: &Alert, link: Option<&str>) -> Option<Strin
 
 /// How a batch's e-mail is signed: with the commune's key, without (it has none), or not at
 /// all because its key is unavailable.
-type Signing<'a> = Result<Option<&'a DkimKey>, &'a super::dkim::DkimUnavailable>;
+type Signing<'a> = Result<Option<&'a DkimKey>, &'a crate::dispatch::dkim::DkimUnavailable>;
 
 /// Everything one batch needs besides its ids.
 pub struct Batch<'a> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
-use super::budget;
+use crate::dispatch::policy::budget;
 use crate::{
     broker::{Job, Topology},
     clock::Clock,
@@ -40,8 +40,8 @@ pub enum IntakeError {
         message: String,
     },
     /// A routine alert that would go over a monthly budget, with the budgets it goes over.
-    #[error("{}", super::budget::refusal(.0))]
-    OverBudget(Vec<super::budget::BudgetLine>),
+    #[error("{}", crate::dispatch::policy::budget::refusal(.0))]
+    OverBudget(Vec<crate::dispatch::policy::budget::BudgetLine>),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use tocsin_providers::{Message, Outcome};
 use tokio_util::sync::CancellationToken;
 
-use super::Dispatcher;
+use crate::dispatch::Dispatcher;
 use crate::{
     model::{Channel, TenantId, french},
     store::{self, budgets::Warning},
@@ -65,11 +65,12 @@ async fn send(dispatcher: &Dispatcher, warning: &Warning) -> anyhow::Result<()> 
         store::budgets::warning_sent(db, warning, 0).await?;
         return Ok(());
     }
-    let used = super::budget::used_this_month(&mut *db.acquire().await?, node, &[])
-        .await?
-        .get(&channel)
-        .copied()
-        .unwrap_or(0);
+    let used =
+        crate::dispatch::policy::budget::used_this_month(&mut *db.acquire().await?, node, &[])
+            .await?
+            .get(&channel)
+            .copied()
+            .unwrap_or(0);
     let admins = store::users::admin_addresses(db, node).await?;
     if admins.is_empty() {
         tracing::warn!(tenant = %tenant.slug, %channel,

@@ -55,10 +55,12 @@ pub async fn run(
             .collect();
         // As for outcomes: a receipt PostgreSQL refuses whatever the wait is left out (logged),
         // and the others are recorded.
-        let writing =
-            super::outcomes::write_rows(&db, "recording receipts", &transitions, |db, rows| {
-                Box::pin(store::deliveries::record_receipts(db, rows))
-            });
+        let writing = crate::dispatch::pipeline::outcomes::write_rows(
+            &db,
+            "recording receipts",
+            &transitions,
+            |db, rows| Box::pin(store::deliveries::record_receipts(db, rows)),
+        );
         let refused = tokio::select! {
             _ = shutdown.cancelled() => return,
             refused = writing => refused,
@@ -132,7 +134,7 @@ pub async fn record_reports(
     tenant: crate::model::TenantId,
     provider: &str,
     reports: Vec<Report>,
-    recall: &super::recall::Settings,
+    recall: &crate::dispatch::pipeline::recall::Settings,
 ) -> Result<(), sqlx::Error> {
     let mut transitions = Vec::new();
     // How each call that ended did: a call may be placed again (`recall`).
@@ -230,7 +232,7 @@ async fn call_again(
     provider: &str,
     transitions: &mut [Transition],
     calls: &[(crate::model::DeliveryId, CallEnd)],
-    settings: &super::recall::Settings,
+    settings: &crate::dispatch::pipeline::recall::Settings,
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<crate::model::DeliveryId> = calls.iter().map(|(id, _)| *id).collect();
     let known = store::calls::ended_calls(db, &ids).await?;
@@ -242,7 +244,7 @@ async fn call_again(
         ) else {
             continue;
         };
-        let ended = super::recall::Ended {
+        let ended = crate::dispatch::pipeline::recall::Ended {
             end: end.clone(),
             until_acknowledged: call.until_acknowledged,
             calls: call.attempts,
@@ -252,7 +254,7 @@ async fn call_again(
                 .message_duration()
                 .as_secs(),
         };
-        let Some(reason) = super::recall::again(&ended, settings, now) else {
+        let Some(reason) = crate::dispatch::pipeline::recall::again(&ended, settings, now) else {
             continue;
         };
         let due = now + chrono::Duration::from_std(settings.recall_interval).unwrap_or_default();

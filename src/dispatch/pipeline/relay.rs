@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::DispatchError;
+use crate::dispatch::DispatchError;
 use crate::{broker::Publisher, clock::Clock, store};
 
 const BATCH: i64 = 200;

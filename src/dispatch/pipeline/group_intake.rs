@@ -6,9 +6,9 @@
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use super::{
-    budget,
-    intake::{self, IntakeError},
+use crate::dispatch::{
+    pipeline::intake::{self, IntakeError},
+    policy::budget,
 };
 use crate::{
     clock::Clock,

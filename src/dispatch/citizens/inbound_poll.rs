@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use tocsin_providers::HeldInbound;
 
-use super::{Dispatcher, inbound};
+use crate::dispatch::{Dispatcher, citizens::inbound};
 use crate::{model::Channel, store};
 
 pub async fn run(dispatcher: &Dispatcher, every: Duration, shutdown: &CancellationToken) {
