@@ -10,6 +10,7 @@ mod ceiling;
 mod config_file;
 pub mod figures;
 mod measure;
+mod pg_cpu;
 pub mod plot;
 pub mod pool;
 mod population;
@@ -472,6 +473,7 @@ async fn run_alert(
         calls,
     } = *alert;
     let http = reqwest::Client::new();
+    let pg_before = pg_cpu::total();
     let called_at = Utc::now();
     let id = post_alert(&http, daemon, key, population::TOPIC, channel).await?;
     let latencies = status::follow(&http, daemon, key, id, channel, timeout).await?;
@@ -479,6 +481,7 @@ async fn run_alert(
         voice::calls_over(standin, timeout).await?;
         voice::calls_settled(db, id, timeout).await?;
     }
+    let pg_after = pg_cpu::total();
     let first_ms = first_accepted().map(|t| {
         (chrono::DateTime::<Utc>::from(t) - called_at)
             .num_microseconds()
@@ -488,6 +491,8 @@ async fn run_alert(
     let mut figures = measure::figures(db, id, channel, called_at, first_ms).await?;
     figures.subscribers = subscribers;
     figures.status = StatusLatency::of(latencies);
+    figures.pg_cpu_ms_per_1000 =
+        pg_cpu::per_thousand(pg_before, pg_after, figures.deliveries).unwrap_or(f64::NAN);
     Ok(figures)
 }
 

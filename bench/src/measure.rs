@@ -79,6 +79,7 @@ pub async fn figures(
         rate_steady: rate(deliveries as f64 * 0.8, p90 - p10),
         ceiling_rate: 0.0,
         status: StatusLatency::of(Vec::new()),
+        pg_cpu_ms_per_1000: f64::NAN,
         series: series
             .into_iter()
             .map(|(b, n)| (b as f64 * 100.0, n as u64))

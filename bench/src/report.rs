@@ -67,6 +67,8 @@ pub struct Summary {
     /// Each run's median and 95th percentile of the status calls made while it was sending.
     pub status_median_ms: Spread,
     pub status_p95_ms: Spread,
+    /// PostgreSQL's CPU milliseconds per 1,000 deliveries, each run's.
+    pub pg_cpu_ms_per_1000: Spread,
     /// Summed over the runs.
     pub deliveries: u64,
     pub failed: u64,
@@ -127,6 +129,7 @@ pub fn summarize(sizes: &[SizeFigures]) -> Vec<Summary> {
                 ceiling_share: spread(ceiling_share),
                 status_median_ms: spread(|r| r.status.median_ms),
                 status_p95_ms: spread(|r| r.status.p95_ms),
+                pg_cpu_ms_per_1000: spread(|r| r.pg_cpu_ms_per_1000),
                 deliveries: runs.iter().map(|r| r.deliveries).sum(),
                 failed: runs.iter().map(|r| r.failed).sum(),
                 daemon_peak_rss_bytes: rss.unwrap_or(0),
@@ -325,6 +328,25 @@ const TEXT_COLUMNS: [(&str, usize); 14] = [
     ("peak MB", 7),
 ];
 
+/// PostgreSQL's CPU per 1,000 deliveries of each size of a channel's table (medians), when it
+/// was measured: what the ledger costs the database, whatever the machine's speed.
+fn pg_cpu_line(table: &[Summary], sep: &str) -> Option<String> {
+    let sizes: Vec<String> = table
+        .iter()
+        .filter(|s| s.pg_cpu_ms_per_1000.median.is_finite())
+        .map(|s| {
+            let n = group(s.subscribers as f64, 0, sep);
+            format!("{n}: {} ms", fmt_num(s.pg_cpu_ms_per_1000.median, sep))
+        })
+        .collect();
+    (!sizes.is_empty()).then(|| {
+        format!(
+            "PostgreSQL CPU per 1{sep}000 deliveries (median): {}",
+            sizes.join(" · ")
+        )
+    })
+}
+
 fn text_row(cells: &[String]) -> String {
     text_line(cells, &TEXT_COLUMNS, Some(3))
 }
@@ -468,6 +490,7 @@ pub fn render_text(
         lines.push(channel_title(table[0].channel, machine));
         lines.push(text_row(&headers(&TEXT_COLUMNS)));
         lines.extend(table.iter().map(|s| text_row(&row_cells(s, " "))));
+        lines.extend(pg_cpu_line(table, " "));
     }
     if let Some(pool) = side.pool {
         lines.push(String::new());
@@ -627,6 +650,9 @@ pub fn render_markdown(
             &TEXT_COLUMNS,
             table.iter().map(|s| row_cells(s, SEP)),
         );
+        if let Some(line) = pg_cpu_line(table, SEP) {
+            lines.extend([String::new(), line]);
+        }
     }
     if let Some(pool) = side.pool {
         lines.extend([

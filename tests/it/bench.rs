@@ -56,6 +56,9 @@ async fn the_benchmark_measures_a_small_commune_on_both_channels() {
         assert!(run["status"]["calls"].as_u64().unwrap() > 0, "{run}");
         assert_eq!(run["deliveries"], 300, "{run}");
         assert_eq!(run["failed"], 0, "{run}");
+        // What the ledger cost PostgreSQL, read from its processes on this machine.
+        let pg_cpu = run["pg_cpu_ms_per_1000"].as_f64().unwrap_or(0.0);
+        assert!(pg_cpu > 0.0, "{run}");
         let first = run["first_delivery_ms"].as_f64().unwrap();
         let last = run["p100_ms"].as_f64().unwrap();
         assert!(first > 0.0 && first <= last, "{run}");

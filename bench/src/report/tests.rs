@@ -33,6 +33,7 @@ pub(crate) fn run(channel: &'static str, n: u64, rate: f64, ceiling: f64) -> Run
             p95_ms: 20_000.0 / rate,
         },
         series: (0..30).map(|i| (i as f64 * BUCKET_MS, bucket)).collect(),
+        pg_cpu_ms_per_1000: 100_000.0 / rate,
     }
 }
 
@@ -206,6 +207,7 @@ fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
         "PASS  Voice: calls in the busiest second (what the limiter lets through: the rate, and its floors below 100/s), 15 subscribers: 2 ≤ 3",
         "    9 000     3        590           585     98.3      3      12.5        3.0     4.0     41.0",
         "Targets: 4 of 9 met",
+        "PostgreSQL CPU per 1 000 deliveries (median): 100 000: 8.6 ms",
         "pool-2         9 003     33.3      3",
         "PASS  SMS pool rate, share of its accounts' limits together (median), 9 000 subscribers: 98.3 % ≥ 95.0 %",
         "MISS  SMS pool: answers 429 (all accounts, all runs), 9 000 subscribers: 3 ≤ 0",
@@ -315,6 +317,10 @@ fn markdown_has_one_table_per_channel_the_pool_and_the_targets() {
     let row = "| 1\u{202F}000 | 1 | 400 |  | 440 | 1\u{202F}000 | 40.0 | 2.5 | 2.5 | 0.90 | 1.00 \
                | 25.0 | 50.0 | 0.0 |";
     assert!(md.contains(row), "{md}");
+    assert!(
+        md.contains("PostgreSQL CPU per 1\u{202F}000 deliveries (median): 1\u{202F}000: 250 ms"),
+        "{md}"
+    );
     let pool_row = "| 9\u{202F}000 | 3 | 590 | 585 | 98.3 | 3 | 12.5 | 3.0 | 4.0 | 41.0 |";
     assert!(md.contains(pool_row), "{md}");
     assert!(
