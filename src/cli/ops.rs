@@ -57,7 +57,7 @@ pub(super) async fn database(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let pending = store::pending_migrations(&pool).await?;
     anyhow::ensure!(
         pending == 0,
-        "the database needs {pending} migration(s) this version brings: run `tocsin migrate` first"
+        crate::daemon::StartError::NotMigrated(pending)
     );
     Ok(pool)
 }

@@ -179,6 +179,12 @@ async fn doctor_checks_what_a_running_tocsin_needs_and_gives_the_fix_of_what_fai
         stderr.contains("needs") && stderr.contains("run `tocsin migrate` first"),
         "{stderr}"
     );
+    // And so do the operator commands.
+    let (listed, stderr) = tocsin_within(&env, &[], &["tenant", "tree"], Duration::from_secs(10));
+    assert!(
+        !listed && stderr.contains("run `tocsin migrate` first"),
+        "{stderr}"
+    );
     let (passed, lines) = doctor(&env, &[]);
     assert!(!passed, "{lines:?}");
     let (verdict, said) = line(&lines, "PostgreSQL");
