@@ -525,15 +525,26 @@ pub(super) async fn withdraw(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     id: AlertId,
 ) -> Result<(), ApiError> {
-    if !store::outbox::withdraw(tx, id).await? {
+    if !cancel_if_not_started(tx, id).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_started",
             "the alert has started: it can no longer be cancelled",
         ));
     }
-    store::alerts::mark_cancelled(tx, id).await?;
     Ok(())
+}
+
+/// Withdraws and cancels an alert that has not started, in `tx`; false when it has.
+pub(super) async fn cancel_if_not_started(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: AlertId,
+) -> Result<bool, sqlx::Error> {
+    if !store::outbox::withdraw(tx, id).await? {
+        return Ok(false);
+    }
+    store::alerts::mark_cancelled(tx, id).await?;
+    Ok(true)
 }
 
 pub(super) fn report(

@@ -5,6 +5,9 @@ use std::sync::atomic::Ordering;
 
 use super::AppState;
 
+/// How long PostgreSQL gets to answer before the instance is called not ready.
+const DATABASE_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// `ready` or `not_ready`.
@@ -27,7 +30,10 @@ pub async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let (database, broker) = readiness(&state).await;
+    let database = tokio::time::timeout(DATABASE_PROBE, sqlx::query("SELECT 1").execute(&state.db))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let broker = state.broker_up.load(Ordering::SeqCst);
     let word = |up: bool| if up { "up" } else { "down" };
     let ready = database && broker;
     let body = axum::Json(Readiness {
@@ -48,17 +54,6 @@ pub async fn readyz(
     }
 }
 
-/// Whether PostgreSQL answers, and whether the broker's consumers run.
-async fn readiness(state: &AppState) -> (bool, bool) {
-    let database = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.db),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
-    (database, state.broker_up.load(Ordering::SeqCst))
-}
-
 /// Counters and gauges in Prometheus' text format: deliveries by channel, provider and outcome,
 /// retries, sends in flight, rate-limit waits, outbox age, dead letters, queue lag. No tenant,
 /// alert or address in any label.
@@ -69,13 +64,15 @@ pub async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let (database, broker) = readiness(&state).await;
-    state.metrics.ready.set(i64::from(database && broker));
-    // Unknown while PostgreSQL does not answer (tocsin_ready says so), not a reassuring 0.
-    let lag = match database {
-        true => crate::store::outbox::lag_seconds(&state.db).await.ok(),
-        false => None,
-    };
+    // The outbox's age is read within the readiness probe's time: its answer says whether
+    // PostgreSQL answers, in one round trip. Unknown while it does not (tocsin_ready says so),
+    // not a reassuring 0.
+    let lag = tokio::time::timeout(DATABASE_PROBE, crate::store::outbox::lag_seconds(&state.db))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let broker = state.broker_up.load(Ordering::SeqCst);
+    state.metrics.ready.set(i64::from(lag.is_some() && broker));
     state.metrics.outbox_age.set(lag.unwrap_or(f64::NAN));
     (
         [("content-type", "text/plain; version=0.0.4")],

@@ -85,8 +85,7 @@ pub(super) async fn stop_one(
 ) -> Result<Outcome, ApiError> {
     let details = serde_json::json!({ "group_alert": group.map(|g| g.to_string()) });
     let mut tx = state.db.begin().await?;
-    if store::outbox::withdraw(&mut tx, id).await? {
-        store::alerts::mark_cancelled(&mut tx, id).await?;
+    if alerts::cancel_if_not_started(&mut tx, id).await? {
         tx.commit().await?;
         tracing::info!(alert = %id, "alert cancelled before it started");
         super::audit::record(state, caller, "alert.cancelled", id, details).await;

@@ -35,27 +35,6 @@ fn dispatch() -> String {
     )
 }
 
-fn rabbitmqctl(args: &[&str]) {
-    let output = std::process::Command::new("rabbitmqctl")
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The broker loses everything of the virtual host (as a lost disk does: its definitions and
-/// messages), then an admin restores it empty, with guest's permissions.
-fn lose_and_restore(vhost: &Vhost) {
-    rabbitmqctl(&["delete_vhost", &vhost.name]);
-    rabbitmqctl(&["add_vhost", &vhost.name]);
-    vhost.open();
-}
-
 /// What a daemon's relay does before the daemon stops: publishes the outbox to the virtual host
 /// (declared as the daemon declares it), with the daemon's own relay, and returns once the
 /// outbox is empty. Nothing consumes the jobs.
@@ -157,7 +136,7 @@ async fn losing_the_brokers_data_mid_alert_loses_no_alert_and_no_recipient() {
         .await;
     assert!(first.terminate().success());
     relay_outbox(&env, &amqp).await;
-    lose_and_restore(&vhost);
+    vhost.lose_and_restore();
 
     env.smsmode.set_delay(Duration::from_millis(150));
     let daemon =
@@ -176,7 +155,7 @@ async fn losing_the_brokers_data_mid_alert_loses_no_alert_and_no_recipient() {
     )
     .await;
     let lost_at = Instant::now();
-    lose_and_restore(&vhost);
+    vhost.lose_and_restore();
     let sent_at_loss = received_per_number(&env, "Crue").len();
     let restored = lost_at.elapsed();
 

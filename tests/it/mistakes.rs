@@ -21,14 +21,7 @@ async fn an_alert_sent_by_mistake_is_stopped_under_way_and_nothing_more_leaves()
         2 * usize::from(config.dispatch.sender_concurrency) * config.dispatch.batch_size;
     env.smsmode.set_delay(Duration::from_millis(100));
     let daemon = Daemon::start(config).await;
-    let mairie = env.tenant(&daemon, "bras").await;
-    mairie.topic("intemperies").await;
-    let csv: String = std::iter::once("phone,email,topics\n".to_string())
-        .chain((0..600).map(|i| format!("06 20 00 {:02} {:02},,intemperies\n", i / 100, i % 100)))
-        .collect();
-    mairie
-        .post_raw("/v1/subscribers/import", "text/csv", csv)
-        .await;
+    let mairie = env.commune(&daemon.url, 600).await;
     let id = mairie
         .alert(
             json!({ "topic": "intemperies", "urgent": true, "channels": ["sms"],

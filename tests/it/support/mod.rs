@@ -712,6 +712,14 @@ impl Vhost {
         ]);
     }
 
+    /// The broker loses everything of the virtual host (as a lost disk does: its definitions and
+    /// messages), then an admin restores it empty, with guest's permissions.
+    pub fn lose_and_restore(&self) {
+        rabbitmqctl(&["delete_vhost", &self.name]);
+        rabbitmqctl(&["add_vhost", &self.name]);
+        self.open();
+    }
+
     /// The broker comes back.
     pub fn open(&self) {
         rabbitmqctl(&[
