@@ -1,8 +1,13 @@
-//! Senders' outcomes are written as they come, a few milliseconds of them at a time, rather than
-//! once per batch: a crash then resends only what was in flight, not a whole batch's sends.
+//! Senders' outcomes are written as they come rather than once per batch: a crash then resends
+//! only what was in flight, not a whole batch's sends.
 //!
 //! A sender hands each outcome to the writer and, before acknowledging its batch, waits until
-//! the writer says they are durable.
+//! the writer says they are durable. The writer never waits for company: an outcome arriving
+//! while nothing is being written is written at once, and those arriving during a write go
+//! together in the next one, so that a write's size follows the rate (one row at a time when
+//! alerts are rare, hundreds during a commune's storm warning). Past a few dozen waiting, a
+//! second and third write start beside the first, on their own connections: rows of different
+//! writes are different deliveries, and PostgreSQL commits them side by side.
 //!
 //! One bad row never stops the writer, nor the senders waiting on it. Errors are classified
 //! ([`store::is_transient`]): while PostgreSQL is away (or a write lost a race) the write is tried
@@ -14,7 +19,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -24,10 +29,13 @@ use crate::{
     store::{self, DbError, deliveries::Transition},
 };
 
-/// Longest an outcome waits for others to share its write.
-const LINGER: Duration = Duration::from_millis(5);
 /// Most outcomes in one write.
-const MAX_WRITE: usize = 500;
+const MAX_WRITE: usize = 1000;
+/// Most writes under way at once.
+const WRITES_IN_FLIGHT: usize = 3;
+/// Outcomes waiting that make it worth starting a write beside one already under way (each
+/// statement has a fixed cost; fewer waiting wait for the write under way to end).
+const WORTH_A_WRITE: usize = 64;
 /// Longest pause between two tries while the database is away.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
 
@@ -87,22 +95,40 @@ impl OutcomeWriter {
 }
 
 async fn run(db: PgPool, metrics: Arc<Metrics>, mut inbox: mpsc::Receiver<Pending>) {
-    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_WRITE);
-    while let Some(first) = inbox.recv().await {
-        batch.push(first);
-        let deadline = tokio::time::sleep(LINGER);
-        tokio::pin!(deadline);
-        while batch.len() < MAX_WRITE {
-            tokio::select! {
-                _ = &mut deadline => break,
-                next = inbox.recv() => match next { Some(p) => batch.push(p), None => break },
-            }
+    let mut waiting: Vec<Pending> = Vec::new();
+    let mut writes = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        while writes.len() < WRITES_IN_FLIGHT
+            && (waiting.len() >= WORTH_A_WRITE || (writes.is_empty() && !waiting.is_empty()))
+        {
+            let taken: Vec<Pending> = waiting.drain(..waiting.len().min(MAX_WRITE)).collect();
+            writes.push(write_and_tell(&db, &metrics, taken));
         }
-        let transitions: Vec<Transition> = batch.iter().map(|(t, _)| t.clone()).collect();
-        write(&db, &metrics, &transitions).await;
-        for (_, done) in batch.drain(..) {
-            let _ = done.send(());
+        if !open && waiting.is_empty() && writes.is_empty() {
+            return;
         }
+        tokio::select! {
+            next = inbox.recv(), if open => match next {
+                Some(pending) => {
+                    waiting.push(pending);
+                    while let Ok(pending) = inbox.try_recv() {
+                        waiting.push(pending);
+                    }
+                }
+                None => open = false,
+            },
+            _ = writes.next(), if !writes.is_empty() => {}
+        }
+    }
+}
+
+/// Writes `batch` and tells each sender waiting on it.
+async fn write_and_tell(db: &PgPool, metrics: &Metrics, batch: Vec<Pending>) {
+    let (transitions, waiters): (Vec<Transition>, Vec<_>) = batch.into_iter().unzip();
+    write(db, metrics, &transitions).await;
+    for done in waiters {
+        let _ = done.send(());
     }
 }
 
