@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, time::Instant};
 
+use futures_util::{StreamExt, stream::FuturesUnordered};
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::{Dispatcher, Handled, load_alert, until_done};
@@ -18,6 +19,8 @@ use crate::{
 
 /// Subscribers in the first planning chunk of an alert.
 const FIRST_CHUNK: i64 = 250;
+/// Chunks planned at once.
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// Handles one fan-out job. When an earlier attempt may have planned rows without announcing
 /// them, queued rows are announced again (senders skip rows already claimed): the broker says so
@@ -67,49 +70,36 @@ pub async fn handle(
         .collect();
     let started = Instant::now();
     // The first chunk is small so that the first messages leave at once; chunks then grow to
-    // the configured size, where planning is most efficient.
+    // the configured size, where planning is most efficient. Up to `CHUNKS_IN_FLIGHT` chunks are
+    // planned and announced at once, each on its own connection: their subscribers are
+    // disjoint, and while one statement waits for its commit or the broker the other plans.
     let mut chunk = FIRST_CHUNK.min(dispatcher.settings.fanout_chunk);
-    let mut after = 0;
+    let mut next = Some(0);
+    let mut in_flight = FuturesUnordered::new();
     let mut announced = 0;
     loop {
-        let Some(bound) = until_done(shutdown, "sizing a fan-out chunk", || {
-            store::deliveries::chunk_bound(db, alert.topic_id, after, chunk)
-        })
-        .await
-        else {
-            return Handled::Abandoned;
-        };
-        let upto = bound.unwrap_or(i64::MAX);
-        let Some(planned) = until_done(shutdown, "planning deliveries", || {
-            plan(dispatcher, &alert, &routes, after, upto, again)
-        })
-        .await
-        else {
-            return Handled::Abandoned;
-        };
-        let batches = batches(&alert, planned, dispatcher.settings.batch_size);
-        announced += batches.iter().map(|(_, job)| job_len(job)).sum::<usize>();
-        let encoded: Vec<(String, Vec<u8>)> = batches
-            .iter()
-            .map(|(key, job)| (key.clone(), job.encode()))
-            .collect();
-        let messages: Vec<(&str, &[u8])> = encoded
-            .iter()
-            .map(|(k, p)| (k.as_str(), p.as_slice()))
-            .collect();
-        if until_done(shutdown, "announcing deliveries", || {
-            publisher.publish_all(&messages)
-        })
-        .await
-        .is_none()
+        while in_flight.len() < CHUNKS_IN_FLIGHT
+            && let Some(after) = next
         {
-            return Handled::Abandoned;
+            let Some(bound) = until_done(shutdown, "sizing a fan-out chunk", || {
+                store::deliveries::chunk_bound(db, alert.topic_id, after, chunk)
+            })
+            .await
+            else {
+                return Handled::Abandoned;
+            };
+            let range = (after, bound.unwrap_or(i64::MAX));
+            in_flight.push(plan_and_announce(
+                dispatcher, publisher, &alert, &routes, range, again, shutdown,
+            ));
+            next = bound;
+            chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
         }
-        match bound {
-            Some(upto) => after = upto,
+        match in_flight.next().await {
+            Some(Some(count)) => announced += count,
+            Some(None) => return Handled::Abandoned,
             None => break,
         }
-        chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
     }
     // An earlier attempt may have counted part of the subscribers already.
     if again
@@ -136,6 +126,38 @@ pub async fn handle(
         "alert planned"
     );
     Handled::Done
+}
+
+/// Plans the deliveries of the subscribers in `(after, upto]` and announces them; how many were
+/// announced, or `None` at shutdown.
+async fn plan_and_announce(
+    dispatcher: &Dispatcher,
+    publisher: &Publisher,
+    alert: &Alert,
+    routes: &[ChannelRoute],
+    (after, upto): (i64, i64),
+    again: bool,
+    shutdown: &CancellationToken,
+) -> Option<usize> {
+    let planned = until_done(shutdown, "planning deliveries", || {
+        plan(dispatcher, alert, routes, after, upto, again)
+    })
+    .await?;
+    let batches = batches(alert, planned, dispatcher.settings.batch_size);
+    let announced = batches.iter().map(|(_, job)| job_len(job)).sum();
+    let encoded: Vec<(String, Vec<u8>)> = batches
+        .iter()
+        .map(|(key, job)| (key.clone(), job.encode()))
+        .collect();
+    let messages: Vec<(&str, &[u8])> = encoded
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.as_slice()))
+        .collect();
+    until_done(shutdown, "announcing deliveries", || {
+        publisher.publish_all(&messages)
+    })
+    .await?;
+    Some(announced)
 }
 
 async fn plan(

@@ -32,10 +32,10 @@ use crate::{
 /// Most outcomes in one write.
 const MAX_WRITE: usize = 1000;
 /// Most writes under way at once.
-const WRITES_IN_FLIGHT: usize = 3;
+const WRITES_IN_FLIGHT: usize = 2;
 /// Outcomes waiting that make it worth starting a write beside one already under way (each
 /// statement has a fixed cost; fewer waiting wait for the write under way to end).
-const WORTH_A_WRITE: usize = 64;
+const WORTH_A_WRITE: usize = 100;
 /// Longest pause between two tries while the database is away.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
 
