@@ -80,7 +80,7 @@ const VOICE_SHARE: Target = Target(
     Unit::Share,
     Comparison::AtLeast,
 );
-/// The limiter refills at 97 % of the rate (src/dispatch/limits.rs).
+/// The limiter refills at 98 % of the rate (src/dispatch/policy/limits.rs).
 const PACED_SHARE: Target = Target(
     "Voice calls per second, share of the account's limit (median)",
     0.95,
@@ -108,12 +108,24 @@ const PEAK_RSS: Target = Target(
     Unit::Bytes,
     Comparison::Below,
 );
+/// The limiter refills at 98 % of the rate: 97 % is all but a second in a hundred of it.
 const POOL_SHARE: Target = Target(
     "SMS pool rate, share of its accounts' limits together (median)",
-    0.95,
+    0.97,
     Unit::Share,
     Comparison::AtLeast,
 );
+/// PostgreSQL's CPU time per 1,000 deliveries, at every size and channel where it was measured
+/// (PostgreSQL on this machine). At the share targets (about 20,000 SMS a second here) 50 ms
+/// per 1,000 is one core of two: the ledger may take half the machine, no more, and leave the
+/// other half to the daemon, the broker and the providers (BENCHMARKS.md).
+const PG_CPU_LIMIT_MS: f64 = 50.0;
+const PG_CPU: [(&str, &str); 4] = [
+    ("sms", "PostgreSQL CPU per 1,000 SMS (median)"),
+    ("email", "PostgreSQL CPU per 1,000 e-mails (median)"),
+    ("push", "PostgreSQL CPU per 1,000 pushes (median)"),
+    ("voice", "PostgreSQL CPU per 1,000 calls (median)"),
+];
 const POOL_429: Target = Target(
     "SMS pool: answers 429 (all accounts, all runs)",
     0.0,
@@ -176,6 +188,12 @@ pub fn check_targets(summaries: &[Summary], side: SideRuns<'_>) -> Vec<TargetChe
         if at_size.clone().next().is_some() {
             let target = Target(FANOUT, limit, Unit::Millis, Comparison::AtMost);
             checks.push(target.check(n, worst(at_size.map(|s| s.fanout_ms.max))));
+        }
+    }
+    for (channel, what) in PG_CPU {
+        for s in of(channel).filter(|s| s.pg_cpu_ms_per_1000.median.is_finite()) {
+            let target = Target(what, PG_CPU_LIMIT_MS, Unit::Millis, Comparison::AtMost);
+            checks.push(target.check(s.subscribers, s.pg_cpu_ms_per_1000.median));
         }
     }
     let at_size = summaries.iter().filter(|s| s.subscribers == STATUS_AT);
@@ -249,6 +267,7 @@ mod tests {
                 let mut r = run(channel, n, 600.0, 1000.0);
                 r.first_delivery_ms = 50.0;
                 r.fanout_ms = 500.0;
+                r.pg_cpu_ms_per_1000 = 50.0;
                 r.status = StatusLatency {
                     calls: 10,
                     median_ms: 20.0,
@@ -273,6 +292,9 @@ mod tests {
                 "Web Push share of the push service ceiling (median), 10 000 subscribers",
                 "First SMS delivery (median), 10 000 subscribers",
                 "First e-mail delivery (median), 10 000 subscribers",
+                "PostgreSQL CPU per 1,000 SMS (median), 10 000 subscribers",
+                "PostgreSQL CPU per 1,000 e-mails (median), 10 000 subscribers",
+                "PostgreSQL CPU per 1,000 pushes (median), 10 000 subscribers",
                 "Daemon peak memory, 10 000 subscribers",
             ]
         );
@@ -283,12 +305,15 @@ mod tests {
                 }
             })
         };
-        let cases: [(&str, &str, Edit); 5] = [
+        let cases: [(&str, &str, Edit); 6] = [
             ("sms", "SMS share", |r| r.rate_overall = 599.9),
             ("email", "E-mail share", |r| r.rate_overall = 599.9),
             ("push", "Web Push share", |r| r.rate_overall = 499.9),
             ("sms", "First SMS", |r| r.first_delivery_ms = 50.1),
             ("email", "First e-mail", |r| r.first_delivery_ms = 50.1),
+            ("push", "PostgreSQL CPU per 1,000 pushes", |r| {
+                r.pg_cpu_ms_per_1000 = 50.1
+            }),
         ];
         for (channel, prefix, edit) in cases {
             let checks = checks_for(just_past(channel, edit), 100 * MB - 1);
@@ -301,6 +326,9 @@ mod tests {
         assert_eq!(verdict(&push_half, "Web Push share"), Some(true));
         let memory = checks_for(passing(10_000, |_| {}), 100 * MB);
         assert_eq!(verdict(&memory, "Daemon peak memory"), Some(false));
+        // PostgreSQL on another machine: its CPU is not measured, and not checked.
+        let elsewhere = checks_for(passing(10_000, |r| r.pg_cpu_ms_per_1000 = f64::NAN), 1);
+        assert_eq!(verdict(&elsewhere, "PostgreSQL CPU"), None);
     }
 
     #[test]
@@ -310,7 +338,11 @@ mod tests {
         assert_eq!(verdict(&small, "E-mail share"), None);
         assert_eq!(verdict(&small, "Web Push share"), Some(true));
         assert_eq!(verdict(&small, "First"), None);
-        assert_eq!(small.len(), 2, "push share and memory: {small:?}");
+        assert_eq!(
+            small.len(),
+            5,
+            "push share, PostgreSQL CPU of each channel and memory: {small:?}"
+        );
         let big = checks_for(passing(100_000, |_| {}), 1);
         assert_eq!(verdict(&big, "SMS share"), Some(true));
         assert_eq!(
@@ -407,9 +439,9 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_needs_95_percent_of_its_limits_and_no_429() {
+    fn the_pool_needs_97_percent_of_its_limits_and_no_429() {
         let even = [3_000; 3];
-        let ok = pool_checks(&[pool_run(even, [0; 3], 570.0)]);
+        let ok = pool_checks(&[pool_run(even, [0; 3], 582.0)]);
         assert_eq!(
             ok,
             [
@@ -417,7 +449,7 @@ mod tests {
                 ("SMS pool: answers 429 (all accounts, all runs), 9 000 subscribers".into(), true),
             ]
         );
-        let slow = pool_checks(&[pool_run(even, [0; 3], 569.9)]);
+        let slow = pool_checks(&[pool_run(even, [0; 3], 581.9)]);
         assert_eq!(verdict(&slow, "SMS pool rate"), Some(false));
         // One refusal in any run of any account misses.
         let runs = [

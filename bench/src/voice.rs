@@ -280,14 +280,14 @@ mod tests {
 
     #[test]
     fn the_paced_run_calls_for_fifteen_seconds_and_allows_the_limiter_s_floors() {
-        // 0.97 refilled, the bucket's two tokens, a block of one.
+        // 0.98 refilled, the bucket's two tokens, a block of one.
         let one = PaceOptions { per_second: 1.0 };
         assert_eq!((one.calls(), one.busiest_second_limit()), (15, 3));
         let twenty = PaceOptions { per_second: 20.0 };
         assert_eq!(twenty.busiest_second_limit(), 22);
-        // 194 refilled, 3.9 in the bucket, a block of one: under the rate.
+        // 196 refilled, 2.9 in the bucket, a block of one: under the rate.
         let fast = PaceOptions { per_second: 200.0 };
-        assert_eq!((fast.calls(), fast.busiest_second_limit()), (3_000, 198));
+        assert_eq!((fast.calls(), fast.busiest_second_limit()), (3_000, 199));
         let slow = PaceOptions { per_second: 0.2 };
         assert_eq!((slow.calls(), slow.busiest_second_limit()), (10, 3));
     }

@@ -10,7 +10,7 @@
 //! refilled at `PACE` of the configured rate, holds at most `BURST_SECONDS` of it (two tokens at
 //! least, so that a grab a little late loses nothing), and an instance takes at most
 //! `BLOCK_SECONDS` of it at once: in any one second, what was in the bucket, what an instance
-//! held and what was refilled add up to at most (0.97 + 0.02 + 0.005) of the rate, whatever the
+//! held and what was refilled add up to at most (0.98 + 0.015 + 0.005) of the rate, whatever the
 //! number of instances; below 100 per second, the two-token floor may add a message. (A bucket of
 //! a fifth of a second, as before, let 1.2–1.4 times the rate through in the first second: 429s
 //! from a provider that counts strictly.) Cost: one row-locking UPDATE per block, up to 200 per
@@ -33,11 +33,11 @@ use crate::{model::Lane, store};
 /// How long routine sends give way after an urgent one asked for tokens, in milliseconds.
 const URGENT_YIELD_MS: i64 = 1000;
 /// The bucket holds at most this many seconds' worth of tokens (two at least).
-const BURST_SECONDS: f64 = 0.02;
+const BURST_SECONDS: f64 = 0.015;
 /// An instance takes at most this many seconds' worth of tokens at once (one at least).
 const BLOCK_SECONDS: f64 = 0.005;
 /// The share of the configured rate the bucket is refilled at (see the module's comment).
-const PACE: f64 = 0.97;
+const PACE: f64 = 0.98;
 
 /// The most requests one instance may send in any one second at `per_second`: what the bucket
 /// holds, a block taken, and what is refilled within the second (see the module's comment).
