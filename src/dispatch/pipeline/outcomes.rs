@@ -5,9 +5,10 @@
 //! the writer says they are durable. The writer never waits for company: an outcome arriving
 //! while nothing is being written is written at once, and those arriving during a write go
 //! together in the next one, so that a write's size follows the rate (one row at a time when
-//! alerts are rare, hundreds during a commune's storm warning). Past a few dozen waiting, a
-//! second and third write start beside the first, on their own connections: rows of different
-//! writes are different deliveries, and PostgreSQL commits them side by side.
+//! alerts are rare, hundreds during a commune's storm warning). Once a hundred wait, a second
+//! write starts beside the first, on its own connection: rows of different writes are different
+//! deliveries, and PostgreSQL commits them side by side. (A fixed 5 ms linger before each write,
+//! as before, held every sender's next sends: 4,510 SMS a second instead of 16,474.)
 //!
 //! One bad row never stops the writer, nor the senders waiting on it. Errors are classified
 //! ([`store::is_transient`]): while PostgreSQL is away (or a write lost a race) the write is tried
