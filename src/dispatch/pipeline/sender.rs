@@ -420,7 +420,14 @@ impl Sent {
                     .inc();
             }
         }
-        let (transition, retry) = settle(dispatcher, carrier, alert, delivery, fence, outcome);
+        let (transition, retry) = settle(
+            &dispatcher.settings.retry,
+            carrier,
+            alert,
+            delivery,
+            fence,
+            outcome,
+        );
         let labels = [carrier.channel().as_str(), carrier.name()];
         dispatcher
             .metrics

@@ -6,9 +6,8 @@ use chrono::Utc;
 use tocsin_providers::{Outcome, RetryClass};
 
 use crate::dispatch::{
-    Dispatcher,
     pipeline::sender::Carrier,
-    policy::retry::{GiveUp, Retry},
+    policy::retry::{GiveUp, Retry, RetryPolicy},
 };
 use crate::{
     model::{
@@ -22,9 +21,10 @@ use crate::{
 };
 
 /// Turns a provider's answer (or the deadline, for `None`) into the row's next state, written
-/// under `fence`, the claim the send was made under.
+/// under `fence`, the claim the send was made under; a transient failure is retried as `retry`
+/// says.
 pub(super) fn settle(
-    dispatcher: &Dispatcher,
+    retry: &RetryPolicy,
     carrier: &Carrier,
     alert: &Alert,
     delivery: &Claimed,
@@ -114,7 +114,7 @@ pub(super) fn settle(
         );
     };
     let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
-    match dispatcher.settings.retry.next(
+    match retry.next(
         attempts,
         retry_after,
         now,
