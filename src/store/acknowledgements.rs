@@ -6,15 +6,32 @@ use sqlx::PgPool;
 use super::DbError;
 use crate::model::{AlertId, Channel, DeliveryId, TenantId};
 
-/// Records that the citizen confirmed the alert on this delivery (the first time counts).
+/// Records that the citizen confirmed the alert on this delivery (the first time counts), and
+/// stops the calls of the alert waiting to be placed again to them: one statement, one commit,
+/// while the provider waits for the call's next words.
 pub async fn acknowledge(pool: &PgPool, id: DeliveryId) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE deliveries SET acknowledged_at = now() WHERE id = $1 AND acknowledged_at IS NULL",
+        "UPDATE deliveries v
+         SET acknowledged_at = CASE WHEN v.id = k.id THEN coalesce(v.acknowledged_at, now())
+                                    ELSE v.acknowledged_at END,
+             status = CASE WHEN v.channel = 'voice' AND v.status = 'retrying' THEN 'failed'
+                           ELSE v.status END,
+             error = CASE WHEN v.channel = 'voice' AND v.status = 'retrying'
+                          THEN 'confirmed on another channel: not called again'
+                          ELSE v.error END,
+             next_attempt_at = CASE WHEN v.channel = 'voice' AND v.status = 'retrying' THEN NULL
+                                    ELSE v.next_attempt_at END,
+             updated_at = CASE WHEN v.channel = 'voice' AND v.status = 'retrying' THEN now()
+                               ELSE v.updated_at END
+         FROM deliveries k
+         WHERE k.id = $1 AND v.alert_id = k.alert_id AND v.subscriber_id = k.subscriber_id
+           AND ((v.id = k.id AND v.acknowledged_at IS NULL)
+                OR (v.channel = 'voice' AND v.status = 'retrying'))",
     )
     .bind(id.0)
     .execute(pool)
     .await?;
-    stop_recalls(pool, &[id.0]).await
+    Ok(())
 }
 
 /// A household confirmed on these deliveries: the calls of the same alerts waiting to be

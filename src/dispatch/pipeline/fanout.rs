@@ -77,8 +77,16 @@ pub async fn handle(
     let mut next = Some(0);
     let mut in_flight = FuturesUnordered::new();
     let mut announced = 0;
+    let mut chunks_done = 0;
     loop {
-        while in_flight.len() < CHUNKS_IN_FLIGHT
+        // The first chunk goes alone: sizing the next one (a round trip) would hold it back,
+        // and nothing is planned until a chunk's future is polled.
+        let room = if chunks_done == 0 {
+            1
+        } else {
+            CHUNKS_IN_FLIGHT
+        };
+        while in_flight.len() < room
             && let Some(after) = next
         {
             let Some(bound) = until_done(shutdown, "sizing a fan-out chunk", || {
@@ -96,7 +104,10 @@ pub async fn handle(
             chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
         }
         match in_flight.next().await {
-            Some(Some(count)) => announced += count,
+            Some(Some(count)) => {
+                announced += count;
+                chunks_done += 1;
+            }
             Some(None) => return Handled::Abandoned,
             None => break,
         }
