@@ -184,6 +184,15 @@ pub async fn run_with_clock(
         broker_up.clone(),
         shutdown.clone(),
     ));
+    let (reports, report_writer) = dispatch::pipeline::receipts::ReportWriter::start(
+        db.clone(),
+        ids.clone(),
+        config.recall,
+        shutdown.clone(),
+    );
+    tasks.spawn(async move {
+        let _ = report_writer.await;
+    });
     // The API's state, whole, before the server starts: the same keys, links and limits as the
     // rest of the daemon.
     let state = AppState {
@@ -213,6 +222,7 @@ pub async fn run_with_clock(
         trusted_proxies: Arc::new(config.http.trusted_proxies.clone()),
         sessions: api::console::SESSION_LIFETIME,
         recall: config.recall,
+        reports,
         oidc: config.oidc.clone().map(|oidc| {
             Arc::new(api::console::oidc::OidcClient::new(
                 oidc,

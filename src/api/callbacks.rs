@@ -16,7 +16,7 @@ use tocsin_providers::{Account, Callback, CallbackError, MessageRef, Report};
 
 use super::{AppState, ErrorBody, error::ApiError};
 use crate::{
-    dispatch::{citizens::inbound, pipeline::receipts},
+    dispatch::citizens::inbound,
     model::text::{MAX_REASON_CHARS, from_outside},
     store::{self, tenants::Tenant},
 };
@@ -79,8 +79,7 @@ async fn report(
     })
     .await?;
     with_reference_from_url(&mut reports, &request.callback());
-    let recall = &state.recall;
-    receipts::record_reports(&state.db, &state.ids, tenant.id, &provider, reports, recall).await?;
+    state.reports.record(tenant.id, &provider, reports).await?;
     Ok(StatusCode::OK)
 }
 

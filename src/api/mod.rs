@@ -85,6 +85,8 @@ pub struct AppState {
     pub sessions: crate::store::console_sessions::Lifetime,
     /// How unconfirmed calls are placed again (`[voice]`).
     pub recall: crate::dispatch::pipeline::recall::Settings,
+    /// Records providers' reports, many requests to a commit.
+    pub reports: crate::dispatch::pipeline::receipts::ReportWriter,
     /// The OpenID provider people may sign in to the console through (`[oidc]`).
     pub oidc: Option<Arc<console::oidc::OidcClient>>,
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -123,6 +124,54 @@ async fn smsmode_reports_move_deliveries_and_forged_ones_change_nothing() {
         ),
         (json!(1), json!(1), json!(1)),
         "{c}"
+    );
+    daemon.stop().await;
+}
+
+/// Reports arriving together are written together (one pass for all waiting requests), each
+/// commune's still touching only its own deliveries: 200 receipts from the commune's token and,
+/// at the same moment, 200 others naming the same messages from another commune's token.
+#[tokio::test]
+async fn reports_arriving_together_are_all_recorded_and_each_commune_s_touch_only_its_own() {
+    const N: usize = 200;
+    let env = Env::new().await;
+    let daemon =
+        crate::support::Daemon::start(env.config_with(&[("TOCSIN_PUBLIC_URL", PUBLIC_URL)])).await;
+    let mairie = env.commune(&daemon.url, N).await;
+    let id = mairie
+        .alert(json!({ "topic": "intemperies", "urgent": true, "text": "Crue" }))
+        .await;
+    mairie.wait_completed(&id).await;
+    let sent = env.smsmode.received();
+    assert_eq!(sent.len(), N);
+    let token = env.callback_token("bras").await;
+    env.tenant(&daemon, "voisine").await;
+    let other_token = env.callback_token("voisine").await;
+
+    let http = reqwest::Client::new();
+    let mut posts = Vec::new();
+    for sms in &sent {
+        let own = path_of(sms.callback_url_status.as_deref().unwrap()).to_string();
+        let crossed = own.replace(&token, &other_token);
+        for (path, body) in [
+            (own, sms.status_callback("DELIVERED", None)),
+            (crossed, sms.status_callback("UNDELIVERABLE", None)),
+        ] {
+            let (http, url) = (http.clone(), format!("{}{path}", daemon.url));
+            posts.push(async move { http.post(url).json(&body).send().await.unwrap().status() });
+        }
+    }
+    // As many at once as one client address may hold connections to the public listener.
+    let answers: Vec<StatusCode> = futures_util::stream::iter(posts)
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    let counts = mairie.get(&format!("/v1/alerts/{id}")).await.body["counts"]["sms"].clone();
+    assert_eq!(
+        (counts["delivered"].clone(), counts["failed"].clone()),
+        (json!(N), json!(0)),
+        "every report of the commune, none of its neighbour's: {counts}"
     );
     daemon.stop().await;
 }

@@ -8,13 +8,15 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus, voice::CallEnd};
-use tokio::sync::mpsc;
+
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{
-        DeliveryStatus, PublicIds,
+        DeliveryStatus, PublicIds, TenantId,
         speech::Script,
         text::{MAX_ID_CHARS, MAX_REASON_CHARS, from_outside, outside_id},
     },
@@ -122,6 +124,113 @@ fn cleaned(report: Report, provider: &str) -> Option<Report> {
         other => other,
     };
     Some(Report { status, ..report })
+}
+
+/// Most requests whose reports are written together.
+const MAX_REQUESTS: usize = 500;
+
+/// Provider reports arrive one HTTP request at a time: a delivery receipt per SMS, the end of
+/// every call, thousands a second after a large alert. Written one request at a time, each
+/// would wait for a commit of its own (a voice alert of 100,000 calls carried about 350 calls a
+/// second that way). The writer records the reports of every request waiting, commune by
+/// commune and provider by provider, in one pass, and answers each request once its reports
+/// are written. Like the outcome writer it never waits for company: a request arriving while
+/// nothing is written is written at once.
+#[derive(Clone)]
+pub struct ReportWriter {
+    inbox: mpsc::Sender<ReportsToWrite>,
+}
+
+struct ReportsToWrite {
+    tenant: TenantId,
+    provider: String,
+    reports: Vec<Report>,
+    done: oneshot::Sender<Result<(), sqlx::Error>>,
+}
+
+impl ReportWriter {
+    /// Starts the writer; it runs until shutdown, or until every handle is dropped.
+    pub fn start(
+        db: PgPool,
+        ids: PublicIds,
+        recall: crate::dispatch::pipeline::recall::Settings,
+        shutdown: CancellationToken,
+    ) -> (ReportWriter, tokio::task::JoinHandle<()>) {
+        let (inbox, receiver) = mpsc::channel(MAX_REQUESTS);
+        let task = tokio::spawn(write_reports(db, ids, recall, receiver, shutdown));
+        (ReportWriter { inbox }, task)
+    }
+
+    /// Records the reports of one request; an error when PostgreSQL did not take them (the
+    /// provider is answered so, and sends them again).
+    pub async fn record(
+        &self,
+        tenant: TenantId,
+        provider: &str,
+        reports: Vec<Report>,
+    ) -> Result<(), sqlx::Error> {
+        let (done, written) = oneshot::channel();
+        let request = ReportsToWrite {
+            tenant,
+            provider: provider.to_owned(),
+            reports,
+            done,
+        };
+        // A writer gone (shutting down) drops the request: the provider hears 503 and retries.
+        if self.inbox.send(request).await.is_err() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        written.await.unwrap_or(Err(sqlx::Error::PoolClosed))
+    }
+}
+
+async fn write_reports(
+    db: PgPool,
+    ids: PublicIds,
+    recall: crate::dispatch::pipeline::recall::Settings,
+    mut inbox: mpsc::Receiver<ReportsToWrite>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            next = inbox.recv() => match next { Some(r) => r, None => return },
+        };
+        let mut waiting = vec![first];
+        while waiting.len() < MAX_REQUESTS {
+            match inbox.try_recv() {
+                Ok(request) => waiting.push(request),
+                Err(_) => break,
+            }
+        }
+        let mut groups: BTreeMap<(TenantId, String), Vec<ReportsToWrite>> = BTreeMap::new();
+        for request in waiting {
+            groups
+                .entry((request.tenant, request.provider.clone()))
+                .or_default()
+                .push(request);
+        }
+        for ((tenant, provider), group) in groups {
+            let reports: Vec<Report> = group.iter().flat_map(|r| r.reports.clone()).collect();
+            match record_reports(&db, &ids, tenant, &provider, reports, &recall).await {
+                Ok(()) => {
+                    for request in group {
+                        let _ = request.done.send(Ok(()));
+                    }
+                }
+                // Each request then on its own, so that each hears its own answer: one
+                // request's bad report never fails another's.
+                Err(_) => {
+                    for request in group {
+                        let written =
+                            record_reports(&db, &ids, tenant, &provider, request.reports, &recall)
+                                .await;
+                        let _ = request.done.send(written);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Records reports a provider sent for one tenant's messages. Only that tenant's deliveries
