@@ -80,7 +80,7 @@ const VOICE_SHARE: Target = Target(
     Unit::Share,
     Comparison::AtLeast,
 );
-/// The limiter refills at 98 % of the rate (src/dispatch/policy/limits.rs).
+/// The limiter refills at 97 % of the rate below 150/s (src/dispatch/policy/limits.rs).
 const PACED_SHARE: Target = Target(
     "Voice calls per second, share of the account's limit (median)",
     0.95,
@@ -108,7 +108,8 @@ const PEAK_RSS: Target = Target(
     Unit::Bytes,
     Comparison::Below,
 );
-/// The limiter refills at 98 % of the rate: 97 % is all but a second in a hundred of it.
+/// The limiter refills at 98 % of a rate of 150/s or more: 97 % is all but a second in a
+/// hundred of it.
 const POOL_SHARE: Target = Target(
     "SMS pool rate, share of its accounts' limits together (median)",
     0.97,

@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_paced_run_calls_for_fifteen_seconds_and_allows_the_limiter_s_floors() {
-        // 0.98 refilled, the bucket's two tokens, a block of one.
+        // 0.97 refilled, the bucket's two tokens, a block of one.
         let one = PaceOptions { per_second: 1.0 };
         assert_eq!((one.calls(), one.busiest_second_limit()), (15, 3));
         let twenty = PaceOptions { per_second: 20.0 };
