@@ -5,12 +5,10 @@
 //! (one that is no usable id names no message of ours), reasons and unknown status values are
 //! cleaned of control characters and bounded before they are stored or logged.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use sqlx::PgPool;
-use std::collections::BTreeMap;
 use tocsin_providers::{MessageRef, Receipt, ReceiptStatus, Report, ReportStatus, voice::CallEnd};
-
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
