@@ -289,7 +289,9 @@ pub async fn claim(
 }
 
 /// Retrying deliveries among `ids` whose time has not come, with when it comes: their message
-/// came back early (a Retry-After longer than any tier) and waits again.
+/// came back before they are due (a duplicate of their retry message, clocks that disagree) and
+/// waits again. (A Retry-After longer than every tier is cut to the longest: such a delivery is
+/// due when its message comes back.)
 pub async fn not_yet_due(
     pool: &PgPool,
     ids: &[DeliveryId],
