@@ -54,10 +54,17 @@ impl Publisher {
         &self.channel
     }
 
-    /// Publishes every message, then waits for all their confirms: one round trip for the batch,
-    /// not one per message.
-    pub async fn publish_all(&self, messages: &[(&str, &[u8])]) -> Result<(), PublishError> {
-        self.publish(&self.exchange, messages, FieldTable::default(), None)
+    /// Publishes every `(routing key, payload)` message, then waits for all their confirms: one
+    /// round trip for the batch, not one per message.
+    pub async fn publish_all<K: AsRef<str>, P: AsRef<[u8]>>(
+        &self,
+        messages: &[(K, P)],
+    ) -> Result<(), PublishError> {
+        let messages: Vec<(&str, &[u8])> = messages
+            .iter()
+            .map(|(key, payload)| (key.as_ref(), payload.as_ref()))
+            .collect();
+        self.publish(&self.exchange, &messages, FieldTable::default(), None)
             .await
     }
 

@@ -156,13 +156,9 @@ async fn plan_and_announce(
     .await?;
     let batches = batches(alert, planned, dispatcher.settings.batch_size);
     let announced = batches.iter().map(|(_, job)| job_len(job)).sum();
-    let encoded: Vec<(String, Vec<u8>)> = batches
-        .iter()
-        .map(|(key, job)| (key.clone(), job.encode()))
-        .collect();
-    let messages: Vec<(&str, &[u8])> = encoded
-        .iter()
-        .map(|(k, p)| (k.as_str(), p.as_slice()))
+    let messages: Vec<(String, Vec<u8>)> = batches
+        .into_iter()
+        .map(|(key, job)| (key, job.encode()))
         .collect();
     until_done(shutdown, "announcing deliveries", || {
         publisher.publish_all(&messages)

@@ -13,9 +13,9 @@
 //! held and what was refilled add up to at most (0.98 + 0.015 + 0.005) of the rate, whatever the
 //! number of instances. Below 150 per second the floors (two tokens in the bucket, one in a
 //! block) outweigh those shares, and the bucket is refilled at 97 % instead: below 100 per
-//! second the floors may add a message. (A bucket of
-//! a fifth of a second, as before, let 1.2–1.4 times the rate through in the first second: 429s
-//! from a provider that counts strictly.) Cost: one row-locking UPDATE per block, up to 200 per
+//! second the floors may add a message or two. (A bucket of a fifth of a second, as before, let
+//! 1.2–1.4 times the rate through in the first second: 429s from a provider that counts
+//! strictly.) Cost: one row-locking UPDATE per block, up to 200 per
 //! second per account at full speed.
 //!
 //! Urgent first: an urgent request marks the bucket, and for the next second routine requests

@@ -359,7 +359,10 @@ async fn lost_fan_outs(
             )
         })
         .collect();
-    publish(publisher, &messages).await?;
+    publisher
+        .publish_all(&messages)
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(text)?;
     Ok(lost.len() as u64)
 }
@@ -408,17 +411,8 @@ async fn announce(
             messages.push((key.clone(), job.encode()));
         }
     }
-    publish(publisher, &messages).await
-}
-
-/// Publishes `(routing key, job)` pairs with confirms.
-async fn publish(publisher: &Publisher, messages: &[(String, Vec<u8>)]) -> Result<(), String> {
-    let refs: Vec<(&str, &[u8])> = messages
-        .iter()
-        .map(|(k, p)| (k.as_str(), p.as_slice()))
-        .collect();
     publisher
-        .publish_all(&refs)
+        .publish_all(&messages)
         .await
         .map_err(|e| e.to_string())
 }
