@@ -17,7 +17,7 @@ use super::{
     ValidatedSmtpConfig,
     error::SmtpError,
     pool::{Gate, Pool},
-    session::Connector,
+    session::{Connector, Transaction},
 };
 use crate::{BoxFuture, ConfigError, Message as Outgoing, Outcome, Provider};
 
@@ -38,9 +38,9 @@ const UNSUBSCRIBE_FOOTER: &str = "\n\n-- \nVous recevez ce message parce que vou
 pub struct SmtpEmail {
     pool: Arc<Pool>,
     from: Mailbox,
-    /// One permit per session in use; a session is opened only when none is idle, so these
-    /// also cap open sessions.
-    sessions: Arc<Semaphore>,
+    /// Messages in the pool: one on each session and one waiting behind it, whose envelope
+    /// can then follow the content before it (see `pool`).
+    in_flight: Arc<Semaphore>,
     max_connections: u32,
     timeout: Duration,
     /// `smtp://host:port`, without credentials.
@@ -81,9 +81,9 @@ impl SmtpEmail {
             .map_err(|problem| ConfigError::new("url", format!("unusable SMTP URL: {problem}")))?;
         Ok(SmtpEmail {
             endpoint,
-            pool: Arc::new(Pool::new(connector)),
+            pool: Arc::new(Pool::new(connector, config.max_connections as usize)),
             from: config.from,
-            sessions: Arc::new(Semaphore::new(config.max_connections as usize)),
+            in_flight: Arc::new(Semaphore::new(2 * config.max_connections as usize)),
             max_connections: config.max_connections,
             timeout: config.timeout,
         })
@@ -100,29 +100,35 @@ impl SmtpEmail {
             self.build(&message)?
         };
         let message_id = message_id_of(&email);
-        let envelope = email.envelope().clone();
         // Exactly the bytes a DKIM signature covers: nothing may change `email` after `build`.
-        let raw = email.formatted();
+        let content = String::from_utf8(email.formatted())
+            .map_err(|_| SmtpError::Unsendable("the message is not UTF-8".to_owned()))?;
+        let transaction = Arc::new(Transaction {
+            envelope: email.envelope().clone(),
+            content,
+        });
 
         let deadline = Instant::now() + self.timeout;
-        let permit = tokio::time::timeout_at(deadline, self.sessions.clone().acquire_owned())
+        let busy = SmtpError::Busy(self.max_connections, self.timeout);
+        let permit = tokio::time::timeout_at(deadline, self.in_flight.clone().acquire_owned())
             .await
-            .map_err(|_| SmtpError::Busy(self.max_connections, self.timeout))?
+            .map_err(|_| busy.clone())?
             .expect("semaphore never closed");
 
         // lettre has no timeout on SMTP commands. The send runs in a task of its own, which
-        // holds the permit for as long as its session is in use; we only stop *waiting* at the
+        // holds its session for as long as it is in use; we only stop *waiting* at the
         // deadline. So a slow relay gets no extra sessions piled onto it, a late answer still
         // leaves a session worth reusing, and a relay that stops answering has the session
-        // closed one timeout later, which frees the permit. The gate keeps the verdict true:
+        // closed one timeout later, which frees its slot. The gate keeps the verdict true:
         // "not sent" if the transaction had not begun by the deadline, "uncertain" otherwise.
         let gate = Arc::new(Gate::default());
         let _abandon = AbandonOnDrop(gate.clone());
         let send = tokio::spawn({
             let (pool, gate, timeout) = (self.pool.clone(), gate.clone(), self.timeout);
             let recipient = message.to.to_owned();
+            let busy = busy.clone();
             async move {
-                let send = pool.send(&gate, &envelope, &raw, &recipient, deadline, timeout);
+                let send = pool.send(&gate, &transaction, &recipient, deadline, timeout, busy);
                 let result = tokio::time::timeout_at(deadline + timeout, send).await;
                 drop(permit);
                 result.unwrap_or(Err(SmtpError::Timeout(timeout)))
@@ -134,7 +140,12 @@ impl SmtpEmail {
             Ok(Err(join_error)) => {
                 Err(SmtpError::Broken(format!("send task failed: {join_error}")))
             }
-            Err(_) if gate.abandon() => Err(SmtpError::no_session(self.timeout)),
+            // Nothing was sent, and now nothing will be.
+            Err(_) if gate.abandon() => Err(if gate.waited_in_line() {
+                busy
+            } else {
+                SmtpError::no_session(self.timeout)
+            }),
             Err(_) => Err(SmtpError::Timeout(self.timeout)),
         }
     }

@@ -18,6 +18,7 @@ use lettre::{
         client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters},
         commands::{Data, Ehlo, Mail, Rcpt},
         extension::{ClientId, Extension, MailBodyParameter, MailParameter},
+        response::Response,
     },
 };
 use secrecy::ExposeSecret;
@@ -192,60 +193,151 @@ fn implicit_tls_config() -> Result<Arc<ClientConfig>, rustls::Error> {
     Ok(Arc::new(config))
 }
 
-/// One mail transaction: lettre's `AsyncSmtpConnection::send`, command by command, so that a
-/// failure says which step it came from (see [`TransactionError`]). After a failure the session
-/// must not be reused: a pipelined one may be waiting for content it will never get.
-pub(super) async fn transact(
+/// One message to send: its envelope and its content, which lettre's builder writes as UTF-8.
+pub(super) struct Transaction {
+    pub(super) envelope: Envelope,
+    pub(super) content: String,
+}
+
+/// A transaction's MAIL and RCPT commands for one session.
+pub(super) struct Commands {
+    mail: Mail,
+    rcpts: Vec<Rcpt>,
+}
+
+impl Transaction {
+    /// The commands of this transaction on `session`, or lettre's refusal when the session
+    /// lacks an extension the message needs: the checks lettre's own `send` makes, in its order
+    /// and with its words.
+    pub(super) fn commands(&self, session: &Session) -> Result<Commands, TransactionError> {
+        let info = session.conn.server_info();
+        let mut options = Vec::new();
+        let envelope = &self.envelope;
+        let mut addresses = envelope.from().into_iter().chain(envelope.to());
+        if addresses.any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(TransactionError::Client(
+                    "Envelope contains non-ascii chars but server does not support SMTPUTF8",
+                ));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !self.content.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(TransactionError::Client(
+                    "Message contains non-ascii chars but server does not support 8BITMIME",
+                ));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        Ok(Commands {
+            mail: Mail::new(envelope.from().cloned(), options),
+            rcpts: envelope
+                .to()
+                .iter()
+                .map(|to| Rcpt::new(to.clone(), Vec::new()))
+                .collect(),
+        })
+    }
+}
+
+impl Session {
+    /// Whether the relay offered PIPELINING: a transaction's envelope may then follow another's
+    /// content in one write.
+    pub(super) fn pipelines(&self) -> bool {
+        self.pipelining
+    }
+}
+
+/// A transaction's MAIL, RCPTs and DATA, up to DATA's 354: its content is to be sent next.
+/// After a failure the session must not be reused: a pipelined one may be waiting for content
+/// it will never get.
+pub(super) async fn envelope(
     session: &mut Session,
-    envelope: &Envelope,
-    email: &[u8],
+    transaction: &Transaction,
 ) -> Result<(), TransactionError> {
+    let commands = transaction.commands(session)?;
     let conn = &mut session.conn;
-    // The checks lettre makes, in its order and with its words.
-    let mut options = Vec::new();
-    let mut addresses = envelope.from().into_iter().chain(envelope.to());
-    if addresses.any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
-        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-            return Err(TransactionError::Client(
-                "Envelope contains non-ascii chars but server does not support SMTPUTF8",
-            ));
-        }
-        options.push(MailParameter::SmtpUtfEight);
-    }
-    if !email.is_ascii() {
-        if !conn.server_info().supports_feature(Extension::EightBitMime) {
-            return Err(TransactionError::Client(
-                "Message contains non-ascii chars but server does not support 8BITMIME",
-            ));
-        }
-        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-    }
-    let mail = Mail::new(envelope.from().cloned(), options);
-    let rcpts: Vec<Rcpt> = envelope
-        .to()
-        .iter()
-        .map(|to| Rcpt::new(to.clone(), Vec::new()))
-        .collect();
     if session.pipelining {
-        pipelined_envelope(conn, &mail, &rcpts).await?;
+        // `command` writes the whole group at once, flushes it, and reads MAIL's reply.
+        let mail = conn.command(Group(&commands)).await;
+        envelope_replies(conn, &commands, mail).await
     } else {
         let envelope_failed = |at_mail| move |error| TransactionError::Envelope { error, at_mail };
-        conn.command(&mail).await.map_err(envelope_failed(true))?;
-        for rcpt in &rcpts {
+        conn.command(&commands.mail)
+            .await
+            .map_err(envelope_failed(true))?;
+        for rcpt in &commands.rcpts {
             conn.command(rcpt).await.map_err(envelope_failed(false))?;
         }
         conn.command(Data).await.map_err(envelope_failed(false))?;
+        Ok(())
     }
-    // The content and its final "." in one write: lettre's `message` writes them apart, which
-    // costs a send on each side of the socket for every message (a third of the daemon's CPU
-    // went to `send` when sending e-mail, perf).
-    match std::str::from_utf8(email) {
-        Ok(text) => conn.command(Content(text)).await,
-        // Never from lettre's builder, which writes UTF-8 only; lettre's way still works.
-        Err(_) => conn.message(email).await,
+}
+
+/// The content of the transaction whose DATA got its 354, then its verdict. With `next` (only
+/// on a session that pipelines), the next transaction's MAIL, RCPTs and DATA go in the same
+/// write behind the final "." (RFC 2920 §3.1: only DATA must end a group, and the end of the
+/// content is no command), and `Ok(Some(…))` says how that envelope fared: one round trip and
+/// one write per message instead of two. The next envelope is read only once this message was
+/// taken; when it was not, the session is dropped, and the next message has lost nothing but
+/// its envelope, which no relay delivers without content.
+pub(super) async fn content(
+    session: &mut Session,
+    transaction: &Transaction,
+    next: Option<&Commands>,
+) -> Result<Option<Result<(), TransactionError>>, TransactionError> {
+    let conn = &mut session.conn;
+    let content = Content(&transaction.content);
+    // lettre's `message` writes the content and its final "." apart: one send more on each
+    // side of the socket for every message (a third of the daemon's CPU went to `send`, perf).
+    let Some(next) = next else {
+        conn.command(content)
+            .await
+            .map_err(TransactionError::Content)?;
+        return Ok(None);
+    };
+    conn.command(ContentThenGroup(content, Group(next)))
+        .await
+        .map_err(TransactionError::Content)?;
+    // The next MAIL's reply is the first one still unread.
+    let mail = conn.read_response().await;
+    Ok(Some(envelope_replies(conn, next, mail).await))
+}
+
+/// Reads the replies to a pipelined MAIL, RCPTs and DATA in that order (RFC 2920 §3.1), MAIL's
+/// (`mail`) already read: one round trip where there were 2 + recipients. Every reply is read
+/// before deciding, and the first failure decides, as it would have stopped the transaction
+/// unpipelined: a refused MAIL or RCPT then fails the message even if the relay goes on to
+/// answer DATA with 354, and the content is never sent. Reading stops early only once the
+/// session broke (no reply at all), since no further reply can come.
+async fn envelope_replies(
+    conn: &mut AsyncSmtpConnection,
+    commands: &Commands,
+    mail: Result<Response, LettreError>,
+) -> Result<(), TransactionError> {
+    let mut outcome = Ok(());
+    let mut mail = Some(mail);
+    // MAIL's, each RCPT's, DATA's.
+    for reply in 0..commands.rcpts.len() + 2 {
+        let answer = match mail.take() {
+            Some(answer) => answer,
+            None => conn.read_response().await,
+        };
+        if let Err(error) = answer {
+            let broken = error.status().is_none();
+            if outcome.is_ok() {
+                outcome = Err(TransactionError::Envelope {
+                    error,
+                    at_mail: reply == 0,
+                });
+            }
+            if broken {
+                break;
+            }
+        }
     }
-    .map_err(TransactionError::Content)?;
-    Ok(())
+    outcome
 }
 
 /// A message's content as SMTP sends it after DATA's 354 (RFC 5321 §4.5.2): a "." added at the
@@ -273,52 +365,23 @@ impl fmt::Display for Content<'_> {
     }
 }
 
-/// MAIL, every RCPT and DATA in one write, then their replies in that order (RFC 2920 §3.1):
-/// one round trip where there were 2 + recipients. Every reply is read before deciding, and
-/// the first failure decides, as it would have stopped the transaction unpipelined: a refused
-/// MAIL or RCPT then fails the message even if the relay goes on to answer DATA with 354, and
-/// the content is never sent. Reading stops early only once the session broke (no reply at
-/// all), since no further reply can come.
-async fn pipelined_envelope(
-    conn: &mut AsyncSmtpConnection,
-    mail: &Mail,
-    rcpts: &[Rcpt],
-) -> Result<(), TransactionError> {
-    let group = Group { mail, rcpts };
-    let mut outcome = Ok(());
-    // MAIL's, each RCPT's, DATA's.
-    for reply in 0..rcpts.len() + 2 {
-        let at_mail = reply == 0;
-        // `command` writes the whole group at once, flushes it, and reads MAIL's reply.
-        let answer = if at_mail {
-            conn.command(&group).await
-        } else {
-            conn.read_response().await
-        };
-        if let Err(error) = answer {
-            let broken = error.status().is_none();
-            if outcome.is_ok() {
-                outcome = Err(TransactionError::Envelope { error, at_mail });
-            }
-            if broken {
-                break;
-            }
-        }
+/// One message's content, then the next one's envelope, for one write.
+struct ContentThenGroup<'a>(Content<'a>, Group<'a>);
+
+impl fmt::Display for ContentThenGroup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0, self.1)
     }
-    outcome
 }
 
 /// MAIL, the RCPTs and DATA as one text, for one write. lettre's commands each end with their
 /// own CRLF, and `AsyncSmtpConnection::command` writes what it is given as it is.
-struct Group<'a> {
-    mail: &'a Mail,
-    rcpts: &'a [Rcpt],
-}
+struct Group<'a>(&'a Commands);
 
 impl fmt::Display for Group<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.mail)?;
-        for rcpt in self.rcpts {
+        write!(f, "{}", self.0.mail)?;
+        for rcpt in &self.0.rcpts {
             write!(f, "{rcpt}")?;
         }
         write!(f, "{Data}")

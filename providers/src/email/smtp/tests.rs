@@ -404,6 +404,95 @@ async fn mail_rcpt_and_data_go_in_one_write_only_when_the_relay_offers_pipelinin
     }
 }
 
+/// Sends `n` messages at once on `smtp`; their outcomes in the order they were started.
+async fn send_together(smtp: &Arc<SmtpEmail>, n: usize) -> Vec<Outcome> {
+    let sends: Vec<_> = (0..n)
+        .map(|_| {
+            let smtp = smtp.clone();
+            tokio::spawn(async move { send(&smtp).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for send in sends {
+        outcomes.push(send.await.unwrap());
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn a_message_waiting_for_the_session_has_its_envelope_sent_behind_the_content_before_it() {
+    for pipelining in BOTH {
+        let relay = relay(Script {
+            pipelining,
+            data_delay: Duration::from_millis(20),
+            ..ACCEPT_ALL
+        })
+        .await;
+        let smtp = Arc::new(client(&relay.url, |c| c.max_connections = 1));
+        for outcome in send_together(&smtp, 6).await {
+            assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+        }
+        let messages = relay.messages.lock().unwrap().clone();
+        assert_eq!(messages.len(), 6);
+        assert!(messages.iter().all(|m| m.contains("X-Tocsin-Reference: dlv_42")));
+        assert_eq!(relay.connections.load(Ordering::SeqCst), 1);
+        let followed = relay.followed_by_commands.load(Ordering::SeqCst);
+        if pipelining {
+            // Each message but the first waited behind another: at least the second was taken
+            // along by the first (the others may reach the line a moment too late).
+            assert!(followed >= 1, "no envelope followed a content");
+        } else {
+            assert_eq!(followed, 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_sent_behind_one_whose_session_broke_is_sent_again_on_a_new_session() {
+    let relay = relay(Script {
+        first_data_reply: Some(HANG_UP),
+        ..ACCEPT_ALL
+    })
+    .await;
+    let smtp = Arc::new(client(&relay.url, |c| c.max_connections = 1));
+    let outcomes = send_together(&smtp, 2).await;
+    // The relay had the first message's content when it went away: maybe taken.
+    let (class, _) = failure(outcomes[0].clone());
+    assert_eq!(class, RetryClass::Uncertain);
+    // The second had only its envelope there, which no relay delivers: it went again.
+    assert!(
+        matches!(outcomes[1], Outcome::Accepted { .. }),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(relay.followed_by_commands.load(Ordering::SeqCst), 1);
+    assert_eq!(relay.messages.lock().unwrap().len(), 2);
+    assert_eq!(relay.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_message_sent_behind_another_gets_its_own_refusal() {
+    let relay = relay(Script {
+        later_rcpt_reply: Some("452 4.5.3 Error: too many recipients"),
+        ..ACCEPT_ALL
+    })
+    .await;
+    let smtp = Arc::new(client(&relay.url, |c| c.max_connections = 1));
+    let outcomes = send_together(&smtp, 2).await;
+    assert!(
+        matches!(outcomes[0], Outcome::Accepted { .. }),
+        "{:?}",
+        outcomes[0]
+    );
+    // The second's envelope went behind the first's content, and its refusal is its own.
+    let (class, reason) = failure(outcomes[1].clone());
+    assert_eq!(class, RetryClass::Transient { retry_after: None });
+    assert_eq!(reason, "SMTP 452 deferred: 4.5.3 Error: too many recipients");
+    assert_eq!(relay.followed_by_commands.load(Ordering::SeqCst), 1);
+    relay.closed().await;
+    assert_eq!(relay.messages.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn a_relay_that_refuses_a_second_ehlo_gets_its_mail_unpipelined() {
     let relay = relay(Script {

@@ -28,6 +28,8 @@ pub(super) struct Script {
     pub(super) mail_reply: &'static str,
     /// The reply to RCPT, or [`HANG_UP`].
     pub(super) rcpt_reply: &'static str,
+    /// The reply to RCPT once the relay has taken a message, if not `rcpt_reply`.
+    pub(super) later_rcpt_reply: Option<&'static str>,
     /// Whether RCPT and DATA are answered whatever came before. A real relay refuses RCPT
     /// after a refused MAIL, and DATA when no recipient was accepted (RFC 5321 §3.3); a sloppy
     /// one answers DATA with 354 anyway.
@@ -36,6 +38,8 @@ pub(super) struct Script {
     pub(super) data_delay: Duration,
     /// The reply to the end of DATA, or [`HANG_UP`].
     pub(super) data_reply: &'static str,
+    /// The reply to the end of the first message the relay gets, if not `data_reply`.
+    pub(super) first_data_reply: Option<&'static str>,
     /// What the relay does once a message is taken.
     pub(super) after_message: &'static str,
 }
@@ -51,9 +55,11 @@ pub(super) const ACCEPT_ALL: Script = Script {
     refuses_second_ehlo: false,
     mail_reply: "250 2.1.0 Ok",
     rcpt_reply: "250 2.1.5 Ok",
+    later_rcpt_reply: None,
     sloppy: false,
     data_delay: Duration::ZERO,
     data_reply: "250 2.0.0 Ok: queued as 4F2C8",
+    first_data_reply: None,
     after_message: STAY,
 };
 
@@ -69,6 +75,9 @@ pub(super) struct Relay {
     pub(super) connections: Arc<AtomicUsize>,
     pub(super) peak_open: Arc<AtomicUsize>,
     open: Arc<AtomicUsize>,
+    /// Messages whose final "." arrived with more behind it in the same write: the next
+    /// message's envelope, pipelined.
+    pub(super) followed_by_commands: Arc<AtomicUsize>,
 }
 
 impl Relay {
@@ -112,11 +121,13 @@ pub(super) async fn relay(script: Script) -> Relay {
         connections: Arc::default(),
         peak_open: Arc::default(),
         open: Arc::default(),
+        followed_by_commands: Arc::default(),
     };
     let record = Record {
         messages: relay.messages.clone(),
         commands: relay.commands.clone(),
         groups: relay.groups.clone(),
+        followed_by_commands: relay.followed_by_commands.clone(),
     };
     let (connections, peak, open) = (
         relay.connections.clone(),
@@ -144,6 +155,7 @@ struct Record {
     messages: Arc<Mutex<Vec<String>>>,
     commands: Arc<Mutex<Vec<String>>>,
     groups: Arc<Mutex<Vec<Vec<String>>>>,
+    followed_by_commands: Arc<AtomicUsize>,
 }
 
 async fn session(stream: TcpStream, script: Script, record: Record) -> std::io::Result<()> {
@@ -195,8 +207,12 @@ async fn session(stream: TcpStream, script: Script, record: Record) -> std::io::
             if !has_sender && !script.sloppy {
                 "503 5.5.1 Error: need MAIL command".to_owned()
             } else {
-                has_recipient |= script.rcpt_reply.starts_with('2');
-                script.rcpt_reply.to_owned()
+                let reply = match script.later_rcpt_reply {
+                    Some(reply) if !record.messages.lock().unwrap().is_empty() => reply,
+                    _ => script.rcpt_reply,
+                };
+                has_recipient |= reply.starts_with('2');
+                reply.to_owned()
             }
         } else if command == "DATA" && !has_recipient && !script.sloppy {
             // Postfix's words.
@@ -213,24 +229,34 @@ async fn session(stream: TcpStream, script: Script, record: Record) -> std::io::
                     return Ok(());
                 }
                 if line == ".\r\n" {
+                    if !read.buffer().is_empty() {
+                        record.followed_by_commands.fetch_add(1, Ordering::SeqCst);
+                    }
                     break;
                 }
                 data.push_str(&line);
             }
             tokio::time::sleep(script.data_delay).await;
-            record.messages.lock().unwrap().push(data);
-            if script.data_reply != HANG_UP && script.after_message != STAY {
+            let data_reply = {
+                let mut messages = record.messages.lock().unwrap();
+                messages.push(data);
+                match script.first_data_reply {
+                    Some(reply) if messages.len() == 1 => reply,
+                    _ => script.data_reply,
+                }
+            };
+            if data_reply != HANG_UP && script.after_message != STAY {
                 // Taken, then the session is closed (with a last word, if any), as a relay
                 // does with a session it finds idle too long.
                 let last_word = match script.after_message {
                     HANG_UP => String::new(),
                     word => format!("{word}\r\n"),
                 };
-                let bytes = format!("{}\r\n{last_word}", script.data_reply);
+                let bytes = format!("{data_reply}\r\n{last_word}");
                 write.write_all(bytes.as_bytes()).await?;
                 return Ok(());
             }
-            script.data_reply.to_owned()
+            data_reply.to_owned()
         } else if command == "QUIT" {
             write.write_all(b"221 2.0.0 Bye\r\n").await?;
             return Ok(());
