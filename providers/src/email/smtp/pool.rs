@@ -224,7 +224,9 @@ impl Pool {
                 Waited::TimedOut => return Err(Unavailable::Busy),
             },
         };
-        let session = tokio::time::timeout_at(deadline, self.connector.open())
+        // Boxed: opening (TLS, EHLO, AUTH) is most of the size of this future, which every
+        // send moves into a task of its own, and it happens only once per session.
+        let session = tokio::time::timeout_at(deadline, Box::pin(self.connector.open()))
             .await
             .map_err(|_| Unavailable::NotOpened(None))?
             .map_err(|error| Unavailable::NotOpened(Some(error)))?;
