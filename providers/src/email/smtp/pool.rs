@@ -54,9 +54,9 @@ struct State {
     next_ticket: u64,
 }
 
-/// An open session and its slot.
+/// An open session and its slot. The session is boxed: it is handed from send to send.
 struct Held {
-    session: Session,
+    session: Box<Session>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -231,7 +231,7 @@ impl Pool {
             .map_err(|_| Unavailable::NotOpened(None))?
             .map_err(|error| Unavailable::NotOpened(Some(error)))?;
         Ok(Got::Opened(Held {
-            session,
+            session: Box::new(session),
             _slot: slot,
         }))
     }
