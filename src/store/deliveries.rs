@@ -49,7 +49,9 @@ pub async fn chunk_bound(
 
 /// Plans the deliveries of the subscribers in `(after, upto]` in one statement. Rows that exist
 /// already are left alone (the unique key makes planning twice harmless); returns the rows this
-/// call created, and adds their subscribers to the alert's recipients.
+/// call created, and adds their subscribers to the alert's recipients. `planned_before` when an
+/// earlier attempt may have planned some: their rows are then skipped at once rather than found
+/// by a failed INSERT.
 ///
 /// For a commune's part of a group alert (`group`), an address another commune of the group
 /// planned already on a channel is left out: a citizen subscribed in two member communes gets the
@@ -62,6 +64,7 @@ pub async fn plan_range(
     upto: i64,
     routes: &[ChannelRoute],
     group: Option<AlertId>,
+    planned_before: bool,
 ) -> Result<Vec<Planned>, DbError> {
     // One row per account of each route, owning the slots [low, high) of the route's `total`:
     // a subscriber goes to the account whose slots its id falls in, so that each account of a
@@ -81,24 +84,28 @@ pub async fn plan_range(
             low += share;
         }
     }
-    let statement = if group.is_some() {
-        PLAN_GROUP_PART
-    } else {
-        PLAN
+    let plan = |statement: &'static str| {
+        sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(statement))
+            .bind(alert.0)
+            .bind(topic.0)
+            .bind(after)
+            .bind(upto)
+            .bind(&slots.channel)
+            .bind(&slots.account)
+            .bind(&slots.low)
+            .bind(&slots.high)
+            .bind(&slots.total)
+            .bind(group.map(|g| g.0))
+            .fetch_all(pool)
     };
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
-        .bind(alert.0)
-        .bind(topic.0)
-        .bind(after)
-        .bind(upto)
-        .bind(&slots.channel)
-        .bind(&slots.account)
-        .bind(&slots.low)
-        .bind(&slots.high)
-        .bind(&slots.total)
-        .bind(group.map(|g| g.0))
-        .fetch_all(pool)
-        .await?;
+    let rows = match (group, planned_before) {
+        (Some(_), _) => plan(PLAN_GROUP_PART).await?,
+        (None, true) => plan(PLAN).await?,
+        (None, false) => match plan(PLAN_FRESH).await {
+            Err(error) if super::is_unique_violation(&error) => plan(PLAN).await?,
+            rows => rows?,
+        },
+    };
     Ok(into_planned(rows))
 }
 
@@ -148,19 +155,34 @@ macro_rules! count_planned {
     };
 }
 
-/// Plans a chunk of an alert ($1); $10 is unused (NULL).
-const PLAN: &str = concat!(
-    "WITH candidates AS (",
-    candidates!(),
-    "), planned AS (
-         INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
-         SELECT $1, subscriber_id, channel, provider, address FROM candidates
-         ORDER BY subscriber_id
-         ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
-         RETURNING id, channel, provider, subscriber_id
-     ), ",
-    count_planned!()
-);
+/// Plans a chunk of an alert ($1), with `$conflict` after the INSERT; $10 is unused (NULL).
+macro_rules! plan {
+    ($conflict:literal) => {
+        concat!(
+            "WITH candidates AS (",
+            candidates!(),
+            "), planned AS (
+                 INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address)
+                 SELECT $1, subscriber_id, channel, provider, address FROM candidates
+                 ORDER BY subscriber_id ",
+            $conflict,
+            "
+                 RETURNING id, channel, provider, subscriber_id
+             ), ",
+            count_planned!()
+        )
+    };
+}
+
+/// Plans a chunk that may have been planned before: rows that exist are left alone.
+const PLAN: &str = plan!("ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING");
+
+/// Plans a chunk no earlier attempt planned. A plain INSERT: `ON CONFLICT` makes PostgreSQL
+/// insert each row speculatively, a fifth of a 50,000-row chunk's time (EXPLAIN ANALYZE:
+/// 428–440 ms against 501–615 ms). Should a row exist after all (two fan-outs of one alert at
+/// once, from a job published twice), the unique key refuses the chunk, which is then planned
+/// with [`PLAN`].
+const PLAN_FRESH: &str = plan!("");
 
 /// Plans a chunk of a commune's part of the group alert $10: each address is first claimed for
 /// the group on its channel (by its keyed hash); only what this part claimed is planned. The

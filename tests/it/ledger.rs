@@ -142,3 +142,58 @@ async fn tallies_follow_every_change_and_status_changes_leave_indexes_alone() {
     .await;
     daemon.stop().await;
 }
+
+/// A chunk is planned with a plain INSERT when no earlier attempt planned it. Should its rows
+/// exist after all (two fan-outs of one alert at once), the unique key refuses it and it is
+/// planned again leaving them alone: no row twice, no recipient counted twice.
+#[tokio::test]
+async fn a_chunk_planned_twice_as_new_creates_nothing_the_second_time() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.commune(&daemon.url, 30).await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue", "channels": ["sms"] }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 30, "{report}");
+    let alert: AlertId = id.parse().unwrap();
+    let db = env.db.pool().await;
+    let (topic, provider): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT a.topic_id, d.provider FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+         WHERE a.id = $1 LIMIT 1",
+    )
+    .bind(alert.0)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let routes = [tocsin::store::deliveries::ChannelRoute {
+        channel: tocsin::model::Channel::Sms,
+        accounts: vec![(provider, 1)],
+    }];
+    for planned_before in [false, true] {
+        let created = tocsin::store::deliveries::plan_range(
+            &db,
+            alert,
+            tocsin::model::TopicId(topic),
+            0,
+            i64::MAX,
+            &routes,
+            None,
+            planned_before,
+        )
+        .await
+        .unwrap();
+        assert!(created.is_empty(), "planned_before: {planned_before}");
+    }
+    let (rows, recipients): (i64, Option<i32>) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM deliveries WHERE alert_id = $1), recipients
+         FROM alerts WHERE id = $1",
+    )
+    .bind(alert.0)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((rows, recipients), (30, Some(30)));
+}

@@ -184,6 +184,7 @@ async fn plan(
         upto,
         routes,
         alert.group_alert_id,
+        again,
     )
     .await?;
     if again {
