@@ -182,7 +182,9 @@ impl Pool {
                 Ok(Some(next_envelope)) => {
                     let handoff = match next_envelope {
                         Ok(()) => Handoff::Primed(held),
-                        Err(TransactionError::Envelope { error, at_mail }) if at_mail && closing(&error) => {
+                        Err(TransactionError::Envelope { error, at_mail })
+                            if at_mail && closing(&error) =>
+                        {
                             Handoff::Lost
                         }
                         Err(error) => Handoff::Refused(error),

@@ -1,5 +1,6 @@
-//! One SMTP session on a socket of our own (TCP_NODELAY, then TLS, EHLO, STARTTLS, AUTH) and one
-//! mail transaction on it, pipelined when the relay offers it (RFC 2920). lettre speaks the
+//! One SMTP session on a socket of our own (TCP_NODELAY, then TLS, EHLO, STARTTLS, AUTH) and the
+//! mail transactions on it, pipelined when the relay offers it (RFC 2920): a transaction's
+//! envelope in one write, or behind the previous transaction's content. lettre speaks the
 //! protocol; we own the socket.
 
 use std::{

@@ -434,7 +434,11 @@ async fn a_message_waiting_for_the_session_has_its_envelope_sent_behind_the_cont
         }
         let messages = relay.messages.lock().unwrap().clone();
         assert_eq!(messages.len(), 6);
-        assert!(messages.iter().all(|m| m.contains("X-Tocsin-Reference: dlv_42")));
+        assert!(
+            messages
+                .iter()
+                .all(|m| m.contains("X-Tocsin-Reference: dlv_42"))
+        );
         assert_eq!(relay.connections.load(Ordering::SeqCst), 1);
         let followed = relay.followed_by_commands.load(Ordering::SeqCst);
         if pipelining {
@@ -487,7 +491,10 @@ async fn a_message_sent_behind_another_gets_its_own_refusal() {
     // The second's envelope went behind the first's content, and its refusal is its own.
     let (class, reason) = failure(outcomes[1].clone());
     assert_eq!(class, RetryClass::Transient { retry_after: None });
-    assert_eq!(reason, "SMTP 452 deferred: 4.5.3 Error: too many recipients");
+    assert_eq!(
+        reason,
+        "SMTP 452 deferred: 4.5.3 Error: too many recipients"
+    );
     assert_eq!(relay.followed_by_commands.load(Ordering::SeqCst), 1);
     relay.closed().await;
     assert_eq!(relay.messages.lock().unwrap().len(), 1);
