@@ -15,8 +15,8 @@
 //! block) outweigh those shares, and the bucket is refilled at 97 % instead: below 100 per
 //! second the floors may add a message or two. (A bucket of a fifth of a second, as before, let
 //! 1.2–1.4 times the rate through in the first second: 429s from a provider that counts
-//! strictly.) Cost: one row-locking UPDATE per block, up to 200 per
-//! second per account at full speed.
+//! strictly.) Cost: one row-locking UPDATE per block, up to 200 per second per account at full
+//! speed.
 //!
 //! Urgent first: an urgent request marks the bucket, and for the next second routine requests
 //! get no tokens, so a routine campaign already running gives way while an urgent alert goes out
