@@ -43,8 +43,10 @@ pub struct RunFigures {
     /// `GET /v1/alerts/{id}` while the alert was planning or sending, client-side wall time.
     pub status: StatusLatency,
     /// PostgreSQL's CPU time over the run (from the API call to the last outcome) per 1,000
-    /// deliveries, in milliseconds (`pg_cpu.rs`); NaN when PostgreSQL runs elsewhere.
+    /// deliveries, in milliseconds (`cpu.rs`); NaN when PostgreSQL runs elsewhere.
     pub pg_cpu_ms_per_1000: f64,
+    /// The daemon's CPU time over the same span per 1,000 deliveries, in milliseconds.
+    pub daemon_cpu_ms_per_1000: f64,
     /// Outcomes recorded per 100 ms bucket: `(bucket start in ms, count)`, in order.
     pub series: Vec<(f64, u64)>,
 }

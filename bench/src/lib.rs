@@ -8,9 +8,10 @@
 mod call_receiver;
 mod ceiling;
 mod config_file;
+mod cpu;
+mod database;
 pub mod figures;
 mod measure;
-mod pg_cpu;
 pub mod plot;
 pub mod pool;
 mod population;
@@ -123,8 +124,7 @@ pub async fn run(options: Options) -> anyhow::Result<Results> {
     // Providers are the benchmark's; only the rest of the configuration is the operator's.
     let config =
         Config::load_simulated(options.config.as_deref()).context("invalid configuration")?;
-    let database_url = store::sibling_database_url(config.database_url.expose_secret(), "bench")
-        .context("database_url is not a URL")?;
+    let database_url = database::url(config.database_url.expose_secret())?;
     store::recreate_database(&database_url).await?;
     let db = store::connect(&database_url, 4).await?;
     store::migrate(&db).await?;
@@ -305,7 +305,7 @@ async fn run_size(
                 Channel::Email => None,
             };
             let alert = Alert {
-                daemon: &daemon.url,
+                daemon: &daemon,
                 key: &key,
                 channel,
                 subscribers,
@@ -324,7 +324,7 @@ async fn run_size(
                 _ => String::new(),
             };
             eprintln!(
-                "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s, status {:.1} ms (p95 {:.1}, {} calls){confirmed}",
+                "  run {run}/{runs} {:<5}: {:>8.0}/s end to end ({:.0} % of {:.0}/s), first after {:.1} ms, fan-out {:.0} ms, all after {:.2} s, status {:.1} ms (p95 {:.1}, {} calls), CPU per 1000: PostgreSQL {:.1} ms, daemon {:.1} ms{confirmed}",
                 channel.as_str(),
                 f.rate_overall,
                 100.0 * f.rate_overall / ceiling,
@@ -335,6 +335,8 @@ async fn run_size(
                 f.status.median_ms,
                 f.status.p95_ms,
                 f.status.calls,
+                f.pg_cpu_ms_per_1000,
+                f.daemon_cpu_ms_per_1000,
             );
             figures.push(f);
         }
@@ -372,7 +374,7 @@ async fn run_pool(
         standins.iter().for_each(SmsmodeStandin::reset);
         let first = || standins.iter().filter_map(|s| s.first_accepted_at()).min();
         let alert = Alert {
-            daemon: &daemon.url,
+            daemon: &daemon,
             key: &key,
             channel: Channel::Sms,
             subscribers,
@@ -445,7 +447,7 @@ fn join(values: impl Iterator<Item = u64>) -> String {
 
 /// One alert to send, and where.
 struct Alert<'a> {
-    daemon: &'a str,
+    daemon: &'a DaemonProcess,
     key: &'a str,
     channel: Channel,
     subscribers: u64,
@@ -473,15 +475,15 @@ async fn run_alert(
         calls,
     } = *alert;
     let http = reqwest::Client::new();
-    let pg_before = pg_cpu::total();
+    let (pg_before, daemon_before) = (cpu::postgres(), cpu::process(daemon.pid));
     let called_at = Utc::now();
-    let id = post_alert(&http, daemon, key, population::TOPIC, channel).await?;
-    let latencies = status::follow(&http, daemon, key, id, channel, timeout).await?;
+    let id = post_alert(&http, &daemon.url, key, population::TOPIC, channel).await?;
+    let latencies = status::follow(&http, &daemon.url, key, id, channel, timeout).await?;
     if let Some(standin) = calls {
         voice::calls_over(standin, timeout).await?;
         voice::calls_settled(db, id, timeout).await?;
     }
-    let pg_after = pg_cpu::total();
+    let (pg_after, daemon_after) = (cpu::postgres(), cpu::process(daemon.pid));
     let first_ms = first_accepted().map(|t| {
         (chrono::DateTime::<Utc>::from(t) - called_at)
             .num_microseconds()
@@ -491,8 +493,10 @@ async fn run_alert(
     let mut figures = measure::figures(db, id, channel, called_at, first_ms).await?;
     figures.subscribers = subscribers;
     figures.status = StatusLatency::of(latencies);
-    figures.pg_cpu_ms_per_1000 =
-        pg_cpu::per_thousand(pg_before, pg_after, figures.deliveries).unwrap_or(f64::NAN);
+    let per_thousand =
+        |before, after| cpu::per_thousand(before, after, figures.deliveries).unwrap_or(f64::NAN);
+    figures.pg_cpu_ms_per_1000 = per_thousand(pg_before, pg_after);
+    figures.daemon_cpu_ms_per_1000 = per_thousand(daemon_before, daemon_after);
     Ok(figures)
 }
 

@@ -80,6 +80,7 @@ pub async fn figures(
         ceiling_rate: 0.0,
         status: StatusLatency::of(Vec::new()),
         pg_cpu_ms_per_1000: f64::NAN,
+        daemon_cpu_ms_per_1000: f64::NAN,
         series: series
             .into_iter()
             .map(|(b, n)| (b as f64 * 100.0, n as u64))

@@ -58,6 +58,7 @@ pub async fn start_smtp_sink() -> anyhow::Result<(Guarded, u16)> {
 pub struct DaemonProcess {
     child: Guarded,
     pub url: String,
+    pub pid: u32,
 }
 
 impl DaemonProcess {
@@ -89,8 +90,10 @@ impl DaemonProcess {
                 std::fs::File::create(log)
                     .with_context(|| format!("cannot write {}", log.display()))?,
             );
+        let child = command.spawn()?;
         let daemon = DaemonProcess {
-            child: Guarded(command.spawn()?),
+            pid: child.id(),
+            child: Guarded(child),
             url: format!("http://127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();

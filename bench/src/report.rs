@@ -67,8 +67,9 @@ pub struct Summary {
     /// Each run's median and 95th percentile of the status calls made while it was sending.
     pub status_median_ms: Spread,
     pub status_p95_ms: Spread,
-    /// PostgreSQL's CPU milliseconds per 1,000 deliveries, each run's.
+    /// PostgreSQL's and the daemon's CPU milliseconds per 1,000 deliveries, each run's.
     pub pg_cpu_ms_per_1000: Spread,
+    pub daemon_cpu_ms_per_1000: Spread,
     /// Summed over the runs.
     pub deliveries: u64,
     pub failed: u64,
@@ -130,6 +131,7 @@ pub fn summarize(sizes: &[SizeFigures]) -> Vec<Summary> {
                 status_median_ms: spread(|r| r.status.median_ms),
                 status_p95_ms: spread(|r| r.status.p95_ms),
                 pg_cpu_ms_per_1000: spread(|r| r.pg_cpu_ms_per_1000),
+                daemon_cpu_ms_per_1000: spread(|r| r.daemon_cpu_ms_per_1000),
                 deliveries: runs.iter().map(|r| r.deliveries).sum(),
                 failed: runs.iter().map(|r| r.failed).sum(),
                 daemon_peak_rss_bytes: rss.unwrap_or(0),
@@ -328,23 +330,33 @@ const TEXT_COLUMNS: [(&str, usize); 14] = [
     ("peak MB", 7),
 ];
 
-/// PostgreSQL's CPU per 1,000 deliveries of each size of a channel's table (medians), when it
-/// was measured: what the ledger costs the database, whatever the machine's speed.
-fn pg_cpu_line(table: &[Summary], sep: &str) -> Option<String> {
-    let sizes: Vec<String> = table
-        .iter()
-        .filter(|s| s.pg_cpu_ms_per_1000.median.is_finite())
-        .map(|s| {
-            let n = group(s.subscribers as f64, 0, sep);
-            format!("{n}: {} ms", fmt_num(s.pg_cpu_ms_per_1000.median, sep))
+/// PostgreSQL's and the daemon's CPU per 1,000 deliveries of each size of a channel's table
+/// (medians), where they were measured: what the ledger costs the database and a delivery costs
+/// the daemon, whatever the machine's speed.
+fn cpu_lines(table: &[Summary], sep: &str) -> Vec<String> {
+    let line = |whose: &str, metric: fn(&Summary) -> f64| {
+        let sizes: Vec<String> = table
+            .iter()
+            .filter(|s| metric(s).is_finite())
+            .map(|s| {
+                let n = group(s.subscribers as f64, 0, sep);
+                format!("{n}: {} ms", fmt_num(metric(s), sep))
+            })
+            .collect();
+        (!sizes.is_empty()).then(|| {
+            format!(
+                "{whose} CPU per 1{sep}000 deliveries (median): {}",
+                sizes.join(" · ")
+            )
         })
-        .collect();
-    (!sizes.is_empty()).then(|| {
-        format!(
-            "PostgreSQL CPU per 1{sep}000 deliveries (median): {}",
-            sizes.join(" · ")
-        )
-    })
+    };
+    [
+        line("PostgreSQL", |s| s.pg_cpu_ms_per_1000.median),
+        line("Daemon", |s| s.daemon_cpu_ms_per_1000.median),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn text_row(cells: &[String]) -> String {
@@ -490,7 +502,7 @@ pub fn render_text(
         lines.push(channel_title(table[0].channel, machine));
         lines.push(text_row(&headers(&TEXT_COLUMNS)));
         lines.extend(table.iter().map(|s| text_row(&row_cells(s, " "))));
-        lines.extend(pg_cpu_line(table, " "));
+        lines.extend(cpu_lines(table, " "));
     }
     if let Some(pool) = side.pool {
         lines.push(String::new());
@@ -650,7 +662,7 @@ pub fn render_markdown(
             &TEXT_COLUMNS,
             table.iter().map(|s| row_cells(s, SEP)),
         );
-        if let Some(line) = pg_cpu_line(table, SEP) {
+        for line in cpu_lines(table, SEP) {
             lines.extend([String::new(), line]);
         }
     }

@@ -210,7 +210,7 @@ pub(super) async fn run_paced(
     for run in 1..=runs {
         standin.reset_calls();
         let alert = Alert {
-            daemon: &daemon.url,
+            daemon: &daemon,
             key: &key,
             channel: Channel::Voice,
             subscribers: calls,

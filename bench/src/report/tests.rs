@@ -34,6 +34,7 @@ pub(crate) fn run(channel: &'static str, n: u64, rate: f64, ceiling: f64) -> Run
         },
         series: (0..30).map(|i| (i as f64 * BUCKET_MS, bucket)).collect(),
         pg_cpu_ms_per_1000: 100_000.0 / rate,
+        daemon_cpu_ms_per_1000: 200_000.0 / rate,
     }
 }
 
@@ -208,6 +209,7 @@ fn text_report_shows_the_figures_and_verdicts_in_narrow_lines() {
         "    9 000     3        590           585     98.3      3      12.5        3.0     4.0     41.0",
         "Targets: 6 of 11 met",
         "PostgreSQL CPU per 1 000 deliveries (median): 100 000: 8.6 ms",
+        "Daemon CPU per 1 000 deliveries (median): 100 000: 17.2 ms",
         "pool-2         9 003     33.3      3",
         "PASS  SMS pool rate, share of its accounts' limits together (median), 9 000 subscribers: 98.3 % ≥ 97.0 %",
         "MISS  SMS pool: answers 429 (all accounts, all runs), 9 000 subscribers: 3 ≤ 0",
@@ -319,6 +321,10 @@ fn markdown_has_one_table_per_channel_the_pool_and_the_targets() {
     assert!(md.contains(row), "{md}");
     assert!(
         md.contains("PostgreSQL CPU per 1\u{202F}000 deliveries (median): 1\u{202F}000: 250 ms"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Daemon CPU per 1\u{202F}000 deliveries (median): 1\u{202F}000: 500 ms"),
         "{md}"
     );
     let pool_row = "| 9\u{202F}000 | 3 | 590 | 585 | 98.3 | 3 | 12.5 | 3.0 | 4.0 | 41.0 |";
