@@ -1,10 +1,15 @@
 //! The SMTP client: builds each message with lettre, sends it on a pooled session of our own
 //! under a semaphore that caps sessions, and turns the answer into an [`Outcome`].
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use lettre::{
     Address, Message,
+    address::Envelope,
     message::{
         Mailbox,
         header::{ContentType, HeaderName, HeaderValue},
@@ -38,6 +43,8 @@ const UNSUBSCRIBE_FOOTER: &str = "\n\n-- \nVous recevez ce message parce que vou
 pub struct SmtpEmail {
     pool: Arc<Pool>,
     from: Mailbox,
+    /// The sender a commune last asked for, parsed: an alert's messages all name the same one.
+    last_from: Mutex<Option<(String, Mailbox)>>,
     /// Messages in the pool: one on each session and one waiting behind it, whose envelope
     /// can then follow the content before it (see `pool`).
     in_flight: Arc<Semaphore>,
@@ -83,6 +90,7 @@ impl SmtpEmail {
             endpoint,
             pool: Arc::new(Pool::new(connector, config.max_connections as usize)),
             from: config.from,
+            last_from: Mutex::new(None),
             in_flight: Arc::new(Semaphore::new(2 * config.max_connections as usize)),
             max_connections: config.max_connections,
             timeout: config.timeout,
@@ -166,11 +174,12 @@ impl SmtpEmail {
             return Err(SmtpError::InvalidReference);
         }
         let from = match message.from {
-            Some(text) => text
-                .parse::<Mailbox>()
-                .map_err(|_| SmtpError::InvalidFrom)?,
+            Some(text) => self.parse_from(text)?,
             None => self.from.clone(),
         };
+        // Given rather than read back from the headers, which lettre would parse again.
+        let envelope = Envelope::new(Some(from.email.clone()), vec![to.clone()])
+            .map_err(|_| SmtpError::InvalidRecipient)?;
         let domain = from.email.domain();
         // RFC 5322 msg-id: keep the reference readable but within dot-atom characters.
         let id_part: String = reference
@@ -187,6 +196,7 @@ impl SmtpEmail {
         let unsubscribe = message.unsubscribe.map(check_unsubscribe).transpose()?;
 
         let mut builder = Message::builder()
+            .envelope(envelope)
             .from(from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject)
@@ -218,6 +228,23 @@ impl SmtpEmail {
             key.sign(&mut email).map_err(SmtpError::Unsendable)?;
         }
         Ok(email)
+    }
+}
+
+impl SmtpEmail {
+    /// The commune's sender (`Name <address>`), parsed once for as long as messages name it.
+    fn parse_from(&self, text: &str) -> Result<Mailbox, SmtpError> {
+        let mut last = self.last_from.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, mailbox)) = last.as_ref()
+            && seen == text
+        {
+            return Ok(mailbox.clone());
+        }
+        let mailbox = text
+            .parse::<Mailbox>()
+            .map_err(|_| SmtpError::InvalidFrom)?;
+        *last = Some((text.to_owned(), mailbox.clone()));
+        Ok(mailbox)
     }
 }
 

@@ -569,28 +569,72 @@ async fn a_refused_sender_fails_with_its_own_reply_and_is_not_retried() {
 #[tokio::test]
 async fn a_commune_s_from_replaces_the_account_s() {
     let relay = relay(ACCEPT_ALL).await;
-    let smtp = client(&relay.url, |_| {});
+    let smtp = client(&relay.url, |c| c.max_connections = 1);
     let provider: &dyn Provider = &smtp;
-    let outcome = provider
-        .send(Message {
-            reference: "dlv_43",
-            to: TO,
-            subject: "Coupure d'eau",
-            text: "Demain",
-            from: Some("Mairie de Bras-sur-Meuse <alertes@bras-sur-meuse.fr>"),
-            ..Default::default()
-        })
-        .await;
-    let Outcome::Accepted {
-        provider_message_id: Some(id),
-    } = outcome
-    else {
-        panic!("{outcome:?}");
-    };
-    assert!(id.ends_with("@bras-sur-meuse.fr>"), "{id}");
-    let raw = relay.messages.lock().unwrap()[0].clone();
-    assert!(
-        raw.contains("From: \"Mairie de Bras-sur-Meuse\" <alertes@bras-sur-meuse.fr>"),
-        "{raw}"
+    // Two communes in turn, then a message naming none: each carries its own sender, in its
+    // headers and in its envelope (the client keeps the last one parsed).
+    let bras = "Mairie de Bras-sur-Meuse <alertes@bras-sur-meuse.fr>";
+    let vacherauville = "Mairie de Vacherauville <info@vacherauville.fr>";
+    let mut ids = Vec::new();
+    for from in [Some(bras), Some(bras), Some(vacherauville), None] {
+        let outcome = provider
+            .send(Message {
+                reference: "dlv_43",
+                to: TO,
+                subject: "Coupure d'eau",
+                text: "Demain",
+                from,
+                ..Default::default()
+            })
+            .await;
+        let Outcome::Accepted {
+            provider_message_id: Some(id),
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        ids.push(id);
+    }
+    let domains: Vec<&str> = ids.iter().map(|id| id.split('@').nth(1).unwrap()).collect();
+    assert_eq!(
+        domains,
+        [
+            "bras-sur-meuse.fr>",
+            "bras-sur-meuse.fr>",
+            "vacherauville.fr>",
+            "exemple.fr>"
+        ]
+    );
+    let messages = relay.messages.lock().unwrap().clone();
+    let from_headers: Vec<&str> = messages
+        .iter()
+        .map(|raw| raw.lines().find(|l| l.starts_with("From: ")).unwrap())
+        .collect();
+    assert_eq!(
+        from_headers,
+        [
+            "From: \"Mairie de Bras-sur-Meuse\" <alertes@bras-sur-meuse.fr>",
+            "From: \"Mairie de Bras-sur-Meuse\" <alertes@bras-sur-meuse.fr>",
+            "From: \"Mairie de Vacherauville\" <info@vacherauville.fr>",
+            "From: \"Mairie de Exemple\" <alertes@exemple.fr>",
+        ]
+    );
+    let senders: Vec<String> = relay
+        .commands
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.starts_with("MAIL FROM:"))
+        // Up to the address's end: its parameters (BODY=8BITMIME…) are not the point here.
+        .map(|c| c[..=c.find('>').unwrap()].to_owned())
+        .collect();
+    assert_eq!(
+        senders,
+        [
+            "MAIL FROM:<alertes@bras-sur-meuse.fr>",
+            "MAIL FROM:<alertes@bras-sur-meuse.fr>",
+            "MAIL FROM:<info@vacherauville.fr>",
+            "MAIL FROM:<alertes@exemple.fr>",
+        ]
     );
 }
