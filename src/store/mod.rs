@@ -89,7 +89,8 @@ async fn connect_with(
         // custom ones, and a plan made while `deliveries` was small (a new installation, the
         // first chunk of an alert) scans the whole table: it stayed cached while the table grew
         // to a million rows, each claim of 256 deliveries then reading all of them. Planning
-        // our statements again costs microseconds; a stale plan cost 100 times the claim.
+        // every execution costs PostgreSQL about a tenth of its CPU per delivery; the stale
+        // plan cost each claim a hundred times its own time (BENCHMARKS.md).
         ("plan_cache_mode", "force_custom_plan".to_owned()),
         ("statement_timeout", ms(STATEMENT_TIMEOUT)),
         ("lock_timeout", ms(LOCK_TIMEOUT)),

@@ -229,9 +229,7 @@ impl SmtpEmail {
         }
         Ok(email)
     }
-}
 
-impl SmtpEmail {
     /// The commune's sender (`Name <address>`), parsed once for as long as messages name it.
     fn parse_from(&self, text: &str) -> Result<Mailbox, SmtpError> {
         let mut last = self.last_from.lock().unwrap_or_else(|e| e.into_inner());
