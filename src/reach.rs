@@ -86,10 +86,15 @@ impl Service {
     /// The machine's own service at its usual port: the one an installed package runs, which
     /// this machine may start.
     pub fn is_local_default(&self) -> bool {
-        let loopback = self.socket.is_some()
-            || self.host == "localhost"
-            || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        loopback && self.port == self.default_port
+        (self.socket.is_some() || self.is_loopback_tcp()) && self.port == self.default_port
+    }
+
+    /// Reached over TCP on this machine's loopback (`localhost`, 127.0.0.0/8, `::1`), not
+    /// through a Unix socket.
+    pub fn is_loopback_tcp(&self) -> bool {
+        self.socket.is_none()
+            && (self.host == "localhost"
+                || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
     }
 
     /// The command that starts it on a Debian machine, as an operator would type it.

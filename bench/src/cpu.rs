@@ -26,14 +26,17 @@ pub fn postgres() -> Option<Duration> {
             found = true;
         }
     }
-    found.then(|| Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
+    found.then(|| from_ticks(ticks))
 }
 
 /// CPU time used so far by the process `pid` (all its threads); `None` once it has ended.
 pub fn process(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, ticks) = ticks(&stat)?;
-    Some(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
+    ticks(&stat).map(|(_, ticks)| from_ticks(ticks))
+}
+
+fn from_ticks(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
 }
 
 /// A process's user and system ticks, and those of its ended children it waited for (the

@@ -2,7 +2,7 @@
 //! package reaches a PostgreSQL on its own machine.
 
 use anyhow::Context;
-use tocsin::store;
+use tocsin::{reach::Service, store};
 
 /// The sibling of the configured database. On the same machine (a loopback host) and with no
 /// `sslmode` chosen in the URL or in `PGSSLMODE`, TLS is left off: the package names the Unix
@@ -19,23 +19,12 @@ pub fn url(configured: &str) -> anyhow::Result<String> {
 }
 
 fn without_loopback_tls(url: &str, mode_from_environment: bool) -> String {
+    let on_loopback = Service::postgres(url).is_ok_and(|db| db.is_loopback_tcp());
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        // `postgres:` is not a scheme the URL standard knows: its IPv4 hosts come as names.
-        Some(url::Host::Domain(name)) => {
-            name == "localhost"
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        None => false,
-    };
     let chosen = mode_from_environment || parsed.query_pairs().any(|(key, _)| key == "sslmode");
-    if !loopback || chosen {
+    if !on_loopback || chosen {
         return url.to_owned();
     }
     parsed.query_pairs_mut().append_pair("sslmode", "disable");
