@@ -63,9 +63,12 @@ async fn three_instances_together_keep_to_the_accounts_rate() {
         min >= low && max <= high,
         "10-second windows held {min} to {max} SMS; the rate allows {low} to {high}"
     );
-    // Below 100 per second the bucket's two-token floor may let one more through.
+    // Below 100 per second the limiter's floors may add a message or two (limits.rs): its
+    // grants hold 41 in any second at 40, and the time between a grant and the arrival here
+    // moves with the machine's load (with six processes spinning on two cores, 42 arrived in
+    // one second in 2 runs of 5; on an idle machine, at most 40 in 8 runs).
     assert!(
-        busiest_second <= RATE + 1,
+        busiest_second <= RATE + 2,
         "{busiest_second} SMS in one second; the account allows {RATE}"
     );
     let db = env.db.pool().await;
