@@ -167,14 +167,16 @@ pub async fn run_with_clock(
         let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
         tasks.spawn(async move {
             let every = dispatcher.settings.inbound_poll;
-            dispatch::citizens::inbound_poll::run(&dispatcher, every, &shutdown).await
+            dispatch::citizens::inbound_poll::run(&dispatcher.inbound_poll(), every, &shutdown)
+                .await
         });
     }
     {
         let (dispatcher, shutdown) = (dispatcher.clone(), shutdown.clone());
-        tasks.spawn(
-            async move { dispatch::upkeep::budget_warnings::run(&dispatcher, &shutdown).await },
-        );
+        tasks.spawn(async move {
+            let d = &dispatcher;
+            dispatch::upkeep::budget_warnings::run(&d.db, &d.routing, &d.providers, &shutdown).await
+        });
     }
     let broker_up = Arc::new(AtomicBool::new(false));
     tasks.spawn(supervise_broker(
@@ -505,7 +507,7 @@ async fn run_on_broker(
             publisher.clone(),
             stop.clone(),
         );
-        parts.spawn(async move { dispatch::upkeep::sweeper::run(&d, &c, &p, &s).await });
+        parts.spawn(async move { dispatch::upkeep::sweeper::run(&d.sweeper(), &c, &p, &s).await });
     }
     for lane in Lane::ALL {
         let queue = topology.queue(&Topology::fan_out_key(lane));
@@ -515,7 +517,7 @@ async fn run_on_broker(
             async move {
                 match Job::decode(&payload) {
                     Ok(Job::FanOutV1 { alert }) => {
-                        fanout::handle(&d, &p, alert, redelivered, &s).await
+                        fanout::handle(&d.fan_out(), &p, alert, redelivered, &s).await
                     }
                     Ok(other) => Handled::Dead(format!("a fan-out queue got {other:?}")),
                     Err(reason) => Handled::Dead(reason),

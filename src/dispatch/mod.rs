@@ -106,6 +106,42 @@ pub struct Dispatcher {
     pub public_caps: Arc<policy::public_caps::PublicCaps>,
 }
 
+/// What each stage takes of the dispatcher: the few parts it works with, so that a stage's
+/// signature says what it touches. The senders are where everything meets (accounts, limits,
+/// health, links, keys, outcomes, metrics) and take the whole dispatcher.
+impl Dispatcher {
+    pub fn fan_out(&self) -> pipeline::fanout::FanOut<'_> {
+        pipeline::fanout::FanOut {
+            db: &self.db,
+            routing: &self.routing,
+            providers: &self.providers,
+            chunk: self.settings.fanout_chunk,
+            batch_size: self.settings.batch_size,
+        }
+    }
+
+    pub fn sweeper(&self) -> upkeep::sweeper::Sweeper<'_> {
+        upkeep::sweeper::Sweeper {
+            db: &self.db,
+            topology: &self.topology,
+            queue_keys: self.topology.keys(self.providers.routes()),
+            metrics: &self.metrics,
+            every: self.settings.sweep_interval,
+            stale_after: self.settings.stale_after,
+            batch_size: self.settings.batch_size,
+        }
+    }
+
+    pub fn inbound_poll(&self) -> citizens::inbound_poll::InboundPoll<'_> {
+        citizens::inbound_poll::InboundPoll {
+            db: &self.db,
+            routing: &self.routing,
+            providers: &self.providers,
+            public_caps: &self.public_caps,
+        }
+    }
+}
+
 /// Where a tenant's provider calls back: `{public_url}/cb/{provider}/{token}/{what}` (`what` is
 /// `status` or `inbound`). Providers that do not sign their callbacks are authenticated by the
 /// tenant's secret token in the path.

@@ -11,32 +11,41 @@
 
 use std::time::Duration;
 
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use tocsin_providers::HeldInbound;
 
-use crate::dispatch::{Dispatcher, citizens::inbound};
+use crate::dispatch::{Providers, Routing, citizens::inbound, policy::public_caps::PublicCaps};
 use crate::{model::Channel, store};
 
-pub async fn run(dispatcher: &Dispatcher, every: Duration, shutdown: &CancellationToken) {
+/// What polling works with: the accounts, the tenant each serves, and what a reply may cost.
+pub struct InboundPoll<'a> {
+    pub db: &'a PgPool,
+    pub routing: &'a Routing,
+    pub providers: &'a Providers,
+    pub public_caps: &'a PublicCaps,
+}
+
+pub async fn run(poller: &InboundPoll<'_>, every: Duration, shutdown: &CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        for account in dispatcher.providers.accounts() {
+        for account in poller.providers.accounts() {
             if !account.kind.holds_inbound {
                 continue;
             }
-            if let Err(error) = poll(dispatcher, account).await {
+            if let Err(error) = poll(poller, account).await {
                 tracing::warn!(account = %account.name, %error, "fetching inbound SMS failed");
             }
         }
     }
 }
 
-async fn poll(dispatcher: &Dispatcher, account: &tocsin_providers::Account) -> Result<(), String> {
-    let db = &dispatcher.db;
+async fn poll(poller: &InboundPoll<'_>, account: &tocsin_providers::Account) -> Result<(), String> {
+    let db = poller.db;
     // Held while this instance polls the account: two instances would read a message twice.
     let mut lock = db.acquire().await.map_err(|e| e.to_string())?;
     let (ours,): (bool,) =
@@ -48,7 +57,7 @@ async fn poll(dispatcher: &Dispatcher, account: &tocsin_providers::Account) -> R
     if !ours {
         return Ok(());
     }
-    let result = handle_pending(dispatcher, account).await;
+    let result = handle_pending(poller, account).await;
     let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended('inbound:' || $1, 0))")
         .bind(&account.name)
         .execute(&mut *lock)
@@ -61,20 +70,20 @@ async fn poll(dispatcher: &Dispatcher, account: &tocsin_providers::Account) -> R
 }
 
 async fn handle_pending(
-    dispatcher: &Dispatcher,
+    poller: &InboundPoll<'_>,
     account: &tocsin_providers::Account,
 ) -> Result<(), String> {
     // The tenant the account serves (its own account, or the routing's for it), known before
     // anything is fetched: fetched messages are gone from the provider.
-    let tenants = store::tenants::all(&dispatcher.db)
+    let tenants = store::tenants::all(poller.db)
         .await
         .map_err(|e| e.to_string())?;
     let served: Vec<_> = tenants
         .into_iter()
         .filter(|t| {
-            dispatcher
+            poller
                 .routing
-                .account_for(&dispatcher.providers, &t.slug, &t.senders, Channel::Sms)
+                .account_for(poller.providers, &t.slug, &t.senders, Channel::Sms)
                 == account.name
         })
         .collect();
@@ -84,20 +93,18 @@ async fn handle_pending(
     };
     let held = account.provider.fetch_inbound().await?;
     for HeldInbound { id, sms } in held {
-        let reply =
-            match inbound::handle(&dispatcher.db, &dispatcher.public_caps, tenant, &sms).await {
-                Ok(reply) => reply,
-                Err(error) => {
-                    tracing::warn!(account = %account.name, %error,
+        let reply = match inbound::handle(poller.db, poller.public_caps, tenant, &sms).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                tracing::warn!(account = %account.name, %error,
                     "an inbound SMS could not be recorded; left at the provider for the next poll");
-                    return Ok(());
-                }
-            };
+                return Ok(());
+            }
+        };
         match account.provider.remove_inbound(&id).await {
             Ok(()) => {
                 if let Some(reply) = reply {
-                    inbound::send_reply(&dispatcher.db, tenant.id, account, &sms.from, &reply)
-                        .await;
+                    inbound::send_reply(poller.db, tenant.id, account, &sms.from, &reply).await;
                 }
             }
             Err(reason) => tracing::warn!(account = %account.name, %reason,

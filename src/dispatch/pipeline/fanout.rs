@@ -4,9 +4,10 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use futures_util::{StreamExt, stream::FuturesUnordered};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::dispatch::{Dispatcher, Handled, load_alert, until_done};
+use crate::dispatch::{Handled, Providers, Routing, load_alert, until_done};
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId},
@@ -22,18 +23,30 @@ const FIRST_CHUNK: i64 = 250;
 /// Chunks planned at once.
 const CHUNKS_IN_FLIGHT: usize = 2;
 
+/// What fan-out works with: the ledger, where each channel of a commune goes, and the sizes it
+/// plans and announces in.
+pub struct FanOut<'a> {
+    pub db: &'a PgPool,
+    pub routing: &'a Routing,
+    pub providers: &'a Providers,
+    /// Subscribers planned per statement, once past the first chunks.
+    pub chunk: i64,
+    /// Delivery ids per send-batch message.
+    pub batch_size: usize,
+}
+
 /// Handles one fan-out job. When an earlier attempt may have planned rows without announcing
 /// them, queued rows are announced again (senders skip rows already claimed): the broker says so
 /// of a job it `redelivered`, and the alert says so when it has counted recipients already (a
 /// chunk was planned), as after the sweeper published again a job the broker lost mid-way.
 pub async fn handle(
-    dispatcher: &Dispatcher,
+    fan_out: &FanOut<'_>,
     publisher: &Publisher,
     alert: AlertId,
     redelivered: bool,
     shutdown: &CancellationToken,
 ) -> Handled {
-    let db = &dispatcher.db;
+    let db = fan_out.db;
     let alert = match load_alert(db, alert, shutdown).await {
         Ok(alert) => alert,
         Err(handled) => return handled,
@@ -48,8 +61,8 @@ pub async fn handle(
         .channels
         .iter()
         .map(|&channel| {
-            let mut accounts = dispatcher.routing.accounts_for(
-                &dispatcher.providers,
+            let mut accounts = fan_out.routing.accounts_for(
+                fan_out.providers,
                 &alert.tenant,
                 &alert.senders,
                 channel,
@@ -57,7 +70,7 @@ pub async fn handle(
             // Push without a VAPID key (a schedule made before the key was removed): no
             // browser could have subscribed here, and nothing could send to one.
             accounts.retain(|(account, _)| {
-                let there = dispatcher.providers.get(channel, account).is_some();
+                let there = fan_out.providers.get(channel, account).is_some();
                 if !there {
                     tracing::info!(alert = %alert.id, %channel, %account,
                         "no such account here; left out");
@@ -73,7 +86,7 @@ pub async fn handle(
     // the configured size, where planning is most efficient. Up to `CHUNKS_IN_FLIGHT` chunks are
     // planned and announced at once, each on its own connection: their subscribers are
     // disjoint, and while one statement waits for its commit or the broker the other plans.
-    let mut chunk = FIRST_CHUNK.min(dispatcher.settings.fanout_chunk);
+    let mut chunk = FIRST_CHUNK.min(fan_out.chunk);
     let mut next = Some(0);
     let mut in_flight = FuturesUnordered::new();
     let mut announced = 0;
@@ -98,10 +111,10 @@ pub async fn handle(
             };
             let range = (after, bound.unwrap_or(i64::MAX));
             in_flight.push(plan_and_announce(
-                dispatcher, publisher, &alert, &routes, range, again, shutdown,
+                fan_out, publisher, &alert, &routes, range, again, shutdown,
             ));
             next = bound;
-            chunk = (chunk * 4).min(dispatcher.settings.fanout_chunk);
+            chunk = (chunk * 4).min(fan_out.chunk);
         }
         match in_flight.next().await {
             Some(Some(count)) => {
@@ -142,7 +155,7 @@ pub async fn handle(
 /// Plans the deliveries of the subscribers in `(after, upto]` and announces them; how many were
 /// announced, or `None` at shutdown.
 async fn plan_and_announce(
-    dispatcher: &Dispatcher,
+    fan_out: &FanOut<'_>,
     publisher: &Publisher,
     alert: &Alert,
     routes: &[ChannelRoute],
@@ -151,10 +164,10 @@ async fn plan_and_announce(
     shutdown: &CancellationToken,
 ) -> Option<usize> {
     let planned = until_done(shutdown, "planning deliveries", || {
-        plan(dispatcher, alert, routes, after, upto, again)
+        plan(fan_out.db, alert, routes, after, upto, again)
     })
     .await?;
-    let batches = batches(alert, planned, dispatcher.settings.batch_size);
+    let batches = batches(alert, planned, fan_out.batch_size);
     let announced = batches.iter().map(|(_, job)| job_len(job)).sum();
     let messages: Vec<(String, Vec<u8>)> = batches
         .into_iter()
@@ -168,14 +181,13 @@ async fn plan_and_announce(
 }
 
 async fn plan(
-    dispatcher: &Dispatcher,
+    db: &PgPool,
     alert: &Alert,
     routes: &[ChannelRoute],
     after: i64,
     upto: i64,
     again: bool,
 ) -> Result<Vec<Planned>, sqlx::Error> {
-    let db = &dispatcher.db;
     let created = store::deliveries::plan_range(
         db,
         alert.id,

@@ -10,7 +10,9 @@ use chrono::{Datelike, NaiveDate};
 use tocsin_providers::{Message, Outcome};
 use tokio_util::sync::CancellationToken;
 
-use crate::dispatch::Dispatcher;
+use sqlx::PgPool;
+
+use crate::dispatch::{Providers, Routing};
 use crate::{
     model::{Channel, TenantId, french},
     store::{self, budgets::Warning},
@@ -23,12 +25,19 @@ const EVERY: Duration = Duration::from_secs(10);
 /// A claim older than this is taken again (the e-mail failed, or its instance stopped).
 const STALE_CLAIM: Duration = Duration::from_secs(300);
 
-pub async fn run(dispatcher: &Dispatcher, shutdown: &CancellationToken) {
+/// Sends the noted warnings every [`EVERY`], through the e-mail account `routing` gives each
+/// node among `providers`, until `shutdown`.
+pub async fn run(
+    db: &PgPool,
+    routing: &Routing,
+    providers: &Providers,
+    shutdown: &CancellationToken,
+) {
     loop {
-        match store::budgets::claim_warnings(&dispatcher.db, STALE_CLAIM).await {
+        match store::budgets::claim_warnings(db, STALE_CLAIM).await {
             Ok(warnings) => {
                 for warning in warnings {
-                    if let Err(error) = send(dispatcher, &warning).await {
+                    if let Err(error) = send(db, routing, providers, &warning).await {
                         tracing::warn!(%error, tenant = %warning.tenant_id,
                             channel = warning.channel, "budget warning not sent; tried again later");
                     }
@@ -43,8 +52,12 @@ pub async fn run(dispatcher: &Dispatcher, shutdown: &CancellationToken) {
     }
 }
 
-async fn send(dispatcher: &Dispatcher, warning: &Warning) -> anyhow::Result<()> {
-    let db = &dispatcher.db;
+async fn send(
+    db: &PgPool,
+    routing: &Routing,
+    providers: &Providers,
+    warning: &Warning,
+) -> anyhow::Result<()> {
     let node = TenantId(warning.tenant_id);
     let tenant = store::tenants::get(db, node).await?;
     let channel: Channel = warning
@@ -78,13 +91,8 @@ async fn send(dispatcher: &Dispatcher, warning: &Warning) -> anyhow::Result<()> 
         store::budgets::warning_sent(db, warning, 0).await?;
         return Ok(());
     }
-    let name = dispatcher.routing.account_for(
-        &dispatcher.providers,
-        &tenant.slug,
-        &tenant.senders,
-        Channel::Email,
-    );
-    let Some(account) = dispatcher.providers.get(Channel::Email, &name) else {
+    let name = routing.account_for(providers, &tenant.slug, &tenant.senders, Channel::Email);
+    let Some(account) = providers.get(Channel::Email, &name) else {
         tracing::warn!(tenant = %tenant.slug, %channel,
             "budget at 80 %: no e-mail account to tell its admins");
         store::budgets::warning_sent(db, warning, 0).await?;

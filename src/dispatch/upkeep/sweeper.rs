@@ -28,13 +28,13 @@
 //! are published (with confirms, bounded in time) before it commits; if publishing fails,
 //! nothing of that rule changed.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use lapin::{Connection, options::QueueDeclareOptions, types::FieldTable};
-use sqlx::{Acquire, PgConnection, Postgres, pool::PoolConnection};
+use sqlx::{Acquire, PgConnection, PgPool, Postgres, pool::PoolConnection};
 use tokio_util::sync::CancellationToken;
 
-use crate::dispatch::Dispatcher;
+use crate::dispatch::metrics::Metrics;
 use crate::{
     broker::{Job, Publisher, Topology},
     model::{AlertId, Channel, DeliveryId, Lane},
@@ -60,9 +60,24 @@ pub struct Swept {
     pub lost_fan_outs: u64,
 }
 
+/// What the sweeper works with.
+pub struct Sweeper<'a> {
+    pub db: &'a PgPool,
+    pub topology: &'a Topology,
+    /// The routing keys of every queue (fan-out and send), whose ready messages are measured.
+    pub queue_keys: Vec<String>,
+    pub metrics: &'a Metrics,
+    /// How often it sweeps (`sweep_interval`); a retry due for longer is overdue.
+    pub every: Duration,
+    /// See `Settings::stale_after`.
+    pub stale_after: Duration,
+    /// Delivery ids per send-batch message.
+    pub batch_size: usize,
+}
+
 /// Sweeps every `sweep_interval` until `stop`.
 pub async fn run(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     connection: &Connection,
     publisher: &Publisher,
     stop: &CancellationToken,
@@ -70,7 +85,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(dispatcher.settings.sweep_interval) => {}
+            _ = tokio::time::sleep(sweeper.every) => {}
         }
         // A channel per round: a passive declare that fails closes its channel, and the next
         // round must not inherit that.
@@ -78,13 +93,13 @@ pub async fn run(
             .create_channel()
             .await
             .map_err(|e| e.to_string())?;
-        match sweep(dispatcher, &channel, publisher).await {
+        match sweep(sweeper, &channel, publisher).await {
             Ok(swept) if swept != Swept::default() => tracing::info!(?swept, "swept"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "sweep failed; the next one tries again"),
         }
         // Every instance measures the queues, so that each one's /metrics tells the lag.
-        if let Err(error) = measure_queues(dispatcher, &channel).await {
+        if let Err(error) = measure_queues(sweeper, &channel).await {
             tracing::warn!(%error, "could not measure the queues");
         }
         let _ = channel.close(200, "swept".into()).await;
@@ -124,18 +139,18 @@ impl Drop for SweeperLock {
 /// transaction of its own: one that fails (a lock timeout, a broker that does not confirm) is
 /// logged and rolled back alone, and the others (expiry and closing above all) still apply.
 pub async fn sweep(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     channel: &lapin::Channel,
     publisher: &Publisher,
 ) -> Result<Swept, String> {
     let text = |e: sqlx::Error| e.to_string();
-    let mut lock = SweeperLock(Some(dispatcher.db.acquire().await.map_err(text)?));
+    let mut lock = SweeperLock(Some(sweeper.db.acquire().await.map_err(text)?));
     if !sweeps::try_lock(lock.session()).await.map_err(text)? {
         // Nothing to unlock; the session goes back to the pool as it came.
         let _ = lock.0.take();
         return Ok(Swept::default());
     }
-    let swept = sweep_rules(dispatcher, lock.session(), channel, publisher).await;
+    let swept = sweep_rules(sweeper, lock.session(), channel, publisher).await;
     lock.release().await;
     swept
 }
@@ -149,7 +164,7 @@ fn counted(rule: &str, moved: Result<u64, String>) -> u64 {
 }
 
 async fn sweep_rules(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
     channel: &lapin::Channel,
     publisher: &Publisher,
@@ -178,20 +193,20 @@ async fn sweep_rules(
     swept.expired = counted("expiry", expired.map_err(text));
     swept.lease_ended = counted(
         "ended leases",
-        lease_ended(dispatcher, session, publisher).await,
+        lease_ended(sweeper, session, publisher).await,
     );
     let retrying = alerts_where(|p| p.retrying > 0);
     swept.retry_overdue = counted(
         "overdue retries",
-        retry_overdue(dispatcher, session, publisher, &retrying).await,
+        retry_overdue(sweeper, session, publisher, &retrying).await,
     );
     swept.stale_queued = counted(
         "stale queued",
-        stale_queued(dispatcher, session, channel, publisher, &pending).await,
+        stale_queued(sweeper, session, channel, publisher, &pending).await,
     );
     swept.lost_fan_outs = counted(
         "lost fan-out jobs",
-        lost_fan_outs(dispatcher, session, channel, publisher).await,
+        lost_fan_outs(sweeper, session, channel, publisher).await,
     );
     // Rule 5: alerts planned (or expired) with nothing left pending are closed. What the other
     // rules changed is in the tallies already (their triggers ran as they committed).
@@ -201,13 +216,13 @@ async fn sweep_rules(
     );
     swept.early_reports = counted(
         "early reports",
-        crate::store::deliveries::apply_early_reports(&dispatcher.db)
+        crate::store::deliveries::apply_early_reports(sweeper.db)
             .await
             .map_err(text),
     );
     swept.pending_opt_outs = counted(
         "pending opt-outs",
-        crate::store::pending_opt_outs::apply_free(&dispatcher.db)
+        crate::store::pending_opt_outs::apply_free(sweeper.db)
             .await
             .map_err(text),
     );
@@ -216,7 +231,7 @@ async fn sweep_rules(
 
 /// Rule 1: `sending` under an ended lease, found through the batches' lease rows.
 async fn lease_ended(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
     publisher: &Publisher,
 ) -> Result<u64, String> {
@@ -228,53 +243,52 @@ async fn lease_ended(
     crate::store::leases::remove_spent(&mut *tx)
         .await
         .map_err(text)?;
-    announce_then_commit(dispatcher, publisher, tx, moved).await
+    announce_then_commit(sweeper.batch_size, publisher, tx, moved).await
 }
 
 /// Rule 2: `retrying`, due for longer than a sweep interval.
 async fn retry_overdue(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
     publisher: &Publisher,
     alerts: &[uuid::Uuid],
 ) -> Result<u64, String> {
     let text = |e: sqlx::Error| e.to_string();
     let mut tx = session.begin().await.map_err(text)?;
-    let overdue = millis(dispatcher.settings.sweep_interval);
+    let overdue = millis(sweeper.every);
     let moved = sweeps::requeue_overdue_retries(&mut tx, alerts, overdue, MAX_PER_RULE)
         .await
         .map_err(text)?;
-    announce_then_commit(dispatcher, publisher, tx, moved).await
+    announce_then_commit(sweeper.batch_size, publisher, tx, moved).await
 }
 
 /// Announces what a rule moved (with confirms, bounded in time), then commits the rule: if
 /// publishing fails, the transaction rolls back and nothing changed.
 async fn announce_then_commit(
-    dispatcher: &Dispatcher,
+    batch_size: usize,
     publisher: &Publisher,
     tx: sqlx::Transaction<'_, Postgres>,
     moved: Vec<Moved>,
 ) -> Result<u64, String> {
     let count = moved.len() as u64;
-    announce(dispatcher, publisher, moved.into_iter()).await?;
+    announce(batch_size, publisher, moved.into_iter()).await?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(count)
 }
 
 /// Ready messages of every work queue and of the dead-letter queue, into the metrics.
-async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Result<(), String> {
-    let topology = &dispatcher.topology;
-    let keys = topology.keys(dispatcher.providers.routes());
-    for key in keys
+async fn measure_queues(sweeper: &Sweeper<'_>, channel: &lapin::Channel) -> Result<(), String> {
+    for key in sweeper
+        .queue_keys
         .iter()
         .map(String::as_str)
         .chain([Topology::dead_key()])
     {
-        let ready = ready_messages(channel, &topology.queue(key)).await?;
+        let ready = ready_messages(channel, &sweeper.topology.queue(key)).await?;
         if key == Topology::dead_key() {
-            dispatcher.metrics.dead_letters.set(i64::from(ready));
+            sweeper.metrics.dead_letters.set(i64::from(ready));
         } else {
-            dispatcher
+            sweeper
                 .metrics
                 .queue_ready
                 .with_label_values(&[key])
@@ -287,7 +301,7 @@ async fn measure_queues(dispatcher: &Dispatcher, channel: &lapin::Channel) -> Re
 /// Rule 3: queued rows untouched for `stale_after` of planned alerts, on routes whose send queue
 /// is empty.
 async fn stale_queued(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
     channel: &lapin::Channel,
     publisher: &Publisher,
@@ -295,7 +309,7 @@ async fn stale_queued(
 ) -> Result<u64, String> {
     let text = |e: sqlx::Error| e.to_string();
     let mut tx = session.begin().await.map_err(text)?;
-    let stale_after = millis(dispatcher.settings.stale_after);
+    let stale_after = millis(sweeper.stale_after);
     let mut by_route: BTreeMap<(Channel, &str, Lane), Vec<uuid::Uuid>> = BTreeMap::new();
     for p in pending.iter().filter(|p| p.queued > 0 && p.planned) {
         by_route
@@ -305,7 +319,7 @@ async fn stale_queued(
     }
     let mut rows = Vec::new();
     for ((route_channel, provider, lane), alerts) in by_route {
-        let queue = dispatcher
+        let queue = sweeper
             .topology
             .queue(&Topology::send_key(route_channel, provider, lane));
         if ready_messages(channel, &queue).await? > 0 {
@@ -318,14 +332,14 @@ async fn stale_queued(
             .map_err(text)?;
         rows.extend(moved);
     }
-    announce_then_commit(dispatcher, publisher, tx, rows).await
+    announce_then_commit(sweeper.batch_size, publisher, tx, rows).await
 }
 
 /// Rule 8: alerts whose fan-out job was lost, on lanes whose fan-out queue holds no ready job.
 /// A ready job there means fan-out is behind: the lost alert's job may be among those waiting,
 /// and publishing it again would only lengthen the queue; the next sweep looks again.
 async fn lost_fan_outs(
-    dispatcher: &Dispatcher,
+    sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
     channel: &lapin::Channel,
     publisher: &Publisher,
@@ -333,7 +347,7 @@ async fn lost_fan_outs(
     let text = |e: sqlx::Error| e.to_string();
     let mut lanes = Vec::new();
     for lane in Lane::ALL {
-        let queue = dispatcher.topology.queue(&Topology::fan_out_key(lane));
+        let queue = sweeper.topology.queue(&Topology::fan_out_key(lane));
         if ready_messages(channel, &queue).await? == 0 {
             lanes.push(lane);
         }
@@ -342,7 +356,7 @@ async fn lost_fan_outs(
         return Ok(0);
     }
     let mut tx = session.begin().await.map_err(text)?;
-    let stale_after = millis(dispatcher.settings.stale_after);
+    let stale_after = millis(sweeper.stale_after);
     let lost = crate::store::outbox::lost_fan_outs(&mut tx, &lanes, stale_after, MAX_PER_RULE)
         .await
         .map_err(text)?;
@@ -384,7 +398,7 @@ async fn ready_messages(channel: &lapin::Channel, queue: &str) -> Result<u32, St
 
 /// Publishes the rows as send batches, by alert and route.
 async fn announce(
-    dispatcher: &Dispatcher,
+    batch_size: usize,
     publisher: &Publisher,
     rows: impl Iterator<Item = Moved>,
 ) -> Result<(), String> {
@@ -402,7 +416,7 @@ async fn announce(
     let mut messages = Vec::new();
     for ((alert, channel, provider, lane), ids) in by_batch {
         let key = Topology::send_key(channel, &provider, lane);
-        for chunk in ids.chunks(dispatcher.settings.batch_size.max(1)) {
+        for chunk in ids.chunks(batch_size.max(1)) {
             let job = Job::SendBatchV1 {
                 alert: AlertId(alert),
                 channel,
@@ -417,6 +431,6 @@ async fn announce(
         .map_err(|e| e.to_string())
 }
 
-fn millis(duration: std::time::Duration) -> i64 {
+fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
