@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
+use sqlx::PgPool;
 use tocsin_providers::{Message, Outcome};
 use tokio_util::sync::CancellationToken;
-
-use sqlx::PgPool;
 
 use crate::dispatch::{Providers, Routing};
 use crate::{
