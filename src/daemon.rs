@@ -566,6 +566,19 @@ async fn run_on_broker(
                             };
                             dispatch::pipeline::sender::handle(&batch, alert, &deliveries).await
                         }
+                        Ok(Job::SendRangeV1 {
+                            alert,
+                            channel,
+                            range,
+                        }) if channel == c.channel() => {
+                            let batch = Batch {
+                                dispatcher: &d,
+                                carrier: &c,
+                                publisher: &p,
+                                shutdown: &s,
+                            };
+                            dispatch::pipeline::sender::handle_range(&batch, alert, range).await
+                        }
                         Ok(other) => Handled::Dead(format!(
                             "a {} send queue got {other:?}",
                             c.channel().as_str()

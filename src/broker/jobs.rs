@@ -8,7 +8,7 @@ use crate::model::{AlertId, Channel, DeliveryId};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Job {
-    /// Plan the deliveries of an alert and announce them to the senders.
+    /// Plan the deliveries of an alert (as ranges of subscribers) and announce them.
     #[serde(rename = "fan_out.v1")]
     FanOutV1 { alert: AlertId },
     /// Send these planned deliveries of one alert, all of one channel and provider.
@@ -17,6 +17,14 @@ pub enum Job {
         alert: AlertId,
         channel: Channel,
         deliveries: Vec<DeliveryId>,
+    },
+    /// Create the deliveries of this planned range of an alert's subscribers (one channel and
+    /// provider), then send them as a batch (`store::ranges`).
+    #[serde(rename = "send_range.v1")]
+    SendRangeV1 {
+        alert: AlertId,
+        channel: Channel,
+        range: i64,
     },
 }
 
@@ -43,6 +51,23 @@ mod tests {
             deliveries: vec![DeliveryId(1), DeliveryId(2)],
         };
         assert_eq!(Job::decode(&job.encode()).unwrap(), job);
+    }
+
+    #[test]
+    fn a_range_job_reads_as_documented() {
+        let alert = AlertId::new();
+        let body = format!(
+            r#"{{"type":"send_range.v1","alert":"{}","channel":"email","range":42}}"#,
+            alert.0
+        );
+        assert_eq!(
+            Job::decode(body.as_bytes()).unwrap(),
+            Job::SendRangeV1 {
+                alert,
+                channel: Channel::Email,
+                range: 42
+            }
+        );
     }
 
     #[test]

@@ -353,7 +353,9 @@ pub async fn stop(pool: &PgPool, id: AlertId) -> Result<bool, DbError> {
            AND (a.planned_at IS NULL
                 OR EXISTS (SELECT 1 FROM deliveries d
                            WHERE d.alert_id = a.id
-                             AND d.status IN ('queued', 'retrying', 'sending')))",
+                             AND d.status IN ('queued', 'retrying', 'sending'))
+                OR EXISTS (SELECT 1 FROM delivery_ranges r
+                           WHERE r.alert_id = a.id AND r.taken_at IS NULL))",
     )
     .bind(id.0)
     .execute(pool)

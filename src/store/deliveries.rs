@@ -65,24 +65,7 @@ pub async fn plan_range(
     group: Option<AlertId>,
     planned_before: bool,
 ) -> Result<Vec<Planned>, DbError> {
-    // One row per account of each route, owning the slots [low, high) of the route's `total`:
-    // a subscriber goes to the account whose slots its id falls in, so that each account of a
-    // pool gets its share. The id is first multiplied by a prime above any total, so that
-    // consecutive ids (a commune imported at once) fall in every account's slots in turn rather
-    // than in long runs.
-    let mut slots = Slots::default();
-    for route in routes {
-        let total: u32 = route.accounts.iter().map(|(_, share)| share).sum();
-        let mut low = 0;
-        for (account, share) in &route.accounts {
-            slots.channel.push(route.channel.as_str());
-            slots.account.push(account);
-            slots.low.push(i64::from(low));
-            slots.high.push(i64::from(low + share));
-            slots.total.push(i64::from(total.max(1)));
-            low += share;
-        }
-    }
+    let slots = Slots::of(routes);
     let plan = |statement: &'static str| {
         sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(statement))
             .bind(alert.0)
@@ -142,7 +125,7 @@ macro_rules! candidates {
 /// only once that has been quiet for `stale_after` (`store::outbox::lost_fan_outs`).
 macro_rules! count_planned {
     () => {
-        "counted AS (
+        ", counted AS (
              UPDATE alerts
              SET recipients = LEAST(COALESCE(recipients, 0)
                                     + (SELECT count(DISTINCT subscriber_id) FROM planned),
@@ -154,9 +137,10 @@ macro_rules! count_planned {
     };
 }
 
-/// Plans a chunk of an alert ($1), with `$conflict` after the INSERT; $10 is unused (NULL).
+/// Plans a chunk of an alert ($1), with `$conflict` after the INSERT, then `$tail` (more
+/// CTEs after a comma, then the statement reading `planned`); $10 is unused (NULL).
 macro_rules! plan {
-    ($conflict:literal) => {
+    ($conflict:expr, $tail:expr) => {
         concat!(
             "WITH candidates AS (",
             candidates!(),
@@ -167,21 +151,30 @@ macro_rules! plan {
             $conflict,
             "
                  RETURNING id, channel, provider, subscriber_id
-             ), ",
-            count_planned!()
+             )",
+            $tail
         )
     };
 }
+pub(super) use candidates;
+
+/// What makes a row's insert leave an existing one alone.
+macro_rules! on_conflict {
+    () => {
+        "ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING"
+    };
+}
+pub(super) use on_conflict;
 
 /// Plans a chunk that may have been planned before: rows that exist are left alone.
-const PLAN: &str = plan!("ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING");
+const PLAN: &str = plan!(on_conflict!(), count_planned!());
 
 /// Plans a chunk no earlier attempt planned. A plain INSERT: `ON CONFLICT` makes PostgreSQL
 /// insert each row speculatively, a fifth of a 50,000-row chunk's time (EXPLAIN ANALYZE:
 /// 428–440 ms against 501–615 ms). Should a row exist after all (two fan-outs of one alert at
 /// once, from a job published twice), the unique key refuses the chunk, which is then planned
 /// with [`PLAN`].
-const PLAN_FRESH: &str = plan!("");
+const PLAN_FRESH: &str = plan!("", count_planned!());
 
 /// Plans a chunk of a commune's part of the group alert $10: each address is first claimed for
 /// the group on its channel (by its keyed hash); only what this part claimed is planned. The
@@ -203,18 +196,57 @@ const PLAN_GROUP_PART: &str = concat!(
          ORDER BY c.subscriber_id
          ON CONFLICT (alert_id, subscriber_id, channel) DO NOTHING
          RETURNING id, channel, provider, subscriber_id
-     ), ",
+     )",
     count_planned!()
 );
 
-/// The accounts of each route with their slots, as columns for UNNEST.
+/// The accounts of each route with their slots, as columns for UNNEST ($5–$9 of
+/// `candidates!`).
 #[derive(Default)]
-struct Slots<'a> {
-    channel: Vec<&'a str>,
-    account: Vec<&'a str>,
-    low: Vec<i64>,
-    high: Vec<i64>,
-    total: Vec<i64>,
+pub(super) struct Slots<'a> {
+    pub channel: Vec<&'a str>,
+    pub account: Vec<&'a str>,
+    pub low: Vec<i64>,
+    pub high: Vec<i64>,
+    pub total: Vec<i64>,
+}
+
+impl<'a> Slots<'a> {
+    /// One row per account of each route, owning the slots [low, high) of the route's `total`:
+    /// a subscriber goes to the account whose slots its id falls in, so that each account of a
+    /// pool gets its share. The id is first multiplied by a prime above any total, so that
+    /// consecutive ids (a commune imported at once) fall in every account's slots in turn rather
+    /// than in long runs.
+    pub fn of(routes: &'a [ChannelRoute]) -> Self {
+        let mut slots = Slots::default();
+        for route in routes {
+            let total: u32 = route.accounts.iter().map(|(_, share)| share).sum();
+            let mut low = 0;
+            for (account, share) in &route.accounts {
+                slots.push(
+                    route.channel.as_str(),
+                    account,
+                    (low, low + share, total.max(1)),
+                );
+                low += share;
+            }
+        }
+        slots
+    }
+
+    /// One account's slots `(low, high, total)` on `channel`.
+    pub fn push(
+        &mut self,
+        channel: &'a str,
+        account: &'a str,
+        (low, high, total): (u32, u32, u32),
+    ) {
+        self.channel.push(channel);
+        self.account.push(account);
+        self.low.push(i64::from(low));
+        self.high.push(i64::from(high));
+        self.total.push(i64::from(total));
+    }
 }
 
 /// The still-queued deliveries of the subscribers in `(after, upto]`: after a crash during

@@ -14,7 +14,7 @@ use crate::model::DeliveryId;
 
 /// The lease row of one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchLease(i64);
+pub struct BatchLease(pub(super) i64);
 
 /// Writes the lease row of a batch before any of its deliveries is claimed.
 pub async fn open(pool: &PgPool, ids: &[DeliveryId], lease: Lease) -> Result<BatchLease, DbError> {

@@ -20,6 +20,7 @@ pub mod platform;
 pub mod proof;
 pub mod public_counters;
 pub mod push;
+pub mod ranges;
 pub mod rates;
 pub mod schedules;
 pub mod service_messages;

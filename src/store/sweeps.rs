@@ -133,6 +133,33 @@ pub async fn touch_stale_queued(
     .await
 }
 
+/// Ranges of `alerts` on one route (`channel`, `provider`) that no sender took, announced more
+/// than `stale_ms` ago: touched, and returned (range, alert) to be announced again.
+pub async fn touch_stale_ranges(
+    tx: &mut PgConnection,
+    (channel, provider): (&str, &str),
+    alerts: &[uuid::Uuid],
+    stale_ms: i64,
+    limit: i64,
+) -> Result<Vec<(i64, uuid::Uuid)>, DbError> {
+    sqlx::query_as(
+        "UPDATE delivery_ranges SET announced_at = now()
+         WHERE id IN (SELECT id FROM delivery_ranges
+                      WHERE alert_id = ANY($4) AND taken_at IS NULL
+                        AND channel = $2 AND provider = $3
+                        AND announced_at < now() - $5 * interval '1 millisecond'
+                      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, alert_id",
+    )
+    .bind(limit)
+    .bind(channel)
+    .bind(provider)
+    .bind(alerts)
+    .bind(stale_ms)
+    .fetch_all(tx)
+    .await
+}
+
 /// Alerts planned (or expired) with nothing left pending are closed. A call placed and not ended
 /// is pending until the alert expires: its end may place it again.
 pub async fn close_finished(session: &mut PgConnection) -> Result<u64, DbError> {

@@ -360,9 +360,17 @@ pub async fn revoke_key(pool: &PgPool, key: ApiKeyId) -> Result<Option<TenantId>
 /// Deletes a tenant and everything it owns (topics, subscribers, alerts, deliveries, keys).
 pub async fn delete(pool: &PgPool, slug: &str) -> Result<bool, DbError> {
     let mut tx = pool.begin().await?;
-    // Deliveries have no foreign key to alerts (see the migration), so no cascade reaches them.
+    // Deliveries and their ranges have no foreign key to alerts (see the migrations), so no
+    // cascade reaches them.
     sqlx::query(
         "DELETE FROM deliveries WHERE alert_id IN
+             (SELECT a.id FROM alerts a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = $1)",
+    )
+    .bind(slug)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM delivery_ranges WHERE alert_id IN
              (SELECT a.id FROM alerts a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = $1)",
     )
     .bind(slug)

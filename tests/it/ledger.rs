@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use tocsin::model::AlertId;
+use tocsin::{model::AlertId, store::ranges::TakenRange};
 
 use crate::support::{Env, eventually};
 
@@ -240,4 +240,143 @@ async fn claims_are_never_run_from_a_plan_made_for_a_smaller_table() {
     .unwrap();
     assert_eq!((generic, custom), (0, 15));
     db.close().await;
+}
+
+/// Fan-out plans ranges of subscribers; a sender creates a range's rows when it takes it. The
+/// `queued` tally holds each range's count until then, and the rows' own count after: a
+/// subscriber who left in between is neither sent to nor left counted. A fan-out done again
+/// plans no range twice; a range taken twice (its job published twice) creates its rows once; a
+/// job naming a range of another alert creates nothing; and ranges planned again over others
+/// after the subscribers changed (their bounds moved) create no row twice.
+#[tokio::test]
+async fn a_range_taken_twice_creates_its_rows_once_and_forgets_who_left() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let mairie = env.commune(&daemon.url, 30).await;
+    let id = mairie
+        .alert(
+            json!({ "topic": "intemperies", "urgent": true, "text": "Crue", "channels": ["sms"] }),
+        )
+        .await;
+    let report = mairie.wait_completed(&id).await;
+    assert_eq!(report["counts"]["sms"]["sent"], 30, "{report}");
+    daemon.stop().await;
+    let alert: AlertId = id.parse().unwrap();
+    let db = env.db.pool().await;
+    let (topic, provider): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT a.topic_id, d.provider FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+         WHERE a.id = $1 LIMIT 1",
+    )
+    .bind(alert.0)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    // The alert as fan-out first finds it: no range, no row, no tally, no recipient.
+    for statement in [
+        "DELETE FROM deliveries WHERE alert_id = $1",
+        "DELETE FROM delivery_ranges WHERE alert_id = $1",
+        "DELETE FROM delivery_tallies WHERE alert_id = $1",
+        "UPDATE alerts SET recipients = NULL WHERE id = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(alert.0)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    let routes = [tocsin::store::deliveries::ChannelRoute {
+        channel: tocsin::model::Channel::Sms,
+        accounts: vec![(provider, 1)],
+    }];
+    let topic = tocsin::model::TopicId(topic);
+    let plan = || tocsin::store::ranges::plan_ranges(&db, alert, topic, (0, i64::MAX), &routes, 10);
+    let untaken = || tocsin::store::ranges::untaken_in(&db, alert, (0, i64::MAX));
+    // Taken without a lease, as a sender takes the ranges of an alert past its deadline: the
+    // rows are created `queued` (a sender's own claim is the claims' tests' business).
+    let pool = &db;
+    let take = |range: i64| async move {
+        match tocsin::store::ranges::take(pool, alert, range, None)
+            .await
+            .unwrap()
+        {
+            TakenRange::Rows(ids) => ids,
+            claimed => panic!("claimed without a lease: {claimed:?}"),
+        }
+    };
+    let recipients = || async {
+        let (recipients,): (Option<i32>,) =
+            sqlx::query_as("SELECT recipients FROM alerts WHERE id = $1")
+                .bind(alert.0)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        recipients
+    };
+    let ranges = plan().await.unwrap();
+    assert_eq!(
+        ranges.iter().map(|r| r.expected).collect::<Vec<_>>(),
+        [10, 10, 10]
+    );
+    assert_eq!(
+        both_counts(&db, &alert).await,
+        (vec![], vec![("sms".into(), "queued".into(), 30)])
+    );
+    assert_eq!(recipients().await, Some(30));
+    // Fan-out done again: nothing planned twice; what is untaken is announced again.
+    assert!(plan().await.unwrap().is_empty());
+    assert_eq!(untaken().await.unwrap(), ranges);
+    assert_eq!(recipients().await, Some(30));
+
+    // The first subscriber of the first range leaves before it is taken.
+    let (first,): (i64,) =
+        sqlx::query_as("SELECT min(subscriber_id) FROM subscriptions WHERE topic_id = $1")
+            .bind(topic.0)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    sqlx::query("DELETE FROM subscriptions WHERE topic_id = $1 AND subscriber_id = $2")
+        .bind(topic.0)
+        .bind(first)
+        .execute(&db)
+        .await
+        .unwrap();
+    let elsewhere = tocsin::store::ranges::take(&db, AlertId::new(), ranges[0].id, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&elsewhere, TakenRange::Rows(ids) if ids.is_empty()),
+        "a range taken for another alert: {elsewhere:?}"
+    );
+    let taken = take(ranges[0].id).await;
+    assert_eq!(taken.len(), 9);
+    assert_eq!(take(ranges[0].id).await, taken, "taken twice");
+    assert_eq!(
+        both_counts(&db, &alert).await,
+        (
+            vec![("sms".into(), "queued".into(), 9)],
+            vec![("sms".into(), "queued".into(), 29)]
+        )
+    );
+
+    // Planned again now, the ranges after the first have other bounds and overlap those planned
+    // before: taking all of them creates each subscriber's row once.
+    let shifted = plan().await.unwrap();
+    assert_eq!(
+        shifted.iter().map(|r| r.expected).collect::<Vec<_>>(),
+        [10, 9]
+    );
+    let mut created = taken.len();
+    for range in untaken().await.unwrap() {
+        created += take(range.id).await.len();
+    }
+    assert_eq!(created, 29);
+    assert!(untaken().await.unwrap().is_empty());
+    let (rows, tallies) = both_counts(&db, &alert).await;
+    assert_eq!(rows, vec![("sms".into(), "queued".into(), 29)]);
+    assert_eq!(tallies, rows);
+    // Such a fan-out counts its recipients again once it is done.
+    tocsin::store::ranges::recount_recipients(&db, alert, topic, &routes)
+        .await
+        .unwrap();
+    assert_eq!(recipients().await, Some(29));
 }

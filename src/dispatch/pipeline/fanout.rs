@@ -1,5 +1,8 @@
-//! Fan-out: plans one delivery row per subscriber x channel of an alert, chunk by chunk (never
-//! the whole segment in memory), and announces each chunk's rows to the senders in batches.
+//! Fan-out: plans an alert's deliveries chunk by chunk (never the whole segment in memory) and
+//! announces them to the senders. A commune's alert is planned as ranges of subscribers, one
+//! per account and send job, whose rows the senders create as they take them (`store::ranges`);
+//! a commune's part of a group alert as delivery rows, announced in batches, because an address
+//! is claimed for the whole group as its row is created (`store::deliveries::plan_range`).
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -15,6 +18,7 @@ use crate::{
         self,
         alerts::Alert,
         deliveries::{ChannelRoute, Planned},
+        ranges::PlannedRange,
     },
 };
 
@@ -127,8 +131,12 @@ pub async fn handle(
     }
     // An earlier attempt may have counted part of the subscribers already.
     if again
-        && until_done(shutdown, "counting recipients", || {
-            store::alerts::recount_recipients(db, alert.id)
+        && until_done(shutdown, "counting recipients", || async {
+            if alert.group_alert_id.is_some() {
+                store::alerts::recount_recipients(db, alert.id).await
+            } else {
+                store::ranges::recount_recipients(db, alert.id, alert.topic_id, &routes).await
+            }
         })
         .await
         .is_none()
@@ -163,13 +171,23 @@ async fn plan_and_announce(
     again: bool,
     shutdown: &CancellationToken,
 ) -> Option<usize> {
-    let planned = until_done(shutdown, "planning deliveries", || {
-        plan(fan_out.db, alert, routes, after, upto, again)
-    })
-    .await?;
-    let batches = batches(alert, planned, fan_out.batch_size);
-    let announced = batches.iter().map(|(_, job)| job_len(job)).sum();
-    let messages: Vec<(String, Vec<u8>)> = batches
+    let (jobs, announced) = if alert.group_alert_id.is_some() {
+        let planned = until_done(shutdown, "planning deliveries", || {
+            plan(fan_out.db, alert, routes, after, upto, again)
+        })
+        .await?;
+        let batches = batches(alert, planned, fan_out.batch_size);
+        let announced = batches.iter().map(|(_, job)| job_len(job)).sum();
+        (batches, announced)
+    } else {
+        let ranges = until_done(shutdown, "planning ranges", || {
+            plan_ranges(fan_out, alert, routes, (after, upto), again)
+        })
+        .await?;
+        let announced = ranges.iter().map(|r| r.expected as usize).sum();
+        (range_jobs(alert, ranges), announced)
+    };
+    let messages: Vec<(String, Vec<u8>)> = jobs
         .into_iter()
         .map(|(key, job)| (key, job.encode()))
         .collect();
@@ -205,6 +223,45 @@ async fn plan(
     }
 }
 
+/// Plans the ranges of the subscribers in `(after, upto]`, each of about a send batch per
+/// account; when an earlier attempt may have planned some, gives every range not yet taken.
+async fn plan_ranges(
+    fan_out: &FanOut<'_>,
+    alert: &Alert,
+    routes: &[ChannelRoute],
+    bounds: (i64, i64),
+    again: bool,
+) -> Result<Vec<PlannedRange>, sqlx::Error> {
+    // A range holds about one send batch for each account of the widest pool.
+    let accounts = routes.iter().map(|r| r.accounts.len()).max().unwrap_or(1);
+    let span = (fan_out.batch_size.max(1) * accounts.max(1)) as i64;
+    let db = fan_out.db;
+    let created =
+        store::ranges::plan_ranges(db, alert.id, alert.topic_id, bounds, routes, span).await?;
+    if again {
+        store::ranges::untaken_in(db, alert.id, bounds).await
+    } else {
+        Ok(created)
+    }
+}
+
+/// One send job per range, to the queue of its account.
+fn range_jobs(alert: &Alert, ranges: Vec<PlannedRange>) -> Vec<(String, Job)> {
+    ranges
+        .into_iter()
+        .map(|range| {
+            (
+                Topology::send_key(range.channel, &range.provider, alert.lane),
+                Job::SendRangeV1 {
+                    alert: alert.id,
+                    channel: range.channel,
+                    range: range.id,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Groups planned rows by queue and cuts them into send batches, ids in ascending order.
 fn batches(alert: &Alert, planned: Vec<Planned>, size: usize) -> Vec<(String, Job)> {
     let mut by_queue: BTreeMap<(Channel, String), Vec<DeliveryId>> = BTreeMap::new();
@@ -235,6 +292,6 @@ fn batches(alert: &Alert, planned: Vec<Planned>, size: usize) -> Vec<(String, Jo
 fn job_len(job: &Job) -> usize {
     match job {
         Job::SendBatchV1 { deliveries, .. } => deliveries.len(),
-        Job::FanOutV1 { .. } => 0,
+        Job::FanOutV1 { .. } | Job::SendRangeV1 { .. } => 0,
     }
 }

@@ -1,6 +1,7 @@
-//! Senders: claim a batch of planned deliveries under a lease, hand each to the provider (a
-//! bounded number at once), record every outcome as it comes, schedule retries of transient
-//! failures, and acknowledge the batch once all of that is durable.
+//! Senders: create the deliveries of a planned range (`store::ranges`), claim a batch of
+//! deliveries under a lease, hand each to the provider (a bounded number at once), record every
+//! outcome as it comes, schedule retries of transient failures, and acknowledge the batch once
+//! all of that is durable.
 
 use std::{
     collections::{BTreeMap, HashSet, VecDeque},
@@ -28,6 +29,7 @@ use crate::{
         alerts::Alert,
         deliveries::{Claimed, Fence, Lease},
         leases::BatchLease,
+        ranges::TakenRange,
     },
 };
 
@@ -156,10 +158,7 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
             None => Handled::Abandoned,
         };
     }
-    let lease = Lease {
-        owner: dispatcher.instance,
-        length: dispatcher.settings.lease,
-    };
+    let lease = lease_of(dispatcher);
     let Some(batch_lease) = until_done(shutdown, "opening the batch's lease", || {
         store::leases::open(db, ids, lease)
     })
@@ -167,12 +166,69 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
     else {
         return Handled::Abandoned;
     };
+    send_leased(batch, &alert, (lease, batch_lease), ids, Vec::new()).await
+}
+
+/// Creates the deliveries of a planned range of the alert's subscribers, already claimed under
+/// the batch's lease, then sends them. A range taken before (its job published twice, or
+/// redelivered after its sender stopped) is sent as any batch of its rows: the claims skip
+/// those another sender holds or finished. Past the alert's deadline, its rows are created to
+/// expire.
+pub async fn handle_range(batch: &Batch<'_>, alert: AlertId, range: i64) -> Handled {
+    let Batch {
+        dispatcher,
+        shutdown,
+        ..
+    } = *batch;
+    let db = &dispatcher.db;
+    let alert = match load_alert(db, alert, shutdown).await {
+        Ok(alert) => alert,
+        Err(handled) => return handled,
+    };
+    let lease = (Utc::now() < alert.expires_at).then(|| lease_of(dispatcher));
+    let Some(taken) = until_done(shutdown, "taking a range", || {
+        store::ranges::take(db, alert.id, range, lease)
+    })
+    .await
+    else {
+        return Handled::Abandoned;
+    };
+    match (taken, lease) {
+        (TakenRange::Claimed(batch_lease, claimed), Some(lease)) => {
+            send_leased(batch, &alert, (lease, batch_lease), &[], claimed).await
+        }
+        // Every subscriber of the range left before it was taken.
+        (TakenRange::Rows(ids), _) if ids.is_empty() => Handled::Done,
+        (TakenRange::Rows(ids), _) => handle(batch, alert.id, &ids).await,
+        (TakenRange::Claimed(..), None) => unreachable!("rows are claimed only under a lease"),
+    }
+}
+
+fn lease_of(dispatcher: &Dispatcher) -> Lease {
+    Lease {
+        owner: dispatcher.instance,
+        length: dispatcher.settings.lease,
+    }
+}
+
+/// Sends a batch under its lease: `claimed` are its rows claimed already, `ids` those still to
+/// claim.
+async fn send_leased(
+    batch: &Batch<'_>,
+    alert: &Alert,
+    (lease, batch_lease): (Lease, BatchLease),
+    ids: &[DeliveryId],
+    claimed: Vec<Claimed>,
+) -> Handled {
+    let db = &batch.dispatcher.db;
+    let shutdown = batch.shutdown;
     let renewing = CancellationToken::new();
     let lease_lost = CancellationToken::new();
+    let leased = claimed.iter().map(|d| d.id).chain(ids.iter().copied());
     tokio::spawn(renew_lease(
         db.clone(),
         batch_lease,
-        ids.to_vec(),
+        leased.collect(),
         lease,
         renewing.clone(),
         lease_lost.clone(),
@@ -185,7 +241,7 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
         retries,
         unstarted,
         passed_over,
-    }) = send_all(batch, &alert, ids, lease, &lease_lost).await
+    }) = send_all(batch, alert, ids, claimed, lease, &lease_lost).await
     else {
         return Handled::Abandoned;
     };
@@ -260,6 +316,7 @@ async fn send_all(
     batch: &Batch<'_>,
     alert: &Alert,
     ids: &[DeliveryId],
+    claimed: Vec<Claimed>,
     lease: Lease,
     lease_lost: &CancellationToken,
 ) -> Option<Sent> {
@@ -280,7 +337,7 @@ async fn send_all(
         _ => Ok(None),
     };
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
-    let mut ready: VecDeque<Claimed> = VecDeque::new();
+    let mut ready: VecDeque<Claimed> = claimed.into();
     let mut in_flight = FuturesUnordered::new();
     let mut claiming: Option<PendingClaim<'_>> = None;
     let mut sent = Sent {

@@ -298,8 +298,8 @@ async fn measure_queues(sweeper: &Sweeper<'_>, channel: &lapin::Channel) -> Resu
     Ok(())
 }
 
-/// Rule 3: queued rows untouched for `stale_after` of planned alerts, on routes whose send queue
-/// is empty.
+/// Rule 3: queued rows untouched for `stale_after` of planned alerts, and ranges announced that
+/// long ago and still untaken, on routes whose send queue is empty.
 async fn stale_queued(
     sweeper: &Sweeper<'_>,
     session: &mut PgConnection,
@@ -318,6 +318,7 @@ async fn stale_queued(
             .push(p.alert.0);
     }
     let mut rows = Vec::new();
+    let mut ranges = Vec::new();
     for ((route_channel, provider, lane), alerts) in by_route {
         let queue = sweeper
             .topology
@@ -331,8 +332,37 @@ async fn stale_queued(
             .await
             .map_err(text)?;
         rows.extend(moved);
+        let key = Topology::send_key(route_channel, provider, lane);
+        let untaken = sweeps::touch_stale_ranges(
+            &mut tx,
+            (route.0, provider),
+            &alerts,
+            stale_after,
+            MAX_PER_RULE,
+        )
+        .await
+        .map_err(text)?;
+        ranges.extend(untaken.into_iter().map(|(range, alert)| {
+            let job = Job::SendRangeV1 {
+                alert: AlertId(alert),
+                channel: route_channel,
+                range,
+            };
+            (key.clone(), job.encode())
+        }));
     }
-    announce_then_commit(sweeper.batch_size, publisher, tx, rows).await
+    if !ranges.is_empty() {
+        tracing::warn!(
+            ranges = ranges.len(),
+            "ranges left untaken; their send jobs published again"
+        );
+        publisher
+            .publish_all(&ranges)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let republished = ranges.len() as u64;
+    Ok(announce_then_commit(sweeper.batch_size, publisher, tx, rows).await? + republished)
 }
 
 /// Rule 8: alerts whose fan-out job was lost, on lanes whose fan-out queue holds no ready job.
