@@ -265,14 +265,14 @@ async fn send_leased(
         else {
             return Handled::Abandoned;
         };
-        if !early.is_empty() && !wait_again(batch, &alert, early).await {
+        if !early.is_empty() && !wait_again(batch, alert, early).await {
             return Handled::Abandoned;
         }
     }
-    if !schedule_retries(batch, &alert, retries).await {
+    if !schedule_retries(batch, alert, retries).await {
         return Handled::Abandoned;
     }
-    if !unstarted.is_empty() && !hand_back(batch, &alert, &unstarted).await {
+    if !unstarted.is_empty() && !hand_back(batch, alert, &unstarted).await {
         return Handled::Abandoned;
     }
     if let Err(error) = store::leases::close(db, batch_lease).await {
