@@ -56,10 +56,8 @@ mod tests {
     #[test]
     fn a_range_job_reads_as_documented() {
         let alert = AlertId::new();
-        let body = format!(
-            r#"{{"type":"send_range.v1","alert":"{}","channel":"email","range":42}}"#,
-            alert.0
-        );
+        let body =
+            format!(r#"{{"type":"send_range.v1","alert":"{alert}","channel":"email","range":42}}"#);
         assert_eq!(
             Job::decode(body.as_bytes()).unwrap(),
             Job::SendRangeV1 {
