@@ -552,18 +552,18 @@ async fn run_on_broker(
             let handler = move |payload: Vec<u8>, _redelivered: bool| {
                 let (d, c, p, s) = (d.clone(), c.clone(), p.clone(), s.clone());
                 async move {
+                    let batch = Batch {
+                        dispatcher: &d,
+                        carrier: &c,
+                        publisher: &p,
+                        shutdown: &s,
+                    };
                     match Job::decode(&payload) {
                         Ok(Job::SendBatchV1 {
                             alert,
                             channel,
                             deliveries,
                         }) if channel == c.channel() => {
-                            let batch = Batch {
-                                dispatcher: &d,
-                                carrier: &c,
-                                publisher: &p,
-                                shutdown: &s,
-                            };
                             dispatch::pipeline::sender::handle(&batch, alert, &deliveries).await
                         }
                         Ok(Job::SendRangeV1 {
@@ -571,12 +571,6 @@ async fn run_on_broker(
                             channel,
                             range,
                         }) if channel == c.channel() => {
-                            let batch = Batch {
-                                dispatcher: &d,
-                                carrier: &c,
-                                publisher: &p,
-                                shutdown: &s,
-                            };
                             dispatch::pipeline::sender::handle_range(&batch, alert, range).await
                         }
                         Ok(other) => Handled::Dead(format!(

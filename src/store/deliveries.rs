@@ -67,18 +67,15 @@ pub async fn plan_range(
 ) -> Result<Vec<Planned>, DbError> {
     let slots = Slots::of(routes);
     let plan = |statement: &'static str| {
-        sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(statement))
-            .bind(alert.0)
-            .bind(topic.0)
-            .bind(after)
-            .bind(upto)
-            .bind(&slots.channel)
-            .bind(&slots.account)
-            .bind(&slots.low)
-            .bind(&slots.high)
-            .bind(&slots.total)
-            .bind(group.map(|g| g.0))
-            .fetch_all(pool)
+        bind_candidates!(
+            sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(statement)),
+            alert.0,
+            topic.0,
+            (after, upto),
+            slots
+        )
+        .bind(group.map(|g| g.0))
+        .fetch_all(pool)
     };
     let rows = match (group, planned_before) {
         (Some(_), _) => plan(PLAN_GROUP_PART).await?,
@@ -118,6 +115,24 @@ macro_rules! candidates {
            AND addr.address IS NOT NULL"
     };
 }
+
+/// Binds what `candidates!` reads ($1–$9) to `$query`: the alert, its topic, the subscribers'
+/// bounds `(after, upto)` and the accounts' [`Slots`].
+macro_rules! bind_candidates {
+    ($query:expr, $alert:expr, $topic:expr, ($after:expr, $upto:expr), $slots:expr) => {
+        $query
+            .bind($alert)
+            .bind($topic)
+            .bind($after)
+            .bind($upto)
+            .bind(&$slots.channel)
+            .bind(&$slots.account)
+            .bind(&$slots.low)
+            .bind(&$slots.high)
+            .bind(&$slots.total)
+    };
+}
+pub(super) use bind_candidates;
 
 /// The recipients are counted as they are planned (the API answered before counting), in the
 /// same statement: a retried chunk cannot count twice what it planned once. The chunk also

@@ -8,7 +8,9 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{
     DbError,
-    deliveries::{ChannelRoute, Claimed, Lease, Slots, candidates, millis, on_conflict},
+    deliveries::{
+        ChannelRoute, Claimed, Lease, Slots, bind_candidates, candidates, millis, on_conflict,
+    },
     leases::BatchLease,
 };
 use crate::model::{AlertId, Channel, DeliveryId, SubscriberId, TopicId};
@@ -37,19 +39,12 @@ pub async fn plan_ranges(
     span: i64,
 ) -> Result<Vec<PlannedRange>, DbError> {
     let slots = Slots::of(routes);
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(PLAN_RANGES)
-        .bind(alert.0)
-        .bind(topic.0)
-        .bind(after)
-        .bind(upto)
-        .bind(&slots.channel)
-        .bind(&slots.account)
-        .bind(&slots.low)
-        .bind(&slots.high)
-        .bind(&slots.total)
-        .bind(span.max(1))
-        .fetch_all(pool)
-        .await?;
+    let query = sqlx::query_as(PLAN_RANGES);
+    let rows: Vec<(i64, String, String, i64)> =
+        bind_candidates!(query, alert.0, topic.0, (after, upto), slots)
+            .bind(span.max(1))
+            .fetch_all(pool)
+            .await?;
     Ok(into_ranges(rows))
 }
 
@@ -119,23 +114,15 @@ pub async fn recount_recipients(
     routes: &[ChannelRoute],
 ) -> Result<(), DbError> {
     let slots = Slots::of(routes);
-    sqlx::query(concat!(
+    let query = sqlx::query(concat!(
         "WITH candidates AS (",
         candidates!(),
         ") UPDATE alerts SET recipients = (SELECT count(DISTINCT subscriber_id) FROM candidates)
          WHERE id = $1"
-    ))
-    .bind(alert.0)
-    .bind(topic.0)
-    .bind(0_i64)
-    .bind(i64::MAX)
-    .bind(&slots.channel)
-    .bind(&slots.account)
-    .bind(&slots.low)
-    .bind(&slots.high)
-    .bind(&slots.total)
-    .execute(pool)
-    .await?;
+    ));
+    bind_candidates!(query, alert.0, topic.0, (0_i64, i64::MAX), slots)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -218,20 +205,18 @@ async fn take_with(
     };
     let mut slots = Slots::default();
     slots.push(&taken.channel, &taken.provider, taken.slots);
-    let rows: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(statement)
-        .bind(taken.alert)
-        .bind(taken.topic)
-        .bind(taken.after)
-        .bind(taken.upto)
-        .bind(&slots.channel)
-        .bind(&slots.account)
-        .bind(&slots.low)
-        .bind(&slots.high)
-        .bind(&slots.total)
-        .bind(lease.map(|l| l.owner))
-        .bind(lease.map_or(0, |l| millis(l.length)))
-        .fetch_all(&mut *tx)
-        .await?;
+    let query = sqlx::query_as(statement);
+    let rows: Vec<(i64, i64, String, Option<i64>)> = bind_candidates!(
+        query,
+        taken.alert,
+        taken.topic,
+        (taken.after, taken.upto),
+        slots
+    )
+    .bind(lease.map(|l| l.owner))
+    .bind(lease.map_or(0, |l| millis(l.length)))
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     let batch_lease = rows.first().and_then(|row| row.3);
     let mut claimed: Vec<Claimed> = rows

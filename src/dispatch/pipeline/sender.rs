@@ -137,16 +137,20 @@ pub struct Batch<'a> {
 }
 
 pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Handled {
+    match load_alert(&batch.dispatcher.db, alert, batch.shutdown).await {
+        Ok(alert) => handle_rows(batch, &alert, ids).await,
+        Err(handled) => handled,
+    }
+}
+
+/// Sends the given rows of `alert`, or expires them past its deadline.
+async fn handle_rows(batch: &Batch<'_>, alert: &Alert, ids: &[DeliveryId]) -> Handled {
     let Batch {
         dispatcher,
         shutdown,
         ..
     } = *batch;
     let db = &dispatcher.db;
-    let alert = match load_alert(db, alert, shutdown).await {
-        Ok(alert) => alert,
-        Err(handled) => return handled,
-    };
     if Utc::now() >= alert.expires_at {
         // A storm warning that arrives the next day does harm: what is left of it expires.
         return match until_done(shutdown, "expiring deliveries", || {
@@ -166,7 +170,7 @@ pub async fn handle(batch: &Batch<'_>, alert: AlertId, ids: &[DeliveryId]) -> Ha
     else {
         return Handled::Abandoned;
     };
-    send_leased(batch, &alert, (lease, batch_lease), ids, Vec::new()).await
+    send_leased(batch, alert, (lease, batch_lease), ids, Vec::new()).await
 }
 
 /// Creates the deliveries of a planned range of the alert's subscribers, already claimed under
@@ -199,7 +203,7 @@ pub async fn handle_range(batch: &Batch<'_>, alert: AlertId, range: i64) -> Hand
         }
         // Every subscriber of the range left before it was taken.
         (TakenRange::Rows(ids), _) if ids.is_empty() => Handled::Done,
-        (TakenRange::Rows(ids), _) => handle(batch, alert.id, &ids).await,
+        (TakenRange::Rows(ids), _) => handle_rows(batch, &alert, &ids).await,
         (TakenRange::Claimed(..), None) => unreachable!("rows are claimed only under a lease"),
     }
 }
