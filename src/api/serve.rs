@@ -234,17 +234,21 @@ pub fn client_key(address: IpAddr) -> IpAddr {
 }
 
 /// A request body that fails once its deadline passes: a client cannot hold a connection and
-/// a buffer by sending a body a byte at a time.
+/// a buffer by sending a body a byte at a time. The deadline runs from when the handler first
+/// reads the body, not from the request's arrival: an import that waits for the import permit
+/// before reading has done nothing slow, and must not be cut off for the wait.
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl DeadlineBody {
     fn new(inner: Incoming, timeout: Duration) -> Self {
         DeadlineBody {
             inner,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            deadline: None,
         }
     }
 }
@@ -259,13 +263,18 @@ impl http_body::Body for DeadlineBody {
     type Error = axum::BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+        let this = self.get_mut();
+        let timeout = this.timeout;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        match deadline.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimeout.into()))),
             Poll::Pending => Poll::Pending,
         }

@@ -1,6 +1,7 @@
 //! `POST /v1/alerts/{id}/stop`: an alert sent by mistake, stopped while it is under way. Its
-//! deadline becomes now: senders take nothing more of it, the batches being sent finish (up to
-//! `batch_size` messages each), and the sweeper expires the rest. An alert that has not started
+//! deadline becomes now: senders take nothing more of it, the sends already started finish,
+//! batches under way notice the stop within a second (`sender::watch_for_stop`) and expire what
+//! they had not sent, and the sweeper expires the rest. An alert that has not started
 //! is cancelled instead, as `cancel` would; a group's alert stops in every commune.
 
 use axum::{

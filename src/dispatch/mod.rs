@@ -59,7 +59,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            batch_size: 250,
+            batch_size: 1000,
             fanout_chunk: 50_000,
             sender_concurrency: 4,
             sends_per_batch: 32,

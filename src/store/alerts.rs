@@ -331,6 +331,16 @@ pub async fn get_for_dispatch(pool: &PgPool, id: AlertId) -> Result<Option<Alert
     Ok(row.map(from_row))
 }
 
+/// The alert's deadline as it is now (a stop moves it to the moment of the stop).
+pub async fn deadline(pool: &PgPool, id: AlertId) -> Result<Option<DateTime<Utc>>, DbError> {
+    let row: Option<(DateTime<Utc>,)> =
+        sqlx::query_as("SELECT expires_at FROM alerts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(deadline,)| deadline))
+}
+
 /// Marks the alert cancelled and closed (its outbox message was just withdrawn in `tx`).
 pub async fn mark_cancelled(
     tx: &mut Transaction<'_, Postgres>,

@@ -91,21 +91,35 @@ pub async fn plan_range(
 /// The subscribers of the topic in `(after, upto]` on each route, with the account their id
 /// falls to and their address ($1 the alert, $2 topic, $3 after, $4 upto, $5–$9 the slots). A
 /// call goes to the fixed line, or to the mobile when the alert named voice itself.
+/// The address of the subscriber `b` on the channel `$channel`: on voice, its landline, or its
+/// mobile when the alert `a` calls mobiles too.
+macro_rules! address_on {
+    ($channel:literal) => {
+        concat!(
+            "CASE ",
+            $channel,
+            " WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
+                 WHEN 'voice' THEN coalesce(b.landline,
+                                            CASE WHEN a.voice_to_mobiles THEN b.phone END)
+                 ELSE b.push::text END"
+        )
+    };
+}
+pub(super) use address_on;
+
 macro_rules! candidates {
     () => {
-        "SELECT b.id AS subscriber_id, r.channel, r.provider, addr.address
+        concat!(
+            "SELECT b.id AS subscriber_id, r.channel, r.provider, addr.address
          FROM subscriptions s
          JOIN subscribers b ON b.id = s.subscriber_id
          JOIN UNNEST($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
               AS r(channel, provider, low, high, total)
            ON (b.id * 10007) % r.total >= r.low AND (b.id * 10007) % r.total < r.high
          CROSS JOIN (SELECT voice_to_mobiles FROM alerts WHERE id = $1) a
-         CROSS JOIN LATERAL (
-             SELECT CASE r.channel WHEN 'sms' THEN b.phone WHEN 'email' THEN b.email
-                        WHEN 'voice' THEN coalesce(b.landline,
-                                                   CASE WHEN a.voice_to_mobiles THEN b.phone END)
-                        ELSE b.push::text END AS address
-         ) addr
+         CROSS JOIN LATERAL (SELECT ",
+            address_on!("r.channel"),
+            " AS address) addr
          WHERE s.topic_id = $2 AND s.subscriber_id > $3 AND s.subscriber_id <= $4
            -- The same range on subscribers, or the planner reads all of them for every chunk
            -- (a sequential scan of a million rows, found with EXPLAIN ANALYZE).
@@ -113,6 +127,7 @@ macro_rules! candidates {
            -- A number that said STOP was forgotten with it (store::erasure), and imports leave
            -- it out: there is nothing to filter here.
            AND addr.address IS NOT NULL"
+        )
     };
 }
 

@@ -1,15 +1,16 @@
 //! Delivery ranges (`delivery_ranges`): what fan-out plans for an alert, one row per range of its
 //! topic's subscribers and account, counted but not yet made into deliveries. The sender that
-//! takes a range creates its delivery rows, already claimed under its lease, in the transaction
-//! that marks the range taken: a million subscribers are planned as a few thousand
-//! rows, and each delivery row is written while the sends go rather than before them.
+//! takes a range creates its delivery rows, already claimed under its lease, in the statement
+//! that marks the range taken: a million subscribers are planned as a few thousand rows, and
+//! each delivery row is written while the sends go rather than before them.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::{
     DbError,
     deliveries::{
-        ChannelRoute, Claimed, Lease, Slots, bind_candidates, candidates, millis, on_conflict,
+        ChannelRoute, Claimed, Lease, Slots, address_on, bind_candidates, candidates, millis,
+        on_conflict,
     },
     leases::BatchLease,
 };
@@ -170,10 +171,10 @@ pub enum TakenRange {
     Rows(Vec<DeliveryId>),
 }
 
-/// Takes the range: creates its delivery rows, marks it taken and moves its count from the
-/// range to the rows, in one transaction. With a `lease`, the rows are created already claimed
-/// by the caller, beside their batch's lease row: a planned delivery is written once before its
-/// outcome instead of twice (created, then claimed).
+/// Takes the range: marks it taken, moves its count from the range to its rows and creates
+/// them, in one statement. With a `lease`, the rows are created already claimed by the caller,
+/// beside their batch's lease row: a planned delivery is written once before its outcome
+/// instead of twice (created, then claimed).
 pub async fn take(
     pool: &PgPool,
     alert: AlertId,
@@ -182,50 +183,26 @@ pub async fn take(
 ) -> Result<TakenRange, DbError> {
     // The ranges of one alert are disjoint, so a plain INSERT meets no row; should one exist
     // after all (a fan-out done again while subscriptions changed, moving a range's bounds),
-    // the range is taken again leaving existing rows alone.
-    match take_with(pool, alert, range, lease, TAKE_FRESH).await {
+    // the unique key undoes the whole take, done again leaving existing rows alone.
+    let rows = match take_with(pool, alert, range, lease, TAKE_FRESH).await {
         Err(error) if super::is_unique_violation(&error) => {
             take_with(pool, alert, range, lease, TAKE).await
         }
         taken => taken,
-    }
-}
-
-async fn take_with(
-    pool: &PgPool,
-    alert: AlertId,
-    range: i64,
-    lease: Option<Lease>,
-    statement: &'static str,
-) -> Result<TakenRange, DbError> {
-    let mut tx = pool.begin().await?;
-    let Some(taken) = mark_taken(&mut tx, alert, range).await? else {
-        drop(tx);
+    }?;
+    let Some(batch_lease) = rows.first().map(|row| row.3) else {
+        // Taken before: its job published twice, or redelivered after its sender stopped.
         return Ok(TakenRange::Rows(rows_of(pool, alert, range).await?));
     };
-    let mut slots = Slots::default();
-    slots.push(&taken.channel, &taken.provider, taken.slots);
-    let query = sqlx::query_as(statement);
-    let rows: Vec<(i64, i64, String, Option<i64>)> = bind_candidates!(
-        query,
-        taken.alert,
-        taken.topic,
-        (taken.after, taken.upto),
-        slots
-    )
-    .bind(lease.map(|l| l.owner))
-    .bind(lease.map_or(0, |l| millis(l.length)))
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let batch_lease = rows.first().and_then(|row| row.3);
     let mut claimed: Vec<Claimed> = rows
         .into_iter()
-        .map(|(id, subscriber, address, _)| Claimed {
-            id: DeliveryId(id),
-            subscriber: SubscriberId(subscriber),
-            address,
-            attempts: 1,
+        .filter_map(|(id, subscriber, address, _)| {
+            Some(Claimed {
+                id: DeliveryId(id?),
+                subscriber: SubscriberId(subscriber?),
+                address: address?,
+                attempts: 1,
+            })
         })
         .collect();
     claimed.sort_unstable_by_key(|d| d.id.0);
@@ -235,101 +212,85 @@ async fn take_with(
     })
 }
 
-/// Creates a taken range's rows: its candidates on its one account; claimed by $10 for $11 ms
-/// with their batch's lease row when $10 is given, else queued.
+/// A row the take created (id, subscriber, address, its batch's lease when leased), or the
+/// empty row of a range taken with nothing to create.
+type TakenRow = (Option<i64>, Option<i64>, Option<String>, Option<i64>);
+
+async fn take_with(
+    pool: &PgPool,
+    alert: AlertId,
+    range: i64,
+    lease: Option<Lease>,
+    statement: &'static str,
+) -> Result<Vec<TakenRow>, DbError> {
+    sqlx::query_as(statement)
+        .bind(range)
+        .bind(alert.0)
+        .bind(lease.map(|l| l.owner))
+        .bind(lease.map_or(0, |l| millis(l.length)))
+        .fetch_all(pool)
+        .await
+}
+
+/// Takes the range $1 of the alert $2 if no one took it yet, and creates its rows: the
+/// subscribers of its bounds on its account; claimed by $3 for $4 ms with their batch's lease
+/// row when $3 is given, else queued. The bounds and slots are read from the range within the
+/// statement, so two takes of one range are serialised by its row: the second finds it taken
+/// and creates nothing. (Before, marking it and creating the rows were two statements in a
+/// transaction, four round trips.)
 macro_rules! take {
     ($conflict:expr) => {
         concat!(
-            "WITH candidates AS (",
-            candidates!(),
-            "), planned AS (
+            "WITH taken AS (
+                 UPDATE delivery_ranges SET taken_at = now()
+                 WHERE id = $1 AND alert_id = $2 AND taken_at IS NULL
+                 RETURNING channel, provider, after_id, upto_id, slot_low, slot_high, slot_total,
+                           expected
+             ), untallied AS (
+                 INSERT INTO delivery_tallies (alert_id, channel, provider, status, n)
+                 SELECT $2, channel, provider, 'queued', -expected FROM taken
+             ), candidates AS (
+                 SELECT b.id AS subscriber_id, t.channel, t.provider, addr.address
+                 FROM taken t
+                 CROSS JOIN (SELECT topic_id, voice_to_mobiles FROM alerts WHERE id = $2) a
+                 JOIN subscriptions s ON s.topic_id = a.topic_id
+                                     AND s.subscriber_id > t.after_id
+                                     AND s.subscriber_id <= t.upto_id
+                 JOIN subscribers b ON b.id = s.subscriber_id
+                 CROSS JOIN LATERAL (SELECT ",
+            address_on!("t.channel"),
+            " AS address) addr
+                 WHERE (b.id * 10007) % t.slot_total >= t.slot_low
+                   AND (b.id * 10007) % t.slot_total < t.slot_high
+                   AND addr.address IS NOT NULL
+             ), planned AS (
                  INSERT INTO deliveries (alert_id, subscriber_id, channel, provider, address,
                                          status, owner, lease_until, attempts)
-                 SELECT $1, subscriber_id, channel, provider, address,
-                        CASE WHEN $10::uuid IS NULL THEN 'queued' ELSE 'sending' END, $10,
-                        CASE WHEN $10 IS NOT NULL
-                             THEN now() + $11 * interval '1 millisecond' END,
-                        CASE WHEN $10 IS NULL THEN 0 ELSE 1 END
+                 SELECT $2, subscriber_id, channel, provider, address,
+                        CASE WHEN $3::uuid IS NULL THEN 'queued' ELSE 'sending' END, $3,
+                        CASE WHEN $3 IS NOT NULL
+                             THEN now() + $4 * interval '1 millisecond' END,
+                        CASE WHEN $3 IS NULL THEN 0 ELSE 1 END
                  FROM candidates ORDER BY subscriber_id ",
             $conflict,
             "
                  RETURNING id, subscriber_id, address
              ), leased AS (
                  INSERT INTO batch_leases (owner, lease_until, deliveries)
-                 SELECT $10, now() + $11 * interval '1 millisecond', array_agg(id ORDER BY id)
-                 FROM planned WHERE $10 IS NOT NULL HAVING count(*) > 0
+                 SELECT $3, now() + $4 * interval '1 millisecond', array_agg(id ORDER BY id)
+                 FROM planned WHERE $3 IS NOT NULL HAVING count(*) > 0
                  RETURNING id
              )
-             SELECT p.id, p.subscriber_id, p.address, (SELECT id FROM leased) FROM planned p"
+             SELECT p.id, p.subscriber_id, p.address, (SELECT id FROM leased) FROM planned p
+             UNION ALL
+             -- Taken now with nothing to create (its subscribers left, or their rows exist):
+             -- one empty row says so, where a range taken before gives no row at all.
+             SELECT NULL, NULL, NULL, NULL FROM taken WHERE NOT EXISTS (SELECT FROM planned)"
         )
     };
 }
 const TAKE_FRESH: &str = take!("");
 const TAKE: &str = take!(on_conflict!());
-
-/// A range just taken, with what creating its rows needs.
-struct Taken {
-    alert: uuid::Uuid,
-    topic: uuid::Uuid,
-    channel: String,
-    provider: String,
-    after: i64,
-    upto: i64,
-    slots: (u32, u32, u32),
-}
-
-/// Marks the range taken and takes its count off the alert's `queued` tally (the rows created
-/// next add theirs); `None` when it was taken already.
-async fn mark_taken(
-    tx: &mut PgConnection,
-    alert: AlertId,
-    range: i64,
-) -> Result<Option<Taken>, DbError> {
-    type Row = (
-        uuid::Uuid,
-        uuid::Uuid,
-        String,
-        String,
-        i64,
-        i64,
-        i32,
-        i32,
-        i32,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "WITH taken AS (
-             UPDATE delivery_ranges SET taken_at = now()
-             WHERE id = $1 AND alert_id = $2 AND taken_at IS NULL
-             RETURNING alert_id, channel, provider, after_id, upto_id, slot_low, slot_high,
-                       slot_total, expected
-         ), tallied AS (
-             INSERT INTO delivery_tallies (alert_id, channel, provider, status, n)
-             SELECT alert_id, channel, provider, 'queued', -expected FROM taken
-         )
-         SELECT t.alert_id, a.topic_id, t.channel, t.provider, t.after_id, t.upto_id,
-                t.slot_low, t.slot_high, t.slot_total
-         FROM taken t JOIN alerts a ON a.id = t.alert_id",
-    )
-    .bind(range)
-    .bind(alert.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(row.map(
-        |(alert, topic, channel, provider, after, upto, low, high, total)| Taken {
-            alert,
-            topic,
-            channel,
-            provider,
-            after,
-            upto,
-            slots: (
-                u32::try_from(low).unwrap_or(0),
-                u32::try_from(high).unwrap_or(0),
-                u32::try_from(total).unwrap_or(1),
-            ),
-        },
-    ))
-}
 
 /// The rows of a range taken before, whatever their status (a sender claims only those free).
 async fn rows_of(pool: &PgPool, alert: AlertId, range: i64) -> Result<Vec<DeliveryId>, DbError> {

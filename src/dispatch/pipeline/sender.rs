@@ -228,6 +228,7 @@ async fn send_leased(
     let shutdown = batch.shutdown;
     let renewing = CancellationToken::new();
     let lease_lost = CancellationToken::new();
+    let stopped = CancellationToken::new();
     let leased = claimed.iter().map(|d| d.id).chain(ids.iter().copied());
     tokio::spawn(renew_lease(
         db.clone(),
@@ -237,6 +238,12 @@ async fn send_leased(
         renewing.clone(),
         lease_lost.clone(),
     ));
+    tokio::spawn(watch_for_stop(
+        db.clone(),
+        (alert.id, alert.expires_at),
+        renewing.clone(),
+        stopped.clone(),
+    ));
     let _stop_renewing = renewing.drop_guard();
 
     let Some(Sent {
@@ -245,7 +252,7 @@ async fn send_leased(
         retries,
         unstarted,
         passed_over,
-    }) = send_all(batch, alert, ids, claimed, lease, &lease_lost).await
+    }) = send_all(batch, alert, ids, claimed, lease, [&lease_lost, &stopped]).await
     else {
         return Handled::Abandoned;
     };
@@ -314,15 +321,16 @@ struct Sent {
 /// stays free for whoever gets the message next. Each outcome goes to the writer as soon as it
 /// comes. At shutdown, or once the lease could not be renewed (`lease_lost`: past its end
 /// another sender may take the rows), no new send starts; those in flight finish and are
-/// recorded, and what was claimed but not started is released. `None` when shutdown came while
-/// the database was away.
+/// recorded, and what was claimed but not started is released. Once the alert is `stopped`,
+/// what has not started counts as expired. `None` when shutdown came while the database was
+/// away.
 async fn send_all(
     batch: &Batch<'_>,
     alert: &Alert,
     ids: &[DeliveryId],
     claimed: Vec<Claimed>,
     lease: Lease,
-    lease_lost: &CancellationToken,
+    [lease_lost, stopped]: [&CancellationToken; 2],
 ) -> Option<Sent> {
     let Batch {
         dispatcher,
@@ -366,11 +374,14 @@ async fn send_all(
                 alert,
                 dkim.as_ref().map(Option::as_deref),
                 delivery,
-                [shutdown, lease_lost],
+                Stops {
+                    release: [shutdown, lease_lost],
+                    alert_stopped: stopped,
+                },
             ));
         }
         if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
-            if Utc::now() >= alert.expires_at {
+            if Utc::now() >= alert.expires_at || stopped.is_cancelled() {
                 let left: Vec<DeliveryId> = waiting.drain(..).collect();
                 until_done(shutdown, "expiring deliveries", || {
                     store::deliveries::expire_free(db, &left)
@@ -513,8 +524,17 @@ enum Sending {
     NotStarted,
 }
 
+/// What keeps a send not yet started from starting, besides the alert's deadline.
+#[derive(Clone, Copy)]
+struct Stops<'a> {
+    /// Shutdown came, or the batch's lease was lost: the send is released for another sender.
+    release: [&'a CancellationToken; 2],
+    /// The alert was stopped ([`watch_for_stop`]): the send counts as past its deadline.
+    alert_stopped: &'a CancellationToken,
+}
+
 /// One send: a connection slot and a token of the account's rate first, then the provider,
-/// unless meanwhile the alert's deadline passed, shutdown came or the lease was lost (`stops`).
+/// unless meanwhile the alert's deadline passed or one of the `stops` came.
 async fn send_one<'a>(
     dispatcher: &'a Dispatcher,
     carrier: &'a Carrier,
@@ -522,7 +542,7 @@ async fn send_one<'a>(
     alert: &'a Alert,
     dkim: Signing<'a>,
     delivery: Claimed,
-    stops: [&'a CancellationToken; 2],
+    stops: Stops<'a>,
 ) -> (Claimed, Sending) {
     let _slot = limiter.slot(alert.lane).await;
     let waited = limiter.token(alert.lane).await;
@@ -539,10 +559,10 @@ async fn send_one<'a>(
     }
     // Checked at the last moment: a retry may come back, or a token arrive, after the deadline;
     // and a send that waited for its slot past a lost lease could go twice.
-    if Utc::now() >= alert.expires_at {
+    if Utc::now() >= alert.expires_at || stops.alert_stopped.is_cancelled() {
         return (delivery, Sending::PastDeadline);
     }
-    if stops.iter().any(|stop| stop.is_cancelled()) {
+    if stops.release.iter().any(|stop| stop.is_cancelled()) {
         return (delivery, Sending::NotStarted);
     }
     let reference = dispatcher.ids.delivery(delivery.id);
@@ -645,6 +665,36 @@ async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -
 /// renewal fails, the lease may end before the batch does and another sender take its rows:
 /// `lost` tells the batch to start no more sends (those under way finish, and their outcomes
 /// are fenced by their claim).
+/// How often a batch under way asks whether its alert was stopped. A stop moves the alert's
+/// deadline to now; a batch goes on with the copy it loaded, so without asking it would send
+/// the whole of itself (up to `batch_size`) after the stop.
+const STOP_CHECK: Duration = Duration::from_secs(1);
+
+/// Cancels `stopped` once the alert's deadline has been moved before the one the batch loaded
+/// (the alert was stopped), until `done`. Its sends not started then count as expired.
+async fn watch_for_stop(
+    db: sqlx::PgPool,
+    (alert, loaded_deadline): (AlertId, DateTime<Utc>),
+    done: CancellationToken,
+    stopped: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return,
+            _ = tokio::time::sleep(STOP_CHECK) => {}
+        }
+        match store::alerts::deadline(&db, alert).await {
+            Ok(Some(deadline)) if deadline < loaded_deadline => {
+                stopped.cancel();
+                return;
+            }
+            Ok(_) => {}
+            // Asked again in a second; meanwhile the batch goes on as it would have.
+            Err(error) => tracing::debug!(%error, "could not read an alert's deadline"),
+        }
+    }
+}
+
 async fn renew_lease(
     db: sqlx::PgPool,
     batch: BatchLease,
