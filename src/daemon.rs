@@ -106,7 +106,10 @@ pub async fn run_with_clock(
     let (receipt_sink, receipt_inbox) = tokio::sync::mpsc::channel::<Receipt>(10_000);
     let providers = build_providers(&config, receipt_sink)?;
     let instance = uuid::Uuid::now_v7();
-    let (outcomes, outcome_writer) = OutcomeWriter::start(db.clone(), metrics.clone());
+    // Half of what the senders of one queue may leave unwritten at once.
+    let gather =
+        config.dispatch.sends_per_batch * usize::from(config.dispatch.sender_concurrency) / 2;
+    let (outcomes, outcome_writer) = OutcomeWriter::start(db.clone(), metrics.clone(), gather);
     let dispatcher = Arc::new(Dispatcher {
         db: db.clone(),
         topology: Topology::new(config.queue_prefix.clone())

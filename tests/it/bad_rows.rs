@@ -113,7 +113,7 @@ async fn an_outcome_postgres_refuses_fails_its_own_row_and_the_others_are_writte
     let claimed = store::deliveries::claim(&pool, &ids, lease).await.unwrap();
     assert_eq!(claimed.len(), 200);
     let metrics = Arc::new(Metrics::default());
-    let (writer, task) = OutcomeWriter::start(pool.clone(), metrics.clone());
+    let (writer, task) = OutcomeWriter::start(pool.clone(), metrics.clone(), 1);
     let mut recorded = Vec::new();
     for (i, delivery) in claimed.iter().enumerate() {
         let message_id = if i == 57 {

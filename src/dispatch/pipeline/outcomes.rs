@@ -2,13 +2,15 @@
 //! only what was in flight, not a whole batch's sends.
 //!
 //! A sender hands each outcome to the writer and, before acknowledging its batch, waits until
-//! the writer says they are durable. The writer never waits for company: an outcome arriving
-//! while nothing is being written is written at once, and those arriving during a write go
-//! together in the next one, so that a write's size follows the rate (one row at a time when
-//! alerts are rare, hundreds during a commune's storm warning). Once a hundred wait, a second
-//! write starts beside the first, on its own connection: rows of different writes are different
-//! deliveries, and PostgreSQL commits them side by side. (A fixed 5 ms linger before each write,
-//! as before, held every sender's next sends: 4,510 SMS a second instead of 16,474.)
+//! the writer says they are durable. An outcome arriving while nothing is being written, after
+//! a quiet spell, is written at once; those arriving during a write go together in the next
+//! one, so that a write's size follows the rate (one row at a time when alerts are rare,
+//! hundreds during a commune's storm warning). While outcomes come steadily, those waiting when
+//! a write ends wait up to [`LINGER`] for company, unless enough wait already (`gather`, well
+//! below what holds up a sender). Once a hundred wait, a second write starts beside the first,
+//! on its own connection: rows of different writes are different deliveries, and PostgreSQL
+//! commits them side by side. (A fixed 5 ms linger before each write, as before, held every
+//! sender's next sends: 4,510 SMS a second instead of 16,474.)
 //!
 //! One bad row never stops the writer, nor the senders waiting on it. Errors are classified
 //! ([`store::is_transient`]): while PostgreSQL is away (or a write lost a race) the write is tried
@@ -22,7 +24,10 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
 
 use crate::dispatch::metrics::Metrics;
 use crate::{
@@ -37,6 +42,10 @@ const WRITES_IN_FLIGHT: usize = 2;
 /// Outcomes waiting that make it worth starting a write beside one already under way (each
 /// statement has a fixed cost; fewer waiting wait for the write under way to end).
 const WORTH_A_WRITE: usize = 100;
+/// Longest an outcome waits for company while outcomes come steadily (the last write ended
+/// less than this ago): each write costs PostgreSQL about half a millisecond whatever its size,
+/// and e-mail, whose outcomes come back evenly over a few sessions, was written 20 at a time.
+const LINGER: Duration = Duration::from_millis(2);
 /// Longest pause between two tries while the database is away.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
 
@@ -77,13 +86,17 @@ impl Recorded {
 
 impl OutcomeWriter {
     /// Starts the writer; it runs until every handle is dropped and what they sent is written.
-    /// Each outcome carries the claim it answers ([`store::deliveries::Fence`]).
+    /// Each outcome carries the claim it answers ([`store::deliveries::Fence`]). Outcomes wait
+    /// for company (at most [`LINGER`]) only while fewer than `gather` wait: set it well below
+    /// what holds up the senders (`sends_per_batch` unwritten in one batch, a few batches at
+    /// once), so that waiting for company never keeps a sender waiting too.
     pub fn start(
         db: PgPool,
         metrics: Arc<Metrics>,
+        gather: usize,
     ) -> (OutcomeWriter, tokio::task::JoinHandle<()>) {
         let (inbox, receiver) = mpsc::channel(4 * MAX_WRITE);
-        let task = tokio::spawn(run(db, metrics, receiver));
+        let task = tokio::spawn(run(db, metrics, gather, receiver));
         (OutcomeWriter { inbox }, task)
     }
 
@@ -95,13 +108,17 @@ impl OutcomeWriter {
     }
 }
 
-async fn run(db: PgPool, metrics: Arc<Metrics>, mut inbox: mpsc::Receiver<Pending>) {
+async fn run(db: PgPool, metrics: Arc<Metrics>, gather: usize, mut inbox: mpsc::Receiver<Pending>) {
     let mut waiting: Vec<Pending> = Vec::new();
     let mut writes = FuturesUnordered::new();
     let mut open = true;
+    // When the last write ended, and so when those waiting stop waiting for company.
+    let mut last_ended = Instant::now();
     loop {
+        let lingering = open && waiting.len() < gather && Instant::now() < last_ended + LINGER;
         while writes.len() < WRITES_IN_FLIGHT
-            && (waiting.len() >= WORTH_A_WRITE || (writes.is_empty() && !waiting.is_empty()))
+            && (waiting.len() >= WORTH_A_WRITE
+                || (writes.is_empty() && !waiting.is_empty() && !lingering))
         {
             let taken: Vec<Pending> = waiting.drain(..waiting.len().min(MAX_WRITE)).collect();
             writes.push(write_and_tell(&db, &metrics, taken));
@@ -109,6 +126,7 @@ async fn run(db: PgPool, metrics: Arc<Metrics>, mut inbox: mpsc::Receiver<Pendin
         if !open && waiting.is_empty() && writes.is_empty() {
             return;
         }
+        let linger_over = tokio::time::sleep_until(last_ended + LINGER);
         tokio::select! {
             next = inbox.recv(), if open => match next {
                 Some(pending) => {
@@ -119,7 +137,8 @@ async fn run(db: PgPool, metrics: Arc<Metrics>, mut inbox: mpsc::Receiver<Pendin
                 }
                 None => open = false,
             },
-            _ = writes.next(), if !writes.is_empty() => {}
+            _ = writes.next(), if !writes.is_empty() => last_ended = Instant::now(),
+            () = linger_over, if writes.is_empty() && !waiting.is_empty() && lingering => {}
         }
     }
 }
