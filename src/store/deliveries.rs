@@ -88,11 +88,8 @@ pub async fn plan_range(
     Ok(into_planned(rows))
 }
 
-/// The subscribers of the topic in `(after, upto]` on each route, with the account their id
-/// falls to and their address ($1 the alert, $2 topic, $3 after, $4 upto, $5–$9 the slots). A
-/// call goes to the fixed line, or to the mobile when the alert named voice itself.
-/// The address of the subscriber `b` on the channel `$channel`: on voice, its landline, or its
-/// mobile when the alert `a` calls mobiles too.
+/// The address of the subscriber `b` on the channel `$channel`: a call goes to the fixed line,
+/// or to the mobile when the alert `a` calls mobiles too.
 macro_rules! address_on {
     ($channel:literal) => {
         concat!(
@@ -107,6 +104,8 @@ macro_rules! address_on {
 }
 pub(super) use address_on;
 
+/// The subscribers of the topic in `(after, upto]` on each route, with the account their id
+/// falls to and their address ($1 the alert, $2 topic, $3 after, $4 upto, $5–$9 the slots).
 macro_rules! candidates {
     () => {
         concat!(
