@@ -545,7 +545,7 @@ impl Client {
             .bearer_auth(&self.key)
             .send()
             .await
-            .expect("the API answers");
+            .unwrap_or_else(|error| panic!("the API answers: {error:?}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
