@@ -348,6 +348,10 @@ async fn send_all(
         Channel::Email => dispatcher.dkim.of(db, alert.tenant_id).await,
         _ => Ok(None),
     };
+    let stops = Stops {
+        release: [shutdown, lease_lost],
+        alert_stopped: stopped,
+    };
     let mut waiting: VecDeque<DeliveryId> = ids.iter().copied().collect();
     let mut ready: VecDeque<Claimed> = claimed.into();
     let mut in_flight = FuturesUnordered::new();
@@ -374,14 +378,11 @@ async fn send_all(
                 alert,
                 dkim.as_ref().map(Option::as_deref),
                 delivery,
-                Stops {
-                    release: [shutdown, lease_lost],
-                    alert_stopped: stopped,
-                },
+                stops,
             ));
         }
         if claiming.is_none() && ready.len() < limit && !waiting.is_empty() && !stopping {
-            if Utc::now() >= alert.expires_at || stopped.is_cancelled() {
+            if stops.past_deadline(alert) {
                 let left: Vec<DeliveryId> = waiting.drain(..).collect();
                 until_done(shutdown, "expiring deliveries", || {
                     store::deliveries::expire_free(db, &left)
@@ -533,6 +534,13 @@ struct Stops<'a> {
     alert_stopped: &'a CancellationToken,
 }
 
+impl Stops<'_> {
+    /// The alert's deadline has passed, or the alert was stopped since the batch loaded it.
+    fn past_deadline(&self, alert: &Alert) -> bool {
+        Utc::now() >= alert.expires_at || self.alert_stopped.is_cancelled()
+    }
+}
+
 /// One send: a connection slot and a token of the account's rate first, then the provider,
 /// unless meanwhile the alert's deadline passed or one of the `stops` came.
 async fn send_one<'a>(
@@ -559,7 +567,7 @@ async fn send_one<'a>(
     }
     // Checked at the last moment: a retry may come back, or a token arrive, after the deadline;
     // and a send that waited for its slot past a lost lease could go twice.
-    if Utc::now() >= alert.expires_at || stops.alert_stopped.is_cancelled() {
+    if stops.past_deadline(alert) {
         return (delivery, Sending::PastDeadline);
     }
     if stops.release.iter().any(|stop| stop.is_cancelled()) {
@@ -665,6 +673,28 @@ async fn hand_back(batch: &Batch<'_>, alert: &Alert, unstarted: &[DeliveryId]) -
 /// renewal fails, the lease may end before the batch does and another sender take its rows:
 /// `lost` tells the batch to start no more sends (those under way finish, and their outcomes
 /// are fenced by their claim).
+async fn renew_lease(
+    db: sqlx::PgPool,
+    batch: BatchLease,
+    ids: Vec<DeliveryId>,
+    lease: Lease,
+    done: CancellationToken,
+    lost: CancellationToken,
+) {
+    let every = lease.length / 3;
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(error) = store::leases::renew(&db, batch, &ids, lease).await {
+            tracing::warn!(%error, "could not renew a batch's lease; no more sends start in it");
+            lost.cancel();
+            return;
+        }
+    }
+}
+
 /// How often a batch under way asks whether its alert was stopped. A stop moves the alert's
 /// deadline to now; a batch goes on with the copy it loaded, so without asking it would send
 /// the whole of itself (up to `batch_size`) after the stop.
@@ -691,28 +721,6 @@ async fn watch_for_stop(
             Ok(_) => {}
             // Asked again in a second; meanwhile the batch goes on as it would have.
             Err(error) => tracing::debug!(%error, "could not read an alert's deadline"),
-        }
-    }
-}
-
-async fn renew_lease(
-    db: sqlx::PgPool,
-    batch: BatchLease,
-    ids: Vec<DeliveryId>,
-    lease: Lease,
-    done: CancellationToken,
-    lost: CancellationToken,
-) {
-    let every = lease.length / 3;
-    loop {
-        tokio::select! {
-            _ = done.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-        if let Err(error) = store::leases::renew(&db, batch, &ids, lease).await {
-            tracing::warn!(%error, "could not renew a batch's lease; no more sends start in it");
-            lost.cancel();
-            return;
         }
     }
 }
