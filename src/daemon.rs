@@ -205,7 +205,7 @@ pub async fn run_with_clock(
         keys,
         relay: relay_wake,
         ids,
-        import_permits: api::import_permits(),
+        imports: api::ImportGate::new(),
         broker_up,
         metrics: dispatcher.metrics.clone(),
         clock,

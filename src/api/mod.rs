@@ -32,13 +32,13 @@ use std::sync::{Arc, atomic::AtomicBool};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use sqlx::PgPool;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use auth::KeyHasher;
 pub use envelope::REQUEST_ID;
 pub use error::ErrorBody;
-pub use subscribers::import_permits;
+pub use subscribers::ImportGate;
 
 use crate::model::PublicIds;
 
@@ -50,8 +50,8 @@ pub struct AppState {
     pub relay: Arc<Notify>,
     /// The public form of subscriber ids.
     pub ids: PublicIds,
-    /// Imports parsed at once (see `subscribers::import_permits`).
-    pub import_permits: Arc<Semaphore>,
+    /// Imports taken at once (see `subscribers::ImportGate`).
+    pub imports: ImportGate,
     /// True while the broker connection and every consumer on it run.
     pub broker_up: Arc<AtomicBool>,
     pub metrics: Arc<crate::dispatch::metrics::Metrics>,

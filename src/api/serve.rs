@@ -235,8 +235,8 @@ pub fn client_key(address: IpAddr) -> IpAddr {
 
 /// A request body that fails once its deadline passes: a client cannot hold a connection and
 /// a buffer by sending a body a byte at a time. The deadline runs from when the handler first
-/// reads the body, not from the request's arrival: an import that waits for the import permit
-/// before reading has done nothing slow, and must not be cut off for the wait.
+/// reads the body, not from the request's arrival: a client whose request waits for something
+/// of ours (a database connection, say) before it is read has done nothing slow.
 struct DeadlineBody {
     inner: Incoming,
     timeout: Duration,

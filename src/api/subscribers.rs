@@ -12,7 +12,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
@@ -35,13 +35,56 @@ use crate::{
 /// Largest CSV file an import takes, in bytes (about a million lines).
 pub const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
-/// Longest an import waits for the one before it to be read and parsed.
 const IMPORT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Imports parsed at once by the whole instance. Parsing a large register is CPU work done off
-/// the async workers; on two cores, more than one at a time would only slow every other request.
-pub fn import_permits() -> Arc<Semaphore> {
-    Arc::new(Semaphore::new(1))
+/// How an instance takes subscriber imports: one parsed at a time (parsing a large register is
+/// CPU work done off the async workers; on two cores, more than one at a time would only slow
+/// every other request), and one more read and waiting its turn. An import beyond those two is
+/// answered 503 at once. None waits with its body unread: a client whose request stops being
+/// read gives up on its own (reqwest's default `TCP_USER_TIMEOUT` is 30 s), long before the
+/// import ahead of it could be done.
+#[derive(Clone)]
+pub struct ImportGate {
+    /// Imports being read, or read and waiting, or parsed (two registers in memory at most).
+    places: Arc<Semaphore>,
+    /// The import being parsed.
+    parsing: Arc<Semaphore>,
+}
+
+impl ImportGate {
+    pub fn new() -> Self {
+        ImportGate {
+            places: Arc::new(Semaphore::new(2)),
+            parsing: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// A place for one more import, or 503 `busy` at once.
+    fn enter(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.places.clone().try_acquire_owned().map_err(|_| busy())
+    }
+
+    /// The turn to parse, once the import ahead is parsed; 503 `busy` past `IMPORT_QUEUE_WAIT`.
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        tokio::time::timeout(IMPORT_QUEUE_WAIT, self.parsing.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(ApiError::internal)
+    }
+}
+
+impl Default for ImportGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "other imports are under way: try again shortly",
+    )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -427,7 +470,7 @@ pub(super) async fn remove_one(
         (status = 400, description = "Not UTF-8, or not received whole", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
         (status = 413, description = "Larger than 64 MB", body = ErrorBody),
-        (status = 503, description = "Other imports are being read; try again", body = ErrorBody),
+        (status = 503, description = "Two other imports are being taken (Retry-After)", body = ErrorBody),
     ))]
 pub async fn import(
     State(state): State<AppState>,
@@ -443,21 +486,9 @@ pub(super) async fn import_csv(
     caller: &Caller,
     body: Body,
 ) -> Result<ImportReport, ApiError> {
-    // The permit comes before the body is read: one register in memory at a time, whatever
-    // number of imports are sent at once (each is up to 64 MB).
-    let permit = tokio::time::timeout(
-        IMPORT_QUEUE_WAIT,
-        state.import_permits.clone().acquire_owned(),
-    )
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "other imports are being read: try again in a minute",
-        )
-    })?
-    .map_err(ApiError::internal)?;
+    // The place comes before the body is read (two registers in memory at most, whatever number
+    // of imports are sent at once, each up to 64 MB); the turn to parse, after.
+    let place = state.imports.enter()?;
     let body = axum::body::to_bytes(body, MAX_IMPORT_BODY)
         .await
         .map_err(|error| {
@@ -480,6 +511,7 @@ pub(super) async fn import_csv(
                 .on("body")
             }
         })?;
+    let turn = state.imports.turn().await?;
     let region = store::tenants::get(&state.db, caller.tenant).await?.region;
     let known: HashMap<String, TopicId> = store::topics::list(&state.db, caller.tenant)
         .await?
@@ -497,7 +529,7 @@ pub(super) async fn import_csv(
     })
     .await
     .map_err(ApiError::internal)??;
-    drop(permit);
+    drop((turn, place));
     let Resolved { rows, mut errors } = parsed;
     let incoming: Vec<Incoming> = rows
         .iter()

@@ -243,3 +243,61 @@ async fn slow_clients_holding_more_connections_than_files_do_not_hold_up_an_urge
         .unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+/// An import whose body trickles in holds up no other commune's import: it takes one of the
+/// instance's two import places, not the turn to parse, so the next import is read and imported
+/// at once. With both places held, another import is answered 503 `busy` at once (its body
+/// unread, not left stalled until the client gives up); once a place is given back, it goes in.
+#[tokio::test]
+async fn an_import_whose_body_trickles_in_holds_up_no_other_import() {
+    let env = Env::new().await;
+    let daemon = env.start().await;
+    let attacker = env.tenant(&daemon, "attaquant").await;
+    let mairie = env.tenant(&daemon, "bras").await;
+    mairie.topic("intemperies").await;
+    let to = address(&daemon.url);
+    let head = format!(
+        "POST /v1/subscribers/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: text/csv\r\nContent-Length: 1000000\r\n\r\nphone,email,topics\n",
+        attacker.key
+    );
+    let trickle = || async {
+        let stream = open_from(Ipv4Addr::LOCALHOST, to, head.as_bytes()).await;
+        // Time for the daemon to give it a place.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stream.expect("the daemon takes the connection")
+    };
+    let register = "phone,email,topics\n0611111111,,intemperies\n0622222222,,intemperies\n";
+    // Held up, an import would wait for the trickling body's deadline (30 s).
+    let mairie = &mairie;
+    let import = move |what: &'static str| async move {
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            mairie.post_raw("/v1/subscribers/import", "text/csv", register),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what} waited for the imports whose bodies trickle in"))
+    };
+
+    let first = trickle().await;
+    let report = import("the commune's import").await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.body["created"], 2, "{}", report.body);
+
+    let second = trickle().await;
+    let refused = import("the import over the places").await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "busy", "{}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+
+    // A trickling client gives up: its place is given back.
+    drop(second);
+    eventually(
+        "the place given back is taken",
+        Duration::from_secs(10),
+        || async move { import("the import after").await.status == 200 },
+    )
+    .await;
+    drop(first);
+    daemon.stop().await;
+}

@@ -324,8 +324,17 @@ pub async fn import(
                     }),
                     ..Default::default()
                 },
-                Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
-                    let message = format!("Fichier refusé : {}", e.message);
+                Err(e)
+                    if (e.status.is_client_error() && e.status != StatusCode::FORBIDDEN)
+                        || e.code == "busy" =>
+                {
+                    let message = if e.code == "busy" {
+                        "Fichier non importé : d'autres imports sont en cours sur la plateforme. \
+                         Réessayez dans une minute."
+                            .to_string()
+                    } else {
+                        format!("Fichier refusé : {}", e.message)
+                    };
                     let errors = vec![Field {
                         name: "file",
                         message: &message,
