@@ -199,6 +199,12 @@ impl Api {
 
     /// Sends and returns the status and JSON body; an API error becomes a readable error.
     pub async fn call(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
+        let (status, body) = self.exchange(request).await?;
+        answered(status, body)
+    }
+
+    /// Sends and returns the status and JSON body, whatever the status.
+    async fn exchange(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
         let response = request
             .send()
             .await
@@ -210,15 +216,7 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        if status.is_success() {
-            return Ok((status, body));
-        }
-        let error = &body["error"];
-        match (error["message"].as_str(), error["field"].as_str()) {
-            (Some(message), Some(field)) => bail!("{message} (field {field}, HTTP {status})"),
-            (Some(message), None) => bail!("{message} (HTTP {status})"),
-            _ => bail!("HTTP {status}: {body}"),
-        }
+        Ok((status, body))
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -228,6 +226,46 @@ impl Api {
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
         self.call(self.request(Method::POST, path)?.json(body))
             .await
+    }
+}
+
+/// The status and body of a success; an API error as a readable error.
+fn answered(status: StatusCode, body: Value) -> anyhow::Result<(StatusCode, Value)> {
+    if status.is_success() {
+        return Ok((status, body));
+    }
+    let error = &body["error"];
+    match (error["message"].as_str(), error["field"].as_str()) {
+        (Some(message), Some(field)) => bail!("{message} (field {field}, HTTP {status})"),
+        (Some(message), None) => bail!("{message} (HTTP {status})"),
+        _ => bail!("HTTP {status}: {body}"),
+    }
+}
+
+/// How long `subscribers import` keeps sending its register while the instance answers that
+/// other imports are under way (503 `busy`).
+const IMPORT_PATIENCE: Duration = Duration::from_secs(10 * 60);
+
+/// Sends a register until the instance takes it: an instance takes two imports at a time and
+/// answers any more 503 `busy` at once, so a script need not try again by itself.
+async fn import_when_taken(api: &Api, csv: Vec<u8>) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    loop {
+        // A large register takes minutes to import; the default timeout would give up first.
+        let request = api
+            .request(Method::POST, "/v1/subscribers/import")?
+            .header("Content-Type", "text/csv")
+            .timeout(Duration::from_secs(30 * 60))
+            .body(csv.clone());
+        let (status, body) = api.exchange(request).await?;
+        let busy = status == StatusCode::SERVICE_UNAVAILABLE && body["error"]["code"] == "busy";
+        if !busy || started.elapsed() > IMPORT_PATIENCE {
+            return answered(status, body).map(|(_, report)| report);
+        }
+        // What the API's Retry-After says.
+        let wait = Duration::from_secs(5);
+        eprintln!("other imports are under way on the instance; trying again in {wait:?}");
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -309,13 +347,7 @@ pub async fn subscribers(command: SubscribersCommand) -> anyhow::Result<()> {
             let csv =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let api = Api::new(&args)?;
-            // A large register takes minutes to import; the default timeout would give up first.
-            let request = api
-                .request(Method::POST, "/v1/subscribers/import")?
-                .header("Content-Type", "text/csv")
-                .timeout(Duration::from_secs(30 * 60))
-                .body(csv);
-            let (_, report) = api.call(request).await?;
+            let report = import_when_taken(&api, csv).await?;
             let errors = report["errors"].as_array().cloned().unwrap_or_default();
             if args.json {
                 print_json(&report);
