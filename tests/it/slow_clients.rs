@@ -9,14 +9,11 @@ use std::{
 
 use serde_json::json;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{TcpSocket, TcpStream},
 };
 
-use crate::{
-    cli::tocsin_within,
-    support::{Daemon, Env, ServeProcess, eventually},
-};
+use crate::support::{Answer, Daemon, Env, ServeProcess, eventually};
 
 /// A connection from `from` (a loopback address) that sends `bytes` and waits.
 async fn open_from(from: Ipv4Addr, to: SocketAddr, bytes: &[u8]) -> Option<TcpStream> {
@@ -247,12 +244,53 @@ async fn slow_clients_holding_more_connections_than_files_do_not_hold_up_an_urge
     assert_eq!(answer.status(), 200);
 }
 
+/// Keeps two trickling imports open (one turned away, as one is when it comes while an import
+/// of the test holds a place, is opened again) and sends imports until one is turned away: the
+/// trickling imports then hold the instance's two import places. The answer that turned it away.
+async fn hold_both_places<O, I>(
+    trickling: &mut Vec<TcpStream>,
+    open: impl Fn() -> O,
+    import: impl Fn() -> I,
+) -> Answer
+where
+    O: Future<Output = TcpStream>,
+    I: Future<Output = Answer>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut kept = Vec::new();
+        for mut stream in trickling.drain(..) {
+            if answer_within(&mut stream, Duration::from_millis(1))
+                .await
+                .is_none()
+            {
+                kept.push(stream);
+            }
+        }
+        *trickling = kept;
+        while trickling.len() < 2 {
+            trickling.push(open().await);
+        }
+        // Time for the daemon to give them places.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let answer = import().await;
+        if answer.status == 503 {
+            return answer;
+        }
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(
+            Instant::now() < deadline,
+            "two trickling imports never held the instance's two places"
+        );
+    }
+}
+
 /// An import whose body trickles in holds up no other commune's import: it takes one of the
-/// instance's two import places, not the turn to parse, so the next import is read and imported
+/// instance's two import places, not the turn to parse, so another import is read and imported
 /// at once. With both places held, another import is answered 503 `busy` at once (its body
-/// unread, not left stalled until the client gives up); once a place is given back, it goes in.
-// Multi-threaded: the test blocks on the command while the daemon runs on the same runtime.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// unread, not left stalled until the client gives up), and `tocsin subscribers import`, told
+/// the same, tries again by itself until a place is given back.
+#[tokio::test]
 async fn an_import_whose_body_trickles_in_holds_up_no_other_import() {
     let env = Env::new().await;
     let daemon = env.start().await;
@@ -266,63 +304,86 @@ async fn an_import_whose_body_trickles_in_holds_up_no_other_import() {
         attacker.key
     );
     let trickle = || async {
-        let stream = open_from(Ipv4Addr::LOCALHOST, to, head.as_bytes()).await;
-        // Time for the daemon to give it a place.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        stream.expect("the daemon takes the connection")
+        open_from(Ipv4Addr::LOCALHOST, to, head.as_bytes())
+            .await
+            .expect("the daemon takes the connection")
     };
     let register = "phone,email,topics\n0611111111,,intemperies\n0622222222,,intemperies\n";
-    // Held up, an import would wait for the trickling body's deadline (30 s).
+    // Held up, an import would wait for a trickling body's deadline (30 s).
     let mairie = &mairie;
-    let import = move |what: &'static str| async move {
+    let import = move || async move {
         tokio::time::timeout(
             Duration::from_secs(5),
             mairie.post_raw("/v1/subscribers/import", "text/csv", register),
         )
         .await
-        .unwrap_or_else(|_| panic!("{what} waited for the imports whose bodies trickle in"))
+        .unwrap_or_else(|_| panic!("an import waited for the imports whose bodies trickle in"))
     };
-
-    let first = trickle().await;
-    let report = import("the commune's import").await;
-    assert_eq!(report.status, 200, "{}", report.body);
-    assert_eq!(report.body["created"], 2, "{}", report.body);
-
-    let second = trickle().await;
-    let refused = import("the import over the places").await;
-    assert_eq!(refused.status, 503, "{}", refused.body);
+    let mut trickling = Vec::new();
+    let refused = hold_both_places(&mut trickling, trickle, import).await;
     assert_eq!(refused.body["error"]["code"], "busy", "{}", refused.body);
     assert!(refused.headers.contains_key("retry-after"));
 
-    // The operator's command, told the same, tries again by itself; it goes in once a trickling
-    // client gives up and its place is given back.
+    // One trickling client gives up; the other still holds its place, its body unread whole,
+    // yet the commune's import goes in at once.
+    trickling.pop();
+    eventually(
+        "an import goes in beside a trickling one",
+        Duration::from_secs(10),
+        || async move { import().await.status == 200 },
+    )
+    .await;
+    let listed = mairie.get("/v1/subscribers").await;
+    assert_eq!(
+        listed.body["subscribers"].as_array().unwrap().len(),
+        2,
+        "{}",
+        listed.body
+    );
+
+    // Both places held again: the operator's command is told so, and tries again by itself
+    // until a trickling client gives up.
+    hold_both_places(&mut trickling, trickle, import).await;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "phone,email,topics\n0633333333,,intemperies\n").unwrap();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        drop(second);
-    });
-    let command = [
-        ("TOCSIN_URL", daemon.url.clone()),
-        ("TOCSIN_API_KEY", mairie.key.clone()),
-    ];
-    let (imported, stderr) = tokio::task::block_in_place(|| {
-        tocsin_within(
-            &env,
-            &command,
-            &["subscribers", "import", file.path().to_str().unwrap()],
-            Duration::from_secs(60),
-        )
-    });
-    assert!(imported, "{stderr}");
-    assert!(stderr.contains("other imports are under way"), "{stderr}");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["subscribers", "import", file.path().to_str().unwrap()])
+        .envs(env.vars())
+        .env("TOCSIN_URL", &daemon.url)
+        .env("TOCSIN_API_KEY", &mairie.key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(command.stderr.take().unwrap()).lines();
+    let told = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stderr.next_line().await.unwrap() {
+            if line.contains("other imports are under way") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
     assert_eq!(
-        mairie.get("/v1/subscribers").await.body["subscribers"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
+        told,
+        Ok(true),
+        "the command was not told the instance was busy"
     );
-    drop(first);
+    trickling.pop();
+    let status = tokio::time::timeout(Duration::from_secs(60), command.wait())
+        .await
+        .expect("the command gave up or went on trying")
+        .unwrap();
+    assert!(status.success(), "the command failed");
+    let listed = mairie.get("/v1/subscribers").await;
+    assert_eq!(
+        listed.body["subscribers"].as_array().unwrap().len(),
+        3,
+        "{}",
+        listed.body
+    );
+    drop(trickling);
     daemon.stop().await;
 }
