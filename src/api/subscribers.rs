@@ -35,6 +35,7 @@ use crate::{
 /// Largest CSV file an import takes, in bytes (about a million lines).
 pub const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
+/// Longest an import, read whole, waits for the one ahead of it to be parsed.
 const IMPORT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How an instance takes subscriber imports: one parsed at a time (parsing a large register is
@@ -79,10 +80,13 @@ impl Default for ImportGate {
     }
 }
 
+/// The error code of an import the instance cannot take now.
+pub const BUSY: &str = "busy";
+
 fn busy() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
+        BUSY,
         "other imports are under way: try again shortly",
     )
 }

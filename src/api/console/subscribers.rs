@@ -326,9 +326,9 @@ pub async fn import(
                 },
                 Err(e)
                     if (e.status.is_client_error() && e.status != StatusCode::FORBIDDEN)
-                        || e.code == "busy" =>
+                        || e.code == api::BUSY =>
                 {
-                    let message = if e.code == "busy" {
+                    let message = if e.code == api::BUSY {
                         "Fichier non importé : d'autres imports sont en cours sur la plateforme. \
                          Réessayez dans une minute."
                             .to_string()
