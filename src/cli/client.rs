@@ -199,24 +199,33 @@ impl Api {
 
     /// Sends and returns the status and JSON body; an API error becomes a readable error.
     pub async fn call(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
-        let (status, body) = self.exchange(request).await?;
+        let (status, body, _) = self.exchange(request).await?;
         answered(status, body)
     }
 
-    /// Sends and returns the status and JSON body, whatever the status.
-    async fn exchange(&self, request: RequestBuilder) -> anyhow::Result<(StatusCode, Value)> {
+    /// Sends and returns the status, the JSON body and the wait asked for (`Retry-After`, in
+    /// seconds), whatever the status.
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+    ) -> anyhow::Result<(StatusCode, Value, Option<Duration>)> {
         let response = request
             .send()
             .await
             .with_context(|| format!("cannot reach the Tocsin API at {}", self.base))?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .map(Duration::from_secs);
         let text = response.text().await?;
         let body: Value = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Ok((status, body))
+        Ok((status, body, retry_after))
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -245,9 +254,12 @@ fn answered(status: StatusCode, body: Value) -> anyhow::Result<(StatusCode, Valu
 /// How long `subscribers import` keeps sending its register while the instance answers that
 /// other imports are under way (503 `busy`).
 const IMPORT_PATIENCE: Duration = Duration::from_secs(10 * 60);
+/// The wait between two tries when the API's answer does not say (`Retry-After`).
+const BUSY_RETRY: Duration = Duration::from_secs(5);
 
 /// Sends a register until the instance takes it: an instance takes two imports at a time and
-/// answers any more 503 `busy` at once, so a script need not try again by itself.
+/// answers any more 503 `busy` at once (with `Retry-After`), so a script need not try again by
+/// itself.
 async fn import_when_taken(api: &Api, csv: Vec<u8>) -> anyhow::Result<Value> {
     let started = Instant::now();
     loop {
@@ -257,13 +269,12 @@ async fn import_when_taken(api: &Api, csv: Vec<u8>) -> anyhow::Result<Value> {
             .header("Content-Type", "text/csv")
             .timeout(Duration::from_secs(30 * 60))
             .body(csv.clone());
-        let (status, body) = api.exchange(request).await?;
+        let (status, body, retry_after) = api.exchange(request).await?;
         let busy = status == StatusCode::SERVICE_UNAVAILABLE && body["error"]["code"] == "busy";
         if !busy || started.elapsed() > IMPORT_PATIENCE {
             return answered(status, body).map(|(_, report)| report);
         }
-        // What the API's Retry-After says.
-        let wait = Duration::from_secs(5);
+        let wait = retry_after.unwrap_or(BUSY_RETRY);
         eprintln!("other imports are under way on the instance; trying again in {wait:?}");
         tokio::time::sleep(wait).await;
     }
